@@ -1,0 +1,97 @@
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "crypto.h"
+
+static const struct {
+	TPM2_ALG_ID alg;
+	const char *name;
+	const char *ossl;
+	size_t size;
+} hashes[] = {
+	{ TPM2_ALG_SHA1, "sha1", "SHA1", 20 },
+	{ TPM2_ALG_SHA256, "sha256", "SHA256", 32 },
+	{ TPM2_ALG_SHA384, "sha384", "SHA384", 48 },
+	{ TPM2_ALG_SHA512, "sha512", "SHA512", 64 },
+	{ TPM2_ALG_SM3_256, "sm3", "SM3", 32 },
+};
+
+#define NHASHES (sizeof(hashes) / sizeof(hashes[0]))
+
+const EVP_MD *crypto_md(TPM2_ALG_ID alg)
+{
+	for (size_t i = 0; i < NHASHES; i++)
+		if (hashes[i].alg == alg)
+			return EVP_get_digestbyname(hashes[i].ossl);
+	return NULL;
+}
+
+size_t crypto_digest_size(TPM2_ALG_ID alg)
+{
+	for (size_t i = 0; i < NHASHES; i++)
+		if (hashes[i].alg == alg)
+			return hashes[i].size;
+	return 0;
+}
+
+const char *crypto_alg_name(TPM2_ALG_ID alg)
+{
+	for (size_t i = 0; i < NHASHES; i++)
+		if (hashes[i].alg == alg)
+			return hashes[i].name;
+	return NULL;
+}
+
+TPM2_ALG_ID crypto_alg_from_name(const char *name)
+{
+	for (size_t i = 0; i < NHASHES; i++)
+		if (strcmp(hashes[i].name, name) == 0)
+			return hashes[i].alg;
+	return TPM2_ALG_ERROR;
+}
+
+int crypto_ossl_err(int code, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char reason[256] = "no detail";
+
+	if (e)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	ERR_clear_error();
+	return err_set(code, "%s: %s", what, reason);
+}
+
+int crypto_digest(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out)
+{
+	const EVP_MD *md = crypto_md(alg);
+	unsigned int outl = 0;
+
+	if (!md)
+		return err_set(ERR_UNSUPPORTED, "hash algorithm 0x%04x", alg);
+	if (!EVP_Digest(data, len, out, &outl, md, NULL))
+		return crypto_ossl_err(ERR_CRYPTO, "digest");
+	return 0;
+}
+
+int crypto_hmac(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len, const uint8_t *data,
+		size_t len, uint8_t *out)
+{
+	const EVP_MD *md = crypto_md(alg);
+	unsigned int outl = 0;
+
+	if (!md)
+		return err_set(ERR_UNSUPPORTED, "hash algorithm 0x%04x", alg);
+	if (!HMAC(md, key, (int)key_len, data, len, out, &outl))
+		return crypto_ossl_err(ERR_CRYPTO, "HMAC");
+	return 0;
+}
+
+int crypto_random(void *buf, size_t len)
+{
+	if (RAND_bytes(buf, (int)len) != 1)
+		return crypto_ossl_err(ERR_CRYPTO, "RAND_bytes");
+	return 0;
+}

@@ -1,0 +1,48 @@
+/* PCR selections (TPML_PCR_SELECTION) and PCR value sets across banks. */
+#ifndef ATTEST_PCRSEL_H
+#define ATTEST_PCRSEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tss2/tss2_tpm2_types.h>
+
+#include "crypto.h"
+#include "err.h"
+
+#define PCRSEL_NUM_PCRS 24
+#define PCRSEL_MAX_BANKS 5
+
+/* Values of selected PCRs, per bank. mask bit i set = value[i] present. */
+struct pcr_bank {
+	TPMI_ALG_HASH alg;
+	uint32_t mask;
+	uint8_t value[PCRSEL_NUM_PCRS][CRYPTO_MAX_DIGEST];
+};
+
+struct pcr_values {
+	uint32_t nbanks;
+	struct pcr_bank banks[PCRSEL_MAX_BANKS];
+};
+
+/* Parse text like "sha256:0,1,2,7+sha1:0-7" (banks joined by '+', indices and
+ * ranges by ','). Each bank at most once, indices 0..23, sizeofSelect 3.
+ * ERR_CONFIG with detail on bad text. */
+int pcrsel_parse(const char *text, TPML_PCR_SELECTION *out) ATTEST_WUR;
+
+/* Inverse of pcrsel_parse (canonical form, ranges not compressed). */
+int pcrsel_format(const TPML_PCR_SELECTION *sel, char *buf, size_t cap) ATTEST_WUR;
+
+/* Bitmask of a bank's selected PCRs (bit i = PCR i); 0 when the bank is not selected. */
+uint32_t pcrsel_mask(const TPML_PCR_SELECTION *sel, TPMI_ALG_HASH alg);
+
+/* 1 when a and b select exactly the same PCRs in the same banks in the same order. */
+int pcrsel_equal(const TPML_PCR_SELECTION *a, const TPML_PCR_SELECTION *b);
+
+/* Check that values holds exactly the selected PCRs: every selected PCR
+ * supplied, nothing supplied that is not selected (ERR_PCR_SELECTION with detail). */
+int pcrsel_check_values(const TPML_PCR_SELECTION *sel, const struct pcr_values *values) ATTEST_WUR;
+
+/* Bank of values for alg, or NULL. */
+const struct pcr_bank *pcr_values_bank(const struct pcr_values *values, TPMI_ALG_HASH alg);
+#endif

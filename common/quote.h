@@ -1,0 +1,45 @@
+/* Verification of TPM2_Quote output against the AK, the nonce and the
+ * requested selection. Only quote_verify produces a struct quoted_state:
+ * policy code accepts PCR values only in that form. */
+#ifndef ATTEST_QUOTE_H
+#define ATTEST_QUOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tss2/tss2_tpm2_types.h>
+
+#include "err.h"
+#include "pcrsel.h"
+
+#define QUOTE_MAX_ATTEST sizeof(TPM2B_ATTEST)
+#define QUOTE_MAX_SIGNATURE sizeof(TPMT_SIGNATURE)
+
+/* What a valid quote proves. */
+struct quoted_state {
+	struct pcr_values pcrs;       /* the quoted PCR values, proven by the digest */
+	TPMS_CLOCK_INFO clock;        /* clock, resetCount, restartCount, safe */
+	uint64_t firmware_version;
+	TPM2B_NAME signer;            /* qualifiedSigner from the attest structure */
+};
+
+/* Verify a quote. attest is TPM2B_ATTEST wire bytes, sig is TPMT_SIGNATURE wire
+ * bytes; both are parsed strictly (no trailing bytes). Order of checks:
+ * 1. signature over the attest bytes, scheme and hash pinned by ak's scheme (ERR_SIGNATURE)
+ * 2. magic == TPM_GENERATED_VALUE (ERR_QUOTE_MAGIC), type == ATTEST_QUOTE (ERR_QUOTE_TYPE)
+ * 3. extraData == nonce, constant time (ERR_NONCE)
+ * 4. quoted selection == requested (ERR_PCR_SELECTION)
+ * 5. values hold exactly the selected PCRs (ERR_PCR_SELECTION)
+ * 6. pcrDigest == H_sighash(selected values in selection order) (ERR_PCR_DIGEST)
+ * On success fills *out; on failure *out is zeroed and err_detail() says why. */
+int quote_verify(const TPMT_PUBLIC *ak, const uint8_t *attest, size_t attest_len,
+		 const uint8_t *sig, size_t sig_len, const uint8_t *nonce, size_t nonce_len,
+		 const TPML_PCR_SELECTION *requested, const struct pcr_values *values,
+		 struct quoted_state *out) ATTEST_WUR;
+
+/* Verify a TPMT_SIGNATURE (wire bytes) by key over data with the scheme pinned
+ * by key's public area (RSASSA, RSAPSS, ECDSA). Shared by quotes and by proofs
+ * of possession of delivered keys. */
+int quote_verify_signature(const TPMT_PUBLIC *key, const uint8_t *data, size_t len,
+			   const uint8_t *sig, size_t sig_len) ATTEST_WUR;
+#endif

@@ -1,0 +1,113 @@
+/* The only glue between gRPC C core and protobuf-c. Unary calls only.
+ * Mutual TLS by default; plaintext only when tls.insecure is set. */
+#ifndef ATTEST_RPC_H
+#define ATTEST_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "err.h"
+
+#define RPC_DEFAULT_MAX_MESSAGE (4u * 1024u * 1024u)
+
+/* Values are grpc_status_code's. */
+enum rpc_status {
+	RPC_OK = 0, RPC_CANCELLED = 1, RPC_UNKNOWN = 2, RPC_INVALID_ARGUMENT = 3,
+	RPC_DEADLINE_EXCEEDED = 4, RPC_NOT_FOUND = 5, RPC_ALREADY_EXISTS = 6,
+	RPC_PERMISSION_DENIED = 7, RPC_RESOURCE_EXHAUSTED = 8, RPC_FAILED_PRECONDITION = 9,
+	RPC_ABORTED = 10, RPC_OUT_OF_RANGE = 11, RPC_UNIMPLEMENTED = 12, RPC_INTERNAL = 13,
+	RPC_UNAVAILABLE = 14, RPC_DATA_LOSS = 15, RPC_UNAUTHENTICATED = 16,
+};
+
+struct rpc_tls {
+	const char *ca_file;      /* PEM: roots the peer's certificate must chain to */
+	const char *cert_file;    /* PEM: our certificate (chain) */
+	const char *key_file;     /* PEM: our private key */
+	const char *server_name;  /* client only: name to check in the server cert (NULL = host of target) */
+	int insecure;             /* plaintext without authentication: explicit opt-in for local tests */
+};
+
+/* Call once per process before anything else / after everything is destroyed. */
+void rpc_global_init(void);
+void rpc_global_shutdown(void);
+
+/* Text name of a status ("INVALID_ARGUMENT"). */
+const char *rpc_status_name(enum rpc_status status);
+
+/* Status for a project error code (ERR_PARSE -> INVALID_ARGUMENT, ERR_STATE ->
+ * FAILED_PRECONDITION, ERR_NONCE/ERR_SIGNATURE/... -> PERMISSION_DENIED, ...). */
+enum rpc_status rpc_status_from_err(int err);
+
+/* ------------------------------------------------------------------ server */
+
+struct rpc_server;
+struct rpc_call;  /* one incoming call; valid only inside its handler */
+
+/* Serves one method. in is the unpacked, size-checked request, owned by the
+ * glue. The handler ends the call once with rpc_call_reply or rpc_call_fail*;
+ * if it returns without doing so the glue answers INTERNAL. */
+typedef void (*rpc_handler_fn)(struct rpc_call *call, const ProtobufCMessage *in, void *app);
+
+struct rpc_server_config {
+	const char *listen;       /* "127.0.0.1:7500"; port 0 picks a free port */
+	struct rpc_tls tls;       /* server: client certificates are required and verified */
+	size_t max_message;       /* receive limit in bytes; 0 = RPC_DEFAULT_MAX_MESSAGE */
+};
+
+/* Bind and start. handlers[i] serves svc->methods[i] (NULL = UNIMPLEMENTED).
+ * ERR_CONFIG with detail when TLS files are unreadable, ERR_IO when the
+ * address cannot be bound. */
+int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const *handlers,
+		     void *app, const struct rpc_server_config *cfg, struct rpc_server **out) ATTEST_WUR;
+
+/* The bound port (useful with port 0). */
+int rpc_server_port(const struct rpc_server *s);
+
+/* Serve calls, one at a time, until rpc_server_stop(). Returns 0. */
+int rpc_server_run(struct rpc_server *s);
+
+/* Ask rpc_server_run to return soon; safe from a signal handler. */
+void rpc_server_stop(struct rpc_server *s);
+
+/* Shut down, cancel pending calls, free. NULL-safe. */
+void rpc_server_free(struct rpc_server *s);
+
+int rpc_call_reply(struct rpc_call *call, const ProtobufCMessage *out);
+int rpc_call_fail(struct rpc_call *call, enum rpc_status status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Fail with rpc_status_from_err(err) and "err_str(err): err_detail()". */
+int rpc_call_fail_err(struct rpc_call *call, int err);
+
+/* Authenticated peer identity from its verified TLS certificate: the first
+ * subject alternative name, else the common name. NULL on an insecure server. */
+const char *rpc_call_peer_identity(const struct rpc_call *call);
+
+/* Milliseconds left before the client's deadline (INT64_MAX when none): check
+ * before slow TPM work, since gRPC keeps a handler running past the deadline. */
+int64_t rpc_call_time_left_ms(const struct rpc_call *call);
+
+/* ------------------------------------------------------------------ client */
+
+struct rpc_channel;
+
+struct rpc_result {
+	enum rpc_status status;
+	char message[512];        /* status details from the peer, or the local failure */
+};
+
+/* target "host:port". Nothing is connected until the first call. */
+int rpc_channel_open(const char *target, const struct rpc_tls *tls, size_t max_message,
+		     struct rpc_channel **out) ATTEST_WUR;
+void rpc_channel_close(struct rpc_channel *ch);
+
+/* One unary call of svc->methods[method]. timeout_ms bounds the whole call;
+ * wait_for_ready waits for the server to come up instead of failing at once.
+ * On RPC_OK returns 0 and *out holds the response (free it with
+ * protobuf_c_message_free_unpacked(*out, NULL)); otherwise returns ERR_RPC,
+ * *out is NULL and res says why. res may not be NULL. */
+int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc, unsigned method,
+		   const ProtobufCMessage *in, int timeout_ms, int wait_for_ready,
+		   ProtobufCMessage **out, struct rpc_result *res) ATTEST_WUR;
+#endif

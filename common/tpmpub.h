@@ -1,0 +1,35 @@
+/* TPM public areas (TPMT_PUBLIC) from hostile wire bytes: strict parsing,
+ * the object's Name, and conversion to an OpenSSL key. */
+#ifndef ATTEST_TPMPUB_H
+#define ATTEST_TPMPUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <tss2/tss2_tpm2_types.h>
+
+#include "err.h"
+
+/* Parse TPM2B_PUBLIC wire bytes (2-byte size then TPMT_PUBLIC). The size must
+ * cover the TPMT_PUBLIC exactly and nothing may follow it: ERR_PARSE,
+ * ERR_TRAILING, ERR_TOO_LARGE otherwise. *out is fully overwritten. */
+int tpmpub_parse(const uint8_t *buf, size_t len, TPMT_PUBLIC *out) ATTEST_WUR;
+
+/* Marshal as TPM2B_PUBLIC wire bytes into buf (cap bytes); *len set to bytes written. */
+int tpmpub_marshal(const TPMT_PUBLIC *pub, uint8_t *buf, size_t cap, size_t *len) ATTEST_WUR;
+
+/* The object's Name: nameAlg (2 bytes, big-endian) || H_nameAlg(TPMT_PUBLIC). */
+int tpmpub_name(const TPMT_PUBLIC *pub, TPM2B_NAME *name) ATTEST_WUR;
+
+/* Public key of an RSA or ECC (P-256/P-384/P-521) area as EVP_PKEY; caller frees
+ * with EVP_PKEY_free. *out is NULL on failure. */
+int tpmpub_to_evp(const TPMT_PUBLIC *pub, EVP_PKEY **out) ATTEST_WUR;
+
+/* Key size in bytes of an ECC curve's coordinates (32 for P-256), 0 when unsupported. */
+size_t tpmpub_ecc_coord_size(TPMI_ECC_CURVE curve);
+
+/* OpenSSL group name of a TPM curve ("prime256v1"), NULL when unsupported. */
+const char *tpmpub_ecc_group(TPMI_ECC_CURVE curve);
+
+#endif
