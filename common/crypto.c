@@ -70,9 +70,9 @@ int crypto_digest(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out)
 	unsigned int outl = 0;
 
 	if (!md)
-		return err_set(ERR_UNSUPPORTED, "hash algorithm 0x%04x", alg);
+		return err_set(AERR_UNSUPPORTED, "hash algorithm 0x%04x", alg);
 	if (!EVP_Digest(data, len, out, &outl, md, NULL))
-		return crypto_ossl_err(ERR_CRYPTO, "digest");
+		return crypto_ossl_err(AERR_CRYPTO, "digest");
 	return 0;
 }
 
@@ -83,15 +83,15 @@ int crypto_hmac(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len, const uint8
 	unsigned int outl = 0;
 
 	if (!md)
-		return err_set(ERR_UNSUPPORTED, "hash algorithm 0x%04x", alg);
+		return err_set(AERR_UNSUPPORTED, "hash algorithm 0x%04x", alg);
 	if (!HMAC(md, key, (int)key_len, data, len, out, &outl))
-		return crypto_ossl_err(ERR_CRYPTO, "HMAC");
+		return crypto_ossl_err(AERR_CRYPTO, "HMAC");
 	return 0;
 }
 
 int crypto_random(void *buf, size_t len)
 {
 	if (RAND_bytes(buf, (int)len) != 1)
-		return crypto_ossl_err(ERR_CRYPTO, "RAND_bytes");
+		return crypto_ossl_err(AERR_CRYPTO, "RAND_bytes");
 	return 0;
 }

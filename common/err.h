@@ -7,34 +7,34 @@
 #define ATTEST_WUR __attribute__((warn_unused_result))
 
 enum attest_err {
-	ERR_OK = 0,
-	ERR_INTERNAL = -1,        /* a bug or an unexpected library failure */
-	ERR_ALLOC = -2,           /* out of memory */
-	ERR_INVALID_ARG = -3,     /* caller passed something unusable */
-	ERR_PARSE = -4,           /* malformed or truncated structure */
-	ERR_TRAILING = -5,        /* structure followed by unexpected bytes */
-	ERR_TOO_LARGE = -6,       /* input exceeds a size limit */
-	ERR_UNSUPPORTED = -7,     /* well-formed but an algorithm/type we do not accept */
-	ERR_CRYPTO = -8,          /* a cryptographic library operation failed */
-	ERR_SIGNATURE = -9,       /* signature does not verify */
-	ERR_QUOTE_MAGIC = -10,    /* TPMS_ATTEST magic is not TPM_GENERATED_VALUE */
-	ERR_QUOTE_TYPE = -11,     /* TPMS_ATTEST type is not TPM_ST_ATTEST_QUOTE */
-	ERR_NONCE = -12,          /* extraData is not the nonce issued, or nonce unknown/used/expired */
-	ERR_PCR_SELECTION = -13,  /* quoted selection differs from requested, or values missing/extra */
-	ERR_PCR_DIGEST = -14,     /* quoted PCR digest != hash of the supplied values */
-	ERR_PCR_POLICY = -15,     /* a PCR value differs from the policy's expected value */
-	ERR_AK_ATTRS = -16,       /* AK public fails the admission checklist */
-	ERR_EK_CERT_CHAIN = -17,  /* EK certificate does not chain to a trusted root */
-	ERR_EK_CERT_KEY = -18,    /* EK certificate's key is not the EK public the TPM returned */
-	ERR_EK_CERT = -19,        /* EK certificate missing or unusable */
-	ERR_PLATFORM_CERT = -20,  /* platform certificate invalid or not bound to the EK */
-	ERR_CREDENTIAL = -21,     /* activated secret does not match */
-	ERR_TPM = -22,            /* the TPM returned an error */
-	ERR_IO = -23,             /* file or socket I/O failed */
-	ERR_CONFIG = -24,         /* configuration invalid */
-	ERR_RPC = -25,            /* transport failure or peer returned an error status */
-	ERR_STATE = -26,          /* step not allowed in the current state */
-	ERR_NOT_FOUND = -27,      /* requested object does not exist */
+	AERR_OK = 0,
+	AERR_INTERNAL = -1,        /* a bug or an unexpected library failure */
+	AERR_ALLOC = -2,           /* out of memory */
+	AERR_INVALID_ARG = -3,     /* caller passed something unusable */
+	AERR_PARSE = -4,           /* malformed or truncated structure */
+	AERR_TRAILING = -5,        /* structure followed by unexpected bytes */
+	AERR_TOO_LARGE = -6,       /* input exceeds a size limit */
+	AERR_UNSUPPORTED = -7,     /* well-formed but an algorithm/type we do not accept */
+	AERR_CRYPTO = -8,          /* a cryptographic library operation failed */
+	AERR_SIGNATURE = -9,       /* signature does not verify */
+	AERR_QUOTE_MAGIC = -10,    /* TPMS_ATTEST magic is not TPM_GENERATED_VALUE */
+	AERR_QUOTE_TYPE = -11,     /* TPMS_ATTEST type is not TPM_ST_ATTEST_QUOTE */
+	AERR_NONCE = -12,          /* extraData is not the nonce issued, or nonce unknown/used/expired */
+	AERR_PCR_SELECTION = -13,  /* quoted selection differs from requested, or values missing/extra */
+	AERR_PCR_DIGEST = -14,     /* quoted PCR digest != hash of the supplied values */
+	AERR_PCR_POLICY = -15,     /* a PCR value differs from the policy's expected value */
+	AERR_AK_ATTRS = -16,       /* AK public fails the admission checklist */
+	AERR_EK_CERT_CHAIN = -17,  /* EK certificate does not chain to a trusted root */
+	AERR_EK_CERT_KEY = -18,    /* EK certificate's key is not the EK public the TPM returned */
+	AERR_EK_CERT = -19,        /* EK certificate missing or unusable */
+	AERR_PLATFORM_CERT = -20,  /* platform certificate invalid or not bound to the EK */
+	AERR_CREDENTIAL = -21,     /* activated secret does not match */
+	AERR_TPM = -22,            /* the TPM returned an error */
+	AERR_IO = -23,             /* file or socket I/O failed */
+	AERR_CONFIG = -24,         /* configuration invalid */
+	AERR_RPC = -25,            /* transport failure or peer returned an error status */
+	AERR_STATE = -26,          /* step not allowed in the current state */
+	AERR_NOT_FOUND = -27,      /* requested object does not exist */
 };
 
 /* Static text for a code; never NULL. */

@@ -27,7 +27,7 @@ struct pcr_values {
 
 /* Parse text like "sha256:0,1,2,7+sha1:0-7" (banks joined by '+', indices and
  * ranges by ','). Each bank at most once, indices 0..23, sizeofSelect 3.
- * ERR_CONFIG with detail on bad text. */
+ * AERR_CONFIG with detail on bad text. */
 int pcrsel_parse(const char *text, TPML_PCR_SELECTION *out) ATTEST_WUR;
 
 /* Inverse of pcrsel_parse (canonical form, ranges not compressed). */
@@ -40,7 +40,7 @@ uint32_t pcrsel_mask(const TPML_PCR_SELECTION *sel, TPMI_ALG_HASH alg);
 int pcrsel_equal(const TPML_PCR_SELECTION *a, const TPML_PCR_SELECTION *b);
 
 /* Check that values holds exactly the selected PCRs: every selected PCR
- * supplied, nothing supplied that is not selected (ERR_PCR_SELECTION with detail). */
+ * supplied, nothing supplied that is not selected (AERR_PCR_SELECTION with detail). */
 int pcrsel_check_values(const TPML_PCR_SELECTION *sel, const struct pcr_values *values) ATTEST_WUR;
 
 /* Bank of values for alg, or NULL. */

@@ -25,12 +25,12 @@ struct quoted_state {
 
 /* Verify a quote. attest is TPM2B_ATTEST wire bytes, sig is TPMT_SIGNATURE wire
  * bytes; both are parsed strictly (no trailing bytes). Order of checks:
- * 1. signature over the attest bytes, scheme and hash pinned by ak's scheme (ERR_SIGNATURE)
- * 2. magic == TPM_GENERATED_VALUE (ERR_QUOTE_MAGIC), type == ATTEST_QUOTE (ERR_QUOTE_TYPE)
- * 3. extraData == nonce, constant time (ERR_NONCE)
- * 4. quoted selection == requested (ERR_PCR_SELECTION)
- * 5. values hold exactly the selected PCRs (ERR_PCR_SELECTION)
- * 6. pcrDigest == H_sighash(selected values in selection order) (ERR_PCR_DIGEST)
+ * 1. signature over the attest bytes, scheme and hash pinned by ak's scheme (AERR_SIGNATURE)
+ * 2. magic == TPM_GENERATED_VALUE (AERR_QUOTE_MAGIC), type == ATTEST_QUOTE (AERR_QUOTE_TYPE)
+ * 3. extraData == nonce, constant time (AERR_NONCE)
+ * 4. quoted selection == requested (AERR_PCR_SELECTION)
+ * 5. values hold exactly the selected PCRs (AERR_PCR_SELECTION)
+ * 6. pcrDigest == H_sighash(selected values in selection order) (AERR_PCR_DIGEST)
  * On success fills *out; on failure *out is zeroed and err_detail() says why. */
 int quote_verify(const TPMT_PUBLIC *ak, const uint8_t *attest, size_t attest_len,
 		 const uint8_t *sig, size_t sig_len, const uint8_t *nonce, size_t nonce_len,

@@ -15,18 +15,18 @@ int tpmpub_parse(const uint8_t *buf, size_t len, TPMT_PUBLIC *out)
 
 	memset(out, 0, sizeof(*out));
 	if (!buf || len < 2)
-		return err_set(ERR_PARSE, "TPM2B_PUBLIC: truncated size field (%zu bytes)", len);
+		return err_set(AERR_PARSE, "TPM2B_PUBLIC: truncated size field (%zu bytes)", len);
 	size = (uint16_t)(buf[0] << 8 | buf[1]);
 	if (size == 0)
-		return err_set(ERR_PARSE, "TPM2B_PUBLIC: empty public area");
+		return err_set(AERR_PARSE, "TPM2B_PUBLIC: empty public area");
 	if ((size_t)size + 2 > len)
-		return err_set(ERR_PARSE, "TPM2B_PUBLIC: size %u exceeds %zu available bytes", size, len - 2);
+		return err_set(AERR_PARSE, "TPM2B_PUBLIC: size %u exceeds %zu available bytes", size, len - 2);
 	if ((size_t)size + 2 < len)
-		return err_set(ERR_TRAILING, "TPM2B_PUBLIC: %zu trailing bytes", len - 2 - size);
+		return err_set(AERR_TRAILING, "TPM2B_PUBLIC: %zu trailing bytes", len - 2 - size);
 	if (Tss2_MU_TPMT_PUBLIC_Unmarshal(buf + 2, size, &off, out) != TSS2_RC_SUCCESS)
-		return err_set(ERR_PARSE, "TPMT_PUBLIC: malformed");
+		return err_set(AERR_PARSE, "TPMT_PUBLIC: malformed");
 	if (off != size)
-		return err_set(ERR_TRAILING, "TPMT_PUBLIC: %zu bytes left inside TPM2B_PUBLIC", size - off);
+		return err_set(AERR_TRAILING, "TPMT_PUBLIC: %zu bytes left inside TPM2B_PUBLIC", size - off);
 	return 0;
 }
 
@@ -36,7 +36,7 @@ int tpmpub_marshal(const TPMT_PUBLIC *pub, uint8_t *buf, size_t cap, size_t *len
 
 	*len = 0;
 	if (cap < 2 || Tss2_MU_TPMT_PUBLIC_Marshal(pub, buf, cap, &off) != TSS2_RC_SUCCESS)
-		return err_set(ERR_TOO_LARGE, "TPMT_PUBLIC does not fit in %zu bytes", cap);
+		return err_set(AERR_TOO_LARGE, "TPMT_PUBLIC does not fit in %zu bytes", cap);
 	buf[0] = (uint8_t)((off - 2) >> 8);
 	buf[1] = (uint8_t)(off - 2);
 	*len = off;
@@ -51,9 +51,9 @@ int tpmpub_name(const TPMT_PUBLIC *pub, TPM2B_NAME *name)
 
 	memset(name, 0, sizeof(*name));
 	if (dsize == 0)
-		return err_set(ERR_UNSUPPORTED, "nameAlg 0x%04x", pub->nameAlg);
+		return err_set(AERR_UNSUPPORTED, "nameAlg 0x%04x", pub->nameAlg);
 	if (Tss2_MU_TPMT_PUBLIC_Marshal(pub, area, sizeof(area), &off) != TSS2_RC_SUCCESS)
-		return err_set(ERR_INTERNAL, "cannot marshal TPMT_PUBLIC");
+		return err_set(AERR_INTERNAL, "cannot marshal TPMT_PUBLIC");
 	name->name[0] = (uint8_t)(pub->nameAlg >> 8);
 	name->name[1] = (uint8_t)pub->nameAlg;
 	if ((r = crypto_digest(pub->nameAlg, area, off, name->name + 2)) != 0)
@@ -90,10 +90,10 @@ static int rsa_to_evp(const TPMT_PUBLIC *pub, EVP_PKEY **out)
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	BIGNUM *n = NULL, *e = NULL;
-	int r = ERR_CRYPTO;
+	int r = AERR_CRYPTO;
 
 	if (pub->unique.rsa.size == 0 || pub->unique.rsa.size * 8 != p->keyBits) {
-		r = err_set(ERR_PARSE, "RSA modulus is %u bytes, keyBits %u", pub->unique.rsa.size, p->keyBits);
+		r = err_set(AERR_PARSE, "RSA modulus is %u bytes, keyBits %u", pub->unique.rsa.size, p->keyBits);
 		goto out;
 	}
 	if (!(n = BN_bin2bn(pub->unique.rsa.buffer, pub->unique.rsa.size, NULL)) ||
@@ -105,7 +105,7 @@ static int rsa_to_evp(const TPMT_PUBLIC *pub, EVP_PKEY **out)
 	    !(ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) ||
 	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
 	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-		r = crypto_ossl_err(ERR_CRYPTO, "RSA public key");
+		r = crypto_ossl_err(AERR_CRYPTO, "RSA public key");
 		goto out;
 	}
 	r = 0;
@@ -128,12 +128,12 @@ static int ecc_to_evp(const TPMT_PUBLIC *pub, EVP_PKEY **out)
 	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
-	int r = ERR_CRYPTO;
+	int r = AERR_CRYPTO;
 
 	if (!group)
-		return err_set(ERR_UNSUPPORTED, "ECC curve 0x%04x", curve);
+		return err_set(AERR_UNSUPPORTED, "ECC curve 0x%04x", curve);
 	if (pt->x.size == 0 || pt->x.size > cs || pt->y.size == 0 || pt->y.size > cs)
-		return err_set(ERR_PARSE, "ECC point coordinates of %u/%u bytes for a %zu-byte curve",
+		return err_set(AERR_PARSE, "ECC point coordinates of %u/%u bytes for a %zu-byte curve",
 			       pt->x.size, pt->y.size, cs);
 	/* Uncompressed point, coordinates left-padded to the field size. */
 	memset(point, 0, sizeof(point));
@@ -147,7 +147,7 @@ static int ecc_to_evp(const TPMT_PUBLIC *pub, EVP_PKEY **out)
 	    !(ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) ||
 	    EVP_PKEY_fromdata_init(ctx) <= 0 ||
 	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
-		r = crypto_ossl_err(ERR_CRYPTO, "ECC public key (point not on curve?)");
+		r = crypto_ossl_err(AERR_CRYPTO, "ECC public key (point not on curve?)");
 		goto out;
 	}
 	r = 0;
@@ -165,5 +165,5 @@ int tpmpub_to_evp(const TPMT_PUBLIC *pub, EVP_PKEY **out)
 	case TPM2_ALG_RSA: return rsa_to_evp(pub, out);
 	case TPM2_ALG_ECC: return ecc_to_evp(pub, out);
 	}
-	return err_set(ERR_UNSUPPORTED, "public area type 0x%04x has no public key", pub->type);
+	return err_set(AERR_UNSUPPORTED, "public area type 0x%04x has no public key", pub->type);
 }

@@ -12,8 +12,8 @@
 #include "err.h"
 
 /* Parse TPM2B_PUBLIC wire bytes (2-byte size then TPMT_PUBLIC). The size must
- * cover the TPMT_PUBLIC exactly and nothing may follow it: ERR_PARSE,
- * ERR_TRAILING, ERR_TOO_LARGE otherwise. *out is fully overwritten. */
+ * cover the TPMT_PUBLIC exactly and nothing may follow it: AERR_PARSE,
+ * AERR_TRAILING, AERR_TOO_LARGE otherwise. *out is fully overwritten. */
 int tpmpub_parse(const uint8_t *buf, size_t len, TPMT_PUBLIC *out) ATTEST_WUR;
 
 /* Marshal as TPM2B_PUBLIC wire bytes into buf (cap bytes); *len set to bytes written. */

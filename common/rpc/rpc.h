@@ -36,8 +36,8 @@ void rpc_global_shutdown(void);
 /* Text name of a status ("INVALID_ARGUMENT"). */
 const char *rpc_status_name(enum rpc_status status);
 
-/* Status for a project error code (ERR_PARSE -> INVALID_ARGUMENT, ERR_STATE ->
- * FAILED_PRECONDITION, ERR_NONCE/ERR_SIGNATURE/... -> PERMISSION_DENIED, ...). */
+/* Status for a project error code (AERR_PARSE -> INVALID_ARGUMENT, AERR_STATE ->
+ * FAILED_PRECONDITION, AERR_NONCE/AERR_SIGNATURE/... -> PERMISSION_DENIED, ...). */
 enum rpc_status rpc_status_from_err(int err);
 
 /* ------------------------------------------------------------------ server */
@@ -57,7 +57,7 @@ struct rpc_server_config {
 };
 
 /* Bind and start. handlers[i] serves svc->methods[i] (NULL = UNIMPLEMENTED).
- * ERR_CONFIG with detail when TLS files are unreadable, ERR_IO when the
+ * AERR_CONFIG with detail when TLS files are unreadable, AERR_IO when the
  * address cannot be bound. */
 int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const *handlers,
 		     void *app, const struct rpc_server_config *cfg, struct rpc_server **out) ATTEST_WUR;
@@ -105,7 +105,7 @@ void rpc_channel_close(struct rpc_channel *ch);
 /* One unary call of svc->methods[method]. timeout_ms bounds the whole call;
  * wait_for_ready waits for the server to come up instead of failing at once.
  * On RPC_OK returns 0 and *out holds the response (free it with
- * protobuf_c_message_free_unpacked(*out, NULL)); otherwise returns ERR_RPC,
+ * protobuf_c_message_free_unpacked(*out, NULL)); otherwise returns AERR_RPC,
  * *out is NULL and res says why. res may not be NULL. */
 int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc, unsigned method,
 		   const ProtobufCMessage *in, int timeout_ms, int wait_for_ready,
