@@ -1,0 +1,185 @@
+# Shared helpers for integration tests. Source it first:
+#   . "$SOURCE_DIR/tests/integration/lib.sh"
+# It creates $WORK (a fresh temp dir) and, on exit, kills every process started
+# through `bg`/`swtpm_start` and removes $WORK (kept when KEEP_WORK=1).
+set -euo pipefail
+
+: "${SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${BUILD_DIR:=$SOURCE_DIR/build}"
+: "${TESTDATA_DIR:=$SOURCE_DIR/../shared/testdata}"
+export SOURCE_DIR BUILD_DIR TESTDATA_DIR
+
+WORK=$(mktemp -d /tmp/attest-test.XXXXXX)
+export WORK
+_PIDS=()
+
+_cleanup() {
+	local rc=$?
+	for pid in "${_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		# Show what the background programs said: the reason is usually there.
+		for f in "$WORK"/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $(basename "$f") (last 40 lines)" >&2
+			tail -n 40 "$f" >&2
+		done
+	fi
+	if [ "${KEEP_WORK:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+	exit "$rc"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "PASS: $*"; }
+
+# need TOOL...: skip (77) when a tool is truly absent from this machine.
+need() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t not installed" >&2; exit 77; }
+	done
+}
+
+# A TCP port on 127.0.0.1 nobody listens on right now (and its successor, for swtpm's ctrl port).
+free_port() {
+	/usr/bin/python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 59000)
+    ok = True
+    for q in (p, p + 1):
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", q))
+        except OSError:
+            ok = False
+        finally:
+            s.close()
+    if ok:
+        print(p)
+        break
+PY
+}
+
+# wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT.
+wait_port() {
+	local port=$1 limit=${2:-10} i
+	for ((i = 0; i < limit * 20; i++)); do
+		if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then return 0; fi
+		sleep 0.05
+	done
+	fail "nothing listens on 127.0.0.1:$port after ${limit}s"
+}
+
+# bg NAME CMD...: run CMD in the background, output to $WORK/NAME.log.
+bg() {
+	local name=$1; shift
+	"$@" >"$WORK/$name.log" 2>&1 &
+	_PIDS+=("$!")
+	BG_PID=$!
+}
+
+# swtpm_start [NAME]: provision a throwaway TPM 2.0 in $WORK/NAME with swtpm's
+# local CA (also inside $WORK) and start it on a free loopback port.
+# Sets TCTI, TPM2TOOLS_TCTI, SWTPM_DIR, SWTPM_PORT, SWTPM_PID, EK_ROOTS.
+swtpm_start() {
+	local name=${1:-tpm} dir
+	need swtpm swtpm_setup
+	dir=$WORK/$name
+	mkdir -p "$dir/state" "$dir/localca" "$dir/ek-roots"
+	cat >"$dir/swtpm-localca.conf" <<CONF
+statedir = $dir/localca
+signingkey = $dir/localca/signkey.pem
+issuercert = $dir/localca/issuercert.pem
+certserial = $dir/localca/certserial
+CONF
+	cat >"$dir/swtpm_setup.conf" <<CONF
+create_certs_tool = /usr/bin/swtpm_localca
+create_certs_tool_config = $dir/swtpm-localca.conf
+create_certs_tool_options = /etc/swtpm-localca.options
+active_pcr_banks = sha1,sha256
+CONF
+	swtpm_setup --tpm2 --tpmstate "$dir/state" --config "$dir/swtpm_setup.conf" \
+		--create-ek-cert --create-platform-cert --pcr-banks sha1,sha256 --overwrite \
+		>"$dir/setup.log" 2>&1 || { cat "$dir/setup.log" >&2; fail "swtpm_setup"; }
+	cp "$dir/localca/swtpm-localca-rootca-cert.pem" "$dir/localca/issuercert.pem" "$dir/ek-roots/"
+	SWTPM_DIR=$dir
+	swtpm_run
+	EK_ROOTS=$dir/ek-roots
+	export SWTPM_DIR EK_ROOTS
+}
+
+# swtpm_run: (re)start swtpm on $SWTPM_DIR's state, on a new free port.
+swtpm_run() {
+	SWTPM_PORT=$(free_port)
+	bg "swtpm-$(basename "$SWTPM_DIR")" swtpm socket --tpm2 --tpmstate dir="$SWTPM_DIR/state" \
+		--server type=tcp,port="$SWTPM_PORT",bindaddr=127.0.0.1 \
+		--ctrl type=tcp,port=$((SWTPM_PORT + 1)),bindaddr=127.0.0.1 \
+		--flags not-need-init,startup-clear
+	SWTPM_PID=$BG_PID
+	wait_port "$SWTPM_PORT"
+	TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
+	TPM2TOOLS_TCTI=$TCTI
+	export TCTI TPM2TOOLS_TCTI SWTPM_PORT SWTPM_PID
+}
+
+# swtpm_stop: stop the running swtpm (its state stays in $SWTPM_DIR).
+swtpm_stop() {
+	kill "$SWTPM_PID" 2>/dev/null || true
+	wait "$SWTPM_PID" 2>/dev/null || true
+}
+
+# swtpm_add_p256_ek: swtpm 0.7.1 certifies an ECC P-384 EK only. Create the
+# TCG default ECC P-256 EK (template L-2), certify it with a test CA made here,
+# and store the certificate at NV 0x01c0000a as a manufacturer would.
+swtpm_add_p256_ek() {
+	local d=$SWTPM_DIR/p256ca
+	need tpm2_createek openssl
+	mkdir -p "$d"
+	tpm2_createek -G ecc -c "$d/ek.ctx" -u "$d/ek.pub" >/dev/null
+	tpm2_readpublic -c "$d/ek.ctx" -f pem -o "$d/ek.pem" >/dev/null
+	tpm2_flushcontext -t >/dev/null
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+		-subj "/O=attest tests/CN=P-256 EK test root" -keyout "$d/ca.key" -out "$d/ca.pem" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+	# The CSR's own key is a placeholder; -force_pubkey puts the EK key in the certificate.
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$d/dummy.key" \
+		-subj "/" -out "$d/ek.csr" 2>/dev/null
+	cat >"$d/ext.cnf" <<'CNF'
+[ek]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,keyAgreement
+extendedKeyUsage = 2.23.133.8.1
+subjectAltName = critical,dirName:tpm_dn
+[tpm_dn]
+# "N." prefixes keep OpenSSL from reading the OID's first arc as a duplicate index
+0.2.23.133.2.1 = id:53574D20
+1.2.23.133.2.2 = swtpm
+2.2.23.133.2.3 = id:20191023
+CNF
+	openssl x509 -req -in "$d/ek.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-force_pubkey "$d/ek.pem" -days 3650 -extfile "$d/ext.cnf" -extensions ek \
+		-outform DER -out "$d/ek.der" 2>/dev/null
+	local size
+	size=$(stat -c %s "$d/ek.der")
+	tpm2_nvdefine 0x01c0000a -C p -s "$size" \
+		-a "ppwrite|ppread|ownerread|authread|no_da|platformcreate" >/dev/null
+	tpm2_nvwrite 0x01c0000a -C p -i "$d/ek.der" >/dev/null
+	cp "$d/ca.pem" "$EK_ROOTS/p256-test-root.pem"
+}
+
+# pki_make DIR: demo mTLS PKI (certs/mkpki.sh): ca.pem, verifier.{pem,key},
+# attestor.{pem,key}, other-ca.pem, rogue.{pem,key}.
+pki_make() {
+	bash "$SOURCE_DIR/certs/mkpki.sh" "$1" >/dev/null
+}
+
+# pcr_extend_some: make PCR values non-trivial (swtpm starts at zero).
+pcr_extend_some() {
+	local i
+	for i in 0 1 2 3 7; do
+		tpm2_pcrextend "$i:sha256=$(printf 'boot component %s' "$i" | sha256sum | cut -d' ' -f1),sha1=$(printf 'boot component %s' "$i" | sha1sum | cut -d' ' -f1)" >/dev/null
+	done
+}
