@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# build.sh [DIR [cmake args...]]: configure and build into DIR (default build/).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+dir=${1:-$src/build}
+shift || true
+cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.cmake.log" 2>&1 ||
+	{ cat "$dir.cmake.log" >&2; exit 1; }
+cmake --build "$dir" -j"$(nproc)"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install every Debian 12 package the build, the demo and the tests need.
+# Idempotent: runs apt-get only when something is missing. Needs root.
+set -euo pipefail
+
+PACKAGES=(
+	build-essential cmake pkg-config clang libclang-rt-14-dev
+	libssl-dev openssl
+	libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
+	libtss2-dev swtpm swtpm-tools tpm2-tools
+	libsqlite3-dev libinih-dev libcmocka-dev
+	python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "deps: all ${#PACKAGES[@]} packages present"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}; run as root (or: sudo $0)" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

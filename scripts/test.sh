@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: install what is missing, build normally and with
+# ASan+UBSan, run every test (unit, integration with swtpm, interop) in both.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+bash "$src/scripts/deps.sh"
+
+bash "$src/scripts/build.sh" "$src/build"
+bash "$src/scripts/build.sh" "$src/build-asan" -DATTEST_SANITIZE=ON
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+status=0
+echo "==== tests under ASan+UBSan"
+(cd "$src/build-asan" && ctest --output-on-failure -j2 --timeout 600) || status=1
+echo "==== tests (normal build)"
+(cd "$src/build" && ctest --output-on-failure -j2 --timeout 600) || status=1
+exit $status
