@@ -74,6 +74,11 @@ void rpc_server_stop(struct rpc_server *s);
 /* Shut down, cancel pending calls, free. NULL-safe. */
 void rpc_server_free(struct rpc_server *s);
 
+/* These return 0 once the answer reached the transport; AERR_STATE when the
+ * call was already answered; AERR_RPC when the client went away (cancelled,
+ * deadline). rpc_call_reply answers RESOURCE_EXHAUSTED itself (and returns
+ * AERR_TOO_LARGE) when out exceeds max_message, INTERNAL (AERR_INVALID_ARG)
+ * when out is not the method's output type. */
 int rpc_call_reply(struct rpc_call *call, const ProtobufCMessage *out);
 int rpc_call_fail(struct rpc_call *call, enum rpc_status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -97,16 +102,23 @@ struct rpc_result {
 	char message[512];        /* status details from the peer, or the local failure */
 };
 
-/* target "host:port". Nothing is connected until the first call. */
+/* target "host:port". Nothing is connected until the first call. The TLS
+ * files are read and checked now (AERR_CONFIG); a client certificate is
+ * optional here (cert_file and key_file together or neither). max_message
+ * bounds requests and responses (0 = RPC_DEFAULT_MAX_MESSAGE). */
 int rpc_channel_open(const char *target, const struct rpc_tls *tls, size_t max_message,
 		     struct rpc_channel **out) ATTEST_WUR;
 void rpc_channel_close(struct rpc_channel *ch);
 
-/* One unary call of svc->methods[method]. timeout_ms bounds the whole call;
- * wait_for_ready waits for the server to come up instead of failing at once.
+/* One unary call of svc->methods[method]. timeout_ms bounds the whole call
+ * (<= 0: no deadline); wait_for_ready waits for the server to come up
+ * instead of failing at once.
  * On RPC_OK returns 0 and *out holds the response (free it with
  * protobuf_c_message_free_unpacked(*out, NULL)); otherwise returns AERR_RPC,
- * *out is NULL and res says why. res may not be NULL. */
+ * *out is NULL and res says why (a status from the peer, or a local one:
+ * RESOURCE_EXHAUSTED for a request over max_message, INTERNAL for a malformed
+ * response). A caller bug (method out of range, in of the wrong type) returns
+ * AERR_INVALID_ARG without sending. res may not be NULL. */
 int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc, unsigned method,
 		   const ProtobufCMessage *in, int timeout_ms, int wait_for_ready,
 		   ProtobufCMessage **out, struct rpc_result *res) ATTEST_WUR;

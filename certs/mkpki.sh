@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Demo mutual-TLS PKI for the attestor and verifier, made at run time with the
+# openssl CLI. Throwaway keys for tests and demos: never commit the output.
+#
+#   certs/mkpki.sh [--force] DIR
+#
+# DIR receives:
+#   ca.pem, ca.key               the demo CA both sides trust
+#   verifier.pem, verifier.key   SAN DNS:verifier, DNS:localhost, IP:127.0.0.1; CN verifier
+#   attestor.pem, attestor.key   SAN DNS:attestor, DNS:localhost, IP:127.0.0.1; CN attestor
+#   other-ca.pem, other-ca.key   an unrelated CA
+#   rogue.pem, rogue.key         a client+server cert from other-ca (must be refused)
+# The first SAN is the peer identity the RPC layer reports, so it names the role;
+# localhost and 127.0.0.1 let either side serve on loopback. EC P-256 keys, 0600.
+# Existing files are never overwritten unless --force is given.
+set -euo pipefail
+
+force=0
+if [ "${1:-}" = "--force" ]; then force=1; shift; fi
+if [ $# -ne 1 ] || [ -z "$1" ]; then
+	echo "usage: $0 [--force] DIR" >&2
+	exit 2
+fi
+dir=$1
+command -v openssl >/dev/null 2>&1 || { echo "mkpki: openssl not found" >&2; exit 1; }
+
+outputs=(ca.pem ca.key verifier.pem verifier.key attestor.pem attestor.key
+	other-ca.pem other-ca.key rogue.pem rogue.key)
+mkdir -p "$dir"
+if [ "$force" -eq 0 ]; then
+	for f in "${outputs[@]}"; do
+		if [ -e "$dir/$f" ]; then
+			echo "mkpki: $dir/$f exists; refusing to overwrite (use --force)" >&2
+			exit 1
+		fi
+	done
+fi
+
+# Build everything in a private scratch dir, then move into place: a failure
+# half-way leaves DIR as it was.
+umask 077
+tmp=$(mktemp -d "$dir/.mkpki.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+days=825
+
+newkey() { # FILE
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
+		-pkeyopt ec_param_enc:named_curve -out "$1" 2>/dev/null
+}
+
+mkca() { # NAME CN
+	newkey "$tmp/$1.key"
+	openssl req -new -x509 -key "$tmp/$1.key" -sha256 -days "$days" \
+		-subj "/O=attest demo/CN=$2" \
+		-addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-addext "subjectKeyIdentifier=hash" \
+		-out "$tmp/$1.pem"
+}
+
+mkleaf() { # NAME CN CA
+	local name=$1 cn=$2 ca=$3
+	newkey "$tmp/$name.key"
+	openssl req -new -key "$tmp/$name.key" -subj "/O=attest demo/CN=$cn" \
+		-out "$tmp/$name.csr"
+	cat >"$tmp/$name.ext" <<EOF
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth,clientAuth
+subjectAltName = DNS:$cn,DNS:localhost,IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+	openssl x509 -req -in "$tmp/$name.csr" -CA "$tmp/$ca.pem" -CAkey "$tmp/$ca.key" \
+		-set_serial "0x$(openssl rand -hex 16)" -sha256 -days "$days" \
+		-extfile "$tmp/$name.ext" -out "$tmp/$name.pem" 2>/dev/null
+	openssl verify -CAfile "$tmp/$ca.pem" "$tmp/$name.pem" >/dev/null
+}
+
+mkca ca "attest demo CA"
+mkca other-ca "unrelated CA"
+mkleaf verifier verifier ca
+mkleaf attestor attestor ca
+mkleaf rogue attestor other-ca
+
+for f in "${outputs[@]}"; do
+	case $f in
+	*.key) chmod 0600 "$tmp/$f" ;;
+	*) chmod 0644 "$tmp/$f" ;;
+	esac
+	mv -f "$tmp/$f" "$dir/$f"
+done
+echo "mkpki: wrote ${outputs[*]} to $dir"

@@ -1,0 +1,277 @@
+/* Blocking unary gRPC client on the C core, protobuf-c messages. */
+#define LOG_MODULE "rpc"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/slice.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "log.h"
+#include "rpc_priv.h"
+
+struct rpc_channel {
+	grpc_channel *channel;
+	grpc_completion_queue *cq; /* pluck: each call waits for its own tag */
+	size_t max_message;
+	char target[256];
+};
+
+int rpc_channel_open(const char *target, const struct rpc_tls *tls, size_t max_message,
+		     struct rpc_channel **out)
+{
+	int r = AERR_INTERNAL;
+	struct rpc_channel *ch = NULL;
+	grpc_channel_credentials *creds = NULL;
+	grpc_arg args[3];
+	grpc_channel_args chargs;
+
+	*out = NULL;
+	if (!target || !*target || !tls) {
+		r = err_set(AERR_INVALID_ARG, "rpc_channel_open: missing target or TLS settings");
+		goto out;
+	}
+	if (max_message > INT32_MAX) {
+		r = err_set(AERR_CONFIG, "rpc: max_message %zu exceeds %d", max_message, INT32_MAX);
+		goto out;
+	}
+	if (!(ch = calloc(1, sizeof(*ch)))) {
+		r = err_set(AERR_ALLOC, "rpc_channel_open");
+		goto out;
+	}
+	ch->max_message = max_message ? max_message : RPC_DEFAULT_MAX_MESSAGE;
+	snprintf(ch->target, sizeof(ch->target), "%s", target);
+	if ((r = rpc_tls_channel_creds(tls, &creds)) != 0)
+		goto out;
+
+	memset(args, 0, sizeof(args));
+	args[0].type = GRPC_ARG_INTEGER;
+	args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+	args[0].value.integer = (int)ch->max_message;
+	args[1].type = GRPC_ARG_INTEGER;
+	args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+	args[1].value.integer = (int)ch->max_message;
+	chargs.num_args = 2;
+	chargs.args = args;
+	if (!tls->insecure && tls->server_name && *tls->server_name) {
+		/* Check this name in the server certificate instead of the target host. */
+		args[2].type = GRPC_ARG_STRING;
+		args[2].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+		args[2].value.string = (char *)tls->server_name;
+		chargs.num_args = 3;
+	}
+	ch->cq = grpc_completion_queue_create_for_pluck(NULL);
+	ch->channel = grpc_channel_create(target, creds, &chargs);
+	if (!ch->cq || !ch->channel) {
+		r = err_set(AERR_INTERNAL, "rpc: cannot create a channel to %s", target);
+		goto out;
+	}
+	*out = ch;
+	ch = NULL; /* transferred */
+	r = 0;
+out:
+	if (creds)
+		grpc_channel_credentials_release(creds);
+	rpc_channel_close(ch);
+	return r;
+}
+
+void rpc_channel_close(struct rpc_channel *ch)
+{
+	grpc_event ev;
+
+	if (!ch)
+		return;
+	if (ch->channel)
+		grpc_channel_destroy(ch->channel);
+	if (ch->cq) {
+		grpc_completion_queue_shutdown(ch->cq);
+		do {
+			ev = grpc_completion_queue_pluck(ch->cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+		} while (ev.type != GRPC_QUEUE_SHUTDOWN);
+		grpc_completion_queue_destroy(ch->cq);
+	}
+	free(ch);
+}
+
+static void rpc_result_set(struct rpc_result *res, enum rpc_status status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void rpc_result_set(struct rpc_result *res, enum rpc_status status, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->status = status;
+	va_start(ap, fmt);
+	vsnprintf(res->message, sizeof(res->message), fmt, ap);
+	va_end(ap);
+}
+
+int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc, unsigned method,
+		   const ProtobufCMessage *in, int timeout_ms, int wait_for_ready,
+		   ProtobufCMessage **out, struct rpc_result *res)
+{
+	int r = AERR_INTERNAL;
+	const ProtobufCMethodDescriptor *m;
+	char *path = NULL;
+	uint8_t *buf = NULL;
+	size_t len;
+	grpc_slice method_slice, slice, details = grpc_empty_slice();
+	grpc_byte_buffer *send = NULL, *recv = NULL;
+	grpc_byte_buffer_reader reader;
+	int have_reader = 0;
+	grpc_call *call = NULL;
+	grpc_metadata_array initial_md, trailing_md;
+	grpc_status_code status = GRPC_STATUS_UNKNOWN;
+	const char *error_string = NULL;
+	grpc_op ops[6];
+	grpc_call_error e;
+	grpc_event ev;
+	char tag;
+
+	*out = NULL;
+	grpc_metadata_array_init(&initial_md);
+	grpc_metadata_array_init(&trailing_md);
+	memset(res, 0, sizeof(*res));
+	res->status = RPC_UNKNOWN;
+	if (!ch || !svc || !in || method >= svc->n_methods) {
+		rpc_result_set(res, RPC_INTERNAL, "invalid call arguments");
+		r = err_set(AERR_INVALID_ARG, "rpc_call_unary: bad channel, service, method or request");
+		goto out;
+	}
+	m = &svc->methods[method];
+	if (in->descriptor != m->input) {
+		rpc_result_set(res, RPC_INTERNAL, "request type mismatch");
+		r = err_set(AERR_INVALID_ARG, "rpc_call_unary: %s takes %s, not %s", m->name, m->input->name,
+			    in->descriptor->name);
+		goto out;
+	}
+	if (!(path = rpc_method_path(svc, method))) {
+		rpc_result_set(res, RPC_INTERNAL, "out of memory");
+		r = err_set(AERR_ALLOC, "rpc_call_unary: method path");
+		goto out;
+	}
+	len = protobuf_c_message_get_packed_size(in);
+	if (len > ch->max_message) {
+		rpc_result_set(res, RPC_RESOURCE_EXHAUSTED, "request of %zu bytes exceeds the limit of %zu",
+			       len, ch->max_message);
+		r = err_set(AERR_RPC, "%s: %s", path, res->message);
+		goto out;
+	}
+	if (!(buf = malloc(len ? len : 1))) {
+		rpc_result_set(res, RPC_INTERNAL, "out of memory");
+		r = err_set(AERR_ALLOC, "rpc_call_unary: request buffer");
+		goto out;
+	}
+	if (protobuf_c_message_pack(in, buf) != len) {
+		rpc_result_set(res, RPC_INTERNAL, "packing the request failed");
+		r = err_set(AERR_INTERNAL, "%s: protobuf_c_message_pack size mismatch", path);
+		goto out;
+	}
+	slice = grpc_slice_from_copied_buffer((const char *)buf, len);
+	send = grpc_raw_byte_buffer_create(&slice, 1);
+	grpc_slice_unref(slice);
+
+	method_slice = grpc_slice_from_static_string(path);
+	call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ch->cq, method_slice,
+					NULL, rpc_deadline_ms(timeout_ms), NULL);
+	if (!call) {
+		rpc_result_set(res, RPC_INTERNAL, "cannot create call");
+		r = err_set(AERR_RPC, "%s: grpc_channel_create_call failed", path);
+		goto out;
+	}
+
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (wait_for_ready)
+		ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY |
+			       GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = send;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial_md;
+	ops[4].op = GRPC_OP_RECV_MESSAGE;
+	ops[4].data.recv_message.recv_message = &recv;
+	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	ops[5].data.recv_status_on_client.trailing_metadata = &trailing_md;
+	ops[5].data.recv_status_on_client.status = &status;
+	ops[5].data.recv_status_on_client.status_details = &details;
+	ops[5].data.recv_status_on_client.error_string = &error_string;
+	if ((e = grpc_call_start_batch(call, ops, 6, &tag, NULL)) != GRPC_CALL_OK) {
+		rpc_result_set(res, RPC_INTERNAL, "start_batch failed: %d", (int)e);
+		r = err_set(AERR_RPC, "%s: grpc_call_start_batch failed: %d", path, (int)e);
+		goto out;
+	}
+	/* The call's deadline bounds this wait. */
+	ev = grpc_completion_queue_pluck(ch->cq, &tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+	if (ev.type != GRPC_OP_COMPLETE) {
+		rpc_result_set(res, RPC_INTERNAL, "completion queue failed");
+		r = err_set(AERR_RPC, "%s: completion queue event %d", path, (int)ev.type);
+		goto out;
+	}
+	/* ev.success is 1 even for failed calls: the status is the truth. */
+	res->status = (enum rpc_status)status;
+	{
+		size_t dlen = GRPC_SLICE_LENGTH(details);
+
+		if (dlen >= sizeof(res->message))
+			dlen = sizeof(res->message) - 1;
+		memcpy(res->message, GRPC_SLICE_START_PTR(details), dlen);
+		res->message[dlen] = '\0';
+	}
+	if (status != GRPC_STATUS_OK) {
+		if (error_string)
+			LOG_DEBUG("%s on %s: %s", path, ch->target, error_string);
+		r = err_set(AERR_RPC, "%s on %s: %s: %s", path, ch->target, rpc_status_name(res->status),
+			    res->message);
+		goto out;
+	}
+	if (!recv) {
+		rpc_result_set(res, RPC_INTERNAL, "OK status without a response message");
+		r = err_set(AERR_RPC, "%s on %s: %s", path, ch->target, res->message);
+		goto out;
+	}
+	if (!grpc_byte_buffer_reader_init(&reader, recv)) {
+		rpc_result_set(res, RPC_INTERNAL, "undecodable response");
+		r = err_set(AERR_RPC, "%s on %s: %s", path, ch->target, res->message);
+		goto out;
+	}
+	have_reader = 1;
+	slice = grpc_byte_buffer_reader_readall(&reader);
+	if (GRPC_SLICE_LENGTH(slice) > ch->max_message) {
+		rpc_result_set(res, RPC_RESOURCE_EXHAUSTED, "response of %zu bytes exceeds the limit of %zu",
+			       (size_t)GRPC_SLICE_LENGTH(slice), ch->max_message);
+		grpc_slice_unref(slice);
+		r = err_set(AERR_RPC, "%s on %s: %s", path, ch->target, res->message);
+		goto out;
+	}
+	*out = protobuf_c_message_unpack(m->output, NULL, GRPC_SLICE_LENGTH(slice), GRPC_SLICE_START_PTR(slice));
+	grpc_slice_unref(slice);
+	if (!*out) {
+		rpc_result_set(res, RPC_INTERNAL, "malformed response (not a %s)", m->output->name);
+		r = err_set(AERR_RPC, "%s on %s: %s", path, ch->target, res->message);
+		goto out;
+	}
+	r = 0;
+out:
+	if (have_reader)
+		grpc_byte_buffer_reader_destroy(&reader);
+	if (recv)
+		grpc_byte_buffer_destroy(recv);
+	if (send)
+		grpc_byte_buffer_destroy(send);
+	if (call)
+		grpc_call_unref(call);
+	grpc_slice_unref(details);
+	gpr_free((void *)error_string);
+	grpc_metadata_array_destroy(&initial_md);
+	grpc_metadata_array_destroy(&trailing_md);
+	free(buf);
+	free(path);
+	return r;
+}

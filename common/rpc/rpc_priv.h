@@ -1,0 +1,25 @@
+/* Internals shared by the rpc_*.c files; not part of the public contract. */
+#ifndef ATTEST_RPC_PRIV_H
+#define ATTEST_RPC_PRIV_H
+
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+
+#include "rpc.h"
+
+/* Upper bound for a PEM file we accept (certificate chains, keys, CA bundles). */
+#define RPC_TLS_MAX_PEM (1024 * 1024)
+
+/* Credentials from struct rpc_tls. The files are read and checked with OpenSSL
+ * first (parseable, key matches certificate) so a bad file is AERR_CONFIG with
+ * the file name, not a silent handshake failure later. */
+int rpc_tls_server_creds(const struct rpc_tls *tls, grpc_server_credentials **out) ATTEST_WUR;
+int rpc_tls_channel_creds(const struct rpc_tls *tls, grpc_channel_credentials **out) ATTEST_WUR;
+
+/* "/" svc->name "/" method name, malloc'd; NULL on allocation failure. */
+char *rpc_method_path(const ProtobufCServiceDescriptor *svc, unsigned method);
+
+/* Absolute deadline timeout_ms from now (infinite when timeout_ms <= 0). */
+gpr_timespec rpc_deadline_ms(int timeout_ms);
+
+#endif

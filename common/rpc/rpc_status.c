@@ -1,0 +1,119 @@
+/* Status codes, library lifetime, and routing gRPC's own log into ours. */
+#define LOG_MODULE "grpc"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <grpc/support/log.h>
+#include <grpc/support/time.h>
+
+#include "log.h"
+#include "rpc_priv.h"
+
+/* gRPC reports the reason for a refused TLS peer only in its own log (the
+ * client just sees "Socket closed"), so that log must reach ours. Its ERROR
+ * level is mostly about peers misbehaving, hence a warning here. */
+static void rpc_status_gpr_log(gpr_log_func_args *args)
+{
+	enum log_level level;
+
+	switch (args->severity) {
+	case GPR_LOG_SEVERITY_ERROR: level = LOG_LEVEL_WARN; break;
+	case GPR_LOG_SEVERITY_INFO: level = LOG_LEVEL_INFO; break;
+	default: level = LOG_LEVEL_DEBUG; break;
+	}
+	log_msg(level, LOG_MODULE, "%s (%s:%d)", args->message ? args->message : "",
+		args->file ? args->file : "?", args->line);
+}
+
+void rpc_global_init(void)
+{
+	gpr_set_log_function(rpc_status_gpr_log);
+	/* gRPC's ERROR lines only, unless the operator asked for GRPC_VERBOSITY. */
+	if (!getenv("GRPC_VERBOSITY"))
+		gpr_set_log_verbosity(log_get_level() >= LOG_LEVEL_DEBUG ? GPR_LOG_SEVERITY_INFO
+									 : GPR_LOG_SEVERITY_ERROR);
+	grpc_init();
+}
+
+void rpc_global_shutdown(void)
+{
+	grpc_shutdown();
+}
+
+const char *rpc_status_name(enum rpc_status status)
+{
+	static const char *const names[] = {
+		"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+		"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+		"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
+		"UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+	};
+
+	if ((unsigned)status < sizeof(names) / sizeof(names[0]))
+		return names[status];
+	return "UNKNOWN_STATUS";
+}
+
+enum rpc_status rpc_status_from_err(int err)
+{
+	switch ((enum attest_err)err) {
+	case AERR_OK:
+		return RPC_OK;
+	case AERR_PARSE:
+	case AERR_TRAILING:
+	case AERR_TOO_LARGE:
+	case AERR_INVALID_ARG:
+	case AERR_UNSUPPORTED:
+		return RPC_INVALID_ARGUMENT;
+	case AERR_STATE:
+	case AERR_CONFIG:
+		return RPC_FAILED_PRECONDITION;
+	case AERR_NOT_FOUND:
+		return RPC_NOT_FOUND;
+	case AERR_NONCE:
+	case AERR_SIGNATURE:
+	case AERR_QUOTE_MAGIC:
+	case AERR_QUOTE_TYPE:
+	case AERR_PCR_SELECTION:
+	case AERR_PCR_DIGEST:
+	case AERR_PCR_POLICY:
+	case AERR_AK_ATTRS:
+	case AERR_EK_CERT_CHAIN:
+	case AERR_EK_CERT_KEY:
+	case AERR_EK_CERT:
+	case AERR_PLATFORM_CERT:
+	case AERR_CREDENTIAL:
+		return RPC_PERMISSION_DENIED;
+	case AERR_RPC:
+		return RPC_UNAVAILABLE;
+	case AERR_TPM:
+	case AERR_INTERNAL:
+	case AERR_CRYPTO:
+	case AERR_ALLOC:
+	case AERR_IO:
+		return RPC_INTERNAL;
+	}
+	/* An unknown code is a bug on our side, not the peer's. */
+	return RPC_INTERNAL;
+}
+
+char *rpc_method_path(const ProtobufCServiceDescriptor *svc, unsigned method)
+{
+	char *path = NULL;
+
+	if (!svc || method >= svc->n_methods)
+		return NULL;
+	if (asprintf(&path, "/%s/%s", svc->name, svc->methods[method].name) < 0)
+		return NULL;
+	return path;
+}
+
+gpr_timespec rpc_deadline_ms(int timeout_ms)
+{
+	if (timeout_ms <= 0)
+		return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+	return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+			    gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+}
