@@ -1,0 +1,160 @@
+/* attestor configuration from an INI file. Every key is known here; anything
+ * else is refused with the file and line, so a typo cannot silently leave a
+ * default (say, insecure) in place. */
+#define LOG_MODULE "config"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "log.h"
+#include "tpm.h"
+
+struct config_parse {
+	struct attestor_config *cfg;
+	const char *dir;           /* directory of the config file, for relative paths */
+	char error[512];           /* first problem; ini_parse reports its line */
+};
+
+static int config_bool(const char *v, int *out)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1") || !strcmp(v, "on"))
+		*out = 1;
+	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0") || !strcmp(v, "off"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int config_copy(char *dst, size_t cap, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= cap)
+		return -1;
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
+static int config_path(const struct config_parse *p, char *dst, size_t cap, const char *v)
+{
+	if (v[0] == '/' || v[0] == '\0' || !p->dir)
+		return config_copy(dst, cap, v);
+	if ((size_t)snprintf(dst, cap, "%s/%s", p->dir, v) >= cap)
+		return -1;
+	return 0;
+}
+
+/* inih calls this per key; 0 = error (ini_parse then returns its line). */
+static int config_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct config_parse *p = user;
+	struct attestor_config *c = p->cfg;
+	int bad = 0, known = 1, lvl;
+
+	if (p->error[0])
+		return 0; /* keep only the first problem */
+	if (!strcmp(section, "attestor")) {
+		if (!strcmp(name, "mode")) {
+			if (!strcmp(value, "pull"))
+				c->mode = CONFIG_MODE_PULL;
+			else if (!strcmp(value, "push"))
+				c->mode = CONFIG_MODE_PUSH;
+			else
+				bad = 1;
+		} else if (!strcmp(name, "listen")) {
+			bad = !value[0] || config_copy(c->listen, sizeof(c->listen), value);
+		} else if (!strcmp(name, "tcti")) {
+			bad = !value[0] || config_copy(c->tcti, sizeof(c->tcti), value);
+		} else if (!strcmp(name, "ak_alg")) {
+			bad = (c->ak_alg = tpm_alg_from_name(value)) == TPM2_ALG_ERROR;
+		} else if (!strcmp(name, "ek_alg")) {
+			bad = (c->ek_alg = tpm_alg_from_name(value)) == TPM2_ALG_ERROR;
+		} else if (!strcmp(name, "state_dir")) {
+			bad = !value[0] || config_path(p, c->state_dir, sizeof(c->state_dir), value);
+		} else if (!strcmp(name, "log_level")) {
+			bad = (lvl = log_level_parse(value)) < 0;
+			if (!bad)
+				c->log_level = lvl;
+		} else {
+			known = 0;
+		}
+	} else if (!strcmp(section, "tls")) {
+		if (!strcmp(name, "ca"))
+			bad = config_path(p, c->tls.ca, sizeof(c->tls.ca), value);
+		else if (!strcmp(name, "cert"))
+			bad = config_path(p, c->tls.cert, sizeof(c->tls.cert), value);
+		else if (!strcmp(name, "key"))
+			bad = config_path(p, c->tls.key, sizeof(c->tls.key), value);
+		else if (!strcmp(name, "insecure"))
+			bad = config_bool(value, &c->tls.insecure) != 0;
+		else
+			known = 0;
+	} else {
+		snprintf(p->error, sizeof(p->error), "unknown section [%s]", section);
+		return 0;
+	}
+	if (!known)
+		snprintf(p->error, sizeof(p->error), "unknown key '%s' in [%s]", name, section);
+	else if (bad)
+		snprintf(p->error, sizeof(p->error), "bad value '%s' for %s in [%s]", value, name,
+			 section);
+	return !p->error[0];
+}
+
+static void config_defaults(struct attestor_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = CONFIG_MODE_PULL;
+	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:7500");
+	snprintf(c->tcti, sizeof(c->tcti), "device:/dev/tpmrm0");
+	c->ak_alg = TPM2_ALG_ECC;
+	c->ek_alg = TPM2_ALG_RSA;
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/tpm-attest");
+	c->log_level = LOG_LEVEL_INFO;
+}
+
+int config_load(const char *path, struct attestor_config *out)
+{
+	struct config_parse p = { .cfg = out };
+	char *dir = NULL, *slash;
+	FILE *f = NULL;
+	int line, r;
+
+	config_defaults(out);
+	if (!(f = fopen(path, "r"))) {
+		r = err_set(AERR_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!(dir = strdup(path))) {
+		r = err_set(AERR_ALLOC, "config");
+		goto out;
+	}
+	if ((slash = strrchr(dir, '/')))
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	p.dir = dir;
+	line = ini_parse_file(f, config_handler, &p);
+	if (line != 0) {
+		r = err_set(AERR_CONFIG, "%s:%d: %s", path, line,
+			    p.error[0] ? p.error : "syntax error");
+		goto out;
+	}
+	if (!out->tls.insecure && (!out->tls.ca[0] || !out->tls.cert[0] || !out->tls.key[0])) {
+		r = err_set(AERR_CONFIG, "%s: [tls] ca, cert and key are required unless insecure = true",
+			    path);
+		goto out;
+	}
+	r = 0;
+out:
+	if (f)
+		fclose(f);
+	free(dir);
+	return r;
+}

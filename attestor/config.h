@@ -1,0 +1,34 @@
+/* attestor configuration: INI (libinih), see examples/attestor-pull.conf. */
+#ifndef ATTEST_ATTESTOR_CONFIG_H
+#define ATTEST_ATTESTOR_CONFIG_H
+
+#include <limits.h>
+
+#include <tss2/tss2_tpm2_types.h>
+
+#include "err.h"
+
+enum config_mode { CONFIG_MODE_PULL = 0, CONFIG_MODE_PUSH = 1 };
+
+struct attestor_config {
+	enum config_mode mode;
+	char listen[256];          /* pull: address to serve on */
+	char tcti[512];
+	TPMI_ALG_PUBLIC ak_alg;    /* TPM2_ALG_ECC | TPM2_ALG_RSA */
+	TPMI_ALG_PUBLIC ek_alg;    /* parent EK: TPM2_ALG_RSA | TPM2_ALG_ECC */
+	char state_dir[PATH_MAX];
+	int log_level;             /* enum log_level */
+	struct {
+		char ca[PATH_MAX];
+		char cert[PATH_MAX];
+		char key[PATH_MAX];
+		int insecure;
+	} tls;
+};
+
+/* Defaults, then the file. Unknown section/key or bad value: AERR_CONFIG with
+ * "FILE:LINE: ..." as detail; a missing file: AERR_IO. Relative paths are
+ * resolved against the config file's directory. */
+int config_load(const char *path, struct attestor_config *out) ATTEST_WUR;
+
+#endif

@@ -1,0 +1,1043 @@
+/* The attestor's TPM operations over ESYS. The only file that includes
+ * tss2_esys.h; every Esys_* call goes through ESYS()/ESYS_QUIET(), and every
+ * TSS2_RC becomes a project error in tpm_rc_err() alone. */
+#define LOG_MODULE "tpm"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_mu.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "tpm.h"
+#include "tpmpub.h"
+
+/* TCG EK Credential Profile 2.x, default EK templates (L-1 RSA, L-2 ECC):
+ * PolicyA = PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256. */
+static const uint8_t tpm_ek_policy_a[32] = {
+	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
+	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+};
+
+#define TPM_EK_ATTRS (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
+		      TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY | \
+		      TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
+#define TPM_AK_ATTRS (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM | \
+		      TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
+		      TPMA_OBJECT_USERWITHAUTH)
+
+/* Rounds of read-PCRs/quote before giving up when PCRs keep changing. */
+#define TPM_QUOTE_ROUNDS 4
+
+struct tpm_ek_slot {
+	int have_pub;
+	TPM2B_PUBLIC pub;         /* output of CreatePrimary (or the matching persistent EK) */
+	int persistent_checked;
+	ESYS_TR persistent;       /* ESYS_TR_NONE unless a persistent EK matches the template */
+	TPMS_CONTEXT *saved;      /* ContextSave'd transient EK, Esys_Free'd */
+};
+
+struct tpm {
+	TSS2_TCTI_CONTEXT *tcti;
+	ESYS_CONTEXT *ectx;
+	TSS2_RC last_rc;          /* of the last ESYS call, for callers that tolerate some codes */
+	TPMI_ALG_PUBLIC ek_alg;
+	TPMI_ALG_PUBLIC ak_alg;
+	int no_cache;
+	uint16_t nv_chunk;        /* bytes per NV_Read */
+	TPML_PCR_SELECTION banks; /* PCR banks the TPM has allocated */
+	struct tpm_ek_slot ek[2]; /* [0] RSA, [1] ECC */
+	struct {
+		int have;
+		TPM2B_PRIVATE priv;   /* TPM-wrapped under the parent EK */
+		TPM2B_PUBLIC pub;
+		TPM2B_NAME name;
+		TPMS_CONTEXT *saved;
+	} ak;
+};
+
+/* The one place a TSS2_RC becomes text and a project error. */
+static int tpm_rc_err(TSS2_RC rc, int code, const char *what, int quiet)
+{
+	const char *text = Tss2_RC_Decode(rc);
+
+	if (quiet)
+		LOG_DEBUG("%s: %s (0x%x)", what, text, rc);
+	else
+		LOG_ERR("%s: %s (0x%x)", what, text, rc);
+	return err_set(code, "%s: %s (0x%x)", what, text, rc);
+}
+
+static int tpm_esys(struct tpm *t, TSS2_RC rc, const char *cmd, int quiet)
+{
+	t->last_rc = rc;
+	if (rc == TSS2_RC_SUCCESS)
+		return 0;
+	return tpm_rc_err(rc, AERR_TPM, cmd, quiet);
+}
+
+#define ESYS(t, fn, ...) tpm_esys((t), Esys_##fn((t)->ectx, __VA_ARGS__), "Esys_" #fn, 0)
+/* For calls whose failure is an expected outcome the caller handles. */
+#define ESYS_QUIET(t, fn, ...) tpm_esys((t), Esys_##fn((t)->ectx, __VA_ARGS__), "Esys_" #fn, 1)
+
+/* A TPM format-1 error about a command parameter (the caller's input). */
+static int tpm_rc_is_param_error(TSS2_RC rc)
+{
+	return (rc & TSS2_RC_LAYER_MASK) == TSS2_TPM_RC_LAYER && (rc & TPM2_RC_FMT1) &&
+	       (rc & TPM2_RC_P);
+}
+
+TPMI_ALG_PUBLIC tpm_alg_from_name(const char *name)
+{
+	if (name && strcmp(name, "rsa") == 0)
+		return TPM2_ALG_RSA;
+	if (name && strcmp(name, "ecc") == 0)
+		return TPM2_ALG_ECC;
+	return TPM2_ALG_ERROR;
+}
+
+const char *tpm_alg_name(TPMI_ALG_PUBLIC alg)
+{
+	switch (alg) {
+	case TPM2_ALG_RSA: return "rsa";
+	case TPM2_ALG_ECC: return "ecc";
+	default: return NULL;
+	}
+}
+
+static int tpm_ek_index(TPMI_ALG_PUBLIC alg)
+{
+	return alg == TPM2_ALG_RSA ? 0 : 1;
+}
+
+static void tpm_ek_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->type = alg;
+	p->nameAlg = TPM2_ALG_SHA256;
+	p->objectAttributes = TPM_EK_ATTRS;
+	p->authPolicy.size = sizeof(tpm_ek_policy_a);
+	memcpy(p->authPolicy.buffer, tpm_ek_policy_a, sizeof(tpm_ek_policy_a));
+	if (alg == TPM2_ALG_RSA) {
+		p->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
+		p->parameters.rsaDetail.symmetric.keyBits.aes = 128;
+		p->parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+		p->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+		p->parameters.rsaDetail.keyBits = 2048;
+		p->parameters.rsaDetail.exponent = 0;
+		/* 256 zero bytes: what the certified EK was created with */
+		p->unique.rsa.size = 256;
+	} else {
+		p->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
+		p->parameters.eccDetail.symmetric.keyBits.aes = 128;
+		p->parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+		p->parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+		p->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+		p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+		p->unique.ecc.x.size = 32;
+		p->unique.ecc.y.size = 32;
+	}
+}
+
+static void tpm_ak_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->type = alg;
+	p->nameAlg = TPM2_ALG_SHA256;
+	p->objectAttributes = TPM_AK_ATTRS;
+	if (alg == TPM2_ALG_RSA) {
+		p->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+		p->parameters.rsaDetail.scheme.scheme = TPM2_ALG_RSASSA;
+		p->parameters.rsaDetail.scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+		p->parameters.rsaDetail.keyBits = 2048;
+		p->parameters.rsaDetail.exponent = 0;
+	} else {
+		p->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+		p->parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+		p->parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+		p->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+		p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	}
+}
+
+static int tpm_getcap(struct tpm *t, TPM2_CAP cap, uint32_t prop, uint32_t count,
+		      TPMS_CAPABILITY_DATA **out)
+{
+	TPMI_YES_NO more = 0;
+
+	*out = NULL;
+	return ESYS(t, GetCapability, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, cap, prop, count,
+		    &more, out);
+}
+
+/* Whether a handle (NV index, persistent object) exists, without provoking a
+ * TPM error for the usual "absent" case. */
+static int tpm_handle_present(struct tpm *t, TPM2_HANDLE h, int *present)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	int r;
+
+	*present = 0;
+	if ((r = tpm_getcap(t, TPM2_CAP_HANDLES, h, 1, &cap)) != 0)
+		goto out;
+	*present = cap->data.handles.count >= 1 && cap->data.handles.handle[0] == h;
+	r = 0;
+out:
+	Esys_Free(cap);
+	return r;
+}
+
+int tpm_transient_count(struct tpm *t, uint32_t *count)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	int r;
+
+	*count = 0;
+	if ((r = tpm_getcap(t, TPM2_CAP_HANDLES, TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES, &cap)) != 0)
+		goto out;
+	*count = cap->data.handles.count;
+	r = 0;
+out:
+	Esys_Free(cap);
+	return r;
+}
+
+static int tpm_flush(struct tpm *t, ESYS_TR *h)
+{
+	int r = 0;
+
+	if (*h != ESYS_TR_NONE)
+		r = ESYS(t, FlushContext, *h);
+	*h = ESYS_TR_NONE;
+	return r;
+}
+
+/* Template-defined parts equal (everything but unique, whose size must still
+ * be the template's: the TPM fills it from the EPS). */
+static int tpm_public_matches_template(const TPMT_PUBLIC *have, const TPMT_PUBLIC *tmpl)
+{
+	TPMT_PUBLIC a = *have;
+	uint8_t ba[sizeof(TPMT_PUBLIC)], bb[sizeof(TPMT_PUBLIC)];
+	size_t la = 0, lb = 0;
+
+	if (have->type != tmpl->type)
+		return 0;
+	if (have->type == TPM2_ALG_RSA && have->unique.rsa.size != tmpl->unique.rsa.size)
+		return 0;
+	if (have->type == TPM2_ALG_ECC && (have->unique.ecc.x.size != tmpl->unique.ecc.x.size ||
+					   have->unique.ecc.y.size != tmpl->unique.ecc.y.size))
+		return 0;
+	a.unique = tmpl->unique;
+	if (Tss2_MU_TPMT_PUBLIC_Marshal(&a, ba, sizeof(ba), &la) != TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPMT_PUBLIC_Marshal(tmpl, bb, sizeof(bb), &lb) != TSS2_RC_SUCCESS)
+		return 0;
+	return la == lb && memcmp(ba, bb, la) == 0;
+}
+
+/* Use a persistent EK at the well-known handle when it is the template's key. */
+static int tpm_ek_check_persistent(struct tpm *t, TPMI_ALG_PUBLIC alg)
+{
+	struct tpm_ek_slot *ek = &t->ek[tpm_ek_index(alg)];
+	TPM2_HANDLE h = alg == TPM2_ALG_RSA ? TPM_PERSISTENT_EK_RSA : TPM_PERSISTENT_EK_ECC;
+	ESYS_TR tr = ESYS_TR_NONE;
+	TPM2B_PUBLIC *pub = NULL;
+	TPMT_PUBLIC tmpl;
+	int present = 0, r;
+
+	ek->persistent_checked = 1;
+	if ((r = tpm_handle_present(t, h, &present)) != 0 || !present)
+		goto out;
+	if ((r = ESYS(t, TR_FromTPMPublic, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr)) != 0)
+		goto out;
+	if ((r = ESYS(t, ReadPublic, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL)) != 0)
+		goto out;
+	tpm_ek_template(alg, &tmpl);
+	if (!tpm_public_matches_template(&pub->publicArea, &tmpl)) {
+		LOG_INFO("persistent handle 0x%08x is not the default %s EK: creating the EK instead",
+			 h, tpm_alg_name(alg));
+		goto out;
+	}
+	LOG_DEBUG("using persistent %s EK at 0x%08x", tpm_alg_name(alg), h);
+	ek->persistent = tr;
+	tr = ESYS_TR_NONE; /* transferred */
+	ek->pub = *pub;
+	ek->have_pub = 1;
+	r = 0;
+out:
+	if (tr != ESYS_TR_NONE)
+		(void)ESYS(t, TR_Close, &tr);
+	Esys_Free(pub);
+	return r;
+}
+
+/* Load the EK of alg. *flush says whether the caller must flush *h (a
+ * transient copy) or not (persistent). */
+static int tpm_ek_load(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *h, int *flush)
+{
+	struct tpm_ek_slot *ek = &t->ek[tpm_ek_index(alg)];
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_PUBLIC in = { 0 };
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION no_pcrs = { 0 };
+	TPM2B_PUBLIC *out_pub = NULL;
+	ESYS_TR obj = ESYS_TR_NONE;
+	int r;
+
+	*h = ESYS_TR_NONE;
+	*flush = 0;
+	if (alg != TPM2_ALG_RSA && alg != TPM2_ALG_ECC)
+		return err_set(AERR_INVALID_ARG, "EK algorithm 0x%04x is neither RSA nor ECC", alg);
+	if (!ek->persistent_checked && (r = tpm_ek_check_persistent(t, alg)) != 0)
+		goto out;
+	if (ek->persistent != ESYS_TR_NONE) {
+		*h = ek->persistent;
+		r = 0;
+		goto out;
+	}
+	if (ek->saved) {
+		if (ESYS_QUIET(t, ContextLoad, ek->saved, &obj) == 0) {
+			*h = obj;
+			obj = ESYS_TR_NONE; /* transferred */
+			*flush = 1;
+			r = 0;
+			goto out;
+		}
+		LOG_INFO("saved %s EK context does not load any more (%s): recreating the EK",
+			 tpm_alg_name(alg), err_detail());
+		Esys_Free(ek->saved);
+		ek->saved = NULL;
+	}
+	tpm_ek_template(alg, &in.publicArea);
+	if ((r = ESYS(t, CreatePrimary, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+		      ESYS_TR_NONE, &sens, &in, &outside, &no_pcrs, &obj, &out_pub, NULL, NULL,
+		      NULL)) != 0)
+		goto out;
+	if (ek->have_pub && (ek->pub.size != out_pub->size ||
+			     memcmp(&ek->pub.publicArea.unique, &out_pub->publicArea.unique,
+				    sizeof(TPMU_PUBLIC_ID)) != 0))
+		LOG_WARN("%s EK changed (endorsement seed changed?): the AK no longer loads",
+			 tpm_alg_name(alg));
+	ek->pub = *out_pub;
+	ek->have_pub = 1;
+	if (!t->no_cache && ESYS(t, ContextSave, obj, &ek->saved) != 0)
+		ek->saved = NULL; /* only a cache: go on without it */
+	*h = obj;
+	obj = ESYS_TR_NONE; /* transferred */
+	*flush = 1;
+	r = 0;
+out:
+	if (obj != ESYS_TR_NONE)
+		(void)tpm_flush(t, &obj);
+	Esys_Free(out_pub);
+	return r;
+}
+
+static void tpm_ek_release(struct tpm *t, ESYS_TR *h, int flush)
+{
+	if (flush)
+		(void)tpm_flush(t, h);
+	*h = ESYS_TR_NONE;
+}
+
+/* A policy session satisfying the EK's PolicyA, for one command that uses
+ * the EK (as parent or as decryption key). The caller flushes it. */
+static int tpm_ek_session(struct tpm *t, ESYS_TR *out)
+{
+	TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+	ESYS_TR s = ESYS_TR_NONE;
+	int r;
+
+	*out = ESYS_TR_NONE;
+	if ((r = ESYS(t, StartAuthSession, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+		      ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, &s)) != 0)
+		goto out;
+	/* Keep the session past the command so that it is flushed in one place,
+	 * whether the command succeeds or fails. */
+	if ((r = ESYS(t, TRSess_SetAttributes, s, TPMA_SESSION_CONTINUESESSION,
+		      TPMA_SESSION_CONTINUESESSION)) != 0)
+		goto out;
+	if ((r = ESYS(t, PolicySecret, ESYS_TR_RH_ENDORSEMENT, s, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+		      ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL)) != 0)
+		goto out;
+	*out = s;
+	s = ESYS_TR_NONE; /* transferred */
+	r = 0;
+out:
+	(void)tpm_flush(t, &s);
+	return r;
+}
+
+int tpm_open(const struct tpm_opts *opts, struct tpm **out)
+{
+	struct tpm *t = NULL;
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	int r = AERR_INTERNAL;
+	TSS2_RC rc;
+	uint32_t i;
+
+	*out = NULL;
+	if (!opts || !opts->tcti || (opts->ek_alg != TPM2_ALG_RSA && opts->ek_alg != TPM2_ALG_ECC) ||
+	    (opts->ak_alg != TPM2_ALG_RSA && opts->ak_alg != TPM2_ALG_ECC))
+		return err_set(AERR_INVALID_ARG, "tpm_open: tcti, ek_alg and ak_alg are required");
+	/* We log decoded codes ourselves with context; the TSS's own log would
+	 * repeat every tolerated failure on stderr. An explicit TSS2_LOG wins. */
+	setenv("TSS2_LOG", log_get_level() >= LOG_LEVEL_DEBUG ? "all+error" : "all+none", 0);
+	if (!(t = calloc(1, sizeof(*t))))
+		return err_set(AERR_ALLOC, "tpm_open");
+	t->ek_alg = opts->ek_alg;
+	t->ak_alg = opts->ak_alg;
+	t->no_cache = opts->no_context_cache;
+	for (i = 0; i < 2; i++)
+		t->ek[i].persistent = ESYS_TR_NONE;
+	rc = Tss2_TctiLdr_Initialize(opts->tcti, &t->tcti);
+	if (rc != TSS2_RC_SUCCESS) {
+		r = tpm_rc_err(rc, AERR_TPM, "Tss2_TctiLdr_Initialize", 0);
+		goto out;
+	}
+	if ((r = tpm_esys(t, Esys_Initialize(&t->ectx, t->tcti, NULL), "Esys_Initialize", 0)) != 0)
+		goto out;
+	if ((r = ESYS_QUIET(t, Startup, TPM2_SU_CLEAR)) != 0) {
+		if (t->last_rc != TPM2_RC_INITIALIZE) {
+			LOG_ERR("%s", err_detail());
+			goto out;
+		}
+		err_clear(); /* already started: what a running system looks like */
+	}
+	/* NV reads go in chunks of what the TPM accepts per command. */
+	t->nv_chunk = 1024;
+	if ((r = tpm_getcap(t, TPM2_CAP_TPM_PROPERTIES, TPM2_PT_NV_BUFFER_MAX, 1, &cap)) != 0)
+		goto out;
+	if (cap->data.tpmProperties.count >= 1 &&
+	    cap->data.tpmProperties.tpmProperty[0].property == TPM2_PT_NV_BUFFER_MAX &&
+	    cap->data.tpmProperties.tpmProperty[0].value > 0) {
+		uint32_t v = cap->data.tpmProperties.tpmProperty[0].value;
+		t->nv_chunk = v < sizeof(((TPM2B_MAX_NV_BUFFER *)0)->buffer)
+			? (uint16_t)v : (uint16_t)sizeof(((TPM2B_MAX_NV_BUFFER *)0)->buffer);
+	}
+	Esys_Free(cap);
+	cap = NULL;
+	if ((r = tpm_getcap(t, TPM2_CAP_PCRS, 0, 1, &cap)) != 0)
+		goto out;
+	t->banks = cap->data.assignedPCR;
+	*out = t;
+	t = NULL; /* transferred */
+	r = 0;
+out:
+	Esys_Free(cap);
+	tpm_close(t);
+	return r;
+}
+
+void tpm_close(struct tpm *t)
+{
+	int i;
+
+	if (!t)
+		return;
+	for (i = 0; i < 2; i++) {
+		if (t->ectx && t->ek[i].persistent != ESYS_TR_NONE)
+			(void)ESYS(t, TR_Close, &t->ek[i].persistent);
+		Esys_Free(t->ek[i].saved);
+	}
+	Esys_Free(t->ak.saved);
+	if (t->ectx)
+		Esys_Finalize(&t->ectx);
+	if (t->tcti)
+		Tss2_TctiLdr_Finalize(&t->tcti);
+	OPENSSL_cleanse(t, sizeof(*t));
+	free(t);
+}
+
+/* Length of the DER element at the start of buf, or 0 when it is not one
+ * that fits: NV indices may be larger than the certificate they hold. */
+static size_t tpm_der_length(const uint8_t *buf, size_t len)
+{
+	size_t n, hdr, i, body = 0;
+
+	if (len < 2 || buf[0] != 0x30)
+		return 0;
+	if (buf[1] < 0x80) {
+		hdr = 2;
+		body = buf[1];
+	} else {
+		n = buf[1] & 0x7f;
+		if (n == 0 || n > 3 || len < 2 + n)
+			return 0;
+		for (i = 0; i < n; i++)
+			body = (body << 8) | buf[2 + i];
+		hdr = 2 + n;
+	}
+	return body <= len - hdr ? hdr + body : 0;
+}
+
+/* Contents of an NV index; *out NULL when the index does not exist or was
+ * never written (a TPM without that certificate). */
+static int tpm_nv_read(struct tpm *t, TPM2_HANDLE index, uint8_t **out, size_t *out_len)
+{
+	ESYS_TR tr = ESYS_TR_NONE, auth;
+	TPM2B_NV_PUBLIC *nvpub = NULL;
+	TPM2B_MAX_NV_BUFFER *chunk = NULL;
+	uint8_t *buf = NULL;
+	size_t size, off, der;
+	int present = 0, r;
+	TPMA_NV attrs;
+
+	*out = NULL;
+	*out_len = 0;
+	if ((r = tpm_handle_present(t, index, &present)) != 0 || !present)
+		goto out;
+	if ((r = ESYS(t, TR_FromTPMPublic, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr)) != 0)
+		goto out;
+	if ((r = ESYS(t, NV_ReadPublic, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nvpub, NULL)) != 0)
+		goto out;
+	attrs = nvpub->nvPublic.attributes;
+	size = nvpub->nvPublic.dataSize;
+	if (!(attrs & TPMA_NV_WRITTEN) || size == 0) {
+		LOG_DEBUG("NV 0x%08x defined but empty", index);
+		r = 0;
+		goto out;
+	}
+	if (size > TPM_MAX_CERT) {
+		r = err_set(AERR_TOO_LARGE, "NV 0x%08x holds %zu bytes (limit %d)", index, size,
+			    TPM_MAX_CERT);
+		goto out;
+	}
+	/* Certificate indices are readable with their own empty auth or the
+	 * owner's; pick what the index allows. */
+	if (attrs & TPMA_NV_AUTHREAD)
+		auth = tr;
+	else if (attrs & TPMA_NV_OWNERREAD)
+		auth = ESYS_TR_RH_OWNER;
+	else if (attrs & TPMA_NV_PPREAD)
+		auth = ESYS_TR_RH_PLATFORM;
+	else {
+		r = err_set(AERR_UNSUPPORTED, "NV 0x%08x is not readable with an empty auth", index);
+		goto out;
+	}
+	if (!(buf = malloc(size))) {
+		r = err_set(AERR_ALLOC, "NV 0x%08x", index);
+		goto out;
+	}
+	for (off = 0; off < size; off += chunk->size) {
+		uint16_t n = size - off < t->nv_chunk ? (uint16_t)(size - off) : t->nv_chunk;
+
+		Esys_Free(chunk);
+		chunk = NULL;
+		if ((r = ESYS(t, NV_Read, auth, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, n,
+			      (uint16_t)off, &chunk)) != 0)
+			goto out;
+		if (chunk->size != n) {
+			r = err_set(AERR_TPM, "NV 0x%08x: asked %u bytes at %zu, got %u", index, n, off,
+				    chunk->size);
+			goto out;
+		}
+		memcpy(buf + off, chunk->buffer, n);
+	}
+	der = tpm_der_length(buf, size);
+	*out_len = der ? der : size;
+	*out = buf;
+	buf = NULL; /* transferred */
+	r = 0;
+out:
+	if (tr != ESYS_TR_NONE)
+		(void)ESYS(t, TR_Close, &tr);
+	Esys_Free(nvpub);
+	Esys_Free(chunk);
+	free(buf);
+	return r;
+}
+
+/* The EK's public area, creating the EK once when it is not known yet. */
+static int tpm_ek_public(struct tpm *t, TPMI_ALG_PUBLIC alg, const TPM2B_PUBLIC **pub)
+{
+	struct tpm_ek_slot *ek = &t->ek[tpm_ek_index(alg)];
+	ESYS_TR h = ESYS_TR_NONE;
+	int flush = 0, r;
+
+	*pub = NULL;
+	if (!ek->have_pub) {
+		if ((r = tpm_ek_load(t, alg, &h, &flush)) != 0)
+			return r;
+		tpm_ek_release(t, &h, flush);
+	}
+	*pub = &ek->pub;
+	return 0;
+}
+
+void tpm_endorsement_free(struct tpm_endorsement *e)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < TPM_MAX_EKS; i++)
+		free(e->eks[i].cert);
+	free(e->platform_cert);
+	free(e);
+}
+
+int tpm_endorsement(struct tpm *t, struct tpm_endorsement **out)
+{
+	static const struct {
+		TPMI_ALG_PUBLIC alg;
+		TPM2_HANDLE nv;
+	} kinds[] = { { TPM2_ALG_RSA, TPM_NV_EK_CERT_RSA }, { TPM2_ALG_ECC, TPM_NV_EK_CERT_ECC } };
+	struct tpm_endorsement *e = NULL;
+	const TPM2B_PUBLIC *pub;
+	uint8_t *cert = NULL;
+	size_t cert_len = 0, i;
+	int r;
+
+	*out = NULL;
+	if (!(e = calloc(1, sizeof(*e))))
+		return err_set(AERR_ALLOC, "endorsement");
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct tpm_ek *ek = &e->eks[e->neks];
+
+		if ((r = tpm_nv_read(t, kinds[i].nv, &cert, &cert_len)) != 0)
+			goto out;
+		if (!cert && kinds[i].alg != t->ek_alg)
+			continue;
+		if ((r = tpm_ek_public(t, kinds[i].alg, &pub)) != 0)
+			goto out;
+		ek->alg = kinds[i].alg;
+		if ((r = tpmpub_marshal(&pub->publicArea, ek->pub, sizeof(ek->pub), &ek->pub_len)) != 0)
+			goto out;
+		ek->cert = cert;
+		ek->cert_len = cert_len;
+		cert = NULL; /* transferred */
+		e->neks++;
+	}
+	if ((r = tpm_nv_read(t, TPM_NV_PLATFORM_CERT, &e->platform_cert, &e->platform_cert_len)) != 0)
+		goto out;
+	*out = e;
+	e = NULL; /* transferred */
+	r = 0;
+out:
+	free(cert);
+	tpm_endorsement_free(e);
+	return r;
+}
+
+int tpm_ak_ready(const struct tpm *t)
+{
+	return t->ak.have;
+}
+
+int64_t tpm_ak_create_cost_ms(const struct tpm *t)
+{
+	if (t->ak.have)
+		return 0;
+	/* RSA key generation in swtpm: prime search, 66-276 ms measured; plus an
+	 * RSA EK CreatePrimary when not cached. */
+	return (t->ak_alg == TPM2_ALG_RSA ? 400 : 20) + (t->ek_alg == TPM2_ALG_RSA ? 60 : 5);
+}
+
+static int tpm_ak_create(struct tpm *t)
+{
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_PUBLIC in = { 0 };
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION no_pcrs = { 0 };
+	TPM2B_PRIVATE *priv = NULL;
+	TPM2B_PUBLIC *pub = NULL;
+	ESYS_TR ek = ESYS_TR_NONE, s = ESYS_TR_NONE;
+	int ek_flush = 0, r;
+
+	if ((r = tpm_ek_load(t, t->ek_alg, &ek, &ek_flush)) != 0)
+		goto out;
+	if ((r = tpm_ek_session(t, &s)) != 0)
+		goto out;
+	tpm_ak_template(t->ak_alg, &in.publicArea);
+	if ((r = ESYS(t, Create, ek, s, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &in, &outside, &no_pcrs,
+		      &priv, &pub, NULL, NULL, NULL)) != 0)
+		goto out;
+	if ((r = tpmpub_name(&pub->publicArea, &t->ak.name)) != 0)
+		goto out;
+	t->ak.priv = *priv;
+	t->ak.pub = *pub;
+	Esys_Free(t->ak.saved);
+	t->ak.saved = NULL;
+	t->ak.have = 1;
+	LOG_INFO("created %s AK under the %s EK", tpm_alg_name(t->ak_alg), tpm_alg_name(t->ek_alg));
+	r = 0;
+out:
+	(void)tpm_flush(t, &s);
+	tpm_ek_release(t, &ek, ek_flush);
+	Esys_Free(priv);
+	Esys_Free(pub);
+	return r;
+}
+
+/* Load the AK (creating it on first use); the caller flushes *h. */
+static int tpm_ak_load(struct tpm *t, ESYS_TR *h)
+{
+	ESYS_TR ek = ESYS_TR_NONE, s = ESYS_TR_NONE, obj = ESYS_TR_NONE;
+	int ek_flush = 0, r;
+
+	*h = ESYS_TR_NONE;
+	if (!t->ak.have && (r = tpm_ak_create(t)) != 0)
+		goto out;
+	if (t->ak.saved) {
+		if (ESYS_QUIET(t, ContextLoad, t->ak.saved, &obj) == 0) {
+			*h = obj;
+			obj = ESYS_TR_NONE; /* transferred */
+			r = 0;
+			goto out;
+		}
+		LOG_INFO("saved AK context does not load any more (%s): reloading the AK",
+			 err_detail());
+		Esys_Free(t->ak.saved);
+		t->ak.saved = NULL;
+	}
+	if ((r = tpm_ek_load(t, t->ek_alg, &ek, &ek_flush)) != 0)
+		goto out;
+	if ((r = tpm_ek_session(t, &s)) != 0)
+		goto out;
+	if ((r = ESYS(t, Load, ek, s, ESYS_TR_NONE, ESYS_TR_NONE, &t->ak.priv, &t->ak.pub, &obj)) != 0)
+		goto out;
+	if (!t->no_cache && ESYS(t, ContextSave, obj, &t->ak.saved) != 0)
+		t->ak.saved = NULL; /* only a cache */
+	*h = obj;
+	obj = ESYS_TR_NONE; /* transferred */
+	r = 0;
+out:
+	(void)tpm_flush(t, &s);
+	tpm_ek_release(t, &ek, ek_flush);
+	(void)tpm_flush(t, &obj);
+	return r;
+}
+
+int tpm_ak_get(struct tpm *t, struct tpm_ak *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!t->ak.have && (r = tpm_ak_create(t)) != 0)
+		return r;
+	if ((r = tpmpub_marshal(&t->ak.pub.publicArea, out->pub, sizeof(out->pub), &out->pub_len)) != 0)
+		return r;
+	out->name = t->ak.name;
+	out->parent_ek_alg = t->ek_alg;
+	return 0;
+}
+
+/* Strict unmarshal of one wire field: a MU failure or leftover bytes is the
+ * sender's fault. */
+#define TPM_PARSE(type, buf, len, dst, what)                                                    \
+	({                                                                                      \
+		size_t off_ = 0;                                                                \
+		TSS2_RC rc_ = Tss2_MU_##type##_Unmarshal((buf), (len), &off_, (dst));           \
+		rc_ != TSS2_RC_SUCCESS ? tpm_rc_err(rc_, AERR_PARSE, what, 1)                    \
+		: off_ != (len) ? err_set(AERR_TRAILING, "%s: %zu bytes after the " #type, what, \
+					  (size_t)(len) - off_)                                 \
+				: 0;                                                            \
+	})
+
+int tpm_activate_credential(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *ak_name,
+			    size_t ak_name_len, const uint8_t *id_object, size_t id_object_len,
+			    const uint8_t *enc_secret, size_t enc_secret_len, uint8_t *secret,
+			    size_t cap, size_t *secret_len)
+{
+	TPM2B_NAME name;
+	TPM2B_ID_OBJECT blob;
+	TPM2B_ENCRYPTED_SECRET seed;
+	TPM2B_DIGEST *cert_info = NULL;
+	ESYS_TR ak = ESYS_TR_NONE, ek = ESYS_TR_NONE, s = ESYS_TR_NONE;
+	int ek_flush = 0, r;
+
+	*secret_len = 0;
+	if (ek_alg != TPM2_ALG_RSA && ek_alg != TPM2_ALG_ECC) {
+		r = err_set(AERR_INVALID_ARG, "ek_alg 0x%04x is neither RSA (0x0001) nor ECC (0x0023)",
+			    ek_alg);
+		goto out;
+	}
+	if ((r = TPM_PARSE(TPM2B_NAME, ak_name, ak_name_len, &name, "ak_name")) != 0 ||
+	    (r = TPM_PARSE(TPM2B_ID_OBJECT, id_object, id_object_len, &blob, "credential_blob")) != 0 ||
+	    (r = TPM_PARSE(TPM2B_ENCRYPTED_SECRET, enc_secret, enc_secret_len, &seed,
+			   "encrypted_secret")) != 0)
+		goto out;
+	if (name.size == 0 || blob.size == 0 || seed.size == 0) {
+		r = err_set(AERR_PARSE, "ak_name, credential_blob and encrypted_secret must not be empty");
+		goto out;
+	}
+	if (!t->ak.have) {
+		r = err_set(AERR_STATE, "no AK yet: call GetAttestationKey first");
+		goto out;
+	}
+	if (name.size != t->ak.name.size || memcmp(name.name, t->ak.name.name, name.size) != 0) {
+		r = err_set(AERR_STATE, "ak_name is not the name of this attestor's AK");
+		goto out;
+	}
+	if ((r = tpm_ak_load(t, &ak)) != 0)
+		goto out;
+	if ((r = tpm_ek_load(t, ek_alg, &ek, &ek_flush)) != 0)
+		goto out;
+	if ((r = tpm_ek_session(t, &s)) != 0)
+		goto out;
+	/* AK: admin role by its (empty) password, adminWithPolicy is clear. */
+	if ((r = ESYS(t, ActivateCredential, ak, ek, ESYS_TR_PASSWORD, s, ESYS_TR_NONE, &blob, &seed,
+		      &cert_info)) != 0) {
+		if (tpm_rc_is_param_error(t->last_rc))
+			r = err_set(AERR_CREDENTIAL, "the TPM rejected the credential: %s",
+				    Tss2_RC_Decode(t->last_rc));
+		goto out;
+	}
+	if (cert_info->size > cap) {
+		r = err_set(AERR_INTERNAL, "certInfo of %u bytes exceeds %zu", cert_info->size, cap);
+		goto out;
+	}
+	memcpy(secret, cert_info->buffer, cert_info->size);
+	*secret_len = cert_info->size;
+	r = 0;
+out:
+	(void)tpm_flush(t, &s);
+	tpm_ek_release(t, &ek, ek_flush);
+	(void)tpm_flush(t, &ak);
+	if (cert_info) {
+		OPENSSL_cleanse(cert_info, sizeof(*cert_info));
+		Esys_Free(cert_info);
+	}
+	return r;
+}
+
+int tpm_check_selection(struct tpm *t, const TPML_PCR_SELECTION *sel)
+{
+	uint32_t i, j, k;
+	int active;
+
+	if (sel->count == 0)
+		return err_set(AERR_INVALID_ARG, "empty PCR selection");
+	if (sel->count > PCRSEL_MAX_BANKS)
+		return err_set(AERR_INVALID_ARG, "%u PCR banks selected, at most %d", sel->count,
+			       PCRSEL_MAX_BANKS);
+	for (i = 0; i < sel->count; i++) {
+		const TPMS_PCR_SELECTION *b = &sel->pcrSelections[i];
+
+		if (!crypto_digest_size(b->hash))
+			return err_set(AERR_INVALID_ARG, "PCR bank 0x%04x is not a known hash", b->hash);
+		for (j = 0; j < i; j++)
+			if (sel->pcrSelections[j].hash == b->hash)
+				return err_set(AERR_INVALID_ARG, "PCR bank %s selected twice",
+					       crypto_alg_name(b->hash));
+		if (b->sizeofSelect != 3)
+			return err_set(AERR_INVALID_ARG, "PCR bank %s: sizeofSelect %u, expected 3",
+				       crypto_alg_name(b->hash), b->sizeofSelect);
+		if (!(b->pcrSelect[0] | b->pcrSelect[1] | b->pcrSelect[2]))
+			return err_set(AERR_INVALID_ARG, "PCR bank %s: no PCR selected",
+				       crypto_alg_name(b->hash));
+		active = 0;
+		for (k = 0; k < t->banks.count; k++) {
+			const TPMS_PCR_SELECTION *a = &t->banks.pcrSelections[k];
+
+			if (a->hash == b->hash && a->sizeofSelect >= 1 &&
+			    (a->pcrSelect[0] | a->pcrSelect[1] | a->pcrSelect[2]))
+				active = 1;
+		}
+		if (!active)
+			return err_set(AERR_INVALID_ARG, "PCR bank %s is not allocated in this TPM",
+				       crypto_alg_name(b->hash));
+	}
+	return 0;
+}
+
+static int tpm_values_bank(struct pcr_values *v, TPMI_ALG_HASH alg)
+{
+	uint32_t i;
+
+	for (i = 0; i < v->nbanks; i++)
+		if (v->banks[i].alg == alg)
+			return (int)i;
+	return -1;
+}
+
+/* All selected PCR values, in as many PCR_Read calls as needed (a TPM returns
+ * at most 8 digests per call). *changed is set when the update counter moved
+ * between calls: the values would be inconsistent. */
+static int tpm_pcr_read_all(struct tpm *t, const TPML_PCR_SELECTION *sel, struct pcr_values *v,
+			    uint32_t *counter, int *changed)
+{
+	TPML_PCR_SELECTION want = *sel;
+	TPML_PCR_SELECTION *got = NULL;
+	TPML_DIGEST *dig = NULL;
+	uint32_t i, pcr, c = 0, k, calls;
+	int r = AERR_INTERNAL, bi;
+
+	memset(v, 0, sizeof(*v));
+	*changed = 0;
+	v->nbanks = sel->count;
+	for (i = 0; i < sel->count; i++)
+		v->banks[i].alg = sel->pcrSelections[i].hash;
+	for (calls = 0;; calls++) {
+		uint32_t left = 0;
+
+		for (i = 0; i < want.count; i++)
+			left |= want.pcrSelections[i].pcrSelect[0] | want.pcrSelections[i].pcrSelect[1] |
+				want.pcrSelections[i].pcrSelect[2];
+		if (!left)
+			break;
+		if (calls > PCRSEL_MAX_BANKS * PCRSEL_NUM_PCRS) {
+			r = err_set(AERR_TPM, "PCR_Read makes no progress");
+			goto out;
+		}
+		Esys_Free(got);
+		Esys_Free(dig);
+		got = NULL;
+		dig = NULL;
+		if ((r = ESYS(t, PCR_Read, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &want, &c, &got,
+			      &dig)) != 0)
+			goto out;
+		if (calls == 0)
+			*counter = c;
+		else if (c != *counter)
+			*changed = 1;
+		k = 0;
+		for (i = 0; i < got->count; i++) {
+			const TPMS_PCR_SELECTION *b = &got->pcrSelections[i];
+			size_t dsize = crypto_digest_size(b->hash);
+			uint32_t j;
+
+			if ((bi = tpm_values_bank(v, b->hash)) < 0) {
+				r = err_set(AERR_TPM, "PCR_Read returned unrequested bank 0x%04x", b->hash);
+				goto out;
+			}
+			for (pcr = 0; pcr < PCRSEL_NUM_PCRS && pcr / 8 < b->sizeofSelect; pcr++) {
+				if (!(b->pcrSelect[pcr / 8] & (1u << (pcr % 8))))
+					continue;
+				if (k >= dig->count || dig->digests[k].size != dsize) {
+					r = err_set(AERR_TPM, "PCR_Read: digest list does not match its selection");
+					goto out;
+				}
+				memcpy(v->banks[bi].value[pcr], dig->digests[k].buffer, dsize);
+				v->banks[bi].mask |= 1u << pcr;
+				k++;
+				/* done with this one */
+				for (j = 0; j < want.count; j++)
+					if (want.pcrSelections[j].hash == b->hash)
+						want.pcrSelections[j].pcrSelect[pcr / 8] &= ~(1u << (pcr % 8));
+			}
+		}
+		if (k != dig->count || k == 0) {
+			r = err_set(AERR_TPM, "PCR_Read returned %u digests for %u selected", dig->count, k);
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	Esys_Free(got);
+	Esys_Free(dig);
+	return r;
+}
+
+/* H_alg(values of sel, in selection order): what TPM2_Quote puts in pcrDigest. */
+static int tpm_pcr_digest(TPMI_ALG_HASH alg, const TPML_PCR_SELECTION *sel,
+			  const struct pcr_values *v, uint8_t *out)
+{
+	uint8_t buf[PCRSEL_MAX_BANKS * PCRSEL_NUM_PCRS * CRYPTO_MAX_DIGEST];
+	size_t len = 0, dsize;
+	uint32_t i, pcr;
+
+	for (i = 0; i < sel->count; i++) {
+		const TPMS_PCR_SELECTION *b = &sel->pcrSelections[i];
+
+		dsize = crypto_digest_size(b->hash);
+		for (pcr = 0; pcr < PCRSEL_NUM_PCRS; pcr++) {
+			if (!(b->pcrSelect[pcr / 8] & (1u << (pcr % 8))))
+				continue;
+			memcpy(buf + len, v->banks[i].value[pcr], dsize);
+			len += dsize;
+		}
+	}
+	return crypto_digest(alg, buf, len, out);
+}
+
+int tpm_quote(struct tpm *t, const uint8_t *nonce, size_t nonce_len,
+	      const TPML_PCR_SELECTION *sel, struct tpm_quote *out)
+{
+	TPM2B_DATA qd = { 0 };
+	TPMT_SIG_SCHEME scheme = { .scheme = TPM2_ALG_NULL }; /* the AK's own */
+	TPM2B_ATTEST *quoted = NULL;
+	TPMT_SIGNATURE *sig = NULL;
+	TPMS_ATTEST attest;
+	ESYS_TR ak = ESYS_TR_NONE;
+	TPMI_ALG_HASH halg;
+	uint8_t digest[CRYPTO_MAX_DIGEST];
+	uint32_t counter = 0;
+	int changed = 0, round, r;
+	size_t off;
+
+	memset(out, 0, sizeof(*out));
+	if (nonce_len < TPM_NONCE_MIN || nonce_len > TPM_NONCE_MAX) {
+		r = err_set(AERR_INVALID_ARG, "nonce of %zu bytes, expected %d..%d", nonce_len,
+			    TPM_NONCE_MIN, TPM_NONCE_MAX);
+		goto out;
+	}
+	if ((r = tpm_check_selection(t, sel)) != 0)
+		goto out;
+	qd.size = (UINT16)nonce_len;
+	memcpy(qd.buffer, nonce, nonce_len);
+	if ((r = tpm_ak_load(t, &ak)) != 0)
+		goto out;
+	halg = t->ak.pub.publicArea.type == TPM2_ALG_RSA
+		? t->ak.pub.publicArea.parameters.rsaDetail.scheme.details.anySig.hashAlg
+		: t->ak.pub.publicArea.parameters.eccDetail.scheme.details.anySig.hashAlg;
+	for (round = 0;; round++) {
+		if (round == TPM_QUOTE_ROUNDS) {
+			r = err_set(AERR_TPM, "PCRs kept changing during %d quote attempts", round);
+			goto out;
+		}
+		Esys_Free(quoted);
+		Esys_Free(sig);
+		quoted = NULL;
+		sig = NULL;
+		if ((r = tpm_pcr_read_all(t, sel, &out->values, &counter, &changed)) != 0)
+			goto out;
+		if (changed)
+			continue;
+		if ((r = ESYS(t, Quote, ak, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &qd, &scheme,
+			      sel, &quoted, &sig)) != 0)
+			goto out;
+		if ((r = TPM_PARSE(TPMS_ATTEST, quoted->attestationData, quoted->size, &attest,
+				   "TPM2_Quote output")) != 0)
+			goto out;
+		if (attest.type != TPM2_ST_ATTEST_QUOTE) {
+			r = err_set(AERR_TPM, "TPM2_Quote returned attestation type 0x%04x", attest.type);
+			goto out;
+		}
+		if ((r = tpm_pcr_digest(halg, sel, &out->values, digest)) != 0)
+			goto out;
+		/* The values must be the quoted ones: compare with what the TPM
+		 * signed, and read again if a PCR was extended in between. */
+		if (attest.attested.quote.pcrDigest.size == crypto_digest_size(halg) &&
+		    memcmp(attest.attested.quote.pcrDigest.buffer, digest,
+			   attest.attested.quote.pcrDigest.size) == 0)
+			break;
+		LOG_DEBUG("PCRs changed between PCR_Read and Quote (round %d): again", round);
+	}
+	off = 0;
+	if (Tss2_MU_TPM2B_ATTEST_Marshal(quoted, out->attest, sizeof(out->attest), &off) != TSS2_RC_SUCCESS) {
+		r = err_set(AERR_INTERNAL, "marshal TPM2B_ATTEST");
+		goto out;
+	}
+	out->attest_len = off;
+	off = 0;
+	if (Tss2_MU_TPMT_SIGNATURE_Marshal(sig, out->sig, sizeof(out->sig), &off) != TSS2_RC_SUCCESS) {
+		r = err_set(AERR_INTERNAL, "marshal TPMT_SIGNATURE");
+		goto out;
+	}
+	out->sig_len = off;
+	out->pcr_update_counter = counter;
+	r = 0;
+out:
+	if (r != 0)
+		memset(out, 0, sizeof(*out));
+	(void)tpm_flush(t, &ak);
+	Esys_Free(quoted);
+	Esys_Free(sig);
+	return r;
+}

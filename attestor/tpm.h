@@ -1,0 +1,128 @@
+/* The attestor's TPM operations, shared by pull handlers and the push driver.
+ * This module is the only one that talks to ESYS: callers see wire bytes and
+ * our own structs, never ESYS handles.
+ *
+ * Transient objects: every function returns with no transient object loaded.
+ * The EK and the AK are kept as ContextSave'd blobs (TPM-encrypted, held in
+ * memory) and as the AK's private/public blobs, so a call costs a
+ * ContextLoad instead of CreatePrimary + Load. When a saved context no longer
+ * loads (TPM restarted), the EK is recreated and the AK reloaded from its
+ * blobs. Not thread-safe: one call at a time per struct tpm. */
+#ifndef ATTEST_TPM_H
+#define ATTEST_TPM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tss2/tss2_tpm2_types.h>
+
+#include "err.h"
+#include "pcrsel.h"
+
+/* Well-known handles (TCG EK Credential Profile 2.x, low range). */
+#define TPM_NV_EK_CERT_RSA 0x01c00002u
+#define TPM_NV_EK_CERT_ECC 0x01c0000au
+#define TPM_NV_PLATFORM_CERT 0x01c08000u
+#define TPM_PERSISTENT_EK_RSA 0x81010001u
+#define TPM_PERSISTENT_EK_ECC 0x81010002u
+
+#define TPM_NONCE_MIN 16
+#define TPM_NONCE_MAX 64
+#define TPM_MAX_EKS 2
+#define TPM_MAX_CERT 16384
+
+struct tpm;
+
+struct tpm_opts {
+	const char *tcti;          /* e.g. "device:/dev/tpmrm0", "swtpm:host=127.0.0.1,port=2321" */
+	TPMI_ALG_PUBLIC ek_alg;    /* EK that parents the AK: TPM2_ALG_RSA or TPM2_ALG_ECC */
+	TPMI_ALG_PUBLIC ak_alg;    /* AK type: TPM2_ALG_ECC (P-256 ECDSA-SHA256) or TPM2_ALG_RSA (2048 RSASSA-SHA256) */
+	int no_context_cache;      /* 1: recreate EK and reload AK on every call (for measurements) */
+};
+
+/* Connect (TCTI loader) and start the TPM (TPM2_RC_INITIALIZE accepted).
+ * AERR_TPM / AERR_INVALID_ARG with detail; *out NULL on failure. */
+int tpm_open(const struct tpm_opts *opts, struct tpm **out) ATTEST_WUR;
+
+/* Flush anything still loaded, close the TCTI. NULL-safe. */
+void tpm_close(struct tpm *t);
+
+struct tpm_ek {
+	TPMI_ALG_PUBLIC alg;                   /* TPM2_ALG_RSA / TPM2_ALG_ECC */
+	uint8_t pub[sizeof(TPM2B_PUBLIC)];     /* TPM2B_PUBLIC wire bytes */
+	size_t pub_len;
+	uint8_t *cert;                         /* DER from NV; NULL when the TPM has none */
+	size_t cert_len;
+};
+
+struct tpm_endorsement {
+	size_t neks;
+	struct tpm_ek eks[TPM_MAX_EKS];
+	uint8_t *platform_cert;                /* DER from NV 0x01c08000; NULL when absent */
+	size_t platform_cert_len;
+};
+
+/* Every EK (RSA-2048 L-1, ECC P-256 L-2 templates) the TPM holds a certificate
+ * for, plus the configured parent EK even without one. An absent NV index
+ * means "no certificate", not an error. Callee-allocated; free with
+ * tpm_endorsement_free. */
+int tpm_endorsement(struct tpm *t, struct tpm_endorsement **out) ATTEST_WUR;
+void tpm_endorsement_free(struct tpm_endorsement *e);
+
+struct tpm_ak {
+	uint8_t pub[sizeof(TPM2B_PUBLIC)];     /* TPM2B_PUBLIC wire bytes */
+	size_t pub_len;
+	TPM2B_NAME name;                       /* nameAlg || H(TPMT_PUBLIC) */
+	TPMI_ALG_PUBLIC parent_ek_alg;
+};
+
+/* 1 when the AK exists in this process (no slow creation ahead), else 0. */
+int tpm_ak_ready(const struct tpm *t);
+
+/* Rough cost in ms of creating the AK (for deadline checks): RSA ~170-300, ECC ~10. */
+int64_t tpm_ak_create_cost_ms(const struct tpm *t);
+
+/* The process's AK, created under the configured EK on first use. */
+int tpm_ak_get(struct tpm *t, struct tpm_ak *out) ATTEST_WUR;
+
+/* TPM2_ActivateCredential(activateHandle = AK, keyHandle = EK of ek_alg).
+ * ak_name is TPM2B_NAME wire bytes, id_object TPM2B_ID_OBJECT, enc_secret
+ * TPM2B_ENCRYPTED_SECRET, all parsed strictly (AERR_PARSE/AERR_TRAILING).
+ * AERR_STATE when ak_name is not this process's AK; AERR_CREDENTIAL when the
+ * TPM rejects the blob. secret receives certInfo (cap >= sizeof(TPMU_HA) is
+ * enough); the caller wipes it. */
+int tpm_activate_credential(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *ak_name,
+			    size_t ak_name_len, const uint8_t *id_object, size_t id_object_len,
+			    const uint8_t *enc_secret, size_t enc_secret_len, uint8_t *secret,
+			    size_t cap, size_t *secret_len) ATTEST_WUR;
+
+struct tpm_quote {
+	uint8_t attest[sizeof(TPM2B_ATTEST)];  /* TPM2B_ATTEST wire bytes */
+	size_t attest_len;
+	uint8_t sig[sizeof(TPMT_SIGNATURE)];   /* TPMT_SIGNATURE wire bytes */
+	size_t sig_len;
+	struct pcr_values values;              /* banks in selection order; equal to the quoted values */
+	uint32_t pcr_update_counter;
+};
+
+/* Check a requested selection: 1..PCRSEL_MAX_BANKS banks, each once, a hash
+ * we know and the TPM has allocated, sizeofSelect 3, indices 0..23, at least
+ * one PCR per bank. AERR_INVALID_ARG with a detail naming the problem. */
+int tpm_check_selection(struct tpm *t, const TPML_PCR_SELECTION *sel) ATTEST_WUR;
+
+/* TPM2_Quote with the AK's own scheme over sel, qualifyingData = nonce
+ * (TPM_NONCE_MIN..TPM_NONCE_MAX bytes, else AERR_INVALID_ARG), plus the PCR
+ * values. The values are read before and checked after the quote: the
+ * quote's pcrDigest must equal H(values), else the read is retried (PCRs
+ * changed in between); AERR_TPM after a few failed rounds. */
+int tpm_quote(struct tpm *t, const uint8_t *nonce, size_t nonce_len,
+	      const TPML_PCR_SELECTION *sel, struct tpm_quote *out) ATTEST_WUR;
+
+/* Number of transient objects loaded in the TPM right now (tests, debugging). */
+int tpm_transient_count(struct tpm *t, uint32_t *count) ATTEST_WUR;
+
+/* "rsa"/"ecc" <-> TPM2_ALG_RSA/TPM2_ALG_ECC; TPM2_ALG_ERROR / NULL when unknown. */
+TPMI_ALG_PUBLIC tpm_alg_from_name(const char *name);
+const char *tpm_alg_name(TPMI_ALG_PUBLIC alg);
+
+#endif
