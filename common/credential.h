@@ -13,7 +13,8 @@
  * a fresh seed shared with ek (RSA: OAEP with the EK's nameAlg and label
  * "IDENTITY"; ECC: ephemeral ECDH + KDFe), symmetric key KDFa(seed, "STORAGE",
  * name), HMAC key KDFa(seed, "INTEGRITY"). Outputs are the TPM structures
- * (marshal them with tss2-mu for the wire). secret_len 1..sizeof(TPMU_HA). */
+ * (marshal them with tss2-mu for the wire). secret_len 1..digest size of the
+ * EK's nameAlg (TPM2_MakeCredential refuses longer). */
 int credential_make(const TPMT_PUBLIC *ek, const TPM2B_NAME *ak_name, const uint8_t *secret,
 		    size_t secret_len, TPM2B_ID_OBJECT *blob, TPM2B_ENCRYPTED_SECRET *enc_seed) ATTEST_WUR;
 #endif
