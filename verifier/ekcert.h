@@ -18,6 +18,9 @@ struct ekcert_trust;
 int ekcert_trust_load(const char *dir, struct ekcert_trust **out) ATTEST_WUR;
 void ekcert_trust_free(struct ekcert_trust *t);
 
+/* Distinct certificates loaded (duplicates across files count once). */
+void ekcert_trust_count(const struct ekcert_trust *t, size_t *anchors, size_t *intermediates);
+
 /* DER EK certificate: chains to a trust anchor of t (AERR_EK_CERT_CHAIN; only
  * TCG-known critical extensions tolerated), its public key equals ekpub
  * (AERR_EK_CERT_KEY); unparsable => AERR_EK_CERT. Detail via err_detail(). */
