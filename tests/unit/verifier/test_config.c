@@ -1,0 +1,219 @@
+/* Verifier configuration: defaults, every key, path resolution, and refusal of
+ * unknown or bad entries with the file and line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "fixtures.h"
+#include "log.h"
+
+static char dir[64];
+static char path[128];
+
+static void write_conf(const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/test_config.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/v.conf", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+static void load_fails(const char *text, const char *needle)
+{
+	struct verifier_config *c = (void *)1;
+
+	write_conf(text);
+	assert_int_equal(config_load(path, &c), AERR_CONFIG);
+	assert_null(c);
+	if (!strstr(err_detail(), needle))
+		fail_msg("detail '%s' does not contain '%s'", err_detail(), needle);
+}
+
+static const char *TLS = "[tls]\nca = ca.pem\ncert = v.pem\nkey = v.key\n";
+
+static void test_defaults(void **state)
+{
+	struct verifier_config *c = NULL;
+	TPML_PCR_SELECTION def;
+
+	(void)state;
+	write_conf(TLS);
+	assert_int_equal(config_load(path, &c), 0);
+	assert_int_equal(c->mode, CONFIG_MODE_PULL);
+	assert_string_equal(c->ek_roots, CONFIG_DEFAULT_EK_ROOTS);
+	assert_int_equal(c->ek_alg, TPM2_ALG_RSA);
+	assert_int_equal(c->require_ek_cert, 1);
+	assert_null(c->platform_ca);
+	assert_int_equal(c->require_platform_cert, 0);
+	assert_int_equal(pcrsel_parse("sha256:0-7+sha1:0-7", &def), 0);
+	assert_true(pcrsel_equal(&c->pcrs, &def));
+	assert_int_equal(c->ak_alg, TPM2_ALG_ECC);
+	assert_int_equal(c->nonce_ttl, 60);
+	assert_int_equal(c->timeout_ms, 10000);
+	assert_int_equal(c->log_level, LOG_LEVEL_INFO);
+	assert_int_equal(c->tls.insecure, 0);
+	assert_null(c->tls.server_name);
+	assert_int_equal(c->policy.n, 0);
+	/* Relative TLS paths are resolved against the config file's directory. */
+	{
+		char want[192];
+		snprintf(want, sizeof(want), "%s/ca.pem", dir);
+		assert_string_equal(c->tls.ca, want);
+		snprintf(want, sizeof(want), "%s/v.key", dir);
+		assert_string_equal(c->tls.key, want);
+	}
+	config_free(c);
+}
+
+static void test_all_keys(void **state)
+{
+	struct verifier_config *c = NULL;
+	TPML_PCR_SELECTION want;
+	char p[192];
+
+	(void)state;
+	write_conf("; comment\n"
+		   "[verifier]\n"
+		   "mode = pull\n"
+		   "ek_roots = roots\n"
+		   "ek_alg = ecc\n"
+		   "require_ek_cert = false\n"
+		   "platform_ca = /etc/pca\n"
+		   "require_platform_cert = true\n"
+		   "pcrs = sha256:0,1,2,7\n"
+		   "ak_alg = any\n"
+		   "nonce_ttl = 5\n"
+		   "timeout_ms = 250\n"
+		   "log_level = debug\n"
+		   "[tls]\n"
+		   "insecure = true\n"
+		   "server_name = attestor.example\n"
+		   "[policy]\n"
+		   "sha256.7 = 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+		   "sha256.1 = 0000000000000000000000000000000000000000000000000000000000000000 ; zeros\n");
+	assert_int_equal(config_load(path, &c), 0);
+	snprintf(p, sizeof(p), "%s/roots", dir);
+	assert_string_equal(c->ek_roots, p);
+	assert_int_equal(c->ek_alg, TPM2_ALG_ECC);
+	assert_int_equal(c->require_ek_cert, 0);
+	assert_string_equal(c->platform_ca, "/etc/pca");
+	assert_int_equal(c->require_platform_cert, 1);
+	assert_int_equal(pcrsel_parse("sha256:0,1,2,7", &want), 0);
+	assert_true(pcrsel_equal(&c->pcrs, &want));
+	assert_int_equal(c->ak_alg, TPM2_ALG_NULL);
+	assert_int_equal(c->nonce_ttl, 5);
+	assert_int_equal(c->timeout_ms, 250);
+	assert_int_equal(c->log_level, LOG_LEVEL_DEBUG);
+	assert_int_equal(c->tls.insecure, 1);
+	assert_null(c->tls.ca);
+	assert_string_equal(c->tls.server_name, "attestor.example");
+	assert_int_equal(c->policy.n, 2);
+	assert_int_equal(c->policy.e[0].index, 7);
+	assert_int_equal(c->policy.e[0].value[1], 0x23);
+	assert_int_equal(c->policy.e[1].index, 1);
+	config_free(c);
+}
+
+static void test_rejects(void **state)
+{
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof(text), "[verifier]\nmode = pull\n\nek_algo = rsa\n%s", TLS);
+	load_fails(text, ":4: unknown key 'ek_algo' in [verifier]");
+	snprintf(text, sizeof(text), "%s[tls]\ncrt = x\n", TLS);
+	load_fails(text, ":6: unknown key 'crt' in [tls]");
+	snprintf(text, sizeof(text), "%s\n[verfier]\nmode = pull\n", TLS);
+	load_fails(text, ":7: unknown section [verfier]");
+	snprintf(text, sizeof(text), "[verifier]\nrequire_ek_cert = maybe\n%s", TLS);
+	load_fails(text, ":2: require_ek_cert must be true or false");
+	snprintf(text, sizeof(text), "[verifier]\nmode = sideways\n%s", TLS);
+	load_fails(text, ":2: mode must be pull or push");
+	snprintf(text, sizeof(text), "[verifier]\nek_alg = dsa\n%s", TLS);
+	load_fails(text, ":2: ek_alg must be rsa or ecc");
+	snprintf(text, sizeof(text), "[verifier]\nak_alg = any2\n%s", TLS);
+	load_fails(text, ":2: ak_alg");
+	snprintf(text, sizeof(text), "[verifier]\nnonce_ttl = 0\n%s", TLS);
+	load_fails(text, ":2: nonce_ttl");
+	snprintf(text, sizeof(text), "[verifier]\nnonce_ttl = 10s\n%s", TLS);
+	load_fails(text, ":2: nonce_ttl");
+	snprintf(text, sizeof(text), "[verifier]\ntimeout_ms = -5\n%s", TLS);
+	load_fails(text, ":2: timeout_ms");
+	snprintf(text, sizeof(text), "[verifier]\npcrs = sha256:0-99\n%s", TLS);
+	load_fails(text, ":2: pcrs");
+	snprintf(text, sizeof(text), "[verifier]\nlog_level = loud\n%s", TLS);
+	load_fails(text, ":2: log_level");
+	snprintf(text, sizeof(text), "%s[policy]\nsha256.0 = 00\n", TLS);
+	load_fails(text, ":6: policy sha256.0");
+	snprintf(text, sizeof(text), "[verifier]\nthis line has no equals sign\n%s", TLS);
+	load_fails(text, ":2: syntax error");
+	/* Whole-file rules. */
+	load_fails("[verifier]\nmode = pull\n", "[tls] ca, cert and key are required");
+	snprintf(text, sizeof(text), "[verifier]\nrequire_platform_cert = true\n%s", TLS);
+	load_fails(text, "needs platform_ca");
+	snprintf(text, sizeof(text),
+		 "[verifier]\npcrs = sha256:0-3\n%s[policy]\nsha256.4 = "
+		 "0000000000000000000000000000000000000000000000000000000000000000\n", TLS);
+	load_fails(text, "PCR 4 bank sha256 is not in the quoted selection");
+}
+
+static void test_missing_file(void **state)
+{
+	struct verifier_config *c = NULL;
+
+	(void)state;
+	assert_int_equal(config_load("/nonexistent/verifier.conf", &c), AERR_CONFIG);
+	assert_null(c);
+	assert_non_null(strstr(err_detail(), "/nonexistent/verifier.conf: cannot open"));
+}
+
+/* The shipped example must load: every key in it is a real key. */
+static void test_example(void **state)
+{
+	struct verifier_config *c = NULL;
+	const char *ex = fixture_source("examples/verifier-pull.conf");
+
+	(void)state;
+	if (config_load(ex, &c) != 0)
+		fail_msg("%s", err_detail());
+	assert_int_equal(c->ek_alg, TPM2_ALG_RSA);
+	assert_int_equal(c->nonce_ttl, 60);
+	config_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_all_keys),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_example),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

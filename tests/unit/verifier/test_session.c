@@ -1,0 +1,962 @@
+/* The verifier's state machine against a TPM simulated in software inside this
+ * test: an RSA-2048 EK from the TCG default template with a certificate from a
+ * CA made here, an ECC P-256 AK, TPM2_ActivateCredential done with the EK
+ * private key, and quotes signed with the AK private key. Every rejection must
+ * come back with its own error code. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <tss2/tss2_mu.h>
+
+#include "crypto.h"
+#include "ekcert.h"
+#include "pcrsel.h"
+#include "policy.h"
+#include "session.h"
+#include "tpmpub.h"
+
+/* ------------------------------------------------------------------ the fake TPM */
+
+struct fake_tpm {
+	EVP_PKEY *ek_key;             /* RSA-2048 EK private key */
+	TPMT_PUBLIC ek_pub;
+	uint8_t ek_pub_wire[sizeof(TPM2B_PUBLIC)];
+	size_t ek_pub_len;
+	uint8_t *ek_cert;             /* DER, from the trusted test CA */
+	int ek_cert_len;
+	uint8_t *other_cert;          /* DER, same CA, certifies a different RSA key */
+	int other_cert_len;
+	uint8_t *rogue_cert;          /* DER over the EK key, from an untrusted CA */
+	int rogue_cert_len;
+
+	EVP_PKEY *ak_key;             /* ECC P-256 AK private key */
+	TPMT_PUBLIC ak_pub;
+	uint8_t ak_pub_wire[sizeof(TPM2B_PUBLIC)];
+	size_t ak_pub_len;
+	TPM2B_NAME ak_name;
+
+	struct pcr_values pcrs;       /* the TPM's current PCR values */
+	TPMS_CLOCK_INFO clock;
+
+	char trust_dir[64];
+	struct ekcert_trust *trust;
+};
+
+static struct fake_tpm T;
+
+/* EK Credential Profile "Policy A": PolicySecret(TPM_RH_ENDORSEMENT). */
+static const uint8_t policy_a[32] = {
+	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
+	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+};
+
+static EVP_PKEY *gen_rsa(void)
+{
+	EVP_PKEY *k = EVP_RSA_gen(2048);
+	assert_non_null(k);
+	return k;
+}
+
+static EVP_PKEY *gen_p256(void)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	assert_non_null(k);
+	return k;
+}
+
+static void ek_template(EVP_PKEY *rsa, TPMT_PUBLIC *p)
+{
+	BIGNUM *n = NULL;
+
+	memset(p, 0, sizeof(*p));
+	p->type = TPM2_ALG_RSA;
+	p->nameAlg = TPM2_ALG_SHA256;
+	p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+			      TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+	p->authPolicy.size = sizeof(policy_a);
+	memcpy(p->authPolicy.buffer, policy_a, sizeof(policy_a));
+	p->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
+	p->parameters.rsaDetail.symmetric.keyBits.aes = 128;
+	p->parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
+	p->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
+	p->parameters.rsaDetail.keyBits = 2048;
+	p->parameters.rsaDetail.exponent = 0;
+	assert_int_equal(EVP_PKEY_get_bn_param(rsa, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+	assert_int_equal(BN_bn2binpad(n, p->unique.rsa.buffer, 256), 256);
+	p->unique.rsa.size = 256;
+	BN_free(n);
+}
+
+static void ak_template(EVP_PKEY *ec, TPMA_OBJECT extra, TPMT_PUBLIC *p)
+{
+	uint8_t point[65];
+	size_t plen = 0;
+
+	memset(p, 0, sizeof(*p));
+	p->type = TPM2_ALG_ECC;
+	p->nameAlg = TPM2_ALG_SHA256;
+	p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+			      TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | extra;
+	p->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	p->parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
+	p->parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+	p->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
+	p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
+	assert_int_equal(EVP_PKEY_get_octet_string_param(ec, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point), &plen), 1);
+	assert_int_equal(plen, 65);
+	p->unique.ecc.x.size = 32;
+	memcpy(p->unique.ecc.x.buffer, point + 1, 32);
+	p->unique.ecc.y.size = 32;
+	memcpy(p->unique.ecc.y.buffer, point + 33, 32);
+}
+
+static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+
+	X509V3_set_ctx_nodb(&ctx);
+	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	assert_non_null(ext);
+	assert_int_equal(X509_add_ext(cert, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+}
+
+/* A certificate for subject_key. ca == NULL makes it self-signed (a root). */
+static X509 *make_cert(EVP_PKEY *subject_key, const char *cn, X509 *ca, EVP_PKEY *ca_key, long serial)
+{
+	X509 *c = X509_new();
+	X509_NAME *name = X509_NAME_new();
+
+	assert_non_null(c);
+	assert_int_equal(X509_set_version(c, 2), 1);
+	ASN1_INTEGER_set(X509_get_serialNumber(c), serial);
+	X509_gmtime_adj(X509_getm_notBefore(c), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(c), 3600L * 24 * 365);
+	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"attest unit tests", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(c, name);
+	X509_set_issuer_name(c, ca ? X509_get_subject_name(ca) : name);
+	X509_set_pubkey(c, subject_key);
+	if (!ca) {
+		add_ext(c, c, NID_basic_constraints, "critical,CA:TRUE");
+		add_ext(c, c, NID_key_usage, "critical,keyCertSign,cRLSign");
+		add_ext(c, c, NID_subject_key_identifier, "hash");
+	} else {
+		add_ext(c, ca, NID_basic_constraints, "critical,CA:FALSE");
+		add_ext(c, ca, NID_key_usage, "critical,keyEncipherment");
+		add_ext(c, ca, NID_ext_key_usage, "2.23.133.8.1");
+		add_ext(c, ca, NID_authority_key_identifier, "keyid:always");
+	}
+	assert_true(X509_sign(c, ca ? ca_key : subject_key, EVP_sha256()) > 0);
+	X509_NAME_free(name);
+	return c;
+}
+
+static int cert_der(X509 *c, uint8_t **der)
+{
+	int n;
+
+	*der = NULL;
+	n = i2d_X509(c, der);
+	assert_true(n > 0);
+	return n;
+}
+
+/* KDFa (TPM 2.0 Part 1, 11.4.10.2) with SHA-256. */
+static void kdfa(const uint8_t *key, size_t key_len, const char *label, const uint8_t *u, size_t ulen,
+		 uint32_t bits, uint8_t *out)
+{
+	size_t need = bits / 8, done = 0;
+	uint32_t counter = 1;
+
+	while (done < need) {
+		uint8_t buf[512], h[32];
+		size_t off = 0, llen = strlen(label) + 1;
+		buf[off++] = (uint8_t)(counter >> 24);
+		buf[off++] = (uint8_t)(counter >> 16);
+		buf[off++] = (uint8_t)(counter >> 8);
+		buf[off++] = (uint8_t)counter;
+		memcpy(buf + off, label, llen);
+		off += llen;
+		if (ulen) {
+			memcpy(buf + off, u, ulen);
+			off += ulen;
+		}
+		buf[off++] = (uint8_t)(bits >> 24);
+		buf[off++] = (uint8_t)(bits >> 16);
+		buf[off++] = (uint8_t)(bits >> 8);
+		buf[off++] = (uint8_t)bits;
+		assert_int_equal(crypto_hmac(TPM2_ALG_SHA256, key, key_len, buf, off, h), 0);
+		memcpy(out + done, h, need - done < 32 ? need - done : 32);
+		done += need - done < 32 ? need - done : 32;
+		counter++;
+	}
+}
+
+/* TPM2_ActivateCredential(activateHandle = AK of `name`, keyHandle = EK): the
+ * secret, or -1 when the TPM would refuse (integrity check fails). */
+static int fake_activate(const struct session_challenge *c, const TPM2B_NAME *name, uint8_t *secret,
+			 size_t *secret_len)
+{
+	uint8_t seed[256], sym[16], hmac_key[32], mac[32], plain[256];
+	size_t seed_len = sizeof(seed), off = 0;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(T.ek_key, NULL);
+	char label[] = "IDENTITY";
+	TPM2B_DIGEST integrity, inner;
+	EVP_CIPHER_CTX *cctx;
+	int outl = 0, ok = -1;
+
+	assert_non_null(ctx);
+	assert_int_equal(EVP_PKEY_decrypt_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING), 1);
+	assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()), 1);
+	/* OpenSSL takes ownership of the label; the TPM's label includes the NUL. */
+	assert_int_equal(EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, OPENSSL_memdup(label, sizeof(label)), sizeof(label)), 1);
+	if (EVP_PKEY_decrypt(ctx, seed, &seed_len, c->enc_seed.secret, c->enc_seed.size) != 1)
+		goto out;
+	kdfa(seed, seed_len, "STORAGE", name->name, name->size, 128, sym);
+	kdfa(seed, seed_len, "INTEGRITY", NULL, 0, 256, hmac_key);
+	if (Tss2_MU_TPM2B_DIGEST_Unmarshal(c->blob.credential, c->blob.size, &off, &integrity) != TSS2_RC_SUCCESS)
+		goto out;
+	{
+		uint8_t msg[sizeof(c->blob.credential) + sizeof(name->name)];
+		size_t enc_len = c->blob.size - off;
+		memcpy(msg, c->blob.credential + off, enc_len);
+		memcpy(msg + enc_len, name->name, name->size);
+		assert_int_equal(crypto_hmac(TPM2_ALG_SHA256, hmac_key, 32, msg, enc_len + name->size, mac), 0);
+		if (integrity.size != 32 || memcmp(mac, integrity.buffer, 32) != 0)
+			goto out;
+		uint8_t iv[16] = { 0 };
+		cctx = EVP_CIPHER_CTX_new();
+		assert_int_equal(EVP_DecryptInit_ex(cctx, EVP_aes_128_cfb(), NULL, sym, iv), 1);
+		assert_int_equal(EVP_DecryptUpdate(cctx, plain, &outl, c->blob.credential + off, (int)enc_len), 1);
+		EVP_CIPHER_CTX_free(cctx);
+		off = 0;
+		if (Tss2_MU_TPM2B_DIGEST_Unmarshal(plain, (size_t)outl, &off, &inner) != TSS2_RC_SUCCESS)
+			goto out;
+	}
+	memcpy(secret, inner.buffer, inner.size);
+	*secret_len = inner.size;
+	ok = 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	return ok;
+}
+
+/* TPM2_Quote with the AK: TPM2B_ATTEST and TPMT_SIGNATURE wire bytes. */
+struct fake_quote {
+	uint8_t attest[sizeof(TPM2B_ATTEST)];
+	size_t attest_len;
+	uint8_t sig[sizeof(TPMT_SIGNATURE)];
+	size_t sig_len;
+};
+
+static void fake_quote(const uint8_t *nonce, size_t nonce_len, const TPML_PCR_SELECTION *sel,
+		       const struct pcr_values *values, struct fake_quote *q)
+{
+	TPMS_ATTEST a;
+	uint8_t concat[PCRSEL_MAX_BANKS * PCRSEL_NUM_PCRS * CRYPTO_MAX_DIGEST], der[80], digest[32];
+	size_t clen = 0, off = 2, der_len = sizeof(der);
+	const unsigned char *p = der;
+	EVP_PKEY_CTX *ctx;
+	ECDSA_SIG *es;
+	TPMT_SIGNATURE sig;
+
+	memset(&a, 0, sizeof(a));
+	a.magic = TPM2_GENERATED_VALUE;
+	a.type = TPM2_ST_ATTEST_QUOTE;
+	a.qualifiedSigner = T.ak_name;
+	a.extraData.size = (UINT16)nonce_len;
+	memcpy(a.extraData.buffer, nonce, nonce_len);
+	a.clockInfo = T.clock;
+	a.firmwareVersion = 0x2019102300000000ull;
+	a.attested.quote.pcrSelect = *sel;
+	for (uint32_t i = 0; i < sel->count; i++) {
+		const TPMS_PCR_SELECTION *ps = &sel->pcrSelections[i];
+		const struct pcr_bank *b = pcr_values_bank(values, ps->hash);
+		size_t ds = crypto_digest_size(ps->hash);
+		assert_non_null(b);
+		for (unsigned pcr = 0; pcr < PCRSEL_NUM_PCRS; pcr++)
+			if (ps->pcrSelect[pcr / 8] & (1u << (pcr % 8))) {
+				memcpy(concat + clen, b->value[pcr], ds);
+				clen += ds;
+			}
+	}
+	a.attested.quote.pcrDigest.size = 32;
+	assert_int_equal(crypto_digest(TPM2_ALG_SHA256, concat, clen, a.attested.quote.pcrDigest.buffer), 0);
+	assert_int_equal(Tss2_MU_TPMS_ATTEST_Marshal(&a, q->attest, sizeof(q->attest), &off), TSS2_RC_SUCCESS);
+	q->attest[0] = (uint8_t)((off - 2) >> 8);
+	q->attest[1] = (uint8_t)(off - 2);
+	q->attest_len = off;
+
+	assert_int_equal(crypto_digest(TPM2_ALG_SHA256, q->attest + 2, off - 2, digest), 0);
+	ctx = EVP_PKEY_CTX_new(T.ak_key, NULL);
+	assert_int_equal(EVP_PKEY_sign_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_sign(ctx, der, &der_len, digest, sizeof(digest)), 1);
+	EVP_PKEY_CTX_free(ctx);
+	es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+	assert_non_null(es);
+	memset(&sig, 0, sizeof(sig));
+	sig.sigAlg = TPM2_ALG_ECDSA;
+	sig.signature.ecdsa.hash = TPM2_ALG_SHA256;
+	sig.signature.ecdsa.signatureR.size = 32;
+	sig.signature.ecdsa.signatureS.size = 32;
+	assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_r(es), sig.signature.ecdsa.signatureR.buffer, 32), 32);
+	assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_s(es), sig.signature.ecdsa.signatureS.buffer, 32), 32);
+	ECDSA_SIG_free(es);
+	off = 0;
+	assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(&sig, q->sig, sizeof(q->sig), &off), TSS2_RC_SUCCESS);
+	q->sig_len = off;
+}
+
+static void write_pem(const char *dir, const char *file, X509 *c)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_X509(f, c), 1);
+	fclose(f);
+}
+
+static int group_setup(void **state)
+{
+	EVP_PKEY *ca_key = gen_p256(), *rogue_ca_key = gen_p256(), *other = gen_rsa();
+	X509 *ca, *rogue_ca, *ek, *oc, *rc;
+
+	(void)state;
+	memset(&T, 0, sizeof(T));
+	T.ek_key = gen_rsa();
+	ek_template(T.ek_key, &T.ek_pub);
+	assert_int_equal(tpmpub_marshal(&T.ek_pub, T.ek_pub_wire, sizeof(T.ek_pub_wire), &T.ek_pub_len), 0);
+
+	ca = make_cert(ca_key, "test EK root", NULL, NULL, 1);
+	rogue_ca = make_cert(rogue_ca_key, "test EK root", NULL, NULL, 1); /* same name, other key */
+	ek = make_cert(T.ek_key, "test EK", ca, ca_key, 2);
+	oc = make_cert(other, "test EK", ca, ca_key, 3);
+	rc = make_cert(T.ek_key, "test EK", rogue_ca, rogue_ca_key, 4);
+	T.ek_cert_len = cert_der(ek, &T.ek_cert);
+	T.other_cert_len = cert_der(oc, &T.other_cert);
+	T.rogue_cert_len = cert_der(rc, &T.rogue_cert);
+
+	strcpy(T.trust_dir, "/tmp/test_session.XXXXXX");
+	assert_non_null(mkdtemp(T.trust_dir));
+	write_pem(T.trust_dir, "root.pem", ca);
+	assert_int_equal(ekcert_trust_load(T.trust_dir, &T.trust), 0);
+
+	T.ak_key = gen_p256();
+	ak_template(T.ak_key, 0, &T.ak_pub);
+	assert_int_equal(tpmpub_marshal(&T.ak_pub, T.ak_pub_wire, sizeof(T.ak_pub_wire), &T.ak_pub_len), 0);
+	assert_int_equal(tpmpub_name(&T.ak_pub, &T.ak_name), 0);
+
+	/* Distinct, non-trivial PCR values in two banks. */
+	T.pcrs.nbanks = 2;
+	T.pcrs.banks[0].alg = TPM2_ALG_SHA256;
+	T.pcrs.banks[1].alg = TPM2_ALG_SHA1;
+	for (int b = 0; b < 2; b++) {
+		T.pcrs.banks[b].mask = 0xffffff;
+		for (int i = 0; i < PCRSEL_NUM_PCRS; i++)
+			assert_int_equal(crypto_random(T.pcrs.banks[b].value[i], CRYPTO_MAX_DIGEST), 0);
+	}
+	T.clock.clock = 123456;
+	T.clock.resetCount = 7;
+	T.clock.restartCount = 3;
+	T.clock.safe = 1;
+
+	X509_free(ca);
+	X509_free(rogue_ca);
+	X509_free(ek);
+	X509_free(oc);
+	X509_free(rc);
+	EVP_PKEY_free(ca_key);
+	EVP_PKEY_free(rogue_ca_key);
+	EVP_PKEY_free(other);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	char path[128];
+
+	(void)state;
+	ekcert_trust_free(T.trust);
+	snprintf(path, sizeof(path), "%s/root.pem", T.trust_dir);
+	unlink(path);
+	rmdir(T.trust_dir);
+	OPENSSL_free(T.ek_cert);
+	OPENSSL_free(T.other_cert);
+	OPENSSL_free(T.rogue_cert);
+	EVP_PKEY_free(T.ek_key);
+	EVP_PKEY_free(T.ak_key);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ driving a session */
+
+static uint64_t fake_now;
+static uint64_t fake_clock(void *arg)
+{
+	(void)arg;
+	return fake_now;
+}
+
+struct ctx {
+	struct session_params p;
+	struct policy policy;
+	struct session *s;
+	struct session_challenge ch;
+	struct session_quote_request qr;
+	struct fake_quote q;
+	struct pcr_values sent;   /* the PCR values the attestor sends with the quote */
+};
+
+static void ctx_init(struct ctx *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->p.ek_alg = TPM2_ALG_RSA;
+	c->p.require_ek_cert = 1;
+	c->p.ek_trust = T.trust;
+	c->p.ak_alg = TPM2_ALG_ECC;
+	assert_int_equal(pcrsel_parse("sha256:0-7+sha1:0-7", &c->p.pcrs), 0);
+	c->p.nonce_ttl_ms = 60000;
+	c->p.policy = &c->policy;
+	c->p.clock_ms = fake_clock;
+	fake_now = 1000000;
+	/* The attestor reports exactly the selected values. */
+	c->sent = T.pcrs;
+	for (uint32_t i = 0; i < c->sent.nbanks; i++)
+		c->sent.banks[i].mask = pcrsel_mask(&c->p.pcrs, c->sent.banks[i].alg);
+}
+
+static void ctx_start(struct ctx *c)
+{
+	assert_int_equal(session_new(&c->p, &c->s), 0);
+}
+
+static struct session_endorsement endorsement(const uint8_t *pub, size_t pub_len, const uint8_t *cert, size_t cert_len)
+{
+	struct session_endorsement e;
+
+	memset(&e, 0, sizeof(e));
+	e.n_eks = 1;
+	e.eks[0].alg = TPM2_ALG_RSA;
+	e.eks[0].pub = pub;
+	e.eks[0].pub_len = pub_len;
+	e.eks[0].cert = cert;
+	e.eks[0].cert_len = cert_len;
+	e.hostname = "unit-test";
+	return e;
+}
+
+static int do_endorse(struct ctx *c)
+{
+	struct session_endorsement e = endorsement(T.ek_pub_wire, T.ek_pub_len, T.ek_cert, (size_t)T.ek_cert_len);
+	return session_endorse(c->s, &e);
+}
+
+static int do_ak(struct ctx *c, const uint8_t *pub, size_t len)
+{
+	struct session_ak ak = { .pub = pub, .pub_len = len, .parent_ek_alg = TPM2_ALG_RSA };
+	return session_ak(c->s, &ak, &c->ch);
+}
+
+static int do_activate(struct ctx *c)
+{
+	uint8_t secret[64];
+	size_t len = 0;
+
+	assert_int_equal(fake_activate(&c->ch, &T.ak_name, secret, &len), 0);
+	return session_activate(c->s, secret, len);
+}
+
+static int do_quote(struct ctx *c, struct session_verdict *v)
+{
+	struct session_quote in = {
+		.attest = c->q.attest, .attest_len = c->q.attest_len,
+		.sig = c->q.sig, .sig_len = c->q.sig_len, .values = &c->sent,
+	};
+	return session_quote(c->s, &in, v);
+}
+
+/* Endorse, AK, activate: the session is ACTIVATED. */
+static void to_activated(struct ctx *c)
+{
+	ctx_start(c);
+	assert_int_equal(do_endorse(c), 0);
+	assert_int_equal(do_ak(c, T.ak_pub_wire, T.ak_pub_len), 0);
+	assert_int_equal(do_activate(c), 0);
+	assert_int_equal(session_get_state(c->s), SESSION_ACTIVATED);
+}
+
+/* Request a quote and let the fake TPM answer it honestly. */
+static void request_and_quote(struct ctx *c)
+{
+	assert_int_equal(session_quote_request(c->s, &c->qr), 0);
+	fake_quote(c->qr.nonce, c->qr.nonce_len, &c->qr.pcrs, &T.pcrs, &c->q);
+}
+
+static void policy_expect(struct ctx *c, const char *key, const uint8_t *value, size_t len)
+{
+	char hex[2 * CRYPTO_MAX_DIGEST + 1];
+
+	for (size_t i = 0; i < len; i++)
+		sprintf(hex + 2 * i, "%02x", value[i]);
+	assert_int_equal(policy_add(&c->policy, key, hex), 0);
+}
+
+static void assert_failed(struct ctx *c, int code, enum session_step step, const char *needle)
+{
+	const struct session_verdict *v = session_last_verdict(c->s);
+
+	assert_int_equal(session_get_state(c->s), SESSION_FAILED);
+	assert_int_equal(v->pass, 0);
+	assert_int_equal(v->code, code);
+	assert_int_equal(v->step, step);
+	if (needle && !strstr(v->reason, needle))
+		fail_msg("reason '%s' does not mention '%s'", v->reason, needle);
+	/* A failed session accepts nothing more. */
+	assert_int_equal(session_quote_request(c->s, &c->qr), AERR_STATE);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_pass(void **state)
+{
+	struct ctx c;
+	struct session_verdict v;
+
+	(void)state;
+	ctx_init(&c);
+	policy_expect(&c, "sha256.0", T.pcrs.banks[0].value[0], 32);
+	policy_expect(&c, "sha1.7", T.pcrs.banks[1].value[7], 20);
+	to_activated(&c);
+	/* The challenge names the AK and the configured EK. */
+	assert_int_equal(c.ch.ek_alg, TPM2_ALG_RSA);
+	assert_int_equal(c.ch.ak_name.size, T.ak_name.size);
+	assert_memory_equal(c.ch.ak_name.name, T.ak_name.name, T.ak_name.size);
+	request_and_quote(&c);
+	assert_int_equal(c.qr.nonce_len, SESSION_NONCE_LEN);
+	assert_true(pcrsel_equal(&c.qr.pcrs, &c.p.pcrs));
+	assert_int_equal(do_quote(&c, &v), 0);
+	assert_int_equal(v.pass, 1);
+	assert_int_equal(v.code, 0);
+	assert_int_equal(v.reset_count, T.clock.resetCount);
+	assert_int_equal(v.restart_count, T.clock.restartCount);
+	assert_memory_equal(pcr_values_bank(&v.quoted.pcrs, TPM2_ALG_SHA256)->value[5], T.pcrs.banks[0].value[5], 32);
+	assert_int_equal(session_get_state(c.s), SESSION_QUOTED);
+
+	/* Re-attestation with the same AK: a new round passes with a new nonce. */
+	{
+		uint8_t first[SESSION_NONCE_LEN];
+		memcpy(first, c.qr.nonce, sizeof(first));
+		request_and_quote(&c);
+		assert_memory_not_equal(first, c.qr.nonce, sizeof(first));
+		assert_int_equal(do_quote(&c, &v), 0);
+		assert_int_equal(v.reboot_seen, 0);
+	}
+	session_free(c.s);
+}
+
+static void test_wrong_secret(void **state)
+{
+	struct ctx c;
+	uint8_t secret[64];
+	size_t len = 0;
+
+	(void)state;
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(do_endorse(&c), 0);
+	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), 0);
+	assert_int_equal(fake_activate(&c.ch, &T.ak_name, secret, &len), 0);
+	assert_int_equal(len, SESSION_SECRET_LEN);
+	secret[len - 1] ^= 0x01;
+	assert_int_equal(session_activate(c.s, secret, len), AERR_CREDENTIAL);
+	assert_failed(&c, AERR_CREDENTIAL, SESSION_STEP_ACTIVATION, "differs");
+	session_free(c.s);
+
+	/* The right bytes but truncated. */
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(do_endorse(&c), 0);
+	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), 0);
+	assert_int_equal(fake_activate(&c.ch, &T.ak_name, secret, &len), 0);
+	assert_int_equal(session_activate(c.s, secret, len - 1), AERR_CREDENTIAL);
+	assert_failed(&c, AERR_CREDENTIAL, SESSION_STEP_ACTIVATION, "bytes");
+	session_free(c.s);
+}
+
+/* The credential is bound to the AK's name: a TPM holding another AK cannot open it. */
+static void test_credential_bound_to_ak(void **state)
+{
+	struct ctx c;
+	TPM2B_NAME other = T.ak_name;
+	uint8_t secret[64];
+	size_t len = 0;
+
+	(void)state;
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(do_endorse(&c), 0);
+	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), 0);
+	other.name[5] ^= 0x80;
+	assert_int_equal(fake_activate(&c.ch, &other, secret, &len), -1);
+	session_free(c.s);
+}
+
+static void test_wrong_nonce(void **state)
+{
+	struct ctx c;
+	uint8_t nonce[SESSION_NONCE_LEN];
+
+	(void)state;
+	ctx_init(&c);
+	to_activated(&c);
+	assert_int_equal(session_quote_request(c.s, &c.qr), 0);
+	memcpy(nonce, c.qr.nonce, sizeof(nonce));
+	nonce[0] ^= 0x01;
+	fake_quote(nonce, sizeof(nonce), &c.qr.pcrs, &T.pcrs, &c.q);
+	assert_int_equal(do_quote(&c, NULL), AERR_NONCE);
+	assert_failed(&c, AERR_NONCE, SESSION_STEP_QUOTE, NULL);
+	session_free(c.s);
+}
+
+static void test_replayed_nonce(void **state)
+{
+	struct ctx c;
+	struct fake_quote old;
+
+	(void)state;
+	ctx_init(&c);
+	to_activated(&c);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, NULL), 0);
+	/* The same quote again: its nonce is used up. */
+	assert_int_equal(do_quote(&c, NULL), AERR_NONCE);
+	assert_failed(&c, AERR_NONCE, SESSION_STEP_QUOTE, "already used");
+	session_free(c.s);
+
+	/* A recorded quote answering a newer request. */
+	ctx_init(&c);
+	to_activated(&c);
+	request_and_quote(&c);
+	old = c.q;
+	assert_int_equal(do_quote(&c, NULL), 0);
+	assert_int_equal(session_quote_request(c.s, &c.qr), 0);
+	c.q = old;
+	assert_int_equal(do_quote(&c, NULL), AERR_NONCE);
+	assert_failed(&c, AERR_NONCE, SESSION_STEP_QUOTE, NULL);
+	session_free(c.s);
+}
+
+static void test_expired_nonce(void **state)
+{
+	struct ctx c;
+
+	(void)state;
+	/* Just inside the ttl passes... */
+	ctx_init(&c);
+	to_activated(&c);
+	request_and_quote(&c);
+	fake_now += c.p.nonce_ttl_ms - 1;
+	assert_int_equal(do_quote(&c, NULL), 0);
+	session_free(c.s);
+
+	/* ...at the ttl it has expired. */
+	ctx_init(&c);
+	to_activated(&c);
+	request_and_quote(&c);
+	fake_now += c.p.nonce_ttl_ms;
+	assert_int_equal(do_quote(&c, NULL), AERR_NONCE);
+	assert_failed(&c, AERR_NONCE, SESSION_STEP_QUOTE, "expired");
+	session_free(c.s);
+
+	/* ttl 0: no nonce is ever fresh. */
+	ctx_init(&c);
+	c.p.nonce_ttl_ms = 0;
+	to_activated(&c);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, NULL), AERR_NONCE);
+	assert_failed(&c, AERR_NONCE, SESSION_STEP_QUOTE, "expired");
+	session_free(c.s);
+}
+
+static void test_policy_mismatch(void **state)
+{
+	struct ctx c;
+	uint8_t wrong[32];
+
+	(void)state;
+	ctx_init(&c);
+	memcpy(wrong, T.pcrs.banks[0].value[3], 32);
+	wrong[31] ^= 0x01;
+	policy_expect(&c, "sha256.3", wrong, 32);
+	to_activated(&c);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, NULL), AERR_PCR_POLICY);
+	assert_failed(&c, AERR_PCR_POLICY, SESSION_STEP_QUOTE, "PCR 3 bank sha256");
+	session_free(c.s);
+}
+
+/* The attestor lies about a PCR value that the TPM quoted differently. */
+static void test_values_not_quoted(void **state)
+{
+	struct ctx c;
+
+	(void)state;
+	ctx_init(&c);
+	to_activated(&c);
+	request_and_quote(&c);
+	c.sent.banks[1].value[2][0] ^= 0x01;
+	assert_int_equal(do_quote(&c, NULL), AERR_PCR_DIGEST);
+	assert_failed(&c, AERR_PCR_DIGEST, SESSION_STEP_QUOTE, NULL);
+	session_free(c.s);
+}
+
+static void test_bad_signature(void **state)
+{
+	struct ctx c;
+
+	(void)state;
+	ctx_init(&c);
+	to_activated(&c);
+	request_and_quote(&c);
+	c.q.sig[c.q.sig_len - 1] ^= 0x01;
+	assert_int_equal(do_quote(&c, NULL), AERR_SIGNATURE);
+	assert_failed(&c, AERR_SIGNATURE, SESSION_STEP_QUOTE, NULL);
+	session_free(c.s);
+}
+
+static void test_out_of_order(void **state)
+{
+	struct ctx c;
+	uint8_t secret[SESSION_SECRET_LEN] = { 0 };
+	struct session_verdict v;
+
+	(void)state;
+	ctx_init(&c);
+	ctx_start(&c);
+	/* Nothing but the endorsement in state NEW. */
+	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), AERR_STATE);
+	assert_int_equal(session_activate(c.s, secret, sizeof(secret)), AERR_STATE);
+	assert_int_equal(session_quote_request(c.s, &c.qr), AERR_STATE);
+	assert_int_equal(session_get_state(c.s), SESSION_NEW);
+	assert_int_equal(do_endorse(&c), 0);
+	/* No activation before the AK, no quote before activation. */
+	assert_int_equal(session_activate(c.s, secret, sizeof(secret)), AERR_STATE);
+	assert_int_equal(session_quote_request(c.s, &c.qr), AERR_STATE);
+	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), 0);
+	assert_int_equal(session_quote_request(c.s, &c.qr), AERR_STATE);
+	assert_int_equal(do_activate(&c), 0);
+	/* A quote that nobody requested. */
+	fake_quote(secret, sizeof(secret), &c.p.pcrs, &T.pcrs, &c.q);
+	assert_int_equal(do_quote(&c, &v), AERR_STATE);
+	assert_int_equal(session_get_state(c.s), SESSION_ACTIVATED);
+	/* Out-of-order attempts did not spoil the session. */
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), 0);
+	session_free(c.s);
+}
+
+static void test_repeated_step(void **state)
+{
+	struct ctx c;
+
+	(void)state;
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(do_endorse(&c), 0);
+	assert_int_equal(do_endorse(&c), AERR_STATE);
+	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), 0);
+	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), AERR_STATE);
+	assert_int_equal(c.ch.blob.size, 0); /* no second challenge handed out */
+	assert_int_equal(session_get_state(c.s), SESSION_AK_ADMITTED);
+	session_free(c.s);
+
+	/* A second activation: the secret was wiped after the first. */
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(do_endorse(&c), 0);
+	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), 0);
+	{
+		struct session_challenge saved = c.ch;
+		assert_int_equal(do_activate(&c), 0);
+		c.ch = saved;
+		assert_int_equal(do_activate(&c), AERR_STATE);
+	}
+	assert_int_equal(session_get_state(c.s), SESSION_ACTIVATED);
+	session_free(c.s);
+}
+
+static void test_ak_decrypt(void **state)
+{
+	struct ctx c;
+	TPMT_PUBLIC bad;
+	uint8_t wire[sizeof(TPM2B_PUBLIC)];
+	size_t len;
+
+	(void)state;
+	ak_template(T.ak_key, TPMA_OBJECT_DECRYPT, &bad);
+	assert_int_equal(tpmpub_marshal(&bad, wire, sizeof(wire), &len), 0);
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(do_endorse(&c), 0);
+	assert_int_equal(do_ak(&c, wire, len), AERR_AK_ATTRS);
+	assert_int_equal(c.ch.blob.size, 0);
+	assert_failed(&c, AERR_AK_ATTRS, SESSION_STEP_AK, NULL);
+	session_free(c.s);
+}
+
+static void test_ak_alg_not_accepted(void **state)
+{
+	struct ctx c;
+
+	(void)state;
+	ctx_init(&c);
+	c.p.ak_alg = TPM2_ALG_RSA;
+	ctx_start(&c);
+	assert_int_equal(do_endorse(&c), 0);
+	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), AERR_AK_ATTRS);
+	assert_failed(&c, AERR_AK_ATTRS, SESSION_STEP_AK, "rsa");
+	session_free(c.s);
+}
+
+static void test_ek_cert_key_mismatch(void **state)
+{
+	struct ctx c;
+	struct session_endorsement e = endorsement(T.ek_pub_wire, T.ek_pub_len, T.other_cert, (size_t)T.other_cert_len);
+
+	(void)state;
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(session_endorse(c.s, &e), AERR_EK_CERT_KEY);
+	assert_failed(&c, AERR_EK_CERT_KEY, SESSION_STEP_ENDORSEMENT, NULL);
+	session_free(c.s);
+}
+
+static void test_ek_cert_untrusted(void **state)
+{
+	struct ctx c;
+	struct session_endorsement e = endorsement(T.ek_pub_wire, T.ek_pub_len, T.rogue_cert, (size_t)T.rogue_cert_len);
+
+	(void)state;
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(session_endorse(c.s, &e), AERR_EK_CERT_CHAIN);
+	assert_failed(&c, AERR_EK_CERT_CHAIN, SESSION_STEP_ENDORSEMENT, NULL);
+	session_free(c.s);
+
+	/* No certificate at all while one is required. */
+	e = endorsement(T.ek_pub_wire, T.ek_pub_len, NULL, 0);
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(session_endorse(c.s, &e), AERR_EK_CERT);
+	assert_failed(&c, AERR_EK_CERT, SESSION_STEP_ENDORSEMENT, NULL);
+	session_free(c.s);
+}
+
+/* A certified key whose public area is not the EK template (userWithAuth set:
+ * usable without the endorsement policy) is refused before any certificate check. */
+static void test_ek_not_template(void **state)
+{
+	static const TPMA_OBJECT flips[] = { TPMA_OBJECT_USERWITHAUTH, TPMA_OBJECT_RESTRICTED, TPMA_OBJECT_FIXEDTPM };
+	uint8_t wire[sizeof(TPM2B_PUBLIC)];
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
+		struct ctx c;
+		TPMT_PUBLIC bad = T.ek_pub;
+		struct session_endorsement e;
+		bad.objectAttributes ^= flips[i];
+		assert_int_equal(tpmpub_marshal(&bad, wire, sizeof(wire), &len), 0);
+		e = endorsement(wire, len, T.ek_cert, (size_t)T.ek_cert_len);
+		ctx_init(&c);
+		ctx_start(&c);
+		assert_int_equal(session_endorse(c.s, &e), AERR_UNSUPPORTED);
+		assert_failed(&c, AERR_UNSUPPORTED, SESSION_STEP_ENDORSEMENT, "template");
+		session_free(c.s);
+	}
+	{
+		struct ctx c;
+		TPMT_PUBLIC bad = T.ek_pub;
+		struct session_endorsement e;
+		bad.authPolicy.buffer[0] ^= 1;
+		assert_int_equal(tpmpub_marshal(&bad, wire, sizeof(wire), &len), 0);
+		e = endorsement(wire, len, T.ek_cert, (size_t)T.ek_cert_len);
+		ctx_init(&c);
+		ctx_start(&c);
+		assert_int_equal(session_endorse(c.s, &e), AERR_UNSUPPORTED);
+		session_free(c.s);
+	}
+}
+
+static void test_ek_alg_absent(void **state)
+{
+	struct ctx c;
+
+	(void)state;
+	ctx_init(&c);
+	c.p.ek_alg = TPM2_ALG_ECC;
+	ctx_start(&c);
+	assert_int_equal(do_endorse(&c), AERR_NOT_FOUND);
+	assert_failed(&c, AERR_NOT_FOUND, SESSION_STEP_ENDORSEMENT, "ecc");
+	session_free(c.s);
+}
+
+static void test_ek_truncated(void **state)
+{
+	struct ctx c;
+	struct session_endorsement e = endorsement(T.ek_pub_wire, T.ek_pub_len - 1, T.ek_cert, (size_t)T.ek_cert_len);
+
+	(void)state;
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(session_endorse(c.s, &e), AERR_PARSE);
+	session_free(c.s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pass),
+		cmocka_unit_test(test_wrong_secret),
+		cmocka_unit_test(test_credential_bound_to_ak),
+		cmocka_unit_test(test_wrong_nonce),
+		cmocka_unit_test(test_replayed_nonce),
+		cmocka_unit_test(test_expired_nonce),
+		cmocka_unit_test(test_policy_mismatch),
+		cmocka_unit_test(test_values_not_quoted),
+		cmocka_unit_test(test_bad_signature),
+		cmocka_unit_test(test_out_of_order),
+		cmocka_unit_test(test_repeated_step),
+		cmocka_unit_test(test_ak_decrypt),
+		cmocka_unit_test(test_ak_alg_not_accepted),
+		cmocka_unit_test(test_ek_cert_key_mismatch),
+		cmocka_unit_test(test_ek_cert_untrusted),
+		cmocka_unit_test(test_ek_not_template),
+		cmocka_unit_test(test_ek_alg_absent),
+		cmocka_unit_test(test_ek_truncated),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,322 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#define LOG_MODULE "config"
+#include "config.h"
+#include "log.h"
+#include "pcrsel.h"
+
+/* Parser state: inih does not report line numbers to the handler in Debian's
+ * build, so our own reader counts them. */
+struct parse {
+	struct verifier_config *cfg;
+	const char *path;
+	char dir[PATH_MAX];
+	FILE *f;
+	int line;
+	int at_line_start;
+	int failed;
+	int code;
+	char msg[480];
+	int has_pcrs;
+};
+
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	char *r = fgets(str, num, p->f);
+
+	if (r) {
+		if (p->at_line_start)
+			p->line++;
+		size_t n = strlen(r);
+		p->at_line_start = n > 0 && r[n - 1] == '\n';
+	}
+	return r;
+}
+
+/* Records the first problem only: that is the one the operator fixes first. */
+static int fail(struct parse *p, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct parse *p, int code, const char *fmt, ...)
+{
+	char text[400];
+	va_list ap;
+
+	if (p->failed)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	snprintf(p->msg, sizeof(p->msg), "%s:%d: %s", p->path, p->line, text);
+	p->failed = 1;
+	p->code = code;
+	return 0;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = 1;
+	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long x;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (*end || errno || x < min || x > max)
+		return -1;
+	*out = x;
+	return 0;
+}
+
+/* A path relative to the config file's directory, as a new absolute-or-as-given string. */
+static int set_path(struct parse *p, char **dst, const char *v)
+{
+	char *s;
+
+	free(*dst);
+	*dst = NULL;
+	if (!*v)
+		return 0;
+	if (v[0] == '/' || !p->dir[0])
+		s = strdup(v);
+	else if (asprintf(&s, "%s/%s", p->dir, v) < 0)
+		s = NULL;
+	if (!s)
+		return fail(p, AERR_ALLOC, "out of memory");
+	*dst = s;
+	return 1;
+}
+
+static int set_str(struct parse *p, char **dst, const char *v)
+{
+	free(*dst);
+	*dst = NULL;
+	if (!*v)
+		return 1;
+	if (!(*dst = strdup(v)))
+		return fail(p, AERR_ALLOC, "out of memory");
+	return 1;
+}
+
+static int alg_value(const char *v, int allow_any, TPM2_ALG_ID *out)
+{
+	if (!strcmp(v, "rsa"))
+		*out = TPM2_ALG_RSA;
+	else if (!strcmp(v, "ecc"))
+		*out = TPM2_ALG_ECC;
+	else if (allow_any && !strcmp(v, "any"))
+		*out = TPM2_ALG_NULL;
+	else
+		return -1;
+	return 0;
+}
+
+static int verifier_key(struct parse *p, const char *name, const char *v)
+{
+	struct verifier_config *c = p->cfg;
+	unsigned long n;
+	int b, lvl;
+
+	if (!strcmp(name, "mode")) {
+		if (!strcmp(v, "pull"))
+			c->mode = CONFIG_MODE_PULL;
+		else if (!strcmp(v, "push"))
+			c->mode = CONFIG_MODE_PUSH;
+		else
+			return fail(p, AERR_CONFIG, "mode must be pull or push, not '%s'", v);
+	} else if (!strcmp(name, "ek_roots")) {
+		if (!*v)
+			return fail(p, AERR_CONFIG, "ek_roots must name a directory");
+		return set_path(p, &c->ek_roots, v);
+	} else if (!strcmp(name, "ek_alg")) {
+		if (alg_value(v, 0, &c->ek_alg))
+			return fail(p, AERR_CONFIG, "ek_alg must be rsa or ecc, not '%s'", v);
+	} else if (!strcmp(name, "require_ek_cert")) {
+		if (parse_bool(v, &b))
+			return fail(p, AERR_CONFIG, "require_ek_cert must be true or false, not '%s'", v);
+		c->require_ek_cert = b;
+	} else if (!strcmp(name, "platform_ca")) {
+		return set_path(p, &c->platform_ca, v) || !p->failed;
+	} else if (!strcmp(name, "require_platform_cert")) {
+		if (parse_bool(v, &b))
+			return fail(p, AERR_CONFIG, "require_platform_cert must be true or false, not '%s'", v);
+		c->require_platform_cert = b;
+	} else if (!strcmp(name, "pcrs")) {
+		if (pcrsel_parse(v, &c->pcrs) != 0)
+			return fail(p, AERR_CONFIG, "pcrs: %s", err_detail());
+		if (c->pcrs.count == 0)
+			return fail(p, AERR_CONFIG, "pcrs selects nothing");
+		p->has_pcrs = 1;
+	} else if (!strcmp(name, "ak_alg")) {
+		if (alg_value(v, 1, &c->ak_alg))
+			return fail(p, AERR_CONFIG, "ak_alg must be ecc, rsa or any, not '%s'", v);
+	} else if (!strcmp(name, "nonce_ttl")) {
+		if (parse_uint(v, 1, 86400, &n))
+			return fail(p, AERR_CONFIG, "nonce_ttl must be 1..86400 seconds, not '%s'", v);
+		c->nonce_ttl = (uint32_t)n;
+	} else if (!strcmp(name, "timeout_ms")) {
+		if (parse_uint(v, 1, 3600000, &n))
+			return fail(p, AERR_CONFIG, "timeout_ms must be 1..3600000, not '%s'", v);
+		c->timeout_ms = (int)n;
+	} else if (!strcmp(name, "log_level")) {
+		if ((lvl = log_level_parse(v)) < 0)
+			return fail(p, AERR_CONFIG, "log_level must be error, warn, info or debug, not '%s'", v);
+		c->log_level = lvl;
+	} else {
+		return fail(p, AERR_CONFIG, "unknown key '%s' in [verifier]", name);
+	}
+	return 1;
+}
+
+static int tls_key(struct parse *p, const char *name, const char *v)
+{
+	struct verifier_config *c = p->cfg;
+	int b;
+
+	if (!strcmp(name, "ca"))
+		return set_path(p, &c->tls.ca, v) || !p->failed;
+	if (!strcmp(name, "cert"))
+		return set_path(p, &c->tls.cert, v) || !p->failed;
+	if (!strcmp(name, "key"))
+		return set_path(p, &c->tls.key, v) || !p->failed;
+	if (!strcmp(name, "server_name"))
+		return set_str(p, &c->tls.server_name, v);
+	if (!strcmp(name, "insecure")) {
+		if (parse_bool(v, &b))
+			return fail(p, AERR_CONFIG, "insecure must be true or false, not '%s'", v);
+		c->tls.insecure = b;
+		return 1;
+	}
+	return fail(p, AERR_CONFIG, "unknown key '%s' in [tls]", name);
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+
+	if (p->failed)
+		return 0;
+	if (!strcmp(section, "verifier"))
+		return verifier_key(p, name, value);
+	if (!strcmp(section, "tls"))
+		return tls_key(p, name, value);
+	if (!strcmp(section, "policy")) {
+		if (policy_add(&p->cfg->policy, name, value) != 0)
+			return fail(p, AERR_CONFIG, "%s", err_detail());
+		return 1;
+	}
+	return fail(p, AERR_CONFIG, "unknown section [%s]", section);
+}
+
+/* err_set with the current detail behind a prefix; the detail is copied first
+ * because err_set writes into the buffer err_detail() returns. */
+static int wrap(int code, const char *prefix)
+{
+	char d[512];
+
+	snprintf(d, sizeof(d), "%s", err_detail());
+	return err_set(code, "%s: %s", prefix, d);
+}
+
+/* Whole-file rules that no single line can check. */
+static int validate(struct parse *p)
+{
+	struct verifier_config *c = p->cfg;
+
+	if (!c->ek_roots && !(c->ek_roots = strdup(CONFIG_DEFAULT_EK_ROOTS)))
+		return err_set(AERR_ALLOC, "out of memory");
+	if (!p->has_pcrs && pcrsel_parse("sha256:0-7+sha1:0-7", &c->pcrs) != 0)
+		return wrap(AERR_INTERNAL, "default pcrs");
+	if (!c->tls.insecure && (!c->tls.ca || !c->tls.cert || !c->tls.key))
+		return err_set(AERR_CONFIG, "%s: [tls] ca, cert and key are required (or insecure = true)", p->path);
+	if (c->require_platform_cert && !c->platform_ca)
+		return err_set(AERR_CONFIG, "%s: require_platform_cert = true needs platform_ca", p->path);
+	if (policy_check_selection(&c->policy, &c->pcrs) != 0)
+		return wrap(AERR_CONFIG, p->path);
+	return 0;
+}
+
+int config_load(const char *path, struct verifier_config **out)
+{
+	struct parse p;
+	struct verifier_config *c = NULL;
+	char *slash;
+	int r = AERR_INTERNAL, line;
+
+	*out = NULL;
+	memset(&p, 0, sizeof(p));
+	p.path = path;
+	p.at_line_start = 1;
+	if (strlen(path) >= sizeof(p.dir))
+		return err_set(AERR_CONFIG, "%s: path too long", path);
+	strcpy(p.dir, path);
+	if ((slash = strrchr(p.dir, '/')))
+		slash[slash == p.dir ? 1 : 0] = '\0';
+	else
+		strcpy(p.dir, ".");
+	if (!(c = calloc(1, sizeof(*c)))) {
+		r = err_set(AERR_ALLOC, "out of memory");
+		goto out;
+	}
+	c->mode = CONFIG_MODE_PULL;
+	c->ek_alg = TPM2_ALG_RSA;
+	c->require_ek_cert = 1;
+	c->ak_alg = TPM2_ALG_ECC;
+	c->nonce_ttl = 60;
+	c->timeout_ms = 10000;
+	c->log_level = LOG_LEVEL_INFO;
+	p.cfg = c;
+	if (!(p.f = fopen(path, "r"))) {
+		r = err_set(AERR_CONFIG, "%s: cannot open: %s", path, strerror(errno));
+		goto out;
+	}
+	line = ini_parse_stream(reader, &p, handler, &p);
+	if (p.failed) {
+		r = err_set(p.code, "%s", p.msg);
+		goto out;
+	}
+	if (line != 0) {
+		r = err_set(AERR_CONFIG, "%s:%d: syntax error (expected [section] or key = value)", path, line);
+		goto out;
+	}
+	if ((r = validate(&p)) != 0)
+		goto out;
+	*out = c;
+	c = NULL; /* transferred */
+	r = 0;
+out:
+	if (p.f)
+		fclose(p.f);
+	config_free(c);
+	return r;
+}
+
+void config_free(struct verifier_config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->ek_roots);
+	free(cfg->platform_ca);
+	free(cfg->tls.ca);
+	free(cfg->tls.cert);
+	free(cfg->tls.key);
+	free(cfg->tls.server_name);
+	free(cfg);
+}

@@ -1,0 +1,46 @@
+/* Verifier configuration (INI, libinih): [verifier], [tls], [policy].
+ * Unknown sections or keys and bad values refuse the whole file with
+ * "FILE:LINE: ..." so a typo never silently weakens a check. Relative paths
+ * are resolved against the config file's directory. */
+#ifndef VERIFIER_CONFIG_H
+#define VERIFIER_CONFIG_H
+
+#include <stdint.h>
+
+#include <tss2/tss2_tpm2_types.h>
+
+#include "err.h"
+#include "policy.h"
+
+#define CONFIG_DEFAULT_EK_ROOTS "/usr/share/tpm-attest/ek-roots"
+
+enum config_mode { CONFIG_MODE_PULL = 0, CONFIG_MODE_PUSH = 1 };
+
+struct verifier_config {
+	enum config_mode mode;
+	char *ek_roots;                /* trusted EK CA dir (absolute) */
+	TPM2_ALG_ID ek_alg;            /* TPM2_ALG_RSA | TPM2_ALG_ECC */
+	int require_ek_cert;
+	char *platform_ca;             /* NULL = do not check platform certificates */
+	int require_platform_cert;
+	TPML_PCR_SELECTION pcrs;       /* selection to quote */
+	TPM2_ALG_ID ak_alg;            /* TPM2_ALG_RSA | TPM2_ALG_ECC | TPM2_ALG_NULL (any) */
+	uint32_t nonce_ttl;            /* seconds, >= 1 */
+	int timeout_ms;                /* per RPC, >= 1 */
+	int log_level;                 /* enum log_level */
+	struct {
+		char *ca, *cert, *key;     /* absolute paths; NULL when insecure */
+		char *server_name;         /* NULL = host of the target */
+		int insecure;
+	} tls;
+	struct policy policy;
+};
+
+/* Parse path into a new config (caller frees with config_free). On failure
+ * returns AERR_CONFIG (or AERR_IO / AERR_ALLOC), *out is NULL and err_detail()
+ * holds "FILE:LINE: reason" (or "FILE: reason" for whole-file problems). */
+int config_load(const char *path, struct verifier_config **out) ATTEST_WUR;
+
+/* NULL-safe. */
+void config_free(struct verifier_config *cfg);
+#endif

@@ -1,0 +1,144 @@
+/* verifier: command line. One <name>_main per subcommand, dispatched from a table. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "verifier"
+#include "config.h"
+#include "log.h"
+#include "pull.h"
+#include "rpc.h"
+
+#define EXIT_PASS 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+static int attest_main(int argc, char **argv);
+static int help_main(int argc, char **argv);
+
+static const struct subcommand {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *summary;
+} subcommands[] = {
+	{ "attest", attest_main, "attest --config FILE HOST:PORT",
+	  "attest one host once (pull mode) and print each step and the verdict" },
+	{ "help", help_main, "help", "show this help" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: verifier <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(f, "  %-34s %s\n", subcommands[i].usage, subcommands[i].summary);
+	fprintf(f, "\nexit status: 0 pass, 1 attestation failed, 2 usage or configuration error\n");
+}
+
+static int help_main(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return EXIT_PASS;
+}
+
+/* "host:port" or "[v6]:port" with a numeric port. */
+static int target_ok(const char *t)
+{
+	const char *colon = strrchr(t, ':');
+	char *end;
+	long port;
+
+	if (!colon || colon == t || !colon[1])
+		return 0;
+	port = strtol(colon + 1, &end, 10);
+	return !*end && port > 0 && port < 65536;
+}
+
+static int attest_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct verifier_config *cfg = NULL;
+	struct pull_driver *d = NULL;
+	struct pull_result res;
+	const char *config = NULL, *target;
+	int opt, r, rc = EXIT_USAGE, rpc_up = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'h': printf("usage: verifier attest --config FILE HOST:PORT\n"); return EXIT_PASS;
+		default: goto usage;
+		}
+	}
+	if (!config || optind != argc - 1)
+		goto usage;
+	target = argv[optind];
+	if (!target_ok(target)) {
+		fprintf(stderr, "verifier: target '%s' is not HOST:PORT\n", target);
+		return EXIT_USAGE;
+	}
+	if (config_load(config, &cfg) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		return EXIT_USAGE;
+	}
+	log_set_level((enum log_level)cfg->log_level);
+	if (cfg->mode != CONFIG_MODE_PULL) {
+		fprintf(stderr, "verifier: %s: attest needs mode = pull\n", config);
+		goto out;
+	}
+	rpc_global_init();
+	rpc_up = 1;
+	if (pull_open(cfg, target, &d) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		goto out;
+	}
+	r = pull_attest(d, &res);
+	for (int i = 0; i < res.stages_done && i < PULL_NSTAGES; i++)
+		printf("%-12s ok    rpc %8.2f ms  verify %8.2f ms\n", pull_stage_name((enum pull_stage)i),
+		       res.t[i].rpc_ms, res.t[i].check_ms);
+	if (r == 0) {
+		printf("PASS %s resetCount %u restartCount %u total %.2f ms\n", target,
+		       res.verdict.reset_count, res.verdict.restart_count, res.total_ms);
+		rc = EXIT_PASS;
+	} else {
+		printf("%-12s FAIL  rpc %8.2f ms  verify %8.2f ms\n", pull_stage_name(res.failed_stage),
+		       res.t[res.failed_stage].rpc_ms, res.t[res.failed_stage].check_ms);
+		fprintf(stderr, "FAIL %s: %s\n", pull_stage_name(res.failed_stage), res.reason);
+		rc = EXIT_FAIL;
+	}
+out:
+	pull_close(d);
+	if (rpc_up)
+		rpc_global_shutdown();
+	config_free(cfg);
+	return rc;
+usage:
+	fprintf(stderr, "usage: verifier attest --config FILE HOST:PORT\n");
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return EXIT_PASS;
+	}
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "verifier: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

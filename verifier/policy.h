@@ -1,0 +1,44 @@
+/* Static PCR policy: expected values per bank and index, checked against PCR
+ * values that a verified quote proved (struct quoted_state) and nothing else. */
+#ifndef VERIFIER_POLICY_H
+#define VERIFIER_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tss2/tss2_tpm2_types.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "pcrsel.h"
+#include "quote.h"
+
+#define POLICY_MAX_ENTRIES (PCRSEL_MAX_BANKS * PCRSEL_NUM_PCRS)
+
+struct policy_entry {
+	TPMI_ALG_HASH alg;
+	uint32_t index;
+	uint8_t value[CRYPTO_MAX_DIGEST];
+	size_t len;                    /* == crypto_digest_size(alg) */
+};
+
+/* Zero-initialised = no expectations (every quote passes the policy). */
+struct policy {
+	size_t n;
+	struct policy_entry e[POLICY_MAX_ENTRIES];
+};
+
+/* Add one expectation from config text: key "sha256.0" (bank name '.' index
+ * 0..23), value hex of exactly the bank's digest size. AERR_CONFIG with detail
+ * on bad text or on a second value for the same bank and index. */
+int policy_add(struct policy *p, const char *key, const char *hex) ATTEST_WUR;
+
+/* Every policy PCR must be inside the selection the verifier quotes, else the
+ * policy could never be checked: AERR_CONFIG naming the first one outside. */
+int policy_check_selection(const struct policy *p, const TPML_PCR_SELECTION *sel) ATTEST_WUR;
+
+/* Compare the quoted values with the expectations, in insertion order.
+ * AERR_PCR_POLICY with detail "PCR <i> bank <alg>: ..." for the first PCR that
+ * differs or was not quoted. */
+int policy_check(const struct policy *p, const struct quoted_state *q) ATTEST_WUR;
+#endif

@@ -1,0 +1,54 @@
+/* Pull mode driver: the verifier calls the attestor's Attestor service
+ * (GetEndorsement, GetAttestationKey, ActivateCredential, Quote), converts
+ * protobuf to and from the session's structs and feeds one session. The only
+ * verifier file (besides the push service) that sees protobuf. */
+#ifndef VERIFIER_PULL_H
+#define VERIFIER_PULL_H
+
+#include "config.h"
+#include "err.h"
+#include "session.h"
+
+/* The four stages of an exchange, in order. */
+enum pull_stage {
+	PULL_ENDORSEMENT = 0,
+	PULL_AK,
+	PULL_ACTIVATION,
+	PULL_QUOTE,
+	PULL_NSTAGES,
+};
+
+/* Wall time of one stage: the RPC round trip, and the verifier's own work
+ * (parsing, certificate checks, MakeCredential, quote verification). */
+struct pull_stage_time {
+	double rpc_ms;
+	double check_ms;
+};
+
+struct pull_result {
+	int code;                          /* 0 = pass, else AERR_* of the failed check */
+	enum pull_stage failed_stage;      /* meaningful when code != 0 */
+	int transport;                     /* 1 when the failure was the RPC itself */
+	char reason[768];                  /* "<err_str>: <detail>" */
+	int stages_done;                   /* stages that completed */
+	struct pull_stage_time t[PULL_NSTAGES];
+	double total_ms;
+	struct session_verdict verdict;    /* the session's verdict (quote stage) */
+};
+
+struct pull_driver;
+
+/* Load the trust stores named by cfg and open a channel to target ("host:port").
+ * cfg is borrowed and must outlive the driver. AERR_CONFIG when a trust store
+ * cannot be loaded. */
+int pull_open(const struct verifier_config *cfg, const char *target, struct pull_driver **out) ATTEST_WUR;
+
+/* Run one complete exchange with a fresh session. Returns 0 on a passing verdict,
+ * else the failing code; *res says where and why, and how long each stage took. */
+int pull_attest(struct pull_driver *d, struct pull_result *res) ATTEST_WUR;
+
+/* NULL-safe. */
+void pull_close(struct pull_driver *d);
+
+const char *pull_stage_name(enum pull_stage st);
+#endif

@@ -1,0 +1,419 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#define LOG_MODULE "session"
+#include "akpub.h"
+#include "credential.h"
+#include "crypto.h"
+#include "log.h"
+#include "session.h"
+#include "tpmpub.h"
+
+enum nonce_state { NONCE_NONE = 0, NONCE_ISSUED, NONCE_USED };
+
+struct session {
+	struct session_params p;
+	enum session_state state;
+
+	TPMT_PUBLIC ek;
+	int ek_has_cert;
+	TPMT_PUBLIC ak;
+	TPM2B_NAME ak_name;
+
+	uint8_t secret[SESSION_SECRET_LEN];
+	int secret_live;
+
+	uint8_t nonce[SESSION_NONCE_LEN];
+	enum nonce_state nonce_state;
+	uint64_t nonce_issued_ms;
+
+	int quoted_before;
+	uint32_t last_reset_count;
+
+	struct session_verdict verdict;
+};
+
+/* PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256: the authPolicy of the TCG
+ * default EK templates (EK Credential Profile 2.0, "Policy A"). */
+static const uint8_t ek_policy_a_sha256[32] = {
+	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
+	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+};
+
+#define EK_ATTRS (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
+		  TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
+
+static const char *const state_names[] = {
+	"NEW", "ENDORSED", "AK_ADMITTED", "ACTIVATED", "QUOTED", "FAILED",
+};
+
+static const char *const step_names[] = {
+	"endorsement", "ak", "activation", "quote request", "quote",
+};
+
+const char *session_state_name(enum session_state st)
+{
+	return (unsigned)st < sizeof(state_names) / sizeof(state_names[0]) ? state_names[st] : "?";
+}
+
+const char *session_step_name(enum session_step step)
+{
+	return (unsigned)step < sizeof(step_names) / sizeof(step_names[0]) ? step_names[step] : "?";
+}
+
+static uint64_t monotonic_ms(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t now_ms(const struct session *s)
+{
+	return s->p.clock_ms ? s->p.clock_ms(s->p.clock_arg) : monotonic_ms(NULL);
+}
+
+static void wipe_secret(struct session *s)
+{
+	OPENSSL_cleanse(s->secret, sizeof(s->secret));
+	s->secret_live = 0;
+}
+
+static const char *alg_text(TPM2_ALG_ID alg)
+{
+	switch (alg) {
+	case TPM2_ALG_RSA: return "rsa";
+	case TPM2_ALG_ECC: return "ecc";
+	case TPM2_ALG_NULL: return "any";
+	}
+	return "unknown";
+}
+
+/* A step arrived in the wrong state: refuse it without touching the session,
+ * so a confused or hostile peer gains nothing and loses nothing by retrying. */
+static int out_of_order(const struct session *s, enum session_step step)
+{
+	return err_set(AERR_STATE, "%s not allowed in state %s", session_step_name(step),
+		       session_state_name(s->state));
+}
+
+/* A check failed: the session is over; remember why. */
+static int failed(struct session *s, enum session_step step, int code)
+{
+	struct session_verdict *v = &s->verdict;
+
+	wipe_secret(s);
+	OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
+	s->state = SESSION_FAILED;
+	memset(v, 0, sizeof(*v));
+	v->pass = 0;
+	v->code = code;
+	v->step = step;
+	snprintf(v->reason, sizeof(v->reason), "%s: %s", err_str(code), err_detail());
+	LOG_INFO("%s failed: %s", session_step_name(step), v->reason);
+	return code;
+}
+
+/* err_set with the current detail behind a prefix; the detail is copied first
+ * because err_set writes into the buffer err_detail() returns. */
+static int wrap(int code, const char *prefix)
+{
+	char d[512];
+
+	snprintf(d, sizeof(d), "%s", err_detail());
+	return err_set(code, "%s: %s", prefix, d);
+}
+
+int session_new(const struct session_params *params, struct session **out)
+{
+	struct session *s;
+
+	*out = NULL;
+	if (!params || (params->ek_alg != TPM2_ALG_RSA && params->ek_alg != TPM2_ALG_ECC))
+		return err_set(AERR_INVALID_ARG, "session: ek_alg must be RSA or ECC");
+	if (params->ak_alg != TPM2_ALG_RSA && params->ak_alg != TPM2_ALG_ECC && params->ak_alg != TPM2_ALG_NULL)
+		return err_set(AERR_INVALID_ARG, "session: ak_alg must be RSA, ECC or NULL (any)");
+	if (params->require_ek_cert && !params->ek_trust)
+		return err_set(AERR_INVALID_ARG, "session: require_ek_cert without an EK trust store");
+	if (params->require_platform_cert && !params->platform_trust)
+		return err_set(AERR_INVALID_ARG, "session: require_platform_cert without a platform trust store");
+	if (params->pcrs.count == 0)
+		return err_set(AERR_INVALID_ARG, "session: empty PCR selection");
+	if (!(s = calloc(1, sizeof(*s))))
+		return err_set(AERR_ALLOC, "out of memory");
+	s->p = *params;
+	s->state = SESSION_NEW;
+	*out = s;
+	return 0;
+}
+
+void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+}
+
+enum session_state session_get_state(const struct session *s)
+{
+	return s->state;
+}
+
+const struct session_verdict *session_last_verdict(const struct session *s)
+{
+	return &s->verdict;
+}
+
+const TPMT_PUBLIC *session_ak_public(const struct session *s)
+{
+	return s->state >= SESSION_AK_ADMITTED && s->state != SESSION_FAILED ? &s->ak : NULL;
+}
+
+/* The key must come from the TCG default EK template (L-1 RSA-2048 / L-2 ECC
+ * P-256): otherwise an attacker holding a certified EK could present some other
+ * decryption key of the TPM, or an EK with a usable auth value, as "the EK". */
+static int ek_check_template(const TPMT_PUBLIC *ek)
+{
+	const TPMT_SYM_DEF_OBJECT *sym;
+
+	if (ek->nameAlg != TPM2_ALG_SHA256)
+		return err_set(AERR_UNSUPPORTED, "EK nameAlg 0x%04x is not SHA-256 (TCG default template)",
+			       ek->nameAlg);
+	if (ek->objectAttributes != EK_ATTRS)
+		return err_set(AERR_UNSUPPORTED, "EK attributes 0x%08x differ from the TCG default template 0x%08x",
+			       (unsigned)ek->objectAttributes, (unsigned)EK_ATTRS);
+	if (ek->authPolicy.size != sizeof(ek_policy_a_sha256) ||
+	    memcmp(ek->authPolicy.buffer, ek_policy_a_sha256, sizeof(ek_policy_a_sha256)) != 0)
+		return err_set(AERR_UNSUPPORTED, "EK authPolicy is not PolicySecret(TPM_RH_ENDORSEMENT)");
+	if (ek->type == TPM2_ALG_RSA) {
+		const TPMS_RSA_PARMS *r = &ek->parameters.rsaDetail;
+		sym = &r->symmetric;
+		if (r->scheme.scheme != TPM2_ALG_NULL || r->keyBits != 2048 || (r->exponent != 0 && r->exponent != 65537))
+			return err_set(AERR_UNSUPPORTED, "RSA EK parameters (scheme 0x%04x, %u bits, exponent %u) "
+				       "differ from the TCG default template", r->scheme.scheme, r->keyBits, r->exponent);
+	} else if (ek->type == TPM2_ALG_ECC) {
+		const TPMS_ECC_PARMS *e = &ek->parameters.eccDetail;
+		sym = &e->symmetric;
+		if (e->scheme.scheme != TPM2_ALG_NULL || e->curveID != TPM2_ECC_NIST_P256 || e->kdf.scheme != TPM2_ALG_NULL)
+			return err_set(AERR_UNSUPPORTED, "ECC EK parameters (scheme 0x%04x, curve 0x%04x, kdf 0x%04x) "
+				       "differ from the TCG default template", e->scheme.scheme, e->curveID, e->kdf.scheme);
+	} else {
+		return err_set(AERR_UNSUPPORTED, "EK type 0x%04x", ek->type);
+	}
+	if (sym->algorithm != TPM2_ALG_AES || sym->keyBits.aes != 128 || sym->mode.aes != TPM2_ALG_CFB)
+		return err_set(AERR_UNSUPPORTED, "EK symmetric is not AES-128-CFB");
+	return 0;
+}
+
+static int endorse(struct session *s, const struct session_endorsement *in)
+{
+	const struct session_ek *chosen = NULL;
+	EVP_PKEY *pk = NULL;
+	int r;
+
+	if (!in || in->n_eks > SESSION_MAX_EKS)
+		return err_set(AERR_PARSE, "endorsement: %zu EKs", in ? in->n_eks : 0);
+	for (size_t i = 0; i < in->n_eks; i++) {
+		if (in->eks[i].alg != TPM2_ALG_RSA && in->eks[i].alg != TPM2_ALG_ECC)
+			return err_set(AERR_UNSUPPORTED, "EK %zu: algorithm 0x%04x", i, in->eks[i].alg);
+		if (in->eks[i].alg != s->p.ek_alg)
+			continue;
+		if (chosen)
+			return err_set(AERR_PARSE, "two %s EKs in the endorsement", alg_text(s->p.ek_alg));
+		chosen = &in->eks[i];
+	}
+	if (!chosen)
+		return err_set(AERR_NOT_FOUND, "the TPM sent no %s EK (ek_alg = %s)", alg_text(s->p.ek_alg),
+			       alg_text(s->p.ek_alg));
+	if ((r = tpmpub_parse(chosen->pub, chosen->pub_len, &s->ek)) != 0)
+		return wrap(r, "EK public");
+	if (s->ek.type != chosen->alg)
+		return err_set(AERR_PARSE, "EK labelled %s has type 0x%04x", alg_text(chosen->alg), s->ek.type);
+	if ((r = ek_check_template(&s->ek)) != 0)
+		return r;
+	/* Proves the key material itself is usable (RSA size, point on curve). */
+	if ((r = tpmpub_to_evp(&s->ek, &pk)) != 0)
+		return wrap(r, "EK public key");
+	EVP_PKEY_free(pk);
+
+	s->ek_has_cert = chosen->cert && chosen->cert_len > 0;
+	if (s->p.require_ek_cert) {
+		if (!s->ek_has_cert)
+			return err_set(AERR_EK_CERT, "the TPM has no %s EK certificate", alg_text(s->p.ek_alg));
+		if ((r = ekcert_verify(s->p.ek_trust, chosen->cert, chosen->cert_len, &s->ek)) != 0)
+			return r;
+	} else {
+		LOG_WARN("require_ek_cert = false: the %s EK is not authenticated", alg_text(s->p.ek_alg));
+	}
+
+	if (s->p.platform_trust) {
+		if (in->platform_cert && in->platform_cert_len > 0) {
+			if (!s->ek_has_cert)
+				return err_set(AERR_PLATFORM_CERT, "platform certificate cannot be bound: no EK certificate");
+			if ((r = platformcert_verify(s->p.platform_trust, in->platform_cert, in->platform_cert_len,
+						     chosen->cert, chosen->cert_len, &s->ek)) != 0)
+				return r;
+		} else if (s->p.require_platform_cert) {
+			return err_set(AERR_PLATFORM_CERT, "the TPM has no platform certificate");
+		}
+	}
+	LOG_DEBUG("endorsement accepted: %s EK of host '%s' (untrusted name)", alg_text(s->p.ek_alg),
+		  in->hostname ? in->hostname : "");
+	return 0;
+}
+
+int session_endorse(struct session *s, const struct session_endorsement *in)
+{
+	int r;
+
+	if (s->state != SESSION_NEW)
+		return out_of_order(s, SESSION_STEP_ENDORSEMENT);
+	if ((r = endorse(s, in)) != 0)
+		return failed(s, SESSION_STEP_ENDORSEMENT, r);
+	s->state = SESSION_ENDORSED;
+	return 0;
+}
+
+static int admit_ak(struct session *s, const struct session_ak *in, struct session_challenge *out)
+{
+	int r;
+
+	if ((r = tpmpub_parse(in->pub, in->pub_len, &s->ak)) != 0)
+		return wrap(r, "AK public");
+	if ((r = akpub_admit(&s->ak)) != 0)
+		return r;
+	if (s->p.ak_alg != TPM2_ALG_NULL && s->ak.type != s->p.ak_alg)
+		return err_set(AERR_AK_ATTRS, "AK is %s, configuration accepts %s",
+			       s->ak.type == TPM2_ALG_RSA ? "rsa" : s->ak.type == TPM2_ALG_ECC ? "ecc" : "other",
+			       alg_text(s->p.ak_alg));
+	if (in->parent_ek_alg != s->p.ek_alg)
+		LOG_DEBUG("AK parent is the %s EK; the credential is for the %s EK",
+			  alg_text(in->parent_ek_alg), alg_text(s->p.ek_alg));
+	if ((r = tpmpub_name(&s->ak, &s->ak_name)) != 0)
+		return r;
+	if ((r = crypto_random(s->secret, sizeof(s->secret))) != 0)
+		return r;
+	s->secret_live = 1;
+	out->ek_alg = s->p.ek_alg;
+	out->ak_name = s->ak_name;
+	if ((r = credential_make(&s->ek, &s->ak_name, s->secret, sizeof(s->secret), &out->blob,
+				 &out->enc_seed)) != 0)
+		return r;
+	return 0;
+}
+
+int session_ak(struct session *s, const struct session_ak *in, struct session_challenge *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (s->state != SESSION_ENDORSED)
+		return out_of_order(s, SESSION_STEP_AK);
+	if ((r = admit_ak(s, in, out)) != 0) {
+		memset(out, 0, sizeof(*out));
+		return failed(s, SESSION_STEP_AK, r);
+	}
+	s->state = SESSION_AK_ADMITTED;
+	return 0;
+}
+
+int session_activate(struct session *s, const uint8_t *secret, size_t len)
+{
+	int ok;
+
+	if (s->state != SESSION_AK_ADMITTED || !s->secret_live)
+		return out_of_order(s, SESSION_STEP_ACTIVATION);
+	/* Length first (it is not secret), then constant time over the bytes. */
+	ok = secret && len == sizeof(s->secret) && CRYPTO_memcmp(secret, s->secret, len) == 0;
+	wipe_secret(s);
+	if (!ok) {
+		if (len != sizeof(s->secret))
+			err_set(AERR_CREDENTIAL, "activated secret is %zu bytes, issued %zu", len, sizeof(s->secret));
+		else
+			err_set(AERR_CREDENTIAL, "activated secret differs from the issued one: "
+				"the AK is not in the TPM of the EK");
+		return failed(s, SESSION_STEP_ACTIVATION, AERR_CREDENTIAL);
+	}
+	s->state = SESSION_ACTIVATED;
+	return 0;
+}
+
+int session_quote_request(struct session *s, struct session_quote_request *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (s->state != SESSION_ACTIVATED && s->state != SESSION_QUOTED)
+		return out_of_order(s, SESSION_STEP_QUOTE_REQUEST);
+	/* A new request retires any older nonce: only the newest one is valid. */
+	if ((r = crypto_random(s->nonce, sizeof(s->nonce))) != 0)
+		return failed(s, SESSION_STEP_QUOTE_REQUEST, r);
+	s->nonce_state = NONCE_ISSUED;
+	s->nonce_issued_ms = now_ms(s);
+	memcpy(out->nonce, s->nonce, sizeof(s->nonce));
+	out->nonce_len = sizeof(s->nonce);
+	out->pcrs = s->p.pcrs;
+	return 0;
+}
+
+int session_quote(struct session *s, const struct session_quote *in, struct session_verdict *verdict)
+{
+	struct session_verdict *v = &s->verdict;
+	struct quoted_state q;
+	uint64_t now, age;
+	int r;
+
+	if (verdict)
+		memset(verdict, 0, sizeof(*verdict));
+	if ((s->state != SESSION_ACTIVATED && s->state != SESSION_QUOTED) || s->nonce_state == NONCE_NONE)
+		return out_of_order(s, SESSION_STEP_QUOTE);
+	if (s->nonce_state == NONCE_USED) {
+		r = err_set(AERR_NONCE, "the issued nonce was already used: replayed quote");
+		goto fail;
+	}
+	/* Single use: consumed before anything else can fail. */
+	s->nonce_state = NONCE_USED;
+	now = now_ms(s);
+	age = now >= s->nonce_issued_ms ? now - s->nonce_issued_ms : 0;
+	if (age >= s->p.nonce_ttl_ms) {
+		r = err_set(AERR_NONCE, "nonce expired: issued %llu ms ago, ttl %u ms", (unsigned long long)age,
+			    s->p.nonce_ttl_ms);
+		goto fail;
+	}
+	if (!in || !in->values) {
+		r = err_set(AERR_PARSE, "quote without PCR values");
+		goto fail;
+	}
+	if ((r = quote_verify(&s->ak, in->attest, in->attest_len, in->sig, in->sig_len, s->nonce,
+			      sizeof(s->nonce), &s->p.pcrs, in->values, &q)) != 0)
+		goto fail;
+	if (s->p.policy && (r = policy_check(s->p.policy, &q)) != 0)
+		goto fail;
+
+	memset(v, 0, sizeof(*v));
+	v->pass = 1;
+	v->step = SESSION_STEP_QUOTE;
+	v->reset_count = q.clock.resetCount;
+	v->restart_count = q.clock.restartCount;
+	v->reboot_seen = s->quoted_before && q.clock.resetCount != s->last_reset_count;
+	v->quoted = q;
+	s->quoted_before = 1;
+	s->last_reset_count = q.clock.resetCount;
+	s->state = SESSION_QUOTED;
+	OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
+	if (verdict)
+		*verdict = *v;
+	return 0;
+fail:
+	r = failed(s, SESSION_STEP_QUOTE, r);
+	if (verdict)
+		*verdict = *v;
+	return r;
+}

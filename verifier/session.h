@@ -1,0 +1,160 @@
+/* The verifier's one attestation state machine. Both the pull driver (a gRPC
+ * client calling the attestor) and the push service (gRPC handlers) feed it;
+ * it knows nothing of gRPC or protobuf: inputs and outputs are our own structs
+ * and TPM wire bytes.
+ *
+ *   NEW --endorse--> ENDORSED --ak--> AK_ADMITTED --activate--> ACTIVATED
+ *   ACTIVATED/QUOTED --quote_request--> (nonce issued) --quote--> QUOTED
+ *
+ * Every step is accepted once and in order (AERR_STATE otherwise); a quote
+ * round (request + quote) may repeat after QUOTED (re-attestation with the same
+ * AK). Any failed check moves the session to FAILED, which accepts nothing. */
+#ifndef VERIFIER_SESSION_H
+#define VERIFIER_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tss2/tss2_tpm2_types.h>
+
+#include "ekcert.h"
+#include "err.h"
+#include "pcrsel.h"
+#include "policy.h"
+#include "quote.h"
+
+#define SESSION_SECRET_LEN 32
+#define SESSION_NONCE_LEN 32
+#define SESSION_MAX_EKS 4
+
+enum session_state {
+	SESSION_NEW = 0,
+	SESSION_ENDORSED,
+	SESSION_AK_ADMITTED,   /* credential challenge issued */
+	SESSION_ACTIVATED,     /* AK bound to the EK; quotes may be requested */
+	SESSION_QUOTED,        /* at least one quote passed */
+	SESSION_FAILED,
+};
+
+enum session_step {
+	SESSION_STEP_ENDORSEMENT = 0,
+	SESSION_STEP_AK,
+	SESSION_STEP_ACTIVATION,
+	SESSION_STEP_QUOTE_REQUEST,
+	SESSION_STEP_QUOTE,
+};
+
+/* Policy for one session. Pointers are borrowed and must outlive the session. */
+struct session_params {
+	TPM2_ALG_ID ek_alg;                    /* EK that protects the credential: RSA | ECC */
+	int require_ek_cert;
+	const struct ekcert_trust *ek_trust;   /* needed when require_ek_cert */
+	const struct ekcert_trust *platform_trust; /* NULL = platform certificates not checked */
+	int require_platform_cert;
+	TPM2_ALG_ID ak_alg;                    /* RSA | ECC | TPM2_ALG_NULL = any */
+	TPML_PCR_SELECTION pcrs;               /* selection to quote */
+	uint32_t nonce_ttl_ms;                 /* 0 = every nonce is already expired */
+	const struct policy *policy;           /* NULL = no PCR expectations */
+	/* Monotonic milliseconds; NULL = CLOCK_MONOTONIC. Tests inject their own. */
+	uint64_t (*clock_ms)(void *arg);
+	void *clock_arg;
+};
+
+/* --- step inputs (views of hostile bytes, borrowed for the call only) */
+
+struct session_ek {
+	TPM2_ALG_ID alg;             /* claimed: RSA | ECC; must match the public's type */
+	const uint8_t *pub;          /* TPM2B_PUBLIC wire bytes */
+	size_t pub_len;
+	const uint8_t *cert;         /* DER EK certificate; NULL/0 when absent */
+	size_t cert_len;
+};
+
+struct session_endorsement {
+	size_t n_eks;
+	struct session_ek eks[SESSION_MAX_EKS];
+	const uint8_t *platform_cert; /* DER, NULL/0 when absent */
+	size_t platform_cert_len;
+	const char *hostname;         /* informational only */
+};
+
+struct session_ak {
+	const uint8_t *pub;           /* TPM2B_PUBLIC wire bytes */
+	size_t pub_len;
+	TPM2_ALG_ID parent_ek_alg;    /* the EK the attestor says parents the AK */
+};
+
+struct session_quote {
+	const uint8_t *attest;        /* TPM2B_ATTEST wire bytes */
+	size_t attest_len;
+	const uint8_t *sig;           /* TPMT_SIGNATURE wire bytes */
+	size_t sig_len;
+	const struct pcr_values *values; /* claimed PCR values; proven only by quote_verify */
+};
+
+/* --- step outputs */
+
+/* TPM2_MakeCredential output, for the attestor's TPM2_ActivateCredential. */
+struct session_challenge {
+	TPM2_ALG_ID ek_alg;
+	TPM2B_NAME ak_name;
+	TPM2B_ID_OBJECT blob;
+	TPM2B_ENCRYPTED_SECRET enc_seed;
+};
+
+struct session_quote_request {
+	uint8_t nonce[SESSION_NONCE_LEN];
+	size_t nonce_len;
+	TPML_PCR_SELECTION pcrs;
+};
+
+struct session_verdict {
+	int pass;
+	int code;                        /* 0 on pass, else the AERR_* of the failed check */
+	enum session_step step;          /* the step that failed */
+	char reason[600];                /* "<err_str>: <err_detail>", empty on pass */
+	uint32_t reset_count, restart_count;
+	int reboot_seen;                 /* resetCount differs from the previous quote of this session */
+	struct quoted_state quoted;      /* what the last passing quote proved */
+};
+
+struct session;
+
+/* New session in state NEW; *out NULL on failure (AERR_INVALID_ARG with detail). */
+int session_new(const struct session_params *params, struct session **out) ATTEST_WUR;
+/* Wipes any outstanding secret and nonce; NULL-safe. */
+void session_free(struct session *s);
+
+enum session_state session_get_state(const struct session *s);
+const char *session_state_name(enum session_state st);
+const char *session_step_name(enum session_step step);
+
+/* Step 1. Chooses the EK of params.ek_alg (AERR_NOT_FOUND if absent), parses it
+ * strictly, requires the TCG default EK template (AERR_UNSUPPORTED), checks the
+ * EK certificate (AERR_EK_CERT*) and platform certificate (AERR_PLATFORM_CERT). */
+int session_endorse(struct session *s, const struct session_endorsement *in) ATTEST_WUR;
+
+/* Step 2. Parses and admits the AK (AERR_AK_ATTRS / AERR_UNSUPPORTED), computes its
+ * Name, makes a fresh secret and the credential for (EK, AK name) into *out. */
+int session_ak(struct session *s, const struct session_ak *in, struct session_challenge *out) ATTEST_WUR;
+
+/* Step 3. Constant-time comparison with the secret (AERR_CREDENTIAL); the secret is
+ * wiped either way. */
+int session_activate(struct session *s, const uint8_t *secret, size_t len) ATTEST_WUR;
+
+/* Step 4. A fresh single-use nonce (expires after nonce_ttl) and the selection. */
+int session_quote_request(struct session *s, struct session_quote_request *out) ATTEST_WUR;
+
+/* Step 5. quote_verify against the AK and the outstanding nonce (consumed even on
+ * failure), then the PCR policy over the proven values. AERR_NONCE when no
+ * unused, unexpired nonce is outstanding. Fills *verdict (may be NULL) either way
+ * when the step was in order. */
+int session_quote(struct session *s, const struct session_quote *in,
+		  struct session_verdict *verdict) ATTEST_WUR;
+
+/* The last failure (code, step, reason) or the last pass. */
+const struct session_verdict *session_last_verdict(const struct session *s);
+
+/* The admitted AK (valid from AK_ADMITTED on), for callers that persist it. */
+const TPMT_PUBLIC *session_ak_public(const struct session *s);
+#endif
