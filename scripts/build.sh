@@ -4,6 +4,7 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-$src/build}
 shift || true
-cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir.cmake.log" 2>&1 ||
-	{ cat "$dir.cmake.log" >&2; exit 1; }
+mkdir -p "$dir"
+cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir/cmake.log" 2>&1 ||
+	{ cat "$dir/cmake.log" >&2; exit 1; }
 cmake --build "$dir" -j"$(nproc)"
