@@ -36,6 +36,7 @@ const char *err_str(int code)
 	case AERR_RPC: return "RPC failure";
 	case AERR_STATE: return "step not allowed in this state";
 	case AERR_NOT_FOUND: return "not found";
+	case AERR_EVENTLOG: return "event log does not match the quoted PCRs";
 	}
 	return "unknown error";
 }

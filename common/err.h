@@ -35,6 +35,7 @@ enum attest_err {
 	AERR_RPC = -25,            /* transport failure or peer returned an error status */
 	AERR_STATE = -26,          /* step not allowed in the current state */
 	AERR_NOT_FOUND = -27,      /* requested object does not exist */
+	AERR_EVENTLOG = -28,       /* event log replay does not reproduce the quoted PCRs */
 };
 
 /* Static text for a code; never NULL. */

@@ -79,6 +79,7 @@ enum rpc_status rpc_status_from_err(int err)
 	case AERR_PCR_SELECTION:
 	case AERR_PCR_DIGEST:
 	case AERR_PCR_POLICY:
+	case AERR_EVENTLOG:
 	case AERR_AK_ATTRS:
 	case AERR_EK_CERT_CHAIN:
 	case AERR_EK_CERT_KEY:
