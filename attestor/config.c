@@ -119,7 +119,7 @@ static void config_defaults(struct attestor_config *c)
 	c->log_level = LOG_LEVEL_INFO;
 }
 
-int config_load(const char *path, struct attestor_config *out)
+int attestor_config_load(const char *path, struct attestor_config *out)
 {
 	struct config_parse p = { .cfg = out };
 	char *dir = NULL, *slash;

@@ -29,6 +29,6 @@ struct attestor_config {
 /* Defaults, then the file. Unknown section/key or bad value: AERR_CONFIG with
  * "FILE:LINE: ..." as detail; a missing file: AERR_IO. Relative paths are
  * resolved against the config file's directory. */
-int config_load(const char *path, struct attestor_config *out) ATTEST_WUR;
+int attestor_config_load(const char *path, struct attestor_config *out) ATTEST_WUR;
 
 #endif

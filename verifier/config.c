@@ -253,7 +253,7 @@ static int validate(struct parse *p)
 	return 0;
 }
 
-int config_load(const char *path, struct verifier_config **out)
+int verifier_config_load(const char *path, struct verifier_config **out)
 {
 	struct parse p;
 	struct verifier_config *c = NULL;
@@ -304,11 +304,11 @@ int config_load(const char *path, struct verifier_config **out)
 out:
 	if (p.f)
 		fclose(p.f);
-	config_free(c);
+	verifier_config_free(c);
 	return r;
 }
 
-void config_free(struct verifier_config *cfg)
+void verifier_config_free(struct verifier_config *cfg)
 {
 	if (!cfg)
 		return;

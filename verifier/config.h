@@ -36,11 +36,11 @@ struct verifier_config {
 	struct policy policy;
 };
 
-/* Parse path into a new config (caller frees with config_free). On failure
+/* Parse path into a new config (caller frees with verifier_config_free). On failure
  * returns AERR_CONFIG (or AERR_IO / AERR_ALLOC), *out is NULL and err_detail()
  * holds "FILE:LINE: reason" (or "FILE: reason" for whole-file problems). */
-int config_load(const char *path, struct verifier_config **out) ATTEST_WUR;
+int verifier_config_load(const char *path, struct verifier_config **out) ATTEST_WUR;
 
 /* NULL-safe. */
-void config_free(struct verifier_config *cfg);
+void verifier_config_free(struct verifier_config *cfg);
 #endif

@@ -85,7 +85,7 @@ static int attest_main(int argc, char **argv)
 		fprintf(stderr, "verifier: target '%s' is not HOST:PORT\n", target);
 		return EXIT_USAGE;
 	}
-	if (config_load(config, &cfg) != 0) {
+	if (verifier_config_load(config, &cfg) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		return EXIT_USAGE;
 	}
@@ -118,7 +118,7 @@ out:
 	pull_close(d);
 	if (rpc_up)
 		rpc_global_shutdown();
-	config_free(cfg);
+	verifier_config_free(cfg);
 	return rc;
 usage:
 	fprintf(stderr, "usage: verifier attest --config FILE HOST:PORT\n");

@@ -48,7 +48,7 @@ static void load_fails(const char *text, const char *needle)
 	struct verifier_config *c = (void *)1;
 
 	write_conf(text);
-	assert_int_equal(config_load(path, &c), AERR_CONFIG);
+	assert_int_equal(verifier_config_load(path, &c), AERR_CONFIG);
 	assert_null(c);
 	if (!strstr(err_detail(), needle))
 		fail_msg("detail '%s' does not contain '%s'", err_detail(), needle);
@@ -63,7 +63,7 @@ static void test_defaults(void **state)
 
 	(void)state;
 	write_conf(TLS);
-	assert_int_equal(config_load(path, &c), 0);
+	assert_int_equal(verifier_config_load(path, &c), 0);
 	assert_int_equal(c->mode, CONFIG_MODE_PULL);
 	assert_string_equal(c->ek_roots, CONFIG_DEFAULT_EK_ROOTS);
 	assert_int_equal(c->ek_alg, TPM2_ALG_RSA);
@@ -87,7 +87,7 @@ static void test_defaults(void **state)
 		snprintf(want, sizeof(want), "%s/v.key", dir);
 		assert_string_equal(c->tls.key, want);
 	}
-	config_free(c);
+	verifier_config_free(c);
 }
 
 static void test_all_keys(void **state)
@@ -116,7 +116,7 @@ static void test_all_keys(void **state)
 		   "[policy]\n"
 		   "sha256.7 = 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
 		   "sha256.1 = 0000000000000000000000000000000000000000000000000000000000000000 ; zeros\n");
-	assert_int_equal(config_load(path, &c), 0);
+	assert_int_equal(verifier_config_load(path, &c), 0);
 	snprintf(p, sizeof(p), "%s/roots", dir);
 	assert_string_equal(c->ek_roots, p);
 	assert_int_equal(c->ek_alg, TPM2_ALG_ECC);
@@ -136,7 +136,7 @@ static void test_all_keys(void **state)
 	assert_int_equal(c->policy.e[0].index, 7);
 	assert_int_equal(c->policy.e[0].value[1], 0x23);
 	assert_int_equal(c->policy.e[1].index, 1);
-	config_free(c);
+	verifier_config_free(c);
 }
 
 static void test_rejects(void **state)
@@ -187,7 +187,7 @@ static void test_missing_file(void **state)
 	struct verifier_config *c = NULL;
 
 	(void)state;
-	assert_int_equal(config_load("/nonexistent/verifier.conf", &c), AERR_CONFIG);
+	assert_int_equal(verifier_config_load("/nonexistent/verifier.conf", &c), AERR_CONFIG);
 	assert_null(c);
 	assert_non_null(strstr(err_detail(), "/nonexistent/verifier.conf: cannot open"));
 }
@@ -199,11 +199,11 @@ static void test_example(void **state)
 	const char *ex = fixture_source("examples/verifier-pull.conf");
 
 	(void)state;
-	if (config_load(ex, &c) != 0)
+	if (verifier_config_load(ex, &c) != 0)
 		fail_msg("%s", err_detail());
 	assert_int_equal(c->ek_alg, TPM2_ALG_RSA);
 	assert_int_equal(c->nonce_ttl, 60);
-	config_free(c);
+	verifier_config_free(c);
 }
 
 int main(void)
