@@ -2,9 +2,12 @@
  * its request, calls tpm_*, packs the reply; no handler talks to ESYS. */
 #define LOG_MODULE "service"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -20,9 +23,13 @@
 
 struct service {
 	struct tpm *tpm;
+	struct rpc_server *srv;
+	int rpc_up;
+	pthread_mutex_t stats_lock;
+	struct service_stats stats;
 };
 
-static struct rpc_server *service_server; /* for the signal handler */
+static struct service *service_signalled; /* for the signal handler */
 
 /* Our status for a project error: the caller's fault is INVALID_ARGUMENT,
  * a wrong order of steps FAILED_PRECONDITION, the rest per rpc's mapping. */
@@ -249,11 +256,68 @@ out:
 	free(q);
 }
 
+static uint64_t service_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Run one handler and account its wall time and the ESYS time within it. */
+static void service_timed(enum service_method m, rpc_handler_fn fn, struct rpc_call *call,
+			  const ProtobufCMessage *in, struct service *svc)
+{
+	struct tpm_stats before, after;
+	uint64_t t0;
+
+	tpm_stats_get(svc->tpm, &before);
+	t0 = service_now_ns();
+	fn(call, in, svc);
+	t0 = service_now_ns() - t0;
+	tpm_stats_get(svc->tpm, &after);
+	pthread_mutex_lock(&svc->stats_lock);
+	svc->stats.m[m].calls++;
+	svc->stats.m[m].ns += t0;
+	/* A reset from another thread in between would make this negative. */
+	svc->stats.m[m].tpm_ns += after.ns >= before.ns ? after.ns - before.ns : 0;
+	svc->stats.calls++;
+	pthread_mutex_unlock(&svc->stats_lock);
+}
+
+#define SERVICE_TIMED(m, fn)                                                                 \
+	static void fn##_timed(struct rpc_call *call, const ProtobufCMessage *in, void *app) \
+	{                                                                                    \
+		service_timed((m), fn, call, in, app);                                       \
+	}
+SERVICE_TIMED(SERVICE_GET_ENDORSEMENT, service_get_endorsement)
+SERVICE_TIMED(SERVICE_GET_ATTESTATION_KEY, service_get_attestation_key)
+SERVICE_TIMED(SERVICE_ACTIVATE_CREDENTIAL, service_activate_credential)
+SERVICE_TIMED(SERVICE_QUOTE, service_quote)
+
+void service_pull_stats(struct service *s, struct service_stats *out)
+{
+	pthread_mutex_lock(&s->stats_lock);
+	*out = s->stats;
+	pthread_mutex_unlock(&s->stats_lock);
+}
+
+void service_pull_stats_reset(struct service *s)
+{
+	pthread_mutex_lock(&s->stats_lock);
+	memset(&s->stats, 0, sizeof(s->stats));
+	pthread_mutex_unlock(&s->stats_lock);
+}
+
+struct tpm *service_pull_tpm(struct service *s)
+{
+	return s->tpm;
+}
+
 static void service_on_signal(int sig)
 {
 	(void)sig;
-	if (service_server)
-		rpc_server_stop(service_server);
+	service_pull_stop(service_signalled);
 }
 
 static int service_handler_table(const ProtobufCServiceDescriptor *d, rpc_handler_fn *table)
@@ -262,10 +326,10 @@ static int service_handler_table(const ProtobufCServiceDescriptor *d, rpc_handle
 		const char *method;
 		rpc_handler_fn fn;
 	} map[] = {
-		{ "GetEndorsement", service_get_endorsement },
-		{ "GetAttestationKey", service_get_attestation_key },
-		{ "ActivateCredential", service_activate_credential },
-		{ "Quote", service_quote },
+		{ "GetEndorsement", service_get_endorsement_timed },
+		{ "GetAttestationKey", service_get_attestation_key_timed },
+		{ "ActivateCredential", service_activate_credential_timed },
+		{ "Quote", service_quote_timed },
 		/* DeliverSecrets: a later issue; NULL answers UNIMPLEMENTED */
 	};
 	const ProtobufCMethodDescriptor *m;
@@ -282,7 +346,7 @@ static int service_handler_table(const ProtobufCServiceDescriptor *d, rpc_handle
 	return 0;
 }
 
-int service_pull_run(const struct attestor_config *cfg)
+int service_pull_start(const struct attestor_config *cfg, struct service **out)
 {
 	const ProtobufCServiceDescriptor *d = &attest__v1__attestor__descriptor;
 	struct tpm_opts opts = { .tcti = cfg->tcti, .ek_alg = cfg->ek_alg, .ak_alg = cfg->ak_alg };
@@ -292,45 +356,89 @@ int service_pull_run(const struct attestor_config *cfg)
 			 .insecure = cfg->tls.insecure },
 	};
 	rpc_handler_fn handlers[16];
-	struct service svc = { 0 };
-	struct rpc_server *srv = NULL;
-	struct sigaction sa;
+	struct service *svc = NULL;
 	struct tpm_ak ak;
 	char name_hex[2 * sizeof(ak.name.name) + 1];
-	int r, rpc_up = 0;
+	int r;
 	size_t i;
 
+	*out = NULL;
 	if (d->n_methods > sizeof(handlers) / sizeof(handlers[0]))
 		return err_set(AERR_INTERNAL, "too many methods");
 	if ((r = service_handler_table(d, handlers)) != 0)
+		return r;
+	if (!(svc = calloc(1, sizeof(*svc))))
+		return err_set(AERR_ALLOC, "service");
+	pthread_mutex_init(&svc->stats_lock, NULL);
+	if ((r = tpm_open(&opts, &svc->tpm)) != 0)
 		goto out;
-	if ((r = tpm_open(&opts, &svc.tpm)) != 0)
-		goto out;
-	if ((r = tpm_ak_get(svc.tpm, &ak)) != 0)
+	if ((r = tpm_ak_get(svc->tpm, &ak)) != 0)
 		goto out;
 	for (i = 0; i < ak.name.size; i++)
 		snprintf(name_hex + 2 * i, 3, "%02x", ak.name.name[i]);
+	name_hex[2 * ak.name.size] = '\0';
 	LOG_INFO("AK (%s, parent %s EK) name %s", tpm_alg_name(cfg->ak_alg),
 		 tpm_alg_name(cfg->ek_alg), name_hex);
 	rpc_global_init();
-	rpc_up = 1;
-	if ((r = rpc_server_start(d, handlers, &svc, &sc, &srv)) != 0)
+	svc->rpc_up = 1;
+	if ((r = rpc_server_start(d, handlers, svc, &sc, &svc->srv)) != 0)
 		goto out;
-	service_server = srv;
+	*out = svc;
+	svc = NULL; /* transferred */
+	r = 0;
+out:
+	service_pull_free(svc);
+	return r;
+}
+
+int service_pull_port(const struct service *s)
+{
+	return rpc_server_port(s->srv);
+}
+
+int service_pull_serve(struct service *s)
+{
+	return rpc_server_run(s->srv);
+}
+
+void service_pull_stop(struct service *s)
+{
+	if (s)
+		rpc_server_stop(s->srv);
+}
+
+void service_pull_free(struct service *s)
+{
+	if (!s)
+		return;
+	rpc_server_free(s->srv);
+	if (s->rpc_up)
+		rpc_global_shutdown();
+	tpm_close(s->tpm);
+	pthread_mutex_destroy(&s->stats_lock);
+	free(s);
+}
+
+int service_pull_run(const struct attestor_config *cfg)
+{
+	struct service *svc = NULL;
+	struct sigaction sa;
+	int r;
+
+	if ((r = service_pull_start(cfg, &svc)) != 0)
+		goto out;
+	service_signalled = svc;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = service_on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	r = rpc_server_run(srv);
+	r = service_pull_serve(svc);
 	LOG_INFO("stopping");
 out:
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
-	service_server = NULL;
-	rpc_server_free(srv);
-	if (rpc_up)
-		rpc_global_shutdown();
-	tpm_close(svc.tpm);
+	service_signalled = NULL;
+	service_pull_free(svc);
 	return r;
 }

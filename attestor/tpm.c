@@ -3,8 +3,10 @@
  * TSS2_RC becomes a project error in tpm_rc_err() alone. */
 #define LOG_MODULE "tpm"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <tss2/tss2_esys.h>
@@ -30,6 +32,9 @@ static const uint8_t tpm_ek_policy_a[32] = {
 #define TPM_AK_ATTRS (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM | \
 		      TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
 		      TPMA_OBJECT_USERWITHAUTH)
+
+/* NV indices whose contents we keep: two EK certificates, the platform one. */
+#define TPM_NV_CACHE 3
 
 /* Rounds of read-PCRs/quote before giving up when PCRs keep changing. */
 #define TPM_QUOTE_ROUNDS 4
@@ -59,6 +64,16 @@ struct tpm {
 		TPM2B_NAME name;
 		TPMS_CONTEXT *saved;
 	} ak;
+	/* Certificates read from NV, absent ones included: they do not change
+	 * while we run, and NV reads are slow on hardware TPMs (bus, per-chunk). */
+	struct {
+		TPM2_HANDLE index;
+		uint8_t *data;        /* NULL: the index is absent or empty */
+		size_t len;
+	} nv_cache[TPM_NV_CACHE];
+	size_t nv_cached;
+	pthread_mutex_t stats_lock; /* stats are read from other threads (benchmark) */
+	struct tpm_stats stats;
 };
 
 /* The one place a TSS2_RC becomes text and a project error. */
@@ -81,9 +96,64 @@ static int tpm_esys(struct tpm *t, TSS2_RC rc, const char *cmd, int quiet)
 	return tpm_rc_err(rc, AERR_TPM, cmd, quiet);
 }
 
-#define ESYS(t, fn, ...) tpm_esys((t), Esys_##fn((t)->ectx, __VA_ARGS__), "Esys_" #fn, 0)
+static uint64_t tpm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Account one ESYS call. cmd is the string literal of the ESYS() expansion;
+ * the table is short, so a linear search costs nothing next to a TPM command. */
+static void tpm_stats_add(struct tpm *t, const char *cmd, uint64_t t0)
+{
+	uint64_t ns = tpm_now_ns() - t0;
+	size_t i;
+
+	pthread_mutex_lock(&t->stats_lock);
+	for (i = 0; i < t->stats.n; i++)
+		if (t->stats.cmd[i].name == cmd || strcmp(t->stats.cmd[i].name, cmd) == 0)
+			break;
+	if (i == t->stats.n && i < TPM_STATS_MAX) {
+		t->stats.cmd[i].name = cmd;
+		t->stats.n++;
+	}
+	if (i < t->stats.n) {
+		t->stats.cmd[i].count++;
+		t->stats.cmd[i].ns += ns;
+	}
+	t->stats.count++;
+	t->stats.ns += ns;
+	pthread_mutex_unlock(&t->stats_lock);
+}
+
+/* Every Esys_* call is timed (the benchmark's reference: the time an ESYS
+ * client cannot avoid for the TPM commands it sends) and its TSS2_RC checked. */
+#define TPM_ESYS_CALL(t, fn, quiet, ...)                                                 \
+	({                                                                              \
+		uint64_t t0_ = tpm_now_ns();                                            \
+		TSS2_RC rc_ = Esys_##fn((t)->ectx, __VA_ARGS__);                        \
+		tpm_stats_add((t), #fn, t0_);                                           \
+		tpm_esys((t), rc_, "Esys_" #fn, (quiet));                               \
+	})
+#define ESYS(t, fn, ...) TPM_ESYS_CALL(t, fn, 0, __VA_ARGS__)
 /* For calls whose failure is an expected outcome the caller handles. */
-#define ESYS_QUIET(t, fn, ...) tpm_esys((t), Esys_##fn((t)->ectx, __VA_ARGS__), "Esys_" #fn, 1)
+#define ESYS_QUIET(t, fn, ...) TPM_ESYS_CALL(t, fn, 1, __VA_ARGS__)
+
+void tpm_stats_get(struct tpm *t, struct tpm_stats *out)
+{
+	pthread_mutex_lock(&t->stats_lock);
+	*out = t->stats;
+	pthread_mutex_unlock(&t->stats_lock);
+}
+
+void tpm_stats_reset(struct tpm *t)
+{
+	pthread_mutex_lock(&t->stats_lock);
+	memset(&t->stats, 0, sizeof(t->stats));
+	pthread_mutex_unlock(&t->stats_lock);
+}
 
 /* A TPM format-1 error about a command parameter (the caller's input). */
 static int tpm_rc_is_param_error(TSS2_RC rc)
@@ -392,6 +462,7 @@ int tpm_open(const struct tpm_opts *opts, struct tpm **out)
 	t->ek_alg = opts->ek_alg;
 	t->ak_alg = opts->ak_alg;
 	t->no_cache = opts->no_context_cache;
+	pthread_mutex_init(&t->stats_lock, NULL);
 	for (i = 0; i < 2; i++)
 		t->ek[i].persistent = ESYS_TR_NONE;
 	rc = Tss2_TctiLdr_Initialize(opts->tcti, &t->tcti);
@@ -445,10 +516,13 @@ void tpm_close(struct tpm *t)
 		Esys_Free(t->ek[i].saved);
 	}
 	Esys_Free(t->ak.saved);
+	for (i = 0; i < (int)t->nv_cached; i++)
+		free(t->nv_cache[i].data);
 	if (t->ectx)
 		Esys_Finalize(&t->ectx);
 	if (t->tcti)
 		Tss2_TctiLdr_Finalize(&t->tcti);
+	pthread_mutex_destroy(&t->stats_lock);
 	OPENSSL_cleanse(t, sizeof(*t));
 	free(t);
 }
@@ -552,6 +626,41 @@ out:
 	return r;
 }
 
+/* tpm_nv_read once per index for the life of t (unless no_cache); later calls
+ * return a copy of what was read, absence included. */
+static int tpm_nv_read_cached(struct tpm *t, TPM2_HANDLE index, uint8_t **out, size_t *out_len)
+{
+	uint8_t *data = NULL;
+	size_t len = 0, i;
+	int r;
+
+	*out = NULL;
+	*out_len = 0;
+	for (i = 0; i < t->nv_cached; i++)
+		if (t->nv_cache[i].index == index)
+			break;
+	if (i == t->nv_cached) {
+		if ((r = tpm_nv_read(t, index, &data, &len)) != 0)
+			return r;
+		if (t->no_cache || i == TPM_NV_CACHE) {
+			*out = data;
+			*out_len = len;
+			return 0;
+		}
+		t->nv_cache[i].index = index;
+		t->nv_cache[i].data = data;
+		t->nv_cache[i].len = len;
+		t->nv_cached++;
+	}
+	if (!t->nv_cache[i].data)
+		return 0;
+	if (!(*out = malloc(t->nv_cache[i].len)))
+		return err_set(AERR_ALLOC, "NV 0x%08x copy", index);
+	memcpy(*out, t->nv_cache[i].data, t->nv_cache[i].len);
+	*out_len = t->nv_cache[i].len;
+	return 0;
+}
+
 /* The EK's public area, creating the EK once when it is not known yet. */
 static int tpm_ek_public(struct tpm *t, TPMI_ALG_PUBLIC alg, const TPM2B_PUBLIC **pub)
 {
@@ -599,7 +708,7 @@ int tpm_endorsement(struct tpm *t, struct tpm_endorsement **out)
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		struct tpm_ek *ek = &e->eks[e->neks];
 
-		if ((r = tpm_nv_read(t, kinds[i].nv, &cert, &cert_len)) != 0)
+		if ((r = tpm_nv_read_cached(t, kinds[i].nv, &cert, &cert_len)) != 0)
 			goto out;
 		if (!cert && kinds[i].alg != t->ek_alg)
 			continue;
@@ -613,7 +722,8 @@ int tpm_endorsement(struct tpm *t, struct tpm_endorsement **out)
 		cert = NULL; /* transferred */
 		e->neks++;
 	}
-	if ((r = tpm_nv_read(t, TPM_NV_PLATFORM_CERT, &e->platform_cert, &e->platform_cert_len)) != 0)
+	if ((r = tpm_nv_read_cached(t, TPM_NV_PLATFORM_CERT, &e->platform_cert,
+				    &e->platform_cert_len)) != 0)
 		goto out;
 	*out = e;
 	e = NULL; /* transferred */

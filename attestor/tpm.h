@@ -7,7 +7,9 @@
  * memory) and as the AK's private/public blobs, so a call costs a
  * ContextLoad instead of CreatePrimary + Load. When a saved context no longer
  * loads (TPM restarted), the EK is recreated and the AK reloaded from its
- * blobs. Not thread-safe: one call at a time per struct tpm. */
+ * blobs. The EK and platform certificates are read from NV once per struct
+ * tpm (a certificate provisioned later is seen after a restart). Not
+ * thread-safe: one call at a time per struct tpm (tpm_stats_* excepted). */
 #ifndef ATTEST_TPM_H
 #define ATTEST_TPM_H
 
@@ -37,7 +39,7 @@ struct tpm_opts {
 	const char *tcti;          /* e.g. "device:/dev/tpmrm0", "swtpm:host=127.0.0.1,port=2321" */
 	TPMI_ALG_PUBLIC ek_alg;    /* EK that parents the AK: TPM2_ALG_RSA or TPM2_ALG_ECC */
 	TPMI_ALG_PUBLIC ak_alg;    /* AK type: TPM2_ALG_ECC (P-256 ECDSA-SHA256) or TPM2_ALG_RSA (2048 RSASSA-SHA256) */
-	int no_context_cache;      /* 1: recreate EK and reload AK on every call (for measurements) */
+	int no_context_cache;      /* 1: recreate EK, reload AK, reread NV certs on every call (measurements) */
 };
 
 /* Connect (TCTI loader) and start the TPM (TPM2_RC_INITIALIZE accepted).
@@ -117,6 +119,25 @@ int tpm_check_selection(struct tpm *t, const TPML_PCR_SELECTION *sel) ATTEST_WUR
  * changed in between); AERR_TPM after a few failed rounds. */
 int tpm_quote(struct tpm *t, const uint8_t *nonce, size_t nonce_len,
 	      const TPML_PCR_SELECTION *sel, struct tpm_quote *out) ATTEST_WUR;
+
+/* Time spent in ESYS calls (TPM command round trips: marshalling, sessions,
+ * TCTI, the TPM itself), per command and in total, since tpm_open or the last
+ * tpm_stats_reset. The benchmark's reference for "the TPM commands it needs".
+ * Safe to call from another thread than the one using t. */
+#define TPM_STATS_MAX 32
+struct tpm_stat_cmd {
+	const char *name;      /* ESYS function without "Esys_", e.g. "Quote"; static storage */
+	uint64_t count;
+	uint64_t ns;
+};
+struct tpm_stats {
+	size_t n;
+	struct tpm_stat_cmd cmd[TPM_STATS_MAX]; /* in order of first use */
+	uint64_t count;        /* all calls, including any beyond TPM_STATS_MAX names */
+	uint64_t ns;
+};
+void tpm_stats_get(struct tpm *t, struct tpm_stats *out);
+void tpm_stats_reset(struct tpm *t);
 
 /* Number of transient objects loaded in the TPM right now (tests, debugging). */
 int tpm_transient_count(struct tpm *t, uint32_t *count) ATTEST_WUR;

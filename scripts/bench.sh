@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The pull-exchange benchmark: install what is missing, build (RelWithDebInfo),
+# provision a throwaway swtpm (RSA EK cert from swtpm's local CA, plus a P-256
+# EK and cert), make a demo mTLS PKI, then run bench/bench_pull: the verifier's
+# pull driver against the attestor's pull service (a thread of the same
+# process) for each AK/EK configuration, timing each stage beside the TPM
+# commands the attestor sent. Prints a table; JSON goes to build/bench-pull.json.
+#   RUNS=200 (exchanges per configuration)  AK_RUNS=10 (AK creations)
+#   CONFIGS="ecc/rsa rsa/rsa ecc/ecc rsa/ecc" (AK/EK)  JSON=build/bench-pull.json
+#   CHECK_RATIO=1.3: exit 3 when an ECC-AK exchange exceeds 1.3x its TPM time
+#   BENCH_PREFIX="perf record -g -o /tmp/perf.data": run bench_pull under a profiler
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+bash "$src/scripts/deps.sh"
+bash "$src/scripts/build.sh" "$src/build" >/dev/null
+echo "build: ok ($src/build)"
+
+SOURCE_DIR=$src BUILD_DIR=$src/build
+# The integration test library provisions swtpm and cleans up on exit.
+. "$src/tests/integration/lib.sh"
+need swtpm swtpm_setup tpm2_pcrextend openssl
+
+swtpm_start tpm
+swtpm_add_p256_ek
+pcr_extend_some
+pki_make "$WORK/pki"
+
+cat >"$WORK/verifier.conf" <<CONF
+[verifier]
+mode = pull
+ek_roots = $EK_ROOTS
+require_ek_cert = true
+pcrs = sha256:0-7+sha1:0-7
+log_level = warn
+[tls]
+ca = $WORK/pki/ca.pem
+cert = $WORK/pki/verifier.pem
+key = $WORK/pki/verifier.key
+CONF
+
+args=()
+for c in ${CONFIGS:-ecc/rsa rsa/rsa ecc/ecc rsa/ecc}; do args+=(--config "$c"); done
+[ -n "${CHECK_RATIO:-}" ] && args+=(--check-ratio "$CHECK_RATIO")
+json=${JSON:-$src/build/bench-pull.json}
+${BENCH_PREFIX:-} "$BUILD_DIR/bench/bench_pull" --verifier-config "$WORK/verifier.conf" --tcti "$TCTI" \
+	--pki "$WORK/pki" --runs "${RUNS:-200}" --ak-runs "${AK_RUNS:-10}" --json "$json" "${args[@]}"
