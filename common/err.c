@@ -51,6 +51,15 @@ int err_set(int code, const char *fmt, ...)
 	return code;
 }
 
+int err_wrap(int code, const char *prefix)
+{
+	char d[sizeof(detail)];
+
+	/* Copied first: the detail is the buffer err_set writes into. */
+	snprintf(d, sizeof(d), "%s", detail);
+	return err_set(code, "%s: %s", prefix, d);
+}
+
 const char *err_detail(void)
 {
 	return detail;

@@ -44,6 +44,10 @@ const char *err_str(int code);
 /* Record a detail for the current thread and return code (for "return err_set(...)"). */
 int err_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Put prefix ("what was being done") in front of the current detail and
+ * return code: "EK public: 3 trailing bytes". */
+int err_wrap(int code, const char *prefix);
+
 /* Last detail recorded on this thread, or "" when none. */
 const char *err_detail(void);
 

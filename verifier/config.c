@@ -225,16 +225,6 @@ static int handler(void *user, const char *section, const char *name, const char
 	return fail(p, AERR_CONFIG, "unknown section [%s]", section);
 }
 
-/* err_set with the current detail behind a prefix; the detail is copied first
- * because err_set writes into the buffer err_detail() returns. */
-static int wrap(int code, const char *prefix)
-{
-	char d[512];
-
-	snprintf(d, sizeof(d), "%s", err_detail());
-	return err_set(code, "%s: %s", prefix, d);
-}
-
 /* Whole-file rules that no single line can check. */
 static int validate(struct parse *p)
 {
@@ -243,13 +233,13 @@ static int validate(struct parse *p)
 	if (!c->ek_roots && !(c->ek_roots = strdup(CONFIG_DEFAULT_EK_ROOTS)))
 		return err_set(AERR_ALLOC, "out of memory");
 	if (!p->has_pcrs && pcrsel_parse("sha256:0-7+sha1:0-7", &c->pcrs) != 0)
-		return wrap(AERR_INTERNAL, "default pcrs");
+		return err_wrap(AERR_INTERNAL, "default pcrs");
 	if (!c->tls.insecure && (!c->tls.ca || !c->tls.cert || !c->tls.key))
 		return err_set(AERR_CONFIG, "%s: [tls] ca, cert and key are required (or insecure = true)", p->path);
 	if (c->require_platform_cert && !c->platform_ca)
 		return err_set(AERR_CONFIG, "%s: require_platform_cert = true needs platform_ca", p->path);
 	if (policy_check_selection(&c->policy, &c->pcrs) != 0)
-		return wrap(AERR_CONFIG, p->path);
+		return err_wrap(AERR_CONFIG, p->path);
 	return 0;
 }
 
