@@ -10,6 +10,8 @@
 #include "attest.pb-c.h"
 
 #define LOG_MODULE "pull"
+/* One host per driver today; room for a verifier that re-attests many. */
+#define PULL_EKCACHE_SIZE 64
 #include "crypto.h"
 #include "log.h"
 #include "pull.h"
@@ -27,6 +29,7 @@ struct pull_driver {
 	const struct verifier_config *cfg;
 	struct ekcert_trust *ek_trust;
 	struct ekcert_trust *platform_trust;
+	struct ekcache *ek_cache;        /* endorsements that passed with these trust stores */
 	struct rpc_channel *ch;
 };
 
@@ -45,16 +48,6 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* err_set with the current detail behind a prefix; the detail is copied first
- * because err_set writes into the buffer err_detail() returns. */
-static int wrap(int code, const char *prefix)
-{
-	char d[512];
-
-	snprintf(d, sizeof(d), "%s", err_detail());
-	return err_set(code, "%s: %s", prefix, d);
-}
-
 int pull_open(const struct verifier_config *cfg, const char *target, struct pull_driver **out)
 {
 	struct pull_driver *d = NULL;
@@ -69,14 +62,16 @@ int pull_open(const struct verifier_config *cfg, const char *target, struct pull
 
 	if (cfg->require_ek_cert && (r = ekcert_trust_load(cfg->ek_roots, &d->ek_trust)) != 0) {
 		snprintf(what, sizeof(what), "ek_roots %s", cfg->ek_roots);
-		r = wrap(AERR_CONFIG, what);
+		r = err_wrap(AERR_CONFIG, what);
 		goto out;
 	}
 	if (cfg->platform_ca && (r = ekcert_trust_load(cfg->platform_ca, &d->platform_trust)) != 0) {
 		snprintf(what, sizeof(what), "platform_ca %s", cfg->platform_ca);
-		r = wrap(AERR_CONFIG, what);
+		r = err_wrap(AERR_CONFIG, what);
 		goto out;
 	}
+	if ((r = ekcache_new(PULL_EKCACHE_SIZE, &d->ek_cache)) != 0)
+		goto out;
 	memset(&tls, 0, sizeof(tls));
 	tls.ca_file = cfg->tls.ca;
 	tls.cert_file = cfg->tls.cert;
@@ -100,6 +95,7 @@ void pull_close(struct pull_driver *d)
 	rpc_channel_close(d->ch);
 	ekcert_trust_free(d->ek_trust);
 	ekcert_trust_free(d->platform_trust);
+	ekcache_free(d->ek_cache);
 	free(d);
 }
 
@@ -346,6 +342,7 @@ int pull_attest(struct pull_driver *d, struct pull_result *res)
 	sp.require_ek_cert = cfg->require_ek_cert;
 	sp.ek_trust = d->ek_trust;
 	sp.platform_trust = d->platform_trust;
+	sp.ek_cache = d->ek_cache;
 	sp.require_platform_cert = cfg->require_platform_cert;
 	sp.ak_alg = cfg->ak_alg;
 	sp.pcrs = cfg->pcrs;

@@ -9,6 +9,7 @@
 #include "akpub.h"
 #include "credential.h"
 #include "crypto.h"
+#include "ekcache.h"
 #include "log.h"
 #include "session.h"
 #include "tpmpub.h"
@@ -120,16 +121,6 @@ static int failed(struct session *s, enum session_step step, int code)
 	return code;
 }
 
-/* err_set with the current detail behind a prefix; the detail is copied first
- * because err_set writes into the buffer err_detail() returns. */
-static int wrap(int code, const char *prefix)
-{
-	char d[512];
-
-	snprintf(d, sizeof(d), "%s", err_detail());
-	return err_set(code, "%s: %s", prefix, d);
-}
-
 int session_new(const struct session_params *params, struct session **out)
 {
 	struct session *s;
@@ -212,10 +203,42 @@ static int ek_check_template(const TPMT_PUBLIC *ek)
 	return 0;
 }
 
+/* The checks of the chosen EK's key material and certificates: what the
+ * endorsement cache lets a re-attestation skip. */
+static int endorse_certs(struct session *s, const struct session_ek *chosen, const struct session_endorsement *in)
+{
+	EVP_PKEY *pk = NULL;
+	int r;
+
+	/* Proves the key material itself is usable (RSA size, point on curve). */
+	if ((r = tpmpub_to_evp(&s->ek, &pk)) != 0)
+		return err_wrap(r, "EK public key");
+	EVP_PKEY_free(pk);
+
+	if (s->p.require_ek_cert) {
+		if (!s->ek_has_cert)
+			return err_set(AERR_EK_CERT, "the TPM has no %s EK certificate", alg_text(s->p.ek_alg));
+		if ((r = ekcert_verify(s->p.ek_trust, chosen->cert, chosen->cert_len, &s->ek)) != 0)
+			return r;
+	}
+	if (s->p.platform_trust) {
+		if (in->platform_cert && in->platform_cert_len > 0) {
+			if (!s->ek_has_cert)
+				return err_set(AERR_PLATFORM_CERT, "platform certificate cannot be bound: no EK certificate");
+			if ((r = platformcert_verify(s->p.platform_trust, in->platform_cert, in->platform_cert_len,
+						     chosen->cert, chosen->cert_len, &s->ek)) != 0)
+				return r;
+		} else if (s->p.require_platform_cert) {
+			return err_set(AERR_PLATFORM_CERT, "the TPM has no platform certificate");
+		}
+	}
+	return 0;
+}
+
 static int endorse(struct session *s, const struct session_endorsement *in)
 {
 	const struct session_ek *chosen = NULL;
-	EVP_PKEY *pk = NULL;
+	uint8_t key[EKCACHE_KEY_LEN] = { 0 };
 	int r;
 
 	if (!in || in->n_eks > SESSION_MAX_EKS)
@@ -233,36 +256,25 @@ static int endorse(struct session *s, const struct session_endorsement *in)
 		return err_set(AERR_NOT_FOUND, "the TPM sent no %s EK (ek_alg = %s)", alg_text(s->p.ek_alg),
 			       alg_text(s->p.ek_alg));
 	if ((r = tpmpub_parse(chosen->pub, chosen->pub_len, &s->ek)) != 0)
-		return wrap(r, "EK public");
+		return err_wrap(r, "EK public");
 	if (s->ek.type != chosen->alg)
 		return err_set(AERR_PARSE, "EK labelled %s has type 0x%04x", alg_text(chosen->alg), s->ek.type);
 	if ((r = ek_check_template(&s->ek)) != 0)
 		return r;
-	/* Proves the key material itself is usable (RSA size, point on curve). */
-	if ((r = tpmpub_to_evp(&s->ek, &pk)) != 0)
-		return wrap(r, "EK public key");
-	EVP_PKEY_free(pk);
-
 	s->ek_has_cert = chosen->cert && chosen->cert_len > 0;
-	if (s->p.require_ek_cert) {
-		if (!s->ek_has_cert)
-			return err_set(AERR_EK_CERT, "the TPM has no %s EK certificate", alg_text(s->p.ek_alg));
-		if ((r = ekcert_verify(s->p.ek_trust, chosen->cert, chosen->cert_len, &s->ek)) != 0)
-			return r;
-	} else {
+	if (!s->p.require_ek_cert)
 		LOG_WARN("require_ek_cert = false: the %s EK is not authenticated", alg_text(s->p.ek_alg));
-	}
 
-	if (s->p.platform_trust) {
-		if (in->platform_cert && in->platform_cert_len > 0) {
-			if (!s->ek_has_cert)
-				return err_set(AERR_PLATFORM_CERT, "platform certificate cannot be bound: no EK certificate");
-			if ((r = platformcert_verify(s->p.platform_trust, in->platform_cert, in->platform_cert_len,
-						     chosen->cert, chosen->cert_len, &s->ek)) != 0)
-				return r;
-		} else if (s->p.require_platform_cert) {
-			return err_set(AERR_PLATFORM_CERT, "the TPM has no platform certificate");
-		}
+	if (s->p.ek_cache &&
+	    (r = ekcache_key(chosen->pub, chosen->pub_len, chosen->cert, chosen->cert_len, in->platform_cert,
+			     in->platform_cert_len, key)) != 0)
+		return r;
+	if (ekcache_contains(s->p.ek_cache, key)) {
+		LOG_DEBUG("endorsement: these exact EK and certificate bytes passed before");
+	} else {
+		if ((r = endorse_certs(s, chosen, in)) != 0)
+			return r;
+		ekcache_add(s->p.ek_cache, key);
 	}
 	LOG_DEBUG("endorsement accepted: %s EK of host '%s' (untrusted name)", alg_text(s->p.ek_alg),
 		  in->hostname ? in->hostname : "");
@@ -286,7 +298,7 @@ static int admit_ak(struct session *s, const struct session_ak *in, struct sessi
 	int r;
 
 	if ((r = tpmpub_parse(in->pub, in->pub_len, &s->ak)) != 0)
-		return wrap(r, "AK public");
+		return err_wrap(r, "AK public");
 	if ((r = akpub_admit(&s->ak)) != 0)
 		return r;
 	if (s->p.ak_alg != TPM2_ALG_NULL && s->ak.type != s->p.ak_alg)

@@ -17,6 +17,7 @@
 
 #include <tss2/tss2_tpm2_types.h>
 
+#include "ekcache.h"
 #include "ekcert.h"
 #include "err.h"
 #include "pcrsel.h"
@@ -55,6 +56,8 @@ struct session_params {
 	TPML_PCR_SELECTION pcrs;               /* selection to quote */
 	uint32_t nonce_ttl_ms;                 /* 0 = every nonce is already expired */
 	const struct policy *policy;           /* NULL = no PCR expectations */
+	struct ekcache *ek_cache;              /* NULL = verify every endorsement in full; else
+						* the cache of the trust stores above (ekcache.h) */
 	/* Monotonic milliseconds; NULL = CLOCK_MONOTONIC. Tests inject their own. */
 	uint64_t (*clock_ms)(void *arg);
 	void *clock_arg;

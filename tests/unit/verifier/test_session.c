@@ -936,6 +936,88 @@ static void test_ek_truncated(void **state)
 	session_free(c.s);
 }
 
+/* The endorsement cache: a pass is remembered, and only for the exact bytes;
+ * a failure is never remembered; a cached pass still goes through the
+ * template check and the later steps. */
+static void test_ek_cache(void **state)
+{
+	struct ekcache *cache = NULL;
+	struct session_endorsement rogue = endorsement(T.ek_pub_wire, T.ek_pub_len, T.rogue_cert,
+							(size_t)T.rogue_cert_len);
+	struct session_endorsement other = endorsement(T.ek_pub_wire, T.ek_pub_len, T.other_cert,
+							(size_t)T.other_cert_len);
+	uint64_t hits, misses;
+	struct ctx c;
+
+	(void)state;
+	assert_int_equal(ekcache_new(4, &cache), 0);
+	for (int round = 0; round < 2; round++) {
+		/* Untrusted and mismatched certificates fail every time: not cached. */
+		ctx_init(&c);
+		c.p.ek_cache = cache;
+		ctx_start(&c);
+		assert_int_equal(session_endorse(c.s, &rogue), AERR_EK_CERT_CHAIN);
+		session_free(c.s);
+		ctx_init(&c);
+		c.p.ek_cache = cache;
+		ctx_start(&c);
+		assert_int_equal(session_endorse(c.s, &other), AERR_EK_CERT_KEY);
+		session_free(c.s);
+	}
+	ekcache_counts(cache, &hits, &misses);
+	assert_int_equal(hits, 0);
+	assert_int_equal(misses, 4);
+
+	/* The good endorsement: a miss, then a hit, and the session goes on. */
+	for (int round = 0; round < 2; round++) {
+		struct session_verdict v;
+		ctx_init(&c);
+		c.p.ek_cache = cache;
+		to_activated(&c);
+		request_and_quote(&c);
+		assert_int_equal(do_quote(&c, &v), 0);
+		session_free(c.s);
+	}
+	ekcache_counts(cache, &hits, &misses);
+	assert_int_equal(hits, 1);
+	assert_int_equal(misses, 5);
+
+	/* One more certificate byte (a trailing one) is a miss and fails in full. */
+	{
+		uint8_t *longer = malloc((size_t)T.ek_cert_len + 1);
+		struct session_endorsement e;
+		assert_non_null(longer);
+		memcpy(longer, T.ek_cert, (size_t)T.ek_cert_len);
+		longer[T.ek_cert_len] = 0;
+		e = endorsement(T.ek_pub_wire, T.ek_pub_len, longer, (size_t)T.ek_cert_len + 1);
+		ctx_init(&c);
+		c.p.ek_cache = cache;
+		ctx_start(&c);
+		assert_int_equal(session_endorse(c.s, &e), AERR_EK_CERT);
+		session_free(c.s);
+		free(longer);
+	}
+	/* A cached pass does not excuse a public area outside the EK template. */
+	{
+		TPMT_PUBLIC bad = T.ek_pub;
+		uint8_t wire[sizeof(TPM2B_PUBLIC)];
+		size_t len;
+		struct session_endorsement e;
+		bad.objectAttributes ^= TPMA_OBJECT_USERWITHAUTH;
+		assert_int_equal(tpmpub_marshal(&bad, wire, sizeof(wire), &len), 0);
+		e = endorsement(wire, len, T.ek_cert, (size_t)T.ek_cert_len);
+		ctx_init(&c);
+		c.p.ek_cache = cache;
+		ctx_start(&c);
+		assert_int_equal(session_endorse(c.s, &e), AERR_UNSUPPORTED);
+		session_free(c.s);
+	}
+	ekcache_counts(cache, &hits, &misses);
+	assert_int_equal(hits, 1);
+	assert_int_equal(misses, 6);
+	ekcache_free(cache);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -957,6 +1039,7 @@ int main(void)
 		cmocka_unit_test(test_ek_not_template),
 		cmocka_unit_test(test_ek_alg_absent),
 		cmocka_unit_test(test_ek_truncated),
+		cmocka_unit_test(test_ek_cache),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,110 @@
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "crypto.h"
+#include "ekcache.h"
+
+struct ekcache {
+	pthread_mutex_t lock;
+	size_t cap, n, next;         /* ring: next is the slot replaced when full */
+	uint64_t hits, misses;
+	uint8_t (*keys)[EKCACHE_KEY_LEN];
+};
+
+int ekcache_new(size_t capacity, struct ekcache **out)
+{
+	struct ekcache *c;
+
+	*out = NULL;
+	if (capacity == 0)
+		return err_set(AERR_INVALID_ARG, "ekcache: capacity 0");
+	if (!(c = calloc(1, sizeof(*c))) || !(c->keys = calloc(capacity, EKCACHE_KEY_LEN))) {
+		free(c);
+		return err_set(AERR_ALLOC, "ekcache: out of memory");
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	c->cap = capacity;
+	*out = c;
+	return 0;
+}
+
+void ekcache_free(struct ekcache *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	free(c->keys);
+	free(c);
+}
+
+/* Length prefixes keep (A, BC) and (AB, C) apart. */
+static int digest_part(EVP_MD_CTX *ctx, const uint8_t *buf, size_t len)
+{
+	uint8_t n[8];
+
+	for (int i = 0; i < 8; i++)
+		n[i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+	return EVP_DigestUpdate(ctx, n, sizeof(n)) == 1 && (len == 0 || EVP_DigestUpdate(ctx, buf, len) == 1);
+}
+
+int ekcache_key(const uint8_t *ek_pub, size_t ek_pub_len, const uint8_t *ek_cert, size_t ek_cert_len,
+		const uint8_t *platform_cert, size_t platform_cert_len, uint8_t key[EKCACHE_KEY_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	int r;
+
+	if (!ctx || EVP_DigestInit_ex(ctx, crypto_md(TPM2_ALG_SHA256), NULL) != 1 ||
+	    !digest_part(ctx, ek_pub, ek_pub ? ek_pub_len : 0) ||
+	    !digest_part(ctx, ek_cert, ek_cert ? ek_cert_len : 0) ||
+	    !digest_part(ctx, platform_cert, platform_cert ? platform_cert_len : 0) ||
+	    EVP_DigestFinal_ex(ctx, key, &len) != 1 || len != EKCACHE_KEY_LEN)
+		r = crypto_ossl_err(AERR_CRYPTO, "ekcache key");
+	else
+		r = 0;
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+int ekcache_contains(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN])
+{
+	int found = 0;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n && !found; i++)
+		found = memcmp(c->keys[i], key, EKCACHE_KEY_LEN) == 0;
+	if (found)
+		c->hits++;
+	else
+		c->misses++;
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
+void ekcache_add(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN])
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	memcpy(c->keys[c->next], key, EKCACHE_KEY_LEN);
+	c->next = (c->next + 1) % c->cap;
+	if (c->n < c->cap)
+		c->n++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void ekcache_counts(struct ekcache *c, uint64_t *hits, uint64_t *misses)
+{
+	*hits = *misses = 0;
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	*hits = c->hits;
+	*misses = c->misses;
+	pthread_mutex_unlock(&c->lock);
+}

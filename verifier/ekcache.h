@@ -1,0 +1,42 @@
+/* Endorsements already verified against this process's trust stores.
+ *
+ * Re-attestation asks the same host for the same EK public and certificates
+ * every interval; their chain and key binding cannot change while the trust
+ * stores stay loaded, so the verifier checks them once and afterwards only
+ * compares bytes. An entry is the SHA-256 over the exact bytes that passed
+ * (EK public, EK certificate, platform certificate, each length-prefixed),
+ * so any difference in any byte is a miss and gets the full checks.
+ *
+ * The cache belongs next to the trust stores it vouches for (a pull driver, a
+ * push service) and dies with them: reloading a trust store means a new cache.
+ * Bounded: the oldest entry is replaced when full. Thread-safe. */
+#ifndef VERIFIER_EKCACHE_H
+#define VERIFIER_EKCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define EKCACHE_KEY_LEN 32
+
+struct ekcache;
+
+/* capacity entries (>= 1). */
+int ekcache_new(size_t capacity, struct ekcache **out) ATTEST_WUR;
+void ekcache_free(struct ekcache *c);
+
+/* The key of an endorsement: any of the buffers may be NULL/0. */
+int ekcache_key(const uint8_t *ek_pub, size_t ek_pub_len, const uint8_t *ek_cert, size_t ek_cert_len,
+		const uint8_t *platform_cert, size_t platform_cert_len, uint8_t key[EKCACHE_KEY_LEN]) ATTEST_WUR;
+
+/* 1 when key was added before, else 0. NULL cache: always 0. */
+int ekcache_contains(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN]);
+
+/* Remember key (after every check passed). NULL cache: no-op. */
+void ekcache_add(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN]);
+
+/* Hits and misses since ekcache_new (logs, benchmark). */
+void ekcache_counts(struct ekcache *c, uint64_t *hits, uint64_t *misses);
+
+#endif
