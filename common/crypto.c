@@ -1,3 +1,5 @@
+#include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -21,11 +23,25 @@ static const struct {
 
 #define NHASHES (sizeof(hashes) / sizeof(hashes[0]))
 
-const EVP_MD *crypto_md(TPM2_ALG_ID alg)
+/* Fetched once: with OpenSSL 3 a digest named by a legacy EVP_MD is fetched
+ * again from the provider on every EVP_DigestInit, which costs more than
+ * hashing a quote. Kept for the life of the process. */
+static EVP_MD *fetched[NHASHES];
+static pthread_once_t fetched_once = PTHREAD_ONCE_INIT;
+
+static void fetch_all(void)
 {
 	for (size_t i = 0; i < NHASHES; i++)
+		fetched[i] = EVP_MD_fetch(NULL, hashes[i].ossl, NULL);
+	ERR_clear_error(); /* an algorithm this OpenSSL lacks (SM3) just stays NULL */
+}
+
+const EVP_MD *crypto_md(TPM2_ALG_ID alg)
+{
+	pthread_once(&fetched_once, fetch_all);
+	for (size_t i = 0; i < NHASHES; i++)
 		if (hashes[i].alg == alg)
-			return EVP_get_digestbyname(hashes[i].ossl);
+			return fetched[i];
 	return NULL;
 }
 
@@ -84,6 +100,8 @@ int crypto_hmac(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len, const uint8
 
 	if (!md)
 		return err_set(AERR_UNSUPPORTED, "hash algorithm 0x%04x", alg);
+	if (key_len > INT_MAX)
+		return err_set(AERR_INVALID_ARG, "HMAC key of %zu bytes", key_len);
 	if (!HMAC(md, key, (int)key_len, data, len, out, &outl))
 		return crypto_ossl_err(AERR_CRYPTO, "HMAC");
 	return 0;
@@ -91,6 +109,8 @@ int crypto_hmac(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len, const uint8
 
 int crypto_random(void *buf, size_t len)
 {
+	if (len > INT_MAX)
+		return err_set(AERR_INVALID_ARG, "crypto_random: %zu bytes", len);
 	if (RAND_bytes(buf, (int)len) != 1)
 		return crypto_ossl_err(AERR_CRYPTO, "RAND_bytes");
 	return 0;
