@@ -1,0 +1,88 @@
+#include <string.h>
+
+#include <tss2/tss2_mu.h>
+
+#include "evidence.h"
+
+int evidence_endorsement(const Attest__V1__Endorsement *m, struct session_endorsement *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return err_set(AERR_PARSE, "no endorsement");
+	if (m->n_eks > SESSION_MAX_EKS)
+		return err_set(AERR_TOO_LARGE, "endorsement holds %zu EKs (at most %d)", m->n_eks, SESSION_MAX_EKS);
+	for (size_t i = 0; i < m->n_eks; i++) {
+		const Attest__V1__EndorsementKey *k = m->eks[i];
+
+		if (k->alg > 0xffff)
+			return err_set(AERR_PARSE, "EK %zu: algorithm %u", i, k->alg);
+		out->eks[i].alg = (TPM2_ALG_ID)k->alg;
+		out->eks[i].pub = k->public_.data;
+		out->eks[i].pub_len = k->public_.len;
+		out->eks[i].cert = k->certificate.data;
+		out->eks[i].cert_len = k->certificate.len;
+	}
+	out->n_eks = m->n_eks;
+	out->platform_cert = m->platform_certificate.data;
+	out->platform_cert_len = m->platform_certificate.len;
+	out->hostname = m->hostname;
+	return 0;
+}
+
+int evidence_ak(const Attest__V1__AttestationKey *m, struct session_ak *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return err_set(AERR_PARSE, "no attestation key");
+	out->pub = m->public_.data;
+	out->pub_len = m->public_.len;
+	out->parent_ek_alg = m->parent_ek_alg <= 0xffff ? (TPM2_ALG_ID)m->parent_ek_alg : TPM2_ALG_ERROR;
+	return 0;
+}
+
+int evidence_challenge(const struct session_challenge *c, struct evidence_challenge_buf *buf,
+		       Attest__V1__CredentialChallenge *out)
+{
+	size_t n1 = 0, n2 = 0, n3 = 0;
+
+	attest__v1__credential_challenge__init(out);
+	if (Tss2_MU_TPM2B_NAME_Marshal(&c->ak_name, buf->name, sizeof(buf->name), &n1) != TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPM2B_ID_OBJECT_Marshal(&c->blob, buf->blob, sizeof(buf->blob), &n2) != TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPM2B_ENCRYPTED_SECRET_Marshal(&c->enc_seed, buf->seed, sizeof(buf->seed), &n3) !=
+		    TSS2_RC_SUCCESS)
+		return err_set(AERR_INTERNAL, "cannot marshal the credential challenge");
+	out->ek_alg = c->ek_alg;
+	out->ak_name.data = buf->name;
+	out->ak_name.len = n1;
+	out->credential_blob.data = buf->blob;
+	out->credential_blob.len = n2;
+	out->encrypted_secret.data = buf->seed;
+	out->encrypted_secret.len = n3;
+	return 0;
+}
+
+int evidence_quote_request(const struct session_quote_request *qr, struct wire_pcrsel_buf *buf,
+			   Attest__V1__QuoteRequest *out)
+{
+	attest__v1__quote_request__init(out);
+	out->nonce.data = (uint8_t *)qr->nonce;
+	out->nonce.len = qr->nonce_len;
+	return wire_pcrsel_to_proto(&qr->pcrs, buf, &out->pcrs, &out->n_pcrs);
+}
+
+int evidence_quote(const Attest__V1__QuoteResponse *m, struct pcr_values *values, struct session_quote *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!m)
+		return err_set(AERR_PARSE, "no quote");
+	if ((r = wire_pcr_values_from_proto(m->pcr_values, m->n_pcr_values, values)) != 0)
+		return r;
+	out->attest = m->attest.data;
+	out->attest_len = m->attest.len;
+	out->sig = m->signature.data;
+	out->sig_len = m->signature.len;
+	out->values = values;
+	return 0;
+}

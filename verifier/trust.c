@@ -1,0 +1,58 @@
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "trust.h"
+
+static int trust_load_dir(const char *key, const char *dir, struct ekcert_trust **out)
+{
+	char what[PATH_MAX + 32];
+
+	if (ekcert_trust_load(dir, out) == 0)
+		return 0;
+	snprintf(what, sizeof(what), "%s %s", key, dir);
+	return err_wrap(AERR_CONFIG, what);
+}
+
+int trust_load(const struct verifier_config *cfg, struct verifier_trust *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (cfg->require_ek_cert && (r = trust_load_dir("ek_roots", cfg->ek_roots, &out->ek)) != 0)
+		goto fail;
+	if (cfg->platform_ca && (r = trust_load_dir("platform_ca", cfg->platform_ca, &out->platform)) != 0)
+		goto fail;
+	if ((r = ekcache_new(TRUST_EKCACHE_SIZE, &out->cache)) != 0)
+		goto fail;
+	return 0;
+fail:
+	trust_free(out);
+	return r;
+}
+
+void trust_free(struct verifier_trust *t)
+{
+	if (!t)
+		return;
+	ekcert_trust_free(t->ek);
+	ekcert_trust_free(t->platform);
+	ekcache_free(t->cache);
+	memset(t, 0, sizeof(*t));
+}
+
+void trust_session_params(const struct verifier_config *cfg, const struct verifier_trust *t,
+			  struct session_params *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ek_alg = cfg->ek_alg;
+	out->require_ek_cert = cfg->require_ek_cert;
+	out->ek_trust = t->ek;
+	out->platform_trust = t->platform;
+	out->require_platform_cert = cfg->require_platform_cert;
+	out->ek_cache = t->cache;
+	out->ak_alg = cfg->ak_alg;
+	out->pcrs = cfg->pcrs;
+	out->nonce_ttl_ms = cfg->nonce_ttl * 1000u;
+	out->policy = &cfg->policy;
+}

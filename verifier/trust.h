@@ -1,0 +1,32 @@
+/* What a verifier trusts, loaded once from its configuration: the EK roots,
+ * the platform certificate issuers, and the cache of endorsements that passed
+ * with exactly these (ekcache.h). The pull driver and the push service each
+ * hold one and build every session's parameters from it. */
+#ifndef VERIFIER_TRUST_H
+#define VERIFIER_TRUST_H
+
+#include "config.h"
+#include "ekcache.h"
+#include "ekcert.h"
+#include "err.h"
+#include "session.h"
+
+#define TRUST_EKCACHE_SIZE 4096
+
+struct verifier_trust {
+	struct ekcert_trust *ek;        /* NULL when require_ek_cert is false */
+	struct ekcert_trust *platform;  /* NULL when platform_ca is not set */
+	struct ekcache *cache;
+};
+
+/* AERR_CONFIG naming the directory when a trust store cannot be loaded. */
+int trust_load(const struct verifier_config *cfg, struct verifier_trust *out) ATTEST_WUR;
+
+/* NULL-safe; leaves *t zeroed. */
+void trust_free(struct verifier_trust *t);
+
+/* A session's parameters from cfg and t (both must outlive the session). */
+void trust_session_params(const struct verifier_config *cfg, const struct verifier_trust *t,
+			  struct session_params *out);
+
+#endif
