@@ -8,6 +8,7 @@
 #   ca.pem, ca.key               the demo CA both sides trust
 #   verifier.pem, verifier.key   SAN DNS:verifier, DNS:localhost, IP:127.0.0.1; CN verifier
 #   attestor.pem, attestor.key   SAN DNS:attestor, DNS:localhost, IP:127.0.0.1; CN attestor
+#   attestor2.pem, attestor2.key a second attestor identity from the same CA
 #   other-ca.pem, other-ca.key   an unrelated CA
 #   rogue.pem, rogue.key         a client+server cert from other-ca (must be refused)
 # The first SAN is the peer identity the RPC layer reports, so it names the role;
@@ -24,7 +25,7 @@ fi
 dir=$1
 command -v openssl >/dev/null 2>&1 || { echo "mkpki: openssl not found" >&2; exit 1; }
 
-outputs=(ca.pem ca.key verifier.pem verifier.key attestor.pem attestor.key
+outputs=(ca.pem ca.key verifier.pem verifier.key attestor.pem attestor.key attestor2.pem attestor2.key
 	other-ca.pem other-ca.key rogue.pem rogue.key)
 mkdir -p "$dir"
 if [ "$force" -eq 0 ]; then
@@ -82,6 +83,7 @@ mkca ca "attest demo CA"
 mkca other-ca "unrelated CA"
 mkleaf verifier verifier ca
 mkleaf attestor attestor ca
+mkleaf attestor2 attestor2 ca
 mkleaf rogue attestor other-ca
 
 for f in "${outputs[@]}"; do

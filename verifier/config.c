@@ -175,6 +175,22 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 		if (parse_uint(v, 1, 3600000, &n))
 			return fail(p, AERR_CONFIG, "timeout_ms must be 1..3600000, not '%s'", v);
 		c->timeout_ms = (int)n;
+	} else if (!strcmp(name, "listen")) {
+		if (!strchr(v, ':'))
+			return fail(p, AERR_CONFIG, "listen must be HOST:PORT, not '%s'", v);
+		return set_str(p, &c->listen, v);
+	} else if (!strcmp(name, "session_ttl")) {
+		if (parse_uint(v, 1, 86400, &n))
+			return fail(p, AERR_CONFIG, "session_ttl must be 1..86400 seconds, not '%s'", v);
+		c->session_ttl = (uint32_t)n;
+	} else if (!strcmp(name, "reattest_interval")) {
+		if (parse_uint(v, 1, 7 * 86400, &n))
+			return fail(p, AERR_CONFIG, "reattest_interval must be 1..604800 seconds, not '%s'", v);
+		c->reattest_interval = (uint32_t)n;
+	} else if (!strcmp(name, "max_sessions")) {
+		if (parse_uint(v, 1, 1000000, &n))
+			return fail(p, AERR_CONFIG, "max_sessions must be 1..1000000, not '%s'", v);
+		c->max_sessions = (uint32_t)n;
 	} else if (!strcmp(name, "log_level")) {
 		if ((lvl = log_level_parse(v)) < 0)
 			return fail(p, AERR_CONFIG, "log_level must be error, warn, info or debug, not '%s'", v);
@@ -236,6 +252,8 @@ static int validate(struct parse *p)
 		return err_wrap(AERR_INTERNAL, "default pcrs");
 	if (!c->tls.insecure && (!c->tls.ca || !c->tls.cert || !c->tls.key))
 		return err_set(AERR_CONFIG, "%s: [tls] ca, cert and key are required (or insecure = true)", p->path);
+	if (c->mode == CONFIG_MODE_PUSH && !c->listen)
+		return err_set(AERR_CONFIG, "%s: mode = push needs listen = HOST:PORT", p->path);
 	if (c->require_platform_cert && !c->platform_ca)
 		return err_set(AERR_CONFIG, "%s: require_platform_cert = true needs platform_ca", p->path);
 	if (policy_check_selection(&c->policy, &c->pcrs) != 0)
@@ -272,6 +290,9 @@ int verifier_config_load(const char *path, struct verifier_config **out)
 	c->nonce_ttl = 60;
 	c->timeout_ms = 10000;
 	c->log_level = LOG_LEVEL_INFO;
+	c->session_ttl = 60;
+	c->reattest_interval = 300;
+	c->max_sessions = 1024;
 	p.cfg = c;
 	if (!(p.f = fopen(path, "r"))) {
 		r = err_set(AERR_CONFIG, "%s: cannot open: %s", path, strerror(errno));
@@ -308,5 +329,6 @@ void verifier_config_free(struct verifier_config *cfg)
 	free(cfg->tls.cert);
 	free(cfg->tls.key);
 	free(cfg->tls.server_name);
+	free(cfg->listen);
 	free(cfg);
 }

@@ -28,6 +28,11 @@ struct verifier_config {
 	uint32_t nonce_ttl;            /* seconds, >= 1 */
 	int timeout_ms;                /* per RPC, >= 1 */
 	int log_level;                 /* enum log_level */
+	/* push mode */
+	char *listen;                  /* "HOST:PORT" the Verifier service binds */
+	uint32_t session_ttl;          /* seconds a push session lives, >= 1 */
+	uint32_t reattest_interval;    /* seconds: told to attestors in every verdict */
+	uint32_t max_sessions;         /* push sessions open at once */
 	struct {
 		char *ca, *cert, *key;     /* absolute paths; NULL when insecure */
 		char *server_name;         /* NULL = host of the target */

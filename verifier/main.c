@@ -8,6 +8,7 @@
 #include "config.h"
 #include "log.h"
 #include "pull.h"
+#include "push.h"
 #include "rpc.h"
 
 #define EXIT_PASS 0
@@ -15,6 +16,7 @@
 #define EXIT_USAGE 2
 
 static int attest_main(int argc, char **argv);
+static int serve_main(int argc, char **argv);
 static int help_main(int argc, char **argv);
 
 static const struct subcommand {
@@ -25,6 +27,8 @@ static const struct subcommand {
 } subcommands[] = {
 	{ "attest", attest_main, "attest --config FILE HOST:PORT",
 	  "attest one host once (pull mode) and print each step and the verdict" },
+	{ "serve", serve_main, "serve --config FILE",
+	  "push mode: serve attest.v1.Verifier and attest every attestor that connects" },
 	{ "help", help_main, "help", "show this help" },
 };
 
@@ -122,6 +126,50 @@ out:
 	return rc;
 usage:
 	fprintf(stderr, "usage: verifier attest --config FILE HOST:PORT\n");
+	return EXIT_USAGE;
+}
+
+static int serve_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct verifier_config *cfg = NULL;
+	const char *config = NULL;
+	int opt, rc = EXIT_USAGE;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'h': printf("usage: verifier serve --config FILE\n"); return EXIT_PASS;
+		default: goto usage;
+		}
+	}
+	if (!config || optind != argc)
+		goto usage;
+	if (verifier_config_load(config, &cfg) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		return EXIT_USAGE;
+	}
+	log_set_level((enum log_level)cfg->log_level);
+	if (cfg->mode != CONFIG_MODE_PUSH) {
+		fprintf(stderr, "verifier: %s: serve needs mode = push (pull mode: verifier attest HOST:PORT)\n", config);
+		goto out;
+	}
+	if (push_run(cfg) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	rc = EXIT_PASS;
+out:
+	verifier_config_free(cfg);
+	return rc;
+usage:
+	fprintf(stderr, "usage: verifier serve --config FILE\n");
 	return EXIT_USAGE;
 }
 

@@ -50,6 +50,17 @@ struct rpc_call;  /* one incoming call; valid only inside its handler */
  * if it returns without doing so the glue answers INTERNAL. */
 typedef void (*rpc_handler_fn)(struct rpc_call *call, const ProtobufCMessage *in, void *app);
 
+/* A handler by method name, for building the table rpc_server_start takes. */
+struct rpc_method_handler {
+	const char *method;       /* as in the .proto, e.g. "Quote" */
+	rpc_handler_fn fn;
+};
+
+/* table[i] serves svc->methods[i]: the handler named for it in map, else NULL.
+ * AERR_INTERNAL when a name is not a method of svc or cap < svc->n_methods. */
+int rpc_handler_table(const ProtobufCServiceDescriptor *svc, const struct rpc_method_handler *map, size_t n,
+		      rpc_handler_fn *table, size_t cap) ATTEST_WUR;
+
 struct rpc_server_config {
 	const char *listen;       /* "127.0.0.1:7500"; port 0 picks a free port */
 	struct rpc_tls tls;       /* server: client certificates are required and verified */

@@ -376,6 +376,24 @@ static void rpc_server_disarm(struct rpc_server *s)
 	s->armed = 0;
 }
 
+int rpc_handler_table(const ProtobufCServiceDescriptor *svc, const struct rpc_method_handler *map, size_t n,
+		      rpc_handler_fn *table, size_t cap)
+{
+	const ProtobufCMethodDescriptor *m;
+
+	if (svc->n_methods > cap)
+		return err_set(AERR_INTERNAL, "service %s has %u methods, table holds %zu", svc->name,
+			       svc->n_methods, cap);
+	for (size_t i = 0; i < svc->n_methods; i++)
+		table[i] = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!(m = protobuf_c_service_descriptor_get_method_by_name(svc, map[i].method)))
+			return err_set(AERR_INTERNAL, "service %s has no method %s", svc->name, map[i].method);
+		table[m - svc->methods] = map[i].fn;
+	}
+	return 0;
+}
+
 int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const *handlers,
 		     void *app, const struct rpc_server_config *cfg, struct rpc_server **out)
 {

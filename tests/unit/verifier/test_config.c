@@ -182,6 +182,44 @@ static void test_rejects(void **state)
 	load_fails(text, "PCR 4 bank sha256 is not in the quoted selection");
 }
 
+static void test_push_keys(void **state)
+{
+	struct verifier_config *c = NULL;
+	char text[1024];
+
+	(void)state;
+	write_conf(TLS);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_null(c->listen);
+	assert_int_equal(c->session_ttl, 60);
+	assert_int_equal(c->reattest_interval, 300);
+	assert_int_equal(c->max_sessions, 1024);
+	verifier_config_free(c);
+
+	snprintf(text, sizeof(text),
+		 "[verifier]\nmode = push\nlisten = 0.0.0.0:7600\nsession_ttl = 5\nreattest_interval = 30\n"
+		 "max_sessions = 2\n%s", TLS);
+	write_conf(text);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_int_equal(c->mode, CONFIG_MODE_PUSH);
+	assert_string_equal(c->listen, "0.0.0.0:7600");
+	assert_int_equal(c->session_ttl, 5);
+	assert_int_equal(c->reattest_interval, 30);
+	assert_int_equal(c->max_sessions, 2);
+	verifier_config_free(c);
+
+	snprintf(text, sizeof(text), "[verifier]\nmode = push\n%s", TLS);
+	load_fails(text, "mode = push needs listen = HOST:PORT");
+	snprintf(text, sizeof(text), "[verifier]\nlisten = 7600\n%s", TLS);
+	load_fails(text, ":2: listen must be HOST:PORT");
+	snprintf(text, sizeof(text), "[verifier]\nsession_ttl = 0\n%s", TLS);
+	load_fails(text, ":2: session_ttl");
+	snprintf(text, sizeof(text), "[verifier]\nreattest_interval = 604801\n%s", TLS);
+	load_fails(text, ":2: reattest_interval");
+	snprintf(text, sizeof(text), "[verifier]\nmax_sessions = 0\n%s", TLS);
+	load_fails(text, ":2: max_sessions");
+}
+
 static void test_missing_file(void **state)
 {
 	struct verifier_config *c = NULL;
@@ -204,6 +242,12 @@ static void test_example(void **state)
 	assert_int_equal(c->ek_alg, TPM2_ALG_RSA);
 	assert_int_equal(c->nonce_ttl, 60);
 	verifier_config_free(c);
+	ex = fixture_source("examples/verifier-push.conf");
+	if (verifier_config_load(ex, &c) != 0)
+		fail_msg("%s", err_detail());
+	assert_int_equal(c->mode, CONFIG_MODE_PUSH);
+	assert_non_null(c->listen);
+	verifier_config_free(c);
 }
 
 int main(void)
@@ -212,6 +256,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_keys),
 		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_push_keys),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_example),
 	};
