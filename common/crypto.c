@@ -72,11 +72,13 @@ TPM2_ALG_ID crypto_alg_from_name(const char *name)
 int crypto_ossl_err(int code, const char *what)
 {
 	unsigned long e = ERR_get_error();
-	char reason[256] = "no detail";
+	char reason[256];
 
-	if (e)
-		ERR_error_string_n(e, reason, sizeof(reason));
 	ERR_clear_error();
+	/* An empty queue (a plain "no", such as ECDSA's verify) adds nothing. */
+	if (!e)
+		return err_set(code, "%s", what);
+	ERR_error_string_n(e, reason, sizeof(reason));
 	return err_set(code, "%s: %s", what, reason);
 }
 

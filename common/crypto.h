@@ -33,7 +33,8 @@ int crypto_hmac(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len, const uint8
 /* CSPRNG bytes. */
 int crypto_random(void *buf, size_t len) ATTEST_WUR;
 
-/* Drain the OpenSSL error queue into err_set(code, "<what>: <openssl reason>") and return code. */
+/* Drain the OpenSSL error queue into err_set(code, "<what>: <openssl reason>")
+ * (just "<what>" when the queue is empty) and return code. */
 int crypto_ossl_err(int code, const char *what);
 
 #endif

@@ -154,11 +154,11 @@ static void test_ossl_err(void **state)
 	assert_null(EVP_MD_fetch(NULL, "NO-SUCH-DIGEST", NULL));
 	assert_int_equal(crypto_ossl_err(AERR_CRYPTO, "fetching"), AERR_CRYPTO);
 	assert_non_null(strstr(err_detail(), "fetching: "));
-	assert_null(strstr(err_detail(), "no detail"));
+	assert_true(strlen(err_detail()) > strlen("fetching: "));
 	assert_int_equal(ERR_peek_error(), 0);
-	/* Nothing on the queue: still a clear detail. */
-	assert_int_equal(crypto_ossl_err(AERR_PARSE, "empty"), AERR_PARSE);
-	assert_string_equal(err_detail(), "empty: no detail");
+	/* Nothing on the queue: the caller's words alone. */
+	assert_int_equal(crypto_ossl_err(AERR_PARSE, "signature does not verify"), AERR_PARSE);
+	assert_string_equal(err_detail(), "signature does not verify");
 }
 
 int main(void)
