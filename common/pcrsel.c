@@ -72,7 +72,7 @@ static int parse_bank(const char *start, const char *end, TPMS_PCR_SELECTION *ou
 		return err_set(AERR_CONFIG, "PCR selection: bank %s selects no PCR", name);
 	p = list;
 	for (;;) {
-		unsigned lo, hi;
+		unsigned lo = 0, hi = 0;
 
 		if ((r = parse_index(&p, &lo)) != 0)
 			return r;
