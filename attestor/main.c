@@ -1,19 +1,33 @@
 /* attestor: subcommands dispatched from a table, one <name>_main each. */
 #define LOG_MODULE "attestor"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "log.h"
+#include "secrets.h"
 #include "service.h"
+#include "tpm.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: attestor [serve] --config FILE    serve (pull mode) until SIGINT/SIGTERM\n"
+		"       attestor unseal NAME [-o FILE] --config FILE\n"
+		"                 the delivered AES-256 key NAME: hex on stdout, or raw into FILE (0600)\n"
+		"       attestor sign NAME [-o FILE] --config FILE < DATA\n"
+		"                 RSASSA-SHA256 signature over DATA with the delivered RSA key NAME\n"
+		"                 (raw bytes, as openssl dgst -sha256 -verify expects), on stdout or into FILE\n"
+		"       attestor secrets --config FILE        list the delivered secrets\n"
 		"       attestor help | --help\n"
 		"(timings of the exchange: scripts/bench.sh)\n");
 }
@@ -79,6 +93,206 @@ static int serve_main(int argc, char **argv)
 	return 0;
 }
 
+/* NAME [-o FILE] --config FILE, in any order. */
+static int parse_secret_args(int argc, char **argv, const char **config, const char **name,
+			     const char **outfile)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*config = *name = *outfile = NULL;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			*config = optarg;
+			break;
+		case 'o':
+			*outfile = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			goto bad;
+		}
+	}
+	if (optind + 1 != argc || !*config)
+		goto bad;
+	*name = argv[optind];
+	return 0;
+bad:
+	usage(stderr);
+	return -1;
+}
+
+/* The stored record of name, of the kind wanted, and the TPM to use it with. */
+static int secret_open(const struct attestor_config *cfg, const char *name, enum secrets_kind kind,
+		       struct secrets_record *rec, struct tpm **t)
+{
+	struct tpm_opts opts = { .tcti = cfg->tcti, .ek_alg = cfg->ek_alg, .ak_alg = cfg->ak_alg };
+	int r;
+
+	*t = NULL;
+	if ((r = secrets_load(cfg->state_dir, name, rec)) != 0)
+		return r;
+	if (rec->kind != kind)
+		return err_set(AERR_INVALID_ARG, "secret '%s' is an %s secret, not %s", name,
+			       secrets_kind_name(rec->kind), secrets_kind_name(kind));
+	return tpm_open(&opts, t);
+}
+
+static void secret_error(const char *cmd, const char *name, int r)
+{
+	fprintf(stderr, "attestor: %s '%s': %s: %s\n", cmd, name, err_str(r), err_detail());
+}
+
+static int unseal_main(int argc, char **argv)
+{
+	struct attestor_config cfg;
+	struct secrets_record rec;
+	struct tpm *t = NULL;
+	const char *path, *name, *outfile;
+	uint8_t key[TPM_MAX_SEALED];
+	size_t len = 0, i;
+	int r, rc = 1;
+
+	if (parse_secret_args(argc, argv, &path, &name, &outfile) != 0 || load_config(path, &cfg) != 0)
+		return 2;
+	if ((r = secret_open(&cfg, name, SECRETS_KIND_AES256, &rec, &t)) != 0 ||
+	    (r = tpm_unseal(t, rec.ek_alg, rec.pub, rec.pub_len, rec.priv, rec.priv_len, &rec.sel,
+			    key, sizeof(key), &len)) != 0) {
+		secret_error("unseal", name, r);
+		goto out;
+	}
+	if (len != 32) {
+		fprintf(stderr, "attestor: unseal '%s': sealed data of %zu bytes, not an AES-256 key\n",
+			name, len);
+		goto out;
+	}
+	if (outfile) {
+		if ((r = secrets_write_file(outfile, key, len)) != 0) {
+			secret_error("unseal", name, r);
+			goto out;
+		}
+	} else {
+		for (i = 0; i < len; i++)
+			printf("%02x", key[i]);
+		printf("\n");
+		if (fflush(stdout) != 0) {
+			fprintf(stderr, "attestor: unseal '%s': stdout: %s\n", name, strerror(errno));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	tpm_close(t);
+	return rc;
+}
+
+/* SHA-256 of all of stdin. */
+static int sign_digest_stdin(uint8_t *digest)
+{
+	EVP_MD_CTX *ctx = NULL;
+	uint8_t buf[65536];
+	ssize_t n;
+	int r;
+
+	if (!(ctx = EVP_MD_CTX_new()) || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		r = crypto_ossl_err(AERR_CRYPTO, "SHA-256");
+		goto out;
+	}
+	for (;;) {
+		if ((n = read(STDIN_FILENO, buf, sizeof(buf))) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = err_set(AERR_IO, "reading stdin: %s", strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
+			r = crypto_ossl_err(AERR_CRYPTO, "SHA-256");
+			goto out;
+		}
+	}
+	if (EVP_DigestFinal_ex(ctx, digest, NULL) != 1) {
+		r = crypto_ossl_err(AERR_CRYPTO, "SHA-256");
+		goto out;
+	}
+	r = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	return r;
+}
+
+static int sign_main(int argc, char **argv)
+{
+	struct attestor_config cfg;
+	struct secrets_record rec;
+	struct tpm_signature sig;
+	struct tpm *t = NULL;
+	const char *path, *name, *outfile;
+	uint8_t digest[32];
+	int r, rc = 1;
+
+	if (parse_secret_args(argc, argv, &path, &name, &outfile) != 0 || load_config(path, &cfg) != 0)
+		return 2;
+	/* Hash first: a slow producer on stdin must not hold the TPM. */
+	if ((r = sign_digest_stdin(digest)) != 0 ||
+	    (r = secret_open(&cfg, name, SECRETS_KIND_RSA, &rec, &t)) != 0 ||
+	    (r = tpm_sign(t, rec.ek_alg, rec.pub, rec.pub_len, rec.priv, rec.priv_len, &rec.sel,
+			  digest, sizeof(digest), &sig)) != 0) {
+		secret_error("sign", name, r);
+		goto out;
+	}
+	if (outfile) {
+		if ((r = secrets_write_file(outfile, sig.raw, sig.raw_len)) != 0) {
+			secret_error("sign", name, r);
+			goto out;
+		}
+	} else if (fwrite(sig.raw, 1, sig.raw_len, stdout) != sig.raw_len || fflush(stdout) != 0) {
+		fprintf(stderr, "attestor: sign '%s': stdout: %s\n", name, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	tpm_close(t);
+	return rc;
+}
+
+static int secrets_main(int argc, char **argv)
+{
+	struct attestor_config cfg;
+	struct secrets_record rec;
+	const char *path;
+	char **names = NULL;
+	size_t n = 0, i;
+	int r;
+
+	if (parse_args(argc, argv, &path) != 0 || load_config(path, &cfg) != 0)
+		return 2;
+	if ((r = secrets_list(cfg.state_dir, &names, &n)) != 0) {
+		fprintf(stderr, "attestor: secrets: %s: %s\n", err_str(r), err_detail());
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (secrets_load(cfg.state_dir, names[i], &rec) != 0)
+			printf("%s\tunreadable: %s\n", names[i], err_detail());
+		else
+			printf("%s\t%s\t%s EK\n", names[i], secrets_kind_name(rec.kind),
+			       tpm_alg_name(rec.ek_alg));
+	}
+	secrets_list_free(names, n);
+	return 0;
+}
+
 static int help_main(int argc, char **argv)
 {
 	usage(stdout);
@@ -90,6 +304,9 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } subcommands[] = {
 	{ "serve", serve_main },
+	{ "unseal", unseal_main },
+	{ "sign", sign_main },
+	{ "secrets", secrets_main },
 	{ "help", help_main },
 };
 

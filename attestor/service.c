@@ -2,6 +2,7 @@
  * its request, calls tpm_*, packs the reply; no handler talks to ESYS. */
 #define LOG_MODULE "service"
 
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,15 +15,21 @@
 
 #include "attest.pb-c.h"
 #include "log.h"
+#include "crypto.h"
 #include "rpc.h"
+#include "secrets.h"
 #include "service.h"
 #include "tpm.h"
+#include "tpmpub.h"
 
 /* Slack for a TPM command or two, when no AK has to be created. */
 #define SERVICE_TPM_MIN_MS 20
+/* Import + Load + PolicyPCR + Unseal/Sign of one secret, RSA EK, swtpm. */
+#define SERVICE_SECRET_MS 30
 
 struct service {
 	struct tpm *tpm;
+	char state_dir[PATH_MAX];   /* the secret store lives below */
 	struct rpc_server *srv;
 	int rpc_up;
 	pthread_mutex_t stats_lock;
@@ -41,8 +48,10 @@ static enum rpc_status service_status(int err)
 	case AERR_TRAILING:
 	case AERR_TOO_LARGE:
 	case AERR_CREDENTIAL:
+	case AERR_IMPORT:
 		return RPC_INVALID_ARGUMENT;
 	case AERR_STATE:
+	case AERR_PCR_POLICY:   /* the host's PCRs, not the request, are what is wrong */
 		return RPC_FAILED_PRECONDITION;
 	case AERR_TPM:
 		return RPC_INTERNAL;
@@ -158,20 +167,21 @@ out:
 	OPENSSL_cleanse(secret, sizeof(secret));
 }
 
-/* The request's selection as a TPML_PCR_SELECTION: structure checks here
- * (ranges, duplicates); tpm_quote checks banks against the TPM. */
-static int service_selection(const Attest__V1__QuoteRequest *req, TPML_PCR_SELECTION *sel)
+/* A request's selection as a TPML_PCR_SELECTION: structure checks here
+ * (ranges, duplicates); tpm.c checks banks against the TPM. */
+static int service_selection(size_t n_pcrs, Attest__V1__PcrSelection *const *pcrs,
+			     TPML_PCR_SELECTION *sel)
 {
 	size_t i, j;
 
 	memset(sel, 0, sizeof(*sel));
-	if (req->n_pcrs == 0)
+	if (n_pcrs == 0)
 		return err_set(AERR_INVALID_ARG, "no PCR bank selected");
-	if (req->n_pcrs > PCRSEL_MAX_BANKS)
-		return err_set(AERR_INVALID_ARG, "%zu PCR banks selected, at most %d", req->n_pcrs,
+	if (n_pcrs > PCRSEL_MAX_BANKS)
+		return err_set(AERR_INVALID_ARG, "%zu PCR banks selected, at most %d", n_pcrs,
 			       PCRSEL_MAX_BANKS);
-	for (i = 0; i < req->n_pcrs; i++) {
-		const Attest__V1__PcrSelection *b = req->pcrs[i];
+	for (i = 0; i < n_pcrs; i++) {
+		const Attest__V1__PcrSelection *b = pcrs[i];
 		TPMS_PCR_SELECTION *s = &sel->pcrSelections[i];
 
 		if (b->hash_alg > 0xffff)
@@ -191,7 +201,7 @@ static int service_selection(const Attest__V1__QuoteRequest *req, TPML_PCR_SELEC
 			s->pcrSelect[pcr / 8] |= (uint8_t)(1u << (pcr % 8));
 		}
 	}
-	sel->count = (uint32_t)req->n_pcrs;
+	sel->count = (uint32_t)n_pcrs;
 	return 0;
 }
 
@@ -209,7 +219,7 @@ static void service_quote(struct rpc_call *call, const ProtobufCMessage *in, voi
 	size_t n;
 	int r;
 
-	if ((r = service_selection(req, &sel)) != 0) {
+	if ((r = service_selection(req->n_pcrs, req->pcrs, &sel)) != 0) {
 		service_fail(call, r);
 		goto out;
 	}
@@ -256,6 +266,197 @@ out:
 	free(q);
 }
 
+static uint64_t service_now_ns(void);
+
+/* One secret of a DeliverSecrets request, on its way to the store. */
+struct service_secret {
+	struct secrets_record rec;
+	const Attest__V1__Secret *in;
+	uint8_t proof[sizeof(TPMT_SIGNATURE)];
+	size_t proof_len;
+};
+
+/* Everything about one secret that can be checked without the TPM. The
+ * kind must agree with the object: an "AES key" that is a signing key, or
+ * the reverse, would give a proof the verifier cannot check. */
+static int service_secret_check(const Attest__V1__Secret *in, struct secrets_record *rec)
+{
+	TPMT_PUBLIC pub;
+	TPMA_OBJECT a;
+	int r;
+
+	memset(rec, 0, sizeof(*rec));
+	if ((r = secrets_name_check(in->name)) != 0)
+		return r;
+	snprintf(rec->name, sizeof(rec->name), "%s", in->name);
+	if (in->kind != ATTEST__V1__SECRET_KIND__SECRET_KIND_AES256 &&
+	    in->kind != ATTEST__V1__SECRET_KIND__SECRET_KIND_RSA)
+		return err_set(AERR_INVALID_ARG, "kind %d is neither SECRET_KIND_AES256 nor SECRET_KIND_RSA",
+			       (int)in->kind);
+	rec->kind = in->kind == ATTEST__V1__SECRET_KIND__SECRET_KIND_AES256 ? SECRETS_KIND_AES256
+									   : SECRETS_KIND_RSA;
+	if (in->ek_alg != TPM2_ALG_RSA && in->ek_alg != TPM2_ALG_ECC)
+		return err_set(AERR_INVALID_ARG, "ek_alg 0x%x is neither RSA (0x0001) nor ECC (0x0023)",
+			       in->ek_alg);
+	rec->ek_alg = (TPMI_ALG_PUBLIC)in->ek_alg;
+	if ((r = service_selection(in->n_policy_pcrs, in->policy_pcrs, &rec->sel)) != 0)
+		return err_wrap(r, "policy_pcrs");
+	if (in->challenge.len < SERVICE_CHALLENGE_MIN || in->challenge.len > SERVICE_CHALLENGE_MAX)
+		return err_set(AERR_INVALID_ARG, "challenge of %zu bytes, expected %d..%d",
+			       in->challenge.len, SERVICE_CHALLENGE_MIN, SERVICE_CHALLENGE_MAX);
+	if ((r = tpmpub_parse(in->public_.data, in->public_.len, &pub)) != 0)
+		return err_wrap(r, "public");
+	a = pub.objectAttributes;
+	if (rec->kind == SECRETS_KIND_AES256 &&
+	    (pub.type != TPM2_ALG_KEYEDHASH ||
+	     pub.parameters.keyedHashDetail.scheme.scheme != TPM2_ALG_NULL ||
+	     (a & (TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_DECRYPT))))
+		return err_set(AERR_INVALID_ARG,
+			       "kind aes256 needs a sealed data object (KEYEDHASH, scheme NULL, neither sign nor decrypt)");
+	if (rec->kind == SECRETS_KIND_RSA &&
+	    (pub.type != TPM2_ALG_RSA || !(a & TPMA_OBJECT_SIGN_ENCRYPT) ||
+	     (a & TPMA_OBJECT_RESTRICTED)))
+		return err_set(AERR_INVALID_ARG, "kind rsa needs an unrestricted RSA signing key");
+	return 0;
+}
+
+/* Import one secret and use it once under its PCR policy for the proof. */
+static int service_secret_receive(struct service *svc, struct service_secret *sec)
+{
+	struct secrets_record *rec = &sec->rec;
+	const Attest__V1__Secret *in = sec->in;
+	struct tpm_signature *sig = NULL;
+	uint8_t key[TPM_MAX_SEALED], digest[32];
+	size_t key_len = 0;
+	uint64_t t0 = service_now_ns(), t1 = 0;
+	int r;
+
+	if ((r = tpm_import(svc->tpm, rec->ek_alg, in->public_.data, in->public_.len,
+			    in->duplicate.data, in->duplicate.len, in->encrypted_seed.data,
+			    in->encrypted_seed.len, rec->priv, sizeof(rec->priv), &rec->priv_len)) != 0)
+		goto out;
+	memcpy(rec->pub, in->public_.data, in->public_.len);
+	rec->pub_len = in->public_.len;
+	t1 = service_now_ns();
+	if (rec->kind == SECRETS_KIND_AES256) {
+		if ((r = tpm_unseal(svc->tpm, rec->ek_alg, rec->pub, rec->pub_len, rec->priv,
+				    rec->priv_len, &rec->sel, key, sizeof(key), &key_len)) != 0)
+			goto out;
+		if (key_len != 32) {
+			r = err_set(AERR_INVALID_ARG, "sealed data of %zu bytes, an AES-256 key is 32",
+				    key_len);
+			goto out;
+		}
+		if ((r = crypto_hmac(TPM2_ALG_SHA256, key, key_len, in->challenge.data,
+				     in->challenge.len, sec->proof)) != 0)
+			goto out;
+		sec->proof_len = 32;
+	} else {
+		if (!(sig = malloc(sizeof(*sig)))) {
+			r = err_set(AERR_ALLOC, "signature");
+			goto out;
+		}
+		if ((r = crypto_digest(TPM2_ALG_SHA256, in->challenge.data, in->challenge.len,
+				       digest)) != 0)
+			goto out;
+		if ((r = tpm_sign(svc->tpm, rec->ek_alg, rec->pub, rec->pub_len, rec->priv,
+				  rec->priv_len, &rec->sel, digest, sizeof(digest), sig)) != 0)
+			goto out;
+		memcpy(sec->proof, sig->wire, sig->wire_len);
+		sec->proof_len = sig->wire_len;
+	}
+	LOG_INFO("secret '%s': import %.1f ms, %s under the PCR policy %.1f ms", rec->name,
+		 (double)(t1 - t0) / 1e6, rec->kind == SECRETS_KIND_AES256 ? "unseal" : "sign",
+		 (double)(service_now_ns() - t1) / 1e6);
+	r = 0;
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	free(sig);
+	return r;
+}
+
+static void service_deliver_secrets(struct rpc_call *call, const ProtobufCMessage *in, void *app)
+{
+	struct service *svc = app;
+	const Attest__V1__SecretDelivery *req = (const Attest__V1__SecretDelivery *)in;
+	Attest__V1__SecretReceipt msg = ATTEST__V1__SECRET_RECEIPT__INIT;
+	Attest__V1__SecretProof proofs[SERVICE_MAX_SECRETS], *proofp[SERVICE_MAX_SECRETS];
+	struct service_secret *secs = NULL;
+	int64_t need;
+	size_t i, j;
+	int r;
+
+	if (req->n_secrets == 0) {
+		service_fail(call, err_set(AERR_INVALID_ARG, "no secrets in the delivery"));
+		goto out;
+	}
+	if (req->n_secrets > SERVICE_MAX_SECRETS) {
+		service_fail(call, err_set(AERR_TOO_LARGE, "%zu secrets in one delivery, at most %d",
+					   req->n_secrets, SERVICE_MAX_SECRETS));
+		goto out;
+	}
+	if (!(secs = calloc(req->n_secrets, sizeof(*secs)))) {
+		service_fail(call, err_set(AERR_ALLOC, "secrets"));
+		goto out;
+	}
+	/* All checks before any TPM work, so that a bad entry costs nothing. */
+	for (i = 0; i < req->n_secrets; i++) {
+		secs[i].in = req->secrets[i];
+		if ((r = service_secret_check(req->secrets[i], &secs[i].rec)) != 0) {
+			(void)rpc_call_fail(call, service_status(r), "%s: secret #%zu '%s': %s",
+					    err_str(r), i, secs[i].rec.name[0] ? secs[i].rec.name : "",
+					    err_detail());
+			goto out;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(secs[j].rec.name, secs[i].rec.name) == 0) {
+				service_fail(call, err_set(AERR_INVALID_ARG,
+							   "secret '%s' appears twice in the delivery",
+							   secs[i].rec.name));
+				goto out;
+			}
+	}
+	need = SERVICE_TPM_MIN_MS + (int64_t)req->n_secrets * SERVICE_SECRET_MS;
+	if (rpc_call_time_left_ms(call) < need) {
+		(void)rpc_call_fail(call, RPC_DEADLINE_EXCEEDED,
+				    "%lld ms left before the deadline, %zu secrets need about %lld ms",
+				    (long long)rpc_call_time_left_ms(call), req->n_secrets,
+				    (long long)need);
+		goto out;
+	}
+	for (i = 0; i < req->n_secrets; i++) {
+		if ((r = service_secret_receive(svc, &secs[i])) != 0) {
+			(void)rpc_call_fail(call, service_status(r), "%s: secret '%s': %s", err_str(r),
+					    secs[i].rec.name, err_detail());
+			goto out;
+		}
+	}
+	/* Every secret imported and usable: only now does the store change. */
+	for (i = 0; i < req->n_secrets; i++) {
+		if ((r = secrets_store(svc->state_dir, &secs[i].rec)) != 0) {
+			LOG_ERR("storing secret '%s': %s", secs[i].rec.name, err_detail());
+			(void)rpc_call_fail(call, RPC_INTERNAL, "%s: storing secret '%s': %s",
+					    err_str(r), secs[i].rec.name, err_detail());
+			goto out;
+		}
+		attest__v1__secret_proof__init(&proofs[i]);
+		proofs[i].name = secs[i].rec.name;
+		proofs[i].proof.data = secs[i].proof;
+		proofs[i].proof.len = secs[i].proof_len;
+		proofp[i] = &proofs[i];
+		LOG_INFO("received secret '%s' (%s, PCR policy met)", secs[i].rec.name,
+			 secrets_kind_name(secs[i].rec.kind));
+	}
+	msg.n_proofs = req->n_secrets;
+	msg.proofs = proofp;
+	(void)rpc_call_reply(call, &msg.base);
+out:
+	if (secs) {
+		OPENSSL_cleanse(secs, req->n_secrets * sizeof(*secs));
+		free(secs);
+	}
+}
+
 static uint64_t service_now_ns(void)
 {
 	struct timespec ts;
@@ -277,10 +478,16 @@ static void service_timed(enum service_method m, rpc_handler_fn fn, struct rpc_c
 	t0 = service_now_ns() - t0;
 	tpm_stats_get(svc->tpm, &after);
 	pthread_mutex_lock(&svc->stats_lock);
-	svc->stats.m[m].calls++;
-	svc->stats.m[m].ns += t0;
-	/* A reset from another thread in between would make this negative. */
-	svc->stats.m[m].tpm_ns += after.ns >= before.ns ? after.ns - before.ns : 0;
+	/* A reset from another thread in between would make tpm_ns negative. */
+	if (m == SERVICE_NMETHODS) { /* DeliverSecrets */
+		svc->stats.deliver.calls++;
+		svc->stats.deliver.ns += t0;
+		svc->stats.deliver.tpm_ns += after.ns >= before.ns ? after.ns - before.ns : 0;
+	} else {
+		svc->stats.m[m].calls++;
+		svc->stats.m[m].ns += t0;
+		svc->stats.m[m].tpm_ns += after.ns >= before.ns ? after.ns - before.ns : 0;
+	}
 	svc->stats.calls++;
 	pthread_mutex_unlock(&svc->stats_lock);
 }
@@ -294,6 +501,8 @@ SERVICE_TIMED(SERVICE_GET_ENDORSEMENT, service_get_endorsement)
 SERVICE_TIMED(SERVICE_GET_ATTESTATION_KEY, service_get_attestation_key)
 SERVICE_TIMED(SERVICE_ACTIVATE_CREDENTIAL, service_activate_credential)
 SERVICE_TIMED(SERVICE_QUOTE, service_quote)
+/* SERVICE_NMETHODS stands for DeliverSecrets: see service_stats.deliver */
+SERVICE_TIMED(SERVICE_NMETHODS, service_deliver_secrets)
 
 void service_pull_stats(struct service *s, struct service_stats *out)
 {
@@ -330,7 +539,7 @@ static int service_handler_table(const ProtobufCServiceDescriptor *d, rpc_handle
 		{ "GetAttestationKey", service_get_attestation_key_timed },
 		{ "ActivateCredential", service_activate_credential_timed },
 		{ "Quote", service_quote_timed },
-		/* DeliverSecrets: a later issue; NULL answers UNIMPLEMENTED */
+		{ "DeliverSecrets", service_deliver_secrets_timed },
 	};
 	const ProtobufCMethodDescriptor *m;
 	size_t i;
@@ -370,6 +579,7 @@ int service_pull_start(const struct attestor_config *cfg, struct service **out)
 	if (!(svc = calloc(1, sizeof(*svc))))
 		return err_set(AERR_ALLOC, "service");
 	pthread_mutex_init(&svc->stats_lock, NULL);
+	snprintf(svc->state_dir, sizeof(svc->state_dir), "%s", cfg->state_dir);
 	if ((r = tpm_open(&opts, &svc->tpm)) != 0)
 		goto out;
 	if ((r = tpm_ak_get(svc->tpm, &ak)) != 0)

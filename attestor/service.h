@@ -12,6 +12,17 @@
 struct service;
 struct tpm;
 
+/* DeliverSecrets: per request at most SERVICE_MAX_SECRETS secrets, each
+ * checked (name, kind against the public area, EK, PCR selection, challenge
+ * of SERVICE_CHALLENGE_MIN..MAX bytes), imported under the EK and used once
+ * under its PCR policy for the proof (AES: HMAC-SHA256(key, challenge); RSA:
+ * TPMT_SIGNATURE, RSASSA-SHA256 over SHA-256(challenge)). Nothing is stored
+ * unless every secret of the request passed; then each goes to the secret
+ * store in cfg->state_dir (secrets.h). */
+#define SERVICE_MAX_SECRETS 16
+#define SERVICE_CHALLENGE_MIN 16
+#define SERVICE_CHALLENGE_MAX 1024
+
 /* Open the TPM, create the AK (so the first call is fast), bind cfg->listen
  * (port 0 picks a free one) and start the server; rpc_global_init is called
  * here and undone by service_pull_free (gRPC counts them). AERR_* with detail
@@ -49,7 +60,14 @@ struct service_stats {
 		uint64_t ns;
 		uint64_t tpm_ns;
 	} m[SERVICE_NMETHODS];
-	uint64_t calls;        /* sum over methods */
+	/* DeliverSecrets, kept apart from m[] while the benchmark's table
+	 * (bench/bench_attestor.h, BENCH_METHODS) has the four methods above. */
+	struct {
+		uint64_t calls;
+		uint64_t ns;
+		uint64_t tpm_ns;
+	} deliver;
+	uint64_t calls;        /* sum over methods, DeliverSecrets included */
 };
 
 /* Safe from another thread than the serving one; counts a call only once its

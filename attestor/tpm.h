@@ -120,6 +120,55 @@ int tpm_check_selection(struct tpm *t, const TPML_PCR_SELECTION *sel) ATTEST_WUR
 int tpm_quote(struct tpm *t, const uint8_t *nonce, size_t nonce_len,
 	      const TPML_PCR_SELECTION *sel, struct tpm_quote *out) ATTEST_WUR;
 
+/* --- Secrets imported under an EK (issue #3). Objects are KEYEDHASH sealed
+ * data (AES keys) or RSA signing keys whose authPolicy is PolicyPCR over a
+ * selection; they are used only through a policy session, never by password.
+ * All three functions return with nothing of theirs loaded. */
+
+/* A TPM_RC_PCR_CHANGED between PolicyPCR and the command is retried this often. */
+#define TPM_POLICY_ROUNDS 3
+
+/* Largest unsealed payload (TPM2B_SENSITIVE_DATA). */
+#define TPM_MAX_SEALED 128
+
+/* TPM2_Import under the EK of ek_alg (PolicySecret(endorsement) session).
+ * pub is TPM2B_PUBLIC, dup TPM2B_PRIVATE (outer-wrapped, no inner wrapper),
+ * seed TPM2B_ENCRYPTED_SECRET wire bytes, parsed strictly (AERR_PARSE /
+ * AERR_TRAILING; empty ones are AERR_PARSE). The public area must be a
+ * policy-only object (AERR_INVALID_ARG): KEYEDHASH or RSA, userWithAuth
+ * clear, an authPolicy of nameAlg's digest size.
+ * AERR_IMPORT when the TPM refuses the blob (seed not for this EK, integrity
+ * check failed, public area altered), with the TPM's reason in the detail.
+ * priv receives the TPM2B_PRIVATE wire bytes the TPM returns (wrapped by the
+ * EK: safe at rest); cap >= sizeof(TPM2B_PRIVATE) is enough. */
+int tpm_import(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *pub, size_t pub_len,
+	       const uint8_t *dup, size_t dup_len, const uint8_t *seed, size_t seed_len,
+	       uint8_t *priv, size_t cap, size_t *priv_len) ATTEST_WUR;
+
+/* Load (pub, priv) under the EK, satisfy PolicyPCR(sel) with the TPM's
+ * current values, TPM2_Unseal. AERR_PCR_POLICY with "the PCR policy is no
+ * longer met (PCRs changed since the secret was sealed)" when the values (or
+ * the selection) no longer give the object's authPolicy; AERR_IMPORT when the
+ * blobs do not load under this EK. out receives the data (cap >=
+ * TPM_MAX_SEALED is enough); the caller wipes it. */
+int tpm_unseal(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *pub, size_t pub_len,
+	       const uint8_t *priv, size_t priv_len, const TPML_PCR_SELECTION *sel,
+	       uint8_t *out, size_t cap, size_t *out_len) ATTEST_WUR;
+
+struct tpm_signature {
+	uint8_t wire[sizeof(TPMT_SIGNATURE)];  /* TPMT_SIGNATURE wire bytes */
+	size_t wire_len;
+	uint8_t raw[TPM2_MAX_RSA_KEY_BYTES];   /* the RSASSA signature alone (PKCS#1 v1.5 bytes) */
+	size_t raw_len;
+};
+
+/* As tpm_unseal, but TPM2_Sign(RSASSA-SHA256) of a 32-byte SHA-256 digest
+ * with the loaded RSA key (AERR_INVALID_ARG for another digest size or a key
+ * that is not an RSA signing key). */
+int tpm_sign(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *pub, size_t pub_len,
+	     const uint8_t *priv, size_t priv_len, const TPML_PCR_SELECTION *sel,
+	     const uint8_t *digest, size_t digest_len, struct tpm_signature *out) ATTEST_WUR;
+
 /* Time spent in ESYS calls (TPM command round trips: marshalling, sessions,
  * TCTI, the TPM itself), per command and in total, since tpm_open or the last
  * tpm_stats_reset. The benchmark's reference for "the TPM commands it needs".

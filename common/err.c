@@ -37,6 +37,7 @@ const char *err_str(int code)
 	case AERR_STATE: return "step not allowed in this state";
 	case AERR_NOT_FOUND: return "not found";
 	case AERR_EVENTLOG: return "event log does not match the quoted PCRs";
+	case AERR_IMPORT: return "the TPM refused the import blob";
 	}
 	return "unknown error";
 }

@@ -36,6 +36,7 @@ enum attest_err {
 	AERR_STATE = -26,          /* step not allowed in the current state */
 	AERR_NOT_FOUND = -27,      /* requested object does not exist */
 	AERR_EVENTLOG = -28,       /* event log replay does not reproduce the quoted PCRs */
+	AERR_IMPORT = -29,         /* TPM2_Import refused the blob: made for another TPM's key, or altered */
 };
 
 /* Static text for a code; never NULL. */

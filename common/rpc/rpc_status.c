@@ -66,6 +66,7 @@ enum rpc_status rpc_status_from_err(int err)
 	case AERR_TOO_LARGE:
 	case AERR_INVALID_ARG:
 	case AERR_UNSUPPORTED:
+	case AERR_IMPORT:
 		return RPC_INVALID_ARGUMENT;
 	case AERR_STATE:
 	case AERR_CONFIG:

@@ -12,7 +12,7 @@
 #    through the attestor (the secret comes back); a flipped credential byte,
 #    a trailing byte and a foreign AK name are refused with their own status
 #  - malformed requests (3-byte nonce, bank 0x9999, PCR 24) -> INVALID_ARGUMENT
-#    with a message; DeliverSecrets -> UNIMPLEMENTED
+#    with a message; an empty DeliverSecrets -> INVALID_ARGUMENT
 #  - the same with an ECC P-256 EK as parent, after provisioning one
 #  - SIGTERM stops the attestor with exit status 0
 # for ECC and RSA AKs. Prints the measured cost of each call.
@@ -148,7 +148,7 @@ exercise() {
 	"${CL[@]}" expect-error INVALID_ARGUMENT quote 32 "sha256:24" || fail "PCR 24"
 	"${CL[@]}" expect-error INVALID_ARGUMENT quote 32 "sha256:1,1" || fail "PCR twice"
 	"${CL[@]}" expect-error INVALID_ARGUMENT quote 32 "sha256:0+sha256:1" || fail "bank twice"
-	"${CL[@]}" expect-error UNIMPLEMENTED deliver || fail "DeliverSecrets"
+	"${CL[@]}" expect-error INVALID_ARGUMENT deliver || fail "empty DeliverSecrets"
 	ok "$ak/$ek: malformed requests refused with INVALID_ARGUMENT and a message"
 
 	stop_attestor "$ak" "$ek"
