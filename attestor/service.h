@@ -12,16 +12,8 @@
 struct service;
 struct tpm;
 
-/* DeliverSecrets: per request at most SERVICE_MAX_SECRETS secrets, each
- * checked (name, kind against the public area, EK, PCR selection, challenge
- * of SERVICE_CHALLENGE_MIN..MAX bytes), imported under the EK and used once
- * under its PCR policy for the proof (AES: HMAC-SHA256(key, challenge); RSA:
- * TPMT_SIGNATURE, RSASSA-SHA256 over SHA-256(challenge)). Nothing is stored
- * unless every secret of the request passed; then each goes to the secret
- * store in cfg->state_dir (secrets.h). */
-#define SERVICE_MAX_SECRETS 16
-#define SERVICE_CHALLENGE_MIN 16
-#define SERVICE_CHALLENGE_MAX 1024
+/* DeliverSecrets is answered by answer_secrets (answer.h): the limits and the
+ * proofs are described there. */
 
 /* Open the TPM, create the AK (so the first call is fast), bind cfg->listen
  * (port 0 picks a free one) and start the server; rpc_global_init is called
