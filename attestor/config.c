@@ -31,6 +31,21 @@ static int config_bool(const char *v, int *out)
 	return 0;
 }
 
+static int config_uint(const char *v, unsigned long min, unsigned long max, uint32_t *out)
+{
+	char *end;
+	unsigned long x;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (*end || errno || x < min || x > max)
+		return -1;
+	*out = (uint32_t)x;
+	return 0;
+}
+
 static int config_copy(char *dst, size_t cap, const char *v)
 {
 	size_t n = strlen(v);
@@ -69,6 +84,18 @@ static int config_handler(void *user, const char *section, const char *name, con
 				bad = 1;
 		} else if (!strcmp(name, "listen")) {
 			bad = !value[0] || config_copy(c->listen, sizeof(c->listen), value);
+		} else if (!strcmp(name, "verifier")) {
+			bad = !strchr(value, ':') || config_copy(c->verifier, sizeof(c->verifier), value);
+		} else if (!strcmp(name, "reattest_interval")) {
+			bad = config_uint(value, 1, 7 * 86400, &c->reattest_interval);
+		} else if (!strcmp(name, "retry_initial_ms")) {
+			bad = config_uint(value, 1, 3600000, &c->retry_initial_ms);
+		} else if (!strcmp(name, "retry_max_ms")) {
+			bad = config_uint(value, 1, 3600000, &c->retry_max_ms);
+		} else if (!strcmp(name, "timeout_ms")) {
+			uint32_t t;
+			bad = config_uint(value, 1, 3600000, &t);
+			c->timeout_ms = (int)t;
 		} else if (!strcmp(name, "tcti")) {
 			bad = !value[0] || config_copy(c->tcti, sizeof(c->tcti), value);
 		} else if (!strcmp(name, "ak_alg")) {
@@ -91,6 +118,8 @@ static int config_handler(void *user, const char *section, const char *name, con
 			bad = config_path(p, c->tls.cert, sizeof(c->tls.cert), value);
 		else if (!strcmp(name, "key"))
 			bad = config_path(p, c->tls.key, sizeof(c->tls.key), value);
+		else if (!strcmp(name, "server_name"))
+			bad = config_copy(c->tls.server_name, sizeof(c->tls.server_name), value);
 		else if (!strcmp(name, "insecure"))
 			bad = config_bool(value, &c->tls.insecure) != 0;
 		else
@@ -117,6 +146,10 @@ static void config_defaults(struct attestor_config *c)
 	c->ek_alg = TPM2_ALG_RSA;
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/tpm-attest");
 	c->log_level = LOG_LEVEL_INFO;
+	c->reattest_interval = 300;
+	c->retry_initial_ms = 500;
+	c->retry_max_ms = 60000;
+	c->timeout_ms = 30000;
 }
 
 int attestor_config_load(const char *path, struct attestor_config *out)
@@ -144,6 +177,15 @@ int attestor_config_load(const char *path, struct attestor_config *out)
 	if (line != 0) {
 		r = err_set(AERR_CONFIG, "%s:%d: %s", path, line,
 			    p.error[0] ? p.error : "syntax error");
+		goto out;
+	}
+	if (out->mode == CONFIG_MODE_PUSH && !out->verifier[0]) {
+		r = err_set(AERR_CONFIG, "%s: mode = push needs verifier = HOST:PORT", path);
+		goto out;
+	}
+	if (out->retry_max_ms < out->retry_initial_ms) {
+		r = err_set(AERR_CONFIG, "%s: retry_max_ms (%u) is below retry_initial_ms (%u)", path,
+			    out->retry_max_ms, out->retry_initial_ms);
 		goto out;
 	}
 	if (!out->tls.insecure && (!out->tls.ca[0] || !out->tls.cert[0] || !out->tls.key[0])) {

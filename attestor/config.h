@@ -3,6 +3,7 @@
 #define ATTEST_ATTESTOR_CONFIG_H
 
 #include <limits.h>
+#include <stdint.h>
 
 #include <tss2/tss2_tpm2_types.h>
 
@@ -13,6 +14,11 @@ enum config_mode { CONFIG_MODE_PULL = 0, CONFIG_MODE_PUSH = 1 };
 struct attestor_config {
 	enum config_mode mode;
 	char listen[256];          /* pull: address to serve on */
+	char verifier[256];        /* push: the verifier's HOST:PORT */
+	uint32_t reattest_interval; /* push: seconds between attestations when the verdict names none */
+	uint32_t retry_initial_ms; /* push: first backoff step for an unreachable verifier */
+	uint32_t retry_max_ms;     /* push: backoff cap */
+	int timeout_ms;            /* push: deadline of each call */
 	char tcti[512];
 	TPMI_ALG_PUBLIC ak_alg;    /* TPM2_ALG_ECC | TPM2_ALG_RSA */
 	TPMI_ALG_PUBLIC ek_alg;    /* parent EK: TPM2_ALG_RSA | TPM2_ALG_ECC */
@@ -22,6 +28,7 @@ struct attestor_config {
 		char ca[PATH_MAX];
 		char cert[PATH_MAX];
 		char key[PATH_MAX];
+		char server_name[256]; /* push: name expected in the verifier's certificate; "" = its host */
 		int insecure;
 	} tls;
 };

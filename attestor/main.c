@@ -13,7 +13,9 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "driver.h"
 #include "log.h"
+#include "rpc.h"
 #include "secrets.h"
 #include "service.h"
 #include "tpm.h"
@@ -21,7 +23,11 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: attestor [serve] --config FILE    serve (pull mode) until SIGINT/SIGTERM\n"
+		"usage: attestor [serve] --config FILE [--once [--wait SECONDS]]\n"
+		"                 pull mode: serve the verifier until SIGINT/SIGTERM;\n"
+		"                 push mode: attest to the verifier now and on its interval until\n"
+		"                 SIGINT/SIGTERM, or --once: one attestation (waiting up to --wait\n"
+		"                 seconds, default 30, for the verifier), exit 0 pass / 1 fail\n"
 		"       attestor unseal NAME [-o FILE] --config FILE\n"
 		"                 the delivered AES-256 key NAME: hex on stdout, or raw into FILE (0600)\n"
 		"       attestor sign NAME [-o FILE] --config FILE < DATA\n"
@@ -75,15 +81,90 @@ static int load_config(const char *path, struct attestor_config *cfg)
 	return 0;
 }
 
+static int push_main(const struct attestor_config *cfg, int once, uint32_t wait_s)
+{
+	struct driver_opts o;
+	struct driver_result res;
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.verifier = cfg->verifier;
+	o.tls.ca_file = cfg->tls.ca;
+	o.tls.cert_file = cfg->tls.cert;
+	o.tls.key_file = cfg->tls.key;
+	o.tls.server_name = cfg->tls.server_name[0] ? cfg->tls.server_name : NULL;
+	o.tls.insecure = cfg->tls.insecure;
+	o.tpm.tcti = cfg->tcti;
+	o.tpm.ek_alg = cfg->ek_alg;
+	o.tpm.ak_alg = cfg->ak_alg;
+	o.state_dir = cfg->state_dir;
+	o.reattest_default_s = cfg->reattest_interval;
+	o.retry_initial_ms = cfg->retry_initial_ms;
+	o.retry_max_ms = cfg->retry_max_ms;
+	o.timeout_ms = cfg->timeout_ms;
+	rpc_global_init();
+	r = driver_run(&o, once, once ? wait_s * 1000u : 0, &res);
+	rpc_global_shutdown();
+	if (!once) {
+		if (r != 0)
+			LOG_ERR("%s", err_detail());
+		return r == 0 ? 0 : 1;
+	}
+	if (r == 0 && res.pass) {
+		printf("PASS %s resetCount %u restartCount %u total %.2f ms\n", cfg->verifier, res.reset_count,
+		       res.restart_count, res.ms);
+		return 0;
+	}
+	if (r == 0)
+		fprintf(stderr, "FAIL %s\n", res.reason);
+	else if (r == AERR_RPC)
+		fprintf(stderr, "FAIL transport: %s\n", res.reason);
+	else
+		fprintf(stderr, "FAIL attestor: %s\n", res.reason[0] ? res.reason : err_detail());
+	return 1;
+}
+
 static int serve_main(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct attestor_config cfg;
-	const char *path;
+	const char *path = NULL;
+	int c, once = 0;
+	unsigned long wait_s = 30;
+	char *end;
 
-	if (parse_args(argc, argv, &path) != 0 || load_config(path, &cfg) != 0)
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:ow:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'o': once = 1; break;
+		case 'w':
+			wait_s = strtoul(optarg, &end, 10);
+			if (*end || !*optarg || wait_s > 86400) {
+				fprintf(stderr, "attestor: --wait takes seconds (0..86400), not '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || !path) {
+		usage(stderr);
 		return 2;
-	if (cfg.mode != CONFIG_MODE_PULL) {
-		fprintf(stderr, "attestor: %s: mode = push is not implemented yet\n", path);
+	}
+	if (load_config(path, &cfg) != 0)
+		return 2;
+	if (cfg.mode == CONFIG_MODE_PUSH)
+		return push_main(&cfg, once, (uint32_t)wait_s);
+	if (once) {
+		fprintf(stderr, "attestor: --once needs mode = push (%s has mode = pull)\n", path);
 		return 2;
 	}
 	if (service_pull_run(&cfg) != 0) {

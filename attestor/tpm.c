@@ -774,7 +774,7 @@ static int tpm_ak_create(struct tpm *t)
 	Esys_Free(t->ak.saved);
 	t->ak.saved = NULL;
 	t->ak.have = 1;
-	LOG_INFO("created %s AK under the %s EK", tpm_alg_name(t->ak_alg), tpm_alg_name(t->ek_alg));
+	LOG_INFO("created a new AK (%s) under the %s EK", tpm_alg_name(t->ak_alg), tpm_alg_name(t->ek_alg));
 	r = 0;
 out:
 	(void)tpm_flush(t, &s);
@@ -821,6 +821,18 @@ out:
 	tpm_ek_release(t, &ek, ek_flush);
 	(void)tpm_flush(t, &obj);
 	return r;
+}
+
+int tpm_ak_renew(struct tpm *t)
+{
+	/* The old AK's blobs and saved context are simply forgotten: it was never
+	 * persistent, and a verifier that activated it learns of the new one in
+	 * the next exchange. */
+	Esys_Free(t->ak.saved);
+	t->ak.saved = NULL;
+	t->ak.have = 0;
+	OPENSSL_cleanse(&t->ak.priv, sizeof(t->ak.priv));
+	return tpm_ak_create(t);
 }
 
 int tpm_ak_get(struct tpm *t, struct tpm_ak *out)

@@ -87,6 +87,10 @@ int64_t tpm_ak_create_cost_ms(const struct tpm *t);
 /* The process's AK, created under the configured EK on first use. */
 int tpm_ak_get(struct tpm *t, struct tpm_ak *out) ATTEST_WUR;
 
+/* Replace the AK with a newly created one (after a TPM reset: the host
+ * rebooted, so the verifier is to activate a fresh AK). */
+int tpm_ak_renew(struct tpm *t) ATTEST_WUR;
+
 /* TPM2_ActivateCredential(activateHandle = AK, keyHandle = EK of ek_alg).
  * ak_name is TPM2B_NAME wire bytes, id_object TPM2B_ID_OBJECT, enc_secret
  * TPM2B_ENCRYPTED_SECRET, all parsed strictly (AERR_PARSE/AERR_TRAILING).

@@ -111,9 +111,10 @@ CONF
 	export SWTPM_DIR EK_ROOTS
 }
 
-# swtpm_run: (re)start swtpm on $SWTPM_DIR's state, on a new free port.
+# swtpm_run [PORT]: (re)start swtpm on $SWTPM_DIR's state, on PORT or a new
+# free port. Restarting on the same port looks to a client like a power cycle.
 swtpm_run() {
-	SWTPM_PORT=$(free_port)
+	SWTPM_PORT=${1:-$(free_port)}
 	bg "swtpm-$(basename "$SWTPM_DIR")" swtpm socket --tpm2 --tpmstate dir="$SWTPM_DIR/state" \
 		--server type=tcp,port="$SWTPM_PORT",bindaddr=127.0.0.1 \
 		--ctrl type=tcp,port=$((SWTPM_PORT + 1)),bindaddr=127.0.0.1 \
@@ -171,7 +172,7 @@ CNF
 }
 
 # pki_make DIR: demo mTLS PKI (certs/mkpki.sh): ca.pem, verifier.{pem,key},
-# attestor.{pem,key}, other-ca.pem, rogue.{pem,key}.
+# attestor.{pem,key}, attestor2.{pem,key}, other-ca.pem, rogue.{pem,key}.
 pki_make() {
 	bash "$SOURCE_DIR/certs/mkpki.sh" "$1" >/dev/null
 }

@@ -1,0 +1,329 @@
+#define LOG_MODULE "push"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <tss2/tss2_mu.h>
+
+#include "answer.h"
+#include "attest.pb-c.h"
+#include "crypto.h"
+#include "driver.h"
+#include "log.h"
+
+enum { M_HELLO, M_ACTIVATE, M_SUBMIT_QUOTE, M_CONFIRM_SECRETS, M_COUNT };
+static const char *const driver_method_names[M_COUNT] = { "Hello", "Activate", "SubmitQuote", "ConfirmSecrets" };
+
+struct driver {
+	const struct driver_opts *o;
+	struct tpm *tpm;
+	struct rpc_channel *ch;
+	unsigned method[M_COUNT];     /* index in the Verifier service descriptor */
+	int have_reset_count;
+	uint32_t reset_count;         /* of the TPM at the last quote */
+	int renew_ak;                 /* the TPM was reset: new AK before the next exchange */
+};
+
+static volatile sig_atomic_t driver_stopping;
+
+static double driver_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+uint32_t driver_backoff_ms(uint32_t initial, uint32_t cap, unsigned attempt, uint32_t random32)
+{
+	uint64_t d = initial ? initial : 1;
+
+	for (unsigned i = 0; i < attempt && d < cap; i++)
+		d *= 2;
+	if (d > cap)
+		d = cap;
+	/* [d/2, d]: "equal jitter". */
+	return (uint32_t)(d / 2 + (d - d / 2) * (uint64_t)random32 / UINT32_MAX);
+}
+
+int driver_open(const struct driver_opts *o, struct driver **out)
+{
+	const ProtobufCServiceDescriptor *svc = &attest__v1__verifier__descriptor;
+	struct driver *d;
+	struct tpm_ak ak;
+	int r;
+
+	*out = NULL;
+	if (!(d = calloc(1, sizeof(*d))))
+		return err_set(AERR_ALLOC, "driver");
+	d->o = o;
+	for (int i = 0; i < M_COUNT; i++) {
+		const ProtobufCMethodDescriptor *m =
+			protobuf_c_service_descriptor_get_method_by_name(svc, driver_method_names[i]);
+		if (!m) {
+			r = err_set(AERR_INTERNAL, "service %s has no method %s", svc->name, driver_method_names[i]);
+			goto fail;
+		}
+		d->method[i] = (unsigned)(m - svc->methods);
+	}
+	/* The AK first: creating an RSA AK takes a while, better before the
+	 * first call than inside it. */
+	if ((r = tpm_open(&o->tpm, &d->tpm)) != 0 || (r = tpm_ak_get(d->tpm, &ak)) != 0)
+		goto fail;
+	if ((r = rpc_channel_open(o->verifier, &o->tls, 0, &d->ch)) != 0)
+		goto fail;
+	*out = d;
+	return 0;
+fail:
+	driver_close(d);
+	return r;
+}
+
+void driver_close(struct driver *d)
+{
+	if (!d)
+		return;
+	rpc_channel_close(d->ch);
+	tpm_close(d->tpm);
+	free(d);
+}
+
+/* One call to the verifier. A status that means "try again later" returns
+ * AERR_RPC; a refusal of our evidence ends the exchange with a failing verdict
+ * (1 is returned, res filled); OK returns 0 with *reply set. */
+static int driver_call(struct driver *d, int method, const ProtobufCMessage *in, Attest__V1__PushChallenge **reply,
+		       struct driver_result *res)
+{
+	struct rpc_result rr;
+	ProtobufCMessage *out = NULL;
+	int r;
+
+	*reply = NULL;
+	r = rpc_call_unary(d->ch, &attest__v1__verifier__descriptor, d->method[method], in, d->o->timeout_ms, 0, &out,
+			   &rr);
+	if (r == 0) {
+		*reply = (Attest__V1__PushChallenge *)out;
+		return 0;
+	}
+	if (r != AERR_RPC)
+		return r;
+	switch (rr.status) {
+	case RPC_PERMISSION_DENIED:
+	case RPC_INVALID_ARGUMENT:
+	case RPC_UNIMPLEMENTED:
+	case RPC_INTERNAL:
+		/* The verifier looked at our evidence and said no: a verdict. */
+		res->verdict = 1;
+		res->pass = 0;
+		snprintf(res->reason, sizeof(res->reason), "%s", rr.message);
+		return 1;
+	default:
+		snprintf(res->reason, sizeof(res->reason), "%s: %s: %s", driver_method_names[method],
+			 rpc_status_name(rr.status), rr.message);
+		return err_set(AERR_RPC, "%s", res->reason);
+	}
+}
+
+/* resetCount of the TPM, from the quote we just made. */
+static void driver_note_reset_count(struct driver *d, const struct tpm_quote *q, struct driver_result *res)
+{
+	TPM2B_ATTEST a2b;
+	TPMS_ATTEST a;
+	size_t off = 0;
+
+	if (Tss2_MU_TPM2B_ATTEST_Unmarshal(q->attest, q->attest_len, &off, &a2b) != TSS2_RC_SUCCESS)
+		return;
+	off = 0;
+	if (Tss2_MU_TPMS_ATTEST_Unmarshal(a2b.attestationData, a2b.size, &off, &a) != TSS2_RC_SUCCESS)
+		return;
+	res->reset_count = a.clockInfo.resetCount;
+	res->restart_count = a.clockInfo.restartCount;
+	if (d->have_reset_count && d->reset_count != a.clockInfo.resetCount) {
+		LOG_INFO("TPM resetCount %u -> %u: the host rebooted since the last attestation; a new AK follows",
+			 d->reset_count, a.clockInfo.resetCount);
+		d->renew_ak = 1;
+	}
+	d->have_reset_count = 1;
+	d->reset_count = a.clockInfo.resetCount;
+}
+
+/* Answer one demand of the verifier; *next is its following demand. */
+static int driver_step(struct driver *d, const Attest__V1__PushChallenge *ch, Attest__V1__PushChallenge **next,
+		       struct driver_result *res)
+{
+	int r;
+
+	if (ch->credential) {
+		Attest__V1__PushActivation m = ATTEST__V1__PUSH_ACTIVATION__INIT;
+		struct answer_activation a;
+
+		if ((r = answer_activation(d->tpm, ch->credential, &a)) == 0) {
+			m.session_id = ch->session_id;
+			m.response = &a.msg;
+			r = driver_call(d, M_ACTIVATE, &m.base, next, res);
+		}
+		answer_activation_done(&a);
+		return r;
+	}
+	if (ch->quote) {
+		Attest__V1__PushQuote m = ATTEST__V1__PUSH_QUOTE__INIT;
+		struct answer_quote a;
+
+		if ((r = answer_quote(d->tpm, ch->quote, &a)) == 0) {
+			driver_note_reset_count(d, a.q, res);
+			m.session_id = ch->session_id;
+			m.quote = &a.msg;
+			r = driver_call(d, M_SUBMIT_QUOTE, &m.base, next, res);
+		}
+		answer_quote_done(&a);
+		return r;
+	}
+	if (ch->secrets) {
+		Attest__V1__PushReceipt m = ATTEST__V1__PUSH_RECEIPT__INIT;
+		struct answer_secrets a;
+
+		if ((r = answer_secrets(d->tpm, d->o->state_dir, ch->secrets, &a)) == 0) {
+			m.session_id = ch->session_id;
+			m.receipt = &a.msg;
+			r = driver_call(d, M_CONFIRM_SECRETS, &m.base, next, res);
+		}
+		answer_secrets_done(&a);
+		return r;
+	}
+	return err_set(AERR_PARSE, "the verifier's answer demands nothing and gives no verdict");
+}
+
+int driver_attest(struct driver *d, struct driver_result *res)
+{
+	Attest__V1__PushHello hello = ATTEST__V1__PUSH_HELLO__INIT;
+	Attest__V1__PushChallenge *ch = NULL, *next = NULL;
+	struct answer_endorsement e;
+	struct answer_ak ak;
+	double t0 = driver_now_ms();
+	int r, steps;
+
+	memset(res, 0, sizeof(*res));
+	res->reattest_s = d->o->reattest_default_s;
+	if (d->renew_ak) {
+		if ((r = tpm_ak_renew(d->tpm)) != 0)
+			goto out;
+		d->renew_ak = 0;
+	}
+	if ((r = answer_endorsement(d->tpm, &e)) != 0)
+		goto out;
+	if ((r = answer_ak(d->tpm, &ak)) != 0) {
+		answer_endorsement_done(&e);
+		goto out;
+	}
+	hello.endorsement = &e.msg;
+	hello.ak = &ak.msg;
+	r = driver_call(d, M_HELLO, &hello.base, &ch, res);
+	answer_endorsement_done(&e);
+	/* Activate, SubmitQuote, then (with secrets) ConfirmSecrets: a verdict
+	 * within four demands, or the verifier is not following the protocol. */
+	for (steps = 0; r == 0 && !ch->verdict && steps < 4; steps++) {
+		r = driver_step(d, ch, &next, res);
+		protobuf_c_message_free_unpacked(&ch->base, NULL);
+		ch = next;
+		next = NULL;
+	}
+	if (r == 1) { /* refused: the failing verdict is in res */
+		r = 0;
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if (!ch->verdict) {
+		r = err_set(AERR_PARSE, "no verdict after %d demands", steps);
+		goto out;
+	}
+	res->verdict = 1;
+	res->pass = ch->verdict->pass;
+	snprintf(res->reason, sizeof(res->reason), "%s", ch->verdict->reason ? ch->verdict->reason : "");
+	if (ch->verdict->reattest_seconds)
+		res->reattest_s = ch->verdict->reattest_seconds;
+	r = 0;
+out:
+	if (ch)
+		protobuf_c_message_free_unpacked(&ch->base, NULL);
+	res->ms = driver_now_ms() - t0;
+	if (r != 0 && r != AERR_RPC && !res->reason[0])
+		snprintf(res->reason, sizeof(res->reason), "%s: %s", err_str(r), err_detail());
+	return r;
+}
+
+/* Sleep up to ms, waking early when a signal asks to stop. */
+static void driver_sleep_ms(uint64_t ms)
+{
+	while (ms > 0 && !driver_stopping) {
+		uint64_t step = ms < 100 ? ms : 100;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(step * 1000000u) };
+
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+static void driver_on_signal(int sig)
+{
+	(void)sig;
+	driver_stopping = 1;
+}
+
+int driver_run(const struct driver_opts *o, int once, uint32_t give_up_ms, struct driver_result *last)
+{
+	struct driver *d = NULL;
+	struct sigaction sa;
+	unsigned attempt = 0;
+	double waiting_since = driver_now_ms();
+	int r;
+
+	memset(last, 0, sizeof(*last));
+	driver_stopping = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = driver_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if ((r = driver_open(o, &d)) != 0)
+		return r;
+	LOG_INFO("push mode: attesting to %s", o->verifier);
+	while (!driver_stopping) {
+		r = driver_attest(d, last);
+		if (r == AERR_RPC) {
+			uint32_t rnd = 0, delay;
+
+			if (give_up_ms && driver_now_ms() - waiting_since >= give_up_ms) {
+				LOG_ERR("no verdict from %s within %u ms: %s", o->verifier, give_up_ms, last->reason);
+				break;
+			}
+			if (crypto_random(&rnd, sizeof(rnd)) != 0)
+				rnd = UINT32_MAX / 2;
+			delay = driver_backoff_ms(o->retry_initial_ms, o->retry_max_ms, attempt++, rnd);
+			LOG_WARN("verifier %s: %s; retrying in %.1f s", o->verifier, last->reason, delay / 1000.0);
+			driver_sleep_ms(delay);
+			continue;
+		}
+		attempt = 0;
+		if (r != 0)
+			/* Our side failed (the TPM, a secret whose policy no longer
+			 * holds): no verdict this round; try again on the interval. */
+			LOG_ERR("attestation not completed: %s; next in %u s", last->reason, last->reattest_s);
+		else if (last->pass)
+			LOG_INFO("attestation PASS (%.1f ms); next in %u s", last->ms, last->reattest_s);
+		else
+			LOG_WARN("attestation FAILED: %s; next in %u s", last->reason, last->reattest_s);
+		if (once)
+			break;
+		driver_sleep_ms((uint64_t)last->reattest_s * 1000u);
+		waiting_since = driver_now_ms();
+	}
+	driver_close(d);
+	if (!once)
+		return 0;
+	if (last->verdict)
+		return 0;
+	return r ? r : AERR_RPC;
+}

@@ -1,0 +1,74 @@
+#!/bin/bash
+# Push mode under load: 20 attestors, each with its own swtpm, push to one
+# verifier at once; every one passes and the verifier records exactly 20
+# passing verdicts (and no failing one).
+. "$SOURCE_DIR/tests/integration/lib.sh"
+need swtpm swtpm_setup openssl
+[ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
+N=${PUSH_LOAD_N:-20}
+
+pki_make "$WORK/pki"
+P=$WORK/pki
+mkdir -p "$WORK/roots"
+vport=$(free_port)
+for ((i = 1; i <= N; i++)); do
+	swtpm_start "tpm$i"
+	mkdir -p "$WORK/a$i"
+	cat >"$WORK/a$i/attestor.conf" <<CONF
+[attestor]
+mode = push
+verifier = 127.0.0.1:$vport
+retry_initial_ms = 100
+retry_max_ms = 1000
+tcti = $TCTI
+state_dir = $WORK/a$i
+log_level = info
+[tls]
+ca = $P/ca.pem
+cert = $P/attestor.pem
+key = $P/attestor.key
+server_name = verifier
+CONF
+done
+# Every swtpm has its own local CA: trust them all.
+for ((i = 1; i <= N; i++)); do
+	cp "$WORK/tpm$i/ek-roots/swtpm-localca-rootca-cert.pem" "$WORK/roots/root$i.pem"
+	cp "$WORK/tpm$i/ek-roots/issuercert.pem" "$WORK/roots/issuer$i.pem"
+done
+cat >"$WORK/verifier.conf" <<CONF
+[verifier]
+mode = push
+listen = 127.0.0.1:$vport
+ek_roots = $WORK/roots
+max_sessions = 64
+log_level = info
+[tls]
+ca = $P/ca.pem
+cert = $P/verifier.pem
+key = $P/verifier.key
+CONF
+bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
+wait_port "$vport"
+
+start=$(date +%s%N)
+pids=()
+for ((i = 1; i <= N; i++)); do
+	"$BUILD_DIR/attestor" --config "$WORK/a$i/attestor.conf" --once --wait 60 \
+		>"$WORK/a$i/out" 2>"$WORK/a$i/err" &
+	pids+=("$!")
+done
+failed=0
+for ((i = 1; i <= N; i++)); do
+	rc=0; wait "${pids[$((i - 1))]}" || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "attestor $i: exit $rc: $(cat "$WORK/a$i/out" "$WORK/a$i/err")" >&2
+		failed=$((failed + 1))
+	fi
+done
+elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$failed" -eq 0 ] || fail "$failed of $N attestors did not pass"
+passes=$(grep -c "verdict PASS" "$WORK/verifier.log" || true)
+fails=$(grep -c "verdict FAIL" "$WORK/verifier.log" || true)
+[ "$passes" -eq "$N" ] || fail "verifier recorded $passes passing verdicts, want $N"
+[ "$fails" -eq 0 ] || fail "verifier recorded $fails failing verdicts"
+ok "$N attestors pushed at once: $N passing verdicts, none failing (${elapsed} ms wall, AK creation and swtpm included)"
