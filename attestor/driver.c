@@ -185,12 +185,24 @@ static int driver_step(struct driver *d, const Attest__V1__PushChallenge *ch, At
 		Attest__V1__PushReceipt m = ATTEST__V1__PUSH_RECEIPT__INIT;
 		struct answer_secrets a;
 
-		if ((r = answer_secrets(d->tpm, d->o->state_dir, ch->secrets, &a)) == 0) {
-			m.session_id = ch->session_id;
-			m.receipt = &a.msg;
-			r = driver_call(d, M_CONFIRM_SECRETS, &m.base, next, res);
+		char local[512] = "";
+
+		/* A secret we cannot open (its PCR policy does not hold here):
+		 * say so with an empty receipt, so that the verifier ends the
+		 * session with a verdict instead of waiting for it to expire. */
+		if ((r = answer_secrets(d->tpm, d->o->state_dir, ch->secrets, &a)) != 0) {
+			snprintf(local, sizeof(local), "%s: %s", err_str(r), err_detail());
+			LOG_WARN("secrets not received: %s", local);
+			attest__v1__secret_receipt__init(&a.msg);
 		}
+		m.session_id = ch->session_id;
+		m.receipt = &a.msg;
+		r = driver_call(d, M_CONFIRM_SECRETS, &m.base, next, res);
 		answer_secrets_done(&a);
+		if (local[0] && res->reason[0]) {
+			size_t n = strlen(res->reason);
+			snprintf(res->reason + n, sizeof(res->reason) - n, " (attestor: %s)", local);
+		}
 		return r;
 	}
 	return err_set(AERR_PARSE, "the verifier's answer demands nothing and gives no verdict");

@@ -183,15 +183,9 @@ static void service_timed(enum service_method m, rpc_handler_fn fn, struct rpc_c
 	tpm_stats_get(svc->tpm, &after);
 	pthread_mutex_lock(&svc->stats_lock);
 	/* A reset from another thread in between would make tpm_ns negative. */
-	if (m == SERVICE_NMETHODS) { /* DeliverSecrets */
-		svc->stats.deliver.calls++;
-		svc->stats.deliver.ns += t0;
-		svc->stats.deliver.tpm_ns += after.ns >= before.ns ? after.ns - before.ns : 0;
-	} else {
-		svc->stats.m[m].calls++;
-		svc->stats.m[m].ns += t0;
-		svc->stats.m[m].tpm_ns += after.ns >= before.ns ? after.ns - before.ns : 0;
-	}
+	svc->stats.m[m].calls++;
+	svc->stats.m[m].ns += t0;
+	svc->stats.m[m].tpm_ns += after.ns >= before.ns ? after.ns - before.ns : 0;
 	svc->stats.calls++;
 	pthread_mutex_unlock(&svc->stats_lock);
 }
@@ -205,8 +199,7 @@ SERVICE_TIMED(SERVICE_GET_ENDORSEMENT, service_get_endorsement)
 SERVICE_TIMED(SERVICE_GET_ATTESTATION_KEY, service_get_attestation_key)
 SERVICE_TIMED(SERVICE_ACTIVATE_CREDENTIAL, service_activate_credential)
 SERVICE_TIMED(SERVICE_QUOTE, service_quote)
-/* SERVICE_NMETHODS stands for DeliverSecrets: see service_stats.deliver */
-SERVICE_TIMED(SERVICE_NMETHODS, service_deliver_secrets)
+SERVICE_TIMED(SERVICE_DELIVER_SECRETS, service_deliver_secrets)
 
 void service_pull_stats(struct service *s, struct service_stats *out)
 {

@@ -43,6 +43,7 @@ enum service_method {
 	SERVICE_GET_ATTESTATION_KEY,
 	SERVICE_ACTIVATE_CREDENTIAL,
 	SERVICE_QUOTE,
+	SERVICE_DELIVER_SECRETS,
 	SERVICE_NMETHODS,
 };
 
@@ -52,14 +53,7 @@ struct service_stats {
 		uint64_t ns;
 		uint64_t tpm_ns;
 	} m[SERVICE_NMETHODS];
-	/* DeliverSecrets, kept apart from m[] while the benchmark's table
-	 * (bench/bench_attestor.h, BENCH_METHODS) has the four methods above. */
-	struct {
-		uint64_t calls;
-		uint64_t ns;
-		uint64_t tpm_ns;
-	} deliver;
-	uint64_t calls;        /* sum over methods, DeliverSecrets included */
+	uint64_t calls;        /* sum over methods */
 };
 
 /* Safe from another thread than the serving one; counts a call only once its

@@ -1305,18 +1305,24 @@ out:
 
 /* A policy session (hash = the object's nameAlg) that has run PolicyPCR(sel)
  * with an empty pcrDigest: the TPM folds in its current values, so whether
- * they are the sealed ones shows when the command checks the authPolicy. */
-static int tpm_pcr_session(struct tpm *t, TPMI_ALG_HASH alg, const TPML_PCR_SELECTION *sel,
+ * they are the sealed ones shows when the command checks the authPolicy.
+ * Objects from our verifier chain PolicyCommandCode(cc) after PolicyPCR (so
+ * that the policy grants this one use and not, say, TPM2_Duplicate of a
+ * private key); objects whose policy is PolicyPCR alone (tpm2-tools) do not.
+ * When the digest after PolicyPCR is not the object's authPolicy, cc is added;
+ * a digest that still differs (PCRs changed) fails at the command. */
+static int tpm_pcr_session(struct tpm *t, const TPMT_PUBLIC *obj, const TPML_PCR_SELECTION *sel, TPM2_CC cc,
 			   ESYS_TR *out)
 {
 	TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
 	TPM2B_DIGEST current = { 0 };
+	TPM2B_DIGEST *digest = NULL;
 	ESYS_TR s = ESYS_TR_NONE;
 	int r;
 
 	*out = ESYS_TR_NONE;
 	if ((r = ESYS(t, StartAuthSession, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-		      ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, alg, &s)) != 0)
+		      ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, obj->nameAlg, &s)) != 0)
 		goto out;
 	/* Flushed by the caller in one place, whatever the command does. */
 	if ((r = ESYS(t, TRSess_SetAttributes, s, TPMA_SESSION_CONTINUESESSION,
@@ -1324,10 +1330,17 @@ static int tpm_pcr_session(struct tpm *t, TPMI_ALG_HASH alg, const TPML_PCR_SELE
 		goto out;
 	if ((r = ESYS(t, PolicyPCR, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &current, sel)) != 0)
 		goto out;
+	if ((r = ESYS(t, PolicyGetDigest, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &digest)) != 0)
+		goto out;
+	if ((digest->size != obj->authPolicy.size ||
+	     memcmp(digest->buffer, obj->authPolicy.buffer, digest->size) != 0) &&
+	    (r = ESYS(t, PolicyCommandCode, s, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, cc)) != 0)
+		goto out;
 	*out = s;
 	s = ESYS_TR_NONE; /* transferred */
 	r = 0;
 out:
+	Esys_Free(digest);
 	(void)tpm_flush(t, &s);
 	return r;
 }
@@ -1389,7 +1402,8 @@ static int tpm_secret_use(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *
 		goto out;
 	for (round = 0;; round++) {
 		(void)tpm_flush(t, &s);
-		if ((r = tpm_pcr_session(t, p.publicArea.nameAlg, sel, &s)) != 0)
+		if ((r = tpm_pcr_session(t, &p.publicArea, sel,
+					 u->op == TPM_USE_UNSEAL ? TPM2_CC_Unseal : TPM2_CC_Sign, &s)) != 0)
 			goto out;
 		if (u->op == TPM_USE_UNSEAL)
 			r = ESYS_QUIET(t, Unseal, obj, s, ESYS_TR_NONE, ESYS_TR_NONE, &u->data);

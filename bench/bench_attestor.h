@@ -10,7 +10,7 @@
 
 #include "err.h"
 
-#define BENCH_METHODS 4   /* GetEndorsement, GetAttestationKey, ActivateCredential, Quote */
+#define BENCH_METHODS 5   /* GetEndorsement, GetAttestationKey, ActivateCredential, Quote, DeliverSecrets */
 #define BENCH_TPM_CMDS 32
 
 struct bench_attestor;

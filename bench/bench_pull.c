@@ -24,8 +24,11 @@
 #define BENCH_MAX_CONFIGS 8
 #define BENCH_TARGET_RATIO 1.3
 
+/* Stage k of the pull exchange is answered by the attestor's method k. */
+_Static_assert(PULL_NSTAGES == BENCH_METHODS, "one attestor method per pull stage");
+
 static const char *const bench_method_stage[BENCH_METHODS] = {
-	"endorsement", "ak", "activation", "quote",
+	"endorsement", "ak", "activation", "quote", "secrets",
 };
 
 struct bench_args {

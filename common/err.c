@@ -38,6 +38,7 @@ const char *err_str(int code)
 	case AERR_NOT_FOUND: return "not found";
 	case AERR_EVENTLOG: return "event log does not match the quoted PCRs";
 	case AERR_IMPORT: return "the TPM refused the import blob";
+	case AERR_PROOF: return "proof of receipt does not verify";
 	}
 	return "unknown error";
 }

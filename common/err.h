@@ -37,6 +37,7 @@ enum attest_err {
 	AERR_NOT_FOUND = -27,      /* requested object does not exist */
 	AERR_EVENTLOG = -28,       /* event log replay does not reproduce the quoted PCRs */
 	AERR_IMPORT = -29,         /* TPM2_Import refused the blob: made for another TPM's key, or altered */
+	AERR_PROOF = -30,            /* a proof of receipt of a secret does not verify */
 };
 
 /* Static text for a code; never NULL. */

@@ -25,6 +25,7 @@ struct parse {
 	int code;
 	char msg[480];
 	int has_pcrs;
+	char last_section[128];        /* to tell a repeated [secret NAME] from its continuation */
 };
 
 static char *reader(char *str, int num, void *stream)
@@ -223,12 +224,90 @@ static int tls_key(struct parse *p, const char *name, const char *v)
 	return fail(p, AERR_CONFIG, "unknown key '%s' in [tls]", name);
 }
 
+/* The [secret NAME] being read; a name seen in an earlier section is refused. */
+static struct secret_conf *secret_section(struct parse *p, const char *section)
+{
+	struct verifier_config *c = p->cfg;
+	const char *name = section + strlen("secret ");
+	struct secret_conf *grown;
+	int same = !strcmp(section, p->last_section);
+
+	for (size_t i = 0; i < c->nsecrets; i++)
+		if (!strcmp(c->secrets[i].name, name)) {
+			if (same && i == c->nsecrets - 1)
+				return &c->secrets[i];
+			fail(p, AERR_CONFIG, "[secret %s] appears twice", name);
+			return NULL;
+		}
+	if (secret_name_check(name) != 0) {
+		fail(p, AERR_CONFIG, "[secret %s]: %s", name, err_detail());
+		return NULL;
+	}
+	if (!(grown = realloc(c->secrets, (c->nsecrets + 1) * sizeof(*grown)))) {
+		fail(p, AERR_ALLOC, "out of memory");
+		return NULL;
+	}
+	c->secrets = grown;
+	memset(&c->secrets[c->nsecrets], 0, sizeof(*grown));
+	snprintf(c->secrets[c->nsecrets].name, sizeof(c->secrets[0].name), "%s", name);
+	return &c->secrets[c->nsecrets++];
+}
+
+static int secret_key(struct parse *p, struct secret_conf *sc, const char *name, const char *v)
+{
+	if (!strcmp(name, "kind")) {
+		if (!strcmp(v, "aes256"))
+			sc->kind = SECRET_AES256;
+		else if (!strcmp(v, "rsa"))
+			sc->kind = SECRET_RSA;
+		else
+			return fail(p, AERR_CONFIG, "kind must be aes256 or rsa, not '%s'", v);
+	} else if (!strcmp(name, "key")) {
+		return set_path(p, &sc->key, v) || !p->failed;
+	} else if (!strcmp(name, "cert")) {
+		return set_path(p, &sc->cert, v) || !p->failed;
+	} else if (!strcmp(name, "hosts")) {
+		char buf[4096], *save = NULL, *tok;
+
+		if (strlen(v) >= sizeof(buf))
+			return fail(p, AERR_CONFIG, "hosts is too long");
+		strcpy(buf, v);
+		for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+			if (!strcmp(tok, "*"))
+				continue;
+			if (sc->nhosts == SECRET_MAX_HOSTS)
+				return fail(p, AERR_CONFIG, "hosts names more than %d hosts", SECRET_MAX_HOSTS);
+			if (!strncmp(tok, "ek:", 3) && strlen(tok + 3) != 64)
+				return fail(p, AERR_CONFIG, "host '%s': ek: takes the 64 hex digits of the EK hash", tok);
+			if (!(sc->hosts[sc->nhosts++] = strdup(tok)))
+				return fail(p, AERR_ALLOC, "out of memory");
+		}
+	} else if (!strcmp(name, "pcrs")) {
+		if (pcrsel_parse(v, &sc->pcrs) != 0)
+			return fail(p, AERR_CONFIG, "pcrs: %s", err_detail());
+		sc->has_pcrs = 1;
+	} else if (strchr(name, '.')) {
+		if (policy_add(&sc->values, name, v) != 0)
+			return fail(p, AERR_CONFIG, "%s", err_detail());
+	} else {
+		return fail(p, AERR_CONFIG, "unknown key '%s' in [secret %s]", name, sc->name);
+	}
+	return 1;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
 
 	if (p->failed)
 		return 0;
+	if (!strncmp(section, "secret ", 7)) {
+		struct secret_conf *sc = secret_section(p, section);
+
+		snprintf(p->last_section, sizeof(p->last_section), "%s", section);
+		return sc ? secret_key(p, sc, name, value) : 0;
+	}
+	snprintf(p->last_section, sizeof(p->last_section), "%s", section);
 	if (!strcmp(section, "verifier"))
 		return verifier_key(p, name, value);
 	if (!strcmp(section, "tls"))
@@ -239,6 +318,58 @@ static int handler(void *user, const char *section, const char *name, const char
 		return 1;
 	}
 	return fail(p, AERR_CONFIG, "unknown section [%s]", section);
+}
+
+/* A secret's policy: values alone imply their selection; a selection with
+ * values must be covered by them exactly (PolicyPCR needs every value). */
+static int validate_secret(struct parse *p, struct secret_conf *sc)
+{
+	const struct policy *v = &sc->values;
+
+	if (!sc->kind)
+		return err_set(AERR_CONFIG, "%s: [secret %s] needs kind = aes256 | rsa", p->path, sc->name);
+	if (!sc->key)
+		return err_set(AERR_CONFIG, "%s: [secret %s] needs key = FILE", p->path, sc->name);
+	if (sc->kind == SECRET_RSA && !sc->cert)
+		return err_set(AERR_CONFIG, "%s: [secret %s] kind rsa needs cert = FILE", p->path, sc->name);
+	if (v->n == 0)
+		return 0;
+	if (!sc->has_pcrs) {
+		for (size_t i = 0; i < v->n; i++) {
+			uint32_t b;
+			for (b = 0; b < sc->pcrs.count && sc->pcrs.pcrSelections[b].hash != v->e[i].alg; b++)
+				;
+			if (b == sc->pcrs.count) {
+				if (b == TPM2_NUM_PCR_BANKS)
+					return err_set(AERR_CONFIG, "%s: [secret %s]: too many banks", p->path, sc->name);
+				sc->pcrs.pcrSelections[b].hash = v->e[i].alg;
+				sc->pcrs.pcrSelections[b].sizeofSelect = 3;
+				sc->pcrs.count++;
+			}
+			sc->pcrs.pcrSelections[b].pcrSelect[v->e[i].index / 8] |= (uint8_t)(1u << (v->e[i].index % 8));
+		}
+		sc->has_pcrs = 1;
+		return 0;
+	}
+	if (policy_check_selection(v, &sc->pcrs) != 0) {
+		char what[PATH_MAX + 96];
+		snprintf(what, sizeof(what), "%s: [secret %s]", p->path, sc->name);
+		return err_wrap(AERR_CONFIG, what);
+	}
+	for (uint32_t b = 0; b < sc->pcrs.count; b++)
+		for (uint32_t i = 0; i < PCRSEL_NUM_PCRS; i++) {
+			const TPMS_PCR_SELECTION *ps = &sc->pcrs.pcrSelections[b];
+			int have = 0;
+			if (!(ps->pcrSelect[i / 8] & (1u << (i % 8))))
+				continue;
+			for (size_t e = 0; e < v->n && !have; e++)
+				have = v->e[e].alg == ps->hash && v->e[e].index == i;
+			if (!have)
+				return err_set(AERR_CONFIG, "%s: [secret %s]: PCR %u bank %s is selected but has no value "
+					       "(give every value, or none to take the passing quote's)", p->path, sc->name,
+					       i, crypto_alg_name(ps->hash));
+		}
+	return 0;
 }
 
 /* Whole-file rules that no single line can check. */
@@ -258,6 +389,9 @@ static int validate(struct parse *p)
 		return err_set(AERR_CONFIG, "%s: require_platform_cert = true needs platform_ca", p->path);
 	if (policy_check_selection(&c->policy, &c->pcrs) != 0)
 		return err_wrap(AERR_CONFIG, p->path);
+	for (size_t i = 0; i < c->nsecrets; i++)
+		if (validate_secret(p, &c->secrets[i]) != 0)
+			return AERR_CONFIG;
 	return 0;
 }
 
@@ -330,5 +464,12 @@ void verifier_config_free(struct verifier_config *cfg)
 	free(cfg->tls.key);
 	free(cfg->tls.server_name);
 	free(cfg->listen);
+	for (size_t i = 0; i < cfg->nsecrets; i++) {
+		free(cfg->secrets[i].key);
+		free(cfg->secrets[i].cert);
+		for (size_t h = 0; h < cfg->secrets[i].nhosts; h++)
+			free(cfg->secrets[i].hosts[h]);
+	}
+	free(cfg->secrets);
 	free(cfg);
 }

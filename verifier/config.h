@@ -11,6 +11,7 @@
 
 #include "err.h"
 #include "policy.h"
+#include "secret.h"
 
 #define CONFIG_DEFAULT_EK_ROOTS "/usr/share/tpm-attest/ek-roots"
 
@@ -39,6 +40,8 @@ struct verifier_config {
 		int insecure;
 	} tls;
 	struct policy policy;
+	size_t nsecrets;               /* [secret NAME] sections, in file order */
+	struct secret_conf *secrets;
 };
 
 /* Parse path into a new config (caller frees with verifier_config_free). On failure

@@ -86,3 +86,53 @@ int evidence_quote(const Attest__V1__QuoteResponse *m, struct pcr_values *values
 	out->values = values;
 	return 0;
 }
+
+int evidence_delivery(const struct secret_blob *blobs, size_t n, struct evidence_delivery_buf *buf,
+		      Attest__V1__SecretDelivery *out)
+{
+	int r;
+
+	attest__v1__secret_delivery__init(out);
+	if (n > SECRET_MAX_PER_HOST)
+		return err_set(AERR_TOO_LARGE, "%zu secrets, at most %d", n, SECRET_MAX_PER_HOST);
+	for (size_t i = 0; i < n; i++) {
+		const struct secret_blob *b = &blobs[i];
+		Attest__V1__Secret *m = &buf->sec[i];
+
+		attest__v1__secret__init(m);
+		m->name = (char *)b->def->conf->name;
+		m->kind = b->def->conf->kind == SECRET_AES256 ? ATTEST__V1__SECRET_KIND__SECRET_KIND_AES256
+							       : ATTEST__V1__SECRET_KIND__SECRET_KIND_RSA;
+		m->ek_alg = b->ek_alg;
+		m->public_.data = (uint8_t *)b->pub;
+		m->public_.len = b->pub_len;
+		m->duplicate.data = (uint8_t *)b->dup;
+		m->duplicate.len = b->dup_len;
+		m->encrypted_seed.data = (uint8_t *)b->seed;
+		m->encrypted_seed.len = b->seed_len;
+		m->challenge.data = (uint8_t *)b->challenge;
+		m->challenge.len = sizeof(b->challenge);
+		if ((r = wire_pcrsel_to_proto(&b->sel, &buf->sel[i], &m->policy_pcrs, &m->n_policy_pcrs)) != 0)
+			return r;
+		buf->ptr[i] = m;
+	}
+	out->n_secrets = n;
+	out->secrets = buf->ptr;
+	return 0;
+}
+
+int evidence_receipt(const Attest__V1__SecretReceipt *m, struct session_proof *proofs, size_t cap, size_t *n)
+{
+	*n = 0;
+	if (!m)
+		return err_set(AERR_PARSE, "no receipt");
+	if (m->n_proofs > cap)
+		return err_set(AERR_TOO_LARGE, "%zu proofs, at most %zu", m->n_proofs, cap);
+	for (size_t i = 0; i < m->n_proofs; i++) {
+		proofs[i].name = m->proofs[i]->name;
+		proofs[i].proof = m->proofs[i]->proof.data;
+		proofs[i].len = m->proofs[i]->proof.len;
+	}
+	*n = m->n_proofs;
+	return 0;
+}

@@ -32,6 +32,20 @@ int evidence_challenge(const struct session_challenge *c, struct evidence_challe
 int evidence_quote_request(const struct session_quote_request *qr, struct wire_pcrsel_buf *buf,
 			   Attest__V1__QuoteRequest *out) ATTEST_WUR;
 
+struct evidence_delivery_buf {
+	Attest__V1__Secret sec[SECRET_MAX_PER_HOST];
+	Attest__V1__Secret *ptr[SECRET_MAX_PER_HOST];
+	struct wire_pcrsel_buf sel[SECRET_MAX_PER_HOST];
+};
+
+/* The n blobs of session_secrets as a SecretDelivery. */
+int evidence_delivery(const struct secret_blob *blobs, size_t n, struct evidence_delivery_buf *buf,
+		      Attest__V1__SecretDelivery *out) ATTEST_WUR;
+
+/* A SecretReceipt as proofs (at most cap: AERR_TOO_LARGE beyond). */
+int evidence_receipt(const Attest__V1__SecretReceipt *m, struct session_proof *proofs, size_t cap,
+		     size_t *n) ATTEST_WUR;
+
 /* values receives the claimed PCR values that out->values points to. */
 int evidence_quote(const Attest__V1__QuoteResponse *m, struct pcr_values *values,
 		   struct session_quote *out) ATTEST_WUR;

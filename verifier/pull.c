@@ -12,6 +12,7 @@
 #include "log.h"
 #include "pull.h"
 #include "rpc.h"
+#include "secret.h"
 #include "trust.h"
 
 /* Method indices of service Attestor, in proto declaration order. */
@@ -20,15 +21,17 @@ enum {
 	M_GET_ATTESTATION_KEY = 1,
 	M_ACTIVATE_CREDENTIAL = 2,
 	M_QUOTE = 3,
+	M_DELIVER_SECRETS = 4,
 };
 
 struct pull_driver {
 	const struct verifier_config *cfg;
 	struct verifier_trust trust;
+	struct secret_set secrets;
 	struct rpc_channel *ch;
 };
 
-static const char *const stage_names[PULL_NSTAGES] = { "endorsement", "ak", "activation", "quote" };
+static const char *const stage_names[PULL_NSTAGES] = { "endorsement", "ak", "activation", "quote", "secrets" };
 
 const char *pull_stage_name(enum pull_stage st)
 {
@@ -53,7 +56,8 @@ int pull_open(const struct verifier_config *cfg, const char *target, struct pull
 	if (!(d = calloc(1, sizeof(*d))))
 		return err_set(AERR_ALLOC, "out of memory");
 	d->cfg = cfg;
-	if ((r = trust_load(cfg, &d->trust)) != 0)
+	if ((r = trust_load(cfg, &d->trust)) != 0 ||
+	    (r = secret_set_load(cfg->secrets, cfg->nsecrets, &d->secrets)) != 0)
 		goto out;
 	memset(&tls, 0, sizeof(tls));
 	tls.ca_file = cfg->tls.ca;
@@ -77,6 +81,7 @@ void pull_close(struct pull_driver *d)
 		return;
 	rpc_channel_close(d->ch);
 	trust_free(&d->trust);
+	secret_set_free(&d->secrets);
 	free(d);
 }
 
@@ -87,6 +92,7 @@ struct run {
 	struct pull_result *res;
 	struct session *s;
 	ProtobufCMessage *reply;
+	char host[64];                /* the attestor's claimed hostname (secrets by host) */
 };
 
 static int rpc(struct run *x, enum pull_stage st, unsigned method, const ProtobufCMessage *in)
@@ -122,6 +128,7 @@ static int stage_endorsement(struct run *x)
 	t0 = now_ms();
 	if ((r = evidence_endorsement((const Attest__V1__Endorsement *)x->reply, &e)) == 0)
 		r = session_endorse(x->s, &e);
+	snprintf(x->host, sizeof(x->host), "%s", e.hostname ? e.hostname : "");
 	x->res->t[PULL_ENDORSEMENT].check_ms += now_ms() - t0;
 	return r;
 }
@@ -188,6 +195,49 @@ out:
 	return r;
 }
 
+/* Secrets configured for this host, after the passing quote: deliver, check
+ * every proof. No secrets for the host: nothing to do. */
+static int stage_secrets(struct run *x)
+{
+	const struct secret_def *defs[SECRET_MAX_PER_HOST];
+	const struct secret_blob *blobs;
+	struct evidence_delivery_buf *buf = NULL;
+	struct session_proof proofs[SECRET_MAX_PER_HOST];
+	Attest__V1__SecretDelivery m;
+	char ek[65];
+	size_t n, np;
+	double t0 = now_ms();
+	int r;
+
+	if ((r = session_ek_hash(x->s, ek)) != 0)
+		goto out;
+	if ((n = secret_set_match(&x->d->secrets, ek, x->host, defs)) == 0)
+		goto out;
+	if (!(buf = malloc(sizeof(*buf)))) {
+		r = err_set(AERR_ALLOC, "delivery");
+		goto out;
+	}
+	if ((r = session_secrets(x->s, defs, n, &blobs)) != 0 || (r = evidence_delivery(blobs, n, buf, &m)) != 0)
+		goto out;
+	x->res->t[PULL_SECRETS].check_ms += now_ms() - t0;
+	if ((r = rpc(x, PULL_SECRETS, M_DELIVER_SECRETS, &m.base)) != 0)
+		goto done;
+	t0 = now_ms();
+	if ((r = evidence_receipt((const Attest__V1__SecretReceipt *)x->reply, proofs, SECRET_MAX_PER_HOST, &np)) !=
+		    0 ||
+	    (r = session_receipt(x->s, proofs, np, &x->res->verdict)) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		LOG_INFO("secret '%s' delivered to host '%s' (EK %.16s...), proof verified", defs[i]->conf->name,
+			 x->host, ek);
+	x->res->secrets = n;
+out:
+	x->res->t[PULL_SECRETS].check_ms += now_ms() - t0;
+done:
+	free(buf);
+	return r;
+}
+
 int pull_attest(struct pull_driver *d, struct pull_result *res)
 {
 	struct session_params sp;
@@ -221,6 +271,11 @@ int pull_attest(struct pull_driver *d, struct pull_result *res)
 	if ((r = stage_quote(&x)) != 0)
 		goto out;
 	res->stages_done++;
+	st = PULL_SECRETS;
+	if ((r = stage_secrets(&x)) != 0)
+		goto out;
+	if (res->secrets)
+		res->stages_done++;
 	r = 0;
 out:
 	res->total_ms = now_ms() - t0;

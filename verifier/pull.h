@@ -15,6 +15,7 @@ enum pull_stage {
 	PULL_AK,
 	PULL_ACTIVATION,
 	PULL_QUOTE,
+	PULL_SECRETS,          /* only when secrets are configured for the host */
 	PULL_NSTAGES,
 };
 
@@ -34,6 +35,7 @@ struct pull_result {
 	struct pull_stage_time t[PULL_NSTAGES];
 	double total_ms;
 	struct session_verdict verdict;    /* the session's verdict (quote stage) */
+	size_t secrets;                    /* secrets delivered and proven */
 };
 
 struct pull_driver;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "push.h"
 #include "rpc.h"
+#include "secret.h"
 #include "session.h"
 #include "trust.h"
 
@@ -35,6 +36,7 @@ struct push_entry {
 struct push_service {
 	const struct verifier_config *cfg;
 	struct verifier_trust trust;
+	struct secret_set secrets;
 	struct rpc_server *srv;
 	int rpc_up;
 	struct push_entry *slots;
@@ -302,17 +304,41 @@ static void push_activate(struct rpc_call *call, const ProtobufCMessage *in, voi
 	push_reply(call, req->session_id, &m);
 }
 
+/* The passing verdict that ends a session. */
+static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t slot, const char *id,
+		      const struct session_verdict *v)
+{
+	Attest__V1__PushChallenge m = ATTEST__V1__PUSH_CHALLENGE__INIT;
+	Attest__V1__Verdict vm = ATTEST__V1__VERDICT__INIT;
+	struct push_entry *e = &p->slots[slot];
+
+	LOG_INFO("verdict PASS host '%s' peer '%s' resetCount %u restartCount %u secrets %zu", e->host, e->peer,
+		 v->reset_count, v->restart_count, v->secrets_proven);
+	vm.pass = 1;
+	vm.reason = "";
+	vm.reattest_seconds = p->cfg->reattest_interval;
+	m.verdict = &vm;
+	push_reply(call, id, &m);
+	push_slot_release(p, slot);
+	push_count(p, &p->counts.passed);
+}
+
 static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in, void *app)
 {
 	struct push_service *p = app;
 	const Attest__V1__PushQuote *req = (const Attest__V1__PushQuote *)in;
 	Attest__V1__PushChallenge m = ATTEST__V1__PUSH_CHALLENGE__INIT;
-	Attest__V1__Verdict vm = ATTEST__V1__VERDICT__INIT;
+	Attest__V1__SecretDelivery dm;
+	const struct secret_def *defs[SECRET_MAX_PER_HOST];
+	const struct secret_blob *blobs;
+	struct evidence_delivery_buf *buf = NULL;
 	struct session_verdict v;
 	struct session_quote q;
 	struct pcr_values values;
 	struct push_entry *e;
+	char ek[65];
 	uint32_t slot;
+	size_t n;
 	int r;
 
 	if (!(e = push_lookup(p, call, req->session_id, &slot)))
@@ -326,28 +352,55 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 		push_step_failed(p, call, slot, r);
 		return;
 	}
-	LOG_INFO("verdict PASS host '%s' peer '%s' resetCount %u restartCount %u", e->host, e->peer, v.reset_count,
-		 v.restart_count);
-	vm.pass = 1;
-	vm.reason = "";
-	vm.reattest_seconds = p->cfg->reattest_interval;
-	m.verdict = &vm;
+	if ((r = session_ek_hash(e->s, ek)) != 0 || (n = secret_set_match(&p->secrets, ek, e->host, defs)) == 0) {
+		push_pass(p, call, slot, req->session_id, &v);
+		return;
+	}
+	/* Secrets for this host: the verdict waits for the proofs. */
+	if (!(buf = malloc(sizeof(*buf)))) {
+		(void)rpc_call_fail_err(call, err_set(AERR_ALLOC, "delivery"));
+		return;
+	}
+	if ((r = session_secrets(e->s, defs, n, &blobs)) != 0) {
+		push_step_failed(p, call, slot, r);
+		goto out;
+	}
+	if ((r = evidence_delivery(blobs, n, buf, &dm)) != 0) {
+		(void)rpc_call_fail_err(call, r);
+		goto out;
+	}
+	m.secrets = &dm;
 	push_reply(call, req->session_id, &m);
-	push_slot_release(p, slot);
-	push_count(p, &p->counts.passed);
+out:
+	free(buf);
 }
 
 static void push_confirm_secrets(struct rpc_call *call, const ProtobufCMessage *in, void *app)
 {
 	struct push_service *p = app;
 	const Attest__V1__PushReceipt *req = (const Attest__V1__PushReceipt *)in;
+	struct session_proof proofs[SECRET_MAX_PER_HOST];
+	struct session_verdict v;
+	struct push_entry *e;
 	uint32_t slot;
+	size_t n;
+	int r;
 
-	if (!push_lookup(p, call, req->session_id, &slot))
+	if (!(e = push_lookup(p, call, req->session_id, &slot)))
 		return;
-	/* No secrets are configured for push sessions yet: nothing was delivered. */
-	(void)rpc_call_fail(call, RPC_FAILED_PRECONDITION, "no secrets were delivered in this session");
-	push_count(p, &p->counts.rejected);
+	if ((r = evidence_receipt(req->receipt, proofs, SECRET_MAX_PER_HOST, &n)) != 0) {
+		(void)rpc_call_fail_err(call, r);
+		push_count(p, &p->counts.rejected);
+		return;
+	}
+	if ((r = session_receipt(e->s, proofs, n, &v)) != 0) {
+		push_step_failed(p, call, slot, r);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		LOG_INFO("secret '%s' delivered to host '%s' peer '%s', proof verified", proofs[i].name, e->host,
+			 e->peer);
+	push_pass(p, call, slot, req->session_id, &v);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -385,7 +438,8 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 	for (uint32_t i = 0; i < p->nslots; i++)
 		p->slots[i].next_free = i + 1;
 	p->free_head = 0;
-	if ((r = trust_load(cfg, &p->trust)) != 0)
+	if ((r = trust_load(cfg, &p->trust)) != 0 ||
+	    (r = secret_set_load(cfg->secrets, cfg->nsecrets, &p->secrets)) != 0)
 		goto out;
 	rpc_global_init();
 	p->rpc_up = 1;
@@ -427,6 +481,7 @@ void push_free(struct push_service *p)
 			push_slot_release(p, i);
 	free(p->slots);
 	trust_free(&p->trust);
+	secret_set_free(&p->secrets);
 	if (p->rpc_up)
 		rpc_global_shutdown();
 	pthread_mutex_destroy(&p->counts_lock);

@@ -35,6 +35,9 @@ struct session {
 	int quoted_before;
 	uint32_t last_reset_count;
 
+	struct secret_blob *blobs;     /* delivered, awaiting proofs */
+	size_t nblobs;
+
 	struct session_verdict verdict;
 };
 
@@ -49,11 +52,11 @@ static const uint8_t ek_policy_a_sha256[32] = {
 		  TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
 
 static const char *const state_names[] = {
-	"NEW", "ENDORSED", "AK_ADMITTED", "ACTIVATED", "QUOTED", "FAILED",
+	"NEW", "ENDORSED", "AK_ADMITTED", "ACTIVATED", "QUOTED", "SECRETS_SENT", "FAILED",
 };
 
 static const char *const step_names[] = {
-	"endorsement", "ak", "activation", "quote request", "quote",
+	"endorsement", "ak", "activation", "quote request", "quote", "secrets", "receipt",
 };
 
 const char *session_state_name(enum session_state st)
@@ -78,6 +81,16 @@ static uint64_t monotonic_ms(void *arg)
 static uint64_t now_ms(const struct session *s)
 {
 	return s->p.clock_ms ? s->p.clock_ms(s->p.clock_arg) : monotonic_ms(NULL);
+}
+
+static void drop_blobs(struct session *s)
+{
+	if (s->blobs) {
+		OPENSSL_cleanse(s->blobs, s->nblobs * sizeof(*s->blobs));
+		free(s->blobs);
+	}
+	s->blobs = NULL;
+	s->nblobs = 0;
 }
 
 static void wipe_secret(struct session *s)
@@ -110,6 +123,7 @@ static int failed(struct session *s, enum session_step step, int code)
 	struct session_verdict *v = &s->verdict;
 
 	wipe_secret(s);
+	drop_blobs(s);
 	OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
 	s->state = SESSION_FAILED;
 	memset(v, 0, sizeof(*v));
@@ -148,6 +162,7 @@ void session_free(struct session *s)
 {
 	if (!s)
 		return;
+	drop_blobs(s);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }
@@ -428,4 +443,88 @@ fail:
 	if (verdict)
 		*verdict = *v;
 	return r;
+}
+
+int session_secrets(struct session *s, const struct secret_def *const *defs, size_t n,
+		    const struct secret_blob **out)
+{
+	int r;
+
+	*out = NULL;
+	if (s->state != SESSION_QUOTED)
+		return err_set(AERR_STATE, "secrets only after a passing quote (state %s)", session_state_name(s->state));
+	if (n == 0 || n > SECRET_MAX_PER_HOST)
+		return err_set(AERR_INVALID_ARG, "%zu secrets (1..%d)", n, SECRET_MAX_PER_HOST);
+	if (!(s->blobs = calloc(n, sizeof(*s->blobs))))
+		return err_set(AERR_ALLOC, "secrets");
+	s->nblobs = n;
+	for (size_t i = 0; i < n; i++)
+		if ((r = secret_blob_make(defs[i], &s->ek, &s->p.pcrs, &s->verdict.quoted.pcrs, &s->blobs[i])) != 0)
+			return failed(s, SESSION_STEP_SECRETS, r);
+	s->state = SESSION_SECRETS_SENT;
+	*out = s->blobs;
+	return 0;
+}
+
+int session_receipt(struct session *s, const struct session_proof *proofs, size_t n, struct session_verdict *verdict)
+{
+	int r;
+
+	if (verdict)
+		memset(verdict, 0, sizeof(*verdict));
+	if (s->state != SESSION_SECRETS_SENT)
+		return out_of_order(s, SESSION_STEP_RECEIPT);
+	if (n != s->nblobs) {
+		r = err_set(AERR_PROOF, "%zu proofs for %zu secrets", n, s->nblobs);
+		goto fail;
+	}
+	for (size_t i = 0; i < s->nblobs; i++) {
+		const char *name = s->blobs[i].def->conf->name;
+		const struct session_proof *found = NULL;
+
+		for (size_t j = 0; j < n; j++) {
+			if (!proofs[j].name || strcmp(proofs[j].name, name) != 0)
+				continue;
+			if (found) {
+				r = err_set(AERR_PROOF, "secret '%s': two proofs", name);
+				goto fail;
+			}
+			found = &proofs[j];
+		}
+		if (!found) {
+			r = err_set(AERR_PROOF, "secret '%s': no proof", name);
+			goto fail;
+		}
+		if ((r = secret_proof_check(&s->blobs[i], found->proof, found->len)) != 0)
+			goto fail;
+	}
+	s->verdict.step = SESSION_STEP_RECEIPT;
+	s->verdict.secrets_proven = s->nblobs;
+	drop_blobs(s);
+	s->state = SESSION_QUOTED;
+	if (verdict)
+		*verdict = s->verdict;
+	return 0;
+fail:
+	r = failed(s, SESSION_STEP_RECEIPT, r);
+	if (verdict)
+		*verdict = s->verdict;
+	return r;
+}
+
+int session_ek_hash(const struct session *s, char hex[65])
+{
+	uint8_t wire[sizeof(TPM2B_PUBLIC)], d[32];
+	size_t len = 0;
+	int r;
+
+	hex[0] = '\0';
+	if (s->state == SESSION_NEW)
+		return err_set(AERR_STATE, "no EK before the endorsement");
+	if ((r = tpmpub_marshal(&s->ek, wire, sizeof(wire), &len)) != 0 ||
+	    (r = crypto_digest(TPM2_ALG_SHA256, wire, len, d)) != 0)
+		return r;
+	for (size_t i = 0; i < sizeof(d); i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	return 0;
 }

@@ -5,6 +5,7 @@
  *
  *   NEW --endorse--> ENDORSED --ak--> AK_ADMITTED --activate--> ACTIVATED
  *   ACTIVATED/QUOTED --quote_request--> (nonce issued) --quote--> QUOTED
+ *   QUOTED --secrets--> SECRETS_SENT --receipt--> QUOTED
  *
  * Every step is accepted once and in order (AERR_STATE otherwise); a quote
  * round (request + quote) may repeat after QUOTED (re-attestation with the same
@@ -23,6 +24,7 @@
 #include "pcrsel.h"
 #include "policy.h"
 #include "quote.h"
+#include "secret.h"
 
 #define SESSION_SECRET_LEN 32
 #define SESSION_NONCE_LEN 32
@@ -34,6 +36,7 @@ enum session_state {
 	SESSION_AK_ADMITTED,   /* credential challenge issued */
 	SESSION_ACTIVATED,     /* AK bound to the EK; quotes may be requested */
 	SESSION_QUOTED,        /* at least one quote passed */
+	SESSION_SECRETS_SENT,  /* secrets delivered, proofs of receipt awaited */
 	SESSION_FAILED,
 };
 
@@ -43,6 +46,8 @@ enum session_step {
 	SESSION_STEP_ACTIVATION,
 	SESSION_STEP_QUOTE_REQUEST,
 	SESSION_STEP_QUOTE,
+	SESSION_STEP_SECRETS,
+	SESSION_STEP_RECEIPT,
 };
 
 /* Policy for one session. Pointers are borrowed and must outlive the session. */
@@ -119,6 +124,14 @@ struct session_verdict {
 	uint32_t reset_count, restart_count;
 	int reboot_seen;                 /* resetCount differs from the previous quote of this session */
 	struct quoted_state quoted;      /* what the last passing quote proved */
+	size_t secrets_proven;           /* receipt step: secrets whose proof verified */
+};
+
+/* A proof of receipt from the host (views into its message). */
+struct session_proof {
+	const char *name;
+	const uint8_t *proof;
+	size_t len;
 };
 
 struct session;
@@ -154,6 +167,25 @@ int session_quote_request(struct session *s, struct session_quote_request *out) 
  * when the step was in order. */
 int session_quote(struct session *s, const struct session_quote *in,
 		  struct session_verdict *verdict) ATTEST_WUR;
+
+/* Step 6, only after a passing quote (state QUOTED; AERR_STATE otherwise, the
+ * session unchanged): wrap each of the n definitions (1..SECRET_MAX_PER_HOST)
+ * for this session's EK under a PCR policy (the definition's, or the passing
+ * quote's selection and values) with a fresh challenge. *out points into the
+ * session, valid until the receipt step or session_free. */
+int session_secrets(struct session *s, const struct secret_def *const *defs, size_t n,
+		    const struct secret_blob **out) ATTEST_WUR;
+
+/* Step 7: exactly one proof per delivered secret, by name, each verified
+ * (secret_proof_check). Any missing, unknown, repeated or wrong proof fails
+ * the session (AERR_PROOF). On success the session is QUOTED again and
+ * *verdict (may be NULL) counts the secrets proven. */
+int session_receipt(struct session *s, const struct session_proof *proofs, size_t n,
+		    struct session_verdict *verdict) ATTEST_WUR;
+
+/* The host's identity for [secret] hosts = ek:...: hex SHA-256 of the EK's
+ * TPM2B_PUBLIC (valid from ENDORSED on). */
+int session_ek_hash(const struct session *s, char hex[65]) ATTEST_WUR;
 
 /* The last failure (code, step, reason) or the last pass. */
 const struct session_verdict *session_last_verdict(const struct session *s);

@@ -13,12 +13,12 @@
 #   A_ROOTS           the verifier's ek_roots (default $EK_ROOTS)
 #   A_VCERT, A_ACERT  certificate names in $PKI (default verifier, attestor)
 #   A_VEXTRA          more [verifier] lines;  A_AEXTRA  more [attestor] lines
-#   A_POLICY          [policy] lines
+#   A_POLICY          [policy] lines;  A_VTAIL  more verifier sections ([secret NAME] ...)
 #   A_WAIT            push: seconds the attestor waits for a verdict (default 20)
 MODE=${MODE:-pull}
 case $MODE in pull | push) ;; *) fail "MODE must be pull or push, not '$MODE'" ;; esac
 PKI=${PKI:-$WORK/pki}
-A_EK=rsa A_AK=ecc A_ROOTS=${EK_ROOTS:-} A_VCERT=verifier A_ACERT=attestor A_VEXTRA="" A_AEXTRA="" A_POLICY="" A_WAIT=20
+A_EK=rsa A_AK=ecc A_ROOTS=${EK_ROOTS:-} A_VCERT=verifier A_ACERT=attestor A_VEXTRA="" A_AEXTRA="" A_POLICY="" A_VTAIL="" A_WAIT=20
 
 # _mode_confs DIR PORT: the two configuration files for this mode.
 _mode_confs() {
@@ -67,6 +67,7 @@ cert = $PKI/$A_VCERT.pem
 key = $PKI/$A_VCERT.key
 [policy]
 $A_POLICY
+$A_VTAIL
 CONF
 }
 

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "fixtures.h"
 #include "log.h"
+#include "pcrsel.h"
 
 static char dir[64];
 static char path[128];
@@ -220,6 +221,57 @@ static void test_push_keys(void **state)
 	load_fails(text, ":2: max_sessions");
 }
 
+static void test_secret_sections(void **state)
+{
+	struct verifier_config *c = NULL;
+	char text[1024], want[160];
+	const char *v0 = "1111111111111111111111111111111111111111111111111111111111111111";
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "%s[secret disk]\nkind = aes256\nkey = disk.key\nhosts = web1, ek:%s\n"
+		 "[secret sig]\nkind = rsa\nkey = k.pem\ncert = k.crt\nsha256.0 = %s\nsha256.7 = %s\n",
+		 TLS, v0, v0, v0);
+	write_conf(text);
+	if (verifier_config_load(path, &c) != 0)
+		fail_msg("%s", err_detail());
+	assert_int_equal(c->nsecrets, 2);
+	assert_string_equal(c->secrets[0].name, "disk");
+	assert_int_equal(c->secrets[0].kind, SECRET_AES256);
+	snprintf(want, sizeof(want), "%s/disk.key", dir);
+	assert_string_equal(c->secrets[0].key, want);
+	assert_int_equal(c->secrets[0].nhosts, 2);
+	assert_string_equal(c->secrets[0].hosts[0], "web1");
+	assert_int_equal(c->secrets[0].has_pcrs, 0);
+	/* Values alone imply their selection. */
+	assert_int_equal(c->secrets[1].has_pcrs, 1);
+	assert_int_equal(c->secrets[1].pcrs.count, 1);
+	assert_int_equal(pcrsel_mask(&c->secrets[1].pcrs, TPM2_ALG_SHA256), (1u << 0) | (1u << 7));
+	verifier_config_free(c);
+
+	snprintf(text, sizeof(text), "%s[secret a]\nkind = des\n", TLS);
+	load_fails(text, ":6: kind must be aes256 or rsa");
+	snprintf(text, sizeof(text), "%s[secret a]\nkind = aes256\n", TLS);
+	load_fails(text, "[secret a] needs key = FILE");
+	snprintf(text, sizeof(text), "%s[secret a]\nkind = rsa\nkey = k.pem\n", TLS);
+	load_fails(text, "[secret a] kind rsa needs cert = FILE");
+	snprintf(text, sizeof(text), "%s[secret a]\nkind = aes256\nkey = x\n[tls]\ninsecure = false\n"
+		 "[secret a]\nkey = y\n", TLS);
+	load_fails(text, "[secret a] appears twice");
+	snprintf(text, sizeof(text), "%s[secret ../x]\nkind = aes256\n", TLS);
+	load_fails(text, "[secret ../x]");
+	snprintf(text, sizeof(text), "%s[secret a]\nkind = aes256\nkey = x\nfile = y\n", TLS);
+	load_fails(text, "unknown key 'file' in [secret a]");
+	snprintf(text, sizeof(text), "%s[secret a]\nkind = aes256\nkey = x\nhosts = ek:abc\n", TLS);
+	load_fails(text, "ek: takes the 64 hex digits");
+	snprintf(text, sizeof(text), "%s[secret a]\nkind = aes256\nkey = x\npcrs = sha256:0,1\nsha256.0 = %s\n",
+		 TLS, v0);
+	load_fails(text, "PCR 1 bank sha256 is selected but has no value");
+	snprintf(text, sizeof(text), "%s[secret a]\nkind = aes256\nkey = x\npcrs = sha256:0\nsha256.3 = %s\n",
+		 TLS, v0);
+	load_fails(text, "[secret a]");
+}
+
 static void test_missing_file(void **state)
 {
 	struct verifier_config *c = NULL;
@@ -257,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_all_keys),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_push_keys),
+		cmocka_unit_test(test_secret_sections),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_example),
 	};

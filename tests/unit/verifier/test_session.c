@@ -28,6 +28,7 @@
 #include "ekcert.h"
 #include "pcrsel.h"
 #include "policy.h"
+#include "secret.h"
 #include "session.h"
 #include "tpmpub.h"
 
@@ -1018,6 +1019,107 @@ static void test_ek_cache(void **state)
 	ekcache_free(cache);
 }
 
+/* Secrets: only after a passing quote; one proof per secret, by name, and
+ * each proof must be the key's own (HMAC over this session's challenge). The
+ * blob itself is opened by a TPM in the integration tests. */
+static void secret_def_aes(struct secret_conf *conf, struct secret_def *def, const char *name, uint8_t fill)
+{
+	memset(conf, 0, sizeof(*conf));
+	memset(def, 0, sizeof(*def));
+	snprintf(conf->name, sizeof(conf->name), "%s", name);
+	conf->kind = SECRET_AES256;
+	def->conf = conf;
+	memset(def->aes, fill, sizeof(def->aes));
+}
+
+static void hmac_proof(const struct secret_blob *b, uint8_t *out)
+{
+	assert_int_equal(crypto_hmac(TPM2_ALG_SHA256, b->def->aes, SECRET_AES_LEN, b->challenge,
+				     sizeof(b->challenge), out), 0);
+}
+
+static void test_secrets(void **state)
+{
+	struct secret_conf c1, c2;
+	struct secret_def d1, d2;
+	const struct secret_def *defs[2] = { &d1, &d2 };
+	const struct secret_blob *blobs;
+	struct session_verdict v;
+	uint8_t p1[32], p2[32];
+	struct session_proof proofs[2];
+	struct ctx c;
+	uint8_t first_challenge[SECRET_CHALLENGE_LEN];
+
+	(void)state;
+	secret_def_aes(&c1, &d1, "one", 0x11);
+	secret_def_aes(&c2, &d2, "two", 0x22);
+
+	/* Not before a passing quote: refused, the session unchanged. */
+	ctx_init(&c);
+	to_activated(&c);
+	assert_int_equal(session_secrets(c.s, defs, 2, &blobs), AERR_STATE);
+	assert_int_equal(session_get_state(c.s), SESSION_ACTIVATED);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), 0);
+	assert_int_equal(session_receipt(c.s, proofs, 0, &v), AERR_STATE);
+
+	/* Delivered: blobs for this EK under the quoted selection, fresh challenges. */
+	assert_int_equal(session_secrets(c.s, defs, 2, &blobs), 0);
+	assert_int_equal(session_get_state(c.s), SESSION_SECRETS_SENT);
+	assert_int_equal(blobs[0].ek_alg, TPM2_ALG_RSA);
+	assert_true(pcrsel_equal(&blobs[0].sel, &c.p.pcrs));
+	assert_true(blobs[0].pub_len > 0 && blobs[0].dup_len > 0 && blobs[0].seed_len > 0);
+	assert_memory_not_equal(blobs[0].challenge, blobs[1].challenge, SECRET_CHALLENGE_LEN);
+	memcpy(first_challenge, blobs[0].challenge, sizeof(first_challenge));
+	hmac_proof(&blobs[0], p1);
+	hmac_proof(&blobs[1], p2);
+	proofs[0] = (struct session_proof){ .name = "two", .proof = p2, .len = 32 };
+	proofs[1] = (struct session_proof){ .name = "one", .proof = p1, .len = 32 };
+	assert_int_equal(session_receipt(c.s, proofs, 2, &v), 0);
+	assert_int_equal(v.secrets_proven, 2);
+	assert_int_equal(session_get_state(c.s), SESSION_QUOTED);
+	session_free(c.s);
+
+	/* Forged: the HMAC made with another key. */
+	ctx_init(&c);
+	to_activated(&c);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), 0);
+	assert_int_equal(session_secrets(c.s, defs, 1, &blobs), 0);
+	assert_memory_not_equal(blobs[0].challenge, first_challenge, SECRET_CHALLENGE_LEN);
+	hmac_proof(&blobs[0], p1);
+	p1[0] ^= 1;
+	proofs[0] = (struct session_proof){ .name = "one", .proof = p1, .len = 32 };
+	assert_int_equal(session_receipt(c.s, proofs, 1, &v), AERR_PROOF);
+	assert_failed(&c, AERR_PROOF, SESSION_STEP_RECEIPT, "not made with the key");
+	session_free(c.s);
+
+	/* A proof under another name, a missing one, a repeated one, a short one. */
+	for (int k = 0; k < 4; k++) {
+		size_t n = 2;
+		ctx_init(&c);
+		to_activated(&c);
+		request_and_quote(&c);
+		assert_int_equal(do_quote(&c, &v), 0);
+		assert_int_equal(session_secrets(c.s, defs, 2, &blobs), 0);
+		hmac_proof(&blobs[0], p1);
+		hmac_proof(&blobs[1], p2);
+		proofs[0] = (struct session_proof){ .name = "one", .proof = p1, .len = 32 };
+		proofs[1] = (struct session_proof){ .name = "two", .proof = p2, .len = 32 };
+		if (k == 0)
+			proofs[1].name = "three";
+		else if (k == 1)
+			n = 1;
+		else if (k == 2)
+			proofs[1].name = "one";
+		else
+			proofs[1].len = 31;
+		assert_int_equal(session_receipt(c.s, proofs, n, &v), AERR_PROOF);
+		assert_failed(&c, AERR_PROOF, SESSION_STEP_RECEIPT, NULL);
+		session_free(c.s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1040,6 +1142,7 @@ int main(void)
 		cmocka_unit_test(test_ek_alg_absent),
 		cmocka_unit_test(test_ek_truncated),
 		cmocka_unit_test(test_ek_cache),
+		cmocka_unit_test(test_secrets),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,0 +1,86 @@
+#!/bin/bash
+# modes: pull push
+# Secret delivery end to end in $MODE: after a passing quote the verifier
+# wraps an AES-256 key and an RSA-2048 signing key for the host's EK under a
+# PCR policy (the quoted PCRs and values, PolicyPCR + PolicyCommandCode), the
+# attestor imports them into its TPM and proves receipt (HMAC / signature over
+# a fresh challenge), and keeps them TPM-wrapped: `attestor unseal` and
+# `attestor sign` work while the PCRs hold and refuse once one changes. A
+# policy over other PCR values is refused, and no key byte reaches any log.
+. "$SOURCE_DIR/tests/integration/lib.sh"
+need swtpm swtpm_setup tpm2_pcrextend openssl od base64
+[ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
+
+swtpm_start tpm
+pcr_extend_some
+pki_make "$WORK/pki"
+. "$SOURCE_DIR/tests/integration/modes.sh"
+
+K=$WORK/keys
+mkdir -p "$K"
+openssl rand 32 >"$K/aes.key"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$K/rsa.pem" -out "$K/rsa.crt" -days 30 \
+	-subj "/CN=host signing key" 2>/dev/null
+AES_HEX=$(od -An -tx1 -v "$K/aes.key" | tr -d ' \n')
+A_VEXTRA="log_level = debug"
+A_VTAIL="[secret disk-key]
+kind = aes256
+key = $K/aes.key
+[secret host-sign]
+kind = rsa
+key = $K/rsa.pem
+cert = $K/rsa.crt
+hosts = *"
+
+expect_pass deliver
+srv=$WORK/deliver-server.log
+vlog=$WORK/deliver/err
+[ "$MODE" = push ] && vlog=$srv
+for s in disk-key host-sign; do
+	grep -q "secret '$s' delivered to host .*proof verified" "$vlog" ||
+		fail "verifier did not record '$s' with a verified proof: $(cat "$vlog")"
+done
+ok "$MODE: both secrets delivered, both proofs verified"
+[ "$MODE" = pull ] && { grep -q "^secrets  *ok " "$WORK/deliver/out" || fail "no 'secrets ok' line: $(cat "$WORK/deliver/out")"; }
+
+ACONF=$WORK/deliver/attestor.conf
+got=$("$BUILD_DIR/attestor" unseal disk-key --config "$ACONF") || fail "attestor unseal disk-key"
+[ "$got" = "$AES_HEX" ] || fail "unsealed key differs from the delivered one"
+ok "attestor unseal returns the delivered AES key"
+printf 'data to sign' >"$WORK/data"
+"$BUILD_DIR/attestor" sign host-sign --config "$ACONF" <"$WORK/data" >"$WORK/data.sig" || fail "attestor sign"
+openssl x509 -in "$K/rsa.crt" -pubkey -noout >"$K/rsa.pub"
+openssl dgst -sha256 -verify "$K/rsa.pub" -signature "$WORK/data.sig" "$WORK/data" >/dev/null ||
+	fail "the signature from attestor sign does not verify with the certificate"
+ok "attestor sign: the signature verifies with the delivered key's certificate"
+
+# No key byte in any log, in hex or base64, whole or as a 16-byte prefix.
+AES_B64=$(base64 -w0 <"$K/aes.key")
+for f in "$WORK"/*.log "$WORK"/deliver/out "$WORK"/deliver/err; do
+	for needle in "$AES_HEX" "${AES_HEX:0:32}" "$AES_B64" "${AES_B64:0:22}"; do
+		if grep -qiF -- "$needle" "$f"; then fail "key material in $(basename "$f")"; fi
+	done
+done
+ok "no key material in the logs (debug level)"
+
+# A policy over other PCR values: the attestor's TPM refuses to open it.
+A_VTAIL="[secret wrong-pcr]
+kind = aes256
+key = $K/aes.key
+sha256.0 = $(printf '%064d' 0)"
+if [ "$MODE" = pull ]; then pattern="^FAIL secrets: .*PCR policy is no longer met"; else
+	pattern="^FAIL receipt: .*0 proofs for 1 secrets (attestor: .*PCR policy is no longer met"; fi
+expect_fail wrong-pcr 1 "$pattern"
+"$BUILD_DIR/attestor" secrets --config "$WORK/wrong-pcr/attestor.conf" | grep -q wrong-pcr &&
+	fail "a secret whose policy failed was stored"
+ok "$MODE: the refused secret was not stored"
+
+# A policy PCR changes: the stored secrets refuse from now on.
+tpm2_pcrextend "7:sha256=$(printf 'late change' | sha256sum | cut -d' ' -f1)" >/dev/null
+rc=0; "$BUILD_DIR/attestor" unseal disk-key --config "$ACONF" >/dev/null 2>"$WORK/unseal.err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "PCR policy is no longer met" "$WORK/unseal.err" ||
+	fail "unseal after a PCR change: exit $rc: $(cat "$WORK/unseal.err")"
+rc=0; "$BUILD_DIR/attestor" sign host-sign --config "$ACONF" <"$WORK/data" >/dev/null 2>"$WORK/sign.err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q "PCR policy is no longer met" "$WORK/sign.err" ||
+	fail "sign after a PCR change: exit $rc: $(cat "$WORK/sign.err")"
+ok "after PCR 7 changed, unseal and sign refuse: $(cat "$WORK/unseal.err")"
