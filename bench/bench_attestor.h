@@ -20,6 +20,7 @@ struct bench_attestor_opts {
 	const char *ak_alg;     /* "ecc" | "rsa" */
 	const char *ek_alg;     /* "rsa" | "ecc" */
 	const char *pki_dir;    /* certs/mkpki.sh output: ca.pem, attestor.pem, attestor.key */
+	const char *state_dir;  /* secret store; NULL = secrets cannot be received */
 };
 
 /* What the attestor spent between two bench_attestor_reset calls. */

@@ -35,6 +35,7 @@ struct bench_args {
 	const char *verifier_config;
 	const char *tcti;
 	const char *pki_dir;
+	const char *state_dir;    /* the attestor's secret store, when secrets are configured */
 	const char *json;
 	long runs, warmup, ak_runs;
 	size_t nconfigs;
@@ -158,7 +159,8 @@ static int bench_cmd_slot(struct bench_series *s, const char *name, size_t *slot
 static int bench_one_config(const struct bench_args *a, struct verifier_config *vcfg, const char *ak,
 			    const char *ek, struct bench_series *s)
 {
-	struct bench_attestor_opts o = { .tcti = a->tcti, .ak_alg = ak, .ek_alg = ek, .pki_dir = a->pki_dir };
+	struct bench_attestor_opts o = { .tcti = a->tcti, .ak_alg = ak, .ek_alg = ek, .pki_dir = a->pki_dir,
+					  .state_dir = a->state_dir };
 	struct bench_attestor *att = NULL;
 	struct bench_attestor_sample smp;
 	struct pull_driver *d = NULL;
@@ -187,7 +189,7 @@ static int bench_one_config(const struct bench_args *a, struct verifier_config *
 				    res.reason);
 			goto out;
 		}
-		if ((r = bench_attestor_sample(att, PULL_NSTAGES, &smp)) != 0)
+		if ((r = bench_attestor_sample(att, (uint64_t)res.stages_done, &smp)) != 0)
 			goto out;
 		if (i < 0)
 			continue;
@@ -330,7 +332,7 @@ static int bench_write_json(const struct bench_args *a, struct bench_series *ss)
 static void bench_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: bench_pull --verifier-config FILE --tcti TCTI --pki DIR\n"
+		"usage: bench_pull --verifier-config FILE --tcti TCTI --pki DIR [--state-dir DIR]\n"
 		"                  [--config AK/EK]... [--runs N] [--warmup N] [--ak-runs N]\n"
 		"                  [--json FILE] [--check-ratio X]\n"
 		"  --config      AK/EK algorithms, rsa|ecc each (default: ecc/rsa rsa/rsa)\n"
@@ -339,6 +341,8 @@ static void bench_usage(FILE *f)
 		"  --ak-runs     AK creations per configuration (default 10)\n"
 		"  --check-ratio exit 3 when an ECC-AK configuration's median exchange exceeds\n"
 		"                X times its median TPM time\n"
+		"  --state-dir   the attestor's secret store (needed when the verifier config\n"
+		"                has [secret] sections: each exchange then delivers them)\n"
 		"The verifier config gives ek_roots, pcrs, tls; its ak_alg/ek_alg are overridden.\n");
 }
 
@@ -356,6 +360,7 @@ static int bench_parse_args(int argc, char **argv, struct bench_args *a)
 		{ "verifier-config", required_argument, NULL, 'v' },
 		{ "tcti", required_argument, NULL, 't' },
 		{ "pki", required_argument, NULL, 'p' },
+		{ "state-dir", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "runs", required_argument, NULL, 'n' },
 		{ "warmup", required_argument, NULL, 'w' },
@@ -372,11 +377,12 @@ static int bench_parse_args(int argc, char **argv, struct bench_args *a)
 	a->runs = 200;
 	a->warmup = 5;
 	a->ak_runs = 10;
-	while ((c = getopt_long(argc, argv, "v:t:p:c:n:w:a:j:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "v:t:p:s:c:n:w:a:j:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v': a->verifier_config = optarg; break;
 		case 't': a->tcti = optarg; break;
 		case 'p': a->pki_dir = optarg; break;
+		case 's': a->state_dir = optarg; break;
 		case 'j': a->json = optarg; break;
 		case 'n': if (bench_parse_long(optarg, 1, 1000000, &a->runs)) goto bad; break;
 		case 'w': if (bench_parse_long(optarg, 0, 1000000, &a->warmup)) goto bad; break;

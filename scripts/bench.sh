@@ -5,9 +5,12 @@
 # pull driver against the attestor's pull service (a thread of the same
 # process) for each AK/EK configuration, timing each stage beside the TPM
 # commands the attestor sent. Prints a table; JSON goes to build/bench-pull.json.
+# A second run delivers one AES-256 and one RSA-2048 secret in every exchange
+# (JSON: build/bench-pull-secrets.json; SECRET_CONFIGS="ecc/rsa ecc/ecc").
 #   RUNS=200 (exchanges per configuration)  AK_RUNS=10 (AK creations)
 #   CONFIGS="ecc/rsa rsa/rsa ecc/ecc rsa/ecc" (AK/EK)  JSON=build/bench-pull.json
 #   CHECK_RATIO=1.3: exit 3 when an ECC-AK exchange exceeds 1.3x its TPM time
+#   SECRET_RUNS=50 (exchanges with secrets per configuration)
 #   BENCH_PREFIX="perf record -g -o /tmp/perf.data": run bench_pull under a profiler
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,3 +47,27 @@ for c in ${CONFIGS:-ecc/rsa rsa/rsa ecc/ecc rsa/ecc}; do args+=(--config "$c"); 
 json=${JSON:-$src/build/bench-pull.json}
 ${BENCH_PREFIX:-} "$BUILD_DIR/bench/bench_pull" --verifier-config "$WORK/verifier.conf" --tcti "$TCTI" \
 	--pki "$WORK/pki" --runs "${RUNS:-200}" --ak-runs "${AK_RUNS:-10}" --json "$json" "${args[@]}"
+
+# The exchange with secret delivery: one AES-256 key and one RSA-2048 key,
+# wrapped for the EK, imported, used once under their PCR policy for the proof.
+openssl rand 32 >"$WORK/bench-aes.key"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/bench-rsa.pem" -out "$WORK/bench-rsa.crt" \
+	-days 30 -subj "/CN=bench signing key" 2>/dev/null
+cp "$WORK/verifier.conf" "$WORK/verifier-secrets.conf"
+cat >>"$WORK/verifier-secrets.conf" <<CONF
+[secret bench-aes]
+kind = aes256
+key = $WORK/bench-aes.key
+[secret bench-rsa]
+kind = rsa
+key = $WORK/bench-rsa.pem
+cert = $WORK/bench-rsa.crt
+CONF
+mkdir -p "$WORK/attestor-state"
+args=()
+for c in ${SECRET_CONFIGS:-ecc/rsa ecc/ecc}; do args+=(--config "$c"); done
+echo
+echo "== with secret delivery (one AES-256, one RSA-2048 per exchange)"
+${BENCH_PREFIX:-} "$BUILD_DIR/bench/bench_pull" --verifier-config "$WORK/verifier-secrets.conf" --tcti "$TCTI" \
+	--pki "$WORK/pki" --state-dir "$WORK/attestor-state" --runs "${SECRET_RUNS:-50}" --ak-runs 1 \
+	--json "${JSON_SECRETS:-$src/build/bench-pull-secrets.json}" "${args[@]}"
