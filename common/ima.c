@@ -4,6 +4,7 @@
 #include <string.h>
 
 #define LOG_MODULE "ima"
+#include "cursor.h"
 #include "ima.h"
 #include "log.h"
 
@@ -15,37 +16,6 @@
 
 /* A read cursor over hostile bytes: every get checks the remaining length
  * first and advances only on success. */
-struct cur {
-	const uint8_t *buf;
-	size_t len;
-	size_t off;
-};
-
-static size_t cur_left(const struct cur *c)
-{
-	return c->len - c->off;
-}
-
-static int cur_u32(struct cur *c, uint32_t *v)
-{
-	const uint8_t *p = c->buf + c->off;
-
-	if (cur_left(c) < 4)
-		return -1;
-	*v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-	c->off += 4;
-	return 0;
-}
-
-static int cur_bytes(struct cur *c, size_t n, const uint8_t **p)
-{
-	if (cur_left(c) < n)
-		return -1;
-	*p = c->buf + c->off;
-	c->off += n;
-	return 0;
-}
-
 static void put_u32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)v;
