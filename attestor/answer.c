@@ -1,5 +1,6 @@
 #define LOG_MODULE "answer"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 
 #include "answer.h"
 #include "crypto.h"
+#include "eventlog.h"
+#include "ima.h"
 #include "log.h"
 #include "tpmpub.h"
 
@@ -95,7 +98,89 @@ void answer_activation_done(struct answer_activation *a)
 	OPENSSL_cleanse(a->secret, sizeof(a->secret));
 }
 
-int answer_quote(struct tpm *t, const Attest__V1__QuoteRequest *req, struct answer_quote *a)
+/* A whole file (sysfs files report size 0: read to EOF), at most cap bytes.
+ * An absent file: *buf NULL, *len 0, not an error. */
+static int answer_read_log(const char *path, size_t cap, uint8_t **buf, size_t *len)
+{
+	FILE *f;
+	uint8_t *b = NULL, *grown;
+	size_t n = 0, size = 0, got;
+	int r = 0;
+
+	*buf = NULL;
+	*len = 0;
+	if (!path || !path[0])
+		return 0;
+	if (!(f = fopen(path, "rb"))) {
+		if (errno == ENOENT)
+			return 0;
+		return err_set(AERR_IO, "%s: %s", path, strerror(errno));
+	}
+	for (;;) {
+		if (n == size) {
+			size = size ? size * 2 : 65536;
+			if (size > cap + 1)
+				size = cap + 1;
+			if (n == size) {
+				r = err_set(AERR_TOO_LARGE, "%s: more than %zu bytes", path, cap);
+				break;
+			}
+			if (!(grown = realloc(b, size))) {
+				r = err_set(AERR_ALLOC, "%s", path);
+				break;
+			}
+			b = grown;
+		}
+		got = fread(b + n, 1, size - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f))
+				r = err_set(AERR_IO, "%s: read error", path);
+			break;
+		}
+	}
+	fclose(f);
+	if (r != 0) {
+		free(b);
+		return r;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+static int answer_logs_add(const struct answer_logs *logs, const Attest__V1__QuoteRequest *req,
+			   struct answer_quote *a)
+{
+	size_t len = 0, at = 0, end = 0;
+	int r;
+
+	if (!logs)
+		return 0;
+	if (req->want_event_log) {
+		if ((r = answer_read_log(logs->event_log, EVENTLOG_MAX_LOG_SIZE, &a->event_log, &len)) != 0)
+			return r;
+		a->msg.event_log.data = a->event_log;
+		a->msg.event_log.len = len;
+	}
+	if ((r = answer_read_log(logs->ima_log, IMA_MAX_LIST_SIZE, &a->ima_log, &len)) != 0 || !a->ima_log)
+		return r;
+	a->msg.ima_offset = req->ima_offset;
+	if ((r = ima_list_offsets(a->ima_log, len, req->ima_offset, &at, &end)) == AERR_NOT_FOUND) {
+		LOG_INFO("IMA list shorter than the %llu entries the verifier holds: the host rebooted; from entry 0",
+			 (unsigned long long)req->ima_offset);
+		a->msg.ima_offset = 0;
+		r = ima_list_offsets(a->ima_log, len, 0, &at, &end);
+	}
+	if (r != 0)
+		return r;
+	a->msg.ima_log.data = a->ima_log + at;
+	a->msg.ima_log.len = end - at;
+	return 0;
+}
+
+int answer_quote(struct tpm *t, const struct answer_logs *logs, const Attest__V1__QuoteRequest *req,
+		 struct answer_quote *a)
 {
 	TPML_PCR_SELECTION sel;
 	int r;
@@ -115,15 +200,18 @@ int answer_quote(struct tpm *t, const Attest__V1__QuoteRequest *req, struct answ
 	a->msg.signature.data = a->q->sig;
 	a->msg.signature.len = a->q->sig_len;
 	wire_pcr_values_to_proto(&a->q->values, &a->values, &a->msg.pcr_values, &a->msg.n_pcr_values);
-	/* Event log and IMA log: issue #5; the fields stay empty. */
-	a->msg.ima_offset = req->ima_offset;
-	return 0;
+	/* After the quote: the kernel appends to a log before it extends the
+	 * PCR, so logs read now cover at least what the quote does. */
+	return answer_logs_add(logs, req, a);
 }
 
 void answer_quote_done(struct answer_quote *a)
 {
 	free(a->q);
+	free(a->event_log);
+	free(a->ima_log);
 	a->q = NULL;
+	a->event_log = a->ima_log = NULL;
 }
 
 /* ------------------------------------------------------------ secrets */

@@ -36,8 +36,16 @@ struct answer_activation {
 	Attest__V1__CredentialResponse msg;
 };
 
+/* Where the measurement logs are read from; NULL or "" = do not send one. */
+struct answer_logs {
+	const char *event_log;    /* TCG boot event log (binary_bios_measurements) */
+	const char *ima_log;      /* IMA binary_runtime_measurements */
+};
+
 struct answer_quote {
 	struct tpm_quote *q;
+	uint8_t *event_log;       /* file contents, freed by answer_quote_done */
+	uint8_t *ima_log;
 	struct wire_pcr_values_buf values;
 	Attest__V1__QuoteResponse msg;
 };
@@ -75,7 +83,13 @@ int answer_activation(struct tpm *t, const Attest__V1__CredentialChallenge *req,
 		      struct answer_activation *a) ATTEST_WUR;
 void answer_activation_done(struct answer_activation *a);
 
-int answer_quote(struct tpm *t, const Attest__V1__QuoteRequest *req, struct answer_quote *a) ATTEST_WUR;
+/* The quote, then (so that the logs cover at least what the quote covers) the
+ * boot event log when asked for, and the IMA entries from req->ima_offset
+ * (whole entries only; when the list is shorter, the host rebooted: from 0,
+ * and the response's ima_offset says so). An absent log file sends nothing;
+ * an unreadable or oversized one is an error. */
+int answer_quote(struct tpm *t, const struct answer_logs *logs, const Attest__V1__QuoteRequest *req,
+		 struct answer_quote *a) ATTEST_WUR;
 void answer_quote_done(struct answer_quote *a);
 
 /* Every secret is checked first (name, kind against the object, EK, policy

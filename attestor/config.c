@@ -102,6 +102,14 @@ static int config_handler(void *user, const char *section, const char *name, con
 			bad = (c->ak_alg = tpm_alg_from_name(value)) == TPM2_ALG_ERROR;
 		} else if (!strcmp(name, "ek_alg")) {
 			bad = (c->ek_alg = tpm_alg_from_name(value)) == TPM2_ALG_ERROR;
+		} else if (!strcmp(name, "event_log")) {
+			bad = value[0] && config_path(p, c->event_log, sizeof(c->event_log), value);
+			if (!value[0])
+				c->event_log[0] = '\0';
+		} else if (!strcmp(name, "ima_log")) {
+			bad = value[0] && config_path(p, c->ima_log, sizeof(c->ima_log), value);
+			if (!value[0])
+				c->ima_log[0] = '\0';
 		} else if (!strcmp(name, "state_dir")) {
 			bad = !value[0] || config_path(p, c->state_dir, sizeof(c->state_dir), value);
 		} else if (!strcmp(name, "log_level")) {
@@ -145,6 +153,8 @@ static void config_defaults(struct attestor_config *c)
 	c->ak_alg = TPM2_ALG_ECC;
 	c->ek_alg = TPM2_ALG_RSA;
 	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/tpm-attest");
+	snprintf(c->event_log, sizeof(c->event_log), "/sys/kernel/security/tpm0/binary_bios_measurements");
+	snprintf(c->ima_log, sizeof(c->ima_log), "/sys/kernel/security/ima/binary_runtime_measurements");
 	c->log_level = LOG_LEVEL_INFO;
 	c->reattest_interval = 300;
 	c->retry_initial_ms = 500;

@@ -23,6 +23,8 @@ struct attestor_config {
 	TPMI_ALG_PUBLIC ak_alg;    /* TPM2_ALG_ECC | TPM2_ALG_RSA */
 	TPMI_ALG_PUBLIC ek_alg;    /* parent EK: TPM2_ALG_RSA | TPM2_ALG_ECC */
 	char state_dir[PATH_MAX];
+	char event_log[PATH_MAX];  /* TCG boot event log sent with quotes; "" = none */
+	char ima_log[PATH_MAX];    /* IMA binary measurement list sent with quotes; "" = none */
 	int log_level;             /* enum log_level */
 	struct {
 		char ca[PATH_MAX];

@@ -172,7 +172,7 @@ static int driver_step(struct driver *d, const Attest__V1__PushChallenge *ch, At
 		Attest__V1__PushQuote m = ATTEST__V1__PUSH_QUOTE__INIT;
 		struct answer_quote a;
 
-		if ((r = answer_quote(d->tpm, ch->quote, &a)) == 0) {
+		if ((r = answer_quote(d->tpm, &d->o->logs, ch->quote, &a)) == 0) {
 			driver_note_reset_count(d, a.q, res);
 			m.session_id = ch->session_id;
 			m.quote = &a.msg;

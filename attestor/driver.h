@@ -16,6 +16,7 @@
 
 #include "err.h"
 #include "rpc.h"
+#include "answer.h"
 #include "tpm.h"
 
 struct driver_opts {
@@ -23,6 +24,7 @@ struct driver_opts {
 	struct rpc_tls tls;            /* our client certificate, the CA, server_name */
 	struct tpm_opts tpm;
 	const char *state_dir;         /* the secret store for delivered secrets */
+	struct answer_logs logs;       /* measurement logs sent with quotes */
 	uint32_t reattest_default_s;   /* when a verdict names no interval */
 	uint32_t retry_initial_ms;     /* first backoff step */
 	uint32_t retry_max_ms;         /* backoff cap */

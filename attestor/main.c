@@ -98,6 +98,8 @@ static int push_main(const struct attestor_config *cfg, int once, uint32_t wait_
 	o.tpm.ek_alg = cfg->ek_alg;
 	o.tpm.ak_alg = cfg->ak_alg;
 	o.state_dir = cfg->state_dir;
+	o.logs.event_log = cfg->event_log;
+	o.logs.ima_log = cfg->ima_log;
 	o.reattest_default_s = cfg->reattest_interval;
 	o.retry_initial_ms = cfg->retry_initial_ms;
 	o.retry_max_ms = cfg->retry_max_ms;

@@ -27,6 +27,8 @@
 struct service {
 	struct tpm *tpm;
 	char state_dir[PATH_MAX];   /* the secret store lives below */
+	char event_log[PATH_MAX];
+	char ima_log[PATH_MAX];
 	struct rpc_server *srv;
 	int rpc_up;
 	pthread_mutex_t stats_lock;
@@ -132,7 +134,9 @@ static void service_quote(struct rpc_call *call, const ProtobufCMessage *in, voi
 
 	if (!service_time_ok(call, svc))
 		return;
-	if ((r = answer_quote(svc->tpm, (const Attest__V1__QuoteRequest *)in, &a)) != 0)
+	struct answer_logs logs = { .event_log = svc->event_log, .ima_log = svc->ima_log };
+
+	if ((r = answer_quote(svc->tpm, &logs, (const Attest__V1__QuoteRequest *)in, &a)) != 0)
 		service_fail(call, r);
 	else
 		(void)rpc_call_reply(call, &a.msg.base);
@@ -258,6 +262,8 @@ int service_pull_start(const struct attestor_config *cfg, struct service **out)
 		return err_set(AERR_ALLOC, "service");
 	pthread_mutex_init(&svc->stats_lock, NULL);
 	snprintf(svc->state_dir, sizeof(svc->state_dir), "%s", cfg->state_dir);
+	snprintf(svc->event_log, sizeof(svc->event_log), "%s", cfg->event_log);
+	snprintf(svc->ima_log, sizeof(svc->ima_log), "%s", cfg->ima_log);
 	if ((r = tpm_open(&opts, &svc->tpm)) != 0)
 		goto out;
 	if ((r = tpm_ak_get(svc->tpm, &ak)) != 0)

@@ -1018,3 +1018,52 @@ int ima_replay_to_quote(struct ima_replay_state *st, const struct ima_list *list
 out:
 	return r;
 }
+
+/* One entry's length from its framing: pcr, template hash, name; then "ima"
+ * has digest + name, every other template a length-prefixed data field. */
+static int ima_frame(struct cur *c)
+{
+	const uint8_t *name;
+	uint32_t pcr, n;
+	const uint8_t *skip;
+
+	if (cur_u32(c, &pcr) || pcr >= IMA_NUM_PCRS || cur_bytes(c, IMA_SHA1_SIZE, &skip) || cur_u32(c, &n) ||
+	    n == 0 || n > IMA_MAX_TEMPLATE_NAME || cur_bytes(c, n, &name))
+		return -1;
+	if (n == 3 && !memcmp(name, "ima", 3)) {
+		if (cur_bytes(c, IMA_SHA1_SIZE, &skip) || cur_u32(c, &n) || n > IMA_EVENT_NAME_LEN_MAX ||
+		    cur_bytes(c, n, &skip))
+			return -1;
+		return 0;
+	}
+	if (cur_u32(c, &n) || n > IMA_MAX_TEMPLATE_DATA || cur_bytes(c, n, &skip))
+		return -1;
+	return 0;
+}
+
+int ima_list_offsets(const uint8_t *buf, size_t len, uint64_t skip, size_t *at, size_t *end)
+{
+	struct cur c = { .buf = buf, .len = len, .off = 0 };
+	uint64_t i = 0;
+	size_t last = 0;
+
+	*at = *end = 0;
+	for (;;) {
+		if (i == skip)
+			*at = c.off;
+		last = c.off;
+		if (cur_left(&c) == 0)
+			break;
+		if (ima_frame(&c) != 0) {
+			/* A partial last entry (the kernel was appending): stop before it. */
+			c.off = last;
+			break;
+		}
+		i++;
+	}
+	*end = last;
+	if (i < skip)
+		return err_set(AERR_NOT_FOUND, "the IMA list holds %llu entries, fewer than the %llu asked to skip",
+			       (unsigned long long)i, (unsigned long long)skip);
+	return 0;
+}

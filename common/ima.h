@@ -223,4 +223,13 @@ int ima_replay_to_quote(struct ima_replay_state *st, const struct ima_list *list
 
 const char *ima_template_str(enum ima_template t);
 
+/* The attestor's side of "entries after N": walk the framing of the first
+ * `skip` entries of a binary list (lengths only, no template parsing) and
+ * give the byte offset of entry `skip`, and in *end the offset just after the
+ * last whole entry (a list read while the kernel appends may end inside an
+ * entry; only whole entries are sent). AERR_NOT_FOUND when the list holds
+ * fewer than `skip` entries (a reboot reset it), AERR_PARSE on a framing that
+ * cannot be a list. */
+int ima_list_offsets(const uint8_t *buf, size_t len, uint64_t skip, size_t *at, size_t *end) ATTEST_WUR;
+
 #endif

@@ -259,3 +259,12 @@ int pcrsel_check_values(const TPML_PCR_SELECTION *sel, const struct pcr_values *
 	}
 	return 0;
 }
+
+uint32_t pcrsel_mask_any(const TPML_PCR_SELECTION *sel)
+{
+	uint32_t m = 0;
+
+	for (uint32_t b = 0; b < sel->count && b < TPM2_NUM_PCR_BANKS; b++)
+		m |= pcrsel_mask(sel, sel->pcrSelections[b].hash);
+	return m;
+}

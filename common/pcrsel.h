@@ -36,6 +36,9 @@ int pcrsel_format(const TPML_PCR_SELECTION *sel, char *buf, size_t cap) ATTEST_W
 /* Bitmask of a bank's selected PCRs (bit i = PCR i); 0 when the bank is not selected. */
 uint32_t pcrsel_mask(const TPML_PCR_SELECTION *sel, TPMI_ALG_HASH alg);
 
+/* Bitmask of the PCRs selected in any bank. */
+uint32_t pcrsel_mask_any(const TPML_PCR_SELECTION *sel);
+
 /* 1 when a and b select exactly the same PCRs in the same banks in the same order. */
 int pcrsel_equal(const TPML_PCR_SELECTION *a, const TPML_PCR_SELECTION *b);
 

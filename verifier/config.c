@@ -176,6 +176,20 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 		if (parse_uint(v, 1, 3600000, &n))
 			return fail(p, AERR_CONFIG, "timeout_ms must be 1..3600000, not '%s'", v);
 		c->timeout_ms = (int)n;
+	} else if (!strcmp(name, "require_event_log")) {
+		if (parse_bool(v, &b))
+			return fail(p, AERR_CONFIG, "require_event_log must be true or false, not '%s'", v);
+		c->require_event_log = b;
+	} else if (!strcmp(name, "require_ima")) {
+		if (parse_bool(v, &b))
+			return fail(p, AERR_CONFIG, "require_ima must be true or false, not '%s'", v);
+		c->require_ima = b;
+	} else if (!strcmp(name, "eventlog_pcrs")) {
+		TPML_PCR_SELECTION sel;
+		char text[128];
+		if (snprintf(text, sizeof(text), "sha256:%s", v) >= (int)sizeof(text) || pcrsel_parse(text, &sel) != 0)
+			return fail(p, AERR_CONFIG, "eventlog_pcrs must be PCRs and ranges like 0-9,14, not '%s'", v);
+		c->eventlog_pcrs = pcrsel_mask(&sel, TPM2_ALG_SHA256);
 	} else if (!strcmp(name, "listen")) {
 		if (!strchr(v, ':'))
 			return fail(p, AERR_CONFIG, "listen must be HOST:PORT, not '%s'", v);
@@ -383,6 +397,8 @@ static int validate(struct parse *p)
 		return err_wrap(AERR_INTERNAL, "default pcrs");
 	if (!c->tls.insecure && (!c->tls.ca || !c->tls.cert || !c->tls.key))
 		return err_set(AERR_CONFIG, "%s: [tls] ca, cert and key are required (or insecure = true)", p->path);
+	if (c->require_ima && !(pcrsel_mask_any(&c->pcrs) & (1u << 10)))
+		return err_set(AERR_CONFIG, "%s: require_ima = true needs PCR 10 in pcrs", p->path);
 	if (c->mode == CONFIG_MODE_PUSH && !c->listen)
 		return err_set(AERR_CONFIG, "%s: mode = push needs listen = HOST:PORT", p->path);
 	if (c->require_platform_cert && !c->platform_ca)
@@ -425,6 +441,7 @@ int verifier_config_load(const char *path, struct verifier_config **out)
 	c->timeout_ms = 10000;
 	c->log_level = LOG_LEVEL_INFO;
 	c->session_ttl = 60;
+	c->eventlog_pcrs = 0x43ffu; /* 0-9 (firmware, boot loader) and 14 (shim) */
 	c->reattest_interval = 300;
 	c->max_sessions = 1024;
 	p.cfg = c;

@@ -28,6 +28,9 @@ struct verifier_config {
 	TPM2_ALG_ID ak_alg;            /* TPM2_ALG_RSA | TPM2_ALG_ECC | TPM2_ALG_NULL (any) */
 	uint32_t nonce_ttl;            /* seconds, >= 1 */
 	int timeout_ms;                /* per RPC, >= 1 */
+	int require_event_log;         /* fail quotes that come without a boot event log */
+	uint32_t eventlog_pcrs;        /* bit per PCR a sent boot log must reproduce */
+	int require_ima;               /* fail quotes that come without an IMA list */
 	int log_level;                 /* enum log_level */
 	/* push mode */
 	char *listen;                  /* "HOST:PORT" the Verifier service binds */

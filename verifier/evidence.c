@@ -67,6 +67,8 @@ int evidence_quote_request(const struct session_quote_request *qr, struct wire_p
 	attest__v1__quote_request__init(out);
 	out->nonce.data = (uint8_t *)qr->nonce;
 	out->nonce.len = qr->nonce_len;
+	out->ima_offset = qr->ima_offset;
+	out->want_event_log = 1;
 	return wire_pcrsel_to_proto(&qr->pcrs, buf, &out->pcrs, &out->n_pcrs);
 }
 
@@ -84,6 +86,11 @@ int evidence_quote(const Attest__V1__QuoteResponse *m, struct pcr_values *values
 	out->sig = m->signature.data;
 	out->sig_len = m->signature.len;
 	out->values = values;
+	out->event_log = m->event_log.data;
+	out->event_log_len = m->event_log.len;
+	out->ima = m->ima_log.data;
+	out->ima_len = m->ima_log.len;
+	out->ima_first = m->ima_offset;
 	return 0;
 }
 

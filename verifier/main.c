@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LOG_MODULE "verifier"
 #include "config.h"
@@ -25,8 +26,9 @@ static const struct subcommand {
 	const char *usage;
 	const char *summary;
 } subcommands[] = {
-	{ "attest", attest_main, "attest --config FILE HOST:PORT",
-	  "attest one host once (pull mode) and print each step and the verdict" },
+	{ "attest", attest_main, "attest --config FILE [--rounds N [--interval S]] HOST:PORT",
+	  "attest one host (pull mode), print each step and the verdict; --rounds:\n"
+	  "then quote again N-1 times, S seconds apart, with the activated AK" },
 	{ "serve", serve_main, "serve --config FILE",
 	  "push mode: serve attest.v1.Verifier and attest every attestor that connects" },
 	{ "help", help_main, "help", "show this help" },
@@ -35,8 +37,14 @@ static const struct subcommand {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: verifier <command> [options]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(f, "  %-34s %s\n", subcommands[i].usage, subcommands[i].summary);
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		const char *p = subcommands[i].summary, *nl;
+
+		fprintf(f, "  %s\n", subcommands[i].usage);
+		for (; (nl = strchr(p, '\n')); p = nl + 1)
+			fprintf(f, "      %.*s\n", (int)(nl - p), p);
+		fprintf(f, "      %s\n", p);
+	}
 	fprintf(f, "\nexit status: 0 pass, 1 attestation failed, 2 usage or configuration error\n");
 }
 
@@ -61,10 +69,30 @@ static int target_ok(const char *t)
 	return !*end && port > 0 && port < 65536;
 }
 
+/* The verdict line of a passing round. */
+static void print_pass(const char *target, int round, const struct pull_result *res)
+{
+	const struct session_verdict *v = &res->verdict;
+
+	printf("PASS %s resetCount %u restartCount %u", target, v->reset_count, v->restart_count);
+	if (round > 0)
+		printf(" round %d", round);
+	if (v->event_log_checked)
+		printf(" eventlog ok");
+	if (v->ima_checked)
+		printf(" ima %llu entries", (unsigned long long)v->ima_entries);
+	if (res->secrets)
+		printf(" secrets %zu", res->secrets);
+	printf(" total %.2f ms\n", res->total_ms);
+	fflush(stdout);
+}
+
 static int attest_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "interval", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -72,13 +100,29 @@ static int attest_main(int argc, char **argv)
 	struct pull_driver *d = NULL;
 	struct pull_result res;
 	const char *config = NULL, *target;
+	long rounds = 1, interval = 0;
+	char *end;
 	int opt, r, rc = EXIT_USAGE, rpc_up = 0;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:r:i:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
-		case 'h': printf("usage: verifier attest --config FILE HOST:PORT\n"); return EXIT_PASS;
+		case 'r':
+			rounds = strtol(optarg, &end, 10);
+			if (*end || rounds < 1 || rounds > 1000000) {
+				fprintf(stderr, "verifier: --rounds takes 1..1000000, not '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'i':
+			interval = strtol(optarg, &end, 10);
+			if (*end || interval < 0 || interval > 86400) {
+				fprintf(stderr, "verifier: --interval takes 0..86400 seconds, not '%s'\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': printf("usage: verifier %s\n", subcommands[0].usage); return EXIT_PASS;
 		default: goto usage;
 		}
 	}
@@ -108,9 +152,14 @@ static int attest_main(int argc, char **argv)
 	for (int i = 0; i < res.stages_done && i < PULL_NSTAGES; i++)
 		printf("%-12s ok    rpc %8.2f ms  verify %8.2f ms\n", pull_stage_name((enum pull_stage)i),
 		       res.t[i].rpc_ms, res.t[i].check_ms);
+	for (long round = 1; r == 0; round++) {
+		print_pass(target, rounds > 1 ? (int)round : 0, &res);
+		if (round == rounds)
+			break;
+		sleep((unsigned)interval);
+		r = pull_requote(d, &res);
+	}
 	if (r == 0) {
-		printf("PASS %s resetCount %u restartCount %u total %.2f ms\n", target,
-		       res.verdict.reset_count, res.verdict.restart_count, res.total_ms);
 		rc = EXIT_PASS;
 	} else {
 		printf("%-12s FAIL  rpc %8.2f ms  verify %8.2f ms\n", pull_stage_name(res.failed_stage),
@@ -125,7 +174,7 @@ out:
 	verifier_config_free(cfg);
 	return rc;
 usage:
-	fprintf(stderr, "usage: verifier attest --config FILE HOST:PORT\n");
+	fprintf(stderr, "usage: verifier %s\n", subcommands[0].usage);
 	return EXIT_USAGE;
 }
 

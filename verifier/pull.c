@@ -29,6 +29,7 @@ struct pull_driver {
 	struct verifier_trust trust;
 	struct secret_set secrets;
 	struct rpc_channel *ch;
+	struct session *last;         /* the last passing session: pull_requote continues it */
 };
 
 static const char *const stage_names[PULL_NSTAGES] = { "endorsement", "ak", "activation", "quote", "secrets" };
@@ -80,6 +81,7 @@ void pull_close(struct pull_driver *d)
 	if (!d)
 		return;
 	rpc_channel_close(d->ch);
+	session_free(d->last);
 	trust_free(&d->trust);
 	secret_set_free(&d->secrets);
 	free(d);
@@ -238,6 +240,26 @@ done:
 	return r;
 }
 
+/* Time, code and reason of an exchange that ended with r at stage st. */
+static void pull_finish(struct run *x, double t0, int r, enum pull_stage st)
+{
+	struct pull_result *res = x->res;
+
+	res->total_ms = now_ms() - t0;
+	res->code = r;
+	if (r == 0)
+		return;
+	res->failed_stage = st;
+	/* The session's verdict already says "<err_str>: <detail>"; other
+	 * failures (transport, conversion) are formatted the same way. */
+	if (x->s && session_get_state(x->s) == SESSION_FAILED)
+		snprintf(res->reason, sizeof(res->reason), "%s", session_last_verdict(x->s)->reason);
+	else if (r == AERR_RPC)
+		snprintf(res->reason, sizeof(res->reason), "%s", err_detail());
+	else
+		snprintf(res->reason, sizeof(res->reason), "%s: %s", err_str(r), err_detail());
+}
+
 int pull_attest(struct pull_driver *d, struct pull_result *res)
 {
 	struct session_params sp;
@@ -278,21 +300,42 @@ int pull_attest(struct pull_driver *d, struct pull_result *res)
 		res->stages_done++;
 	r = 0;
 out:
-	res->total_ms = now_ms() - t0;
-	res->code = r;
-	if (r != 0) {
-		res->failed_stage = st;
-		/* The session's verdict already says "<err_str>: <detail>"; other
-		 * failures (transport, conversion) are formatted the same way. */
-		if (x.s && session_get_state(x.s) == SESSION_FAILED)
-			snprintf(res->reason, sizeof(res->reason), "%s", session_last_verdict(x.s)->reason);
-		else if (r == AERR_RPC)
-			snprintf(res->reason, sizeof(res->reason), "%s", err_detail());
-		else
-			snprintf(res->reason, sizeof(res->reason), "%s: %s", err_str(r), err_detail());
-	}
+	pull_finish(&x, t0, r, st);
 	protobuf_c_message_free_unpacked(x.reply, NULL);
 	OPENSSL_cleanse(&c, sizeof(c));
-	session_free(x.s);
+	/* A passing session is kept for pull_requote. */
+	session_free(d->last);
+	d->last = r == 0 ? x.s : NULL;
+	if (r != 0)
+		session_free(x.s);
+	return r;
+}
+
+int pull_requote(struct pull_driver *d, struct pull_result *res)
+{
+	struct run x;
+	double t0 = now_ms();
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	memset(&x, 0, sizeof(x));
+	x.d = d;
+	x.res = res;
+	x.s = d->last;
+	err_clear();
+	if (!x.s) {
+		r = err_set(AERR_STATE, "no passing attestation to continue");
+		goto out;
+	}
+	r = stage_quote(&x);
+	if (r == 0)
+		res->stages_done = 1;
+out:
+	pull_finish(&x, t0, r, PULL_QUOTE);
+	protobuf_c_message_free_unpacked(x.reply, NULL);
+	if (r != 0) {
+		session_free(d->last);
+		d->last = NULL;
+	}
 	return r;
 }

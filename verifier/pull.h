@@ -49,6 +49,13 @@ int pull_open(const struct verifier_config *cfg, const char *target, struct pull
  * else the failing code; *res says where and why, and how long each stage took. */
 int pull_attest(struct pull_driver *d, struct pull_result *res) ATTEST_WUR;
 
+/* Attest again with the AK the last passing pull_attest activated: a fresh
+ * nonce and quote only (DESIGN: later attestations of an enrolled host), and
+ * the IMA list continued from where that session's replay stopped.
+ * AERR_STATE when there is no passing session to continue; a failure ends
+ * it (the next call needs pull_attest). */
+int pull_requote(struct pull_driver *d, struct pull_result *res) ATTEST_WUR;
+
 /* NULL-safe. */
 void pull_close(struct pull_driver *d);
 

@@ -312,8 +312,9 @@ static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t sl
 	Attest__V1__Verdict vm = ATTEST__V1__VERDICT__INIT;
 	struct push_entry *e = &p->slots[slot];
 
-	LOG_INFO("verdict PASS host '%s' peer '%s' resetCount %u restartCount %u secrets %zu", e->host, e->peer,
-		 v->reset_count, v->restart_count, v->secrets_proven);
+	LOG_INFO("verdict PASS host '%s' peer '%s' resetCount %u restartCount %u eventlog %s ima %llu secrets %zu",
+		 e->host, e->peer, v->reset_count, v->restart_count, v->event_log_checked ? "ok" : "none",
+		 (unsigned long long)v->ima_entries, v->secrets_proven);
 	vm.pass = 1;
 	vm.reason = "";
 	vm.reattest_seconds = p->cfg->reattest_interval;

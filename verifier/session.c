@@ -10,6 +10,8 @@
 #include "credential.h"
 #include "crypto.h"
 #include "ekcache.h"
+#include "eventlog.h"
+#include "ima.h"
 #include "log.h"
 #include "session.h"
 #include "tpmpub.h"
@@ -34,6 +36,10 @@ struct session {
 
 	int quoted_before;
 	uint32_t last_reset_count;
+
+	int ima_started;
+	uint32_t ima_reset_count;      /* the boot the replay below belongs to */
+	struct ima_replay_state ima;   /* PCR 10 replayed so far (re-quote rounds continue it) */
 
 	struct secret_blob *blobs;     /* delivered, awaiting proofs */
 	size_t nblobs;
@@ -387,7 +393,68 @@ int session_quote_request(struct session *s, struct session_quote_request *out)
 	memcpy(out->nonce, s->nonce, sizeof(s->nonce));
 	out->nonce_len = sizeof(s->nonce);
 	out->pcrs = s->p.pcrs;
+	out->ima_offset = s->ima_started ? s->ima.count : 0;
 	return 0;
+}
+
+/* The boot event log, when sent (or required), must reproduce every quoted
+ * PCR of eventlog_pcrs in every quoted bank. Only after the quote verified:
+ * the values compared with are the proven ones. */
+static int check_event_log(struct session *s, const struct session_quote *in, const struct quoted_state *q)
+{
+	struct eventlog *log = NULL;
+	int r;
+
+	if (!in->event_log_len)
+		return s->p.require_event_log ? err_set(AERR_EVENTLOG, "no boot event log was sent (require_event_log)")
+					      : 0;
+	if ((r = eventlog_parse(in->event_log, in->event_log_len, &log)) != 0)
+		return err_wrap(r, "boot event log");
+	r = eventlog_check_pcrs(log, &q->pcrs, s->p.eventlog_pcrs & pcrsel_mask_any(&s->p.pcrs));
+	eventlog_free(log);
+	if (r != 0)
+		return r == AERR_PCR_DIGEST ? err_wrap(AERR_EVENTLOG, "boot event log") : err_wrap(r, "boot event log");
+	return 0;
+}
+
+/* The IMA list: entries from ima_first, continuing this session's replay of
+ * this boot (entry 0 starts it afresh); replayed up to the prefix the quoted
+ * PCR 10 covers. */
+static int check_ima(struct session *s, const struct session_quote *in, const struct quoted_state *q)
+{
+	static const TPM2_ALG_ID banks[] = { TPM2_ALG_SHA1, TPM2_ALG_SHA256 };
+	struct ima_replay_state st;
+	struct ima_list *list = NULL;
+	size_t used = 0;
+	int r;
+
+	if (!in->ima_len && !in->ima_first)
+		return s->p.require_ima ? err_set(AERR_EVENTLOG, "no IMA list was sent (require_ima)") : 0;
+	if (in->ima_first == 0 || !s->ima_started || s->ima_reset_count != q->clock.resetCount) {
+		if (in->ima_first != 0)
+			return err_set(AERR_EVENTLOG, "IMA list starts at entry %llu, but this verifier holds none of "
+				       "this boot", (unsigned long long)in->ima_first);
+		if ((r = ima_replay_init(&st, banks, 2, IMA_REPLAY_PER_BANK)) != 0)
+			return r;
+	} else {
+		st = s->ima;
+		if (in->ima_first != st.count)
+			return err_set(AERR_EVENTLOG, "IMA list starts at entry %llu, expected %llu",
+				       (unsigned long long)in->ima_first, (unsigned long long)st.count);
+	}
+	if ((r = ima_parse(in->ima, in->ima_len, in->ima_first, &list)) != 0 ||
+	    (r = ima_list_verify(list, NULL)) != 0 ||
+	    (r = ima_replay_to_quote(&st, list, &q->pcrs, 1u << IMA_PCR, &used)) != 0) {
+		r = err_wrap(r == AERR_PCR_DIGEST ? AERR_EVENTLOG : r, "IMA list");
+		goto out;
+	}
+	s->ima = st;
+	s->ima_started = 1;
+	s->ima_reset_count = q->clock.resetCount;
+	r = 0;
+out:
+	ima_list_free(list);
+	return r;
 }
 
 int session_quote(struct session *s, const struct session_quote *in, struct session_verdict *verdict)
@@ -423,6 +490,8 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 		goto fail;
 	if (s->p.policy && (r = policy_check(s->p.policy, &q)) != 0)
 		goto fail;
+	if ((r = check_event_log(s, in, &q)) != 0 || (r = check_ima(s, in, &q)) != 0)
+		goto fail;
 
 	memset(v, 0, sizeof(*v));
 	v->pass = 1;
@@ -431,6 +500,9 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	v->restart_count = q.clock.restartCount;
 	v->reboot_seen = s->quoted_before && q.clock.resetCount != s->last_reset_count;
 	v->quoted = q;
+	v->event_log_checked = in->event_log_len > 0;
+	v->ima_checked = s->ima_started;
+	v->ima_entries = s->ima_started ? s->ima.count : 0;
 	s->quoted_before = 1;
 	s->last_reset_count = q.clock.resetCount;
 	s->state = SESSION_QUOTED;

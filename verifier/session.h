@@ -61,6 +61,9 @@ struct session_params {
 	TPML_PCR_SELECTION pcrs;               /* selection to quote */
 	uint32_t nonce_ttl_ms;                 /* 0 = every nonce is already expired */
 	const struct policy *policy;           /* NULL = no PCR expectations */
+	int require_event_log;                 /* a quote without a boot event log fails */
+	uint32_t eventlog_pcrs;                /* quoted PCRs a sent boot log must reproduce */
+	int require_ima;                       /* a quote without an IMA list fails */
 	struct ekcache *ek_cache;              /* NULL = verify every endorsement in full; else
 						* the cache of the trust stores above (ekcache.h) */
 	/* Monotonic milliseconds; NULL = CLOCK_MONOTONIC. Tests inject their own. */
@@ -98,6 +101,11 @@ struct session_quote {
 	const uint8_t *sig;           /* TPMT_SIGNATURE wire bytes */
 	size_t sig_len;
 	const struct pcr_values *values; /* claimed PCR values; proven only by quote_verify */
+	const uint8_t *event_log;     /* TCG boot event log; NULL/0 when not sent */
+	size_t event_log_len;
+	const uint8_t *ima;           /* binary IMA entries from number ima_first; NULL/0 with */
+	size_t ima_len;               /* ima_first 0 = no IMA list sent */
+	uint64_t ima_first;
 };
 
 /* --- step outputs */
@@ -114,6 +122,7 @@ struct session_quote_request {
 	uint8_t nonce[SESSION_NONCE_LEN];
 	size_t nonce_len;
 	TPML_PCR_SELECTION pcrs;
+	uint64_t ima_offset;          /* IMA entries of this boot already replayed */
 };
 
 struct session_verdict {
@@ -125,6 +134,9 @@ struct session_verdict {
 	int reboot_seen;                 /* resetCount differs from the previous quote of this session */
 	struct quoted_state quoted;      /* what the last passing quote proved */
 	size_t secrets_proven;           /* receipt step: secrets whose proof verified */
+	int event_log_checked;           /* a boot event log reproduced the quoted PCRs */
+	int ima_checked;                 /* an IMA list reproduced the quoted PCR 10 */
+	uint64_t ima_entries;            /* IMA entries vouched for by the quote so far */
 };
 
 /* A proof of receipt from the host (views into its message). */

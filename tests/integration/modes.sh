@@ -15,10 +15,13 @@
 #   A_VEXTRA          more [verifier] lines;  A_AEXTRA  more [attestor] lines
 #   A_POLICY          [policy] lines;  A_VTAIL  more verifier sections ([secret NAME] ...)
 #   A_WAIT            push: seconds the attestor waits for a verdict (default 20)
+#   A_PCRS            the verifier's pcrs (default sha256:0-7+sha1:0-7)
+#   A_EVENTLOG, A_IMALOG  files the attestor sends as its boot event log and
+#                     IMA list (default none, whatever this machine has)
 MODE=${MODE:-pull}
 case $MODE in pull | push) ;; *) fail "MODE must be pull or push, not '$MODE'" ;; esac
 PKI=${PKI:-$WORK/pki}
-A_EK=rsa A_AK=ecc A_ROOTS=${EK_ROOTS:-} A_VCERT=verifier A_ACERT=attestor A_VEXTRA="" A_AEXTRA="" A_POLICY="" A_VTAIL="" A_WAIT=20
+A_EK=rsa A_AK=ecc A_ROOTS=${EK_ROOTS:-} A_VCERT=verifier A_ACERT=attestor A_VEXTRA="" A_AEXTRA="" A_POLICY="" A_VTAIL="" A_WAIT=20 A_PCRS=sha256:0-7+sha1:0-7 A_EVENTLOG="" A_IMALOG=""
 
 # _mode_confs DIR PORT: the two configuration files for this mode.
 _mode_confs() {
@@ -41,6 +44,8 @@ tcti = $TCTI
 ak_alg = $A_AK
 ek_alg = $A_EK
 state_dir = $dir/state
+event_log = $A_EVENTLOG
+ima_log = $A_IMALOG
 log_level = info
 $A_AEXTRA
 [tls]
@@ -56,7 +61,7 @@ $vside
 ek_roots = $A_ROOTS
 ek_alg = $A_EK
 ak_alg = $A_AK
-pcrs = sha256:0-7+sha1:0-7
+pcrs = $A_PCRS
 nonce_ttl = 30
 timeout_ms = 20000
 log_level = info

@@ -1048,10 +1048,40 @@ static void test_replay_api(void **state)
 	free(buf);
 }
 
+/* The attestor's "entries after N": offsets agree with the full parser's,
+ * a partial last entry is left out, a list shorter than N says so. */
+static void test_list_offsets(void **state)
+{
+	size_t len, at, end;
+	uint8_t *buf = load("acs-imasig.bin", &len);
+	struct ima_list *list = NULL;
+	static const uint64_t skips[] = { 0, 1, 500, 1082, 1083 };
+
+	(void)state;
+	assert_int_equal(ima_parse(buf, len, 0, &list), 0);
+	assert_int_equal(list->nentries, 1083);
+	for (size_t i = 0; i < sizeof(skips) / sizeof(skips[0]); i++) {
+		assert_int_equal(ima_list_offsets(buf, len, skips[i], &at, &end), 0);
+		assert_int_equal(end, len);
+		assert_int_equal(at, skips[i] < list->nentries ? list->entries[skips[i]].offset : len);
+	}
+	assert_int_equal(ima_list_offsets(buf, len, 1084, &at, &end), AERR_NOT_FOUND);
+	/* Cut inside entry 700: only whole entries, the cut one not. */
+	assert_int_equal(ima_list_offsets(buf, list->entries[700].offset + 9, 600, &at, &end), 0);
+	assert_int_equal(at, list->entries[600].offset);
+	assert_int_equal(end, list->entries[700].offset);
+	assert_int_equal(ima_list_offsets(buf, 0, 0, &at, &end), 0);
+	assert_int_equal(at, 0);
+	assert_int_equal(end, 0);
+	ima_list_free(list);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_binary_lists),
+		cmocka_unit_test(test_list_offsets),
 		cmocka_unit_test(test_violation_twins),
 		cmocka_unit_test(test_acs_tampered),
 		cmocka_unit_test(test_bitflips),

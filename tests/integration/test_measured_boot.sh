@@ -1,0 +1,105 @@
+#!/bin/bash
+# modes: pull push
+# Measured boot end to end in $MODE: swtpm's PCRs are brought into the state a
+# real machine's logs describe (tests/tools/log_extend: a GCE Ubuntu boot event
+# log for PCRs 0-9 and 14, the first 500 entries of a real IMA list for PCR 10),
+# the attestor sends those logs with its quote, the verifier replays them
+# against the quoted PCRs and passes. One altered digest byte in the boot log,
+# or one altered template hash in the IMA list, fails naming what differs.
+# Pull mode also quotes a second round with the same AK after 500 more IMA
+# entries were measured: the verifier asks only for the new entries.
+. "$SOURCE_DIR/tests/integration/lib.sh"
+need swtpm swtpm_setup tpm2_pcrextend openssl python3
+[ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
+LE=$BUILD_DIR/tests/tools/log_extend
+[ -x "$LE" ] || fail "$LE not built"
+BOOTLOG=$TESTDATA_DIR/eventlog/tpm2tools-event-gce-ubuntu-2104-log.bin
+IMALIST=$TESTDATA_DIR/ima/acs-imasig.bin
+[ -f "$BOOTLOG" ] && [ -f "$IMALIST" ] || fail "test data missing"
+
+swtpm_start tpm
+pki_make "$WORK/pki"
+. "$SOURCE_DIR/tests/integration/modes.sh"
+
+# extend_from FILE: every line of FILE is one tpm2_pcrextend argument.
+extend_from() {
+	local args=() line
+	while IFS= read -r line; do
+		args+=("$line")
+		if [ "${#args[@]}" -ge 50 ]; then tpm2_pcrextend "${args[@]}" >/dev/null; args=(); fi
+	done <"$1"
+	if [ "${#args[@]}" -gt 0 ]; then tpm2_pcrextend "${args[@]}" >/dev/null; fi
+}
+
+"$LE" eventlog "$BOOTLOG" >"$WORK/boot.extends" 2>/dev/null || fail "log_extend eventlog"
+extend_from "$WORK/boot.extends"
+"$LE" ima-head "$IMALIST" 500 >"$WORK/ima500.bin" || fail "log_extend ima-head"
+"$LE" ima-head "$IMALIST" 1000 >"$WORK/ima1000.bin" || fail "log_extend ima-head"
+"$LE" ima "$WORK/ima1000.bin" >"$WORK/ima1000.extends" || fail "log_extend ima"
+head -n 500 "$WORK/ima1000.extends" >"$WORK/ima-first.extends"
+tail -n +501 "$WORK/ima1000.extends" >"$WORK/ima-second.extends"
+extend_from "$WORK/ima-first.extends"
+cp "$WORK/ima500.bin" "$WORK/ima.bin"
+ok "swtpm extended from $(wc -l <"$WORK/boot.extends") boot events and 500 IMA entries"
+
+A_PCRS="sha256:0-10,14+sha1:0-10,14"
+A_VEXTRA="require_event_log = true
+require_ima = true"
+A_EVENTLOG=$BOOTLOG
+A_IMALOG=$WORK/ima.bin
+expect_pass measured
+if [ "$MODE" = pull ]; then
+	grep -q "^PASS .* eventlog ok ima 500 entries" "$WORK/measured/out" ||
+		fail "verdict without the logs: $(cat "$WORK/measured/out")"
+else
+	grep -q "verdict PASS .* eventlog ok ima 500 " "$WORK/measured-server.log" ||
+		fail "verdict without the logs: $(grep verdict "$WORK/measured-server.log")"
+fi
+ok "$MODE: boot event log and 500 IMA entries replay to the quoted PCRs"
+
+# flip FILE OFFSET OUT: OUT is FILE with the byte at OFFSET inverted.
+flip() {
+	python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[int(sys.argv[2])]^=0xff; open(sys.argv[3],"wb").write(b)' "$@"
+}
+# The first sha256 digest of a PCR 4 event, as it sits in the boot log.
+digest=$(grep -m1 '^4:' "$WORK/boot.extends" | sed 's/.*sha256=//')
+off=$(python3 -c 'import sys; print(open(sys.argv[1],"rb").read().find(bytes.fromhex(sys.argv[2])))' "$BOOTLOG" "$digest")
+[ "$off" -gt 0 ] || fail "PCR 4 digest not found in the boot log"
+flip "$BOOTLOG" "$off" "$WORK/boot-altered.bin"
+A_EVENTLOG=$WORK/boot-altered.bin
+expect_fail boot-altered 1 "^FAIL quote: .*boot event log: .*PCR 4"
+A_EVENTLOG=$BOOTLOG
+
+# Entry 0's template hash (bytes 4..23 of the list) altered.
+flip "$WORK/ima500.bin" 10 "$WORK/ima-altered.bin"
+A_IMALOG=$WORK/ima-altered.bin
+expect_fail ima-altered 1 "^FAIL quote: .*IMA list: .*entry 0"
+A_IMALOG=$WORK/ima.bin
+
+# No boot log while one is required.
+A_EVENTLOG=""
+expect_fail no-bootlog 1 "^FAIL quote: .*no boot event log was sent"
+A_EVENTLOG=$BOOTLOG
+
+[ "$MODE" = pull ] || exit 0
+# Two rounds with one AK: between them the host measures 500 more files.
+attest_bg() {
+	local dir=$WORK/rounds port
+	port=$(free_port)
+	_mode_confs "$dir" "$port"
+	bg rounds-attestor "$BUILD_DIR/attestor" --config "$dir/attestor.conf"
+	wait_port "$port"
+	"$BUILD_DIR/verifier" attest --config "$dir/verifier.conf" --rounds 2 --interval 3 "127.0.0.1:$port" \
+		>"$dir/out" 2>"$dir/err" &
+	VPID=$!
+}
+attest_bg
+for ((i = 0; i < 100; i++)); do grep -q "round 1" "$WORK/rounds/out" 2>/dev/null && break; sleep 0.1; done
+grep -q "^PASS .* round 1 .*ima 500 entries" "$WORK/rounds/out" || fail "round 1: $(cat "$WORK/rounds/out" "$WORK/rounds/err")"
+extend_from "$WORK/ima-second.extends"
+cp "$WORK/ima1000.bin" "$WORK/ima.tmp" && mv "$WORK/ima.tmp" "$WORK/ima.bin"
+rc=0; wait "$VPID" || rc=$?
+[ "$rc" -eq 0 ] || fail "two rounds: exit $rc: $(cat "$WORK/rounds/out" "$WORK/rounds/err")"
+grep -q "^PASS .* round 2 .*ima 1000 entries" "$WORK/rounds/out" || fail "round 2: $(cat "$WORK/rounds/out")"
+grep -q "ima_offset\|entries after" "$WORK/rounds-attestor.log" || true
+ok "round 2 with the same AK replayed only the 500 new IMA entries: $(grep 'round 2' "$WORK/rounds/out")"
