@@ -1,6 +1,5 @@
 #define LOG_MODULE "answer"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "answer.h"
 #include "crypto.h"
 #include "eventlog.h"
+#include "file.h"
 #include "ima.h"
 #include "log.h"
 #include "tpmpub.h"
@@ -98,55 +98,17 @@ void answer_activation_done(struct answer_activation *a)
 	OPENSSL_cleanse(a->secret, sizeof(a->secret));
 }
 
-/* A whole file (sysfs files report size 0: read to EOF), at most cap bytes.
- * An absent file: *buf NULL, *len 0, not an error. */
+/* A log file; an absent one sends nothing. */
 static int answer_read_log(const char *path, size_t cap, uint8_t **buf, size_t *len)
 {
-	FILE *f;
-	uint8_t *b = NULL, *grown;
-	size_t n = 0, size = 0, got;
-	int r = 0;
+	int r;
 
 	*buf = NULL;
 	*len = 0;
 	if (!path || !path[0])
 		return 0;
-	if (!(f = fopen(path, "rb"))) {
-		if (errno == ENOENT)
-			return 0;
-		return err_set(AERR_IO, "%s: %s", path, strerror(errno));
-	}
-	for (;;) {
-		if (n == size) {
-			size = size ? size * 2 : 65536;
-			if (size > cap + 1)
-				size = cap + 1;
-			if (n == size) {
-				r = err_set(AERR_TOO_LARGE, "%s: more than %zu bytes", path, cap);
-				break;
-			}
-			if (!(grown = realloc(b, size))) {
-				r = err_set(AERR_ALLOC, "%s", path);
-				break;
-			}
-			b = grown;
-		}
-		got = fread(b + n, 1, size - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f))
-				r = err_set(AERR_IO, "%s: read error", path);
-			break;
-		}
-	}
-	fclose(f);
-	if (r != 0) {
-		free(b);
-		return r;
-	}
-	*buf = b;
-	*len = n;
-	return 0;
+	r = file_read_all(path, cap, buf, len);
+	return r == AERR_NOT_FOUND ? 0 : r;
 }
 
 static int answer_logs_add(const struct answer_logs *logs, const Attest__V1__QuoteRequest *req,

@@ -35,6 +35,7 @@
 #define LOG_MODULE "ekcert"
 #include "crypto.h"
 #include "ekcert.h"
+#include "file.h"
 #include "log.h"
 #include "platformcert.h"
 #include "tpmpub.h"
@@ -152,42 +153,6 @@ static int trust_add(struct ekcert_trust *t, X509 *x, const char *file)
 	return 0;
 }
 
-static int read_file(const char *path, uint8_t **buf, size_t *len)
-{
-	FILE *f = NULL;
-	struct stat st;
-	int r = AERR_CONFIG;
-
-	*buf = NULL;
-	*len = 0;
-	if (!(f = fopen(path, "rb")) || fstat(fileno(f), &st) != 0) {
-		r = err_set(AERR_CONFIG, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (st.st_size > EKCERT_MAX_FILE) {
-		r = err_set(AERR_CONFIG, "%s: %lld bytes, too large for a certificate file", path,
-			    (long long)st.st_size);
-		goto out;
-	}
-	if (!(*buf = malloc((size_t)st.st_size + 1))) {
-		r = err_set(AERR_ALLOC, "%s", path);
-		goto out;
-	}
-	if (fread(*buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-		r = err_set(AERR_CONFIG, "%s: short read", path);
-		goto out;
-	}
-	*len = (size_t)st.st_size;
-	r = 0;
-out:
-	if (f)
-		fclose(f);
-	if (r != 0) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return r;
-}
 
 static int has_cert_extension(const char *name)
 {
@@ -235,8 +200,11 @@ static int load_file(struct ekcert_trust *t, const char *path, const char *name)
 	X509 *x = NULL;
 	int r;
 
-	if ((r = read_file(path, &buf, &len)) != 0)
+	if (file_read_all(path, EKCERT_MAX_FILE, &buf, &len) != 0) {
+		/* The detail names the file and why. */
+		r = err_wrap(AERR_CONFIG, "trust store");
 		goto out;
+	}
 	buf[len] = 0;
 	if (memmem(buf, len, "-----BEGIN CERTIFICATE-----", 27)) {
 		r = load_pem(t, buf, len, path);

@@ -7,6 +7,9 @@
 
 #define LOG_MODULE "verifier"
 #include "config.h"
+#include "eventlog.h"
+#include "eventlog_print.h"
+#include "file.h"
 #include "log.h"
 #include "pull.h"
 #include "push.h"
@@ -18,6 +21,7 @@
 
 static int attest_main(int argc, char **argv);
 static int serve_main(int argc, char **argv);
+static int eventlog_main(int argc, char **argv);
 static int help_main(int argc, char **argv);
 
 static const struct subcommand {
@@ -31,6 +35,9 @@ static const struct subcommand {
 	  "then quote again N-1 times, S seconds apart, with the activated AK" },
 	{ "serve", serve_main, "serve --config FILE",
 	  "push mode: serve attest.v1.Verifier and attest every attestor that connects" },
+	{ "eventlog", eventlog_main, "eventlog [--json] FILE",
+	  "parse a TCG boot event log: its events and the PCRs it replays to\n"
+	  "(YAML laid out like tpm2_eventlog's, or JSON)" },
 	{ "help", help_main, "help", "show this help" },
 };
 
@@ -219,6 +226,49 @@ out:
 	return rc;
 usage:
 	fprintf(stderr, "usage: verifier serve --config FILE\n");
+	return EXIT_USAGE;
+}
+
+static int eventlog_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct eventlog *log = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int opt, json = 0, r;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json = 1; break;
+		case 'h': printf("usage: verifier eventlog [--json] FILE\n"); return EXIT_PASS;
+		default: goto usage;
+		}
+	}
+	if (optind != argc - 1)
+		goto usage;
+	if (file_read_all(argv[optind], EVENTLOG_MAX_LOG_SIZE, &buf, &len) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		return EXIT_USAGE;
+	}
+	if ((r = eventlog_parse(buf, len, &log)) != 0) {
+		fprintf(stderr, "FAIL %s: %s: %s\n", argv[optind], err_str(r), err_detail());
+		free(buf);
+		return EXIT_FAIL;
+	}
+	if (json)
+		eventlog_print_json(stdout, log);
+	else
+		eventlog_print_yaml(stdout, log);
+	eventlog_free(log);
+	free(buf);
+	return EXIT_PASS;
+usage:
+	fprintf(stderr, "usage: verifier eventlog [--json] FILE\n");
 	return EXIT_USAGE;
 }
 
