@@ -39,6 +39,7 @@ const char *err_str(int code)
 	case AERR_EVENTLOG: return "event log does not match the quoted PCRs";
 	case AERR_IMPORT: return "the TPM refused the import blob";
 	case AERR_PROOF: return "proof of receipt does not verify";
+	case AERR_LOG_POLICY: return "measurements violate the policy";
 	}
 	return "unknown error";
 }

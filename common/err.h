@@ -38,6 +38,7 @@ enum attest_err {
 	AERR_EVENTLOG = -28,       /* event log replay does not reproduce the quoted PCRs */
 	AERR_IMPORT = -29,         /* TPM2_Import refused the blob: made for another TPM's key, or altered */
 	AERR_PROOF = -30,            /* a proof of receipt of a secret does not verify */
+	AERR_LOG_POLICY = -31,       /* replayed measurements (boot events, IMA entries) break a policy */
 };
 
 /* Static text for a code; never NULL. */

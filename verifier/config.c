@@ -184,6 +184,10 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 		if (parse_bool(v, &b))
 			return fail(p, AERR_CONFIG, "require_ima must be true or false, not '%s'", v);
 		c->require_ima = b;
+	} else if (!strcmp(name, "boot_policy")) {
+		return set_path(p, &c->boot_policy, v) || !p->failed;
+	} else if (!strcmp(name, "ima_policy")) {
+		return set_path(p, &c->ima_policy, v) || !p->failed;
 	} else if (!strcmp(name, "eventlog_pcrs")) {
 		TPML_PCR_SELECTION sel;
 		char text[128];
@@ -481,6 +485,8 @@ void verifier_config_free(struct verifier_config *cfg)
 	free(cfg->tls.key);
 	free(cfg->tls.server_name);
 	free(cfg->listen);
+	free(cfg->boot_policy);
+	free(cfg->ima_policy);
 	for (size_t i = 0; i < cfg->nsecrets; i++) {
 		free(cfg->secrets[i].key);
 		free(cfg->secrets[i].cert);

@@ -31,6 +31,8 @@ struct verifier_config {
 	int require_event_log;         /* fail quotes that come without a boot event log */
 	uint32_t eventlog_pcrs;        /* bit per PCR a sent boot log must reproduce */
 	int require_ima;               /* fail quotes that come without an IMA list */
+	char *boot_policy;             /* JSON boot policy (bootpolicy.h); NULL = none */
+	char *ima_policy;              /* JSON IMA allowlist (imapolicy.h); NULL = none */
 	int log_level;                 /* enum log_level */
 	/* push mode */
 	char *listen;                  /* "HOST:PORT" the Verifier service binds */

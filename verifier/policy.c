@@ -107,3 +107,30 @@ int policy_check(const struct policy *p, const struct quoted_state *q)
 	}
 	return 0;
 }
+
+int policy_digest_parse(const char *text, struct policy_digest *out)
+{
+	const char *colon = strchr(text, ':');
+	size_t alen, hlen;
+
+	memset(out, 0, sizeof(*out));
+	if (!colon || (alen = (size_t)(colon - text)) == 0 || alen >= POLICY_DIGEST_ALG_MAX)
+		return -1;
+	hlen = strlen(colon + 1);
+	if (hlen == 0 || hlen % 2 || hlen / 2 > CRYPTO_MAX_DIGEST)
+		return -1;
+	for (size_t i = 0; i < hlen; i++)
+		if (!strchr("0123456789abcdefABCDEF", colon[1 + i]))
+			return -1;
+	memcpy(out->alg, text, alen);
+	for (size_t i = 0; i < hlen / 2; i++) {
+		unsigned int b;
+		char pair[3] = { colon[1 + 2 * i], colon[2 + 2 * i], 0 };
+
+		if (sscanf(pair, "%2x", &b) != 1)
+			return -1;
+		out->value[i] = (uint8_t)b;
+	}
+	out->len = (uint8_t)(hlen / 2);
+	return 0;
+}

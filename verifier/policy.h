@@ -28,6 +28,18 @@ struct policy {
 	struct policy_entry e[POLICY_MAX_ENTRIES];
 };
 
+/* A digest as the JSON policies write it: "<alg>:<hex>" (alg as the log names
+ * it: "sha256", or IMA's kernel names such as "md5"). */
+#define POLICY_DIGEST_ALG_MAX 16
+struct policy_digest {
+	char alg[POLICY_DIGEST_ALG_MAX];
+	uint8_t len;
+	uint8_t value[CRYPTO_MAX_DIGEST];
+};
+
+/* -1 when text is not "<alg>:<even-length hex of at most CRYPTO_MAX_DIGEST bytes>". */
+int policy_digest_parse(const char *text, struct policy_digest *out);
+
 /* Add one expectation from config text: key "sha256.0" (bank name '.' index
  * 0..23), value hex of exactly the bank's digest size. AERR_CONFIG with detail
  * on bad text or on a second value for the same bank and index. */

@@ -411,6 +411,8 @@ static int check_event_log(struct session *s, const struct session_quote *in, co
 	if ((r = eventlog_parse(in->event_log, in->event_log_len, &log)) != 0)
 		return err_wrap(r, "boot event log");
 	r = eventlog_check_pcrs(log, &q->pcrs, s->p.eventlog_pcrs & pcrsel_mask_any(&s->p.pcrs));
+	if (r == 0 && s->p.boot_policy)
+		r = bootpolicy_check(s->p.boot_policy, log);
 	eventlog_free(log);
 	if (r != 0)
 		return r == AERR_PCR_DIGEST ? err_wrap(AERR_EVENTLOG, "boot event log") : err_wrap(r, "boot event log");
@@ -448,6 +450,9 @@ static int check_ima(struct session *s, const struct session_quote *in, const st
 		r = err_wrap(r == AERR_PCR_DIGEST ? AERR_EVENTLOG : r, "IMA list");
 		goto out;
 	}
+	/* Judged: only the entries the quote vouches for. */
+	if (s->p.ima_policy && (r = imapolicy_check(s->p.ima_policy, list, used)) != 0)
+		goto out;
 	s->ima = st;
 	s->ima_started = 1;
 	s->ima_reset_count = q->clock.resetCount;

@@ -19,7 +19,9 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "ekcache.h"
+#include "bootpolicy.h"
 #include "ekcert.h"
+#include "imapolicy.h"
 #include "err.h"
 #include "pcrsel.h"
 #include "policy.h"
@@ -64,6 +66,8 @@ struct session_params {
 	int require_event_log;                 /* a quote without a boot event log fails */
 	uint32_t eventlog_pcrs;                /* quoted PCRs a sent boot log must reproduce */
 	int require_ima;                       /* a quote without an IMA list fails */
+	const struct bootpolicy *boot_policy;  /* NULL = no rules over the boot events */
+	const struct imapolicy *ima_policy;    /* NULL = no IMA allowlist */
 	struct ekcache *ek_cache;              /* NULL = verify every endorsement in full; else
 						* the cache of the trust stores above (ekcache.h) */
 	/* Monotonic milliseconds; NULL = CLOCK_MONOTONIC. Tests inject their own. */

@@ -25,6 +25,10 @@ int trust_load(const struct verifier_config *cfg, struct verifier_trust *out)
 		goto fail;
 	if ((r = ekcache_new(TRUST_EKCACHE_SIZE, &out->cache)) != 0)
 		goto fail;
+	if (cfg->boot_policy && (r = bootpolicy_load(cfg->boot_policy, &out->boot)) != 0)
+		goto fail;
+	if (cfg->ima_policy && (r = imapolicy_load(cfg->ima_policy, &out->ima)) != 0)
+		goto fail;
 	return 0;
 fail:
 	trust_free(out);
@@ -38,6 +42,8 @@ void trust_free(struct verifier_trust *t)
 	ekcert_trust_free(t->ek);
 	ekcert_trust_free(t->platform);
 	ekcache_free(t->cache);
+	bootpolicy_free(t->boot);
+	imapolicy_free(t->ima);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -58,4 +64,6 @@ void trust_session_params(const struct verifier_config *cfg, const struct verifi
 	out->require_event_log = cfg->require_event_log;
 	out->eventlog_pcrs = cfg->eventlog_pcrs;
 	out->require_ima = cfg->require_ima;
+	out->boot_policy = t->boot;
+	out->ima_policy = t->ima;
 }

@@ -1,13 +1,15 @@
-/* What a verifier trusts, loaded once from its configuration: the EK roots,
- * the platform certificate issuers, and the cache of endorsements that passed
- * with exactly these (ekcache.h). The pull driver and the push service each
+/* What a verifier trusts and expects, loaded once from its configuration:
+ * the EK roots, the platform certificate issuers, the cache of endorsements
+ * that passed with exactly these (ekcache.h), and the boot and IMA policies. The pull driver and the push service each
  * hold one and build every session's parameters from it. */
 #ifndef VERIFIER_TRUST_H
 #define VERIFIER_TRUST_H
 
 #include "config.h"
 #include "ekcache.h"
+#include "bootpolicy.h"
 #include "ekcert.h"
+#include "imapolicy.h"
 #include "err.h"
 #include "session.h"
 
@@ -17,9 +19,11 @@ struct verifier_trust {
 	struct ekcert_trust *ek;        /* NULL when require_ek_cert is false */
 	struct ekcert_trust *platform;  /* NULL when platform_ca is not set */
 	struct ekcache *cache;
+	struct bootpolicy *boot;        /* NULL when boot_policy is not set */
+	struct imapolicy *ima;          /* NULL when ima_policy is not set */
 };
 
-/* AERR_CONFIG naming the directory when a trust store cannot be loaded. */
+/* AERR_CONFIG naming the directory or file that cannot be loaded. */
 int trust_load(const struct verifier_config *cfg, struct verifier_trust *out) ATTEST_WUR;
 
 /* NULL-safe; leaves *t zeroed. */

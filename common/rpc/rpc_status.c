@@ -88,6 +88,7 @@ enum rpc_status rpc_status_from_err(int err)
 	case AERR_PLATFORM_CERT:
 	case AERR_CREDENTIAL:
 	case AERR_PROOF:
+	case AERR_LOG_POLICY:
 		return RPC_PERMISSION_DENIED;
 	case AERR_RPC:
 		return RPC_UNAVAILABLE;

@@ -6,6 +6,9 @@
 # the attestor sends those logs with its quote, the verifier replays them
 # against the quoted PCRs and passes. One altered digest byte in the boot log,
 # or one altered template hash in the IMA list, fails naming what differs.
+# Policies: a boot policy on the Secure Boot state and an IMA allowlist (made
+# by an independent reader of the list) pass; requiring Secure Boot, or an
+# allowlist missing one file, fails naming it.
 # Pull mode also quotes a second round with the same AK after 500 more IMA
 # entries were measured: the verifier asks only for the new entries.
 . "$SOURCE_DIR/tests/integration/lib.sh"
@@ -56,6 +59,51 @@ else
 		fail "verdict without the logs: $(grep verdict "$WORK/measured-server.log")"
 fi
 ok "$MODE: boot event log and 500 IMA entries replay to the quoted PCRs"
+
+# Policies over the replayed measurements. The IMA allowlist is made here, by
+# a reader of the binary list independent of ours; DROP names a path to leave out.
+allowlist() { # LIST OUT [DROP]
+	python3 - "$@" <<'PY'
+import json, struct, sys
+data, allow = open(sys.argv[1], "rb").read(), {}
+drop = sys.argv[3] if len(sys.argv) > 3 else None
+off = 0
+while off < len(data):
+    pcr, th, nlen = struct.unpack_from("<I20sI", data, off); off += 28
+    name = data[off:off + nlen].decode(); off += nlen
+    dlen, = struct.unpack_from("<I", data, off); off += 4
+    tdata = data[off:off + dlen]; off += dlen
+    if name != "ima-sig":
+        sys.exit("unexpected template " + name)
+    fields, t = [], 0
+    while t < len(tdata):
+        flen, = struct.unpack_from("<I", tdata, t); t += 4
+        fields.append(tdata[t:t + flen]); t += flen
+    alg, digest = fields[0].split(b"\0", 1)
+    path = fields[1].rstrip(b"\0").decode()
+    if path != drop:
+        allow.setdefault(path, []).append(alg.decode() + digest.hex())
+json.dump({"allow": allow}, open(sys.argv[2], "w"), indent=1)
+PY
+}
+allowlist "$WORK/ima500.bin" "$WORK/ima-allow.json" || fail "allowlist"
+DROPPED=$(python3 -c 'import json,sys; print(sorted(json.load(open(sys.argv[1]))["allow"])[7])' "$WORK/ima-allow.json")
+allowlist "$WORK/ima500.bin" "$WORK/ima-allow-short.json" "$DROPPED"
+printf '{"secure_boot": false}\n' >"$WORK/boot-off.json"
+printf '{"secure_boot": true}\n' >"$WORK/boot-on.json"
+BASE_VEXTRA=$A_VEXTRA
+A_VEXTRA="$BASE_VEXTRA
+boot_policy = $WORK/boot-off.json
+ima_policy = $WORK/ima-allow.json"
+expect_pass policies
+ok "$MODE: boot policy (Secure Boot off, as this GCE log measured it) and a 500-entry IMA allowlist pass"
+A_VEXTRA="$BASE_VEXTRA
+boot_policy = $WORK/boot-on.json"
+expect_fail secureboot 1 "^FAIL quote: .*Secure Boot is disabled, the boot policy requires it enabled"
+A_VEXTRA="$BASE_VEXTRA
+ima_policy = $WORK/ima-allow-short.json"
+expect_fail allowlist 1 "^FAIL quote: .*IMA entries violate the policy: .*$DROPPED (not in the allowlist)"
+A_VEXTRA=$BASE_VEXTRA
 
 # flip FILE OFFSET OUT: OUT is FILE with the byte at OFFSET inverted.
 flip() {

@@ -272,6 +272,43 @@ static void test_secret_sections(void **state)
 	load_fails(text, "[secret a]");
 }
 
+static void test_measurement_keys(void **state)
+{
+	struct verifier_config *c = NULL;
+	char text[1024], want[192];
+
+	(void)state;
+	write_conf(TLS);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_int_equal(c->eventlog_pcrs, 0x43ffu);
+	assert_int_equal(c->require_event_log, 0);
+	assert_int_equal(c->require_ima, 0);
+	assert_null(c->boot_policy);
+	assert_null(c->ima_policy);
+	verifier_config_free(c);
+
+	snprintf(text, sizeof(text),
+		 "[verifier]\npcrs = sha256:0-10\nrequire_event_log = true\nrequire_ima = yes\n"
+		 "eventlog_pcrs = 0-7,14\nboot_policy = boot.json\nima_policy = /etc/ima.json\n%s", TLS);
+	write_conf(text);
+	if (verifier_config_load(path, &c) != 0)
+		fail_msg("%s", err_detail());
+	assert_int_equal(c->require_event_log, 1);
+	assert_int_equal(c->require_ima, 1);
+	assert_int_equal(c->eventlog_pcrs, 0x40ffu);
+	snprintf(want, sizeof(want), "%s/boot.json", dir);
+	assert_string_equal(c->boot_policy, want);
+	assert_string_equal(c->ima_policy, "/etc/ima.json");
+	verifier_config_free(c);
+
+	snprintf(text, sizeof(text), "[verifier]\nrequire_ima = true\n%s", TLS);
+	load_fails(text, "require_ima = true needs PCR 10 in pcrs");
+	snprintf(text, sizeof(text), "[verifier]\neventlog_pcrs = 0-24\n%s", TLS);
+	load_fails(text, ":2: eventlog_pcrs must be");
+	snprintf(text, sizeof(text), "[verifier]\nrequire_event_log = sometimes\n%s", TLS);
+	load_fails(text, ":2: require_event_log must be true or false");
+}
+
 static void test_missing_file(void **state)
 {
 	struct verifier_config *c = NULL;
@@ -310,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_push_keys),
 		cmocka_unit_test(test_secret_sections),
+		cmocka_unit_test(test_measurement_keys),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_example),
 	};

@@ -1,0 +1,258 @@
+#define LOG_MODULE "imapolicy"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "imapolicy.h"
+#include "log.h"
+#include "policy.h"
+
+struct imapolicy_slot {
+	char *name;                       /* NULL = empty slot */
+	uint32_t hash;
+	size_t n;
+	struct policy_digest *d;
+};
+
+/* Open addressing, power-of-two capacity, at most half full. */
+struct imapolicy_table {
+	size_t cap, used, ndigests;
+	struct imapolicy_slot *slots;
+};
+
+struct imapolicy {
+	struct imapolicy_table allow, keyrings;
+	size_t nexclude;
+	regex_t *exclude;
+	int allow_violations;
+};
+
+static uint32_t imapolicy_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+static struct imapolicy_slot *imapolicy_find(const struct imapolicy_table *t, const char *name)
+{
+	uint32_t h;
+
+	if (!t->cap || !name)
+		return NULL;
+	h = imapolicy_hash(name);
+	for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+		struct imapolicy_slot *s = &t->slots[i];
+
+		if (!s->name)
+			return NULL;
+		if (s->hash == h && !strcmp(s->name, name))
+			return s;
+	}
+}
+
+static int imapolicy_table_init(struct imapolicy_table *t, size_t n)
+{
+	t->cap = 16;
+	while (t->cap < 2 * n + 1)
+		t->cap *= 2;
+	if (!(t->slots = calloc(t->cap, sizeof(*t->slots))))
+		return err_set(AERR_ALLOC, "IMA policy table");
+	return 0;
+}
+
+static void imapolicy_table_free(struct imapolicy_table *t)
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		free(t->slots[i].name);
+		free(t->slots[i].d);
+	}
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+/* { name: [digest, ...], ... } into t. */
+static int imapolicy_table_load(const char *path, const char *key, json_object *obj, struct imapolicy_table *t)
+{
+	int r;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return err_set(AERR_CONFIG, "%s: \"%s\" must be an object of name: [digests]", path, key);
+	if ((r = imapolicy_table_init(t, (size_t)json_object_object_length(obj))) != 0)
+		return r;
+	json_object_object_foreach(obj, name, list)
+	{
+		struct imapolicy_slot *s;
+		uint32_t h = imapolicy_hash(name);
+		size_t n, i;
+
+		if (!json_object_is_type(list, json_type_array))
+			return err_set(AERR_CONFIG, "%s: %s \"%s\": a list of digests is expected", path, key, name);
+		for (i = h & (t->cap - 1); t->slots[i].name; i = (i + 1) & (t->cap - 1))
+			;
+		s = &t->slots[i];
+		n = json_object_array_length(list);
+		if (!(s->name = strdup(name)) || (n && !(s->d = calloc(n, sizeof(*s->d)))))
+			return err_set(AERR_ALLOC, "IMA policy");
+		s->hash = h;
+		for (i = 0; i < n; i++) {
+			json_object *e = json_object_array_get_idx(list, i);
+
+			if (!json_object_is_type(e, json_type_string) ||
+			    policy_digest_parse(json_object_get_string(e), &s->d[s->n]) != 0)
+				return err_set(AERR_CONFIG, "%s: %s \"%s\": entry %zu is not \"<alg>:<hex>\"", path, key,
+					       name, i);
+			s->n++;
+		}
+		t->used++;
+		t->ndigests += s->n;
+	}
+	return 0;
+}
+
+static int imapolicy_excludes(const char *path, json_object *arr, struct imapolicy *p)
+{
+	size_t n;
+
+	if (!json_object_is_type(arr, json_type_array))
+		return err_set(AERR_CONFIG, "%s: \"exclude\" must be a list of regular expressions", path);
+	n = json_object_array_length(arr);
+	if (n && !(p->exclude = calloc(n, sizeof(*p->exclude))))
+		return err_set(AERR_ALLOC, "IMA policy");
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(arr, i);
+		char why[128];
+		int rc;
+
+		if (!json_object_is_type(e, json_type_string))
+			return err_set(AERR_CONFIG, "%s: exclude %zu is not a string", path, i);
+		if ((rc = regcomp(&p->exclude[i], json_object_get_string(e), REG_EXTENDED | REG_NOSUB)) != 0) {
+			regerror(rc, &p->exclude[i], why, sizeof(why));
+			return err_set(AERR_CONFIG, "%s: exclude \"%s\": %s", path, json_object_get_string(e), why);
+		}
+		p->nexclude++;
+	}
+	return 0;
+}
+
+int imapolicy_load(const char *path, struct imapolicy **out)
+{
+	struct imapolicy *p = NULL;
+	json_object *root;
+	int r = 0;
+
+	*out = NULL;
+	if (!(root = json_object_from_file(path)))
+		return err_set(AERR_CONFIG, "%s: %s", path, json_util_get_last_err());
+	if (!json_object_is_type(root, json_type_object)) {
+		r = err_set(AERR_CONFIG, "%s: the policy must be a JSON object", path);
+		goto out;
+	}
+	if (!(p = calloc(1, sizeof(*p)))) {
+		r = err_set(AERR_ALLOC, "IMA policy");
+		goto out;
+	}
+	json_object_object_foreach(root, key, val)
+	{
+		if (!strcmp(key, "allow"))
+			r = imapolicy_table_load(path, key, val, &p->allow);
+		else if (!strcmp(key, "keyrings"))
+			r = imapolicy_table_load(path, key, val, &p->keyrings);
+		else if (!strcmp(key, "exclude"))
+			r = imapolicy_excludes(path, val, p);
+		else if (!strcmp(key, "allow_violations")) {
+			if (!json_object_is_type(val, json_type_boolean))
+				r = err_set(AERR_CONFIG, "%s: allow_violations must be true or false", path);
+			p->allow_violations = json_object_get_boolean(val);
+		} else
+			r = err_set(AERR_CONFIG, "%s: unknown key \"%s\" (allow, exclude, keyrings, allow_violations)",
+				    path, key);
+		if (r != 0)
+			goto out;
+	}
+	*out = p;
+	p = NULL;
+out:
+	imapolicy_free(p);
+	json_object_put(root);
+	return r;
+}
+
+void imapolicy_free(struct imapolicy *p)
+{
+	if (!p)
+		return;
+	imapolicy_table_free(&p->allow);
+	imapolicy_table_free(&p->keyrings);
+	for (size_t i = 0; i < p->nexclude; i++)
+		regfree(&p->exclude[i]);
+	free(p->exclude);
+	free(p);
+}
+
+void imapolicy_counts(const struct imapolicy *p, size_t *paths, size_t *digests, size_t *excludes)
+{
+	*paths = p->allow.used + p->keyrings.used;
+	*digests = p->allow.ndigests + p->keyrings.ndigests;
+	*excludes = p->nexclude;
+}
+
+static int imapolicy_listed(const struct imapolicy_slot *s, const struct ima_entry *e)
+{
+	for (size_t i = 0; s && i < s->n; i++)
+		if (s->d[i].len == e->digest_len && !strcmp(s->d[i].alg, e->digest_alg_name) &&
+		    !memcmp(s->d[i].value, e->digest, e->digest_len))
+			return 1;
+	return 0;
+}
+
+/* NULL when e passes, else why not. */
+static const char *imapolicy_entry(const struct imapolicy *p, const struct ima_entry *e)
+{
+	if (e->violation)
+		return p->allow_violations ? NULL : "a violation (file open for writing while measured)";
+	if (!e->path || !e->digest)
+		return "an entry without a path or digest (unknown template)";
+	if (e->tmpl == IMA_TEMPLATE_IMA_BUF) {
+		const struct imapolicy_slot *s = imapolicy_find(&p->keyrings, e->path);
+		return imapolicy_listed(s, e) ? NULL : s ? "buffer digest not allowed" : "buffer not in keyrings";
+	}
+	for (size_t i = 0; i < p->nexclude; i++)
+		if (regexec(&p->exclude[i], e->path, 0, NULL, 0) == 0)
+			return NULL;
+	{
+		const struct imapolicy_slot *s = imapolicy_find(&p->allow, e->path);
+		return imapolicy_listed(s, e) ? NULL : s ? "digest not allowed" : "not in the allowlist";
+	}
+}
+
+int imapolicy_check(const struct imapolicy *p, const struct ima_list *list, size_t n)
+{
+	char shown[400] = "";
+	size_t failed = 0, used = 0;
+
+	for (size_t i = 0; i < n && i < list->nentries; i++) {
+		const struct ima_entry *e = &list->entries[i];
+		const char *why = imapolicy_entry(p, e);
+		int k;
+
+		if (!why)
+			continue;
+		LOG_WARN("IMA entry %llu %s: %s", (unsigned long long)e->index, e->path ? e->path : "(none)", why);
+		if (failed++ == 0 || used < sizeof(shown) - 1) {
+			k = snprintf(shown + used, sizeof(shown) - used, "%s%s (%s)", used ? ", " : "",
+				     e->path ? e->path : "(none)", why);
+			if (k > 0)
+				used += (size_t)k < sizeof(shown) - used ? (size_t)k : sizeof(shown) - used - 1;
+		}
+	}
+	if (failed == 0)
+		return 0;
+	return err_set(AERR_LOG_POLICY, "%zu of %zu IMA entries violate the policy: %s", failed, n, shown);
+}
