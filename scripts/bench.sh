@@ -7,6 +7,8 @@
 # commands the attestor sent. Prints a table; JSON goes to build/bench-pull.json.
 # A second run delivers one AES-256 and one RSA-2048 secret in every exchange
 # (JSON: build/bench-pull-secrets.json; SECRET_CONFIGS="ecc/rsa ecc/ecc").
+# Last, bench_replay: boot event log and IMA replay throughput on one core
+# (with a 10,000-path IMA allowlist) beside OpenSSL's SHA-256 in the same run.
 #   RUNS=200 (exchanges per configuration)  AK_RUNS=10 (AK creations)
 #   CONFIGS="ecc/rsa rsa/rsa ecc/ecc rsa/ecc" (AK/EK)  JSON=build/bench-pull.json
 #   CHECK_RATIO=1.3: exit 3 when an ECC-AK exchange exceeds 1.3x its TPM time
@@ -71,3 +73,10 @@ echo "== with secret delivery (one AES-256, one RSA-2048 per exchange)"
 ${BENCH_PREFIX:-} "$BUILD_DIR/bench/bench_pull" --verifier-config "$WORK/verifier-secrets.conf" --tcti "$TCTI" \
 	--pki "$WORK/pki" --state-dir "$WORK/attestor-state" --runs "${SECRET_RUNS:-50}" --ak-runs 1 \
 	--json "${JSON_SECRETS:-$src/build/bench-pull-secrets.json}" "${args[@]}"
+
+echo
+echo "== measurement log replay (one core)"
+taskset -c 0 "$BUILD_DIR/bench/bench_replay" "$TESTDATA_DIR/eventlog/tpm2tools-event-gce-ubuntu-2104-log.bin" \
+	"$TESTDATA_DIR/ima/acs-imasig.bin" --allowlist 10000 2>&1 | grep -v " warn "
+taskset -c 0 "$BUILD_DIR/bench/bench_replay" "$TESTDATA_DIR/eventlog/rustkeylime-uefi_log.bin" \
+	"$TESTDATA_DIR/ima/acs-imasig.bin" --allowlist 10000 --rounds 3 2>&1 | grep -A1 "^boot log"
