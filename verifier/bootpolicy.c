@@ -73,16 +73,12 @@ static int bootpolicy_digests(const char *path, json_object *obj, struct bootpol
 int bootpolicy_load(const char *path, struct bootpolicy **out)
 {
 	struct bootpolicy *p = NULL;
-	json_object *root;
+	json_object *root = NULL;
 	int r = 0;
 
 	*out = NULL;
-	if (!(root = json_object_from_file(path)))
-		return err_set(AERR_CONFIG, "%s: %s", path, json_util_get_last_err());
-	if (!json_object_is_type(root, json_type_object)) {
-		r = err_set(AERR_CONFIG, "%s: the policy must be a JSON object", path);
-		goto out;
-	}
+	if ((r = policy_json_load(path, &root)) != 0)
+		return r;
 	if (!(p = calloc(1, sizeof(*p)))) {
 		r = err_set(AERR_ALLOC, "boot policy");
 		goto out;

@@ -144,16 +144,12 @@ static int imapolicy_excludes(const char *path, json_object *arr, struct imapoli
 int imapolicy_load(const char *path, struct imapolicy **out)
 {
 	struct imapolicy *p = NULL;
-	json_object *root;
+	json_object *root = NULL;
 	int r = 0;
 
 	*out = NULL;
-	if (!(root = json_object_from_file(path)))
-		return err_set(AERR_CONFIG, "%s: %s", path, json_util_get_last_err());
-	if (!json_object_is_type(root, json_type_object)) {
-		r = err_set(AERR_CONFIG, "%s: the policy must be a JSON object", path);
-		goto out;
-	}
+	if ((r = policy_json_load(path, &root)) != 0)
+		return r;
 	if (!(p = calloc(1, sizeof(*p)))) {
 		r = err_set(AERR_ALLOC, "IMA policy");
 		goto out;

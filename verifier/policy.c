@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
 #include <openssl/crypto.h>
 
 #define LOG_MODULE "policy"
@@ -132,5 +133,17 @@ int policy_digest_parse(const char *text, struct policy_digest *out)
 		out->value[i] = (uint8_t)b;
 	}
 	out->len = (uint8_t)(hlen / 2);
+	return 0;
+}
+
+int policy_json_load(const char *path, struct json_object **root)
+{
+	if (!(*root = json_object_from_file(path)))
+		return err_set(AERR_CONFIG, "%s: %s", path, json_util_get_last_err());
+	if (!json_object_is_type(*root, json_type_object)) {
+		json_object_put(*root);
+		*root = NULL;
+		return err_set(AERR_CONFIG, "%s: the policy must be a JSON object", path);
+	}
 	return 0;
 }

@@ -37,6 +37,12 @@ struct policy_digest {
 	uint8_t value[CRYPTO_MAX_DIGEST];
 };
 
+/* The top-level object of a JSON policy file (boot_policy, ima_policy).
+ * AERR_CONFIG with "FILE: why" (unreadable, not JSON, not an object); the
+ * caller releases *root with json_object_put. */
+struct json_object;
+int policy_json_load(const char *path, struct json_object **root) ATTEST_WUR;
+
 /* -1 when text is not "<alg>:<even-length hex of at most CRYPTO_MAX_DIGEST bytes>". */
 int policy_digest_parse(const char *text, struct policy_digest *out);
 
