@@ -73,6 +73,19 @@ wait_port() {
 	fail "nothing listens on 127.0.0.1:$port after ${limit}s"
 }
 
+# log_port LOGFILE [SECONDS]: the port a server of ours bound (it logs
+# "(port N"), for servers started on port 0: no window in which a test running
+# beside this one can take a port picked in advance.
+log_port() {
+	local i p
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		p=$(grep -o -m1 '(port [0-9]*' "$1" 2>/dev/null | grep -o '[0-9]*$' || true)
+		if [ -n "$p" ] && [ "$p" != 0 ]; then echo "$p"; return 0; fi
+		sleep 0.05
+	done
+	fail "$(basename "$1"): no listening port logged after ${2:-10}s: $(tail -n 5 "$1" 2>/dev/null)"
+}
+
 # bg NAME CMD...: run CMD in the background, output to $WORK/NAME.log.
 bg() {
 	local name=$1; shift

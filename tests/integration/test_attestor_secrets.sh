@@ -114,11 +114,10 @@ tpm2_duplicate --tcti none -U other_ek.pub -G rsa -k rsa.pem -u foreign_rsa.pub 
 
 BEFORE=$(transient_count)
 start_attestor() {
-PORT=$(free_port)
 cat >attestor.conf <<CONF
 [attestor]
 mode = pull
-listen = 127.0.0.1:$PORT
+listen = 127.0.0.1:0
 tcti = $TCTI
 ak_alg = ecc
 ek_alg = rsa
@@ -132,7 +131,7 @@ key = pki/attestor.key
 CONF
 bg attestor "$ATTESTOR" --config "$WORK/attestor.conf"
 ATT_PID=$BG_PID
-wait_port "$PORT"
+PORT=$(log_port "$WORK/attestor.log")
 CL=(/usr/bin/python3 "$H" --stubs "$WORK/py" --target "127.0.0.1:$PORT"
 	--ca pki/ca.pem --cert pki/verifier.pem --key pki/verifier.key)
 }

@@ -44,12 +44,11 @@ tpm2_nvread -C o 0x01c00002 -o nv_ek_rsa.der >/dev/null
 
 # run_attestor AK_ALG EK_ALG: start it with a config that uses relative TLS paths.
 run_attestor() {
-	PORT=$(free_port)
 	cat >"$WORK/attestor-$1-$2.conf" <<CONF
 ; written by test_attestor_tpm.sh
 [attestor]
 mode = pull
-listen = 127.0.0.1:$PORT
+listen = 127.0.0.1:0
 tcti = $TCTI
 ak_alg = $1   ; inline comment
 ek_alg = $2
@@ -64,7 +63,7 @@ insecure = false
 CONF
 	bg "attestor-$1-$2" "$ATTESTOR" --config "$WORK/attestor-$1-$2.conf"
 	ATT_PID=$BG_PID
-	wait_port "$PORT"
+	PORT=$(log_port "$WORK/attestor-$1-$2.log")
 	CL=(/usr/bin/python3 "$CLIENT" --stubs "$WORK/py" --target "127.0.0.1:$PORT"
 		--ca pki/ca.pem --cert pki/verifier.pem --key pki/verifier.key)
 }

@@ -133,10 +133,9 @@ A_EVENTLOG=$BOOTLOG
 # Two rounds with one AK: between them the host measures 500 more files.
 attest_bg() {
 	local dir=$WORK/rounds port
-	port=$(free_port)
-	_mode_confs "$dir" "$port"
+	_mode_confs "$dir" 0
 	bg rounds-attestor "$BUILD_DIR/attestor" --config "$dir/attestor.conf"
-	wait_port "$port"
+	port=$(log_port "$WORK/rounds-attestor.log")
 	"$BUILD_DIR/verifier" attest --config "$dir/verifier.conf" --rounds 2 --interval 3 "127.0.0.1:$port" \
 		>"$dir/out" 2>"$dir/err" &
 	VPID=$!

@@ -10,14 +10,13 @@ N=${PUSH_LOAD_N:-20}
 pki_make "$WORK/pki"
 P=$WORK/pki
 mkdir -p "$WORK/roots"
-vport=$(free_port)
 for ((i = 1; i <= N; i++)); do
 	swtpm_start "tpm$i"
 	mkdir -p "$WORK/a$i"
 	cat >"$WORK/a$i/attestor.conf" <<CONF
 [attestor]
 mode = push
-verifier = 127.0.0.1:$vport
+verifier = 127.0.0.1:VPORT
 retry_initial_ms = 100
 retry_max_ms = 1000
 tcti = $TCTI
@@ -38,7 +37,7 @@ done
 cat >"$WORK/verifier.conf" <<CONF
 [verifier]
 mode = push
-listen = 127.0.0.1:$vport
+listen = 127.0.0.1:0
 ek_roots = $WORK/roots
 max_sessions = 64
 log_level = info
@@ -48,7 +47,8 @@ cert = $P/verifier.pem
 key = $P/verifier.key
 CONF
 bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
-wait_port "$vport"
+vport=$(log_port "$WORK/verifier.log")
+sed -i "s|^verifier = 127.0.0.1:VPORT$|verifier = 127.0.0.1:$vport|" "$WORK"/a*/attestor.conf
 
 start=$(date +%s%N)
 pids=()

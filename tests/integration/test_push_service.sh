@@ -22,12 +22,11 @@ pki_make "$WORK/pki"
 P=$WORK/pki
 TTL=3
 
-aport=$(free_port)
 mkdir -p "$WORK/state"
 cat >"$WORK/attestor.conf" <<CONF
 [attestor]
 mode = pull
-listen = 127.0.0.1:$aport
+listen = 127.0.0.1:0
 tcti = $TCTI
 state_dir = $WORK/state
 [tls]
@@ -36,13 +35,12 @@ cert = $P/attestor.pem
 key = $P/attestor.key
 CONF
 bg attestor "$BUILD_DIR/attestor" --config "$WORK/attestor.conf"
-wait_port "$aport"
+aport=$(log_port "$WORK/attestor.log")
 
-vport=$(free_port)
 cat >"$WORK/verifier.conf" <<CONF
 [verifier]
 mode = push
-listen = 127.0.0.1:$vport
+listen = 127.0.0.1:0
 ek_roots = $EK_ROOTS
 session_ttl = $TTL
 reattest_interval = 42
@@ -54,7 +52,7 @@ key = $P/verifier.key
 CONF
 bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 VERIFIER_PID=$BG_PID
-wait_port "$vport"
+vport=$(log_port "$WORK/verifier.log")
 
 relay() {
 	/usr/bin/python3 "$SOURCE_DIR/tests/integration/push_relay.py" --stubs "$WORK/stubs" \

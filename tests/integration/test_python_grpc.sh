@@ -19,12 +19,11 @@ swtpm_start tpm
 pki_make "$WORK/pki"
 P=$WORK/pki
 
-port=$(free_port)
 mkdir -p "$WORK/state"
 cat >"$WORK/attestor.conf" <<EOF
 [attestor]
 mode = pull
-listen = 127.0.0.1:$port
+listen = 127.0.0.1:0
 tcti = $TCTI
 ak_alg = ecc
 ek_alg = rsa
@@ -37,7 +36,7 @@ key = $P/attestor.key
 insecure = false
 EOF
 bg attestor "$BUILD_DIR/attestor" --config "$WORK/attestor.conf"
-wait_port "$port"
+port=$(log_port "$WORK/attestor.log")
 
 client() {
 	/usr/bin/python3 "$SOURCE_DIR/tests/integration/grpc_client.py" --stubs "$WORK/stubs" \
