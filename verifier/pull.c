@@ -109,13 +109,24 @@ static int rpc(struct run *x, enum pull_stage st, unsigned method, const Protobu
 	r = rpc_call_unary(x->d->ch, &attest__v1__attestor__descriptor, method, in, x->d->cfg->timeout_ms, 0,
 			   &x->reply, &rr);
 	x->res->t[st].rpc_ms += now_ms() - t0;
-	if (r != 0) {
+	if (r == 0)
+		return 0;
+	/* The attestor could not be reached (or went away), or it answered
+	 * with a refusal of its own: say which. */
+	switch (rr.status) {
+	case RPC_UNAVAILABLE:
+	case RPC_DEADLINE_EXCEEDED:
+	case RPC_CANCELLED:
+	case RPC_UNKNOWN:
 		x->res->transport = 1;
 		return err_set(AERR_RPC, "transport error in %s: %s: %s",
 			       attest__v1__attestor__descriptor.methods[method].name, rpc_status_name(rr.status),
 			       rr.message);
+	default:
+		return err_set(AERR_RPC, "the attestor refused %s: %s: %s",
+			       attest__v1__attestor__descriptor.methods[method].name, rpc_status_name(rr.status),
+			       rr.message);
 	}
-	return 0;
 }
 
 static int stage_endorsement(struct run *x)
