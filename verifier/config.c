@@ -184,6 +184,8 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 		if (parse_bool(v, &b))
 			return fail(p, AERR_CONFIG, "require_ima must be true or false, not '%s'", v);
 		c->require_ima = b;
+	} else if (!strcmp(name, "state_dir")) {
+		return set_path(p, &c->state_dir, v) || !p->failed;
 	} else if (!strcmp(name, "boot_policy")) {
 		return set_path(p, &c->boot_policy, v) || !p->failed;
 	} else if (!strcmp(name, "ima_policy")) {
@@ -486,6 +488,7 @@ void verifier_config_free(struct verifier_config *cfg)
 	free(cfg->tls.server_name);
 	free(cfg->listen);
 	free(cfg->boot_policy);
+	free(cfg->state_dir);
 	free(cfg->ima_policy);
 	for (size_t i = 0; i < cfg->nsecrets; i++) {
 		free(cfg->secrets[i].key);

@@ -36,6 +36,7 @@ struct verifier_config {
 	int log_level;                 /* enum log_level */
 	/* push mode */
 	char *listen;                  /* "HOST:PORT" the Verifier service binds */
+	char *state_dir;               /* the database (store.h); NULL = verdicts only logged */
 	uint32_t session_ttl;          /* seconds a push session lives, >= 1 */
 	uint32_t reattest_interval;    /* seconds: told to attestors in every verdict */
 	uint32_t max_sessions;         /* push sessions open at once */

@@ -11,6 +11,7 @@
 #include "evidence.h"
 #include "log.h"
 #include "pull.h"
+#include "record.h"
 #include "rpc.h"
 #include "secret.h"
 #include "trust.h"
@@ -28,8 +29,12 @@ struct pull_driver {
 	const struct verifier_config *cfg;
 	struct verifier_trust trust;
 	struct secret_set secrets;
+	struct store *store;          /* NULL without state_dir */
+	const char *target;
 	struct rpc_channel *ch;
 	struct session *last;         /* the last passing session: pull_requote continues it */
+	char last_host[64];
+	int64_t last_node;
 };
 
 static const char *const stage_names[PULL_NSTAGES] = { "endorsement", "ak", "activation", "quote", "secrets" };
@@ -58,8 +63,10 @@ int pull_open(const struct verifier_config *cfg, const char *target, struct pull
 		return err_set(AERR_ALLOC, "out of memory");
 	d->cfg = cfg;
 	if ((r = trust_load(cfg, &d->trust)) != 0 ||
-	    (r = secret_set_load(cfg->secrets, cfg->nsecrets, &d->secrets)) != 0)
+	    (r = secret_set_load(cfg->secrets, cfg->nsecrets, &d->secrets)) != 0 ||
+	    (cfg->state_dir && (r = store_open(cfg->state_dir, &d->store)) != 0))
 		goto out;
+	d->target = target;
 	memset(&tls, 0, sizeof(tls));
 	tls.ca_file = cfg->tls.ca;
 	tls.cert_file = cfg->tls.cert;
@@ -82,6 +89,7 @@ void pull_close(struct pull_driver *d)
 		return;
 	rpc_channel_close(d->ch);
 	session_free(d->last);
+	store_close(d->store);
 	trust_free(&d->trust);
 	secret_set_free(&d->secrets);
 	free(d);
@@ -95,6 +103,9 @@ struct run {
 	struct session *s;
 	ProtobufCMessage *reply;
 	char host[64];                /* the attestor's claimed hostname (secrets by host) */
+	struct record_ctx rec;
+	int recorded;                 /* the verdict is in the store */
+	int64_t att_id;
 };
 
 static int rpc(struct run *x, enum pull_stage st, unsigned method, const ProtobufCMessage *in)
@@ -142,6 +153,8 @@ static int stage_endorsement(struct run *x)
 	if ((r = evidence_endorsement((const Attest__V1__Endorsement *)x->reply, &e)) == 0)
 		r = session_endorse(x->s, &e);
 	snprintf(x->host, sizeof(x->host), "%s", e.hostname ? e.hostname : "");
+	if (r == 0)
+		record_node(&x->rec, x->s, &e, NULL);
 	x->res->t[PULL_ENDORSEMENT].check_ms += now_ms() - t0;
 	return r;
 }
@@ -158,6 +171,8 @@ static int stage_ak(struct run *x, struct session_challenge *c)
 	t0 = now_ms();
 	if ((r = evidence_ak((const Attest__V1__AttestationKey *)x->reply, &ak)) == 0)
 		r = session_ak(x->s, &ak, c);
+	if (r == 0)
+		record_node(&x->rec, x->s, NULL, &ak);
 	x->res->t[PULL_AK].check_ms += now_ms() - t0;
 	return r;
 }
@@ -203,6 +218,11 @@ static int stage_quote(struct run *x)
 	if ((r = evidence_quote((const Attest__V1__QuoteResponse *)x->reply, &values, &q)) != 0)
 		goto out;
 	r = session_quote(x->s, &q, &x->res->verdict);
+	/* Recorded here, while the quote's bytes are at hand. */
+	if (r == 0 || session_get_state(x->s) == SESSION_FAILED) {
+		x->att_id = record_verdict(&x->rec, session_last_verdict(x->s), &q);
+		x->recorded = 1;
+	}
 out:
 	x->res->t[PULL_QUOTE].check_ms += now_ms() - t0;
 	return r;
@@ -243,6 +263,7 @@ static int stage_secrets(struct run *x)
 	for (size_t i = 0; i < n; i++)
 		LOG_INFO("secret '%s' delivered to host '%s' (EK %.16s...), proof verified", defs[i]->conf->name,
 			 x->host, ek);
+	record_secrets(&x->rec, x->att_id, proofs, np);
 	x->res->secrets = n;
 out:
 	x->res->t[PULL_SECRETS].check_ms += now_ms() - t0;
@@ -258,6 +279,9 @@ static void pull_finish(struct run *x, double t0, int r, enum pull_stage st)
 
 	res->total_ms = now_ms() - t0;
 	res->code = r;
+	/* A session that failed before its quote was judged: its verdict too. */
+	if (r != 0 && !x->recorded && x->s && session_get_state(x->s) == SESSION_FAILED)
+		(void)record_verdict(&x->rec, session_last_verdict(x->s), NULL);
 	if (r == 0)
 		return;
 	res->failed_stage = st;
@@ -285,6 +309,8 @@ int pull_attest(struct pull_driver *d, struct pull_result *res)
 	memset(&x, 0, sizeof(x));
 	x.d = d;
 	x.res = res;
+	x.rec = (struct record_ctx){ .store = d->store, .mode = "pull", .peer = d->target, .host = x.host,
+				     .pcrs = &d->cfg->pcrs };
 	trust_session_params(d->cfg, &d->trust, &sp);
 	err_clear();
 	if ((r = session_new(&sp, &x.s)) != 0)
@@ -317,6 +343,8 @@ out:
 	/* A passing session is kept for pull_requote. */
 	session_free(d->last);
 	d->last = r == 0 ? x.s : NULL;
+	memcpy(d->last_host, x.host, sizeof(d->last_host));
+	d->last_node = x.rec.node_id;
 	if (r != 0)
 		session_free(x.s);
 	return r;
@@ -333,6 +361,8 @@ int pull_requote(struct pull_driver *d, struct pull_result *res)
 	x.d = d;
 	x.res = res;
 	x.s = d->last;
+	x.rec = (struct record_ctx){ .store = d->store, .mode = "pull", .peer = d->target, .host = d->last_host,
+				     .pcrs = &d->cfg->pcrs, .node_id = d->last_node };
 	err_clear();
 	if (!x.s) {
 		r = err_set(AERR_STATE, "no passing attestation to continue");

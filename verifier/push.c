@@ -14,6 +14,7 @@
 #include "evidence.h"
 #include "log.h"
 #include "push.h"
+#include "record.h"
 #include "rpc.h"
 #include "secret.h"
 #include "session.h"
@@ -31,12 +32,15 @@ struct push_entry {
 	char host[PUSH_HOST_MAX];                 /* the attestor's claim, for logs only */
 	uint64_t expires_ms;
 	uint32_t next_free;                       /* free list link */
+	struct record_ctx rec;                    /* where this session's verdicts go */
+	int64_t att_id;                           /* the recorded passing quote, for its secrets */
 };
 
 struct push_service {
 	const struct verifier_config *cfg;
 	struct verifier_trust trust;
 	struct secret_set secrets;
+	struct store *store;                      /* NULL without state_dir */
 	struct rpc_server *srv;
 	int rpc_up;
 	struct push_entry *slots;
@@ -172,7 +176,8 @@ rejected:
 
 /* A failed step: out of order leaves the session as it was (the attestor may
  * still send the right step); a failed check ends it with a verdict. */
-static void push_step_failed(struct push_service *p, struct rpc_call *call, uint32_t slot, int code)
+static void push_step_failed(struct push_service *p, struct rpc_call *call, uint32_t slot, int code,
+			     const struct session_quote *q)
 {
 	struct push_entry *e = &p->slots[slot];
 	const struct session_verdict *v;
@@ -184,6 +189,7 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 	}
 	v = session_last_verdict(e->s);
 	LOG_INFO("verdict FAIL host '%s' peer '%s': %s: %s", e->host, e->peer, session_step_name(v->step), v->reason);
+	(void)record_verdict(&e->rec, v, q);
 	(void)rpc_call_fail(call, rpc_status_from_err(v->code), "%s: %s", session_step_name(v->step), v->reason);
 	push_slot_release(p, slot);
 	push_count(p, &p->counts.failed);
@@ -250,11 +256,20 @@ static void push_hello(struct rpc_call *call, const ProtobufCMessage *in, void *
 	snprintf(e->peer, sizeof(e->peer), "%s", peer ? peer : "");
 	push_host_copy(e->host, en.hostname);
 	e->expires_ms = push_now_ms() + (uint64_t)p->cfg->session_ttl * 1000u;
+	e->rec = (struct record_ctx){ .store = p->store, .mode = "push", .peer = e->peer, .host = e->host,
+				      .pcrs = &p->cfg->pcrs };
+	e->att_id = 0;
 
-	if ((r = session_endorse(e->s, &en)) != 0 || (r = session_ak(e->s, &ak, &ch)) != 0) {
-		push_step_failed(p, call, slot, r);
+	if ((r = session_endorse(e->s, &en)) != 0) {
+		push_step_failed(p, call, slot, r, NULL);
 		goto out;
 	}
+	record_node(&e->rec, e->s, &en, NULL);
+	if ((r = session_ak(e->s, &ak, &ch)) != 0) {
+		push_step_failed(p, call, slot, r, NULL);
+		goto out;
+	}
+	record_node(&e->rec, e->s, &en, &ak);
 	if ((r = evidence_challenge(&ch, &buf, &cm)) != 0) {
 		(void)rpc_call_fail_err(call, r);
 		push_slot_release(p, slot);
@@ -293,7 +308,7 @@ static void push_activate(struct rpc_call *call, const ProtobufCMessage *in, voi
 	if (r == 0)
 		r = session_quote_request(e->s, &qr);
 	if (r != 0) {
-		push_step_failed(p, call, slot, r);
+		push_step_failed(p, call, slot, r, NULL);
 		return;
 	}
 	if ((r = evidence_quote_request(&qr, &selbuf, &qm)) != 0) {
@@ -350,9 +365,10 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 		return;
 	}
 	if ((r = session_quote(e->s, &q, &v)) != 0) {
-		push_step_failed(p, call, slot, r);
+		push_step_failed(p, call, slot, r, &q);
 		return;
 	}
+	e->att_id = record_verdict(&e->rec, &v, &q);
 	if ((r = session_ek_hash(e->s, ek)) != 0 || (n = secret_set_match(&p->secrets, ek, e->host, defs)) == 0) {
 		push_pass(p, call, slot, req->session_id, &v);
 		return;
@@ -363,7 +379,7 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 		return;
 	}
 	if ((r = session_secrets(e->s, defs, n, &blobs)) != 0) {
-		push_step_failed(p, call, slot, r);
+		push_step_failed(p, call, slot, r, NULL);
 		goto out;
 	}
 	if ((r = evidence_delivery(blobs, n, buf, &dm)) != 0) {
@@ -395,12 +411,13 @@ static void push_confirm_secrets(struct rpc_call *call, const ProtobufCMessage *
 		return;
 	}
 	if ((r = session_receipt(e->s, proofs, n, &v)) != 0) {
-		push_step_failed(p, call, slot, r);
+		push_step_failed(p, call, slot, r, NULL);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
 		LOG_INFO("secret '%s' delivered to host '%s' peer '%s', proof verified", proofs[i].name, e->host,
 			 e->peer);
+	record_secrets(&e->rec, e->att_id, proofs, n);
 	push_pass(p, call, slot, req->session_id, &v);
 }
 
@@ -442,6 +459,10 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 	if ((r = trust_load(cfg, &p->trust)) != 0 ||
 	    (r = secret_set_load(cfg->secrets, cfg->nsecrets, &p->secrets)) != 0)
 		goto out;
+	if (cfg->state_dir && (r = store_open(cfg->state_dir, &p->store)) != 0)
+		goto out;
+	if (!cfg->state_dir)
+		LOG_WARN("no state_dir: verdicts are logged but not recorded in a database");
 	rpc_global_init();
 	p->rpc_up = 1;
 	if ((r = rpc_server_start(d, handlers, p, &sc, &p->srv)) != 0)
@@ -483,6 +504,7 @@ void push_free(struct push_service *p)
 	free(p->slots);
 	trust_free(&p->trust);
 	secret_set_free(&p->secrets);
+	store_close(p->store);
 	if (p->rpc_up)
 		rpc_global_shutdown();
 	pthread_mutex_destroy(&p->counts_lock);

@@ -188,6 +188,16 @@ const TPMT_PUBLIC *session_ak_public(const struct session *s)
 	return s->state >= SESSION_AK_ADMITTED && s->state != SESSION_FAILED ? &s->ak : NULL;
 }
 
+const TPM2B_NAME *session_ak_name(const struct session *s)
+{
+	return s->state >= SESSION_AK_ADMITTED && s->state != SESSION_FAILED ? &s->ak_name : NULL;
+}
+
+const TPMT_PUBLIC *session_ek_public(const struct session *s)
+{
+	return s->state >= SESSION_ENDORSED && s->state != SESSION_FAILED ? &s->ek : NULL;
+}
+
 /* The key must come from the TCG default EK template (L-1 RSA-2048 / L-2 ECC
  * P-256): otherwise an attacker holding a certified EK could present some other
  * decryption key of the TPM, or an EK with a usable auth value, as "the EK". */

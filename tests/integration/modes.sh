@@ -64,6 +64,7 @@ ak_alg = $A_AK
 pcrs = $A_PCRS
 nonce_ttl = 30
 timeout_ms = 20000
+state_dir = $dir/vstate
 log_level = info
 $A_VEXTRA
 [tls]

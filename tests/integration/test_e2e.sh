@@ -61,6 +61,11 @@ require_platform_cert = true"; fi
 		fi
 		grep -q "^PASS .*resetCount [0-9]* restartCount [0-9]*" "$WORK/$name/out" ||
 			fail "$name: PASS line without the clock: $(cat "$WORK/$name/out")"
+		# The verdict is in the verifier's database, with the node it names.
+		"$VERIFIER" list --config "$WORK/$name/verifier.conf" >"$WORK/$name/list" ||
+			fail "$name: verifier list: $(cat "$WORK/$name/list")"
+		grep -q "^1 nodes: 1 passing, 0 failed; verdicts recorded: 1 pass, 0 fail$" "$WORK/$name/list" ||
+			fail "$name: verifier list: $(cat "$WORK/$name/list")"
 		ok "$MODE, ek $A_EK, ak $A_AK: $(tail -n 1 "$WORK/$name/out")"
 	done
 done

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Push mode under load: 20 attestors, each with its own swtpm, push to one
 # verifier at once; every one passes and the verifier records exactly 20
-# passing verdicts (and no failing one).
+# passing verdicts (and no failing one), in its log and in its database.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup openssl
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
@@ -40,6 +40,7 @@ mode = push
 listen = 127.0.0.1:0
 ek_roots = $WORK/roots
 max_sessions = 64
+state_dir = $WORK/vstate
 log_level = info
 [tls]
 ca = $P/ca.pem
@@ -71,4 +72,8 @@ passes=$(grep -c "verdict PASS" "$WORK/verifier.log" || true)
 fails=$(grep -c "verdict FAIL" "$WORK/verifier.log" || true)
 [ "$passes" -eq "$N" ] || fail "verifier recorded $passes passing verdicts, want $N"
 [ "$fails" -eq 0 ] || fail "verifier recorded $fails failing verdicts"
+# The durable record agrees: N distinct TPMs, each passing once.
+"$BUILD_DIR/verifier" list --config "$WORK/verifier.conf" >"$WORK/list.out" || fail "verifier list"
+grep -q "^$N nodes: $N passing, 0 failed; verdicts recorded: $N pass, 0 fail$" "$WORK/list.out" ||
+	fail "verifier list: $(tail -n 1 "$WORK/list.out")"
 ok "$N attestors pushed at once: $N passing verdicts, none failing (${elapsed} ms wall, AK creation and swtpm included)"

@@ -44,6 +44,7 @@ listen = 127.0.0.1:0
 ek_roots = $EK_ROOTS
 session_ttl = $TTL
 reattest_interval = 42
+state_dir = $WORK/vstate
 log_level = info
 [tls]
 ca = $P/ca.pem
@@ -80,6 +81,18 @@ fails=$(grep -c "verdict FAIL" "$WORK/verifier.log" || true)
 [ "$fails" -eq 2 ] || fail "verifier logged $fails failing verdicts, want 2"
 grep -q "verdict FAIL .*quote: .*nonce" "$WORK/verifier.log" || fail "no nonce failure logged"
 ok "verifier logged 3 passes and 2 failures, each with its reason"
+# The database holds the same: one node (every relay used the same TPM).
+"$BUILD_DIR/verifier" list --config "$WORK/verifier.conf" >"$WORK/list.out" || fail "verifier list"
+grep -q "^1 nodes: 1 passing, 0 failed; verdicts recorded: 3 pass, 2 fail$" "$WORK/list.out" ||
+	fail "verifier list: $(cat "$WORK/list.out")"
+"$BUILD_DIR/verifier" list --config "$WORK/verifier.conf" --json >"$WORK/list.json" || fail "verifier list --json"
+ek=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["verdicts"]=={"pass":3,"fail":2}; print(d["nodes"][0]["ek_hash"])' "$WORK/list.json") ||
+	fail "verifier list --json: $(cat "$WORK/list.json")"
+"$BUILD_DIR/verifier" status --config "$WORK/verifier.conf" "${ek:0:12}" >"$WORK/status.out" || fail "verifier status"
+grep -q "^state     passing" "$WORK/status.out" || fail "verifier status: $(cat "$WORK/status.out")"
+rc=0; "$BUILD_DIR/verifier" status --config "$WORK/verifier.conf" ffffffffffff >/dev/null 2>"$WORK/status.err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "no node" "$WORK/status.err" || fail "status of an unknown node: exit $rc"
+ok "verifier list and status agree with the log: $(cat "$WORK/list.out")"
 
 # A configuration without listen is refused at start with the reason.
 sed '/^listen/d' "$WORK/verifier.conf" >"$WORK/nolisten.conf"

@@ -37,6 +37,11 @@ A_ROOTS=$EK_ROOTS
 
 A_POLICY="sha256.0 = $WRONG_0"
 expect_fail policy 1 "^FAIL quote: PCR value differs from policy: PCR 0 bank sha256"
+# The failure and its reason are in the verifier's database.
+rc=0; "$BUILD_DIR/verifier" status --config "$WORK/policy/verifier.conf" "$(hostname)" >"$WORK/policy/status" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "^why       PCR value differs from policy: PCR 0 bank sha256" "$WORK/policy/status" ||
+	fail "verifier status after the policy failure: exit $rc: $(cat "$WORK/policy/status")"
+ok "verifier status ($MODE): $(grep '^why' "$WORK/policy/status")"
 A_POLICY="sha256.0 = $SHA256_0"
 
 # The side that connects presents a certificate from another CA.

@@ -199,7 +199,7 @@ static void test_push_keys(void **state)
 
 	snprintf(text, sizeof(text),
 		 "[verifier]\nmode = push\nlisten = 0.0.0.0:7600\nsession_ttl = 5\nreattest_interval = 30\n"
-		 "max_sessions = 2\n%s", TLS);
+		 "max_sessions = 2\nstate_dir = db\n%s", TLS);
 	write_conf(text);
 	assert_int_equal(verifier_config_load(path, &c), 0);
 	assert_int_equal(c->mode, CONFIG_MODE_PUSH);
@@ -207,6 +207,8 @@ static void test_push_keys(void **state)
 	assert_int_equal(c->session_ttl, 5);
 	assert_int_equal(c->reattest_interval, 30);
 	assert_int_equal(c->max_sessions, 2);
+	snprintf(text, sizeof(text), "%s/db", dir);
+	assert_string_equal(c->state_dir, text);
 	verifier_config_free(c);
 
 	snprintf(text, sizeof(text), "[verifier]\nmode = push\n%s", TLS);

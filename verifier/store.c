@@ -1,0 +1,438 @@
+#define LOG_MODULE "store"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+
+/* Versioned migrations: migration i brings user_version from i to i + 1. */
+static const char *const store_migrations[] = {
+	"CREATE TABLE nodes ("
+	" id INTEGER PRIMARY KEY,"
+	" ek_hash TEXT NOT NULL UNIQUE,"
+	" ek_alg INTEGER NOT NULL,"
+	" ek_pub BLOB NOT NULL,"
+	" ek_cert BLOB,"
+	" hostname TEXT,"
+	" ak_pub BLOB,"
+	" ak_name BLOB,"
+	" enrolled_at INTEGER NOT NULL,"
+	" last_seen INTEGER,"
+	" reset_count INTEGER,"
+	" restart_count INTEGER,"
+	" state TEXT NOT NULL CHECK (state IN ('enrolled','attesting','passing','failed')),"
+	" reason TEXT);"
+	"CREATE TABLE attestations ("
+	" id INTEGER PRIMARY KEY,"
+	" node_id INTEGER REFERENCES nodes(id) ON DELETE CASCADE,"
+	" time INTEGER NOT NULL,"
+	" mode TEXT NOT NULL,"
+	" peer TEXT, hostname TEXT,"
+	" pass INTEGER NOT NULL,"
+	" step TEXT, reason TEXT,"
+	" nonce BLOB, pcr_selection TEXT, quote BLOB, signature BLOB,"
+	" reset_count INTEGER, restart_count INTEGER, ima_entries INTEGER);"
+	"CREATE INDEX attestations_node ON attestations(node_id, time);"
+	"CREATE TABLE secret_deliveries ("
+	" id INTEGER PRIMARY KEY,"
+	" attestation_id INTEGER NOT NULL REFERENCES attestations(id) ON DELETE CASCADE,"
+	" node_id INTEGER REFERENCES nodes(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL,"
+	" proof_ok INTEGER NOT NULL,"
+	" time INTEGER NOT NULL);",
+};
+
+#define STORE_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
+
+enum {
+	S_NODE_FIND, S_NODE_INSERT, S_NODE_UPDATE, S_ATT_INSERT, S_NODE_VERDICT, S_SECRET_INSERT, S_COUNT,
+	S_NODE_GET, S_NODE_LIST, S_NODE_DELETE, S_BEGIN, S_COMMIT, S_ROLLBACK, S_N
+};
+
+#define STORE_NODE_COLUMNS                                                                                 \
+	"id, ek_hash, ek_alg, hostname, state, reason, enrolled_at, last_seen, reset_count, restart_count," \
+	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id),"                             \
+	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id AND a.pass = 1)"
+
+static const char *const store_sql[S_N] = {
+	[S_NODE_FIND] = "SELECT id FROM nodes WHERE ek_hash = ?",
+	[S_NODE_INSERT] = "INSERT INTO nodes (ek_hash, ek_alg, ek_pub, ek_cert, hostname, ak_pub, ak_name,"
+			  " enrolled_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'attesting')",
+	[S_NODE_UPDATE] = "UPDATE nodes SET hostname = coalesce(?, hostname), ek_cert = coalesce(?, ek_cert),"
+			  " ak_pub = coalesce(?, ak_pub),"
+			  " ak_name = coalesce(?, ak_name) WHERE id = ?",
+	[S_ATT_INSERT] = "INSERT INTO attestations (node_id, time, mode, peer, hostname, pass, step, reason, nonce,"
+			 " pcr_selection, quote, signature, reset_count, restart_count, ima_entries)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_NODE_VERDICT] = "UPDATE nodes SET last_seen = ?, state = ?, reason = ?,"
+			   " reset_count = coalesce(?, reset_count), restart_count = coalesce(?, restart_count)"
+			   " WHERE id = ?",
+	[S_SECRET_INSERT] = "INSERT INTO secret_deliveries (attestation_id, node_id, name, proof_ok, time)"
+			    " VALUES (?, ?, ?, ?, ?)",
+	[S_COUNT] = "SELECT count(*) FROM attestations WHERE pass = ?",
+	[S_NODE_GET] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE substr(ek_hash, 1, length(?1)) = lower(?1)"
+		       " OR hostname = ?1 LIMIT 2",
+	[S_NODE_LIST] = "SELECT " STORE_NODE_COLUMNS " FROM nodes ORDER BY id",
+	[S_NODE_DELETE] = "DELETE FROM nodes WHERE id = ?",
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+};
+
+static const char *const store_state_names[] = { "enrolled", "attesting", "passing", "failed" };
+
+struct store {
+	sqlite3 *db;
+	char path[PATH_MAX];
+	sqlite3_stmt *s[S_N];
+};
+
+const char *store_state_name(enum store_state s)
+{
+	return (unsigned)s < 4 ? store_state_names[s] : "?";
+}
+
+static int64_t store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int store_err(struct store *st, const char *what)
+{
+	return err_set(AERR_IO, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+}
+
+static int store_exec(struct store *st, const char *sql, const char *what)
+{
+	char *msg = NULL;
+	int r = 0;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		r = err_set(AERR_IO, "%s: %s: %s", st->path, what, msg ? msg : "?");
+	sqlite3_free(msg);
+	return r;
+}
+
+static int store_migrate(struct store *st)
+{
+	sqlite3_stmt *q = NULL;
+	int version = 0, r;
+	char sql[64];
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
+		r = store_err(st, "schema version");
+		sqlite3_finalize(q);
+		return r;
+	}
+	version = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (version > STORE_VERSION)
+		return err_set(AERR_CONFIG, "%s: schema version %d is newer than this verifier's (%d)", st->path, version,
+			       STORE_VERSION);
+	for (; version < STORE_VERSION; version++) {
+		/* Each migration and its version bump in one transaction. */
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
+		if ((r = store_exec(st, "BEGIN IMMEDIATE", "migration")) != 0)
+			return r;
+		if ((r = store_exec(st, store_migrations[version], "migration")) != 0 ||
+		    (r = store_exec(st, sql, "migration")) != 0) {
+			(void)store_exec(st, "ROLLBACK", "migration");
+			return r;
+		}
+		if ((r = store_exec(st, "COMMIT", "migration")) != 0)
+			return r;
+		LOG_INFO("%s: schema migrated to version %d", st->path, version + 1);
+	}
+	return 0;
+}
+
+int store_open(const char *dir, struct store **out)
+{
+	struct store *st;
+	int r;
+
+	*out = NULL;
+	if (!(st = calloc(1, sizeof(*st))))
+		return err_set(AERR_ALLOC, "store");
+	if (snprintf(st->path, sizeof(st->path), "%s/%s", dir, STORE_FILE) >= (int)sizeof(st->path)) {
+		free(st);
+		return err_set(AERR_CONFIG, "%s: path too long", dir);
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		r = err_set(AERR_IO, "%s: cannot create the state directory", dir);
+		goto fail;
+	}
+	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		r = store_err(st, "open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	if ((r = store_exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+			    "settings")) != 0 ||
+	    (r = store_migrate(st)) != 0)
+		goto fail;
+	for (int i = 0; i < S_N; i++)
+		if (sqlite3_prepare_v3(st->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->s[i], NULL) != SQLITE_OK) {
+			r = store_err(st, "prepare");
+			goto fail;
+		}
+	*out = st;
+	return 0;
+fail:
+	store_close(st);
+	return r;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < S_N; i++)
+		sqlite3_finalize(st->s[i]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+/* Bind helpers: NULL pointers bind SQL NULL. */
+static void store_blob(sqlite3_stmt *q, int i, const uint8_t *p, size_t n)
+{
+	if (p && n)
+		sqlite3_bind_blob(q, i, p, (int)n, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(q, i);
+}
+
+static void store_text(sqlite3_stmt *q, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(q, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(q, i);
+}
+
+/* Run a statement that returns no row; reset it either way. */
+static int store_run(struct store *st, int k, const char *what)
+{
+	int rc = sqlite3_step(st->s[k]), r = 0;
+
+	if (rc != SQLITE_DONE)
+		r = store_err(st, what);
+	sqlite3_reset(st->s[k]);
+	sqlite3_clear_bindings(st->s[k]);
+	return r;
+}
+
+int store_node_upsert(struct store *st, const struct store_node_in *in, int64_t *id)
+{
+	sqlite3_stmt *q = st->s[S_NODE_FIND];
+	int rc, r;
+
+	*id = 0;
+	store_text(q, 1, in->ek_hash);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_err(st, "find node");
+	if (*id) {
+		q = st->s[S_NODE_UPDATE];
+		store_text(q, 1, in->hostname);
+		store_blob(q, 2, in->ek_cert, in->ek_cert_len);
+		store_blob(q, 3, in->ak_pub, in->ak_pub_len);
+		store_blob(q, 4, in->ak_name, in->ak_name_len);
+		sqlite3_bind_int64(q, 5, *id);
+		return store_run(st, S_NODE_UPDATE, "update node");
+	}
+	q = st->s[S_NODE_INSERT];
+	store_text(q, 1, in->ek_hash);
+	sqlite3_bind_int(q, 2, in->ek_alg);
+	store_blob(q, 3, in->ek_pub, in->ek_pub_len);
+	store_blob(q, 4, in->ek_cert, in->ek_cert_len);
+	store_text(q, 5, in->hostname);
+	store_blob(q, 6, in->ak_pub, in->ak_pub_len);
+	store_blob(q, 7, in->ak_name, in->ak_name_len);
+	sqlite3_bind_int64(q, 8, store_now_ms());
+	if ((r = store_run(st, S_NODE_INSERT, "enroll node")) != 0)
+		return r;
+	*id = sqlite3_last_insert_rowid(st->db);
+	LOG_INFO("enrolled node %.16s... (host '%s')", in->ek_hash, in->hostname ? in->hostname : "");
+	return 0;
+}
+
+int store_attestation_add(struct store *st, const struct store_attestation *a, int64_t *id)
+{
+	sqlite3_stmt *q = st->s[S_ATT_INSERT];
+	int64_t now = store_now_ms(), row;
+	int r;
+
+	if (id)
+		*id = 0;
+	if ((r = store_run(st, S_BEGIN, "begin")) != 0)
+		return r;
+	if (a->node_id)
+		sqlite3_bind_int64(q, 1, a->node_id);
+	else
+		sqlite3_bind_null(q, 1);
+	sqlite3_bind_int64(q, 2, now);
+	store_text(q, 3, a->mode);
+	store_text(q, 4, a->peer);
+	store_text(q, 5, a->hostname);
+	sqlite3_bind_int(q, 6, a->pass ? 1 : 0);
+	store_text(q, 7, a->step);
+	store_text(q, 8, a->reason);
+	store_blob(q, 9, a->nonce, a->nonce_len);
+	store_text(q, 10, a->pcr_selection);
+	store_blob(q, 11, a->quote, a->quote_len);
+	store_blob(q, 12, a->signature, a->signature_len);
+	if (a->has_counts) {
+		sqlite3_bind_int64(q, 13, a->reset_count);
+		sqlite3_bind_int64(q, 14, a->restart_count);
+	}
+	sqlite3_bind_int64(q, 15, (sqlite3_int64)a->ima_entries);
+	if ((r = store_run(st, S_ATT_INSERT, "record attestation")) != 0)
+		goto rollback;
+	row = sqlite3_last_insert_rowid(st->db);
+	if (a->node_id) {
+		q = st->s[S_NODE_VERDICT];
+		sqlite3_bind_int64(q, 1, now);
+		store_text(q, 2, a->pass ? "passing" : "failed");
+		store_text(q, 3, a->pass ? "" : a->reason);
+		if (a->has_counts) {
+			sqlite3_bind_int64(q, 4, a->reset_count);
+			sqlite3_bind_int64(q, 5, a->restart_count);
+		}
+		sqlite3_bind_int64(q, 6, a->node_id);
+		if ((r = store_run(st, S_NODE_VERDICT, "node verdict")) != 0)
+			goto rollback;
+	}
+	if ((r = store_run(st, S_COMMIT, "commit")) != 0)
+		goto rollback;
+	if (id)
+		*id = row;
+	return 0;
+rollback:
+	(void)store_run(st, S_ROLLBACK, "rollback");
+	return r;
+}
+
+int store_secret_add(struct store *st, int64_t attestation_id, int64_t node_id, const char *name, int proof_ok)
+{
+	sqlite3_stmt *q = st->s[S_SECRET_INSERT];
+
+	sqlite3_bind_int64(q, 1, attestation_id);
+	if (node_id)
+		sqlite3_bind_int64(q, 2, node_id);
+	else
+		sqlite3_bind_null(q, 2);
+	store_text(q, 3, name);
+	sqlite3_bind_int(q, 4, proof_ok ? 1 : 0);
+	sqlite3_bind_int64(q, 5, store_now_ms());
+	return store_run(st, S_SECRET_INSERT, "record secret delivery");
+}
+
+static void store_row_node(sqlite3_stmt *q, struct store_node *n)
+{
+	const char *state = (const char *)sqlite3_column_text(q, 4);
+
+	memset(n, 0, sizeof(*n));
+	n->id = sqlite3_column_int64(q, 0);
+	snprintf(n->ek_hash, sizeof(n->ek_hash), "%s", (const char *)sqlite3_column_text(q, 1));
+	n->ek_alg = (uint16_t)sqlite3_column_int(q, 2);
+	if (sqlite3_column_type(q, 3) != SQLITE_NULL)
+		snprintf(n->hostname, sizeof(n->hostname), "%s", (const char *)sqlite3_column_text(q, 3));
+	for (int i = 0; i < 4; i++)
+		if (state && !strcmp(state, store_state_names[i]))
+			n->state = (enum store_state)i;
+	if (sqlite3_column_type(q, 5) != SQLITE_NULL)
+		snprintf(n->reason, sizeof(n->reason), "%s", (const char *)sqlite3_column_text(q, 5));
+	n->enrolled_ms = sqlite3_column_int64(q, 6);
+	n->last_seen_ms = sqlite3_column_type(q, 7) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 7);
+	n->has_counts = sqlite3_column_type(q, 8) != SQLITE_NULL;
+	n->reset_count = (uint32_t)sqlite3_column_int64(q, 8);
+	n->restart_count = (uint32_t)sqlite3_column_int64(q, 9);
+	n->attestations = (uint64_t)sqlite3_column_int64(q, 10);
+	n->passes = (uint64_t)sqlite3_column_int64(q, 11);
+}
+
+int store_node_get(struct store *st, const char *key, struct store_node *out)
+{
+	sqlite3_stmt *q = st->s[S_NODE_GET];
+	int rc, found = 0, r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!key || strlen(key) < 1)
+		return err_set(AERR_INVALID_ARG, "no node named");
+	store_text(q, 1, key);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (found++ == 0)
+			store_row_node(q, out);
+	}
+	if (rc != SQLITE_DONE)
+		r = store_err(st, "find node");
+	else if (found == 0)
+		r = err_set(AERR_NOT_FOUND, "no node with EK hash or hostname '%s'", key);
+	else if (found > 1)
+		r = err_set(AERR_INVALID_ARG, "'%s' names more than one node: give more of the EK hash", key);
+	else if (strlen(key) < 8 && strcmp(out->hostname, key) != 0)
+		r = err_set(AERR_INVALID_ARG, "'%s': give at least 8 hex digits of the EK hash", key);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return r;
+}
+
+int store_node_list(struct store *st, int (*fn)(const struct store_node *n, void *arg), void *arg)
+{
+	sqlite3_stmt *q = st->s[S_NODE_LIST];
+	struct store_node n;
+	int rc, r = 0;
+
+	while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		store_row_node(q, &n);
+		r = fn(&n, arg);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_err(st, "list nodes");
+	sqlite3_reset(q);
+	return r;
+}
+
+int store_node_remove(struct store *st, const char *key)
+{
+	struct store_node n;
+	int r;
+
+	if ((r = store_node_get(st, key, &n)) != 0)
+		return r;
+	sqlite3_bind_int64(st->s[S_NODE_DELETE], 1, n.id);
+	return store_run(st, S_NODE_DELETE, "remove node");
+}
+
+int store_count_verdicts(struct store *st, int pass, uint64_t *n)
+{
+	sqlite3_stmt *q = st->s[S_COUNT];
+	int r = 0;
+
+	*n = 0;
+	sqlite3_bind_int(q, 1, pass ? 1 : 0);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		*n = (uint64_t)sqlite3_column_int64(q, 0);
+	else
+		r = store_err(st, "count verdicts");
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return r;
+}

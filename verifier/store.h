@@ -1,0 +1,104 @@
+/* The verifier's durable state: one SQLite database (WAL) in its state
+ * directory. Nodes are known by the SHA-256 of their EK public (what the TPM
+ * proves); every attestation is recorded with its verdict and evidence, and
+ * every secret delivery with whether its proof verified. The schema is created
+ * and migrated here (PRAGMA user_version); statements are prepared once. This
+ * module does no crypto, and nothing else touches the database handle.
+ * Not thread-safe: one caller at a time per struct store (the push service
+ * and the pull driver each serve one call at a time). */
+#ifndef VERIFIER_STORE_H
+#define VERIFIER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define STORE_FILE "verifier.db"
+
+enum store_state { STORE_ENROLLED = 0, STORE_ATTESTING, STORE_PASSING, STORE_FAILED };
+
+struct store;
+
+/* What an endorsement and AK tell about a node. */
+struct store_node_in {
+	const char *ek_hash;             /* 64 hex digits */
+	uint16_t ek_alg;
+	const uint8_t *ek_pub;           /* TPM2B_PUBLIC */
+	size_t ek_pub_len;
+	const uint8_t *ek_cert;          /* DER, may be NULL */
+	size_t ek_cert_len;
+	const char *hostname;            /* untrusted, informational */
+	const uint8_t *ak_pub;           /* may be NULL (not yet admitted) */
+	size_t ak_pub_len;
+	const uint8_t *ak_name;
+	size_t ak_name_len;
+};
+
+/* One attestation and its verdict. */
+struct store_attestation {
+	int64_t node_id;                 /* 0: the endorsement itself failed (no node) */
+	const char *mode;                /* "pull" | "push" */
+	const char *peer;                /* TLS identity */
+	const char *hostname;
+	int pass;
+	const char *step;                /* failed step, or the last one */
+	const char *reason;              /* "" on pass */
+	const uint8_t *nonce;
+	size_t nonce_len;
+	const char *pcr_selection;       /* text, "sha256:0,1,..." */
+	const uint8_t *quote;            /* TPM2B_ATTEST, may be NULL */
+	size_t quote_len;
+	const uint8_t *signature;        /* TPMT_SIGNATURE, may be NULL */
+	size_t signature_len;
+	int has_counts;
+	uint32_t reset_count, restart_count;
+	uint64_t ima_entries;
+};
+
+struct store_node {
+	int64_t id;
+	char ek_hash[65];
+	uint16_t ek_alg;
+	char hostname[256];
+	enum store_state state;
+	char reason[512];
+	int64_t enrolled_ms, last_seen_ms; /* Unix time, ms; last_seen 0 = never */
+	int has_counts;
+	uint32_t reset_count, restart_count;
+	uint64_t attestations, passes;
+};
+
+/* Open (creating and migrating) <dir>/verifier.db. AERR_IO with the path and
+ * SQLite's reason; AERR_CONFIG when the database is newer than this verifier. */
+int store_open(const char *dir, struct store **out) ATTEST_WUR;
+void store_close(struct store *st);
+
+const char *store_state_name(enum store_state s);
+
+/* Insert the node, or update what may change (hostname, EK certificate, AK;
+ * NULL fields keep their value). *id receives its row id. */
+int store_node_upsert(struct store *st, const struct store_node_in *in, int64_t *id) ATTEST_WUR;
+
+/* Record a verdict and move its node to passing or failed with the reason, in
+ * one transaction. *id (may be NULL) receives the attestation's row id. */
+int store_attestation_add(struct store *st, const struct store_attestation *a, int64_t *id) ATTEST_WUR;
+
+/* Record one secret delivered in attestation attestation_id. */
+int store_secret_add(struct store *st, int64_t attestation_id, int64_t node_id, const char *name,
+		     int proof_ok) ATTEST_WUR;
+
+/* A node by EK hash (a unique prefix of at least 8 hex digits) or hostname.
+ * AERR_NOT_FOUND, or AERR_INVALID_ARG when the key is ambiguous. */
+int store_node_get(struct store *st, const char *key, struct store_node *out) ATTEST_WUR;
+
+/* Every node in enrollment order. */
+int store_node_list(struct store *st, int (*fn)(const struct store_node *n, void *arg), void *arg) ATTEST_WUR;
+
+/* Remove a node and its history. AERR_NOT_FOUND when there is none. */
+int store_node_remove(struct store *st, const char *key) ATTEST_WUR;
+
+/* Verdicts recorded: pass = 1 passing, 0 failing. */
+int store_count_verdicts(struct store *st, int pass, uint64_t *n) ATTEST_WUR;
+
+#endif
