@@ -196,6 +196,20 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 		if (snprintf(text, sizeof(text), "sha256:%s", v) >= (int)sizeof(text) || pcrsel_parse(text, &sel) != 0)
 			return fail(p, AERR_CONFIG, "eventlog_pcrs must be PCRs and ranges like 0-9,14, not '%s'", v);
 		c->eventlog_pcrs = pcrsel_mask(&sel, TPM2_ALG_SHA256);
+	} else if (!strcmp(name, "targets")) {
+		char buf[8192], *save = NULL, *tok;
+
+		if (strlen(v) >= sizeof(buf))
+			return fail(p, AERR_CONFIG, "targets is too long");
+		strcpy(buf, v);
+		for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+			if (!strchr(tok, ':'))
+				return fail(p, AERR_CONFIG, "target '%s' is not HOST:PORT", tok);
+			if (c->ntargets == CONFIG_MAX_TARGETS)
+				return fail(p, AERR_CONFIG, "more than %d targets", CONFIG_MAX_TARGETS);
+			if (!(c->targets[c->ntargets++] = strdup(tok)))
+				return fail(p, AERR_ALLOC, "out of memory");
+		}
 	} else if (!strcmp(name, "listen")) {
 		if (!strchr(v, ':'))
 			return fail(p, AERR_CONFIG, "listen must be HOST:PORT, not '%s'", v);
@@ -489,6 +503,8 @@ void verifier_config_free(struct verifier_config *cfg)
 	free(cfg->listen);
 	free(cfg->boot_policy);
 	free(cfg->state_dir);
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		free(cfg->targets[i]);
 	free(cfg->ima_policy);
 	for (size_t i = 0; i < cfg->nsecrets; i++) {
 		free(cfg->secrets[i].key);

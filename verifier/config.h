@@ -17,6 +17,8 @@
 
 enum config_mode { CONFIG_MODE_PULL = 0, CONFIG_MODE_PUSH = 1 };
 
+#define CONFIG_MAX_TARGETS 256
+
 struct verifier_config {
 	enum config_mode mode;
 	char *ek_roots;                /* trusted EK CA dir (absolute) */
@@ -37,6 +39,9 @@ struct verifier_config {
 	/* push mode */
 	char *listen;                  /* "HOST:PORT" the Verifier service binds */
 	char *state_dir;               /* the database (store.h); NULL = verdicts only logged */
+	/* pull mode, verifier serve: the attestors to keep attesting */
+	size_t ntargets;
+	char *targets[CONFIG_MAX_TARGETS];
 	uint32_t session_ttl;          /* seconds a push session lives, >= 1 */
 	uint32_t reattest_interval;    /* seconds: told to attestors in every verdict */
 	uint32_t max_sessions;         /* push sessions open at once */

@@ -16,6 +16,7 @@
 #include "push.h"
 #include "rpc.h"
 #include "store.h"
+#include "watch.h"
 
 #define EXIT_PASS 0
 #define EXIT_FAIL 1
@@ -38,7 +39,8 @@ static const struct subcommand {
 	  "attest one host (pull mode), print each step and the verdict; --rounds:\n"
 	  "then quote again N-1 times, S seconds apart, with the activated AK" },
 	{ "serve", serve_main, "serve --config FILE",
-	  "push mode: serve attest.v1.Verifier and attest every attestor that connects" },
+	  "push mode: serve attest.v1.Verifier and attest every attestor that connects;\n"
+	  "pull mode: keep attesting every target, every reattest_interval" },
 	{ "eventlog", eventlog_main, "eventlog [--json] FILE",
 	  "parse a TCG boot event log: its events and the PCRs it replays to\n"
 	  "(YAML laid out like tpm2_eventlog's, or JSON)" },
@@ -219,11 +221,11 @@ static int serve_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	log_set_level((enum log_level)cfg->log_level);
-	if (cfg->mode != CONFIG_MODE_PUSH) {
-		fprintf(stderr, "verifier: %s: serve needs mode = push (pull mode: verifier attest HOST:PORT)\n", config);
+	if (cfg->mode == CONFIG_MODE_PULL && cfg->ntargets == 0) {
+		fprintf(stderr, "verifier: %s: serve in pull mode needs targets = HOST:PORT, ...\n", config);
 		goto out;
 	}
-	if (push_run(cfg) != 0) {
+	if ((cfg->mode == CONFIG_MODE_PUSH ? push_run(cfg) : watch_run(cfg)) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		rc = EXIT_FAIL;
 		goto out;

@@ -282,6 +282,20 @@ static void pull_finish(struct run *x, double t0, int r, enum pull_stage st)
 	/* A session that failed before its quote was judged: its verdict too. */
 	if (r != 0 && !x->recorded && x->s && session_get_state(x->s) == SESSION_FAILED)
 		(void)record_verdict(&x->rec, session_last_verdict(x->s), NULL);
+	/* A known node that could not be reached, or refused: a failure of it. */
+	else if (r == AERR_RPC && !x->recorded && x->rec.node_id) {
+		static const enum session_step steps[PULL_NSTAGES] = {
+			SESSION_STEP_ENDORSEMENT, SESSION_STEP_AK, SESSION_STEP_ACTIVATION, SESSION_STEP_QUOTE,
+			SESSION_STEP_SECRETS,
+		};
+		struct session_verdict v;
+
+		memset(&v, 0, sizeof(v));
+		v.code = r;
+		v.step = steps[st < PULL_NSTAGES ? st : PULL_QUOTE];
+		snprintf(v.reason, sizeof(v.reason), "%s", err_detail());
+		(void)record_verdict(&x->rec, &v, NULL);
+	}
 	if (r == 0)
 		return;
 	res->failed_stage = st;

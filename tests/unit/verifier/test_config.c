@@ -211,6 +211,16 @@ static void test_push_keys(void **state)
 	assert_string_equal(c->state_dir, text);
 	verifier_config_free(c);
 
+	snprintf(text, sizeof(text), "[verifier]\ntargets = a.example:7500, 10.0.0.6:7500,[::1]:7500\n%s", TLS);
+	write_conf(text);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_int_equal(c->ntargets, 3);
+	assert_string_equal(c->targets[0], "a.example:7500");
+	assert_string_equal(c->targets[2], "[::1]:7500");
+	verifier_config_free(c);
+	snprintf(text, sizeof(text), "[verifier]\ntargets = a.example\n%s", TLS);
+	load_fails(text, ":2: target 'a.example' is not HOST:PORT");
+
 	snprintf(text, sizeof(text), "[verifier]\nmode = push\n%s", TLS);
 	load_fails(text, "mode = push needs listen = HOST:PORT");
 	snprintf(text, sizeof(text), "[verifier]\nlisten = 7600\n%s", TLS);

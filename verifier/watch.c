@@ -1,0 +1,106 @@
+#define LOG_MODULE "watch"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pull.h"
+#include "rpc.h"
+#include "watch.h"
+
+static volatile sig_atomic_t watch_stopping;
+
+struct watch_target {
+	const struct verifier_config *cfg;
+	const char *target;
+	pthread_t thread;
+	int started;
+};
+
+static void watch_on_signal(int sig)
+{
+	(void)sig;
+	watch_stopping = 1;
+}
+
+/* Sleep up to seconds, waking early when asked to stop. */
+static void watch_sleep(uint32_t seconds)
+{
+	for (uint64_t ms = (uint64_t)seconds * 1000u; ms > 0 && !watch_stopping;) {
+		uint64_t step = ms < 100 ? ms : 100;
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(step * 1000000u) };
+
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+static void *watch_target_loop(void *arg)
+{
+	struct watch_target *w = arg;
+	struct pull_driver *d = NULL;
+	struct pull_result res;
+	unsigned long round = 0;
+	int activated = 0, r;
+
+	if (pull_open(w->cfg, w->target, &d) != 0) {
+		LOG_ERR("target %s: %s", w->target, err_detail());
+		return NULL;
+	}
+	while (!watch_stopping) {
+		round++;
+		r = activated ? pull_requote(d, &res) : pull_attest(d, &res);
+		if (r == 0) {
+			LOG_INFO("verdict PASS target %s round %lu (%s) resetCount %u restartCount %u ima %llu, %.1f ms",
+				 w->target, round, activated ? "quote" : "full", res.verdict.reset_count,
+				 res.verdict.restart_count, (unsigned long long)res.verdict.ima_entries, res.total_ms);
+			/* A reboot since the AK was activated: activate a fresh one. */
+			activated = !res.verdict.reboot_seen;
+			if (res.verdict.reboot_seen)
+				LOG_INFO("target %s rebooted (resetCount %u): a full exchange next", w->target,
+					 res.verdict.reset_count);
+		} else {
+			LOG_WARN("verdict FAIL target %s round %lu: %s: %s", w->target, round,
+				 pull_stage_name(res.failed_stage), res.reason);
+			activated = 0;
+		}
+		watch_sleep(w->cfg->reattest_interval);
+	}
+	pull_close(d);
+	return NULL;
+}
+
+int watch_run(const struct verifier_config *cfg)
+{
+	struct watch_target *w;
+	struct sigaction sa;
+
+	if (cfg->ntargets == 0)
+		return err_set(AERR_CONFIG, "serve in pull mode needs targets = HOST:PORT, ...");
+	if (!(w = calloc(cfg->ntargets, sizeof(*w))))
+		return err_set(AERR_ALLOC, "targets");
+	watch_stopping = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = watch_on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	rpc_global_init();
+	LOG_INFO("pull mode: attesting %zu targets every %u s", cfg->ntargets, cfg->reattest_interval);
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		w[i].cfg = cfg;
+		w[i].target = cfg->targets[i];
+		if (pthread_create(&w[i].thread, NULL, watch_target_loop, &w[i]) == 0)
+			w[i].started = 1;
+		else
+			LOG_ERR("target %s: cannot start a thread", cfg->targets[i]);
+	}
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		if (w[i].started)
+			pthread_join(w[i].thread, NULL);
+	rpc_global_shutdown();
+	free(w);
+	return 0;
+}
