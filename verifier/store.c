@@ -179,9 +179,17 @@ int store_open(const char *dir, struct store **out)
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 5000);
-	if ((r = store_exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
-			    "settings")) != 0 ||
-	    (r = store_migrate(st)) != 0)
+	/* Switching a new database to WAL takes an exclusive lock that the busy
+	 * handler does not wait for: another process (verifier list) or thread
+	 * opening it at that moment gets SQLITE_BUSY, so try again a while. */
+	for (int tries = 0;; tries++) {
+		r = store_exec(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+			       "settings");
+		if (r == 0 || sqlite3_errcode(st->db) != SQLITE_BUSY || tries == 50)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+	}
+	if (r != 0 || (r = store_migrate(st)) != 0)
 		goto fail;
 	for (int i = 0; i < S_N; i++)
 		if (sqlite3_prepare_v3(st->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->s[i], NULL) != SQLITE_OK) {

@@ -16,6 +16,7 @@ static volatile sig_atomic_t watch_stopping;
 struct watch_target {
 	const struct verifier_config *cfg;
 	const char *target;
+	struct pull_driver *d;
 	pthread_t thread;
 	int started;
 };
@@ -41,15 +42,11 @@ static void watch_sleep(uint32_t seconds)
 static void *watch_target_loop(void *arg)
 {
 	struct watch_target *w = arg;
-	struct pull_driver *d = NULL;
+	struct pull_driver *d = w->d;
 	struct pull_result res;
 	unsigned long round = 0;
 	int activated = 0, r;
 
-	if (pull_open(w->cfg, w->target, &d) != 0) {
-		LOG_ERR("target %s: %s", w->target, err_detail());
-		return NULL;
-	}
 	while (!watch_stopping) {
 		round++;
 		r = activated ? pull_requote(d, &res) : pull_attest(d, &res);
@@ -69,7 +66,6 @@ static void *watch_target_loop(void *arg)
 		}
 		watch_sleep(w->cfg->reattest_interval);
 	}
-	pull_close(d);
 	return NULL;
 }
 
@@ -77,6 +73,7 @@ int watch_run(const struct verifier_config *cfg)
 {
 	struct watch_target *w;
 	struct sigaction sa;
+	int r = 0;
 
 	if (cfg->ntargets == 0)
 		return err_set(AERR_CONFIG, "serve in pull mode needs targets = HOST:PORT, ...");
@@ -88,10 +85,19 @@ int watch_run(const struct verifier_config *cfg)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	rpc_global_init();
-	LOG_INFO("pull mode: attesting %zu targets every %u s", cfg->ntargets, cfg->reattest_interval);
+	/* Drivers are opened here, one after the other: a problem with the trust
+	 * stores or the database stops serve at once, and the first connection
+	 * creates the database before any other opens it. */
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		w[i].cfg = cfg;
 		w[i].target = cfg->targets[i];
+		if ((r = pull_open(cfg, cfg->targets[i], &w[i].d)) != 0) {
+			r = err_wrap(r, cfg->targets[i]);
+			goto out;
+		}
+	}
+	LOG_INFO("pull mode: attesting %zu targets every %u s", cfg->ntargets, cfg->reattest_interval);
+	for (size_t i = 0; i < cfg->ntargets; i++) {
 		if (pthread_create(&w[i].thread, NULL, watch_target_loop, &w[i]) == 0)
 			w[i].started = 1;
 		else
@@ -100,7 +106,10 @@ int watch_run(const struct verifier_config *cfg)
 	for (size_t i = 0; i < cfg->ntargets; i++)
 		if (w[i].started)
 			pthread_join(w[i].thread, NULL);
+out:
+	for (size_t i = 0; i < cfg->ntargets; i++)
+		pull_close(w[i].d);
 	rpc_global_shutdown();
 	free(w);
-	return 0;
+	return r;
 }
