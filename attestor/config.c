@@ -10,6 +10,7 @@
 
 #include <ini.h>
 
+#include "conf.h"
 #include "config.h"
 #include "log.h"
 #include "tpm.h"
@@ -20,27 +21,12 @@ struct config_parse {
 	char error[512];           /* first problem; ini_parse reports its line */
 };
 
-static int config_bool(const char *v, int *out)
+/* A uint32 setting through conf_uint. */
+static int config_u32(const char *v, unsigned long min, unsigned long max, uint32_t *out)
 {
-	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1") || !strcmp(v, "on"))
-		*out = 1;
-	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0") || !strcmp(v, "off"))
-		*out = 0;
-	else
-		return -1;
-	return 0;
-}
-
-static int config_uint(const char *v, unsigned long min, unsigned long max, uint32_t *out)
-{
-	char *end;
 	unsigned long x;
 
-	if (*v < '0' || *v > '9')
-		return -1;
-	errno = 0;
-	x = strtoul(v, &end, 10);
-	if (*end || errno || x < min || x > max)
+	if (conf_uint(v, min, max, &x) != 0)
 		return -1;
 	*out = (uint32_t)x;
 	return 0;
@@ -87,15 +73,15 @@ static int config_handler(void *user, const char *section, const char *name, con
 		} else if (!strcmp(name, "verifier")) {
 			bad = !strchr(value, ':') || config_copy(c->verifier, sizeof(c->verifier), value);
 		} else if (!strcmp(name, "reattest_interval")) {
-			bad = config_uint(value, 1, 7 * 86400, &c->reattest_interval);
+			bad = config_u32(value, 1, 7 * 86400, &c->reattest_interval);
 		} else if (!strcmp(name, "retry_initial_ms")) {
-			bad = config_uint(value, 1, 3600000, &c->retry_initial_ms);
+			bad = config_u32(value, 1, 3600000, &c->retry_initial_ms);
 		} else if (!strcmp(name, "retry_max_ms")) {
-			bad = config_uint(value, 1, 3600000, &c->retry_max_ms);
+			bad = config_u32(value, 1, 3600000, &c->retry_max_ms);
 		} else if (!strcmp(name, "timeout_ms")) {
-			uint32_t t;
-			bad = config_uint(value, 1, 3600000, &t);
-			c->timeout_ms = (int)t;
+			uint32_t t = 0;
+			if (!(bad = config_u32(value, 1, 3600000, &t)))
+				c->timeout_ms = (int)t;
 		} else if (!strcmp(name, "tcti")) {
 			bad = !value[0] || config_copy(c->tcti, sizeof(c->tcti), value);
 		} else if (!strcmp(name, "ak_alg")) {
@@ -129,7 +115,7 @@ static int config_handler(void *user, const char *section, const char *name, con
 		else if (!strcmp(name, "server_name"))
 			bad = config_copy(c->tls.server_name, sizeof(c->tls.server_name), value);
 		else if (!strcmp(name, "insecure"))
-			bad = config_bool(value, &c->tls.insecure) != 0;
+			bad = conf_bool(value, &c->tls.insecure) != 0;
 		else
 			known = 0;
 	} else {

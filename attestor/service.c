@@ -13,6 +13,7 @@
 
 
 #include "attest.pb-c.h"
+#include "hex.h"
 #include "log.h"
 #include "answer.h"
 #include "rpc.h"
@@ -252,7 +253,6 @@ int service_pull_start(const struct attestor_config *cfg, struct service **out)
 	struct tpm_ak ak;
 	char name_hex[2 * sizeof(ak.name.name) + 1];
 	int r;
-	size_t i;
 
 	*out = NULL;
 	if ((r = rpc_handler_table(d, service_handlers, sizeof(service_handlers) / sizeof(service_handlers[0]),
@@ -268,9 +268,7 @@ int service_pull_start(const struct attestor_config *cfg, struct service **out)
 		goto out;
 	if ((r = tpm_ak_get(svc->tpm, &ak)) != 0)
 		goto out;
-	for (i = 0; i < ak.name.size; i++)
-		snprintf(name_hex + 2 * i, 3, "%02x", ak.name.name[i]);
-	name_hex[2 * ak.name.size] = '\0';
+	hex_encode(ak.name.name, ak.name.size, name_hex);
 	LOG_INFO("AK (%s, parent %s EK) name %s", tpm_alg_name(cfg->ak_alg),
 		 tpm_alg_name(cfg->ek_alg), name_hex);
 	rpc_global_init();

@@ -861,6 +861,14 @@ int tpm_ak_get(struct tpm *t, struct tpm_ak *out)
 				: 0;                                                            \
 	})
 
+/* The EK a caller names: one of the two TCG default templates. */
+static int tpm_ek_alg_check(TPMI_ALG_PUBLIC ek_alg)
+{
+	if (ek_alg != TPM2_ALG_RSA && ek_alg != TPM2_ALG_ECC)
+		return err_set(AERR_INVALID_ARG, "ek_alg 0x%04x is neither RSA (0x0001) nor ECC (0x0023)", ek_alg);
+	return 0;
+}
+
 int tpm_activate_credential(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *ak_name,
 			    size_t ak_name_len, const uint8_t *id_object, size_t id_object_len,
 			    const uint8_t *enc_secret, size_t enc_secret_len, uint8_t *secret,
@@ -874,11 +882,8 @@ int tpm_activate_credential(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t
 	int ek_flush = 0, r;
 
 	*secret_len = 0;
-	if (ek_alg != TPM2_ALG_RSA && ek_alg != TPM2_ALG_ECC) {
-		r = err_set(AERR_INVALID_ARG, "ek_alg 0x%04x is neither RSA (0x0001) nor ECC (0x0023)",
-			    ek_alg);
+	if ((r = tpm_ek_alg_check(ek_alg)) != 0)
 		goto out;
-	}
 	if ((r = TPM_PARSE(TPM2B_NAME, ak_name, ak_name_len, &name, "ak_name")) != 0 ||
 	    (r = TPM_PARSE(TPM2B_ID_OBJECT, id_object, id_object_len, &blob, "credential_blob")) != 0 ||
 	    (r = TPM_PARSE(TPM2B_ENCRYPTED_SECRET, enc_secret, enc_secret_len, &seed,
@@ -1220,11 +1225,8 @@ int tpm_import(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *pub, size_t
 	size_t off = 0;
 
 	*priv_len = 0;
-	if (ek_alg != TPM2_ALG_RSA && ek_alg != TPM2_ALG_ECC) {
-		r = err_set(AERR_INVALID_ARG, "ek_alg 0x%04x is neither RSA (0x0001) nor ECC (0x0023)",
-			    ek_alg);
+	if ((r = tpm_ek_alg_check(ek_alg)) != 0)
 		goto out;
-	}
 	if ((r = tpm_secret_public(pub, pub_len, &p)) != 0)
 		goto out;
 	if ((r = TPM_PARSE(TPM2B_PRIVATE, dup, dup_len, &d, "duplicate")) != 0 ||
@@ -1372,11 +1374,8 @@ static int tpm_secret_use(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *
 	TSS2_RC base;
 	int round, r;
 
-	if (ek_alg != TPM2_ALG_RSA && ek_alg != TPM2_ALG_ECC) {
-		r = err_set(AERR_INVALID_ARG, "ek_alg 0x%04x is neither RSA (0x0001) nor ECC (0x0023)",
-			    ek_alg);
+	if ((r = tpm_ek_alg_check(ek_alg)) != 0)
 		goto out;
-	}
 	if ((r = tpm_secret_public(pub, pub_len, &p)) != 0)
 		goto out;
 	if ((r = TPM_PARSE(TPM2B_PRIVATE, priv, priv_len, &v, "private")) != 0)

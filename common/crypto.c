@@ -1,5 +1,6 @@
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -59,6 +60,16 @@ const char *crypto_alg_name(TPM2_ALG_ID alg)
 		if (hashes[i].alg == alg)
 			return hashes[i].name;
 	return NULL;
+}
+
+const char *crypto_alg_label(TPM2_ALG_ID alg, char buf[16])
+{
+	const char *name = crypto_alg_name(alg);
+
+	if (name)
+		return name;
+	snprintf(buf, 16, "0x%04x", alg);
+	return buf;
 }
 
 TPM2_ALG_ID crypto_alg_from_name(const char *name)

@@ -23,6 +23,9 @@ size_t crypto_digest_size(TPM2_ALG_ID alg);
 const char *crypto_alg_name(TPM2_ALG_ID alg);
 TPM2_ALG_ID crypto_alg_from_name(const char *name);
 
+/* crypto_alg_name, or "0x%04x" of alg in buf when we do not know it (for logs). */
+const char *crypto_alg_label(TPM2_ALG_ID alg, char buf[16]);
+
 /* out must hold crypto_digest_size(alg) bytes. */
 int crypto_digest(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out) ATTEST_WUR;
 

@@ -16,18 +16,6 @@
 #define LOCALITY_SIG "StartupLocality"        /* 16 bytes with its NUL */
 #define LOCALITY_DATA_LEN 17u                 /* signature + UINT8 locality */
 
-/* A read cursor over hostile bytes: every get checks the remaining length
- * first and advances only on success. */
-static const char *alg_text(TPM2_ALG_ID alg, char buf[16])
-{
-	const char *name = crypto_alg_name(alg);
-
-	if (name)
-		return name;
-	snprintf(buf, 16, "0x%04x", alg);
-	return buf;
-}
-
 static const struct eventlog_alg *find_alg(const struct eventlog *log, TPM2_ALG_ID alg)
 {
 	for (uint32_t i = 0; i < log->nalgs; i++)
@@ -126,17 +114,17 @@ static int parse_specid(struct eventlog *log, const struct eventlog_event *ev)
 		if (cur_u16(&c, &id) || cur_u16(&c, &size))
 			return err_set(AERR_PARSE, "Spec ID event: truncated in algorithm %u of %u", i, nalgs);
 		if (find_alg(log, id))
-			return err_set(AERR_PARSE, "Spec ID event: algorithm %s declared twice", alg_text(id, name));
+			return err_set(AERR_PARSE, "Spec ID event: algorithm %s declared twice", crypto_alg_label(id, name));
 		known = crypto_digest_size(id);
 		if (known && size != known)
 			return err_set(AERR_PARSE, "Spec ID event: %s declared with digestSize %u, not %zu",
-				       alg_text(id, name), size, known);
+				       crypto_alg_label(id, name), size, known);
 		if (size == 0 || size > CRYPTO_MAX_DIGEST)
 			return err_set(AERR_PARSE, "Spec ID event: algorithm %s digestSize %u outside 1-%d",
-				       alg_text(id, name), size, CRYPTO_MAX_DIGEST);
+				       crypto_alg_label(id, name), size, CRYPTO_MAX_DIGEST);
 		if (!known)
 			LOG_WARN("Spec ID event declares algorithm %s unknown to us: its bank cannot be replayed",
-				 alg_text(id, name));
+				 crypto_alg_label(id, name));
 		log->algs[log->nalgs].alg = id;
 		log->algs[log->nalgs].size = size;
 		log->nalgs++;
@@ -216,14 +204,14 @@ static int parse_event2(struct cur *c, const struct eventlog *log, size_t num, s
 			return err_set(AERR_PARSE, "event %zu at offset %zu: truncated in digest %u", num, ev->offset, i);
 		if (!(a = find_alg(log, id)))
 			return err_set(AERR_PARSE, "event %zu at offset %zu: digest algorithm %s not declared in the Spec ID event",
-				       num, ev->offset, alg_text(id, name));
+				       num, ev->offset, crypto_alg_label(id, name));
 		for (uint32_t j = 0; j < i; j++)
 			if (ev->digests[j].alg == id)
 				return err_set(AERR_PARSE, "event %zu at offset %zu: two %s digests", num, ev->offset,
-					       alg_text(id, name));
+					       crypto_alg_label(id, name));
 		if (cur_bytes(c, a->size, &ev->digests[i].value))
 			return err_set(AERR_PARSE, "event %zu at offset %zu: truncated in %s digest", num, ev->offset,
-				       alg_text(id, name));
+				       crypto_alg_label(id, name));
 		ev->digests[i].alg = id;
 		ev->digests[i].size = a->size;
 		ev->ndigests = i + 1;
@@ -379,12 +367,12 @@ int eventlog_replay(const struct eventlog *log, TPM2_ALG_ID alg,
 		goto out;
 	}
 	if (!find_alg(log, alg)) {
-		r = err_set(AERR_NOT_FOUND, "event log does not record a %s bank", alg_text(alg, name));
+		r = err_set(AERR_NOT_FOUND, "event log does not record a %s bank", crypto_alg_label(alg, name));
 		goto out;
 	}
 	if ((size = crypto_digest_size(alg)) == 0 || size > CRYPTO_MAX_DIGEST) {
 		r = err_set(AERR_UNSUPPORTED, "event log bank %s: algorithm unknown to us, cannot replay",
-			    alg_text(alg, name));
+			    crypto_alg_label(alg, name));
 		goto out;
 	}
 	reset_values(log, size, out);
@@ -404,7 +392,7 @@ int eventlog_replay(const struct eventlog *log, TPM2_ALG_ID alg,
 		}
 		if (!d || d->size != size) {
 			r = err_set(AERR_PARSE, "event %zu at offset %zu (PCR %u): no %s digest to extend", n, ev->offset,
-				    ev->pcr, alg_text(alg, name));
+				    ev->pcr, crypto_alg_label(alg, name));
 			goto out;
 		}
 		memcpy(buf, out[ev->pcr], size);
@@ -445,7 +433,7 @@ int eventlog_check_pcrs(const struct eventlog *log, const struct pcr_values *val
 				continue;
 			if (memcmp(replayed[i], bank->value[i], size) != 0) {
 				r = err_set(AERR_EVENTLOG, "event log replay of %s PCR %d differs from the quoted value",
-					    alg_text(bank->alg, name), i);
+					    crypto_alg_label(bank->alg, name), i);
 				goto out;
 			}
 		}

@@ -5,6 +5,7 @@
 
 #define LOG_MODULE "ima"
 #include "cursor.h"
+#include "hex.h"
 #include "ima.h"
 #include "log.h"
 
@@ -439,27 +440,10 @@ void ima_list_free(struct ima_list *list)
 
 /* ---- ASCII lists ---- */
 
+/* A hex field of the text list; an empty one decodes to nothing. */
 static int unhex(const char *s, size_t n, uint8_t *out)
 {
-	for (size_t i = 0; i < n / 2; i++) {
-		int v = 0;
-
-		for (int k = 0; k < 2; k++) {
-			char ch = s[2 * i + k];
-
-			v <<= 4;
-			if (ch >= '0' && ch <= '9')
-				v |= ch - '0';
-			else if (ch >= 'a' && ch <= 'f')
-				v |= ch - 'a' + 10;
-			else if (ch >= 'A' && ch <= 'F')
-				v |= ch - 'A' + 10;
-			else
-				return -1;
-		}
-		out[i] = (uint8_t)v;
-	}
-	return (n % 2) ? -1 : 0;
+	return n == 0 || hex_decode(s, n, out, n / 2) >= 0 ? 0 : -1;
 }
 
 struct tok {

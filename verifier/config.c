@@ -8,6 +8,7 @@
 #include <ini.h>
 
 #define LOG_MODULE "config"
+#include "conf.h"
 #include "config.h"
 #include "log.h"
 #include "pcrsel.h"
@@ -57,32 +58,6 @@ static int fail(struct parse *p, int code, const char *fmt, ...)
 	snprintf(p->msg, sizeof(p->msg), "%s:%d: %s", p->path, p->line, text);
 	p->failed = 1;
 	p->code = code;
-	return 0;
-}
-
-static int parse_bool(const char *v, int *out)
-{
-	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"))
-		*out = 1;
-	else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") || !strcmp(v, "0"))
-		*out = 0;
-	else
-		return -1;
-	return 0;
-}
-
-static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long x;
-
-	if (*v < '0' || *v > '9')
-		return -1;
-	errno = 0;
-	x = strtoul(v, &end, 10);
-	if (*end || errno || x < min || x > max)
-		return -1;
-	*out = x;
 	return 0;
 }
 
@@ -150,13 +125,13 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 		if (alg_value(v, 0, &c->ek_alg))
 			return fail(p, AERR_CONFIG, "ek_alg must be rsa or ecc, not '%s'", v);
 	} else if (!strcmp(name, "require_ek_cert")) {
-		if (parse_bool(v, &b))
+		if (conf_bool(v, &b))
 			return fail(p, AERR_CONFIG, "require_ek_cert must be true or false, not '%s'", v);
 		c->require_ek_cert = b;
 	} else if (!strcmp(name, "platform_ca")) {
 		return set_path(p, &c->platform_ca, v) || !p->failed;
 	} else if (!strcmp(name, "require_platform_cert")) {
-		if (parse_bool(v, &b))
+		if (conf_bool(v, &b))
 			return fail(p, AERR_CONFIG, "require_platform_cert must be true or false, not '%s'", v);
 		c->require_platform_cert = b;
 	} else if (!strcmp(name, "pcrs")) {
@@ -169,19 +144,19 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 		if (alg_value(v, 1, &c->ak_alg))
 			return fail(p, AERR_CONFIG, "ak_alg must be ecc, rsa or any, not '%s'", v);
 	} else if (!strcmp(name, "nonce_ttl")) {
-		if (parse_uint(v, 1, 86400, &n))
+		if (conf_uint(v, 1, 86400, &n))
 			return fail(p, AERR_CONFIG, "nonce_ttl must be 1..86400 seconds, not '%s'", v);
 		c->nonce_ttl = (uint32_t)n;
 	} else if (!strcmp(name, "timeout_ms")) {
-		if (parse_uint(v, 1, 3600000, &n))
+		if (conf_uint(v, 1, 3600000, &n))
 			return fail(p, AERR_CONFIG, "timeout_ms must be 1..3600000, not '%s'", v);
 		c->timeout_ms = (int)n;
 	} else if (!strcmp(name, "require_event_log")) {
-		if (parse_bool(v, &b))
+		if (conf_bool(v, &b))
 			return fail(p, AERR_CONFIG, "require_event_log must be true or false, not '%s'", v);
 		c->require_event_log = b;
 	} else if (!strcmp(name, "require_ima")) {
-		if (parse_bool(v, &b))
+		if (conf_bool(v, &b))
 			return fail(p, AERR_CONFIG, "require_ima must be true or false, not '%s'", v);
 		c->require_ima = b;
 	} else if (!strcmp(name, "state_dir")) {
@@ -215,15 +190,15 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 			return fail(p, AERR_CONFIG, "listen must be HOST:PORT, not '%s'", v);
 		return set_str(p, &c->listen, v);
 	} else if (!strcmp(name, "session_ttl")) {
-		if (parse_uint(v, 1, 86400, &n))
+		if (conf_uint(v, 1, 86400, &n))
 			return fail(p, AERR_CONFIG, "session_ttl must be 1..86400 seconds, not '%s'", v);
 		c->session_ttl = (uint32_t)n;
 	} else if (!strcmp(name, "reattest_interval")) {
-		if (parse_uint(v, 1, 7 * 86400, &n))
+		if (conf_uint(v, 1, 7 * 86400, &n))
 			return fail(p, AERR_CONFIG, "reattest_interval must be 1..604800 seconds, not '%s'", v);
 		c->reattest_interval = (uint32_t)n;
 	} else if (!strcmp(name, "max_sessions")) {
-		if (parse_uint(v, 1, 1000000, &n))
+		if (conf_uint(v, 1, 1000000, &n))
 			return fail(p, AERR_CONFIG, "max_sessions must be 1..1000000, not '%s'", v);
 		c->max_sessions = (uint32_t)n;
 	} else if (!strcmp(name, "log_level")) {
@@ -250,7 +225,7 @@ static int tls_key(struct parse *p, const char *name, const char *v)
 	if (!strcmp(name, "server_name"))
 		return set_str(p, &c->tls.server_name, v);
 	if (!strcmp(name, "insecure")) {
-		if (parse_bool(v, &b))
+		if (conf_bool(v, &b))
 			return fail(p, AERR_CONFIG, "insecure must be true or false, not '%s'", v);
 		c->tls.insecure = b;
 		return 1;

@@ -38,16 +38,6 @@ static void eventlog_hex(FILE *f, const uint8_t *p, size_t n)
 		fprintf(f, "%02x", p[i]);
 }
 
-static const char *eventlog_alg_text(TPM2_ALG_ID alg, char buf[16])
-{
-	const char *name = crypto_alg_name(alg);
-
-	if (name)
-		return name;
-	snprintf(buf, 16, "0x%04x", alg);
-	return buf;
-}
-
 /* Every declared bank we can replay: its values and which PCRs it extended. */
 typedef void (*eventlog_bank_fn)(FILE *f, TPM2_ALG_ID alg, int first, uint32_t extended,
 				 uint8_t v[PCRSEL_NUM_PCRS][CRYPTO_MAX_DIGEST]);
@@ -100,7 +90,7 @@ void eventlog_print_yaml(FILE *f, const struct eventlog *log)
 		if (ev->ndigests)
 			fprintf(f, "  Digests:\n");
 		for (uint32_t i = 0; i < ev->ndigests; i++) {
-			fprintf(f, "  - AlgorithmId: %s\n    Digest: \"", eventlog_alg_text(ev->digests[i].alg, buf));
+			fprintf(f, "  - AlgorithmId: %s\n    Digest: \"", crypto_alg_label(ev->digests[i].alg, buf));
 			eventlog_hex(f, ev->digests[i].value, ev->digests[i].size);
 			fprintf(f, "\"\n");
 		}
@@ -144,7 +134,7 @@ void eventlog_print_json(FILE *f, const struct eventlog *log)
 			fprintf(f, "null");
 		fprintf(f, ", \"size\": %u, \"digests\": {", ev->data_len);
 		for (uint32_t i = 0; i < ev->ndigests; i++) {
-			fprintf(f, "%s\"%s\": \"", i ? ", " : "", eventlog_alg_text(ev->digests[i].alg, buf));
+			fprintf(f, "%s\"%s\": \"", i ? ", " : "", crypto_alg_label(ev->digests[i].alg, buf));
 			eventlog_hex(f, ev->digests[i].value, ev->digests[i].size);
 			fprintf(f, "\"");
 		}

@@ -8,40 +8,9 @@
 #include <openssl/crypto.h>
 
 #define LOG_MODULE "policy"
+#include "hex.h"
 #include "log.h"
 #include "policy.h"
-
-static int unhex(const char *hex, uint8_t *out, size_t cap, size_t *len)
-{
-	size_t n = strlen(hex);
-
-	*len = 0;
-	if (n == 0 || n % 2 || n / 2 > cap)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi, lo;
-		char c1 = (char)tolower((unsigned char)hex[2 * i]);
-		char c2 = (char)tolower((unsigned char)hex[2 * i + 1]);
-		if (!isxdigit((unsigned char)c1) || !isxdigit((unsigned char)c2))
-			return -1;
-		hi = isdigit((unsigned char)c1) ? c1 - '0' : c1 - 'a' + 10;
-		lo = isdigit((unsigned char)c2) ? c2 - '0' : c2 - 'a' + 10;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*len = n / 2;
-	return 0;
-}
-
-static void tohex(const uint8_t *b, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 int policy_add(struct policy *p, const char *key, const char *hex)
 {
@@ -50,6 +19,7 @@ int policy_add(struct policy *p, const char *key, const char *hex)
 	struct policy_entry e;
 	char *end;
 	unsigned long idx;
+	int k;
 
 	memset(&e, 0, sizeof(e));
 	if (!dot || dot == key || (size_t)(dot - key) >= sizeof(bank))
@@ -64,7 +34,9 @@ int policy_add(struct policy *p, const char *key, const char *hex)
 		return err_set(AERR_CONFIG, "policy key '%s': PCR index must be 0..%d", key,
 			       PCRSEL_NUM_PCRS - 1);
 	e.index = (uint32_t)idx;
-	if (unhex(hex, e.value, sizeof(e.value), &e.len) != 0 || e.len != crypto_digest_size(e.alg))
+	k = hex_decode(hex, strlen(hex), e.value, sizeof(e.value));
+	e.len = k > 0 ? (size_t)k : 0;
+	if (k < 0 || e.len != crypto_digest_size(e.alg))
 		return err_set(AERR_CONFIG, "policy %s: value must be %zu hex bytes", key,
 			       crypto_digest_size(e.alg));
 	for (size_t i = 0; i < p->n; i++)
@@ -100,8 +72,8 @@ int policy_check(const struct policy *p, const struct quoted_state *q)
 				       crypto_alg_name(e->alg));
 		/* PCR values are not secret, but comparing in constant time costs nothing. */
 		if (CRYPTO_memcmp(b->value[e->index], e->value, e->len) != 0) {
-			tohex(e->value, e->len, want);
-			tohex(b->value[e->index], e->len, got);
+			hex_encode(e->value, e->len, want);
+			hex_encode(b->value[e->index], e->len, got);
 			return err_set(AERR_PCR_POLICY, "PCR %u bank %s: quoted %s, policy expects %s",
 				       e->index, crypto_alg_name(e->alg), got, want);
 		}
@@ -112,27 +84,16 @@ int policy_check(const struct policy *p, const struct quoted_state *q)
 int policy_digest_parse(const char *text, struct policy_digest *out)
 {
 	const char *colon = strchr(text, ':');
-	size_t alen, hlen;
+	size_t alen;
+	int n;
 
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, sizeof(out[0]));
 	if (!colon || (alen = (size_t)(colon - text)) == 0 || alen >= POLICY_DIGEST_ALG_MAX)
 		return -1;
-	hlen = strlen(colon + 1);
-	if (hlen == 0 || hlen % 2 || hlen / 2 > CRYPTO_MAX_DIGEST)
+	if ((n = hex_decode(colon + 1, strlen(colon + 1), out->value, sizeof(out->value))) < 0)
 		return -1;
-	for (size_t i = 0; i < hlen; i++)
-		if (!strchr("0123456789abcdefABCDEF", colon[1 + i]))
-			return -1;
 	memcpy(out->alg, text, alen);
-	for (size_t i = 0; i < hlen / 2; i++) {
-		unsigned int b;
-		char pair[3] = { colon[1 + 2 * i], colon[2 + 2 * i], 0 };
-
-		if (sscanf(pair, "%2x", &b) != 1)
-			return -1;
-		out->value[i] = (uint8_t)b;
-	}
-	out->len = (uint8_t)(hlen / 2);
+	out->len = (uint8_t)n;
 	return 0;
 }
 

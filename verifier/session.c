@@ -12,6 +12,7 @@
 #include "ekcache.h"
 #include "eventlog.h"
 #include "ima.h"
+#include "hex.h"
 #include "log.h"
 #include "session.h"
 #include "tpmpub.h"
@@ -611,7 +612,6 @@ int session_ek_hash(const struct session *s, char hex[65])
 	if ((r = tpmpub_marshal(&s->ek, wire, sizeof(wire), &len)) != 0 ||
 	    (r = crypto_digest(TPM2_ALG_SHA256, wire, len, d)) != 0)
 		return r;
-	for (size_t i = 0; i < sizeof(d); i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	hex_encode(d, sizeof(d), hex);
 	return 0;
 }

@@ -19,40 +19,7 @@
 
 #include "err.h"
 #include "ima.h"
-
-static uint8_t *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL, *n;
-	size_t cap = 0, used = 0, got;
-	int ok = 0;
-
-	*len = 0;
-	if (!f) {
-		perror(path);
-		return NULL;
-	}
-	/* Always one free byte so an empty file still yields a buffer. */
-	do {
-		if (used + 1 >= cap) {
-			cap = cap ? cap * 2 : 65536;
-			if (cap > 2u * IMA_MAX_LIST_SIZE || !(n = realloc(buf, cap)))
-				goto out;
-			buf = n;
-		}
-		got = fread(buf + used, 1, cap - used - 1, f);
-		used += got;
-	} while (got > 0);
-	ok = !ferror(f);
-out:
-	fclose(f);
-	if (!ok) {
-		free(buf);
-		return NULL;
-	}
-	*len = used;
-	return buf;
-}
+#include "tool_io.h"
 
 static void hex(const uint8_t *p, size_t n)
 {
@@ -126,10 +93,8 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc - 1 || nchunks == 0)
 		goto usage;
-	if (!(buf = read_all(argv[optind], &len))) {
-		fprintf(stderr, "%s: cannot read\n", argv[optind]);
+	if (!(buf = tool_read(argv[optind], IMA_MAX_LIST_SIZE, &len)))
 		goto out;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (ascii_alg != TPM2_ALG_ERROR)
 		r = ima_ascii_parse((const char *)buf, len, ascii_alg, &l);

@@ -18,20 +18,16 @@
 #include "crypto.h"
 #include "eventlog.h"
 #include "ima.h"
+#include "tool_io.h"
 
-static uint8_t *slurp(const char *path, size_t *len)
+/* Logs up to the parsers' own limits; a file that cannot be read ends the tool. */
+static uint8_t *tool_read_or_exit(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	long n;
+	uint8_t *buf = tool_read(path, EVENTLOG_MAX_LOG_SIZE > IMA_MAX_LIST_SIZE ? EVENTLOG_MAX_LOG_SIZE
+										  : IMA_MAX_LIST_SIZE, len);
 
-	if (!f || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0 ||
-	    !(buf = malloc((size_t)n + 1)) || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "log_extend: cannot read %s\n", path);
+	if (!buf)
 		exit(2);
-	}
-	fclose(f);
-	*len = (size_t)n;
 	return buf;
 }
 
@@ -44,7 +40,7 @@ static void hex(const uint8_t *p, size_t n)
 static int eventlog_main(const char *path)
 {
 	size_t len;
-	uint8_t *buf = slurp(path, &len);
+	uint8_t *buf = tool_read_or_exit(path, &len);
 	struct eventlog *log = NULL;
 
 	if (eventlog_parse(buf, len, &log) != 0) {
@@ -83,7 +79,7 @@ static int eventlog_main(const char *path)
 static int ima_main(const char *path)
 {
 	size_t len;
-	uint8_t *buf = slurp(path, &len), d[CRYPTO_MAX_DIGEST];
+	uint8_t *buf = tool_read_or_exit(path, &len), d[CRYPTO_MAX_DIGEST];
 	struct ima_list *list = NULL;
 
 	if (ima_parse(buf, len, 0, &list) != 0) {
@@ -118,7 +114,7 @@ static int ima_main(const char *path)
 static int ima_head_main(const char *path, const char *count)
 {
 	size_t len, at = 0, end = 0;
-	uint8_t *buf = slurp(path, &len);
+	uint8_t *buf = tool_read_or_exit(path, &len);
 
 	if (ima_list_offsets(buf, len, strtoull(count, NULL, 10), &at, &end) != 0) {
 		fprintf(stderr, "log_extend: %s\n", err_detail());

@@ -22,6 +22,7 @@
 #include "credential.h"
 #include "err.h"
 #include "tpmpub.h"
+#include "tool_io.h"
 
 #define MAKECRED_MAGIC 0xBADCC0DEu
 #define MAKECRED_VERSION 1u
@@ -49,31 +50,6 @@ static int unhex(const char *hex, uint8_t *out, size_t cap, size_t *len)
 	return 0;
 }
 
-static uint8_t *read_all(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t n;
-
-	*len = 0;
-	if (!f) {
-		perror(path);
-		return NULL;
-	}
-	if ((buf = malloc(max + 1))) {
-		n = fread(buf, 1, max + 1, f);
-		if (ferror(f) || n > max) {
-			fprintf(stderr, "%s: %s\n", path, n > max ? "too large" : "read error");
-			free(buf);
-			buf = NULL;
-		} else {
-			*len = n;
-		}
-	}
-	fclose(f);
-	return buf;
-}
-
 int main(int argc, char **argv)
 {
 	uint8_t *ekbuf = NULL, secret[sizeof(TPMU_HA)], out[8 + sizeof(TPM2B_ID_OBJECT) + sizeof(TPM2B_ENCRYPTED_SECRET)];
@@ -89,7 +65,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s EKPUB AKNAME_HEX SECRET_HEX OUT\n", argv[0]);
 		goto out;
 	}
-	if (!(ekbuf = read_all(argv[1], sizeof(TPM2B_PUBLIC), &eklen)))
+	if (!(ekbuf = tool_read(argv[1], sizeof(TPM2B_PUBLIC), &eklen)))
 		goto out;
 	if ((r = tpmpub_parse(ekbuf, eklen, &ek)) != 0) {
 		fprintf(stderr, "%s: %s: %s\n", argv[1], err_str(r), err_detail());

@@ -35,31 +35,7 @@
 #include "pcrsel.h"
 #include "tpmpolicy.h"
 #include "tpmpub.h"
-
-static uint8_t *read_all(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t n;
-
-	*len = 0;
-	if (!f) {
-		perror(path);
-		return NULL;
-	}
-	if ((buf = malloc(max + 1))) {
-		n = fread(buf, 1, max + 1, f);
-		if (ferror(f) || n > max) {
-			fprintf(stderr, "%s: %s\n", path, n > max ? "too large" : "read error");
-			free(buf);
-			buf = NULL;
-		} else {
-			*len = n;
-		}
-	}
-	fclose(f);
-	return buf;
-}
+#include "tool_io.h"
 
 static int write_file(const char *prefix, const char *ext, const uint8_t *buf, size_t len)
 {
@@ -135,7 +111,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s EKPUB sealed|rsa DATAFILE|PEMFILE PCRSEL PCRVALUES OUT [CC]\n", argv[0]);
 		goto out;
 	}
-	if (!(ekbuf = read_all(argv[1], sizeof(TPM2B_PUBLIC), &eklen)))
+	if (!(ekbuf = tool_read(argv[1], sizeof(TPM2B_PUBLIC), &eklen)))
 		goto out;
 	if ((r = tpmpub_parse(ekbuf, eklen, &ek)) != 0) {
 		fprintf(stderr, "%s: %s: %s\n", argv[1], err_str(r), err_detail());
@@ -145,7 +121,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "PCRSEL: %s\n", err_detail());
 		goto out;
 	}
-	if (!(pcrbuf = read_all(argv[5], PCRSEL_MAX_BANKS * PCRSEL_NUM_PCRS * CRYPTO_MAX_DIGEST, &pcrlen)) ||
+	if (!(pcrbuf = tool_read(argv[5], PCRSEL_MAX_BANKS * PCRSEL_NUM_PCRS * CRYPTO_MAX_DIGEST, &pcrlen)) ||
 	    split_values(&sel, pcrbuf, pcrlen, &values) != 0)
 		goto out;
 	if ((r = tpmpolicy_pcr(TPM2_ALG_SHA256, NULL, &sel, &values, &policy)) != 0) {
@@ -169,7 +145,7 @@ int main(int argc, char **argv)
 	}
 
 	if (strcmp(argv[2], "sealed") == 0) {
-		if (!(data = read_all(argv[3], 4096, &datalen)))
+		if (!(data = tool_read(argv[3], 4096, &datalen)))
 			goto out;
 		r = dup_make_sealed(&ek, data, datalen, &policy, &pub, &dup, &seed);
 	} else if (strcmp(argv[2], "rsa") == 0) {

@@ -21,33 +21,7 @@
 #include "pcrsel.h"
 #include "quote.h"
 #include "tpmpub.h"
-
-static uint8_t *read_all(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t n = 0;
-
-	*len = 0;
-	if (!f) {
-		perror(path);
-		return NULL;
-	}
-	/* One byte more than allowed so oversize input is seen, not silently cut. */
-	if (!(buf = malloc(max + 1)))
-		goto out;
-	n = fread(buf, 1, max + 1, f);
-	if (ferror(f) || n > max) {
-		fprintf(stderr, "%s: %s\n", path, n > max ? "too large" : "read error");
-		free(buf);
-		buf = NULL;
-		goto out;
-	}
-	*len = n;
-out:
-	fclose(f);
-	return buf;
-}
+#include "tool_io.h"
 
 static int unhex(const char *hex, uint8_t *out, size_t cap, size_t *len)
 {
@@ -114,10 +88,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s AKPUB ATTEST SIG NONCE_HEX PCRSEL PCRVALUES\n", argv[0]);
 		return 2;
 	}
-	if (!(akbuf = read_all(argv[1], sizeof(TPM2B_PUBLIC), &aklen)) ||
-	    !(msg = read_all(argv[2], sizeof(TPMS_ATTEST), &msglen)) ||
-	    !(sig = read_all(argv[3], QUOTE_MAX_SIGNATURE, &siglen)) ||
-	    !(vals = read_all(argv[6], PCRSEL_MAX_BANKS * PCRSEL_NUM_PCRS * CRYPTO_MAX_DIGEST, &valslen)))
+	if (!(akbuf = tool_read(argv[1], sizeof(TPM2B_PUBLIC), &aklen)) ||
+	    !(msg = tool_read(argv[2], sizeof(TPMS_ATTEST), &msglen)) ||
+	    !(sig = tool_read(argv[3], QUOTE_MAX_SIGNATURE, &siglen)) ||
+	    !(vals = tool_read(argv[6], PCRSEL_MAX_BANKS * PCRSEL_NUM_PCRS * CRYPTO_MAX_DIGEST, &valslen)))
 		goto out;
 	if (unhex(argv[4], nonce, sizeof(nonce), &nonce_len) != 0) {
 		fprintf(stderr, "bad NONCE_HEX\n");

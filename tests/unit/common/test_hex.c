@@ -1,0 +1,53 @@
+/* hex: both directions, both cases, every refusal. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hex.h"
+
+static void test_round_trip(void **state)
+{
+	uint8_t all[256], back[256];
+	char text[513];
+
+	(void)state;
+	for (int i = 0; i < 256; i++)
+		all[i] = (uint8_t)i;
+	hex_encode(all, sizeof(all), text);
+	assert_int_equal(strlen(text), 512);
+	assert_memory_equal(text, "000102", 6);
+	assert_string_equal(text + 506, "fdfeff");
+	assert_int_equal(hex_decode(text, 512, back, sizeof(back)), 256);
+	assert_memory_equal(back, all, sizeof(all));
+	assert_int_equal(hex_decode("DeAdBeEf", 8, back, 4), 4);
+	assert_memory_equal(back, "\xde\xad\xbe\xef", 4);
+	hex_encode(all, 0, text);
+	assert_string_equal(text, "");
+}
+
+static void test_refusals(void **state)
+{
+	uint8_t out[4];
+
+	(void)state;
+	assert_int_equal(hex_decode("", 0, out, sizeof(out)), -1);
+	assert_int_equal(hex_decode("abc", 3, out, sizeof(out)), -1);
+	assert_int_equal(hex_decode("0g", 2, out, sizeof(out)), -1);
+	assert_int_equal(hex_decode(" 0", 2, out, sizeof(out)), -1);
+	assert_int_equal(hex_decode("0011223344", 10, out, sizeof(out)), -1); /* 5 bytes into 4 */
+	assert_int_equal(hex_decode("00112233", 8, out, sizeof(out)), 4);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_refusals),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
