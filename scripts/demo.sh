@@ -32,6 +32,9 @@ cat >"$WORK/attestor.conf" <<CONF
 mode = pull
 listen = 127.0.0.1:$port
 tcti = $TCTI
+; swtpm, not this machine's TPM: not this machine's measurement logs either
+event_log =
+ima_log =
 ak_alg = ${AK_ALG:-ecc}
 ek_alg = ${EK_ALG:-rsa}
 state_dir = $WORK/attestor-state

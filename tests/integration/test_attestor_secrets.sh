@@ -119,6 +119,9 @@ cat >attestor.conf <<CONF
 mode = pull
 listen = 127.0.0.1:0
 tcti = $TCTI
+; swtpm, not this machine's TPM: not this machine's measurement logs either
+event_log =
+ima_log =
 ak_alg = ecc
 ek_alg = rsa
 state_dir = state

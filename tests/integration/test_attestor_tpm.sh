@@ -50,6 +50,9 @@ run_attestor() {
 mode = pull
 listen = 127.0.0.1:0
 tcti = $TCTI
+; swtpm, not this machine's TPM: not this machine's measurement logs either
+event_log =
+ima_log =
 ak_alg = $1   ; inline comment
 ek_alg = $2
 state_dir = state

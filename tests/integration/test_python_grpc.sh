@@ -25,6 +25,9 @@ cat >"$WORK/attestor.conf" <<EOF
 mode = pull
 listen = 127.0.0.1:0
 tcti = $TCTI
+; swtpm, not this machine's TPM: not this machine's measurement logs either
+event_log =
+ima_log =
 ak_alg = ecc
 ek_alg = rsa
 state_dir = $WORK/state
