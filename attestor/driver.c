@@ -27,7 +27,7 @@ struct driver {
 	int renew_ak;                 /* the TPM was reset: new AK before the next exchange */
 };
 
-static volatile sig_atomic_t driver_stopping;
+static volatile int driver_stopping; /* set by the signal handler */
 
 static double driver_now_ms(void)
 {
@@ -267,18 +267,6 @@ out:
 	return r;
 }
 
-/* Sleep up to ms, waking early when a signal asks to stop. */
-static void driver_sleep_ms(uint64_t ms)
-{
-	while (ms > 0 && !driver_stopping) {
-		uint64_t step = ms < 100 ? ms : 100;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(step * 1000000u) };
-
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-}
-
 static void driver_on_signal(int sig)
 {
 	(void)sig;
@@ -315,7 +303,8 @@ int driver_run(const struct driver_opts *o, int once, uint32_t give_up_ms, struc
 				rnd = UINT32_MAX / 2;
 			delay = driver_backoff_ms(o->retry_initial_ms, o->retry_max_ms, attempt++, rnd);
 			LOG_WARN("verifier %s: %s; retrying in %.1f s", o->verifier, last->reason, delay / 1000.0);
-			driver_sleep_ms(delay);
+			/* Waiting polls the channel, so it reconnects meanwhile. */
+			rpc_channel_wait(d->ch, (int)delay, &driver_stopping);
 			continue;
 		}
 		attempt = 0;
@@ -329,7 +318,7 @@ int driver_run(const struct driver_opts *o, int once, uint32_t give_up_ms, struc
 			LOG_WARN("attestation FAILED: %s; next in %u s", last->reason, last->reattest_s);
 		if (once)
 			break;
-		driver_sleep_ms((uint64_t)last->reattest_s * 1000u);
+		rpc_channel_wait(d->ch, (int)((uint64_t)last->reattest_s * 1000u), &driver_stopping);
 		waiting_since = driver_now_ms();
 	}
 	driver_close(d);

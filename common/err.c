@@ -40,6 +40,8 @@ const char *err_str(int code)
 	case AERR_IMPORT: return "the TPM refused the import blob";
 	case AERR_PROOF: return "proof of receipt does not verify";
 	case AERR_LOG_POLICY: return "measurements violate the policy";
+	case AERR_COUNTERS: return "TPM counters went backwards";
+	case AERR_REACTIVATE: return "TPM reset since the AK was activated";
 	}
 	return "unknown error";
 }

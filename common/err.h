@@ -39,6 +39,8 @@ enum attest_err {
 	AERR_IMPORT = -29,         /* TPM2_Import refused the blob: made for another TPM's key, or altered */
 	AERR_PROOF = -30,            /* a proof of receipt of a secret does not verify */
 	AERR_LOG_POLICY = -31,       /* replayed measurements (boot events, IMA entries) break a policy */
+	AERR_COUNTERS = -32,         /* TPM resetCount/restartCount/clock went backwards */
+	AERR_REACTIVATE = -33,       /* the TPM was reset since the AK was activated: activate it again */
 };
 
 /* Static text for a code; never NULL. */

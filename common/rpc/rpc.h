@@ -65,6 +65,9 @@ struct rpc_server_config {
 	const char *listen;       /* "127.0.0.1:7500"; port 0 picks a free port */
 	struct rpc_tls tls;       /* server: client certificates are required and verified */
 	size_t max_message;       /* receive limit in bytes; 0 = RPC_DEFAULT_MAX_MESSAGE */
+	unsigned threads;         /* handlers run at once; 0 = 1 (serial handlers) */
+	unsigned max_calls;       /* calls in flight (received, handled or replying); 0 = 64.
+				   * A stalled client holds one until its call is cancelled. */
 };
 
 /* Bind and start. handlers[i] serves svc->methods[i] (NULL = UNIMPLEMENTED).
@@ -76,7 +79,9 @@ int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const
 /* The bound port (useful with port 0). */
 int rpc_server_port(const struct rpc_server *s);
 
-/* Serve calls, one at a time, until rpc_server_stop(). Returns 0. */
+/* Serve calls on `threads` workers (this thread is one of them) until
+ * rpc_server_stop(). Handlers run concurrently when threads > 1: they must
+ * lock what they share. Returns 0. */
 int rpc_server_run(struct rpc_server *s);
 
 /* Ask rpc_server_run to return soon; safe from a signal handler. */
@@ -120,6 +125,11 @@ struct rpc_result {
 int rpc_channel_open(const char *target, const struct rpc_tls *tls, size_t max_message,
 		     struct rpc_channel **out) ATTEST_WUR;
 void rpc_channel_close(struct rpc_channel *ch);
+
+/* Wait ms milliseconds (or until *stop, when given) while the channel keeps
+ * (re)connecting: a retry after this finds the connection made, where a plain
+ * sleep would let the handshake time out unpolled. */
+void rpc_channel_wait(struct rpc_channel *ch, int ms, volatile const int *stop);
 
 /* One unary call of svc->methods[method]. timeout_ms bounds the whole call
  * (<= 0: no deadline); wait_for_ready waits for the server to come up

@@ -22,13 +22,16 @@ struct rpc_channel {
 	char target[256];
 };
 
+#define RPC_RECONNECT_MIN_MS 100
+#define RPC_RECONNECT_MAX_MS 2000
+
 int rpc_channel_open(const char *target, const struct rpc_tls *tls, size_t max_message,
 		     struct rpc_channel **out)
 {
 	int r = AERR_INTERNAL;
 	struct rpc_channel *ch = NULL;
 	grpc_channel_credentials *creds = NULL;
-	grpc_arg args[3];
+	grpc_arg args[6];
 	grpc_channel_args chargs;
 
 	*out = NULL;
@@ -56,14 +59,26 @@ int rpc_channel_open(const char *target, const struct rpc_tls *tls, size_t max_m
 	args[1].type = GRPC_ARG_INTEGER;
 	args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
 	args[1].value.integer = (int)ch->max_message;
-	chargs.num_args = 2;
+	/* gRPC's own reconnect backoff grows to 120 s: a peer that restarts
+	 * would stay unreachable long after it is back, on top of our callers'
+	 * own retry schedules. Keep reconnecting within a second or two. */
+	args[2].type = GRPC_ARG_INTEGER;
+	args[2].key = (char *)GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
+	args[2].value.integer = RPC_RECONNECT_MIN_MS;
+	args[3].type = GRPC_ARG_INTEGER;
+	args[3].key = (char *)GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
+	args[3].value.integer = RPC_RECONNECT_MIN_MS;
+	args[4].type = GRPC_ARG_INTEGER;
+	args[4].key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
+	args[4].value.integer = RPC_RECONNECT_MAX_MS;
+	chargs.num_args = 5;
 	chargs.args = args;
 	if (!tls->insecure && tls->server_name && *tls->server_name) {
 		/* Check this name in the server certificate instead of the target host. */
-		args[2].type = GRPC_ARG_STRING;
-		args[2].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
-		args[2].value.string = (char *)tls->server_name;
-		chargs.num_args = 3;
+		args[5].type = GRPC_ARG_STRING;
+		args[5].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+		args[5].value.string = (char *)tls->server_name;
+		chargs.num_args = 6;
 	}
 	ch->cq = grpc_completion_queue_create_for_pluck(NULL);
 	ch->channel = grpc_channel_create(target, creds, &chargs);
@@ -97,6 +112,29 @@ void rpc_channel_close(struct rpc_channel *ch)
 		grpc_completion_queue_destroy(ch->cq);
 	}
 	free(ch);
+}
+
+/* Connection attempts progress only while a thread polls for the channel:
+ * a caller that merely sleeps between calls that fail fast would let every
+ * handshake time out. Watching the channel's state polls it. */
+void rpc_channel_wait(struct rpc_channel *ch, int ms, volatile const int *stop)
+{
+	gpr_timespec until = rpc_deadline_ms(ms);
+	grpc_connectivity_state st;
+	grpc_event ev;
+	char tag;
+
+	st = grpc_channel_check_connectivity_state(ch->channel, 1);
+	while (!(stop && *stop) && gpr_time_cmp(gpr_now(GPR_CLOCK_MONOTONIC), until) < 0) {
+		/* Short slices, so a stop request is seen soon. */
+		gpr_timespec slice = rpc_deadline_ms(100);
+
+		grpc_channel_watch_connectivity_state(ch->channel, st,
+						      gpr_time_cmp(slice, until) < 0 ? slice : until, ch->cq, &tag);
+		ev = grpc_completion_queue_pluck(ch->cq, &tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+		(void)ev;
+		st = grpc_channel_check_connectivity_state(ch->channel, 1);
+	}
 }
 
 static void rpc_result_set(struct rpc_result *res, enum rpc_status status, const char *fmt, ...)

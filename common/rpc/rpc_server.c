@@ -1,11 +1,20 @@
-/* Unary gRPC server on the C core: one call at a time, protobuf-c messages. */
+/* Unary gRPC server on the C core, protobuf-c messages.
+ *
+ * Calls are served asynchronously from a fixed pool of call slots: each slot
+ * asks gRPC for a call, receives its request, runs the handler, sends the
+ * reply and asks again. `threads` workers take completions from one queue, so
+ * up to that many handlers run at once (1 keeps handlers serial, as the
+ * attestor needs for its TPM). A client that stalls holds one slot until the
+ * stall limit cancels its call; the others keep being served. */
 #define LOG_MODULE "rpc"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
@@ -16,32 +25,20 @@
 #include "log.h"
 #include "rpc_priv.h"
 
-/* How often rpc_server_run looks at the stop flag. */
+/* How often the workers look at the stop flag and the stall sweep runs. */
 #define RPC_SERVER_POLL_MS 50
-/* A client that stalls (never sends its request, never reads the reply under
- * flow control) must not block the serial server forever: after this long the
- * call is cancelled. */
+/* A client that never sends its request, or never reads the reply under flow
+ * control, holds a slot: after this long its call is cancelled. */
 #define RPC_SERVER_STALL_MS 30000
+#define RPC_SERVER_DEFAULT_SLOTS 64
+#define RPC_SERVER_MAX_THREADS 64
 
-struct rpc_server {
-	const ProtobufCServiceDescriptor *svc;
-	rpc_handler_fn *handlers;
-	char **paths;               /* per method: "/pkg.Service/Method" */
-	void *app;
-	size_t max_message;
-	grpc_server *server;
-	grpc_completion_queue *cq;      /* server notifications (next) */
-	grpc_completion_queue *call_cq; /* operations of the call being served (pluck) */
-	int port;
-	int insecure;
-	int armed;                  /* a grpc_server_request_call is pending */
-	int started;
-	atomic_int stop;
-	/* the pending request */
-	grpc_call *call;
-	grpc_call_details details;
-	grpc_metadata_array request_md;
-	char notify_tag, shutdown_tag;
+enum rpc_slot_state {
+	SLOT_IDLE = 0,      /* nothing pending (not armed, or stopped) */
+	SLOT_REQUESTED,     /* grpc_server_request_call pending */
+	SLOT_RECEIVING,     /* RECV_MESSAGE pending */
+	SLOT_HANDLING,      /* a worker runs the handler */
+	SLOT_FINISHING,     /* reply + status sent, close pending */
 };
 
 struct rpc_call {
@@ -55,60 +52,73 @@ struct rpc_call {
 	char peer[256];
 };
 
-/* Wait for tag on the call queue; after RPC_SERVER_STALL_MS cancel the call,
- * which makes the operation complete (failed). */
-static int rpc_server_wait(struct rpc_server *s, grpc_call *call, void *tag)
-{
-	grpc_event ev = grpc_completion_queue_pluck(s->call_cq, tag, rpc_deadline_ms(RPC_SERVER_STALL_MS), NULL);
+/* One concurrent call. Its tag on the queue is the slot itself: a slot has at
+ * most one operation pending, and its state says which. */
+struct rpc_slot {
+	struct rpc_server *s;
+	pthread_mutex_t lock;       /* state, call and since vs. the stall sweep */
+	enum rpc_slot_state state;
+	uint64_t since_ms;          /* when the pending operation started */
+	grpc_call *call;
+	grpc_call_details details;
+	grpc_metadata_array request_md;
+	grpc_byte_buffer *request;
+	grpc_byte_buffer *reply;    /* kept until the send completes */
+	grpc_slice status_details;
+	int has_status_details;
+	int cancelled;              /* RECV_CLOSE_ON_SERVER output */
+	enum rpc_status status;     /* what was sent, for the debug line */
+	struct rpc_call c;
+};
 
-	if (ev.type == GRPC_QUEUE_TIMEOUT) {
-		LOG_WARN("peer stalled for %d ms: cancelling the call", RPC_SERVER_STALL_MS);
-		grpc_call_cancel(call, NULL);
-		ev = grpc_completion_queue_pluck(s->call_cq, tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-	}
-	return ev.type == GRPC_OP_COMPLETE && ev.success;
+struct rpc_server {
+	const ProtobufCServiceDescriptor *svc;
+	rpc_handler_fn *handlers;
+	char **paths;               /* per method: "/pkg.Service/Method" */
+	void *app;
+	size_t max_message;
+	grpc_server *server;
+	grpc_completion_queue *cq;  /* every notification and call operation */
+	int port;
+	int insecure;
+	int started;
+	unsigned threads;
+	struct rpc_slot *slots;
+	unsigned nslots;
+	atomic_int stop;
+	char shutdown_tag;
+};
+
+static uint64_t rpc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Sends optional message + status in one batch and waits for the close. */
+static void rpc_slot_set(struct rpc_slot *sl, enum rpc_slot_state st)
+{
+	pthread_mutex_lock(&sl->lock);
+	sl->state = st;
+	sl->since_ms = rpc_now_ms();
+	pthread_mutex_unlock(&sl->lock);
+}
+
+/* Records the answer; rpc_slot_send sends it once the handler has returned,
+ * so nothing of the slot is touched after its call is handed back to gRPC. */
 static int rpc_server_finish(struct rpc_call *c, grpc_byte_buffer *msg, enum rpc_status status,
 			     const char *details)
 {
-	grpc_op ops[4];
-	grpc_op *op = ops;
-	grpc_slice detail_slice = grpc_slice_from_copied_string(details ? details : "");
-	int cancelled = 0;
-	char tag;
-	grpc_call_error e;
-	int ok;
+	struct rpc_slot *sl = (struct rpc_slot *)((char *)c - offsetof(struct rpc_slot, c));
 
-	memset(ops, 0, sizeof(ops));
-	op->op = GRPC_OP_SEND_INITIAL_METADATA;
-	op++;
-	if (msg) {
-		op->op = GRPC_OP_SEND_MESSAGE;
-		op->data.send_message.send_message = msg;
-		op++;
-	}
-	op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-	op->data.send_status_from_server.status = (grpc_status_code)status;
-	op->data.send_status_from_server.status_details = status == RPC_OK ? NULL : &detail_slice;
-	op++;
-	op->op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-	op->data.recv_close_on_server.cancelled = &cancelled;
-	op++;
-	e = grpc_call_start_batch(c->call, ops, (size_t)(op - ops), &tag, NULL);
-	/* gRPC keeps its own reference to the details. */
-	grpc_slice_unref(detail_slice);
-	if (e != GRPC_CALL_OK) {
-		LOG_ERR("%s: start_batch(reply) failed: %d", c->path, (int)e);
-		return err_set(AERR_RPC, "%s: cannot send reply (grpc_call_error %d)", c->path, (int)e);
+	sl->reply = msg;
+	sl->status = status;
+	if (status != RPC_OK) {
+		sl->status_details = grpc_slice_from_copied_string(details ? details : "");
+		sl->has_status_details = 1;
 	}
 	c->answered = 1;
-	ok = rpc_server_wait(c->s, c->call, &tag);
-	LOG_DEBUG("%s from %s: %s%s%s", c->path, c->has_peer ? c->peer : "(anonymous)",
-		  rpc_status_name(status), status == RPC_OK ? "" : ": ", status == RPC_OK ? "" : details);
-	if (!ok || cancelled)
-		return err_set(AERR_RPC, "%s: the call was cancelled before the reply was delivered", c->path);
 	return 0;
 }
 
@@ -150,7 +160,9 @@ int rpc_call_reply(struct rpc_call *c, const ProtobufCMessage *out)
 	slice = grpc_slice_from_copied_buffer((const char *)buf, len);
 	bb = grpc_raw_byte_buffer_create(&slice, 1);
 	grpc_slice_unref(slice); /* the buffer holds its own reference */
+	/* The slot owns bb from here, until the send completes. */
 	r = rpc_server_finish(c, bb, RPC_OK, NULL);
+	bb = NULL;
 out:
 	if (bb)
 		grpc_byte_buffer_destroy(bb);
@@ -248,132 +260,251 @@ static void rpc_server_peer(struct rpc_call *c)
 
 /* Read the request message; NULL message means the client sent none (or the
  * transport already failed the call, e.g. over the size limit). */
-static int rpc_server_recv(struct rpc_call *c, grpc_byte_buffer **msg)
+
+/* Ask gRPC for the next call on this slot. */
+static int rpc_slot_arm(struct rpc_slot *sl)
 {
-	grpc_op op;
-	char tag;
+	struct rpc_server *s = sl->s;
 	grpc_call_error e;
 
-	*msg = NULL;
-	memset(&op, 0, sizeof(op));
-	op.op = GRPC_OP_RECV_MESSAGE;
-	op.data.recv_message.recv_message = msg;
-	if ((e = grpc_call_start_batch(c->call, &op, 1, &tag, NULL)) != GRPC_CALL_OK)
-		return err_set(AERR_RPC, "%s: start_batch(recv) failed: %d", c->path, (int)e);
-	/* Bounded too: a client that opens a call and never sends its message
-	 * would otherwise hold the serial server forever. */
-	if (!rpc_server_wait(c->s, c->call, &tag))
-		return err_set(AERR_RPC, "%s: receiving the request failed", c->path);
+	sl->call = NULL;
+	grpc_call_details_init(&sl->details);
+	grpc_metadata_array_init(&sl->request_md);
+	rpc_slot_set(sl, SLOT_REQUESTED);
+	e = grpc_server_request_call(s->server, &sl->call, &sl->details, &sl->request_md, s->cq, s->cq, sl);
+	if (e != GRPC_CALL_OK) {
+		grpc_call_details_destroy(&sl->details);
+		grpc_metadata_array_destroy(&sl->request_md);
+		rpc_slot_set(sl, SLOT_IDLE);
+		return err_set(AERR_RPC, "grpc_server_request_call failed: %d", (int)e);
+	}
 	return 0;
 }
 
-static void rpc_server_dispatch(struct rpc_server *s)
+/* The call of this slot is over (answered and closed, or failed): release it
+ * and, unless the server stops, arm the slot again. */
+static void rpc_slot_done(struct rpc_slot *sl)
 {
-	struct rpc_call c;
-	grpc_byte_buffer *msg = NULL;
+	pthread_mutex_lock(&sl->lock);
+	if (sl->call)
+		grpc_call_unref(sl->call);
+	sl->call = NULL;
+	sl->state = SLOT_IDLE;
+	pthread_mutex_unlock(&sl->lock);
+	grpc_call_details_destroy(&sl->details);
+	grpc_metadata_array_destroy(&sl->request_md);
+	if (sl->request)
+		grpc_byte_buffer_destroy(sl->request);
+	sl->request = NULL;
+	if (sl->reply)
+		grpc_byte_buffer_destroy(sl->reply);
+	sl->reply = NULL;
+	if (sl->has_status_details)
+		grpc_slice_unref(sl->status_details);
+	sl->has_status_details = 0;
+	if (!atomic_load(&sl->s->stop) && rpc_slot_arm(sl) != 0)
+		LOG_ERR("%s", err_detail());
+}
+
+/* Send the recorded answer (message + status) and ask for the close; the
+ * completion comes back to the queue (rpc_slot_finished). */
+static void rpc_slot_send(struct rpc_slot *sl)
+{
+	grpc_op ops[4];
+	grpc_op *op = ops;
+	grpc_call_error e;
+
+	memset(ops, 0, sizeof(ops));
+	op->op = GRPC_OP_SEND_INITIAL_METADATA;
+	op++;
+	if (sl->reply) {
+		op->op = GRPC_OP_SEND_MESSAGE;
+		op->data.send_message.send_message = sl->reply;
+		op++;
+	}
+	op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+	op->data.send_status_from_server.status = (grpc_status_code)sl->status;
+	op->data.send_status_from_server.status_details = sl->has_status_details ? &sl->status_details : NULL;
+	op++;
+	op->op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+	op->data.recv_close_on_server.cancelled = &sl->cancelled;
+	op++;
+	rpc_slot_set(sl, SLOT_FINISHING);
+	/* From here another worker may complete and re-arm the slot. */
+	e = grpc_call_start_batch(sl->call, ops, (size_t)(op - ops), sl, NULL);
+	if (e != GRPC_CALL_OK) {
+		/* Nothing will complete: end the call here. */
+		LOG_ERR("%s: start_batch(reply) failed: %d", sl->c.path, (int)e);
+		rpc_slot_done(sl);
+	}
+}
+
+/* A call arrived: find its method and start receiving the request. */
+static void rpc_slot_accepted(struct rpc_slot *sl)
+{
+	struct rpc_server *s = sl->s;
+	struct rpc_call *c = &sl->c;
+	grpc_op op;
+	grpc_call_error e;
+	unsigned i;
+
+	memset(c, 0, sizeof(*c));
+	c->s = s;
+	c->call = sl->call;
+	c->deadline = sl->details.deadline;
+	c->path = "(unknown)";
+	sl->cancelled = 0;
+	rpc_server_peer(c);
+	for (i = 0; i < s->svc->n_methods; i++)
+		if (grpc_slice_str_cmp(sl->details.method, s->paths[i]) == 0)
+			break;
+	if (i == s->svc->n_methods || !s->handlers[i]) {
+		char *m = grpc_slice_to_c_string(sl->details.method);
+
+		LOG_INFO("unimplemented method %.200s from %s", m ? m : "?", c->has_peer ? c->peer : "(anonymous)");
+		gpr_free(m);
+		rpc_slot_set(sl, SLOT_HANDLING);
+		(void)rpc_call_fail(c, RPC_UNIMPLEMENTED, "method not implemented");
+		rpc_slot_send(sl);
+		return;
+	}
+	c->method = &s->svc->methods[i];
+	c->path = s->paths[i];
+	memset(&op, 0, sizeof(op));
+	op.op = GRPC_OP_RECV_MESSAGE;
+	op.data.recv_message.recv_message = &sl->request;
+	rpc_slot_set(sl, SLOT_RECEIVING);
+	if ((e = grpc_call_start_batch(c->call, &op, 1, sl, NULL)) != GRPC_CALL_OK) {
+		LOG_ERR("%s: start_batch(recv) failed: %d", c->path, (int)e);
+		rpc_slot_done(sl);
+	}
+}
+
+/* The request is in (or the receive failed): unpack it and run the handler. */
+static void rpc_slot_received(struct rpc_slot *sl, int ok)
+{
+	struct rpc_server *s = sl->s;
+	struct rpc_call *c = &sl->c;
 	grpc_byte_buffer_reader reader;
 	grpc_slice flat;
 	ProtobufCMessage *in = NULL;
-	int have_reader = 0, reader_ok;
-	unsigned i;
 	size_t mlen;
 
-	memset(&c, 0, sizeof(c));
-	c.s = s;
-	c.call = s->call;
-	c.deadline = s->details.deadline;
-	c.path = "(unknown)";
-	rpc_server_peer(&c);
-
-	for (i = 0; i < s->svc->n_methods; i++)
-		if (grpc_slice_str_cmp(s->details.method, s->paths[i]) == 0)
-			break;
-	if (i == s->svc->n_methods || !s->handlers[i]) {
-		char *m = grpc_slice_to_c_string(s->details.method);
-
-		LOG_INFO("unimplemented method %.200s from %s", m ? m : "?",
-			 c.has_peer ? c.peer : "(anonymous)");
-		(void)rpc_call_fail(&c, RPC_UNIMPLEMENTED, "method not implemented");
-		gpr_free(m);
+	rpc_slot_set(sl, SLOT_HANDLING);
+	if (!ok) {
+		/* Cancelled by the client, the stall limit or the deadline: nobody
+		 * is left to answer. */
+		LOG_INFO("%s from %s: receiving the request failed", c->path, c->has_peer ? c->peer : "(anonymous)");
+		rpc_slot_done(sl);
+		return;
+	}
+	if (!sl->request) {
+		(void)rpc_call_fail(c, RPC_INVALID_ARGUMENT, "missing request message");
 		goto out;
 	}
-	c.method = &s->svc->methods[i];
-	c.path = s->paths[i];
-
-	if (rpc_server_recv(&c, &msg) != 0) {
-		LOG_INFO("%s", err_detail());
-		goto out;
-	}
-	if (!msg) {
-		(void)rpc_call_fail(&c, RPC_INVALID_ARGUMENT, "missing request message");
-		goto out;
-	}
-	reader_ok = grpc_byte_buffer_reader_init(&reader, msg);
-	if (!reader_ok) {
+	if (!grpc_byte_buffer_reader_init(&reader, sl->request)) {
 		/* Compressed with an algorithm that failed to inflate. */
-		(void)rpc_call_fail(&c, RPC_INVALID_ARGUMENT, "malformed request");
+		(void)rpc_call_fail(c, RPC_INVALID_ARGUMENT, "malformed request");
 		goto out;
 	}
-	have_reader = 1;
 	flat = grpc_byte_buffer_reader_readall(&reader);
+	grpc_byte_buffer_reader_destroy(&reader);
 	mlen = GRPC_SLICE_LENGTH(flat);
 	/* gRPC enforces the limit on the wire; decompressed size is checked here. */
 	if (mlen > s->max_message) {
 		grpc_slice_unref(flat);
-		(void)rpc_call_fail(&c, RPC_RESOURCE_EXHAUSTED, "request of %zu bytes exceeds the limit of %zu",
-				    mlen, s->max_message);
+		(void)rpc_call_fail(c, RPC_RESOURCE_EXHAUSTED, "request of %zu bytes exceeds the limit of %zu", mlen,
+				    s->max_message);
 		goto out;
 	}
-	in = protobuf_c_message_unpack(c.method->input, NULL, mlen, GRPC_SLICE_START_PTR(flat));
+	in = protobuf_c_message_unpack(c->method->input, NULL, mlen, GRPC_SLICE_START_PTR(flat));
 	grpc_slice_unref(flat);
 	if (!in) {
-		LOG_INFO("%s from %s: malformed %s (%zu bytes)", c.path, c.has_peer ? c.peer : "(anonymous)",
-			 c.method->input->name, mlen);
-		(void)rpc_call_fail(&c, RPC_INVALID_ARGUMENT, "malformed request");
+		LOG_INFO("%s from %s: malformed %s (%zu bytes)", c->path, c->has_peer ? c->peer : "(anonymous)",
+			 c->method->input->name, mlen);
+		(void)rpc_call_fail(c, RPC_INVALID_ARGUMENT, "malformed request");
 		goto out;
 	}
 	err_clear();
-	s->handlers[i](&c, in, s->app);
-	if (!c.answered) {
-		LOG_ERR("%s: handler returned without answering", c.path);
-		(void)rpc_call_fail(&c, RPC_INTERNAL, "internal error: no reply");
+	s->handlers[c->method - s->svc->methods](c, in, s->app);
+	if (!c->answered) {
+		LOG_ERR("%s: handler returned without answering", c->path);
+		(void)rpc_call_fail(c, RPC_INTERNAL, "internal error: no reply");
 	}
 out:
 	if (in)
 		protobuf_c_message_free_unpacked(in, NULL);
-	if (have_reader)
-		grpc_byte_buffer_reader_destroy(&reader);
-	if (msg)
-		grpc_byte_buffer_destroy(msg);
+	if (sl->request)
+		grpc_byte_buffer_destroy(sl->request);
+	sl->request = NULL;
+	rpc_slot_send(sl);
 }
 
-static int rpc_server_arm(struct rpc_server *s)
+static void rpc_slot_finished(struct rpc_slot *sl, int ok)
 {
-	grpc_call_error e;
+	struct rpc_call *c = &sl->c;
 
-	s->call = NULL;
-	grpc_call_details_init(&s->details);
-	grpc_metadata_array_init(&s->request_md);
-	e = grpc_server_request_call(s->server, &s->call, &s->details, &s->request_md, s->call_cq,
-				     s->cq, &s->notify_tag);
-	if (e != GRPC_CALL_OK) {
-		grpc_call_details_destroy(&s->details);
-		grpc_metadata_array_destroy(&s->request_md);
-		return err_set(AERR_RPC, "grpc_server_request_call failed: %d", (int)e);
+	LOG_DEBUG("%s from %s: %s%s%s", c->path, c->has_peer ? c->peer : "(anonymous)", rpc_status_name(sl->status),
+		  sl->has_status_details ? ": " : "",
+		  sl->has_status_details ? (const char *)GRPC_SLICE_START_PTR(sl->status_details) : "");
+	if (!ok || sl->cancelled)
+		LOG_INFO("%s from %s: the call was cancelled before the reply was delivered", c->path,
+			 c->has_peer ? c->peer : "(anonymous)");
+	rpc_slot_done(sl);
+}
+
+/* One completion: move its slot on. */
+static void rpc_server_event(struct rpc_server *s, grpc_event *ev)
+{
+	struct rpc_slot *sl = ev->tag;
+	enum rpc_slot_state st;
+
+	(void)s;
+	pthread_mutex_lock(&sl->lock);
+	st = sl->state;
+	pthread_mutex_unlock(&sl->lock);
+	switch (st) {
+	case SLOT_REQUESTED:
+		if (!ev->success) {
+			/* Only at shutdown: the request was withdrawn. */
+			rpc_slot_set(sl, SLOT_IDLE);
+			grpc_call_details_destroy(&sl->details);
+			grpc_metadata_array_destroy(&sl->request_md);
+			return;
+		}
+		rpc_slot_accepted(sl);
+		break;
+	case SLOT_RECEIVING:
+		rpc_slot_received(sl, ev->success);
+		break;
+	case SLOT_FINISHING:
+		rpc_slot_finished(sl, ev->success);
+		break;
+	default:
+		LOG_ERR("completion for a slot in state %d", (int)st);
+		break;
 	}
-	s->armed = 1;
-	return 0;
 }
 
-/* The pending request completed (call accepted, or cancelled at shutdown). */
-static void rpc_server_disarm(struct rpc_server *s)
+/* Cancel calls that have waited on their peer longer than the stall limit;
+ * their pending operation then completes (failed) and frees the slot. */
+static void rpc_server_sweep(struct rpc_server *s)
 {
-	if (s->call)
-		grpc_call_unref(s->call);
-	s->call = NULL;
-	grpc_call_details_destroy(&s->details);
-	grpc_metadata_array_destroy(&s->request_md);
-	s->armed = 0;
+	uint64_t now = rpc_now_ms();
+
+	for (unsigned i = 0; i < s->nslots; i++) {
+		struct rpc_slot *sl = &s->slots[i];
+
+		pthread_mutex_lock(&sl->lock);
+		if ((sl->state == SLOT_RECEIVING || sl->state == SLOT_FINISHING) && sl->call &&
+		    now - sl->since_ms >= RPC_SERVER_STALL_MS) {
+			LOG_WARN("%s: peer %s stalled for %d ms: cancelling the call", sl->c.path,
+				 sl->c.has_peer ? sl->c.peer : "(anonymous)", RPC_SERVER_STALL_MS);
+			grpc_call_cancel(sl->call, NULL);
+			sl->since_ms = now; /* once per limit */
+		}
+		pthread_mutex_unlock(&sl->lock);
+	}
 }
 
 int rpc_handler_table(const ProtobufCServiceDescriptor *svc, const struct rpc_method_handler *map, size_t n,
@@ -421,6 +552,13 @@ int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const
 	s->app = app;
 	s->insecure = cfg->tls.insecure;
 	s->max_message = cfg->max_message ? cfg->max_message : RPC_DEFAULT_MAX_MESSAGE;
+	s->threads = cfg->threads ? cfg->threads : 1;
+	s->nslots = cfg->max_calls ? cfg->max_calls : RPC_SERVER_DEFAULT_SLOTS;
+	if (s->threads > RPC_SERVER_MAX_THREADS || s->nslots > 65536) {
+		r = err_set(AERR_CONFIG, "rpc: %u threads, %u concurrent calls (at most %d and 65536)", s->threads,
+			    s->nslots, RPC_SERVER_MAX_THREADS);
+		goto out;
+	}
 	atomic_init(&s->stop, 0);
 	if (!(s->handlers = calloc(svc->n_methods ? svc->n_methods : 1, sizeof(*s->handlers))) ||
 	    !(s->paths = calloc(svc->n_methods ? svc->n_methods : 1, sizeof(*s->paths)))) {
@@ -452,10 +590,17 @@ int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const
 	chargs.num_args = 3;
 	chargs.args = args;
 
+	if (!(s->slots = calloc(s->nslots, sizeof(*s->slots)))) {
+		r = err_set(AERR_ALLOC, "rpc_server_start: %u call slots", s->nslots);
+		goto out;
+	}
+	for (i = 0; i < s->nslots; i++) {
+		s->slots[i].s = s;
+		pthread_mutex_init(&s->slots[i].lock, NULL);
+	}
 	s->cq = grpc_completion_queue_create_for_next(NULL);
-	s->call_cq = grpc_completion_queue_create_for_pluck(NULL);
 	s->server = grpc_server_create(&chargs, NULL);
-	if (!s->cq || !s->call_cq || !s->server) {
+	if (!s->cq || !s->server) {
 		r = err_set(AERR_INTERNAL, "rpc: cannot create gRPC server");
 		goto out;
 	}
@@ -467,10 +612,11 @@ int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const
 	}
 	grpc_server_start(s->server);
 	s->started = 1;
-	if ((r = rpc_server_arm(s)) != 0)
-		goto out;
-	LOG_INFO("serving %s on %s (port %d, %s)", svc->name, cfg->listen, s->port,
-		 s->insecure ? "INSECURE plaintext" : "mutual TLS");
+	for (i = 0; i < s->nslots; i++)
+		if ((r = rpc_slot_arm(&s->slots[i])) != 0)
+			goto out;
+	LOG_INFO("serving %s on %s (port %d, %s, %u threads, %u concurrent calls)", svc->name, cfg->listen, s->port,
+		 s->insecure ? "INSECURE plaintext" : "mutual TLS", s->threads, s->nslots);
 	*out = s;
 	s = NULL; /* transferred */
 	r = 0;
@@ -486,30 +632,46 @@ int rpc_server_port(const struct rpc_server *s)
 	return s ? s->port : 0;
 }
 
-int rpc_server_run(struct rpc_server *s)
+/* A worker: take completions until the stop flag. Worker 0 also sweeps. */
+static void rpc_server_work(struct rpc_server *s, int sweeper)
 {
+	uint64_t last_sweep = rpc_now_ms();
 	grpc_event ev;
 
 	while (!atomic_load(&s->stop)) {
-		if (!s->armed && rpc_server_arm(s) != 0) {
-			LOG_ERR("%s", err_detail());
-			return AERR_RPC;
-		}
 		ev = grpc_completion_queue_next(s->cq, rpc_deadline_ms(RPC_SERVER_POLL_MS), NULL);
-		if (ev.type == GRPC_QUEUE_TIMEOUT)
-			continue;
-		if (ev.type != GRPC_OP_COMPLETE || ev.tag != &s->notify_tag) {
+		if (ev.type == GRPC_OP_COMPLETE)
+			rpc_server_event(s, &ev);
+		else if (ev.type != GRPC_QUEUE_TIMEOUT) {
 			LOG_ERR("unexpected event %d on the server queue", (int)ev.type);
-			return AERR_INTERNAL;
-		}
-		if (!ev.success) {
-			/* Only happens when the server is shutting down. */
-			rpc_server_disarm(s);
 			break;
 		}
-		rpc_server_dispatch(s);
-		rpc_server_disarm(s);
+		if (sweeper && rpc_now_ms() - last_sweep >= 1000) {
+			rpc_server_sweep(s);
+			last_sweep = rpc_now_ms();
+		}
 	}
+}
+
+static void *rpc_server_thread(void *arg)
+{
+	rpc_server_work(arg, 0);
+	return NULL;
+}
+
+int rpc_server_run(struct rpc_server *s)
+{
+	pthread_t tids[RPC_SERVER_MAX_THREADS];
+	unsigned n = 0;
+
+	for (; n + 1 < s->threads; n++)
+		if (pthread_create(&tids[n], NULL, rpc_server_thread, s) != 0) {
+			LOG_WARN("rpc: only %u of %u worker threads started", n + 1, s->threads);
+			break;
+		}
+	rpc_server_work(s, 1);
+	for (unsigned i = 0; i < n; i++)
+		pthread_join(tids[i], NULL);
 	return 0;
 }
 
@@ -520,51 +682,52 @@ void rpc_server_stop(struct rpc_server *s)
 		atomic_store(&s->stop, 1);
 }
 
-static void rpc_server_drain(grpc_completion_queue *cq, int pluck)
+static int rpc_server_busy(const struct rpc_server *s)
 {
-	grpc_event ev;
-
-	grpc_completion_queue_shutdown(cq);
-	do {
-		ev = pluck ? grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
-			   : grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-	} while (ev.type != GRPC_QUEUE_SHUTDOWN);
+	for (unsigned i = 0; i < s->nslots; i++)
+		if (s->slots[i].state != SLOT_IDLE)
+			return 1;
+	return 0;
 }
 
 void rpc_server_free(struct rpc_server *s)
 {
 	grpc_event ev;
+	int shut = 0;
 	unsigned i;
 
 	if (!s)
 		return;
+	atomic_store(&s->stop, 1);
 	if (s->server) {
 		if (s->started) {
 			grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
 			grpc_server_cancel_all_calls(s->server);
-			/* The pending request completes (success=0) before the shutdown tag. */
-			for (;;) {
+			/* Every slot's pending operation completes (most with
+			 * success = 0); slots end their calls and stay idle. */
+			while (!shut || rpc_server_busy(s)) {
 				ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
 				if (ev.type != GRPC_OP_COMPLETE)
 					break;
-				if (ev.tag == &s->notify_tag)
-					rpc_server_disarm(s);
-				else if (ev.tag == &s->shutdown_tag)
-					break;
+				if (ev.tag == &s->shutdown_tag)
+					shut = 1;
+				else
+					rpc_server_event(s, &ev);
 			}
 		}
 		grpc_server_destroy(s->server);
 	}
-	if (s->armed)
-		rpc_server_disarm(s);
 	if (s->cq) {
-		rpc_server_drain(s->cq, 0);
+		grpc_completion_queue_shutdown(s->cq);
+		do
+			ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+		while (ev.type != GRPC_QUEUE_SHUTDOWN);
 		grpc_completion_queue_destroy(s->cq);
 	}
-	if (s->call_cq) {
-		rpc_server_drain(s->call_cq, 1);
-		grpc_completion_queue_destroy(s->call_cq);
-	}
+	if (s->slots)
+		for (i = 0; i < s->nslots; i++)
+			pthread_mutex_destroy(&s->slots[i].lock);
+	free(s->slots);
 	if (s->paths)
 		for (i = 0; i < s->svc->n_methods; i++)
 			free(s->paths[i]);

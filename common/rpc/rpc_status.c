@@ -69,6 +69,7 @@ enum rpc_status rpc_status_from_err(int err)
 	case AERR_IMPORT:
 		return RPC_INVALID_ARGUMENT;
 	case AERR_STATE:
+	case AERR_REACTIVATE:
 	case AERR_CONFIG:
 		return RPC_FAILED_PRECONDITION;
 	case AERR_NOT_FOUND:
@@ -89,6 +90,7 @@ enum rpc_status rpc_status_from_err(int err)
 	case AERR_CREDENTIAL:
 	case AERR_PROOF:
 	case AERR_LOG_POLICY:
+	case AERR_COUNTERS:
 		return RPC_PERMISSION_DENIED;
 	case AERR_RPC:
 		return RPC_UNAVAILABLE;

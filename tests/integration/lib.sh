@@ -43,11 +43,15 @@ need() {
 }
 
 # A TCP port on 127.0.0.1 nobody listens on right now (and its successor, for swtpm's ctrl port).
+# Below the kernel's ephemeral range (32768-60999): a client that keeps
+# reconnecting to a port whose server is down can otherwise be handed that
+# very port as its source port and connect to itself (TCP self-connect),
+# holding the port when the server comes back.
 free_port() {
 	/usr/bin/python3 - <<'PY'
 import random, socket
 for _ in range(200):
-    p = random.randint(20000, 59000)
+    p = random.randint(20000, 32700)
     ok = True
     for q in (p, p + 1):
         s = socket.socket()
