@@ -26,6 +26,7 @@ struct parse {
 	int code;
 	char msg[480];
 	int has_pcrs;
+	int has_window;
 	char last_section[128];        /* to tell a repeated [secret NAME] from its continuation */
 };
 
@@ -201,6 +202,27 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 		if (conf_uint(v, 1, 1000000, &n))
 			return fail(p, AERR_CONFIG, "max_sessions must be 1..1000000, not '%s'", v);
 		c->max_sessions = (uint32_t)n;
+	} else if (!strcmp(name, "reattest_window")) {
+		if (conf_uint(v, 0, 30 * 86400, &n))
+			return fail(p, AERR_CONFIG, "reattest_window must be 0 (off) or 1..2592000 seconds, not '%s'", v);
+		c->reattest_window = (uint32_t)n;
+		p->has_window = 1;
+	} else if (!strcmp(name, "threads")) {
+		if (conf_uint(v, 1, 64, &n))
+			return fail(p, AERR_CONFIG, "threads must be 1..64, not '%s'", v);
+		c->threads = (uint32_t)n;
+	} else if (!strcmp(name, "enrollment")) {
+		if (strcmp(v, "auto") && strcmp(v, "explicit"))
+			return fail(p, AERR_CONFIG, "enrollment must be auto or explicit, not '%s'", v);
+		c->explicit_enrollment = !strcmp(v, "explicit");
+	} else if (!strcmp(name, "hook")) {
+		if (!*v)
+			return fail(p, AERR_CONFIG, "hook is empty");
+		return set_str(p, &c->hook, v);
+	} else if (!strcmp(name, "hook_timeout")) {
+		if (conf_uint(v, 1, 3600, &n))
+			return fail(p, AERR_CONFIG, "hook_timeout must be 1..3600 seconds, not '%s'", v);
+		c->hook_timeout_ms = (uint32_t)n * 1000u;
 	} else if (!strcmp(name, "log_level")) {
 		if ((lvl = log_level_parse(v)) < 0)
 			return fail(p, AERR_CONFIG, "log_level must be error, warn, info or debug, not '%s'", v);
@@ -396,6 +418,14 @@ static int validate(struct parse *p)
 		return err_set(AERR_CONFIG, "%s: require_ima = true needs PCR 10 in pcrs", p->path);
 	if (c->mode == CONFIG_MODE_PUSH && !c->listen)
 		return err_set(AERR_CONFIG, "%s: mode = push needs listen = HOST:PORT", p->path);
+	if (c->explicit_enrollment && !c->state_dir)
+		return err_set(AERR_CONFIG, "%s: enrollment = explicit needs state_dir (the enrolled nodes)", p->path);
+	/* Three missed intervals, and a session's lifetime, before a node fails. */
+	if (!p->has_window)
+		c->reattest_window = 3 * c->reattest_interval + c->session_ttl;
+	if (c->reattest_window && c->reattest_window <= c->reattest_interval)
+		return err_set(AERR_CONFIG, "%s: reattest_window (%u s) must exceed reattest_interval (%u s)", p->path,
+			       c->reattest_window, c->reattest_interval);
 	if (c->require_platform_cert && !c->platform_ca)
 		return err_set(AERR_CONFIG, "%s: require_platform_cert = true needs platform_ca", p->path);
 	if (policy_check_selection(&c->policy, &c->pcrs) != 0)
@@ -439,6 +469,8 @@ int verifier_config_load(const char *path, struct verifier_config **out)
 	c->eventlog_pcrs = 0x43ffu; /* 0-9 (firmware, boot loader) and 14 (shim) */
 	c->reattest_interval = 300;
 	c->max_sessions = 1024;
+	c->threads = 2;
+	c->hook_timeout_ms = 10000;
 	p.cfg = c;
 	if (!(p.f = fopen(path, "r"))) {
 		r = err_set(AERR_CONFIG, "%s: cannot open: %s", path, strerror(errno));
@@ -478,6 +510,7 @@ void verifier_config_free(struct verifier_config *cfg)
 	free(cfg->listen);
 	free(cfg->boot_policy);
 	free(cfg->state_dir);
+	free(cfg->hook);
 	for (size_t i = 0; i < cfg->ntargets; i++)
 		free(cfg->targets[i]);
 	free(cfg->ima_policy);

@@ -45,6 +45,12 @@ struct verifier_config {
 	uint32_t session_ttl;          /* seconds a push session lives, >= 1 */
 	uint32_t reattest_interval;    /* seconds: told to attestors in every verdict */
 	uint32_t max_sessions;         /* push sessions open at once */
+	uint32_t reattest_window;      /* push: seconds without a passing attestation before a
+					* passing node is failed; 0 = never */
+	uint32_t threads;              /* push: calls handled at once */
+	int explicit_enrollment;       /* enrollment = explicit: only nodes enrolled by an operator */
+	char *hook;                    /* command run with a JSON event on every node state change */
+	uint32_t hook_timeout_ms;      /* the hook is killed after this long */
 	struct {
 		char *ca, *cert, *key;     /* absolute paths; NULL when insecure */
 		char *server_name;         /* NULL = host of the target */

@@ -7,24 +7,41 @@
 #include "crypto.h"
 #include "ekcache.h"
 
+/* A ring of keys (the oldest is replaced when full) with a chained hash
+ * index over it: keys are SHA-256 outputs, so their first bytes are the hash.
+ * Links are entry index + 1 (0 ends a chain). */
 struct ekcache {
 	pthread_mutex_t lock;
 	size_t cap, n, next;         /* ring: next is the slot replaced when full */
 	uint64_t hits, misses;
 	uint8_t (*keys)[EKCACHE_KEY_LEN];
+	uint32_t *chain;             /* per entry: the next entry in its bucket */
+	uint32_t *heads;             /* per bucket: its first entry */
+	uint32_t mask;               /* buckets - 1 */
 };
+
+static uint32_t ekcache_bucket(const struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN])
+{
+	return ((uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16 | (uint32_t)key[3] << 24) & c->mask;
+}
 
 int ekcache_new(size_t capacity, struct ekcache **out)
 {
 	struct ekcache *c;
 
+	size_t buckets = 16;
+
 	*out = NULL;
-	if (capacity == 0)
-		return err_set(AERR_INVALID_ARG, "ekcache: capacity 0");
-	if (!(c = calloc(1, sizeof(*c))) || !(c->keys = calloc(capacity, EKCACHE_KEY_LEN))) {
-		free(c);
+	if (capacity == 0 || capacity > UINT32_MAX / 4)
+		return err_set(AERR_INVALID_ARG, "ekcache: capacity %zu", capacity);
+	while (buckets < 2 * capacity)
+		buckets *= 2;
+	if (!(c = calloc(1, sizeof(*c))) || !(c->keys = calloc(capacity, EKCACHE_KEY_LEN)) ||
+	    !(c->chain = calloc(capacity, sizeof(*c->chain))) || !(c->heads = calloc(buckets, sizeof(*c->heads)))) {
+		ekcache_free(c);
 		return err_set(AERR_ALLOC, "ekcache: out of memory");
 	}
+	c->mask = (uint32_t)(buckets - 1);
 	pthread_mutex_init(&c->lock, NULL);
 	c->cap = capacity;
 	*out = c;
@@ -37,6 +54,8 @@ void ekcache_free(struct ekcache *c)
 		return;
 	pthread_mutex_destroy(&c->lock);
 	free(c->keys);
+	free(c->chain);
+	free(c->heads);
 	free(c);
 }
 
@@ -76,8 +95,8 @@ int ekcache_contains(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN])
 	if (!c)
 		return 0;
 	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->n && !found; i++)
-		found = memcmp(c->keys[i], key, EKCACHE_KEY_LEN) == 0;
+	for (uint32_t e = c->heads[ekcache_bucket(c, key)]; e && !found; e = c->chain[e - 1])
+		found = memcmp(c->keys[e - 1], key, EKCACHE_KEY_LEN) == 0;
 	if (found)
 		c->hits++;
 	else
@@ -88,10 +107,23 @@ int ekcache_contains(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN])
 
 void ekcache_add(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN])
 {
+	uint32_t slot, *link;
+
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->lock);
-	memcpy(c->keys[c->next], key, EKCACHE_KEY_LEN);
+	slot = (uint32_t)c->next;
+	if (c->n == c->cap) {
+		/* Unlink the oldest entry from its bucket before reusing it. */
+		link = &c->heads[ekcache_bucket(c, c->keys[slot])];
+		while (*link && *link != slot + 1)
+			link = &c->chain[*link - 1];
+		if (*link)
+			*link = c->chain[slot];
+	}
+	memcpy(c->keys[slot], key, EKCACHE_KEY_LEN);
+	c->chain[slot] = c->heads[ekcache_bucket(c, key)];
+	c->heads[ekcache_bucket(c, key)] = slot + 1;
 	c->next = (c->next + 1) % c->cap;
 	if (c->n < c->cap)
 		c->n++;

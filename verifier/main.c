@@ -10,12 +10,12 @@
 #include "config.h"
 #include "eventlog.h"
 #include "eventlog_print.h"
+#include "nodes_cli.h"
 #include "file.h"
 #include "log.h"
 #include "pull.h"
 #include "push.h"
 #include "rpc.h"
-#include "store.h"
 #include "watch.h"
 
 #define EXIT_PASS 0
@@ -25,8 +25,6 @@
 static int attest_main(int argc, char **argv);
 static int serve_main(int argc, char **argv);
 static int eventlog_main(int argc, char **argv);
-static int list_main(int argc, char **argv);
-static int status_main(int argc, char **argv);
 static int help_main(int argc, char **argv);
 
 static const struct subcommand {
@@ -44,10 +42,16 @@ static const struct subcommand {
 	{ "eventlog", eventlog_main, "eventlog [--json] FILE",
 	  "parse a TCG boot event log: its events and the PCRs it replays to\n"
 	  "(YAML laid out like tpm2_eventlog's, or JSON)" },
-	{ "list", list_main, "list --config FILE [--json]",
+	{ "list", nodes_list_main, "list --config FILE [--json]",
 	  "the nodes in the verifier's database (state_dir): state, last seen, verdicts" },
-	{ "status", status_main, "status --config FILE [--json] NODE",
-	  "one node by EK hash prefix (8+ hex digits) or hostname: state, why it failed, when" },
+	{ "status", nodes_status_main, "status --config FILE [--json] [NODE]",
+	  "one node by EK hash prefix (8+ hex digits) or hostname: state, why it failed,\n"
+	  "when; without NODE, every node (exit 1 when any has failed)" },
+	{ "enroll", nodes_enroll_main, "enroll --config FILE [--hostname NAME] (--ek-pub FILE | EK_HASH)",
+	  "enroll a node before it attests (required with enrollment = explicit): its EK\n"
+	  "public (TPM2B_PUBLIC, as tpm2_createek -u writes it) or the SHA-256 of it" },
+	{ "remove", nodes_remove_main, "remove --config FILE NODE",
+	  "forget a node, its AK and its history; it has to enroll again" },
 	{ "help", help_main, "help", "show this help" },
 };
 
@@ -280,183 +284,6 @@ static int eventlog_main(int argc, char **argv)
 usage:
 	fprintf(stderr, "usage: verifier eventlog [--json] FILE\n");
 	return EXIT_USAGE;
-}
-
-/* --config FILE [--json] [NODE]: the store named by the config's state_dir. */
-static int open_store(int argc, char **argv, int want_node, struct store **st, const char **node, int *json)
-{
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct verifier_config *cfg = NULL;
-	const char *config = NULL;
-	int opt, rc = EXIT_USAGE;
-
-	*st = NULL;
-	*json = 0;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:j", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c': config = optarg; break;
-		case 'j': *json = 1; break;
-		default: return EXIT_USAGE;
-		}
-	}
-	if (!config || optind != argc - (want_node ? 1 : 0))
-		return EXIT_USAGE;
-	*node = want_node ? argv[optind] : NULL;
-	if (verifier_config_load(config, &cfg) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
-		return EXIT_USAGE;
-	}
-	if (!cfg->state_dir)
-		fprintf(stderr, "verifier: %s sets no state_dir: there is no database\n", config);
-	else if (store_open(cfg->state_dir, st) != 0)
-		fprintf(stderr, "verifier: %s\n", err_detail());
-	else
-		rc = EXIT_PASS;
-	verifier_config_free(cfg);
-	return rc == EXIT_PASS ? EXIT_PASS : EXIT_FAIL;
-}
-
-static void print_time(FILE *f, int64_t ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char buf[32];
-
-	if (!ms) {
-		fprintf(f, "never");
-		return;
-	}
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(f, "%s", buf);
-}
-
-/* A JSON string: hostnames and reasons come from elsewhere. */
-static void print_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void print_node(const struct store_node *n, int json, int long_form)
-{
-	if (json) {
-		printf("{\"ek_hash\": \"%s\", \"hostname\": ", n->ek_hash);
-		print_json_str(stdout, n->hostname);
-		printf(", \"state\": \"%s\", \"reason\": ", store_state_name(n->state));
-		print_json_str(stdout, n->reason);
-		printf(", \"enrolled_ms\": %lld, \"last_seen_ms\": %lld, \"attestations\": %llu, \"passes\": %llu",
-		       (long long)n->enrolled_ms, (long long)n->last_seen_ms, (unsigned long long)n->attestations,
-		       (unsigned long long)n->passes);
-		if (n->has_counts)
-			printf(", \"reset_count\": %u, \"restart_count\": %u", n->reset_count, n->restart_count);
-		printf("}");
-		return;
-	}
-	if (!long_form) {
-		printf("%.16s  %-20s %-9s last seen ", n->ek_hash, n->hostname[0] ? n->hostname : "-",
-		       store_state_name(n->state));
-		print_time(stdout, n->last_seen_ms);
-		printf("  %llu/%llu passed\n", (unsigned long long)n->passes, (unsigned long long)n->attestations);
-		return;
-	}
-	printf("node      %s\nhostname  %s (claimed by the attestor)\nstate     %s\n", n->ek_hash,
-	       n->hostname[0] ? n->hostname : "-", store_state_name(n->state));
-	if (n->state == STORE_FAILED)
-		printf("why       %s\n", n->reason);
-	printf("enrolled  ");
-	print_time(stdout, n->enrolled_ms);
-	printf("\nlast seen ");
-	print_time(stdout, n->last_seen_ms);
-	printf("\nverdicts  %llu, %llu passed\n", (unsigned long long)n->attestations, (unsigned long long)n->passes);
-	if (n->has_counts)
-		printf("boot      resetCount %u restartCount %u\n", n->reset_count, n->restart_count);
-}
-
-struct list_state {
-	int json, n;
-	size_t passing, failed;
-};
-
-static int list_one(const struct store_node *n, void *arg)
-{
-	struct list_state *ls = arg;
-
-	if (ls->json)
-		printf("%s\n    ", ls->n ? "," : "");
-	print_node(n, ls->json, 0);
-	ls->n++;
-	ls->passing += n->state == STORE_PASSING;
-	ls->failed += n->state == STORE_FAILED;
-	return 0;
-}
-
-static int list_main(int argc, char **argv)
-{
-	struct store *st = NULL;
-	struct list_state ls = { 0 };
-	uint64_t pass = 0, fail = 0;
-	const char *node;
-	int rc;
-
-	if ((rc = open_store(argc, argv, 0, &st, &node, &ls.json)) != EXIT_PASS) {
-		if (rc == EXIT_USAGE)
-			fprintf(stderr, "usage: verifier list --config FILE [--json]\n");
-		return rc;
-	}
-	if (ls.json)
-		printf("{\"nodes\": [");
-	if (store_node_list(st, list_one, &ls) != 0 || store_count_verdicts(st, 1, &pass) != 0 ||
-	    store_count_verdicts(st, 0, &fail) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
-		store_close(st);
-		return EXIT_FAIL;
-	}
-	if (ls.json)
-		printf("\n  ], \"verdicts\": {\"pass\": %llu, \"fail\": %llu}}\n", (unsigned long long)pass,
-		       (unsigned long long)fail);
-	else
-		printf("%d nodes: %zu passing, %zu failed; verdicts recorded: %llu pass, %llu fail\n", ls.n, ls.passing,
-		       ls.failed, (unsigned long long)pass, (unsigned long long)fail);
-	store_close(st);
-	return EXIT_PASS;
-}
-
-static int status_main(int argc, char **argv)
-{
-	struct store *st = NULL;
-	struct store_node n;
-	const char *node;
-	int json, rc;
-
-	if ((rc = open_store(argc, argv, 1, &st, &node, &json)) != EXIT_PASS) {
-		if (rc == EXIT_USAGE)
-			fprintf(stderr, "usage: verifier status --config FILE [--json] NODE\n");
-		return rc;
-	}
-	if (store_node_get(st, node, &n) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
-		store_close(st);
-		return EXIT_FAIL;
-	}
-	print_node(&n, json, 1);
-	if (json)
-		printf("\n");
-	store_close(st);
-	return n.state == STORE_FAILED ? EXIT_FAIL : EXIT_PASS;
 }
 
 int main(int argc, char **argv)

@@ -11,6 +11,7 @@
 #include "evidence.h"
 #include "log.h"
 #include "pull.h"
+#include "hook.h"
 #include "record.h"
 #include "rpc.h"
 #include "secret.h"
@@ -30,6 +31,7 @@ struct pull_driver {
 	struct verifier_trust trust;
 	struct secret_set secrets;
 	struct store *store;          /* NULL without state_dir */
+	struct hook *hook;            /* NULL without hook */
 	const char *target;
 	struct rpc_channel *ch;
 	struct session *last;         /* the last passing session: pull_requote continues it */
@@ -64,7 +66,8 @@ int pull_open(const struct verifier_config *cfg, const char *target, struct pull
 	d->cfg = cfg;
 	if ((r = trust_load(cfg, &d->trust)) != 0 ||
 	    (r = secret_set_load(cfg->secrets, cfg->nsecrets, &d->secrets)) != 0 ||
-	    (cfg->state_dir && (r = store_open(cfg->state_dir, &d->store)) != 0))
+	    (cfg->state_dir && (r = store_open(cfg->state_dir, &d->store)) != 0) ||
+	    (r = hook_start(cfg->hook, cfg->hook_timeout_ms, &d->hook)) != 0)
 		goto out;
 	d->target = target;
 	memset(&tls, 0, sizeof(tls));
@@ -89,6 +92,7 @@ void pull_close(struct pull_driver *d)
 		return;
 	rpc_channel_close(d->ch);
 	session_free(d->last);
+	hook_stop(d->hook);
 	store_close(d->store);
 	trust_free(&d->trust);
 	secret_set_free(&d->secrets);
@@ -154,7 +158,7 @@ static int stage_endorsement(struct run *x)
 		r = session_endorse(x->s, &e);
 	snprintf(x->host, sizeof(x->host), "%s", e.hostname ? e.hostname : "");
 	if (r == 0)
-		record_node(&x->rec, x->s, &e, NULL);
+		r = record_node(&x->rec, x->s, &e);
 	x->res->t[PULL_ENDORSEMENT].check_ms += now_ms() - t0;
 	return r;
 }
@@ -171,8 +175,6 @@ static int stage_ak(struct run *x, struct session_challenge *c)
 	t0 = now_ms();
 	if ((r = evidence_ak((const Attest__V1__AttestationKey *)x->reply, &ak)) == 0)
 		r = session_ak(x->s, &ak, c);
-	if (r == 0)
-		record_node(&x->rec, x->s, NULL, &ak);
 	x->res->t[PULL_AK].check_ms += now_ms() - t0;
 	return r;
 }
@@ -195,6 +197,8 @@ static int stage_activation(struct run *x, const struct session_challenge *c)
 	/* The released secret is single use; do not leave it in the reply buffer. */
 	if (resp->secret.data)
 		OPENSSL_cleanse(resp->secret.data, resp->secret.len);
+	if (r == 0)
+		record_ak(&x->rec, x->s);
 	x->res->t[PULL_ACTIVATION].check_ms += now_ms() - t0;
 	return r;
 }
@@ -225,6 +229,21 @@ static int stage_quote(struct run *x)
 	}
 out:
 	x->res->t[PULL_QUOTE].check_ms += now_ms() - t0;
+	return r;
+}
+
+/* A quote round; when its quote shows a reset since the AK's activation,
+ * activate the AK again and quote once more. */
+static int stage_quote_round(struct run *x)
+{
+	struct session_challenge c;
+	int r;
+
+	if ((r = stage_quote(x)) != AERR_REACTIVATE)
+		return r;
+	if ((r = session_reactivate(x->s, &c)) == 0 && (r = stage_activation(x, &c)) == 0)
+		r = stage_quote(x);
+	OPENSSL_cleanse(&c, sizeof(c));
 	return r;
 }
 
@@ -323,8 +342,8 @@ int pull_attest(struct pull_driver *d, struct pull_result *res)
 	memset(&x, 0, sizeof(x));
 	x.d = d;
 	x.res = res;
-	x.rec = (struct record_ctx){ .store = d->store, .mode = "pull", .peer = d->target, .host = x.host,
-				     .pcrs = &d->cfg->pcrs };
+	x.rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = d->target, .host = x.host,
+				     .pcrs = &d->cfg->pcrs, .explicit_enrollment = d->cfg->explicit_enrollment };
 	trust_session_params(d->cfg, &d->trust, &sp);
 	err_clear();
 	if ((r = session_new(&sp, &x.s)) != 0)
@@ -337,11 +356,12 @@ int pull_attest(struct pull_driver *d, struct pull_result *res)
 		goto out;
 	res->stages_done++;
 	st = PULL_ACTIVATION;
-	if ((r = stage_activation(&x, &c)) != 0)
+	/* An AK this TPM activated before needs no new activation. */
+	if (!session_ak_preactivated(x.s) && (r = stage_activation(&x, &c)) != 0)
 		goto out;
 	res->stages_done++;
 	st = PULL_QUOTE;
-	if ((r = stage_quote(&x)) != 0)
+	if ((r = stage_quote_round(&x)) != 0)
 		goto out;
 	res->stages_done++;
 	st = PULL_SECRETS;
@@ -375,14 +395,15 @@ int pull_requote(struct pull_driver *d, struct pull_result *res)
 	x.d = d;
 	x.res = res;
 	x.s = d->last;
-	x.rec = (struct record_ctx){ .store = d->store, .mode = "pull", .peer = d->target, .host = d->last_host,
-				     .pcrs = &d->cfg->pcrs, .node_id = d->last_node };
+	x.rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = d->target, .host = d->last_host,
+				     .pcrs = &d->cfg->pcrs, .node_id = d->last_node,
+				     .explicit_enrollment = d->cfg->explicit_enrollment };
 	err_clear();
 	if (!x.s) {
 		r = err_set(AERR_STATE, "no passing attestation to continue");
 		goto out;
 	}
-	r = stage_quote(&x);
+	r = stage_quote_round(&x);
 	if (r == 0)
 		res->stages_done = 1;
 out:

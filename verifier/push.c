@@ -12,12 +12,15 @@
 #include "attest.pb-c.h"
 #include "crypto.h"
 #include "evidence.h"
+#include "hook.h"
 #include "log.h"
 #include "push.h"
 #include "record.h"
 #include "rpc.h"
 #include "secret.h"
 #include "session.h"
+#include "store.h"
+#include "wire.h"
 #include "trust.h"
 
 #define PUSH_TAG_LEN 16                           /* random bytes of an id */
@@ -31,6 +34,7 @@ struct push_entry {
 	char peer[PUSH_PEER_MAX];                 /* TLS identity that said Hello; "" when insecure */
 	char host[PUSH_HOST_MAX];                 /* the attestor's claim, for logs only */
 	uint64_t expires_ms;
+	int busy;                                 /* a handler works on it (table lock) */
 	uint32_t next_free;                       /* free list link */
 	struct record_ctx rec;                    /* where this session's verdicts go */
 	int64_t att_id;                           /* the recorded passing quote, for its secrets */
@@ -41,11 +45,22 @@ struct push_service {
 	struct verifier_trust trust;
 	struct secret_set secrets;
 	struct store *store;                      /* NULL without state_dir */
+	struct hook *hook;                        /* NULL without hook */
 	struct rpc_server *srv;
 	int rpc_up;
+	/* The session table. Handlers run on several threads: the table (free
+	 * list, ids, busy flags) is under table_lock; a session itself is used
+	 * by the one handler that marked it busy. */
+	pthread_mutex_t table_lock;
 	struct push_entry *slots;
 	uint32_t nslots, free_head, open;         /* free_head == nslots: none free */
 	pthread_mutex_t counts_lock;
+	pthread_t window_thread;                  /* fails passing nodes that stop attesting */
+	int64_t started_ms;                       /* Unix ms: windows count from here at the earliest */
+	int window_up;
+	pthread_mutex_t window_lock;
+	pthread_cond_t window_cond;
+	int window_stop;
 	struct push_counts counts;
 };
 
@@ -66,7 +81,7 @@ static void push_count(struct push_service *p, uint64_t *field)
 	pthread_mutex_unlock(&p->counts_lock);
 }
 
-/* p->open belongs to the serving thread; readers see this copy. */
+/* p->open is under table_lock; readers see this copy. */
 static void push_open_changed(struct push_service *p, int delta)
 {
 	p->open = (uint32_t)((int64_t)p->open + delta);
@@ -77,6 +92,7 @@ static void push_open_changed(struct push_service *p, int delta)
 
 /* ------------------------------------------------------------ the session table */
 
+/* With table_lock held. */
 static void push_slot_release(struct push_service *p, uint32_t i)
 {
 	struct push_entry *e = &p->slots[i];
@@ -89,7 +105,7 @@ static void push_slot_release(struct push_service *p, uint32_t i)
 	push_open_changed(p, -1);
 }
 
-/* Free every expired session; returns how many. Only when the table is full:
+/* With table_lock held. Free every expired session; returns how many. Only when the table is full:
  * an expired session otherwise stays until it is looked up, so its attestor
  * learns "expired" rather than "unknown". */
 static uint32_t push_reap(struct push_service *p, uint64_t now)
@@ -97,7 +113,7 @@ static uint32_t push_reap(struct push_service *p, uint64_t now)
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < p->nslots; i++) {
-		if (p->slots[i].s && p->slots[i].expires_ms <= now) {
+		if (p->slots[i].s && !p->slots[i].busy && p->slots[i].expires_ms <= now) {
 			LOG_INFO("session of host '%s' (peer '%s') expired unfinished", p->slots[i].host,
 				 p->slots[i].peer);
 			push_slot_release(p, i);
@@ -123,8 +139,9 @@ static int push_hex(char c)
 	return -1;
 }
 
-/* The session an id names, checked against the caller's TLS identity.
- * Answers the call itself and returns NULL when there is none. */
+/* The session an id names, checked against the caller's TLS identity, and
+ * marked busy (push_put gives it back). Answers the call itself and returns
+ * NULL when there is none. */
 static struct push_entry *push_lookup(struct push_service *p, struct rpc_call *call, const char *id, uint32_t *slot)
 {
 	uint8_t tag[PUSH_TAG_LEN];
@@ -147,24 +164,35 @@ static struct push_entry *push_lookup(struct push_service *p, struct rpc_call *c
 		i = i << 4 | (uint32_t)push_hex(id[k]);
 	for (k = 0; k < PUSH_TAG_LEN; k++)
 		tag[k] = (uint8_t)(push_hex(id[8 + 2 * k]) << 4 | push_hex(id[9 + 2 * k]));
+	pthread_mutex_lock(&p->table_lock);
 	e = i < p->nslots ? &p->slots[i] : NULL;
 	if (!e || !e->s || CRYPTO_memcmp(e->tag, tag, PUSH_TAG_LEN) != 0) {
+		pthread_mutex_unlock(&p->table_lock);
 		(void)rpc_call_fail(call, RPC_NOT_FOUND, "unknown or finished session; start again with Hello");
 		goto rejected;
 	}
 	if (strcmp(e->peer, peer ? peer : "") != 0) {
 		LOG_WARN("peer '%s' presented the session of peer '%s' (host '%s')", peer ? peer : "", e->peer,
 			 e->host);
+		pthread_mutex_unlock(&p->table_lock);
 		(void)rpc_call_fail(call, RPC_PERMISSION_DENIED, "the session belongs to another TLS identity");
+		goto rejected;
+	}
+	if (e->busy) {
+		pthread_mutex_unlock(&p->table_lock);
+		(void)rpc_call_fail(call, RPC_ABORTED, "another step of this session is in progress");
 		goto rejected;
 	}
 	if (e->expires_ms <= push_now_ms()) {
 		LOG_INFO("session of host '%s' (peer '%s') used after it expired", e->host, e->peer);
 		push_slot_release(p, i);
+		pthread_mutex_unlock(&p->table_lock);
 		(void)rpc_call_fail(call, RPC_FAILED_PRECONDITION,
 				    "the session expired (session_ttl %u s); start again with Hello", p->cfg->session_ttl);
 		goto rejected;
 	}
+	e->busy = 1;
+	pthread_mutex_unlock(&p->table_lock);
 	*slot = i;
 	return e;
 rejected:
@@ -172,10 +200,22 @@ rejected:
 	return NULL;
 }
 
+/* The handler is done with the session: free it (end = 1) or let the next
+ * step have it. */
+static void push_put(struct push_service *p, uint32_t slot, int end)
+{
+	pthread_mutex_lock(&p->table_lock);
+	p->slots[slot].busy = 0;
+	if (end)
+		push_slot_release(p, slot);
+	pthread_mutex_unlock(&p->table_lock);
+}
+
 /* ------------------------------------------------------------ verdicts */
 
 /* A failed step: out of order leaves the session as it was (the attestor may
- * still send the right step); a failed check ends it with a verdict. */
+ * still send the right step); a failed check ends it with a verdict. Gives
+ * the session back either way. */
 static void push_step_failed(struct push_service *p, struct rpc_call *call, uint32_t slot, int code,
 			     const struct session_quote *q)
 {
@@ -184,6 +224,7 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 
 	if (session_get_state(e->s) != SESSION_FAILED) {
 		(void)rpc_call_fail_err(call, code);
+		push_put(p, slot, 0);
 		push_count(p, &p->counts.rejected);
 		return;
 	}
@@ -191,7 +232,7 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 	LOG_INFO("verdict FAIL host '%s' peer '%s': %s: %s", e->host, e->peer, session_step_name(v->step), v->reason);
 	(void)record_verdict(&e->rec, v, q);
 	(void)rpc_call_fail(call, rpc_status_from_err(v->code), "%s: %s", session_step_name(v->step), v->reason);
-	push_slot_release(p, slot);
+	push_put(p, slot, 1);
 	push_count(p, &p->counts.failed);
 }
 
@@ -213,13 +254,63 @@ static void push_host_copy(char *dst, const char *src)
 	dst[i] = '\0';
 }
 
+/* Reply with a quote request: after activation, or at once for an AK this
+ * TPM activated before. */
+static int push_ask_quote(struct push_entry *e, struct rpc_call *call, const char *id)
+{
+	Attest__V1__PushChallenge m = ATTEST__V1__PUSH_CHALLENGE__INIT;
+	Attest__V1__QuoteRequest qm;
+	struct wire_pcrsel_buf selbuf;
+	struct session_quote_request qr;
+	int r;
+
+	if ((r = session_quote_request(e->s, &qr)) != 0)
+		return r;
+	if ((r = evidence_quote_request(&qr, &selbuf, &qm)) != 0) {
+		(void)rpc_call_fail_err(call, r);
+		return 0;
+	}
+	m.quote = &qm;
+	push_reply(call, id, &m);
+	return 0;
+}
+
+/* Reply with a credential challenge. 0 when answered (reply or failure). */
+static void push_ask_activation(struct rpc_call *call, const char *id, const struct session_challenge *ch)
+{
+	Attest__V1__PushChallenge m = ATTEST__V1__PUSH_CHALLENGE__INIT;
+	Attest__V1__CredentialChallenge cm;
+	struct evidence_challenge_buf buf;
+	int r;
+
+	if ((r = evidence_challenge(ch, &buf, &cm)) != 0) {
+		(void)rpc_call_fail_err(call, r);
+		return;
+	}
+	m.credential = &cm;
+	push_reply(call, id, &m);
+}
+
+/* A free slot, marked busy, or UINT32_MAX when the table is full. */
+static uint32_t push_take_slot(struct push_service *p)
+{
+	uint32_t slot = UINT32_MAX;
+
+	pthread_mutex_lock(&p->table_lock);
+	if (p->free_head < p->nslots || push_reap(p, push_now_ms()) > 0) {
+		slot = p->free_head;
+		p->free_head = p->slots[slot].next_free;
+		p->slots[slot].busy = 1;
+		push_open_changed(p, +1);
+	}
+	pthread_mutex_unlock(&p->table_lock);
+	return slot;
+}
+
 static void push_hello(struct rpc_call *call, const ProtobufCMessage *in, void *app)
 {
 	struct push_service *p = app;
 	const Attest__V1__PushHello *req = (const Attest__V1__PushHello *)in;
-	Attest__V1__PushChallenge m = ATTEST__V1__PUSH_CHALLENGE__INIT;
-	Attest__V1__CredentialChallenge cm;
-	struct evidence_challenge_buf buf;
 	struct session_params sp;
 	struct session_endorsement en;
 	struct session_ak ak;
@@ -236,49 +327,42 @@ static void push_hello(struct rpc_call *call, const ProtobufCMessage *in, void *
 		push_count(p, &p->counts.rejected);
 		return;
 	}
-	if (p->free_head == p->nslots && push_reap(p, push_now_ms()) == 0) {
+	if ((slot = push_take_slot(p)) == UINT32_MAX) {
 		(void)rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED, "%u sessions open (max_sessions); try again later",
-				    p->open);
+				    p->nslots);
 		push_count(p, &p->counts.rejected);
 		return;
 	}
-	slot = p->free_head;
 	e = &p->slots[slot];
 	trust_session_params(p->cfg, &p->trust, &sp);
 	if ((r = session_new(&sp, &e->s)) != 0 || (r = crypto_random(e->tag, sizeof(e->tag))) != 0) {
-		session_free(e->s);
-		e->s = NULL;
 		(void)rpc_call_fail_err(call, r);
+		push_put(p, slot, 1);
 		return;
 	}
-	p->free_head = e->next_free;
-	push_open_changed(p, +1);
 	snprintf(e->peer, sizeof(e->peer), "%s", peer ? peer : "");
 	push_host_copy(e->host, en.hostname);
 	e->expires_ms = push_now_ms() + (uint64_t)p->cfg->session_ttl * 1000u;
-	e->rec = (struct record_ctx){ .store = p->store, .mode = "push", .peer = e->peer, .host = e->host,
-				      .pcrs = &p->cfg->pcrs };
+	e->rec = (struct record_ctx){ .store = p->store, .hook = p->hook, .mode = "push", .peer = e->peer, .host = e->host,
+				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment };
 	e->att_id = 0;
-
-	if ((r = session_endorse(e->s, &en)) != 0) {
-		push_step_failed(p, call, slot, r, NULL);
-		goto out;
-	}
-	record_node(&e->rec, e->s, &en, NULL);
-	if ((r = session_ak(e->s, &ak, &ch)) != 0) {
-		push_step_failed(p, call, slot, r, NULL);
-		goto out;
-	}
-	record_node(&e->rec, e->s, &en, &ak);
-	if ((r = evidence_challenge(&ch, &buf, &cm)) != 0) {
-		(void)rpc_call_fail_err(call, r);
-		push_slot_release(p, slot);
-		goto out;
-	}
 	push_id_format(slot, e->tag, id);
+
+	if ((r = session_endorse(e->s, &en)) != 0 || (r = record_node(&e->rec, e->s, &en)) != 0 ||
+	    (r = session_ak(e->s, &ak, &ch)) != 0) {
+		push_step_failed(p, call, slot, r, NULL);
+		goto out;
+	}
 	LOG_DEBUG("session %.8s... opened for host '%s' peer '%s'", id + 8, e->host, e->peer);
-	m.credential = &cm;
-	push_reply(call, id, &m);
+	if (session_ak_preactivated(e->s)) {
+		if ((r = push_ask_quote(e, call, id)) != 0) {
+			push_step_failed(p, call, slot, r, NULL);
+			goto out;
+		}
+	} else {
+		push_ask_activation(call, id, &ch);
+	}
+	push_put(p, slot, 0);
 out:
 	OPENSSL_cleanse(&ch, sizeof(ch));
 }
@@ -287,10 +371,6 @@ static void push_activate(struct rpc_call *call, const ProtobufCMessage *in, voi
 {
 	struct push_service *p = app;
 	const Attest__V1__PushActivation *req = (const Attest__V1__PushActivation *)in;
-	Attest__V1__PushChallenge m = ATTEST__V1__PUSH_CHALLENGE__INIT;
-	Attest__V1__QuoteRequest qm;
-	struct wire_pcrsel_buf selbuf;
-	struct session_quote_request qr;
 	struct push_entry *e;
 	uint32_t slot;
 	int r;
@@ -299,24 +379,22 @@ static void push_activate(struct rpc_call *call, const ProtobufCMessage *in, voi
 		return;
 	if (!req->response) {
 		(void)rpc_call_fail(call, RPC_INVALID_ARGUMENT, "no credential response");
+		push_put(p, slot, 0);
 		push_count(p, &p->counts.rejected);
 		return;
 	}
 	r = session_activate(e->s, req->response->secret.data, req->response->secret.len);
 	if (req->response->secret.data)
 		OPENSSL_cleanse(req->response->secret.data, req->response->secret.len);
-	if (r == 0)
-		r = session_quote_request(e->s, &qr);
+	if (r == 0) {
+		record_ak(&e->rec, e->s);
+		r = push_ask_quote(e, call, req->session_id);
+	}
 	if (r != 0) {
 		push_step_failed(p, call, slot, r, NULL);
 		return;
 	}
-	if ((r = evidence_quote_request(&qr, &selbuf, &qm)) != 0) {
-		(void)rpc_call_fail_err(call, r);
-		return;
-	}
-	m.quote = &qm;
-	push_reply(call, req->session_id, &m);
+	push_put(p, slot, 0);
 }
 
 /* The passing verdict that ends a session. */
@@ -327,15 +405,17 @@ static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t sl
 	Attest__V1__Verdict vm = ATTEST__V1__VERDICT__INIT;
 	struct push_entry *e = &p->slots[slot];
 
-	LOG_INFO("verdict PASS host '%s' peer '%s' resetCount %u restartCount %u eventlog %s ima %llu secrets %zu",
-		 e->host, e->peer, v->reset_count, v->restart_count, v->event_log_checked ? "ok" : "none",
+	LOG_INFO("verdict PASS host '%s' peer '%s' resetCount %u restartCount %u ak %s eventlog %s ima %llu "
+		 "secrets %zu",
+		 e->host, e->peer, v->reset_count, v->restart_count,
+		 session_ak_preactivated(e->s) ? "known" : "activated", v->event_log_checked ? "ok" : "none",
 		 (unsigned long long)v->ima_entries, v->secrets_proven);
 	vm.pass = 1;
 	vm.reason = "";
 	vm.reattest_seconds = p->cfg->reattest_interval;
 	m.verdict = &vm;
 	push_reply(call, id, &m);
-	push_slot_release(p, slot);
+	push_put(p, slot, 1);
 	push_count(p, &p->counts.passed);
 }
 
@@ -348,6 +428,7 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 	const struct secret_def *defs[SECRET_MAX_PER_HOST];
 	const struct secret_blob *blobs;
 	struct evidence_delivery_buf *buf = NULL;
+	struct session_challenge ch;
 	struct session_verdict v;
 	struct session_quote q;
 	struct pcr_values values;
@@ -361,10 +442,23 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 		return;
 	if ((r = evidence_quote(req->quote, &values, &q)) != 0) {
 		(void)rpc_call_fail_err(call, r);
+		push_put(p, slot, 0);
 		push_count(p, &p->counts.rejected);
 		return;
 	}
-	if ((r = session_quote(e->s, &q, &v)) != 0) {
+	r = session_quote(e->s, &q, &v);
+	if (r == AERR_REACTIVATE) {
+		/* The TPM was reset since its AK was activated: again, then quote. */
+		if ((r = session_reactivate(e->s, &ch)) != 0) {
+			push_step_failed(p, call, slot, r, NULL);
+			return;
+		}
+		push_ask_activation(call, req->session_id, &ch);
+		OPENSSL_cleanse(&ch, sizeof(ch));
+		push_put(p, slot, 0);
+		return;
+	}
+	if (r != 0) {
 		push_step_failed(p, call, slot, r, &q);
 		return;
 	}
@@ -376,18 +470,20 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 	/* Secrets for this host: the verdict waits for the proofs. */
 	if (!(buf = malloc(sizeof(*buf)))) {
 		(void)rpc_call_fail_err(call, err_set(AERR_ALLOC, "delivery"));
+		push_put(p, slot, 0);
 		return;
 	}
 	if ((r = session_secrets(e->s, defs, n, &blobs)) != 0) {
 		push_step_failed(p, call, slot, r, NULL);
 		goto out;
 	}
-	if ((r = evidence_delivery(blobs, n, buf, &dm)) != 0) {
+	if ((r = evidence_delivery(blobs, n, buf, &dm)) != 0)
 		(void)rpc_call_fail_err(call, r);
-		goto out;
+	else {
+		m.secrets = &dm;
+		push_reply(call, req->session_id, &m);
 	}
-	m.secrets = &dm;
-	push_reply(call, req->session_id, &m);
+	push_put(p, slot, 0);
 out:
 	free(buf);
 }
@@ -407,6 +503,7 @@ static void push_confirm_secrets(struct rpc_call *call, const ProtobufCMessage *
 		return;
 	if ((r = evidence_receipt(req->receipt, proofs, SECRET_MAX_PER_HOST, &n)) != 0) {
 		(void)rpc_call_fail_err(call, r);
+		push_put(p, slot, 0);
 		push_count(p, &p->counts.rejected);
 		return;
 	}
@@ -419,6 +516,54 @@ static void push_confirm_secrets(struct rpc_call *call, const ProtobufCMessage *
 			 e->peer);
 	record_secrets(&e->rec, e->att_id, proofs, n);
 	push_pass(p, call, slot, req->session_id, &v);
+}
+
+/* ------------------------------------------------------------ re-attestation window */
+
+static int push_overdue(const struct store_node *n, void *arg)
+{
+	struct push_service *p = arg;
+	struct record_ctx rec = { .store = p->store, .hook = p->hook, .mode = "push", .host = n->hostname,
+				  .node_id = n->id, .pcrs = &p->cfg->pcrs };
+	struct session_verdict v;
+
+	snprintf(rec.ek_hash, sizeof(rec.ek_hash), "%s", n->ek_hash);
+	memset(&v, 0, sizeof(v));
+	v.code = AERR_NONCE;
+	v.step = SESSION_STEP_QUOTE;
+	snprintf(v.reason, sizeof(v.reason), "no passing attestation within reattest_window (%u s); last seen %lld s ago",
+		 p->cfg->reattest_window, (long long)(time(NULL) - n->last_seen_ms / 1000));
+	LOG_WARN("node %.16s... (host '%s'): %s", n->ek_hash, n->hostname, v.reason);
+	record_missed(&rec, &v);
+	return 0;
+}
+
+/* Once a second: passing nodes whose last attestation is older than the
+ * window are failed (a verdict without contact; the hook hears of it). */
+static void *push_window_loop(void *arg)
+{
+	struct push_service *p = arg;
+	struct timespec ts;
+	int64_t cutoff;
+
+	pthread_mutex_lock(&p->window_lock);
+	while (!p->window_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&p->window_cond, &p->window_lock, &ts);
+		if (p->window_stop)
+			break;
+		pthread_mutex_unlock(&p->window_lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		cutoff = ((int64_t)ts.tv_sec - p->cfg->reattest_window) * 1000 + ts.tv_nsec / 1000000;
+		/* While this verifier was down nobody could attest: a window runs
+		 * only while it serves. */
+		if (cutoff >= p->started_ms && store_nodes_overdue(p->store, cutoff, push_overdue, p) != 0)
+			LOG_ERR("re-attestation window: %s", err_detail());
+		pthread_mutex_lock(&p->window_lock);
+	}
+	pthread_mutex_unlock(&p->window_lock);
+	return NULL;
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -436,6 +581,9 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 		.listen = cfg->listen,
 		.tls = { .ca_file = cfg->tls.ca, .cert_file = cfg->tls.cert, .key_file = cfg->tls.key,
 			 .insecure = cfg->tls.insecure },
+		.threads = cfg->threads,
+		/* Enough calls in flight that stalled peers cannot starve the rest. */
+		.max_calls = cfg->threads * 64,
 	};
 	rpc_handler_fn handlers[8];
 	struct push_service *p;
@@ -451,6 +599,9 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 		return err_set(AERR_ALLOC, "push: %u sessions", cfg->max_sessions);
 	}
 	pthread_mutex_init(&p->counts_lock, NULL);
+	pthread_mutex_init(&p->table_lock, NULL);
+	pthread_mutex_init(&p->window_lock, NULL);
+	pthread_cond_init(&p->window_cond, NULL);
 	p->cfg = cfg;
 	p->nslots = cfg->max_sessions;
 	for (uint32_t i = 0; i < p->nslots; i++)
@@ -461,8 +612,23 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 		goto out;
 	if (cfg->state_dir && (r = store_open(cfg->state_dir, &p->store)) != 0)
 		goto out;
+	if ((r = hook_start(cfg->hook, cfg->hook_timeout_ms, &p->hook)) != 0)
+		goto out;
 	if (!cfg->state_dir)
 		LOG_WARN("no state_dir: verdicts are logged but not recorded in a database");
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		p->started_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	}
+	if (p->store && cfg->reattest_window) {
+		if (pthread_create(&p->window_thread, NULL, push_window_loop, p) != 0) {
+			r = err_set(AERR_INTERNAL, "push: cannot start the re-attestation window thread");
+			goto out;
+		}
+		p->window_up = 1;
+	}
 	rpc_global_init();
 	p->rpc_up = 1;
 	if ((r = rpc_server_start(d, handlers, p, &sc, &p->srv)) != 0)
@@ -497,6 +663,13 @@ void push_free(struct push_service *p)
 {
 	if (!p)
 		return;
+	if (p->window_up) {
+		pthread_mutex_lock(&p->window_lock);
+		p->window_stop = 1;
+		pthread_cond_signal(&p->window_cond);
+		pthread_mutex_unlock(&p->window_lock);
+		pthread_join(p->window_thread, NULL);
+	}
 	rpc_server_free(p->srv);
 	for (uint32_t i = 0; i < p->nslots; i++)
 		if (p->slots[i].s)
@@ -504,10 +677,15 @@ void push_free(struct push_service *p)
 	free(p->slots);
 	trust_free(&p->trust);
 	secret_set_free(&p->secrets);
+	/* After the server and the window thread: nothing posts any more. */
+	hook_stop(p->hook);
 	store_close(p->store);
 	if (p->rpc_up)
 		rpc_global_shutdown();
 	pthread_mutex_destroy(&p->counts_lock);
+	pthread_mutex_destroy(&p->table_lock);
+	pthread_mutex_destroy(&p->window_lock);
+	pthread_cond_destroy(&p->window_cond);
 	free(p);
 }
 

@@ -4,17 +4,21 @@
 
 #include "log.h"
 #include "pcrsel.h"
+#include "tpmpub.h"
 #include "record.h"
 
-void record_node(struct record_ctx *c, const struct session *s, const struct session_endorsement *en,
-		 const struct session_ak *ak)
+int record_node(struct record_ctx *c, struct session *s, const struct session_endorsement *en)
 {
 	const TPMT_PUBLIC *ek = session_ek_public(s);
+	struct session_prior prior;
 	struct store_node_in in;
+	struct store_prior sp;
 	char hash[65];
+	int r;
 
+	memset(&prior, 0, sizeof(prior));
 	if (!c->store || !ek || session_ek_hash(s, hash) != 0)
-		return;
+		return session_set_prior(s, &prior, 1);
 	memset(&in, 0, sizeof(in));
 	in.ek_hash = hash;
 	in.ek_alg = ek->type;
@@ -26,20 +30,62 @@ void record_node(struct record_ctx *c, const struct session *s, const struct ses
 			in.ek_cert_len = en->eks[i].cert_len;
 		}
 	in.hostname = c->host;
-	if (ak && session_ak_public(s)) {
-		const TPM2B_NAME *name = session_ak_name(s);
-		in.ak_pub = ak->pub;
-		in.ak_pub_len = ak->pub_len;
-		in.ak_name = name->name;
-		in.ak_name_len = name->size;
-	}
-	if (store_node_upsert(c->store, &in, &c->node_id) != 0)
+	r = store_node_upsert(c->store, &in, !c->explicit_enrollment, &sp);
+	if (r == AERR_NOT_FOUND)
+		return session_set_prior(s, NULL, 0);
+	if (r != 0) {
+		/* The verdict still stands without the store; only the counter
+		 * rules lose their reference. */
 		LOG_ERR("recording node %.16s...: %s", hash, err_detail());
+		return session_set_prior(s, &prior, 1);
+	}
+	c->node_id = sp.id;
+	memcpy(c->ek_hash, hash, sizeof(c->ek_hash));
+	c->state = sp.state;
+	prior.has_counts = sp.has_counts;
+	prior.reset_count = sp.reset_count;
+	prior.restart_count = sp.restart_count;
+	prior.clock = sp.clock;
+	if (sp.ak_name_len <= sizeof(prior.ak_name)) {
+		memcpy(prior.ak_name, sp.ak_name, sp.ak_name_len);
+		prior.ak_name_len = sp.ak_name_len;
+	}
+	return session_set_prior(s, &prior, 1);
 }
 
-int64_t record_verdict(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q)
+void record_ak(struct record_ctx *c, const struct session *s)
+{
+	const TPMT_PUBLIC *ak = session_ak_public(s);
+	const TPM2B_NAME *name = session_ak_name(s);
+	uint8_t wire[sizeof(TPM2B_PUBLIC)];
+	size_t len = 0;
+
+	if (!c->store || !c->node_id || !ak || !name)
+		return;
+	if (tpmpub_marshal(ak, wire, sizeof(wire), &len) != 0 ||
+	    store_node_set_ak(c->store, c->node_id, wire, len, name->name, name->size) != 0)
+		LOG_ERR("recording the activated AK: %s", err_detail());
+}
+
+/* A node changed state: tell the operator's hook. */
+static void record_changed(struct record_ctx *c, const struct store_change *ch, const char *reason, int64_t att)
+{
+	LOG_INFO("node %lld: %s -> %s%s%s", (long long)c->node_id, store_state_name(ch->from),
+		 store_state_name(ch->to), *reason ? ": " : "", reason);
+	struct hook_event ev = {
+		.node = c->ek_hash, .hostname = c->host, .from = store_state_name(ch->from),
+		.to = store_state_name(ch->to), .reason = reason, .mode = c->mode, .attestation_id = att,
+	};
+
+	c->state = ch->to;
+	hook_post(c->hook, &ev);
+}
+
+static int64_t record_add(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q,
+			  int no_contact)
 {
 	struct store_attestation a;
+	struct store_change change;
 	char sel[256] = "";
 	int64_t id = 0;
 
@@ -51,6 +97,7 @@ int64_t record_verdict(struct record_ctx *c, const struct session_verdict *v, co
 	a.peer = c->peer;
 	a.hostname = c->host;
 	a.pass = v->pass;
+	a.no_contact = no_contact;
 	a.step = session_step_name(v->step);
 	a.reason = v->reason;
 	if (q) {
@@ -63,13 +110,18 @@ int64_t record_verdict(struct record_ctx *c, const struct session_verdict *v, co
 		a.has_counts = 1;
 		a.reset_count = v->reset_count;
 		a.restart_count = v->restart_count;
+		a.clock = v->clock;
 		a.ima_entries = v->ima_entries;
 	}
 	if (c->pcrs && pcrsel_format(c->pcrs, sel, sizeof(sel)) != 0)
 		sel[0] = '\0';
 	a.pcr_selection = sel[0] ? sel : NULL;
-	if (store_attestation_add(c->store, &a, &id) != 0)
+	if (store_attestation_add(c->store, &a, &id, &change) != 0) {
 		LOG_ERR("recording a verdict: %s", err_detail());
+		return 0;
+	}
+	if (change.changed)
+		record_changed(c, &change, v->pass ? "" : v->reason, id);
 	return id;
 }
 
@@ -80,4 +132,14 @@ void record_secrets(struct record_ctx *c, int64_t att, const struct session_proo
 	for (size_t i = 0; i < n; i++)
 		if (store_secret_add(c->store, att, c->node_id, proofs[i].name, 1) != 0)
 			LOG_ERR("recording secret '%s': %s", proofs[i].name, err_detail());
+}
+
+int64_t record_verdict(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q)
+{
+	return record_add(c, v, q, 0);
+}
+
+void record_missed(struct record_ctx *c, const struct session_verdict *v)
+{
+	(void)record_add(c, v, NULL, 1);
 }

@@ -36,7 +36,14 @@ struct session {
 	uint64_t nonce_issued_ms;
 
 	int quoted_before;
-	uint32_t last_reset_count;
+	uint32_t last_reset_count, last_restart_count;
+	uint64_t last_clock;
+
+	struct session_prior prior;    /* the store's record of this node */
+	int ak_preactivated;           /* the AK was activated in an earlier session */
+	int epoch_known;               /* the boot the AK's activation holds for */
+	uint32_t epoch_reset;
+	int reactivate_due;            /* a quote showed a reset: activation again first */
 
 	int ima_started;
 	uint32_t ima_reset_count;      /* the boot the replay below belongs to */
@@ -325,7 +332,7 @@ int session_endorse(struct session *s, const struct session_endorsement *in)
 	return 0;
 }
 
-static int admit_ak(struct session *s, const struct session_ak *in, struct session_challenge *out)
+static int admit_ak(struct session *s, const struct session_ak *in)
 {
 	int r;
 
@@ -340,8 +347,14 @@ static int admit_ak(struct session *s, const struct session_ak *in, struct sessi
 	if (in->parent_ek_alg != s->p.ek_alg)
 		LOG_DEBUG("AK parent is the %s EK; the credential is for the %s EK",
 			  alg_text(in->parent_ek_alg), alg_text(s->p.ek_alg));
-	if ((r = tpmpub_name(&s->ak, &s->ak_name)) != 0)
-		return r;
+	return tpmpub_name(&s->ak, &s->ak_name);
+}
+
+/* A fresh secret and its credential for (EK, AK name). */
+static int make_challenge(struct session *s, struct session_challenge *out)
+{
+	int r;
+
 	if ((r = crypto_random(s->secret, sizeof(s->secret))) != 0)
 		return r;
 	s->secret_live = 1;
@@ -360,10 +373,60 @@ int session_ak(struct session *s, const struct session_ak *in, struct session_ch
 	memset(out, 0, sizeof(*out));
 	if (s->state != SESSION_ENDORSED)
 		return out_of_order(s, SESSION_STEP_AK);
-	if ((r = admit_ak(s, in, out)) != 0) {
+	if ((r = admit_ak(s, in)) != 0)
+		return failed(s, SESSION_STEP_AK, r);
+	/* The AK this TPM activated before: bound to the EK already. Its quotes
+	 * still have to show the boot it was activated in (see check_counters). */
+	if (s->prior.ak_name_len && s->prior.ak_name_len == s->ak_name.size &&
+	    memcmp(s->prior.ak_name, s->ak_name.name, s->ak_name.size) == 0) {
+		s->ak_preactivated = 1;
+		s->epoch_known = s->prior.has_counts;
+		s->epoch_reset = s->prior.reset_count;
+		s->state = SESSION_ACTIVATED;
+		return 0;
+	}
+	if ((r = make_challenge(s, out)) != 0) {
 		memset(out, 0, sizeof(*out));
 		return failed(s, SESSION_STEP_AK, r);
 	}
+	s->state = SESSION_AK_ADMITTED;
+	return 0;
+}
+
+int session_set_prior(struct session *s, const struct session_prior *prior, int enrolled)
+{
+	if (s->state != SESSION_ENDORSED)
+		return err_set(AERR_STATE, "prior state only between endorsement and AK (state %s)",
+			       session_state_name(s->state));
+	if (!enrolled)
+		return failed(s, SESSION_STEP_ENDORSEMENT,
+			      err_set(AERR_NOT_FOUND, "this TPM's node is not enrolled (enrollment = explicit; "
+				      "an operator enrolls it with verifier enroll)"));
+	if (prior->ak_name_len > sizeof(s->prior.ak_name))
+		return err_set(AERR_INVALID_ARG, "prior AK name of %zu bytes", prior->ak_name_len);
+	s->prior = *prior;
+	return 0;
+}
+
+int session_ak_preactivated(const struct session *s)
+{
+	return s->ak_preactivated;
+}
+
+int session_reactivate(struct session *s, struct session_challenge *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!s->reactivate_due)
+		return out_of_order(s, SESSION_STEP_ACTIVATION);
+	if ((r = make_challenge(s, out)) != 0) {
+		memset(out, 0, sizeof(*out));
+		return failed(s, SESSION_STEP_ACTIVATION, r);
+	}
+	s->reactivate_due = 0;
+	s->ak_preactivated = 0;
+	s->epoch_known = 0;
 	s->state = SESSION_AK_ADMITTED;
 	return 0;
 }
@@ -473,6 +536,35 @@ out:
 	return r;
 }
 
+/* The quote's counters against the last ones known (this session's previous
+ * quote, else the store's): a TPM never counts backwards, and its clock only
+ * moves forward within one boot. Then the activation: a quote from another
+ * boot than the AK was activated in asks for activation again (not a failure:
+ * a reboot). */
+static int check_counters(struct session *s, const TPMS_CLOCK_INFO *c)
+{
+	int known = s->quoted_before || s->prior.has_counts;
+	uint32_t reset = s->quoted_before ? s->last_reset_count : s->prior.reset_count;
+	uint32_t restart = s->quoted_before ? s->last_restart_count : s->prior.restart_count;
+	uint64_t clock = s->quoted_before ? s->last_clock : s->prior.clock;
+
+	if (known && c->resetCount < reset)
+		return err_set(AERR_COUNTERS, "resetCount went backwards (%u after %u): the TPM's state was rolled "
+			       "back or replaced", c->resetCount, reset);
+	if (known && c->resetCount == reset && c->restartCount < restart)
+		return err_set(AERR_COUNTERS, "restartCount went backwards (%u after %u) within boot %u",
+			       c->restartCount, restart, reset);
+	if (known && c->resetCount == reset && c->clock < clock)
+		return err_set(AERR_COUNTERS, "the TPM clock went backwards within boot %u (%llu ms after %llu ms)",
+			       reset, (unsigned long long)c->clock, (unsigned long long)clock);
+	if (s->epoch_known && c->resetCount != s->epoch_reset)
+		return err_set(AERR_REACTIVATE, "resetCount %u, the AK was activated in boot %u: activate it again",
+			       c->resetCount, s->epoch_reset);
+	s->epoch_known = 1;
+	s->epoch_reset = c->resetCount;
+	return 0;
+}
+
 int session_quote(struct session *s, const struct session_quote *in, struct session_verdict *verdict)
 {
 	struct session_verdict *v = &s->verdict;
@@ -504,6 +596,16 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	if ((r = quote_verify(&s->ak, in->attest, in->attest_len, in->sig, in->sig_len, s->nonce,
 			      sizeof(s->nonce), &s->p.pcrs, in->values, &q)) != 0)
 		goto fail;
+	if ((r = check_counters(s, &q.clock)) == AERR_REACTIVATE) {
+		/* Not a verdict: the caller asks for activation (session_reactivate). */
+		LOG_INFO("%s", err_detail());
+		s->reactivate_due = 1;
+		s->state = SESSION_AK_ADMITTED;
+		OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
+		return r;
+	}
+	if (r != 0)
+		goto fail;
 	if (s->p.policy && (r = policy_check(s->p.policy, &q)) != 0)
 		goto fail;
 	if ((r = check_event_log(s, in, &q)) != 0 || (r = check_ima(s, in, &q)) != 0)
@@ -514,6 +616,7 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	v->step = SESSION_STEP_QUOTE;
 	v->reset_count = q.clock.resetCount;
 	v->restart_count = q.clock.restartCount;
+	v->clock = q.clock.clock;
 	v->reboot_seen = s->quoted_before && q.clock.resetCount != s->last_reset_count;
 	v->quoted = q;
 	v->event_log_checked = in->event_log_len > 0;
@@ -521,6 +624,8 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	v->ima_entries = s->ima_started ? s->ima.count : 0;
 	s->quoted_before = 1;
 	s->last_reset_count = q.clock.resetCount;
+	s->last_restart_count = q.clock.restartCount;
+	s->last_clock = q.clock.clock;
 	s->state = SESSION_QUOTED;
 	OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
 	if (verdict)

@@ -7,6 +7,11 @@
  *   ACTIVATED/QUOTED --quote_request--> (nonce issued) --quote--> QUOTED
  *   QUOTED --secrets--> SECRETS_SENT --receipt--> QUOTED
  *
+ * An AK this node's TPM activated in an earlier session (session_set_prior)
+ * goes from ENDORSED straight to ACTIVATED. A quote from another boot than
+ * the AK's activation returns AERR_REACTIVATE (no verdict): session_reactivate
+ * issues a new credential for the same AK (AK_ADMITTED again).
+ *
  * Every step is accepted once and in order (AERR_STATE otherwise); a quote
  * round (request + quote) may repeat after QUOTED (re-attestation with the same
  * AK). Any failed check moves the session to FAILED, which accepts nothing. */
@@ -135,6 +140,7 @@ struct session_verdict {
 	enum session_step step;          /* the step that failed */
 	char reason[600];                /* "<err_str>: <err_detail>", empty on pass */
 	uint32_t reset_count, restart_count;
+	uint64_t clock;                  /* TPMS_CLOCK_INFO.clock of the quote */
 	int reboot_seen;                 /* resetCount differs from the previous quote of this session */
 	struct quoted_state quoted;      /* what the last passing quote proved */
 	size_t secrets_proven;           /* receipt step: secrets whose proof verified */
@@ -148,6 +154,15 @@ struct session_proof {
 	const char *name;
 	const uint8_t *proof;
 	size_t len;
+};
+
+/* What the verifier's store knew of this node (all zero for a new node). */
+struct session_prior {
+	int has_counts;                  /* counters of its last passing quote */
+	uint32_t reset_count, restart_count;
+	uint64_t clock;
+	uint8_t ak_name[sizeof(TPMU_NAME)]; /* the AK it activated (ak_name_len 0: none) */
+	size_t ak_name_len;
 };
 
 struct session;
@@ -170,6 +185,21 @@ int session_endorse(struct session *s, const struct session_endorsement *in) ATT
  * Name, makes a fresh secret and the credential for (EK, AK name) into *out. */
 int session_ak(struct session *s, const struct session_ak *in, struct session_challenge *out) ATTEST_WUR;
 
+/* Between steps 1 and 2: what the store knew of the node. Its counters are the
+ * reference for the first quote (resetCount, restartCount and, within a boot,
+ * the clock never go backwards: AERR_COUNTERS fails the session); its AK, when
+ * the same one is presented, needs no activation. enrolled = 0 (an unknown
+ * node under explicit enrollment) fails the session: AERR_NOT_FOUND. */
+int session_set_prior(struct session *s, const struct session_prior *prior, int enrolled) ATTEST_WUR;
+
+/* 1 when session_ak found the AK activated earlier: state ACTIVATED, no
+ * challenge to send. */
+int session_ak_preactivated(const struct session *s);
+
+/* After session_quote returned AERR_REACTIVATE: a new credential for the same
+ * AK (state AK_ADMITTED; then session_activate and a new quote round). */
+int session_reactivate(struct session *s, struct session_challenge *out) ATTEST_WUR;
+
 /* Step 3. Constant-time comparison with the secret (AERR_CREDENTIAL); the secret is
  * wiped either way. */
 int session_activate(struct session *s, const uint8_t *secret, size_t len) ATTEST_WUR;
@@ -178,7 +208,8 @@ int session_activate(struct session *s, const uint8_t *secret, size_t len) ATTES
 int session_quote_request(struct session *s, struct session_quote_request *out) ATTEST_WUR;
 
 /* Step 5. quote_verify against the AK and the outstanding nonce (consumed even on
- * failure), then the PCR policy over the proven values. AERR_NONCE when no
+ * failure), the counter rules (above), then the PCR policy over the proven
+ * values. AERR_REACTIVATE: no verdict, activate again (session_reactivate). AERR_NONCE when no
  * unused, unexpired nonce is outstanding. Fills *verdict (may be NULL) either way
  * when the step was in order. */
 int session_quote(struct session *s, const struct session_quote *in,

@@ -1,6 +1,7 @@
 #define LOG_MODULE "store"
 
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,33 +49,44 @@ static const char *const store_migrations[] = {
 	" name TEXT NOT NULL,"
 	" proof_ok INTEGER NOT NULL,"
 	" time INTEGER NOT NULL);",
+	/* 2: the TPM clock for the counter rules; the AK recorded only once
+	 * activated (earlier versions stored it at admission: forget those);
+	 * the re-attestation window scans passing nodes by last_seen. */
+	"ALTER TABLE nodes ADD COLUMN clock INTEGER;"
+	"ALTER TABLE attestations ADD COLUMN clock INTEGER;"
+	"UPDATE nodes SET ak_pub = NULL, ak_name = NULL;"
+	"CREATE INDEX nodes_state_seen ON nodes(state, last_seen);",
 };
 
 #define STORE_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
 enum {
-	S_NODE_FIND, S_NODE_INSERT, S_NODE_UPDATE, S_ATT_INSERT, S_NODE_VERDICT, S_SECRET_INSERT, S_COUNT,
-	S_NODE_GET, S_NODE_LIST, S_NODE_DELETE, S_BEGIN, S_COMMIT, S_ROLLBACK, S_N
+	S_NODE_FIND, S_NODE_INSERT, S_NODE_UPDATE, S_NODE_AK, S_ATT_INSERT, S_NODE_VERDICT, S_SECRET_INSERT, S_COUNT,
+	S_NODE_GET, S_NODE_LIST, S_NODE_DELETE, S_NODE_STATE, S_NODE_OVERDUE, S_BEGIN, S_COMMIT, S_ROLLBACK, S_N
 };
 
 #define STORE_NODE_COLUMNS                                                                                 \
 	"id, ek_hash, ek_alg, hostname, state, reason, enrolled_at, last_seen, reset_count, restart_count," \
 	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id),"                             \
-	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id AND a.pass = 1)"
+	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id AND a.pass = 1),"              \
+	" ak_name IS NOT NULL"
 
 static const char *const store_sql[S_N] = {
-	[S_NODE_FIND] = "SELECT id FROM nodes WHERE ek_hash = ?",
-	[S_NODE_INSERT] = "INSERT INTO nodes (ek_hash, ek_alg, ek_pub, ek_cert, hostname, ak_pub, ak_name,"
-			  " enrolled_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'attesting')",
-	[S_NODE_UPDATE] = "UPDATE nodes SET hostname = coalesce(?, hostname), ek_cert = coalesce(?, ek_cert),"
-			  " ak_pub = coalesce(?, ak_pub),"
-			  " ak_name = coalesce(?, ak_name) WHERE id = ?",
+	[S_NODE_FIND] = "SELECT id, state, reset_count, restart_count, clock, ak_name FROM nodes WHERE ek_hash = ?",
+	[S_NODE_INSERT] = "INSERT INTO nodes (ek_hash, ek_alg, ek_pub, ek_cert, hostname, enrolled_at, state)"
+			  " VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[S_NODE_UPDATE] = "UPDATE nodes SET hostname = coalesce(?1, hostname), ek_cert = coalesce(?2, ek_cert),"
+			  " ek_pub = CASE WHEN length(ek_pub) = 0 THEN coalesce(?3, ek_pub) ELSE ek_pub END,"
+			  " ek_alg = CASE WHEN ek_alg = 0 THEN ?4 ELSE ek_alg END WHERE id = ?5",
+	[S_NODE_AK] = "UPDATE nodes SET ak_pub = ?, ak_name = ? WHERE id = ?",
 	[S_ATT_INSERT] = "INSERT INTO attestations (node_id, time, mode, peer, hostname, pass, step, reason, nonce,"
-			 " pcr_selection, quote, signature, reset_count, restart_count, ima_entries)"
-			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	[S_NODE_VERDICT] = "UPDATE nodes SET last_seen = ?, state = ?, reason = ?,"
-			   " reset_count = coalesce(?, reset_count), restart_count = coalesce(?, restart_count)"
-			   " WHERE id = ?",
+			 " pcr_selection, quote, signature, reset_count, restart_count, ima_entries, clock)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_NODE_VERDICT] = "UPDATE nodes SET last_seen = coalesce(?, last_seen), state = ?, reason = ?,"
+			   " reset_count = coalesce(?, reset_count), restart_count = coalesce(?, restart_count),"
+			   " clock = coalesce(?, clock) WHERE id = ?",
+	[S_NODE_STATE] = "SELECT state FROM nodes WHERE id = ?",
+	[S_NODE_OVERDUE] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE state = 'passing' AND last_seen < ?",
 	[S_SECRET_INSERT] = "INSERT INTO secret_deliveries (attestation_id, node_id, name, proof_ok, time)"
 			    " VALUES (?, ?, ?, ?, ?)",
 	[S_COUNT] = "SELECT count(*) FROM attestations WHERE pass = ?",
@@ -90,6 +102,7 @@ static const char *const store_sql[S_N] = {
 static const char *const store_state_names[] = { "enrolled", "attesting", "passing", "failed" };
 
 struct store {
+	pthread_mutex_t lock;       /* every public call holds it */
 	sqlite3 *db;
 	char path[PATH_MAX];
 	sqlite3_stmt *s[S_N];
@@ -165,6 +178,7 @@ int store_open(const char *dir, struct store **out)
 	*out = NULL;
 	if (!(st = calloc(1, sizeof(*st))))
 		return err_set(AERR_ALLOC, "store");
+	pthread_mutex_init(&st->lock, NULL);
 	if (snprintf(st->path, sizeof(st->path), "%s/%s", dir, STORE_FILE) >= (int)sizeof(st->path)) {
 		free(st);
 		return err_set(AERR_CONFIG, "%s: path too long", dir);
@@ -210,6 +224,7 @@ void store_close(struct store *st)
 	for (int i = 0; i < S_N; i++)
 		sqlite3_finalize(st->s[i]);
 	sqlite3_close(st->db);
+	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
 
@@ -242,53 +257,163 @@ static int store_run(struct store *st, int k, const char *what)
 	return r;
 }
 
-int store_node_upsert(struct store *st, const struct store_node_in *in, int64_t *id)
+static int store_node_find(struct store *st, const char *ek_hash, struct store_prior *p)
 {
 	sqlite3_stmt *q = st->s[S_NODE_FIND];
-	int rc, r;
+	int rc, r = 0;
 
-	*id = 0;
-	store_text(q, 1, in->ek_hash);
+	memset(p, 0, sizeof(*p));
+	store_text(q, 1, ek_hash);
 	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(q, 0);
+	if (rc == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(q, 1);
+		const void *name = sqlite3_column_blob(q, 5);
+		int name_len = sqlite3_column_bytes(q, 5);
+
+		p->id = sqlite3_column_int64(q, 0);
+		p->existed = 1;
+		for (int i = 0; i < 4; i++)
+			if (state && !strcmp(state, store_state_names[i]))
+				p->state = (enum store_state)i;
+		p->has_counts = sqlite3_column_type(q, 2) != SQLITE_NULL;
+		p->reset_count = (uint32_t)sqlite3_column_int64(q, 2);
+		p->restart_count = (uint32_t)sqlite3_column_int64(q, 3);
+		p->clock = (uint64_t)sqlite3_column_int64(q, 4);
+		if (name && name_len > 0 && name_len <= STORE_AK_NAME_MAX) {
+			memcpy(p->ak_name, name, (size_t)name_len);
+			p->ak_name_len = (size_t)name_len;
+		}
+	} else if (rc != SQLITE_DONE) {
+		r = store_err(st, "find node");
+	}
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_err(st, "find node");
-	if (*id) {
-		q = st->s[S_NODE_UPDATE];
-		store_text(q, 1, in->hostname);
-		store_blob(q, 2, in->ek_cert, in->ek_cert_len);
-		store_blob(q, 3, in->ak_pub, in->ak_pub_len);
-		store_blob(q, 4, in->ak_name, in->ak_name_len);
-		sqlite3_bind_int64(q, 5, *id);
-		return store_run(st, S_NODE_UPDATE, "update node");
-	}
-	q = st->s[S_NODE_INSERT];
-	store_text(q, 1, in->ek_hash);
-	sqlite3_bind_int(q, 2, in->ek_alg);
-	store_blob(q, 3, in->ek_pub, in->ek_pub_len);
-	store_blob(q, 4, in->ek_cert, in->ek_cert_len);
-	store_text(q, 5, in->hostname);
-	store_blob(q, 6, in->ak_pub, in->ak_pub_len);
-	store_blob(q, 7, in->ak_name, in->ak_name_len);
-	sqlite3_bind_int64(q, 8, store_now_ms());
+	return r;
+}
+
+static int store_insert_node(struct store *st, const char *ek_hash, uint16_t ek_alg, const uint8_t *ek_pub,
+			     size_t ek_pub_len, const uint8_t *ek_cert, size_t ek_cert_len, const char *hostname,
+			     enum store_state state, int64_t *id)
+{
+	sqlite3_stmt *q = st->s[S_NODE_INSERT];
+	int r;
+
+	store_text(q, 1, ek_hash);
+	sqlite3_bind_int(q, 2, ek_alg);
+	/* An operator may enroll by hash alone: an empty public until it attests. */
+	sqlite3_bind_blob(q, 3, ek_pub ? (const void *)ek_pub : "", ek_pub ? (int)ek_pub_len : 0, SQLITE_TRANSIENT);
+	store_blob(q, 4, ek_cert, ek_cert_len);
+	store_text(q, 5, hostname);
+	sqlite3_bind_int64(q, 6, store_now_ms());
+	store_text(q, 7, store_state_names[state]);
 	if ((r = store_run(st, S_NODE_INSERT, "enroll node")) != 0)
 		return r;
 	*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+static int store_upsert_locked(struct store *st, const struct store_node_in *in, int may_create,
+			       struct store_prior *prior)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if ((r = store_node_find(st, in->ek_hash, prior)) != 0)
+		return r;
+	if (prior->existed) {
+		q = st->s[S_NODE_UPDATE];
+		store_text(q, 1, in->hostname);
+		store_blob(q, 2, in->ek_cert, in->ek_cert_len);
+		store_blob(q, 3, in->ek_pub, in->ek_pub_len);
+		sqlite3_bind_int(q, 4, in->ek_alg);
+		sqlite3_bind_int64(q, 5, prior->id);
+		return store_run(st, S_NODE_UPDATE, "update node");
+	}
+	if (!may_create)
+		return err_set(AERR_NOT_FOUND, "node %.16s... is not enrolled (enrollment = explicit: verifier enroll)",
+			       in->ek_hash);
+	if ((r = store_insert_node(st, in->ek_hash, in->ek_alg, in->ek_pub, in->ek_pub_len, in->ek_cert,
+				   in->ek_cert_len, in->hostname, STORE_ATTESTING, &prior->id)) != 0)
+		return r;
+	prior->state = STORE_ATTESTING;
 	LOG_INFO("enrolled node %.16s... (host '%s')", in->ek_hash, in->hostname ? in->hostname : "");
 	return 0;
 }
 
-int store_attestation_add(struct store *st, const struct store_attestation *a, int64_t *id)
+int store_node_upsert(struct store *st, const struct store_node_in *in, int may_create, struct store_prior *prior)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = store_upsert_locked(st, in, may_create, prior);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int store_node_set_ak(struct store *st, int64_t id, const uint8_t *ak_pub, size_t ak_pub_len, const uint8_t *ak_name,
+		      size_t ak_name_len)
+{
+	sqlite3_stmt *q = st->s[S_NODE_AK];
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	store_blob(q, 1, ak_pub, ak_pub_len);
+	store_blob(q, 2, ak_name, ak_name_len);
+	sqlite3_bind_int64(q, 3, id);
+	r = store_run(st, S_NODE_AK, "record AK");
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int store_node_enroll(struct store *st, const char *ek_hash, uint16_t ek_alg, const uint8_t *ek_pub,
+		      size_t ek_pub_len, const char *hostname, int64_t *id)
+{
+	struct store_prior p;
+	int r;
+
+	*id = 0;
+	pthread_mutex_lock(&st->lock);
+	if ((r = store_node_find(st, ek_hash, &p)) == 0) {
+		if (p.existed)
+			r = err_set(AERR_INVALID_ARG, "node %.16s... is enrolled already (state %s)", ek_hash,
+				    store_state_names[p.state]);
+		else
+			r = store_insert_node(st, ek_hash, ek_alg, ek_pub, ek_pub_len, NULL, 0, hostname,
+					      STORE_ENROLLED, id);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+static int store_node_state(struct store *st, int64_t id, enum store_state *out)
+{
+	sqlite3_stmt *q = st->s[S_NODE_STATE];
+	int rc, r = 0;
+
+	*out = STORE_ENROLLED;
+	sqlite3_bind_int64(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(q, 0);
+
+		for (int i = 0; i < 4; i++)
+			if (state && !strcmp(state, store_state_names[i]))
+				*out = (enum store_state)i;
+	} else if (rc != SQLITE_DONE) {
+		r = store_err(st, "node state");
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return r;
+}
+
+static int store_attestation_locked(struct store *st, const struct store_attestation *a, int64_t *id,
+				    struct store_change *change)
 {
 	sqlite3_stmt *q = st->s[S_ATT_INSERT];
 	int64_t now = store_now_ms(), row;
 	int r;
 
-	if (id)
-		*id = 0;
 	if ((r = store_run(st, S_BEGIN, "begin")) != 0)
 		return r;
 	if (a->node_id)
@@ -311,19 +436,27 @@ int store_attestation_add(struct store *st, const struct store_attestation *a, i
 		sqlite3_bind_int64(q, 14, a->restart_count);
 	}
 	sqlite3_bind_int64(q, 15, (sqlite3_int64)a->ima_entries);
+	if (a->has_counts)
+		sqlite3_bind_int64(q, 16, (sqlite3_int64)a->clock);
 	if ((r = store_run(st, S_ATT_INSERT, "record attestation")) != 0)
 		goto rollback;
 	row = sqlite3_last_insert_rowid(st->db);
 	if (a->node_id) {
+		if ((r = store_node_state(st, a->node_id, &change->from)) != 0)
+			goto rollback;
+		change->to = a->pass ? STORE_PASSING : STORE_FAILED;
+		change->changed = change->from != change->to;
 		q = st->s[S_NODE_VERDICT];
-		sqlite3_bind_int64(q, 1, now);
+		if (!a->no_contact)
+			sqlite3_bind_int64(q, 1, now);
 		store_text(q, 2, a->pass ? "passing" : "failed");
 		store_text(q, 3, a->pass ? "" : a->reason);
 		if (a->has_counts) {
 			sqlite3_bind_int64(q, 4, a->reset_count);
 			sqlite3_bind_int64(q, 5, a->restart_count);
+			sqlite3_bind_int64(q, 6, (sqlite3_int64)a->clock);
 		}
-		sqlite3_bind_int64(q, 6, a->node_id);
+		sqlite3_bind_int64(q, 7, a->node_id);
 		if ((r = store_run(st, S_NODE_VERDICT, "node verdict")) != 0)
 			goto rollback;
 	}
@@ -337,7 +470,24 @@ rollback:
 	return r;
 }
 
-int store_secret_add(struct store *st, int64_t attestation_id, int64_t node_id, const char *name, int proof_ok)
+int store_attestation_add(struct store *st, const struct store_attestation *a, int64_t *id,
+			  struct store_change *change)
+{
+	struct store_change ignored;
+	int r;
+
+	if (id)
+		*id = 0;
+	if (!change)
+		change = &ignored;
+	memset(change, 0, sizeof(*change));
+	pthread_mutex_lock(&st->lock);
+	r = store_attestation_locked(st, a, id, change);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+static int store_secret_add_locked(struct store *st, int64_t attestation_id, int64_t node_id, const char *name, int proof_ok)
 {
 	sqlite3_stmt *q = st->s[S_SECRET_INSERT];
 
@@ -374,9 +524,10 @@ static void store_row_node(sqlite3_stmt *q, struct store_node *n)
 	n->restart_count = (uint32_t)sqlite3_column_int64(q, 9);
 	n->attestations = (uint64_t)sqlite3_column_int64(q, 10);
 	n->passes = (uint64_t)sqlite3_column_int64(q, 11);
+	n->has_ak = sqlite3_column_int(q, 12) != 0;
 }
 
-int store_node_get(struct store *st, const char *key, struct store_node *out)
+static int store_node_get_locked(struct store *st, const char *key, struct store_node *out)
 {
 	sqlite3_stmt *q = st->s[S_NODE_GET];
 	int rc, found = 0, r = 0;
@@ -402,7 +553,7 @@ int store_node_get(struct store *st, const char *key, struct store_node *out)
 	return r;
 }
 
-int store_node_list(struct store *st, int (*fn)(const struct store_node *n, void *arg), void *arg)
+static int store_node_list_locked(struct store *st, int (*fn)(const struct store_node *n, void *arg), void *arg)
 {
 	sqlite3_stmt *q = st->s[S_NODE_LIST];
 	struct store_node n;
@@ -418,18 +569,18 @@ int store_node_list(struct store *st, int (*fn)(const struct store_node *n, void
 	return r;
 }
 
-int store_node_remove(struct store *st, const char *key)
+static int store_node_remove_locked(struct store *st, const char *key)
 {
 	struct store_node n;
 	int r;
 
-	if ((r = store_node_get(st, key, &n)) != 0)
+	if ((r = store_node_get_locked(st, key, &n)) != 0)
 		return r;
 	sqlite3_bind_int64(st->s[S_NODE_DELETE], 1, n.id);
 	return store_run(st, S_NODE_DELETE, "remove node");
 }
 
-int store_count_verdicts(struct store *st, int pass, uint64_t *n)
+static int store_count_verdicts_locked(struct store *st, int pass, uint64_t *n)
 {
 	sqlite3_stmt *q = st->s[S_COUNT];
 	int r = 0;
@@ -442,5 +593,88 @@ int store_count_verdicts(struct store *st, int pass, uint64_t *n)
 		r = store_err(st, "count verdicts");
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
+	return r;
+}
+
+int store_secret_add(struct store *st, int64_t attestation_id, int64_t node_id, const char *name, int proof_ok)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = store_secret_add_locked(st, attestation_id, node_id, name, proof_ok);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int store_node_get(struct store *st, const char *key, struct store_node *out)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = store_node_get_locked(st, key, out);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int store_node_list(struct store *st, int (*fn)(const struct store_node *n, void *arg), void *arg)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = store_node_list_locked(st, fn, arg);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int store_node_remove(struct store *st, const char *key)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = store_node_remove_locked(st, key);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int store_count_verdicts(struct store *st, int pass, uint64_t *n)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = store_count_verdicts_locked(st, pass, n);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+/* Collected first, then handed out without the lock: fn records verdicts. */
+int store_nodes_overdue(struct store *st, int64_t cutoff_ms, int (*fn)(const struct store_node *n, void *arg),
+			void *arg)
+{
+	sqlite3_stmt *q = st->s[S_NODE_OVERDUE];
+	struct store_node *nodes = NULL, *grown;
+	size_t n = 0, cap = 0;
+	int rc, r = 0;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_bind_int64(q, 1, cutoff_ms);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			if (!(grown = realloc(nodes, cap * sizeof(*nodes)))) {
+				r = err_set(AERR_ALLOC, "overdue nodes");
+				break;
+			}
+			nodes = grown;
+		}
+		store_row_node(q, &nodes[n++]);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_err(st, "overdue nodes");
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	pthread_mutex_unlock(&st->lock);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = fn(&nodes[i], arg);
+	free(nodes);
 	return r;
 }

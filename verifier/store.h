@@ -4,8 +4,8 @@
  * every secret delivery with whether its proof verified. The schema is created
  * and migrated here (PRAGMA user_version); statements are prepared once. This
  * module does no crypto, and nothing else touches the database handle.
- * Not thread-safe: one caller at a time per struct store (the push service
- * and the pull driver each serve one call at a time). */
+ * Thread-safe: one connection per struct store, every call under its lock
+ * (the push service handles calls on several threads). */
 #ifndef VERIFIER_STORE_H
 #define VERIFIER_STORE_H
 
@@ -29,10 +29,27 @@ struct store_node_in {
 	const uint8_t *ek_cert;          /* DER, may be NULL */
 	size_t ek_cert_len;
 	const char *hostname;            /* untrusted, informational */
-	const uint8_t *ak_pub;           /* may be NULL (not yet admitted) */
-	size_t ak_pub_len;
-	const uint8_t *ak_name;
+};
+
+#define STORE_AK_NAME_MAX 68             /* sizeof(TPMU_NAME) */
+
+/* What the store knew of a node before this attestation: the reference for
+ * the counter rules and the AK activated earlier. */
+struct store_prior {
+	int64_t id;
+	int existed;                     /* 0: enrolled just now */
+	enum store_state state;
+	int has_counts;                  /* counters of the last passing quote */
+	uint32_t reset_count, restart_count;
+	uint64_t clock;
+	uint8_t ak_name[STORE_AK_NAME_MAX]; /* the AK activated last (ak_name_len 0: none) */
 	size_t ak_name_len;
+};
+
+/* A node's state before and after a verdict. */
+struct store_change {
+	int changed;
+	enum store_state from, to;
 };
 
 /* One attestation and its verdict. */
@@ -53,7 +70,9 @@ struct store_attestation {
 	size_t signature_len;
 	int has_counts;
 	uint32_t reset_count, restart_count;
+	uint64_t clock;                  /* TPMS_CLOCK_INFO.clock of the quote, with has_counts */
 	uint64_t ima_entries;
+	int no_contact;                  /* a verdict without the node (a missed window): last_seen stays */
 };
 
 struct store_node {
@@ -67,6 +86,7 @@ struct store_node {
 	int has_counts;
 	uint32_t reset_count, restart_count;
 	uint64_t attestations, passes;
+	int has_ak;                      /* an AK was activated */
 };
 
 /* Open (creating and migrating) <dir>/verifier.db. AERR_IO with the path and
@@ -76,13 +96,33 @@ void store_close(struct store *st);
 
 const char *store_state_name(enum store_state s);
 
-/* Insert the node, or update what may change (hostname, EK certificate, AK;
- * NULL fields keep their value). *id receives its row id. */
-int store_node_upsert(struct store *st, const struct store_node_in *in, int64_t *id) ATTEST_WUR;
+/* Update what may change of a known node (hostname, EK certificate; NULL
+ * fields keep their value; an operator-enrolled node gets its EK public), or,
+ * with may_create, enroll an unknown one (AERR_NOT_FOUND without). *prior
+ * receives what was known before. */
+int store_node_upsert(struct store *st, const struct store_node_in *in, int may_create,
+		      struct store_prior *prior) ATTEST_WUR;
+
+/* The AK this node's TPM activated (TPM2B_PUBLIC and TPM2B_NAME contents). */
+int store_node_set_ak(struct store *st, int64_t id, const uint8_t *ak_pub, size_t ak_pub_len, const uint8_t *ak_name,
+		      size_t ak_name_len) ATTEST_WUR;
+
+/* Operator enrollment (verifier enroll): a node known by EK hash before it
+ * attests, state enrolled; ek_pub may be NULL. AERR_INVALID_ARG when it is
+ * enrolled already. */
+int store_node_enroll(struct store *st, const char *ek_hash, uint16_t ek_alg, const uint8_t *ek_pub,
+		      size_t ek_pub_len, const char *hostname, int64_t *id) ATTEST_WUR;
 
 /* Record a verdict and move its node to passing or failed with the reason, in
- * one transaction. *id (may be NULL) receives the attestation's row id. */
-int store_attestation_add(struct store *st, const struct store_attestation *a, int64_t *id) ATTEST_WUR;
+ * one transaction. *id (may be NULL) receives the attestation's row id,
+ * *change (may be NULL) the node's state before and after. */
+int store_attestation_add(struct store *st, const struct store_attestation *a, int64_t *id,
+			  struct store_change *change) ATTEST_WUR;
+
+/* Passing nodes not seen since before cutoff_ms (Unix ms): fn for each, outside
+ * any transaction, so fn may record verdicts. */
+int store_nodes_overdue(struct store *st, int64_t cutoff_ms,
+			int (*fn)(const struct store_node *n, void *arg), void *arg) ATTEST_WUR;
 
 /* Record one secret delivered in attestation attestation_id. */
 int store_secret_add(struct store *st, int64_t attestation_id, int64_t node_id, const char *name,

@@ -13,7 +13,7 @@
 #include "err.h"
 #include "session.h"
 
-#define TRUST_EKCACHE_SIZE 4096
+#define TRUST_EKCACHE_SIZE 65536
 
 struct verifier_trust {
 	struct ekcert_trust *ek;        /* NULL when require_ek_cert is false */

@@ -54,10 +54,10 @@ static void *watch_target_loop(void *arg)
 			LOG_INFO("verdict PASS target %s round %lu (%s) resetCount %u restartCount %u ima %llu, %.1f ms",
 				 w->target, round, activated ? "quote" : "full", res.verdict.reset_count,
 				 res.verdict.restart_count, (unsigned long long)res.verdict.ima_entries, res.total_ms);
-			/* A reboot since the AK was activated: activate a fresh one. */
-			activated = !res.verdict.reboot_seen;
+			/* A reboot was met by activating the AK again within the round. */
+			activated = 1;
 			if (res.verdict.reboot_seen)
-				LOG_INFO("target %s rebooted (resetCount %u): a full exchange next", w->target,
+				LOG_INFO("target %s rebooted (resetCount %u): AK activated again", w->target,
 					 res.verdict.reset_count);
 		} else {
 			LOG_WARN("verdict FAIL target %s round %lu: %s: %s", w->target, round,

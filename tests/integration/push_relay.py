@@ -18,6 +18,9 @@ Scenarios (each prints "ok <scenario>: <what the verifier said>" or exits 1):
   malformed-id   "xyz"                                        -> INVALID_ARGUMENT
   finished       SubmitQuote again after the verdict          -> NOT_FOUND
   bad-quote      a quote with one flipped signature bit       -> PERMISSION_DENIED (signature)
+  known          the AK was activated before (the verifier's database knows it):
+                 Hello asks for a quote at once, which passes
+  known-bad      the same, with one flipped signature bit     -> PERMISSION_DENIED (signature)
 """
 import argparse
 import os
@@ -51,12 +54,12 @@ def main():
     tpm = rpc.AttestorStub(grpc.secure_channel(a.attestor, creds("verifier")))
     ver = {n: rpc.VerifierStub(grpc.secure_channel(a.verifier, creds(n))) for n in ("attestor", "attestor2")}
 
-    def hello(peer="attestor"):
+    def hello(peer="attestor", want="credential"):
         e = tpm.GetEndorsement(pb.Empty(), timeout=20)
         k = tpm.GetAttestationKey(pb.Empty(), timeout=20)
         ch = ver[peer].Hello(pb.PushHello(endorsement=e, ak=k), timeout=20)
-        if not ch.HasField("credential"):
-            die("Hello did not answer with a credential challenge: %s" % ch)
+        if not ch.HasField(want):
+            die("Hello did not answer with a %s: %s" % (want, ch))
         return ch
 
     def activate(ch, peer="attestor"):
@@ -89,6 +92,20 @@ def main():
         if not v.HasField("verdict") or not getattr(v.verdict, "pass"):
             die("no passing verdict: %s" % v)
         said = "PASS, reattest in %d s" % v.verdict.reattest_seconds
+    elif s in ("known", "known-bad"):
+        ch = hello(want="quote")
+        qr = quote(ch.quote)
+        if s == "known":
+            v = ver["attestor"].SubmitQuote(pb.PushQuote(session_id=ch.session_id, quote=qr), timeout=20)
+            if not v.HasField("verdict") or not getattr(v.verdict, "pass"):
+                die("no passing verdict: %s" % v)
+            said = "PASS with the AK activated before, no activation"
+        else:
+            sig = bytearray(qr.signature)
+            sig[-1] ^= 1
+            qr.signature = bytes(sig)
+            said = expect(C.PERMISSION_DENIED, lambda: ver["attestor"].SubmitQuote(
+                pb.PushQuote(session_id=ch.session_id, quote=qr), timeout=20), "signature")
     elif s == "other-peer":
         ch = hello("attestor")
         r = tpm.ActivateCredential(ch.credential, timeout=20)

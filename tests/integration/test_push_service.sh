@@ -40,6 +40,8 @@ CONF
 bg attestor "$BUILD_DIR/attestor" --config "$WORK/attestor.conf"
 aport=$(log_port "$WORK/attestor.log")
 
+# First without a database: every session activates its AK (a database would
+# remember the AK activated by the first one; that path is checked below).
 cat >"$WORK/verifier.conf" <<CONF
 [verifier]
 mode = push
@@ -47,7 +49,6 @@ listen = 127.0.0.1:0
 ek_roots = $EK_ROOTS
 session_ttl = $TTL
 reattest_interval = 42
-state_dir = $WORK/vstate
 log_level = info
 [tls]
 ca = $P/ca.pem
@@ -84,12 +85,25 @@ fails=$(grep -c "verdict FAIL" "$WORK/verifier.log" || true)
 [ "$fails" -eq 2 ] || fail "verifier logged $fails failing verdicts, want 2"
 grep -q "verdict FAIL .*quote: .*nonce" "$WORK/verifier.log" || fail "no nonce failure logged"
 ok "verifier logged 3 passes and 2 failures, each with its reason"
-# The database holds the same: one node (every relay used the same TPM).
+
+# With a database: the first exchange activates the AK, the next ones reuse it.
+kill "$VERIFIER_PID"
+wait "$VERIFIER_PID" 2>/dev/null || true
+sed -i "/^\[verifier\]$/a state_dir = $WORK/vstate" "$WORK/verifier.conf"
+bg verifier2 "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
+VERIFIER_PID=$BG_PID
+vport=$(log_port "$WORK/verifier2.log")
+out=$(relay pass) || fail "first exchange with a database"
+for s in known known-bad known; do
+	out=$(relay "$s") || fail "scenario $s"
+	ok "$out"
+done
+# The database holds one node (every relay used the same TPM), 3 passes and the failure.
 "$BUILD_DIR/verifier" list --config "$WORK/verifier.conf" >"$WORK/list.out" || fail "verifier list"
-grep -q "^1 nodes: 1 passing, 0 failed; verdicts recorded: 3 pass, 2 fail$" "$WORK/list.out" ||
+grep -q "^1 nodes: 1 passing, 0 failed; verdicts recorded: 3 pass, 1 fail$" "$WORK/list.out" ||
 	fail "verifier list: $(cat "$WORK/list.out")"
 "$BUILD_DIR/verifier" list --config "$WORK/verifier.conf" --json >"$WORK/list.json" || fail "verifier list --json"
-ek=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["verdicts"]=={"pass":3,"fail":2}; print(d["nodes"][0]["ek_hash"])' "$WORK/list.json") ||
+ek=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["verdicts"]=={"pass":3,"fail":1}; print(d["nodes"][0]["ek_hash"])' "$WORK/list.json") ||
 	fail "verifier list --json: $(cat "$WORK/list.json")"
 "$BUILD_DIR/verifier" status --config "$WORK/verifier.conf" "${ek:0:12}" >"$WORK/status.out" || fail "verifier status"
 grep -q "^state     passing" "$WORK/status.out" || fail "verifier status: $(cat "$WORK/status.out")"

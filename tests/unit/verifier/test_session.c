@@ -1120,6 +1120,155 @@ static void test_secrets(void **state)
 	}
 }
 
+/* ------------------------------------------------------------ prior state */
+
+static void prior_of(struct session_prior *pr, uint32_t reset, uint32_t restart, uint64_t clock, int with_ak)
+{
+	memset(pr, 0, sizeof(*pr));
+	pr->has_counts = 1;
+	pr->reset_count = reset;
+	pr->restart_count = restart;
+	pr->clock = clock;
+	if (with_ak) {
+		memcpy(pr->ak_name, T.ak_name.name, T.ak_name.size);
+		pr->ak_name_len = T.ak_name.size;
+	}
+}
+
+/* Endorse with this prior, then the AK. */
+static void start_with_prior(struct ctx *c, const struct session_prior *pr)
+{
+	ctx_start(c);
+	assert_int_equal(do_endorse(c), 0);
+	assert_int_equal(session_set_prior(c->s, pr, 1), 0);
+	assert_int_equal(do_ak(c, T.ak_pub_wire, T.ak_pub_len), 0);
+}
+
+/* The AK this TPM activated before: no challenge, quotes at once. */
+static void test_prior_ak_no_activation(void **state)
+{
+	struct session_prior pr;
+	struct session_verdict v;
+	struct ctx c;
+
+	(void)state;
+	ctx_init(&c);
+	prior_of(&pr, T.clock.resetCount, T.clock.restartCount, T.clock.clock - 1, 1);
+	start_with_prior(&c, &pr);
+	assert_true(session_ak_preactivated(c.s));
+	assert_int_equal(session_get_state(c.s), SESSION_ACTIVATED);
+	assert_int_equal(c.ch.blob.size, 0);
+	assert_int_equal(session_activate(c.s, (const uint8_t *)"x", 1), AERR_STATE);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), 0);
+	assert_int_equal(v.clock, T.clock.clock);
+	session_free(c.s);
+
+	/* Another AK than the one recorded: the full activation. */
+	ctx_init(&c);
+	pr.ak_name[pr.ak_name_len - 1] ^= 1;
+	start_with_prior(&c, &pr);
+	assert_false(session_ak_preactivated(c.s));
+	assert_int_equal(session_get_state(c.s), SESSION_AK_ADMITTED);
+	session_free(c.s);
+}
+
+/* Counters that go backwards fail the node, each with its own reason. */
+static void test_counters_backwards(void **state)
+{
+	static const struct {
+		int dreset, drestart;
+		int64_t dclock;
+		const char *needle;
+	} cases[] = {
+		{ 1, 0, 0, "resetCount went backwards" },
+		{ 0, 1, 0, "restartCount went backwards" },
+		{ 0, 0, 1, "clock went backwards" },
+	};
+	struct session_prior pr;
+	struct session_verdict v;
+	struct ctx c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ctx_init(&c);
+		prior_of(&pr, T.clock.resetCount + cases[i].dreset, T.clock.restartCount + cases[i].drestart,
+			 T.clock.clock + cases[i].dclock, 0);
+		start_with_prior(&c, &pr);
+		assert_int_equal(do_activate(&c), 0);
+		request_and_quote(&c);
+		assert_int_equal(do_quote(&c, &v), AERR_COUNTERS);
+		assert_failed(&c, AERR_COUNTERS, SESSION_STEP_QUOTE, cases[i].needle);
+		session_free(c.s);
+	}
+	/* A later boot, or a later restart with an earlier clock: fine. */
+	ctx_init(&c);
+	prior_of(&pr, T.clock.resetCount - 1, T.clock.restartCount + 5, T.clock.clock + 1000, 0);
+	start_with_prior(&c, &pr);
+	assert_int_equal(do_activate(&c), 0);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), 0);
+	session_free(c.s);
+}
+
+/* The AK was activated in an earlier boot: activate it again, then pass. */
+static void test_reactivation(void **state)
+{
+	struct session_prior pr;
+	struct session_verdict v;
+	struct ctx c;
+
+	(void)state;
+	ctx_init(&c);
+	prior_of(&pr, T.clock.resetCount - 1, 0, 0, 1);
+	start_with_prior(&c, &pr);
+	assert_true(session_ak_preactivated(c.s));
+	assert_int_equal(session_reactivate(c.s, &c.ch), AERR_STATE);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), AERR_REACTIVATE);
+	assert_int_equal(session_get_state(c.s), SESSION_AK_ADMITTED);
+	assert_int_equal(v.pass, 0);
+	/* Neither a new quote nor an activation before the new challenge. */
+	assert_int_equal(session_quote_request(c.s, &c.qr), AERR_STATE);
+	assert_int_equal(session_reactivate(c.s, &c.ch), 0);
+	assert_int_equal(c.ch.ak_name.size, T.ak_name.size);
+	assert_int_equal(do_activate(&c), 0);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), 0);
+	assert_int_equal(v.pass, 1);
+
+	/* Within one session: a reset between rounds asks again too; a clock
+	 * that goes back within the boot fails. */
+	T.clock.resetCount++;
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), AERR_REACTIVATE);
+	assert_int_equal(session_reactivate(c.s, &c.ch), 0);
+	assert_int_equal(do_activate(&c), 0);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), 0);
+	T.clock.clock -= 10;
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), AERR_COUNTERS);
+	assert_failed(&c, AERR_COUNTERS, SESSION_STEP_QUOTE, "clock went backwards");
+	T.clock.clock += 10;
+	T.clock.resetCount--;
+	session_free(c.s);
+}
+
+/* Explicit enrollment: an unknown node fails at its endorsement. */
+static void test_not_enrolled(void **state)
+{
+	struct ctx c;
+
+	(void)state;
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(do_endorse(&c), 0);
+	assert_int_equal(session_set_prior(c.s, NULL, 0), AERR_NOT_FOUND);
+	assert_failed(&c, AERR_NOT_FOUND, SESSION_STEP_ENDORSEMENT, "not enrolled");
+	session_free(c.s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1143,6 +1292,10 @@ int main(void)
 		cmocka_unit_test(test_ek_truncated),
 		cmocka_unit_test(test_ek_cache),
 		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_prior_ak_no_activation),
+		cmocka_unit_test(test_counters_backwards),
+		cmocka_unit_test(test_reactivation),
+		cmocka_unit_test(test_not_enrolled),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -63,22 +63,35 @@ static void test_lifecycle(void **state)
 	struct store *st = NULL;
 	struct store_node_in in;
 	struct store_attestation a;
+	struct store_change ch;
 	struct store_node n;
-	int64_t id1, id2, again, att;
+	struct store_prior pr;
+	int64_t id1, id2, att;
 	uint64_t passes, fails;
 	int nodes = 0;
 
 	(void)state;
 	assert_int_equal(store_open(dir, &st), 0);
 	node_in(&in, H1, "web1");
-	assert_int_equal(store_node_upsert(st, &in, &id1), 0);
+	assert_int_equal(store_node_upsert(st, &in, 1, &pr), 0);
+	assert_false(pr.existed);
+	assert_int_equal(pr.state, STORE_ATTESTING);
+	id1 = pr.id;
 	node_in(&in, H2, "web2");
-	assert_int_equal(store_node_upsert(st, &in, &id2), 0);
+	/* Explicit enrollment: an unknown node is refused, nothing written. */
+	assert_int_equal(store_node_upsert(st, &in, 0, &pr), AERR_NOT_FOUND);
+	assert_int_equal(store_node_get(st, "web2", &n), AERR_NOT_FOUND);
+	assert_int_equal(store_node_upsert(st, &in, 1, &pr), 0);
+	id2 = pr.id;
 	assert_int_not_equal(id1, id2);
-	/* The same EK again: the same node, the hostname updated. */
+	/* The same EK again: the same node, the hostname updated, nothing known yet. */
 	node_in(&in, H1, "web1-renamed");
-	assert_int_equal(store_node_upsert(st, &in, &again), 0);
-	assert_int_equal(again, id1);
+	assert_int_equal(store_node_upsert(st, &in, 0, &pr), 0);
+	assert_true(pr.existed);
+	assert_int_equal(pr.id, id1);
+	assert_false(pr.has_counts);
+	assert_int_equal(pr.ak_name_len, 0);
+	assert_int_equal(store_node_set_ak(st, id1, (const uint8_t *)"pub", 3, (const uint8_t *)"\x00\x0bname", 6), 0);
 
 	memset(&a, 0, sizeof(a));
 	a.node_id = id1;
@@ -89,28 +102,47 @@ static void test_lifecycle(void **state)
 	a.has_counts = 1;
 	a.reset_count = 7;
 	a.restart_count = 2;
-	assert_int_equal(store_attestation_add(st, &a, &att), 0);
+	a.clock = 123456;
+	assert_int_equal(store_attestation_add(st, &a, &att, &ch), 0);
 	assert_true(att > 0);
+	assert_true(ch.changed);
+	assert_int_equal(ch.from, STORE_ATTESTING);
+	assert_int_equal(ch.to, STORE_PASSING);
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_false(ch.changed);
+	/* What the next session of this node starts from. */
+	assert_int_equal(store_node_upsert(st, &in, 0, &pr), 0);
+	assert_true(pr.has_counts);
+	assert_int_equal(pr.reset_count, 7);
+	assert_int_equal(pr.restart_count, 2);
+	assert_int_equal(pr.clock, 123456);
+	assert_int_equal(pr.state, STORE_PASSING);
+	assert_int_equal(pr.ak_name_len, 6);
+	assert_memory_equal(pr.ak_name, "\x00\x0bname", 6);
 	assert_int_equal(store_secret_add(st, att, id1, "disk-key", 1), 0);
 	a.node_id = id2;
 	a.pass = 0;
 	a.reason = "PCR value differs from policy: PCR 0 bank sha256";
-	assert_int_equal(store_attestation_add(st, &a, NULL), 0);
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_int_equal(ch.from, STORE_ATTESTING);
+	assert_int_equal(ch.to, STORE_FAILED);
 	a.node_id = 0; /* an endorsement that failed: no node */
 	a.reason = "EK certificate not trusted";
-	assert_int_equal(store_attestation_add(st, &a, NULL), 0);
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_false(ch.changed);
 
 	assert_int_equal(store_count_verdicts(st, 1, &passes), 0);
 	assert_int_equal(store_count_verdicts(st, 0, &fails), 0);
-	assert_int_equal(passes, 1);
+	assert_int_equal(passes, 2);
 	assert_int_equal(fails, 2);
 
 	assert_int_equal(store_node_get(st, "web1-renamed", &n), 0);
 	assert_int_equal(n.id, id1);
 	assert_int_equal(n.state, STORE_PASSING);
 	assert_int_equal(n.reset_count, 7);
-	assert_int_equal(n.attestations, 1);
-	assert_int_equal(n.passes, 1);
+	assert_int_equal(n.attestations, 2);
+	assert_int_equal(n.passes, 2);
+	assert_true(n.has_ak);
 	assert_true(n.last_seen_ms >= n.enrolled_ms);
 	assert_int_equal(store_node_get(st, "aaaaaaaa22", &n), 0);
 	assert_int_equal(n.state, STORE_FAILED);
@@ -170,11 +202,117 @@ static void test_refusals(void **state)
 	assert_int_equal(store_open("/proc/no/such/dir", &st), AERR_IO);
 }
 
+static int collect(const struct store_node *n, void *arg)
+{
+	strcpy(arg, n->ek_hash);
+	return 0;
+}
+
+/* Operator enrollment, then the node's first attestation fills in its EK;
+ * the re-attestation window finds passing nodes not seen since the cutoff,
+ * and a missed window keeps the last-seen time. */
+static void test_enroll_and_window(void **state)
+{
+	struct store *st = NULL;
+	struct store_node_in in;
+	struct store_prior pr;
+	struct store_attestation a;
+	struct store_change ch;
+	struct store_node n;
+	char found[65] = "";
+	int64_t id, seen;
+
+	(void)state;
+	assert_int_equal(store_open(dir, &st), 0);
+	assert_int_equal(store_node_enroll(st, H1, 0, NULL, 0, "db1", &id), 0);
+	assert_int_equal(store_node_enroll(st, H1, 0, NULL, 0, "db1", &id), AERR_INVALID_ARG);
+	assert_int_equal(store_node_get(st, "db1", &n), 0);
+	assert_int_equal(n.state, STORE_ENROLLED);
+	node_in(&in, H1, "db1");
+	assert_int_equal(store_node_upsert(st, &in, 0, &pr), 0);
+	assert_true(pr.existed);
+	assert_int_equal(pr.state, STORE_ENROLLED);
+	assert_int_equal(store_node_get(st, "db1", &n), 0);
+	assert_int_equal(n.ek_alg, 1);
+
+	memset(&a, 0, sizeof(a));
+	a.node_id = pr.id;
+	a.mode = "push";
+	a.pass = 1;
+	a.step = "quote";
+	a.reason = "";
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_int_equal(ch.from, STORE_ENROLLED);
+	assert_int_equal(store_node_get(st, "db1", &n), 0);
+	seen = n.last_seen_ms;
+	assert_int_equal(store_nodes_overdue(st, seen, collect, found), 0);
+	assert_string_equal(found, "");
+	assert_int_equal(store_nodes_overdue(st, seen + 1, collect, found), 0);
+	assert_string_equal(found, H1);
+
+	a.pass = 0;
+	a.reason = "no passing attestation within reattest_window";
+	a.no_contact = 1;
+	usleep(2000);
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_int_equal(ch.to, STORE_FAILED);
+	assert_int_equal(store_node_get(st, "db1", &n), 0);
+	assert_int_equal(n.last_seen_ms, seen);
+	/* Failed nodes are not overdue again. */
+	found[0] = '\0';
+	assert_int_equal(store_nodes_overdue(st, seen + 100000, collect, found), 0);
+	assert_string_equal(found, "");
+	store_close(st);
+}
+
+/* A version-1 database (as the previous verifier left it) is migrated: its
+ * AKs, recorded before activation then, are forgotten. */
+static void test_migration(void **state)
+{
+	struct store *st = NULL;
+	struct store_node_in in;
+	struct store_prior pr;
+	sqlite3 *db;
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_FILE);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "CREATE TABLE nodes (id INTEGER PRIMARY KEY, ek_hash TEXT NOT NULL UNIQUE,"
+				      " ek_alg INTEGER NOT NULL, ek_pub BLOB NOT NULL, ek_cert BLOB, hostname TEXT,"
+				      " ak_pub BLOB, ak_name BLOB, enrolled_at INTEGER NOT NULL, last_seen INTEGER,"
+				      " reset_count INTEGER, restart_count INTEGER, state TEXT NOT NULL, reason TEXT);"
+				      "CREATE TABLE attestations (id INTEGER PRIMARY KEY, node_id INTEGER, time INTEGER"
+				      " NOT NULL, mode TEXT NOT NULL, peer TEXT, hostname TEXT, pass INTEGER NOT NULL,"
+				      " step TEXT, reason TEXT, nonce BLOB, pcr_selection TEXT, quote BLOB, signature BLOB,"
+				      " reset_count INTEGER, restart_count INTEGER, ima_entries INTEGER);"
+				      "CREATE TABLE secret_deliveries (id INTEGER PRIMARY KEY, attestation_id INTEGER NOT"
+				      " NULL, node_id INTEGER, name TEXT NOT NULL, proof_ok INTEGER NOT NULL, time INTEGER"
+				      " NOT NULL);"
+				      "INSERT INTO nodes (ek_hash, ek_alg, ek_pub, ak_name, enrolled_at, state, reset_count)"
+				      " VALUES ('aaaaaaaa11111111111111111111111111111111111111111111111111111111', 1,"
+				      " x'01', x'000b01', 1, 'passing', 4);"
+				      "PRAGMA user_version = 1;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(dir, &st), 0);
+	node_in(&in, H1, NULL);
+	assert_int_equal(store_node_upsert(st, &in, 0, &pr), 0);
+	assert_true(pr.existed);
+	assert_int_equal(pr.reset_count, 4);
+	assert_int_equal(pr.ak_name_len, 0);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_enroll_and_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
