@@ -1,3 +1,7 @@
+/* crypto_hash uses the SHA-1/SHA-2 block API, deprecated in OpenSSL 3 in
+ * favour of EVP but kept in 3.x; see crypto.h for why. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -6,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "crypto.h"
 
@@ -103,6 +108,48 @@ int crypto_digest(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out)
 	if (!EVP_Digest(data, len, out, &outl, md, NULL))
 		return crypto_ossl_err(AERR_CRYPTO, "digest");
 	return 0;
+}
+
+int crypto_hash(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out)
+{
+	union {
+		SHA_CTX sha1;
+		SHA256_CTX sha256;
+		SHA512_CTX sha512;
+	} c;
+	int ok;
+
+	switch (alg) {
+	case TPM2_ALG_SHA1:
+		ok = SHA1_Init(&c.sha1) && SHA1_Update(&c.sha1, data, len) && SHA1_Final(out, &c.sha1);
+		break;
+	case TPM2_ALG_SHA256:
+		ok = SHA256_Init(&c.sha256) && SHA256_Update(&c.sha256, data, len) && SHA256_Final(out, &c.sha256);
+		break;
+	case TPM2_ALG_SHA384:
+		ok = SHA384_Init(&c.sha512) && SHA384_Update(&c.sha512, data, len) && SHA384_Final(out, &c.sha512);
+		break;
+	case TPM2_ALG_SHA512:
+		ok = SHA512_Init(&c.sha512) && SHA512_Update(&c.sha512, data, len) && SHA512_Final(out, &c.sha512);
+		break;
+	default:
+		return crypto_digest(alg, data, len, out);
+	}
+	if (!ok)
+		return crypto_ossl_err(AERR_CRYPTO, "digest");
+	return 0;
+}
+
+int crypto_extend(TPM2_ALG_ID alg, uint8_t *pcr, const uint8_t *value)
+{
+	uint8_t buf[2 * CRYPTO_MAX_DIGEST];
+	size_t size = crypto_digest_size(alg);
+
+	if (!size)
+		return err_set(AERR_UNSUPPORTED, "hash algorithm 0x%04x", alg);
+	memcpy(buf, pcr, size);
+	memcpy(buf + size, value, size);
+	return crypto_hash(alg, buf, 2 * size, pcr);
 }
 
 int crypto_hmac(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len, const uint8_t *data,

@@ -29,6 +29,18 @@ const char *crypto_alg_label(TPM2_ALG_ID alg, char buf[16]);
 /* out must hold crypto_digest_size(alg) bytes. */
 int crypto_digest(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out) ATTEST_WUR;
 
+/* The same digest on the hot paths of log replay (template hashes, PCR
+ * extends: millions of short inputs). SHA-1 and SHA-2 go through OpenSSL's
+ * block functions on a stack context: an EVP call costs ~90 ns of context and
+ * provider dispatch on top of a 64-byte hash that itself takes ~100 ns.
+ * Other algorithms (SM3) fall back to crypto_digest. Same result and errors
+ * as crypto_digest; out must hold crypto_digest_size(alg) bytes. */
+int crypto_hash(TPM2_ALG_ID alg, const void *data, size_t len, uint8_t *out) ATTEST_WUR;
+
+/* PCR extend in place: pcr = H_alg(pcr || value), both crypto_digest_size(alg)
+ * bytes (through crypto_hash). Errors as crypto_digest. */
+int crypto_extend(TPM2_ALG_ID alg, uint8_t *pcr, const uint8_t *value) ATTEST_WUR;
+
 /* HMAC with a TPM hash; out must hold crypto_digest_size(alg) bytes. */
 int crypto_hmac(TPM2_ALG_ID alg, const uint8_t *key, size_t key_len, const uint8_t *data,
 		size_t len, uint8_t *out) ATTEST_WUR;

@@ -266,6 +266,39 @@ static int note_hcrtm(struct eventlog *log, const struct eventlog_event *ev, siz
 	return 0;
 }
 
+/* Events left in c by their framing alone (one more for a malformed tail,
+ * which the parse then reports), at most EVENTLOG_MAX_EVENTS + 1: the event
+ * array is allocated once instead of grown, which on a large log spent more
+ * time copying than parsing. */
+static size_t count_events(const struct eventlog *log, struct cur c)
+{
+	size_t n = 0;
+
+	while (cur_left(&c) && n <= EVENTLOG_MAX_EVENTS) {
+		const uint8_t *skip;
+		uint32_t u, count, size;
+		uint16_t id;
+
+		n++;
+		if (log->format == EVENTLOG_FORMAT_SHA1) {
+			if (cur_bytes(&c, LEGACY_HEADER - 4, &skip))
+				break;
+		} else {
+			if (cur_u32(&c, &u) || cur_u32(&c, &u) || cur_u32(&c, &count) || count > log->nalgs)
+				break;
+			for (uint32_t i = 0; i < count; i++) {
+				const struct eventlog_alg *a;
+
+				if (cur_u16(&c, &id) || !(a = find_alg(log, id)) || cur_bytes(&c, a->size, &skip))
+					return n;
+			}
+		}
+		if (cur_u32(&c, &size) || cur_bytes(&c, size, &skip))
+			break;
+	}
+	return n;
+}
+
 int eventlog_parse(const uint8_t *buf, size_t len, struct eventlog **out)
 {
 	struct eventlog *log = NULL;
@@ -305,6 +338,21 @@ int eventlog_parse(const uint8_t *buf, size_t len, struct eventlog **out)
 		log->nalgs = 1;
 		log->algs[0].alg = TPM2_ALG_SHA1;
 		log->algs[0].size = 20;
+	}
+	if (cur_left(&c)) {
+		size_t want = log->nevents + count_events(log, c);
+		struct eventlog_event *n;
+
+		if (want > EVENTLOG_MAX_EVENTS)
+			want = EVENTLOG_MAX_EVENTS;
+		if (want > cap) {
+			if (!(n = realloc(log->events, want * sizeof(*n)))) {
+				r = err_set(AERR_ALLOC, "event log: out of memory for %zu events", want);
+				goto out;
+			}
+			log->events = n;
+			cap = want;
+		}
 	}
 	while (cur_left(&c)) {
 		struct eventlog_event *ev;
@@ -354,7 +402,6 @@ static void reset_values(const struct eventlog *log, size_t size, uint8_t out[PC
 int eventlog_replay(const struct eventlog *log, TPM2_ALG_ID alg,
 		    uint8_t out[PCRSEL_NUM_PCRS][CRYPTO_MAX_DIGEST], uint32_t *extended)
 {
-	uint8_t buf[2 * CRYPTO_MAX_DIGEST];
 	uint32_t mask = 0;
 	size_t size;
 	char name[16];
@@ -395,9 +442,7 @@ int eventlog_replay(const struct eventlog *log, TPM2_ALG_ID alg,
 				    ev->pcr, crypto_alg_label(alg, name));
 			goto out;
 		}
-		memcpy(buf, out[ev->pcr], size);
-		memcpy(buf + size, d->value, size);
-		if ((r = crypto_digest(alg, buf, 2 * size, out[ev->pcr])) != 0)
+		if ((r = crypto_extend(alg, out[ev->pcr], d->value)) != 0)
 			goto out;
 		mask |= 1u << ev->pcr;
 	}

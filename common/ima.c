@@ -380,6 +380,25 @@ static int grow(struct ima_list *l, size_t *cap)
 	return 0;
 }
 
+static int ima_frame(struct cur *c);
+
+/* Entries the framing of buf holds (and one more for a malformed tail, which
+ * the parse then reports), at most IMA_MAX_ENTRIES + 1: the entry array is
+ * allocated once instead of grown, which on a large list spent more time
+ * copying than parsing. */
+static size_t ima_count(const uint8_t *buf, size_t len)
+{
+	struct cur c = { buf, len, 0 };
+	size_t n = 0;
+
+	while (cur_left(&c) && n <= IMA_MAX_ENTRIES) {
+		n++;
+		if (ima_frame(&c) != 0)
+			break;
+	}
+	return n;
+}
+
 int ima_parse(const uint8_t *buf, size_t len, uint64_t first_index, struct ima_list **out)
 {
 	struct ima_list *l = NULL;
@@ -406,6 +425,12 @@ int ima_parse(const uint8_t *buf, size_t len, uint64_t first_index, struct ima_l
 	if ((r = list_own(l, len, &arena_buf)) != 0)
 		goto out;
 	arena = (char *)arena_buf;
+	if ((cap = ima_count(buf, len)) > IMA_MAX_ENTRIES)
+		cap = IMA_MAX_ENTRIES;
+	if (cap && !(l->entries = malloc(cap * sizeof(*l->entries)))) {
+		r = err_set(AERR_ALLOC, "IMA list: out of memory for %zu entries", cap);
+		goto out;
+	}
 	while (cur_left(&c)) {
 		struct ima_entry *e;
 
@@ -647,7 +672,7 @@ int ima_template_digest(const struct ima_entry *e, TPM2_ALG_ID alg, uint8_t *out
 		goto out;
 	}
 	if (e->tmpl != IMA_TEMPLATE_IMA) {
-		r = crypto_digest(alg, e->data, e->data_len, out);
+		r = crypto_hash(alg, e->data, e->data_len, out);
 		goto out;
 	}
 	/* Kernel ima_calc_field_array_hash: "ima" hashes the digest and the
@@ -660,7 +685,7 @@ int ima_template_digest(const struct ima_entry *e, TPM2_ALG_ID alg, uint8_t *out
 	memset(buf, 0, sizeof(buf));
 	memcpy(buf, e->data, IMA_SHA1_SIZE);
 	memcpy(buf + IMA_SHA1_SIZE, e->data + IMA_SHA1_SIZE + 4, flen);
-	r = crypto_digest(alg, buf, sizeof(buf), out);
+	r = crypto_hash(alg, buf, sizeof(buf), out);
 out:
 	return r;
 }
@@ -789,7 +814,7 @@ static int extend_value(const struct ima_replay_state *st, const struct ima_list
 static int replay_compute(const struct ima_replay_state *st, const struct ima_list *list, const struct ima_entry *e,
 			  uint8_t nv[IMA_MAX_BANKS][CRYPTO_MAX_DIGEST])
 {
-	uint8_t buf[2 * CRYPTO_MAX_DIGEST];
+	uint8_t value[CRYPTO_MAX_DIGEST];
 	char wt[96];
 	int r;
 
@@ -798,11 +823,9 @@ static int replay_compute(const struct ima_replay_state *st, const struct ima_li
 		return err_set(AERR_INVALID_ARG, "IMA %s: PCR index %u out of range", wt, e->pcr);
 	}
 	for (uint32_t b = 0; b < st->nbanks; b++) {
-		size_t size = crypto_digest_size(st->algs[b]);
-
-		memcpy(buf, st->pcr[b][e->pcr], size);
-		if ((r = extend_value(st, list, e, st->algs[b], buf + size)) != 0 ||
-		    (r = crypto_digest(st->algs[b], buf, 2 * size, nv[b])) != 0)
+		memcpy(nv[b], st->pcr[b][e->pcr], crypto_digest_size(st->algs[b]));
+		if ((r = extend_value(st, list, e, st->algs[b], value)) != 0 ||
+		    (r = crypto_extend(st->algs[b], nv[b], value)) != 0)
 			return r;
 	}
 	return 0;
@@ -957,6 +980,26 @@ out:
 	return r;
 }
 
+/* Whether every PCR of pcr_mask that a replayed bank of values holds equals
+ * the replay. Silent: the prefix search below asks this once per entry, and
+ * formatting a detail for each miss would cost more than the replay. */
+static int replay_matches(const struct ima_replay_state *st, const struct pcr_values *values, uint32_t pcr_mask)
+{
+	for (uint32_t b = 0; b < values->nbanks; b++) {
+		const struct pcr_bank *bank = &values->banks[b];
+		uint32_t want = bank->mask & pcr_mask;
+		size_t size = crypto_digest_size(bank->alg);
+		int k = bank_of(st, bank->alg);
+
+		if (!want || k < 0)
+			continue;
+		for (uint32_t i = 0; i < IMA_NUM_PCRS; i++)
+			if ((want & (1u << i)) && memcmp(st->pcr[k][i], bank->value[i], size) != 0)
+				return 0;
+	}
+	return 1;
+}
+
 int ima_replay_to_quote(struct ima_replay_state *st, const struct ima_list *list, const struct pcr_values *values,
 			uint32_t pcr_mask, size_t *used)
 {
@@ -977,13 +1020,14 @@ int ima_replay_to_quote(struct ima_replay_state *st, const struct ima_list *list
 			    list->first_index, st->count);
 		goto out;
 	}
+	/* Selection and sizes once; AERR_EVENTLOG only says this prefix differs. */
+	r = ima_replay_check_pcrs(st, values, pcr_mask);
+	if (r != 0 && r != AERR_EVENTLOG)
+		goto out;
 	tmp = *st;
 	for (;;) {
-		r = ima_replay_check_pcrs(&tmp, values, pcr_mask);
-		if (r == 0)
+		if (replay_matches(&tmp, values, pcr_mask))
 			break;
-		if (r != AERR_EVENTLOG)
-			goto out;
 		if (n == list->nentries) {
 			r = err_set(AERR_EVENTLOG,
 				    "IMA replay: no prefix of the %zu new entries (from entry %" PRIu64

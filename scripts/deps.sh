@@ -8,7 +8,7 @@ PACKAGES=(
 	libssl-dev openssl
 	libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
 	libtss2-dev swtpm swtpm-tools tpm2-tools
-	libsqlite3-dev libinih-dev libcmocka-dev libjson-c-dev
+	libsqlite3-dev libinih-dev libcmocka-dev libjson-c-dev ima-evm-utils
 	python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
 )
 

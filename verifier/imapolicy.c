@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "imapolicy.h"
+#include "imasig.h"
 #include "log.h"
 #include "policy.h"
 
@@ -29,6 +30,11 @@ struct imapolicy {
 	size_t nexclude;
 	regex_t *exclude;
 	int allow_violations;
+	struct imasig_keys *keys;         /* NULL: signatures are not checked */
+	int require_all;                  /* "require_signatures": true */
+	size_t nrequire;                  /* "require_signatures": [patterns] */
+	regex_t *require;
+	int allow_signed;
 };
 
 static uint32_t imapolicy_hash(const char *s)
@@ -116,28 +122,72 @@ static int imapolicy_table_load(const char *path, const char *key, json_object *
 	return 0;
 }
 
-static int imapolicy_excludes(const char *path, json_object *arr, struct imapolicy *p)
+/* A list of POSIX extended regular expressions into *re / *n. */
+static int imapolicy_regexes(const char *path, const char *key, json_object *arr, regex_t **re, size_t *n)
 {
-	size_t n;
+	size_t len;
 
 	if (!json_object_is_type(arr, json_type_array))
-		return err_set(AERR_CONFIG, "%s: \"exclude\" must be a list of regular expressions", path);
-	n = json_object_array_length(arr);
-	if (n && !(p->exclude = calloc(n, sizeof(*p->exclude))))
+		return err_set(AERR_CONFIG, "%s: \"%s\" must be a list of regular expressions", path, key);
+	len = json_object_array_length(arr);
+	if (len && !(*re = calloc(len, sizeof(**re))))
 		return err_set(AERR_ALLOC, "IMA policy");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < len; i++) {
 		json_object *e = json_object_array_get_idx(arr, i);
 		char why[128];
 		int rc;
 
 		if (!json_object_is_type(e, json_type_string))
-			return err_set(AERR_CONFIG, "%s: exclude %zu is not a string", path, i);
-		if ((rc = regcomp(&p->exclude[i], json_object_get_string(e), REG_EXTENDED | REG_NOSUB)) != 0) {
-			regerror(rc, &p->exclude[i], why, sizeof(why));
-			return err_set(AERR_CONFIG, "%s: exclude \"%s\": %s", path, json_object_get_string(e), why);
+			return err_set(AERR_CONFIG, "%s: %s %zu is not a string", path, key, i);
+		if ((rc = regcomp(&(*re)[i], json_object_get_string(e), REG_EXTENDED | REG_NOSUB)) != 0) {
+			regerror(rc, &(*re)[i], why, sizeof(why));
+			return err_set(AERR_CONFIG, "%s: %s \"%s\": %s", path, key, json_object_get_string(e), why);
 		}
-		p->nexclude++;
+		(*n)++;
 	}
+	return 0;
+}
+
+/* "keys": files of certificates or public keys; relative names are
+ * relative to the policy file's directory. */
+static int imapolicy_keys(const char *path, json_object *arr, struct imapolicy *p)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) : 0;
+	size_t n;
+	int r;
+
+	if (!json_object_is_type(arr, json_type_array) || !(n = json_object_array_length(arr)))
+		return err_set(AERR_CONFIG, "%s: \"keys\" must be a non-empty list of key or certificate files", path);
+	if ((r = imasig_keys_new(&p->keys)) != 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(arr, i);
+		const char *name = json_object_get_string(e);
+		char file[4096];
+
+		if (!json_object_is_type(e, json_type_string) || !*name)
+			return err_set(AERR_CONFIG, "%s: keys %zu is not a file name", path, i);
+		if (name[0] == '/' || !slash)
+			snprintf(file, sizeof(file), "%s", name);
+		else if (snprintf(file, sizeof(file), "%.*s/%s", dirlen, path, name) >= (int)sizeof(file))
+			return err_set(AERR_CONFIG, "%s: keys %zu: name too long", path, i);
+		if (imasig_keys_add_file(p->keys, file) != 0) {
+			char prefix[4200];
+
+			/* The detail names the key file already. */
+			snprintf(prefix, sizeof(prefix), "%s: keys %zu", path, i);
+			return err_wrap(AERR_CONFIG, prefix);
+		}
+	}
+	return 0;
+}
+
+static int imapolicy_bool(const char *path, const char *key, json_object *val, int *out)
+{
+	if (!json_object_is_type(val, json_type_boolean))
+		return err_set(AERR_CONFIG, "%s: %s must be true or false", path, key);
+	*out = json_object_get_boolean(val);
 	return 0;
 }
 
@@ -161,16 +211,29 @@ int imapolicy_load(const char *path, struct imapolicy **out)
 		else if (!strcmp(key, "keyrings"))
 			r = imapolicy_table_load(path, key, val, &p->keyrings);
 		else if (!strcmp(key, "exclude"))
-			r = imapolicy_excludes(path, val, p);
-		else if (!strcmp(key, "allow_violations")) {
-			if (!json_object_is_type(val, json_type_boolean))
-				r = err_set(AERR_CONFIG, "%s: allow_violations must be true or false", path);
-			p->allow_violations = json_object_get_boolean(val);
-		} else
-			r = err_set(AERR_CONFIG, "%s: unknown key \"%s\" (allow, exclude, keyrings, allow_violations)",
+			r = imapolicy_regexes(path, key, val, &p->exclude, &p->nexclude);
+		else if (!strcmp(key, "allow_violations"))
+			r = imapolicy_bool(path, key, val, &p->allow_violations);
+		else if (!strcmp(key, "keys"))
+			r = imapolicy_keys(path, val, p);
+		else if (!strcmp(key, "require_signatures"))
+			r = json_object_is_type(val, json_type_array)
+				    ? imapolicy_regexes(path, key, val, &p->require, &p->nrequire)
+				    : imapolicy_bool(path, key, val, &p->require_all);
+		else if (!strcmp(key, "allow_signed"))
+			r = imapolicy_bool(path, key, val, &p->allow_signed);
+		else
+			r = err_set(AERR_CONFIG,
+				    "%s: unknown key \"%s\" (allow, exclude, keyrings, allow_violations, keys, "
+				    "require_signatures, allow_signed)",
 				    path, key);
 		if (r != 0)
 			goto out;
+	}
+	/* A signature that must be there can only be judged with keys. */
+	if ((p->require_all || p->nrequire || p->allow_signed) && !p->keys) {
+		r = err_set(AERR_CONFIG, "%s: require_signatures and allow_signed need \"keys\"", path);
+		goto out;
 	}
 	*out = p;
 	p = NULL;
@@ -189,6 +252,10 @@ void imapolicy_free(struct imapolicy *p)
 	for (size_t i = 0; i < p->nexclude; i++)
 		regfree(&p->exclude[i]);
 	free(p->exclude);
+	for (size_t i = 0; i < p->nrequire; i++)
+		regfree(&p->require[i]);
+	free(p->require);
+	imasig_keys_free(p->keys);
 	free(p);
 }
 
@@ -208,24 +275,64 @@ static int imapolicy_listed(const struct imapolicy_slot *s, const struct ima_ent
 	return 0;
 }
 
-/* NULL when e passes, else why not. */
-static const char *imapolicy_entry(const struct imapolicy *p, const struct ima_entry *e)
+static int imapolicy_matches(const regex_t *re, size_t n, const char *path)
 {
+	for (size_t i = 0; i < n; i++)
+		if (regexec(&re[i], path, 0, NULL, 0) == 0)
+			return 1;
+	return 0;
+}
+
+/* The signature part of a file entry's judgement: NULL when it passes so far
+ * (*signed_ok set when a trusted key verified it), else why not, in why. */
+static const char *imapolicy_signature(const struct imapolicy *p, const struct ima_entry *e, int *signed_ok,
+				       char *why, size_t whylen)
+{
+	size_t plen = strlen(e->path);
+	const char *d;
+
+	*signed_ok = 0;
+	if (p->keys && e->sig_len) {
+		if (imasig_verify(p->keys, e) != 0) {
+			/* The detail starts with the path, which the caller names already. */
+			d = err_detail();
+			if (!strncmp(d, e->path, plen) && !strncmp(d + plen, ": ", 2))
+				d += plen + 2;
+			snprintf(why, whylen, "%s", d);
+			return why;
+		}
+		*signed_ok = 1;
+		return NULL;
+	}
+	if (p->require_all || imapolicy_matches(p->require, p->nrequire, e->path))
+		return e->modsig_len ? "only an appended signature (modsig), which is not checked; a signature is required"
+				     : "no IMA signature, and one is required";
+	return NULL;
+}
+
+/* NULL when e passes, else why not (a static string or why). */
+static const char *imapolicy_entry(const struct imapolicy *p, const struct ima_entry *e, char *why, size_t whylen)
+{
+	const struct imapolicy_slot *s;
+	const char *bad;
+	int signed_ok;
+
 	if (e->violation)
 		return p->allow_violations ? NULL : "a violation (file open for writing while measured)";
 	if (!e->path || !e->digest)
 		return "an entry without a path or digest (unknown template)";
 	if (e->tmpl == IMA_TEMPLATE_IMA_BUF) {
-		const struct imapolicy_slot *s = imapolicy_find(&p->keyrings, e->path);
+		s = imapolicy_find(&p->keyrings, e->path);
 		return imapolicy_listed(s, e) ? NULL : s ? "buffer digest not allowed" : "buffer not in keyrings";
 	}
-	for (size_t i = 0; i < p->nexclude; i++)
-		if (regexec(&p->exclude[i], e->path, 0, NULL, 0) == 0)
-			return NULL;
-	{
-		const struct imapolicy_slot *s = imapolicy_find(&p->allow, e->path);
-		return imapolicy_listed(s, e) ? NULL : s ? "digest not allowed" : "not in the allowlist";
-	}
+	if (imapolicy_matches(p->exclude, p->nexclude, e->path))
+		return NULL;
+	if ((bad = imapolicy_signature(p, e, &signed_ok, why, whylen)) != NULL)
+		return bad;
+	if (signed_ok && p->allow_signed)
+		return NULL;
+	s = imapolicy_find(&p->allow, e->path);
+	return imapolicy_listed(s, e) ? NULL : s ? "digest not allowed" : "not in the allowlist";
 }
 
 int imapolicy_check(const struct imapolicy *p, const struct ima_list *list, size_t n)
@@ -235,7 +342,8 @@ int imapolicy_check(const struct imapolicy *p, const struct ima_list *list, size
 
 	for (size_t i = 0; i < n && i < list->nentries; i++) {
 		const struct ima_entry *e = &list->entries[i];
-		const char *why = imapolicy_entry(p, e);
+		char buf[256];
+		const char *why = imapolicy_entry(p, e, buf, sizeof(buf));
 		int k;
 
 		if (!why)

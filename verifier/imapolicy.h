@@ -5,7 +5,10 @@
  *     "allow":    { "/usr/bin/bash": ["sha256:9f86d0...", ...], ... },
  *     "exclude":  ["^/tmp/", "^/var/log/"],
  *     "keyrings": { ".ima": ["sha256:..."], "kexec-cmdline": [...] },
- *     "allow_violations": false
+ *     "allow_violations": false,
+ *     "keys": ["ima-signing.der", "/etc/keys/ima-ec.pem"],
+ *     "require_signatures": ["^/usr/s?bin/"],
+ *     "allow_signed": false
  *   }
  *
  * Every IMA entry the quote vouches for must pass: a file entry when its path
@@ -15,7 +18,18 @@
  * "keyrings"; a violation entry (open-writers / ToMToU: no digest) only with
  * "allow_violations". boot_aggregate is an ordinary path here: list it or
  * exclude it. Unknown keys refuse the file (a typo must not loosen the
- * policy). Lookups are by hash, so large allowlists cost no more per entry. */
+ * policy). Lookups are by hash, so large allowlists cost no more per entry.
+ *
+ * Signatures (common/imasig.h): with "keys" (certificates or public keys,
+ * PEM or DER, RSA or EC; relative names are relative to the policy file),
+ * the IMA signature of every file entry that is not excluded and carries one
+ * (ima-sig, ima-sigv2, and the sig field of ima-modsig) must verify with a
+ * key of that key id: an unknown key id or a bad signature fails the file.
+ * "require_signatures" (true for every file, or a list of path patterns)
+ * fails files without one; an appended modsig is not checked and does not
+ * count. A good signature still needs the allowlist unless "allow_signed"
+ * is true. Without "keys", signatures are not looked at (and the two
+ * switches are refused). */
 #ifndef VERIFIER_IMAPOLICY_H
 #define VERIFIER_IMAPOLICY_H
 

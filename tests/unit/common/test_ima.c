@@ -1077,9 +1077,43 @@ static void test_list_offsets(void **state)
 	free(buf);
 }
 
+/* crypto_hash / crypto_extend, the replay's hash path, give crypto_digest's
+ * (EVP's) results for every length around the block sizes, and refuse what
+ * crypto_digest refuses. */
+static void test_fast_hash(void **state)
+{
+	static const TPM2_ALG_ID algs[] = { TPM2_ALG_SHA1, TPM2_ALG_SHA256, TPM2_ALG_SHA384, TPM2_ALG_SHA512,
+					    TPM2_ALG_SM3_256 };
+	uint8_t in[300], a[CRYPTO_MAX_DIGEST], b[CRYPTO_MAX_DIGEST], pcr[CRYPTO_MAX_DIGEST], cat[2 * CRYPTO_MAX_DIGEST];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = (uint8_t)(i * 7 + 1);
+	for (size_t k = 0; k < sizeof(algs) / sizeof(algs[0]); k++) {
+		size_t size = crypto_digest_size(algs[k]);
+
+		if (!crypto_md(algs[k]))
+			continue; /* an OpenSSL without SM3 */
+		for (size_t len = 0; len <= sizeof(in); len++) {
+			assert_int_equal(crypto_digest(algs[k], in, len, a), 0);
+			assert_int_equal(crypto_hash(algs[k], in, len, b), 0);
+			assert_memory_equal(a, b, size);
+		}
+		memcpy(pcr, in, size);
+		memcpy(cat, in, size);
+		memcpy(cat + size, in + 100, size);
+		assert_int_equal(crypto_extend(algs[k], pcr, in + 100), 0);
+		assert_int_equal(crypto_digest(algs[k], cat, 2 * size, a), 0);
+		assert_memory_equal(pcr, a, size);
+	}
+	assert_int_equal(crypto_hash(TPM2_ALG_NULL, in, 1, a), AERR_UNSUPPORTED);
+	assert_int_equal(crypto_extend(TPM2_ALG_NULL, pcr, in), AERR_UNSUPPORTED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fast_hash),
 		cmocka_unit_test(test_binary_lists),
 		cmocka_unit_test(test_list_offsets),
 		cmocka_unit_test(test_violation_twins),

@@ -1,7 +1,10 @@
 /* IMA allowlist over a real list (the first 1000 entries of ACS's ima-sig
  * list): the allowlist of every (path, digest) passes; one path missing, one
  * digest altered, each fails and is named, and every failure is counted;
- * exclude patterns; violations; malformed policy files. */
+ * exclude patterns; violations; malformed policy files. Signatures over
+ * keys made at test time (tests/tools/imasig_make.sh): good ones pass, and a
+ * tampered file, an unknown key and a missing required signature each fail
+ * the file, named with its reason, all counted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +18,7 @@
 
 #include "fixtures.h"
 #include "imapolicy.h"
+#include "imasig_fixture.h"
 
 #define N 1000
 
@@ -216,6 +220,190 @@ static void test_bad_files(void **state)
 	load_fails("{", path);
 }
 
+/* Signed entries: path i is /usr/bin/sN. */
+static const struct {
+	const char *sig;      /* signature file, NULL: none */
+	const char *file;     /* file whose digest is measured */
+	const char *tmpl;
+} signed_entries[] = {
+	{ "rsa", "rsa", "ima-sig" },      /* 0 good */
+	{ "ec", "ec", "ima-sig" },        /* 1 good */
+	{ "rsa", "ec", "ima-sig" },       /* 2 tampered: another file's digest */
+	{ "other", "other", "ima-sig" },  /* 3 unknown key */
+	{ NULL, "rsa", "ima-sig" },       /* 4 no signature (empty sig field) */
+	{ NULL, "ec", "ima-ng" },         /* 5 no sig field at all */
+	{ NULL, "rsa", "ima-sig" },       /* 6 no signature, under /opt: not required by pattern */
+};
+
+#define NSIGNED (sizeof(signed_entries) / sizeof(signed_entries[0]))
+
+static char sigdir[64];
+static struct ima_list *siglist;
+static uint8_t siglist_buf[NSIGNED * 4096];
+
+static void signed_list(void)
+{
+	size_t n = 0;
+
+	if (siglist)
+		return;
+	assert_int_equal(imasig_fx_make(sigdir, ""), 0);
+	for (size_t i = 0; i < NSIGNED; i++) {
+		uint8_t digest[32], *sig = NULL;
+		size_t sig_len = 0;
+		char name[64], file[64];
+
+		assert_int_equal(imasig_fx_digest(sigdir, signed_entries[i].file, TPM2_ALG_SHA256, digest), 0);
+		if (signed_entries[i].sig) {
+			snprintf(file, sizeof(file), "file-%s.sig", signed_entries[i].sig);
+			assert_non_null(sig = imasig_fx_read(sigdir, file, &sig_len));
+		}
+		snprintf(name, sizeof(name), "%s/s%zu", i == 6 ? "/opt" : "/usr/bin", i);
+		n += imasig_fx_entry(siglist_buf + n, signed_entries[i].tmpl, "sha256:", digest, 32, name, sig, sig_len);
+		free(sig);
+	}
+	assert_int_equal(ima_parse(siglist_buf, n, 0, &siglist), 0);
+	assert_int_equal(siglist->nentries, NSIGNED);
+}
+
+/* A policy: keys (in sigdir, by relative names when relative), the signed
+ * entries' digests allowed, plus extra keys. */
+static struct imapolicy *signed_policy(const char *keys, const char *extra, int allow)
+{
+	char file[128];
+	struct imapolicy *p = NULL;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/policy.json", sigdir);
+	assert_non_null(f = fopen(file, "w"));
+	fprintf(f, "{\"keys\": [%s], %s \"allow\": {", keys, extra);
+	for (size_t i = 0; allow && i < siglist->nentries; i++) {
+		const struct ima_entry *e = &siglist->entries[i];
+		fprintf(f, "%s\"%s\": [\"sha256:", i ? "," : "", e->path);
+		for (uint32_t k = 0; k < e->digest_len; k++)
+			fprintf(f, "%02x", e->digest[k]);
+		fprintf(f, "\"]");
+	}
+	fprintf(f, "}}\n");
+	fclose(f);
+	if (imapolicy_load(file, &p) != 0)
+		fail_msg("%s", err_detail());
+	return p;
+}
+
+static void expect_failure(const char *detail, size_t i, const char *why)
+{
+	char needle[128];
+
+	snprintf(needle, sizeof(needle), "/s%zu (", i);
+	const char *at = strstr(detail, needle);
+	if (!at || !strstr(at, why))
+		fail_msg("entry %zu: \"%s\" not reported in \"%s\"", i, why, detail);
+}
+
+static void test_signatures(void **state)
+{
+	struct imapolicy *p;
+	const char *d;
+
+	(void)state;
+	signed_list();
+	/* Signatures checked where present; none required. */
+	p = signed_policy("\"rsa.der\", \"ec.pem\"", "", 1);
+	assert_int_equal(imapolicy_check(p, siglist, 2), 0);
+	assert_int_equal(imapolicy_check(p, siglist, NSIGNED), AERR_LOG_POLICY);
+	d = err_detail();
+	assert_non_null(strstr(d, "2 of 7 IMA entries"));
+	expect_failure(d, 2, "does not verify");
+	expect_failure(d, 3, "not a trusted key");
+	imapolicy_free(p);
+
+	/* Required for every file: the unsigned ones fail too, every failure counted. */
+	p = signed_policy("\"rsa.der\", \"ec.pem\"", "\"require_signatures\": true,", 1);
+	assert_int_equal(imapolicy_check(p, siglist, NSIGNED), AERR_LOG_POLICY);
+	d = err_detail();
+	assert_non_null(strstr(d, "5 of 7 IMA entries"));
+	expect_failure(d, 2, "does not verify");
+	expect_failure(d, 3, "not a trusted key");
+	expect_failure(d, 4, "no IMA signature, and one is required");
+	expect_failure(d, 5, "no IMA signature, and one is required");
+	expect_failure(d, 6, "no IMA signature, and one is required");
+	assert_null(strstr(d, "/s0 ("));
+	assert_null(strstr(d, "/s1 ("));
+	imapolicy_free(p);
+
+	/* Required by pattern: /opt/s6 is not; an excluded path is not judged. */
+	p = signed_policy("\"rsa.der\", \"ec.pem\"",
+			  "\"require_signatures\": [\"^/usr/bin/\"], \"exclude\": [\"^/usr/bin/s3$\"],", 1);
+	assert_int_equal(imapolicy_check(p, siglist, NSIGNED), AERR_LOG_POLICY);
+	d = err_detail();
+	assert_non_null(strstr(d, "3 of 7 IMA entries"));
+	assert_null(strstr(d, "/s3 ("));
+	assert_null(strstr(d, "/s6 ("));
+	imapolicy_free(p);
+
+	/* Only the EC key trusted: the RSA signature's key is unknown. */
+	p = signed_policy("\"ec.pem\"", "", 1);
+	assert_int_equal(imapolicy_check(p, siglist, 2), AERR_LOG_POLICY);
+	expect_failure(err_detail(), 0, "not a trusted key");
+	imapolicy_free(p);
+
+	/* No allowlist: good signatures pass only with allow_signed. */
+	p = signed_policy("\"rsa.der\", \"ec.pem\"", "", 0);
+	assert_int_equal(imapolicy_check(p, siglist, 2), AERR_LOG_POLICY);
+	expect_failure(err_detail(), 0, "not in the allowlist");
+	imapolicy_free(p);
+	p = signed_policy("\"rsa.der\", \"ec.pem\"", "\"allow_signed\": true,", 0);
+	assert_int_equal(imapolicy_check(p, siglist, 2), 0);
+	assert_int_equal(imapolicy_check(p, siglist, NSIGNED), AERR_LOG_POLICY);
+	d = err_detail();
+	assert_non_null(strstr(d, "5 of 7 IMA entries"));
+	expect_failure(d, 4, "not in the allowlist");
+	imapolicy_free(p);
+}
+
+static void signed_load_fails(const char *keys, const char *extra, const char *needle)
+{
+	char file[128];
+	struct imapolicy *p = (void *)1;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/policy.json", sigdir);
+	assert_non_null(f = fopen(file, "w"));
+	if (keys)
+		fprintf(f, "{\"keys\": [%s] %s}", keys, extra);
+	else
+		fprintf(f, "{%s}", extra);
+	fclose(f);
+	assert_int_equal(imapolicy_load(file, &p), AERR_CONFIG);
+	assert_null(p);
+	if (!strstr(err_detail(), needle))
+		fail_msg("detail '%s' does not contain '%s'", err_detail(), needle);
+}
+
+static void test_signature_config(void **state)
+{
+	(void)state;
+	signed_list();
+	signed_load_fails(NULL, "\"require_signatures\": true", "need \"keys\"");
+	signed_load_fails(NULL, "\"allow_signed\": true", "need \"keys\"");
+	signed_load_fails(NULL, "\"keys\": []", "non-empty list");
+	signed_load_fails("\"rsa.key\"", "", "private key");
+	signed_load_fails("\"absent.pem\"", "", "absent.pem");
+	signed_load_fails("\"rsa.der\"", ", \"require_signatures\": 1", "require_signatures must be true or false");
+	signed_load_fails("\"rsa.der\"", ", \"require_signatures\": [\"(\"]", "require_signatures \"(\"");
+}
+
+static int teardown_signed(void **state)
+{
+	(void)state;
+	ima_list_free(siglist);
+	siglist = NULL;
+	if (sigdir[0])
+		imasig_fx_remove(sigdir);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +411,8 @@ int main(void)
 		cmocka_unit_test(test_exclude_and_empty),
 		cmocka_unit_test(test_violations),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_signatures),
+		cmocka_unit_test_teardown(test_signature_config, teardown_signed),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
