@@ -22,7 +22,7 @@ struct rpc_channel {
 	char target[256];
 };
 
-#define RPC_RECONNECT_MIN_MS 100
+#define RPC_RECONNECT_MIN_MS 100 /* first retry */
 #define RPC_RECONNECT_MAX_MS 2000
 
 int rpc_channel_open(const char *target, const struct rpc_tls *tls, size_t max_message,
@@ -31,7 +31,7 @@ int rpc_channel_open(const char *target, const struct rpc_tls *tls, size_t max_m
 	int r = AERR_INTERNAL;
 	struct rpc_channel *ch = NULL;
 	grpc_channel_credentials *creds = NULL;
-	grpc_arg args[6];
+	grpc_arg args[5];
 	grpc_channel_args chargs;
 
 	*out = NULL;
@@ -65,20 +65,19 @@ int rpc_channel_open(const char *target, const struct rpc_tls *tls, size_t max_m
 	args[2].type = GRPC_ARG_INTEGER;
 	args[2].key = (char *)GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
 	args[2].value.integer = RPC_RECONNECT_MIN_MS;
+	/* Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC takes it as the time a
+	 * connection attempt (TCP + TLS + SETTINGS) may take, 20 s by default. */
 	args[3].type = GRPC_ARG_INTEGER;
-	args[3].key = (char *)GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
-	args[3].value.integer = RPC_RECONNECT_MIN_MS;
-	args[4].type = GRPC_ARG_INTEGER;
-	args[4].key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
-	args[4].value.integer = RPC_RECONNECT_MAX_MS;
-	chargs.num_args = 5;
+	args[3].key = (char *)GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
+	args[3].value.integer = RPC_RECONNECT_MAX_MS;
+	chargs.num_args = 4;
 	chargs.args = args;
 	if (!tls->insecure && tls->server_name && *tls->server_name) {
 		/* Check this name in the server certificate instead of the target host. */
-		args[5].type = GRPC_ARG_STRING;
-		args[5].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
-		args[5].value.string = (char *)tls->server_name;
-		chargs.num_args = 6;
+		args[4].type = GRPC_ARG_STRING;
+		args[4].key = (char *)GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+		args[4].value.string = (char *)tls->server_name;
+		chargs.num_args = 5;
 	}
 	ch->cq = grpc_completion_queue_create_for_pluck(NULL);
 	ch->channel = grpc_channel_create(target, creds, &chargs);
