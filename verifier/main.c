@@ -101,7 +101,8 @@ static void print_pass(const char *target, int round, const struct pull_result *
 	if (v->event_log_checked)
 		printf(" eventlog ok");
 	if (v->ima_checked)
-		printf(" ima %llu entries", (unsigned long long)v->ima_entries);
+		printf(" ima %llu entries (%llu new)", (unsigned long long)v->ima_entries,
+		       (unsigned long long)v->ima_new);
 	if (res->secrets)
 		printf(" secrets %zu", res->secrets);
 	printf(" total %.2f ms\n", res->total_ms);

@@ -237,13 +237,23 @@ out:
 static int stage_quote_round(struct run *x)
 {
 	struct session_challenge c;
-	int r;
+	int r, reactivated = 0;
 
-	if ((r = stage_quote(x)) != AERR_REACTIVATE)
-		return r;
-	if ((r = session_reactivate(x->s, &c)) == 0 && (r = stage_activation(x, &c)) == 0)
+	/* At most: the IMA list of another boot (quote again), a reboot
+	 * (activate again), then the IMA list again. */
+	for (int round = 0; round < 4; round++) {
 		r = stage_quote(x);
-	OPENSSL_cleanse(&c, sizeof(c));
+		if (r == AERR_REQUOTE)
+			continue;
+		if (r != AERR_REACTIVATE || reactivated)
+			return r;
+		reactivated = 1;
+		if ((r = session_reactivate(x->s, &c)) == 0)
+			r = stage_activation(x, &c);
+		OPENSSL_cleanse(&c, sizeof(c));
+		if (r != 0)
+			return r;
+	}
 	return r;
 }
 

@@ -406,10 +406,10 @@ static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t sl
 	struct push_entry *e = &p->slots[slot];
 
 	LOG_INFO("verdict PASS host '%s' peer '%s' resetCount %u restartCount %u ak %s eventlog %s ima %llu "
-		 "secrets %zu",
+		 "(%llu new) secrets %zu",
 		 e->host, e->peer, v->reset_count, v->restart_count,
 		 session_ak_preactivated(e->s) ? "known" : "activated", v->event_log_checked ? "ok" : "none",
-		 (unsigned long long)v->ima_entries, v->secrets_proven);
+		 (unsigned long long)v->ima_entries, (unsigned long long)v->ima_new, v->secrets_proven);
 	vm.pass = 1;
 	vm.reason = "";
 	vm.reattest_seconds = p->cfg->reattest_interval;
@@ -447,6 +447,15 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 		return;
 	}
 	r = session_quote(e->s, &q, &v);
+	if (r == AERR_REQUOTE) {
+		/* The IMA list continued another boot's: a new round from entry 0. */
+		if ((r = push_ask_quote(e, call, req->session_id)) != 0) {
+			push_step_failed(p, call, slot, r, NULL);
+			return;
+		}
+		push_put(p, slot, 0);
+		return;
+	}
 	if (r == AERR_REACTIVATE) {
 		/* The TPM was reset since its AK was activated: again, then quote. */
 		if ((r = session_reactivate(e->s, &ch)) != 0) {

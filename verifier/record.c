@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "imastate.h"
 #include "log.h"
 #include "pcrsel.h"
 #include "tpmpub.h"
@@ -50,6 +51,15 @@ int record_node(struct record_ctx *c, struct session *s, const struct session_en
 		memcpy(prior.ak_name, sp.ak_name, sp.ak_name_len);
 		prior.ak_name_len = sp.ak_name_len;
 	}
+	/* A state that does not load only costs the next session the whole list. */
+	if (sp.ima_state_len) {
+		if (imastate_load(sp.ima_state, sp.ima_state_len, &prior.ima) == 0) {
+			prior.has_ima = 1;
+			prior.ima_reset = sp.ima_reset;
+		} else {
+			LOG_WARN("node %.16s...: stored IMA state ignored: %s", hash, err_detail());
+		}
+	}
 	return session_set_prior(s, &prior, 1);
 }
 
@@ -86,6 +96,8 @@ static int64_t record_add(struct record_ctx *c, const struct session_verdict *v,
 {
 	struct store_attestation a;
 	struct store_change change;
+	uint8_t ima[IMASTATE_MAX];
+	size_t ima_len = 0;
 	char sel[256] = "";
 	int64_t id = 0;
 
@@ -111,6 +123,11 @@ static int64_t record_add(struct record_ctx *c, const struct session_verdict *v,
 		a.reset_count = v->reset_count;
 		a.restart_count = v->restart_count;
 		a.clock = v->clock;
+		if (v->ima_state && imastate_save(v->ima_state, ima, sizeof(ima), &ima_len) == 0) {
+			a.ima_state = ima;
+			a.ima_state_len = ima_len;
+			a.ima_reset = v->reset_count;
+		}
 		a.ima_entries = v->ima_entries;
 	}
 	if (c->pcrs && pcrsel_format(c->pcrs, sel, sizeof(sel)) != 0)

@@ -44,6 +44,8 @@ struct session {
 	int epoch_known;               /* the boot the AK's activation holds for */
 	uint32_t epoch_reset;
 	int reactivate_due;            /* a quote showed a reset: activation again first */
+	int ima_from_store;            /* the IMA replay below continues an earlier session's */
+	uint64_t ima_new;              /* entries the last IMA check replayed */
 
 	int ima_started;
 	uint32_t ima_reset_count;      /* the boot the replay below belongs to */
@@ -405,6 +407,12 @@ int session_set_prior(struct session *s, const struct session_prior *prior, int 
 	if (prior->ak_name_len > sizeof(s->prior.ak_name))
 		return err_set(AERR_INVALID_ARG, "prior AK name of %zu bytes", prior->ak_name_len);
 	s->prior = *prior;
+	if (prior->has_ima) {
+		s->ima = prior->ima;
+		s->ima_started = 1;
+		s->ima_reset_count = prior->ima_reset;
+		s->ima_from_store = 1;
+	}
 	return 0;
 }
 
@@ -426,6 +434,9 @@ int session_reactivate(struct session *s, struct session_challenge *out)
 	}
 	s->reactivate_due = 0;
 	s->ak_preactivated = 0;
+	/* A new boot: the stored IMA replay is of the old one. */
+	if (s->ima_from_store)
+		s->ima_started = s->ima_from_store = 0;
 	s->epoch_known = 0;
 	s->state = SESSION_AK_ADMITTED;
 	return 0;
@@ -507,6 +518,15 @@ static int check_ima(struct session *s, const struct session_quote *in, const st
 	if (!in->ima_len && !in->ima_first)
 		return s->p.require_ima ? err_set(AERR_EVENTLOG, "no IMA list was sent (require_ima)") : 0;
 	if (in->ima_first == 0 || !s->ima_started || s->ima_reset_count != q->clock.resetCount) {
+		if (in->ima_first != 0 && s->ima_started && s->ima_from_store) {
+			/* The offset came from an earlier session, of another boot:
+			 * ask again, from entry 0. */
+			s->ima_started = 0;
+			s->ima_from_store = 0;
+			return err_set(AERR_REQUOTE, "IMA list continues entry %llu of boot %u, the quote is from "
+				       "boot %u", (unsigned long long)in->ima_first, s->ima_reset_count,
+				       q->clock.resetCount);
+		}
 		if (in->ima_first != 0)
 			return err_set(AERR_EVENTLOG, "IMA list starts at entry %llu, but this verifier holds none of "
 				       "this boot", (unsigned long long)in->ima_first);
@@ -529,6 +549,8 @@ static int check_ima(struct session *s, const struct session_quote *in, const st
 		goto out;
 	s->ima = st;
 	s->ima_started = 1;
+	s->ima_from_store = 0;
+	s->ima_new = used;
 	s->ima_reset_count = q->clock.resetCount;
 	r = 0;
 out:
@@ -608,7 +630,14 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 		goto fail;
 	if (s->p.policy && (r = policy_check(s->p.policy, &q)) != 0)
 		goto fail;
-	if ((r = check_event_log(s, in, &q)) != 0 || (r = check_ima(s, in, &q)) != 0)
+	if ((r = check_event_log(s, in, &q)) != 0)
+		goto fail;
+	if ((r = check_ima(s, in, &q)) == AERR_REQUOTE) {
+		LOG_INFO("%s", err_detail());
+		OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
+		return r;
+	}
+	if (r != 0)
 		goto fail;
 
 	memset(v, 0, sizeof(*v));
@@ -622,6 +651,8 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	v->event_log_checked = in->event_log_len > 0;
 	v->ima_checked = s->ima_started;
 	v->ima_entries = s->ima_started ? s->ima.count : 0;
+	v->ima_new = in->ima_len ? s->ima_new : 0;
+	v->ima_state = s->ima_started && (in->ima_len || in->ima_first) ? &s->ima : NULL;
 	s->quoted_before = 1;
 	s->last_reset_count = q.clock.resetCount;
 	s->last_restart_count = q.clock.restartCount;

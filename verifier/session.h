@@ -26,6 +26,7 @@
 #include "ekcache.h"
 #include "bootpolicy.h"
 #include "ekcert.h"
+#include "ima.h"
 #include "imapolicy.h"
 #include "err.h"
 #include "pcrsel.h"
@@ -147,6 +148,9 @@ struct session_verdict {
 	int event_log_checked;           /* a boot event log reproduced the quoted PCRs */
 	int ima_checked;                 /* an IMA list reproduced the quoted PCR 10 */
 	uint64_t ima_entries;            /* IMA entries vouched for by the quote so far */
+	uint64_t ima_new;                /* of those, replayed from this quote's list */
+	const struct ima_replay_state *ima_state; /* the replay to continue from (points into the
+						   * session), NULL when no IMA list was checked */
 };
 
 /* A proof of receipt from the host (views into its message). */
@@ -163,6 +167,9 @@ struct session_prior {
 	uint64_t clock;
 	uint8_t ak_name[sizeof(TPMU_NAME)]; /* the AK it activated (ak_name_len 0: none) */
 	size_t ak_name_len;
+	int has_ima;                     /* its IMA list replayed so far, in boot ima_reset */
+	uint32_t ima_reset;
+	struct ima_replay_state ima;
 };
 
 struct session;
@@ -209,7 +216,9 @@ int session_quote_request(struct session *s, struct session_quote_request *out) 
 
 /* Step 5. quote_verify against the AK and the outstanding nonce (consumed even on
  * failure), the counter rules (above), then the PCR policy over the proven
- * values. AERR_REACTIVATE: no verdict, activate again (session_reactivate). AERR_NONCE when no
+ * values. AERR_REACTIVATE: no verdict, activate again (session_reactivate).
+ * AERR_REQUOTE: no verdict: the IMA list continued the replay the store had
+ * from another boot; request a quote again (it asks from entry 0). AERR_NONCE when no
  * unused, unexpired nonce is outstanding. Fills *verdict (may be NULL) either way
  * when the step was in order. */
 int session_quote(struct session *s, const struct session_quote *in,

@@ -56,6 +56,10 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE attestations ADD COLUMN clock INTEGER;"
 	"UPDATE nodes SET ak_pub = NULL, ak_name = NULL;"
 	"CREATE INDEX nodes_state_seen ON nodes(state, last_seen);",
+	/* 3: where each node's IMA list stands, so a session asks only for
+	 * what is new in the same boot. */
+	"ALTER TABLE nodes ADD COLUMN ima_reset INTEGER;"
+	"ALTER TABLE nodes ADD COLUMN ima_state BLOB;",
 };
 
 #define STORE_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -73,7 +77,7 @@ enum {
 
 static const char *const store_sql[S_N] = {
 	[S_NODE_FIND] = "SELECT id, state, reset_count, restart_count, clock, ak_name, hostname, ek_cert,"
-			" length(ek_pub) FROM nodes WHERE ek_hash = ?",
+			" length(ek_pub), ima_reset, ima_state FROM nodes WHERE ek_hash = ?",
 	[S_NODE_INSERT] = "INSERT INTO nodes (ek_hash, ek_alg, ek_pub, ek_cert, hostname, enrolled_at, state)"
 			  " VALUES (?, ?, ?, ?, ?, ?, ?)",
 	[S_NODE_UPDATE] = "UPDATE nodes SET hostname = coalesce(?1, hostname), ek_cert = coalesce(?2, ek_cert),"
@@ -85,7 +89,8 @@ static const char *const store_sql[S_N] = {
 			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[S_NODE_VERDICT] = "UPDATE nodes SET last_seen = coalesce(?, last_seen), state = ?, reason = ?,"
 			   " reset_count = coalesce(?, reset_count), restart_count = coalesce(?, restart_count),"
-			   " clock = coalesce(?, clock) WHERE id = ?",
+			   " clock = coalesce(?, clock), ima_reset = coalesce(?, ima_reset),"
+			   " ima_state = coalesce(?, ima_state) WHERE id = ?",
 	[S_NODE_STATE] = "SELECT state FROM nodes WHERE id = ?",
 	[S_NODE_OVERDUE] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE state = 'passing' AND last_seen < ?",
 	[S_SECRET_INSERT] = "INSERT INTO secret_deliveries (attestation_id, node_id, name, proof_ok, time)"
@@ -298,6 +303,12 @@ static int store_node_find(struct store *st, const char *ek_hash, const struct s
 			memcpy(p->ak_name, name, (size_t)name_len);
 			p->ak_name_len = (size_t)name_len;
 		}
+		if (sqlite3_column_type(q, 10) == SQLITE_BLOB && sqlite3_column_bytes(q, 10) > 0 &&
+		    sqlite3_column_bytes(q, 10) <= STORE_IMA_STATE_MAX) {
+			p->ima_state_len = (size_t)sqlite3_column_bytes(q, 10);
+			memcpy(p->ima_state, sqlite3_column_blob(q, 10), p->ima_state_len);
+			p->ima_reset = (uint32_t)sqlite3_column_int64(q, 9);
+		}
 		if (same && in) {
 			const char *host = (const char *)sqlite3_column_text(q, 6);
 
@@ -482,7 +493,11 @@ static int store_attestation_locked(struct store *st, const struct store_attesta
 			sqlite3_bind_int64(q, 5, a->restart_count);
 			sqlite3_bind_int64(q, 6, (sqlite3_int64)a->clock);
 		}
-		sqlite3_bind_int64(q, 7, a->node_id);
+		if (a->pass && a->ima_state && a->ima_state_len) {
+			sqlite3_bind_int64(q, 7, a->ima_reset);
+			store_blob(q, 8, a->ima_state, a->ima_state_len);
+		}
+		sqlite3_bind_int64(q, 9, a->node_id);
 		if ((r = store_run(st, S_NODE_VERDICT, "node verdict")) != 0)
 			goto rollback;
 	}

@@ -33,8 +33,10 @@ struct store_node_in {
 
 #define STORE_AK_NAME_MAX 68             /* sizeof(TPMU_NAME) */
 
+#define STORE_IMA_STATE_MAX 8192        /* >= IMASTATE_MAX (common/imastate.h) */
+
 /* What the store knew of a node before this attestation: the reference for
- * the counter rules and the AK activated earlier. */
+ * the counter rules, the AK activated earlier, where its IMA list stands. */
 struct store_prior {
 	int64_t id;
 	int existed;                     /* 0: enrolled just now */
@@ -44,6 +46,9 @@ struct store_prior {
 	uint64_t clock;
 	uint8_t ak_name[STORE_AK_NAME_MAX]; /* the AK activated last (ak_name_len 0: none) */
 	size_t ak_name_len;
+	uint32_t ima_reset;              /* the boot of ima_state */
+	uint8_t ima_state[STORE_IMA_STATE_MAX]; /* opaque to the store (imastate.h); len 0: none */
+	size_t ima_state_len;
 };
 
 /* A node's state before and after a verdict. */
@@ -72,6 +77,9 @@ struct store_attestation {
 	uint32_t reset_count, restart_count;
 	uint64_t clock;                  /* TPMS_CLOCK_INFO.clock of the quote, with has_counts */
 	uint64_t ima_entries;
+	const uint8_t *ima_state;        /* pass: the IMA replay reached (imastate.h), or NULL */
+	size_t ima_state_len;
+	uint32_t ima_reset;              /* the boot it belongs to */
 	int no_contact;                  /* a verdict without the node (a missed window): last_seen stays */
 };
 

@@ -70,6 +70,7 @@ enum rpc_status rpc_status_from_err(int err)
 		return RPC_INVALID_ARGUMENT;
 	case AERR_STATE:
 	case AERR_REACTIVATE:
+	case AERR_REQUOTE:
 	case AERR_CONFIG:
 		return RPC_FAILED_PRECONDITION;
 	case AERR_NOT_FOUND:
