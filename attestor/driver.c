@@ -234,9 +234,11 @@ int driver_attest(struct driver *d, struct driver_result *res)
 	hello.ak = &ak.msg;
 	r = driver_call(d, M_HELLO, &hello.base, &ch, res);
 	answer_endorsement_done(&e);
-	/* Activate, SubmitQuote, then (with secrets) ConfirmSecrets: a verdict
-	 * within four demands, or the verifier is not following the protocol. */
-	for (steps = 0; r == 0 && !ch->verdict && steps < 4; steps++) {
+	/* Activate, SubmitQuote, then (with secrets) ConfirmSecrets; after a
+	 * reboot also a second activation and quote, and a quote again from IMA
+	 * entry 0: a verdict within eight demands, or the verifier is not
+	 * following the protocol. */
+	for (steps = 0; r == 0 && !ch->verdict && steps < 8; steps++) {
 		r = driver_step(d, ch, &next, res);
 		protobuf_c_message_free_unpacked(&ch->base, NULL);
 		ch = next;
