@@ -27,8 +27,12 @@
 
 /* How often the workers look at the stop flag and the stall sweep runs. */
 #define RPC_SERVER_POLL_MS 50
-/* A client that never sends its request, or never reads the reply under flow
- * control, holds a slot: after this long its call is cancelled. */
+/* A client that never sends its request holds a slot: after this long its
+ * call is cancelled. The request follows the call's headers at once from any
+ * real client, so this can be short: stalled calls cannot pile up for long. */
+#define RPC_SERVER_RECV_STALL_MS 5000
+/* A client that never reads its reply (under flow control) holds the slot too;
+ * a reply may be large and the link slow, so this one is longer. */
 #define RPC_SERVER_STALL_MS 30000
 #define RPC_SERVER_DEFAULT_SLOTS 64
 #define RPC_SERVER_MAX_THREADS 64
@@ -444,8 +448,10 @@ static void rpc_slot_finished(struct rpc_slot *sl, int ok)
 {
 	struct rpc_call *c = &sl->c;
 
-	LOG_DEBUG("%s from %s: %s%s%s", c->path, c->has_peer ? c->peer : "(anonymous)", rpc_status_name(sl->status),
+	/* A slice is not NUL-terminated: print it by its length. */
+	LOG_DEBUG("%s from %s: %s%s%.*s", c->path, c->has_peer ? c->peer : "(anonymous)", rpc_status_name(sl->status),
 		  sl->has_status_details ? ": " : "",
+		  sl->has_status_details ? (int)GRPC_SLICE_LENGTH(sl->status_details) : 0,
 		  sl->has_status_details ? (const char *)GRPC_SLICE_START_PTR(sl->status_details) : "");
 	if (!ok || sl->cancelled)
 		LOG_INFO("%s from %s: the call was cancelled before the reply was delivered", c->path,
@@ -486,6 +492,16 @@ static void rpc_server_event(struct rpc_server *s, grpc_event *ev)
 	}
 }
 
+/* Move every pending operation's start forward by ms. */
+static void rpc_server_pause(struct rpc_server *s, uint64_t ms)
+{
+	for (unsigned i = 0; i < s->nslots; i++) {
+		pthread_mutex_lock(&s->slots[i].lock);
+		s->slots[i].since_ms += ms;
+		pthread_mutex_unlock(&s->slots[i].lock);
+	}
+}
+
 /* Cancel calls that have waited on their peer longer than the stall limit;
  * their pending operation then completes (failed) and frees the slot. */
 static void rpc_server_sweep(struct rpc_server *s)
@@ -494,12 +510,14 @@ static void rpc_server_sweep(struct rpc_server *s)
 
 	for (unsigned i = 0; i < s->nslots; i++) {
 		struct rpc_slot *sl = &s->slots[i];
+		uint64_t limit;
 
 		pthread_mutex_lock(&sl->lock);
+		limit = sl->state == SLOT_RECEIVING ? RPC_SERVER_RECV_STALL_MS : RPC_SERVER_STALL_MS;
 		if ((sl->state == SLOT_RECEIVING || sl->state == SLOT_FINISHING) && sl->call &&
-		    now - sl->since_ms >= RPC_SERVER_STALL_MS) {
-			LOG_WARN("%s: peer %s stalled for %d ms: cancelling the call", sl->c.path,
-				 sl->c.has_peer ? sl->c.peer : "(anonymous)", RPC_SERVER_STALL_MS);
+		    now - sl->since_ms >= limit) {
+			LOG_WARN("%s: peer %s stalled for %llu ms: cancelling the call", sl->c.path,
+				 sl->c.has_peer ? sl->c.peer : "(anonymous)", (unsigned long long)limit);
 			grpc_call_cancel(sl->call, NULL);
 			sl->since_ms = now; /* once per limit */
 		}
@@ -647,8 +665,15 @@ static void rpc_server_work(struct rpc_server *s, int sweeper)
 			break;
 		}
 		if (sweeper && rpc_now_ms() - last_sweep >= 1000) {
+			uint64_t now = rpc_now_ms();
+
+			/* The stall clocks run only while the workers poll: when
+			 * they were all busy (a long handler, a database sync),
+			 * requests that arrived meanwhile are not stalled. */
+			if (now - last_sweep > 2000)
+				rpc_server_pause(s, now - last_sweep - 1000);
 			rpc_server_sweep(s);
-			last_sweep = rpc_now_ms();
+			last_sweep = now;
 		}
 	}
 }
