@@ -151,6 +151,7 @@ static void config_defaults(struct attestor_config *c)
 int attestor_config_load(const char *path, struct attestor_config *out)
 {
 	struct config_parse p = { .cfg = out };
+	struct conf_reader rd = { 0 };
 	char *dir = NULL, *slash;
 	FILE *f = NULL;
 	int line, r;
@@ -169,7 +170,13 @@ int attestor_config_load(const char *path, struct attestor_config *out)
 	else
 		strcpy(dir, ".");
 	p.dir = dir;
-	line = ini_parse_file(f, config_handler, &p);
+	rd.f = f;
+	rd.at_line_start = 1;
+	line = ini_parse_stream(conf_read_line, &rd, config_handler, &p);
+	if (rd.too_long_line && !p.error[0]) {
+		r = err_set(AERR_CONFIG, "%s:%d: line longer than %d characters", path, rd.too_long_line, rd.max);
+		goto out;
+	}
 	if (line != 0) {
 		r = err_set(AERR_CONFIG, "%s:%d: %s", path, line,
 			    p.error[0] ? p.error : "syntax error");

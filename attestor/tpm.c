@@ -268,7 +268,7 @@ int tpm_transient_count(struct tpm *t, uint32_t *count)
 	int r;
 
 	*count = 0;
-	if ((r = tpm_getcap(t, TPM2_CAP_HANDLES, TPM2_TRANSIENT_FIRST, TPM2_MAX_CAP_HANDLES, &cap)) != 0)
+	if ((r = tpm_getcap(t, TPM2_CAP_HANDLES, (uint32_t)TPM2_HT_TRANSIENT << 24, TPM2_MAX_CAP_HANDLES, &cap)) != 0)
 		goto out;
 	*count = cap->data.handles.count;
 	r = 0;

@@ -29,3 +29,23 @@ int conf_uint(const char *v, unsigned long min, unsigned long max, unsigned long
 	*out = x;
 	return 0;
 }
+
+char *conf_read_line(char *str, int num, void *reader)
+{
+	struct conf_reader *c = reader;
+	char *r = fgets(str, num, c->f);
+	size_t n;
+
+	if (!r)
+		return NULL;
+	if (c->at_line_start || c->line == 0)
+		c->line++;
+	n = strlen(r);
+	c->at_line_start = n > 0 && r[n - 1] == '\n';
+	if (!c->at_line_start && !feof(c->f)) {
+		c->too_long_line = c->line;
+		c->max = num - 2;
+		return NULL;
+	}
+	return r;
+}

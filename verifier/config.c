@@ -19,9 +19,7 @@ struct parse {
 	struct verifier_config *cfg;
 	const char *path;
 	char dir[PATH_MAX];
-	FILE *f;
-	int line;
-	int at_line_start;
+	struct conf_reader rd;         /* the file, and the line being read */
 	int failed;
 	int code;
 	char msg[480];
@@ -29,20 +27,6 @@ struct parse {
 	int has_window;
 	char last_section[128];        /* to tell a repeated [secret NAME] from its continuation */
 };
-
-static char *reader(char *str, int num, void *stream)
-{
-	struct parse *p = stream;
-	char *r = fgets(str, num, p->f);
-
-	if (r) {
-		if (p->at_line_start)
-			p->line++;
-		size_t n = strlen(r);
-		p->at_line_start = n > 0 && r[n - 1] == '\n';
-	}
-	return r;
-}
 
 /* Records the first problem only: that is the one the operator fixes first. */
 static int fail(struct parse *p, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -56,7 +40,7 @@ static int fail(struct parse *p, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	snprintf(p->msg, sizeof(p->msg), "%s:%d: %s", p->path, p->line, text);
+	snprintf(p->msg, sizeof(p->msg), "%s:%d: %s", p->path, p->rd.line, text);
 	p->failed = 1;
 	p->code = code;
 	return 0;
@@ -446,7 +430,7 @@ int verifier_config_load(const char *path, struct verifier_config **out)
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
 	p.path = path;
-	p.at_line_start = 1;
+	p.rd.at_line_start = 1;
 	if (strlen(path) >= sizeof(p.dir))
 		return err_set(AERR_CONFIG, "%s: path too long", path);
 	strcpy(p.dir, path);
@@ -472,11 +456,16 @@ int verifier_config_load(const char *path, struct verifier_config **out)
 	c->threads = 2;
 	c->hook_timeout_ms = 10000;
 	p.cfg = c;
-	if (!(p.f = fopen(path, "r"))) {
+	if (!(p.rd.f = fopen(path, "r"))) {
 		r = err_set(AERR_CONFIG, "%s: cannot open: %s", path, strerror(errno));
 		goto out;
 	}
-	line = ini_parse_stream(reader, &p, handler, &p);
+	line = ini_parse_stream(conf_read_line, &p.rd, handler, &p);
+	if (p.rd.too_long_line && !p.failed) {
+		r = err_set(AERR_CONFIG, "%s:%d: line longer than %d characters (put list values on several lines)",
+			    path, p.rd.too_long_line, p.rd.max);
+		goto out;
+	}
 	if (p.failed) {
 		r = err_set(p.code, "%s", p.msg);
 		goto out;
@@ -491,8 +480,8 @@ int verifier_config_load(const char *path, struct verifier_config **out)
 	c = NULL; /* transferred */
 	r = 0;
 out:
-	if (p.f)
-		fclose(p.f);
+	if (p.rd.f)
+		fclose(p.rd.f);
 	verifier_config_free(c);
 	return r;
 }

@@ -108,6 +108,14 @@ static void test_rejects(void **state)
 	load_fails(text, AERR_CONFIG, ":2: bad value '0' for reattest_interval");
 	snprintf(text, sizeof(text), "[attestor]\nretry_max_ms = 10s\n%s", TLS);
 	load_fails(text, AERR_CONFIG, ":2: bad value '10s' for retry_max_ms");
+	{
+		char longline[300];
+
+		memset(longline, 'x', sizeof(longline) - 1);
+		longline[sizeof(longline) - 1] = '\0';
+		snprintf(text, sizeof(text), "[attestor]\n\nlisten = %s\n%s", longline, TLS);
+		load_fails(text, AERR_CONFIG, ":3: line longer than 198 characters");
+	}
 	snprintf(text, sizeof(text), "[attestor]\ntimeout_ms = -1\n%s", TLS);
 	load_fails(text, AERR_CONFIG, ":2: bad value '-1' for timeout_ms");
 	snprintf(text, sizeof(text), "[attestor]\nretry_initial_ms = 5000\nretry_max_ms = 100\n%s", TLS);
