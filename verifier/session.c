@@ -179,7 +179,10 @@ void session_free(struct session *s)
 	if (!s)
 		return;
 	drop_blobs(s);
-	OPENSSL_cleanse(s, sizeof(*s));
+	/* The secrets only: the rest (public keys, PCR values, the IMA replay:
+	 * kilobytes) is not worth wiping on every re-attestation. */
+	wipe_secret(s);
+	OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
 	free(s);
 }
 

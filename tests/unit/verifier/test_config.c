@@ -231,6 +231,49 @@ static void test_push_keys(void **state)
 	load_fails(text, ":2: reattest_interval");
 	snprintf(text, sizeof(text), "[verifier]\nmax_sessions = 0\n%s", TLS);
 	load_fails(text, ":2: max_sessions");
+
+	/* The continuous-attestation keys, their defaults and their limits. */
+	snprintf(text, sizeof(text), "[verifier]\nreattest_interval = 10\nsession_ttl = 5\nstate_dir = db\n%s", TLS);
+	write_conf(text);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_int_equal(c->reattest_window, 35); /* 3 x interval + session_ttl */
+	assert_int_equal(c->threads, 2);
+	assert_false(c->explicit_enrollment);
+	assert_null(c->hook);
+	assert_int_equal(c->hook_timeout_ms, 10000);
+	verifier_config_free(c);
+	snprintf(text, sizeof(text),
+		 "[verifier]\nreattest_window = 0\nthreads = 8\nenrollment = explicit\nstate_dir = db\n"
+		 "hook = /bin/logger -t attest\nhook_timeout = 3\n%s", TLS);
+	write_conf(text);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_int_equal(c->reattest_window, 0);
+	assert_int_equal(c->threads, 8);
+	assert_true(c->explicit_enrollment);
+	assert_string_equal(c->hook, "/bin/logger -t attest");
+	assert_int_equal(c->hook_timeout_ms, 3000);
+	verifier_config_free(c);
+	snprintf(text, sizeof(text), "[verifier]\nreattest_interval = 10\nreattest_window = 10\n%s", TLS);
+	load_fails(text, "reattest_window (10 s) must exceed reattest_interval (10 s)");
+	snprintf(text, sizeof(text), "[verifier]\nenrollment = explicit\n%s", TLS);
+	load_fails(text, "enrollment = explicit needs state_dir");
+	snprintf(text, sizeof(text), "[verifier]\nenrollment = sometimes\n%s", TLS);
+	load_fails(text, ":2: enrollment must be auto or explicit");
+	snprintf(text, sizeof(text), "[verifier]\nthreads = 0\n%s", TLS);
+	load_fails(text, ":2: threads must be 1..64");
+	snprintf(text, sizeof(text), "[verifier]\nhook_timeout = 0\n%s", TLS);
+	load_fails(text, ":2: hook_timeout");
+	snprintf(text, sizeof(text), "[verifier]\nhook =\n%s", TLS);
+	load_fails(text, ":2: hook is empty");
+	/* A line inih would cut: refused with its number, not read as two. */
+	{
+		char longline[400];
+
+		memset(longline, 'a', sizeof(longline) - 1);
+		longline[sizeof(longline) - 1] = '\0';
+		snprintf(text, sizeof(text), "[verifier]\n; %s\n%s", longline, TLS);
+		load_fails(text, ":2: line longer than 198 characters");
+	}
 }
 
 static void test_secret_sections(void **state)

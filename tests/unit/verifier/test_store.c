@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pthread.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -306,6 +307,76 @@ static void test_migration(void **state)
 	store_close(st);
 }
 
+/* Verdicts from many threads at once (group commit): every one written with
+ * its own id, the node's state the last verdict's, nothing lost. */
+struct writer {
+	struct store *st;
+	int64_t node;
+	int pass_every;
+	int64_t ids[200];
+};
+
+static void *write_verdicts(void *arg)
+{
+	struct writer *w = arg;
+	struct store_attestation a;
+
+	memset(&a, 0, sizeof(a));
+	a.node_id = w->node;
+	a.mode = "push";
+	a.step = "quote";
+	for (int i = 0; i < 200; i++) {
+		a.pass = i % w->pass_every != 0;
+		a.reason = a.pass ? "" : "PCR value differs";
+		if (store_attestation_add(w->st, &a, &w->ids[i], NULL) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void test_concurrent_verdicts(void **state)
+{
+	struct store *st = NULL;
+	struct store_node_in in;
+	struct store_prior pr;
+	struct writer w[8];
+	pthread_t t[8];
+	uint64_t passes, fails;
+	char hash[65];
+
+	(void)state;
+	assert_int_equal(store_open(dir, &st), 0);
+	for (int i = 0; i < 8; i++) {
+		snprintf(hash, sizeof(hash), "%064d", i);
+		node_in(&in, hash, "h");
+		assert_int_equal(store_node_upsert(st, &in, 1, &pr), 0);
+		w[i] = (struct writer){ .st = st, .node = pr.id, .pass_every = i + 2 };
+	}
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, write_verdicts, &w[i]), 0);
+	for (int i = 0; i < 8; i++) {
+		void *ret;
+
+		assert_int_equal(pthread_join(t[i], &ret), 0);
+		assert_null(ret);
+	}
+	assert_int_equal(store_count_verdicts(st, 1, &passes), 0);
+	assert_int_equal(store_count_verdicts(st, 0, &fails), 0);
+	assert_int_equal(passes + fails, 8 * 200);
+	{
+		uint64_t want_fails = 0;
+
+		for (int i = 0; i < 8; i++)
+			want_fails += (200 + (uint64_t)i + 1) / (uint64_t)(i + 2);
+		assert_int_equal(fails, want_fails);
+	}
+	/* Ids are distinct and increase within each writer. */
+	for (int i = 0; i < 8; i++)
+		for (int k = 1; k < 200; k++)
+			assert_true(w[i].ids[k] > w[i].ids[k - 1]);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +384,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enroll_and_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_verdicts, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
