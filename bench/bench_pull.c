@@ -38,6 +38,7 @@ struct bench_args {
 	const char *state_dir;    /* the attestor's secret store, when secrets are configured */
 	const char *json;
 	long runs, warmup, ak_runs;
+	long requote;             /* quote rounds with the activated AK after the exchanges */
 	size_t nconfigs;
 	struct {
 		char ak[8], ek[8];
@@ -61,6 +62,8 @@ struct bench_series {
 	uint64_t cmd_count[BENCH_TPM_CMDS];  /* summed over exchanges */
 	double *ak_first, *ak_create;
 	long ak_n;
+	double *rq_total, *rq_tpm, *rq_ratio;  /* re-attestation: pull_requote rounds */
+	long rq_n;
 	uint32_t transient_left;
 };
 
@@ -117,10 +120,13 @@ static void bench_series_free(struct bench_series *s)
 		free(s->cmd_ms[i]);
 	free(s->ak_first);
 	free(s->ak_create);
+	free(s->rq_total);
+	free(s->rq_tpm);
+	free(s->rq_ratio);
 	memset(s, 0, sizeof(*s));
 }
 
-static int bench_series_init(struct bench_series *s, long n, long ak_n)
+static int bench_series_init(struct bench_series *s, long n, long ak_n, long rq_n)
 {
 	size_t i;
 	int ok;
@@ -128,8 +134,10 @@ static int bench_series_init(struct bench_series *s, long n, long ak_n)
 	memset(s, 0, sizeof(*s));
 	s->n = n;
 	s->ak_n = ak_n;
+	s->rq_n = rq_n;
 	ok = (s->total = bench_alloc(n)) && (s->tpm = bench_alloc(n)) && (s->ratio = bench_alloc(n)) &&
-	     (s->ak_first = bench_alloc(ak_n)) && (s->ak_create = bench_alloc(ak_n));
+	     (s->ak_first = bench_alloc(ak_n)) && (s->ak_create = bench_alloc(ak_n)) &&
+	     (s->rq_total = bench_alloc(rq_n)) && (s->rq_tpm = bench_alloc(rq_n)) && (s->rq_ratio = bench_alloc(rq_n));
 	for (i = 0; ok && i < PULL_NSTAGES; i++)
 		ok = (s->rpc[i] = bench_alloc(n)) && (s->check[i] = bench_alloc(n));
 	for (i = 0; ok && i < BENCH_METHODS; i++)
@@ -154,6 +162,32 @@ static int bench_cmd_slot(struct bench_series *s, const char *name, size_t *slot
 	s->cmd_name[s->ncmds] = name;
 	*slot = s->ncmds++;
 	return 0;
+}
+
+/* Re-attestation as `verifier serve` does it between full exchanges: a
+ * fresh nonce and quote with the AK the last exchange activated. The
+ * reference is the TPM time of the same round (the Quote and PCR reads). */
+static int bench_requote(struct pull_driver *d, struct bench_attestor *att, struct bench_series *s)
+{
+	struct bench_attestor_sample smp;
+	struct pull_result res;
+	long i;
+	int r = 0;
+
+	for (i = 0; i < s->rq_n; i++) {
+		bench_attestor_reset(att);
+		if ((r = pull_requote(d, &res)) != 0) {
+			r = err_set(r, "quote round %ld failed: %s", i, res.reason);
+			goto out;
+		}
+		if ((r = bench_attestor_sample(att, (uint64_t)res.stages_done, &smp)) != 0)
+			goto out;
+		s->rq_total[i] = res.total_ms;
+		s->rq_tpm[i] = smp.tpm_total_ms;
+		s->rq_ratio[i] = smp.tpm_total_ms > 0 ? res.total_ms / smp.tpm_total_ms : 0;
+	}
+out:
+	return r;
 }
 
 static int bench_one_config(const struct bench_args *a, struct verifier_config *vcfg, const char *ak,
@@ -211,6 +245,8 @@ static int bench_one_config(const struct bench_args *a, struct verifier_config *
 			s->cmd_count[slot] += smp.cmd[k].count;
 		}
 	}
+	if ((r = bench_requote(d, att, s)) != 0)
+		goto out;
 	r = 0;
 out:
 	pull_close(d);
@@ -264,6 +300,14 @@ static void bench_print_config(const char *ak, const char *ek, const struct benc
 	printf("AK creation (fresh attestor, %ld runs): first GetAttestationKey %.1f [%.1f] ms "
 	       "(min %.1f, max %.1f), of which TPM2_Create %.1f [%.1f] ms\n",
 	       s->ak_n, af.median, af.p90, af.min, af.max, ac.median, ac.p90);
+	if (s->rq_n > 0) {
+		struct bench_dist rt = bench_stats(s->rq_total, s->rq_n), rp = bench_stats(s->rq_tpm, s->rq_n);
+		struct bench_dist rr = bench_stats(s->rq_ratio, s->rq_n);
+
+		printf("re-attestation (quote round with the activated AK, %ld rounds): %.3f [%.3f] ms, "
+		       "TPM %.3f [%.3f] ms, ratio %.3f [%.3f]\n",
+		       s->rq_n, rt.median, rt.p90, rp.median, rp.p90, rr.median, rr.p90);
+	}
 	printf("transient objects left in the TPM: %u\n", s->transient_left);
 }
 
@@ -318,6 +362,12 @@ static int bench_write_json(const struct bench_args *a, struct bench_series *ss)
 		fprintf(f, "      ],\n      \"ak_creation\": {\"runs\": %ld, ", s->ak_n);
 		bench_json_dist(f, "first_get_ms", s->ak_first, s->ak_n, ", ");
 		bench_json_dist(f, "create_ms", s->ak_create, s->ak_n, "},\n");
+		if (s->rq_n > 0) {
+			fprintf(f, "      \"requote\": {\"rounds\": %ld, ", s->rq_n);
+			bench_json_dist(f, "total_ms", s->rq_total, s->rq_n, ", ");
+			bench_json_dist(f, "tpm_ms", s->rq_tpm, s->rq_n, ", ");
+			bench_json_dist(f, "ratio", s->rq_ratio, s->rq_n, "},\n");
+		}
 		fprintf(f, "      \"transient_objects_left\": %u}%s\n", s->transient_left,
 			c + 1 < a->nconfigs ? "," : "");
 	}
@@ -334,11 +384,13 @@ static void bench_usage(FILE *f)
 	fprintf(f,
 		"usage: bench_pull --verifier-config FILE --tcti TCTI --pki DIR [--state-dir DIR]\n"
 		"                  [--config AK/EK]... [--runs N] [--warmup N] [--ak-runs N]\n"
-		"                  [--json FILE] [--check-ratio X]\n"
+		"                  [--requote N] [--json FILE] [--check-ratio X]\n"
 		"  --config      AK/EK algorithms, rsa|ecc each (default: ecc/rsa rsa/rsa)\n"
 		"  --runs        measured exchanges per configuration (default 200)\n"
 		"  --warmup      exchanges first, not measured (default 5: TLS handshake, caches)\n"
 		"  --ak-runs     AK creations per configuration (default 10)\n"
+		"  --requote     quote rounds with the activated AK after the exchanges\n"
+		"                (re-attestation; default 0)\n"
 		"  --check-ratio exit 3 when an ECC-AK configuration's median exchange exceeds\n"
 		"                X times its median TPM time\n"
 		"  --state-dir   the attestor's secret store (needed when the verifier config\n"
@@ -366,6 +418,7 @@ static int bench_parse_args(int argc, char **argv, struct bench_args *a)
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "ak-runs", required_argument, NULL, 'a' },
 		{ "json", required_argument, NULL, 'j' },
+		{ "requote", required_argument, NULL, 'q' },
 		{ "check-ratio", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -377,7 +430,7 @@ static int bench_parse_args(int argc, char **argv, struct bench_args *a)
 	a->runs = 200;
 	a->warmup = 5;
 	a->ak_runs = 10;
-	while ((c = getopt_long(argc, argv, "v:t:p:s:c:n:w:a:j:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "v:t:p:s:c:n:w:a:j:q:r:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v': a->verifier_config = optarg; break;
 		case 't': a->tcti = optarg; break;
@@ -387,6 +440,7 @@ static int bench_parse_args(int argc, char **argv, struct bench_args *a)
 		case 'n': if (bench_parse_long(optarg, 1, 1000000, &a->runs)) goto bad; break;
 		case 'w': if (bench_parse_long(optarg, 0, 1000000, &a->warmup)) goto bad; break;
 		case 'a': if (bench_parse_long(optarg, 1, 10000, &a->ak_runs)) goto bad; break;
+		case 'q': if (bench_parse_long(optarg, 0, 1000000, &a->requote)) goto bad; break;
 		case 'r':
 			a->check_ratio = strtod(optarg, &end);
 			if (*end || !(a->check_ratio > 0))
@@ -441,7 +495,7 @@ int main(int argc, char **argv)
 	rpc_global_init();
 	rpc_up = 1;
 	for (c = 0; c < a.nconfigs; c++) {
-		if ((r = bench_series_init(&ss[c], a.runs, a.ak_runs)) != 0 ||
+		if ((r = bench_series_init(&ss[c], a.runs, a.ak_runs, a.requote)) != 0 ||
 		    (r = bench_one_config(&a, vcfg, a.configs[c].ak, a.configs[c].ek, &ss[c])) != 0) {
 			fprintf(stderr, "bench_pull: %s AK / %s EK: %s: %s\n", a.configs[c].ak,
 				a.configs[c].ek, err_str(r), err_detail());

@@ -79,4 +79,4 @@ echo "== measurement log replay (one core)"
 taskset -c 0 "$BUILD_DIR/bench/bench_replay" "$TESTDATA_DIR/eventlog/tpm2tools-event-gce-ubuntu-2104-log.bin" \
 	"$TESTDATA_DIR/ima/acs-imasig.bin" --allowlist 10000 2>&1 | grep -v " warn "
 taskset -c 0 "$BUILD_DIR/bench/bench_replay" "$TESTDATA_DIR/eventlog/rustkeylime-uefi_log.bin" \
-	"$TESTDATA_DIR/ima/acs-imasig.bin" --allowlist 10000 --rounds 3 2>&1 | grep -A1 "^boot log"
+	"$TESTDATA_DIR/ima/acs-imasig.bin" --allowlist 10000 --rounds 3 2>&1 | grep -A6 "^boot log"
