@@ -36,6 +36,7 @@
 #include <openssl/crypto.h>
 
 #include "attest.pb-c.h"
+#include "jsonout.h"
 #include "crypto.h"
 #include "hex.h"
 #include "log.h"
@@ -865,20 +866,6 @@ static void bench_print(const struct bench_args *a, const struct bench_speed *sp
 	}
 }
 
-static void bench_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 static int bench_json(const struct bench_args *a, const struct bench_speed *sp, double keygen_s, double nodes_s,
 		      size_t nprimes, const struct bench_run *runs, size_t nruns)
 {
@@ -889,7 +876,7 @@ static int bench_json(const struct bench_args *a, const struct bench_speed *sp, 
 	fprintf(f, "{\n  \"benchmark\": \"push_load\",\n  \"ek\": \"%s\",\n  \"ak\": \"rsa2048-rsassa-sha256\",\n",
 		a->ek_alg == TPM2_ALG_RSA ? "rsa2048" : "ecc-p256");
 	fprintf(f, "  \"pcrs\": ");
-	bench_json_str(f, a->pcrs);
+	jsonout_str(f, a->pcrs);
 	fprintf(f, ",\n  \"verifier_threads\": %d,\n  \"threads\": %d,\n  \"channels\": %d,\n  \"reattest_seconds\": %.1f,\n  \"cpus\": %ld,\n",
 		a->verifier_threads, a->threads, a->channels, a->seconds, sysconf(_SC_NPROCESSORS_ONLN));
 	fprintf(f, "  \"openssl_speed\": {\"seconds\": %d, \"rsa2048_sign_per_s\": %.1f, \"rsa2048_verify_per_s\": %.1f, "
@@ -906,7 +893,7 @@ static int bench_json(const struct bench_args *a, const struct bench_speed *sp, 
 			   "     \"controls\": {\"run\": %d, \"refused\": %d, \"detail\": ",
 			r->nodes, r->verifier_exit, r->db_nodes, r->db_passing, r->db_failed, r->db_pass, r->db_fail,
 			r->db_ok ? "true" : "false", r->controls, r->controls_refused);
-		bench_json_str(f, r->controls_text);
+		jsonout_str(f, r->controls_text);
 		fprintf(f, "},\n     \"phases\": [\n");
 		for (int j = 0; j < 2; j++) {
 			const struct bench_phase *p = &r->phase[j];
@@ -928,7 +915,7 @@ static int bench_json(const struct bench_args *a, const struct bench_speed *sp, 
 				p->verifier_cpu_s, bench_per_att_us(p->verifier_cpu_s, p), p->bench_cpu_s,
 				bench_per_att_us(p->bench_cpu_s, p), p->mem.rss_kb, p->mem.hwm_kb,
 				sp->rsa_verify > 0 ? bench_rate(p) / sp->rsa_verify : 0, p->loadavg);
-			bench_json_str(f, p->first_error);
+			jsonout_str(f, p->first_error);
 			fprintf(f, "}%s\n", j == 0 ? "," : "");
 		}
 		fprintf(f, "     ]}%s\n", i + 1 < nruns ? "," : "");

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jsonout.h"
 #include "config.h"
 #include "crypto.h"
 #include "file.h"
@@ -85,28 +86,13 @@ static void print_time(FILE *f, int64_t ms)
 	fprintf(f, "%s", buf);
 }
 
-/* A JSON string: hostnames and reasons come from elsewhere. */
-static void print_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", (unsigned char)*s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 static void print_node(const struct store_node *n, int json, int long_form)
 {
 	if (json) {
 		printf("{\"ek_hash\": \"%s\", \"hostname\": ", n->ek_hash);
-		print_json_str(stdout, n->hostname);
+		jsonout_str(stdout, n->hostname);
 		printf(", \"state\": \"%s\", \"reason\": ", store_state_name(n->state));
-		print_json_str(stdout, n->reason);
+		jsonout_str(stdout, n->reason);
 		printf(", \"enrolled_ms\": %lld, \"last_seen_ms\": %lld, \"attestations\": %llu, \"passes\": %llu",
 		       (long long)n->enrolled_ms, (long long)n->last_seen_ms, (unsigned long long)n->attestations,
 		       (unsigned long long)n->passes);
