@@ -1,6 +1,6 @@
 /* The attestor's TPM operations over ESYS. The only file that includes
  * tss2_esys.h; every Esys_* call goes through ESYS()/ESYS_QUIET(), and every
- * TSS2_RC becomes a project error in tpm_rc_err() alone. */
+ * TSS2_RC becomes a project error in tpmwire_rc_err() alone. */
 #define LOG_MODULE "tpm"
 
 #include <pthread.h>
@@ -18,6 +18,7 @@
 #include "log.h"
 #include "tpm.h"
 #include "tpmpub.h"
+#include "tpmwire.h"
 
 /* TCG EK Credential Profile 2.x, default EK templates (L-1 RSA, L-2 ECC):
  * PolicyA = PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256. */
@@ -77,23 +78,12 @@ struct tpm {
 };
 
 /* The one place a TSS2_RC becomes text and a project error. */
-static int tpm_rc_err(TSS2_RC rc, int code, const char *what, int quiet)
-{
-	const char *text = Tss2_RC_Decode(rc);
-
-	if (quiet)
-		LOG_DEBUG("%s: %s (0x%x)", what, text, rc);
-	else
-		LOG_ERR("%s: %s (0x%x)", what, text, rc);
-	return err_set(code, "%s: %s (0x%x)", what, text, rc);
-}
-
 static int tpm_esys(struct tpm *t, TSS2_RC rc, const char *cmd, int quiet)
 {
 	t->last_rc = rc;
 	if (rc == TSS2_RC_SUCCESS)
 		return 0;
-	return tpm_rc_err(rc, AERR_TPM, cmd, quiet);
+	return tpmwire_rc_err(rc, AERR_TPM, cmd, quiet);
 }
 
 static uint64_t tpm_now_ns(void)
@@ -467,7 +457,7 @@ int tpm_open(const struct tpm_opts *opts, struct tpm **out)
 		t->ek[i].persistent = ESYS_TR_NONE;
 	rc = Tss2_TctiLdr_Initialize(opts->tcti, &t->tcti);
 	if (rc != TSS2_RC_SUCCESS) {
-		r = tpm_rc_err(rc, AERR_TPM, "Tss2_TctiLdr_Initialize", 0);
+		r = tpmwire_rc_err(rc, AERR_TPM, "Tss2_TctiLdr_Initialize", 0);
 		goto out;
 	}
 	if ((r = tpm_esys(t, Esys_Initialize(&t->ectx, t->tcti, NULL), "Esys_Initialize", 0)) != 0)
@@ -849,18 +839,6 @@ int tpm_ak_get(struct tpm *t, struct tpm_ak *out)
 	return 0;
 }
 
-/* Strict unmarshal of one wire field: a MU failure or leftover bytes is the
- * sender's fault. */
-#define TPM_PARSE(type, buf, len, dst, what)                                                    \
-	({                                                                                      \
-		size_t off_ = 0;                                                                \
-		TSS2_RC rc_ = Tss2_MU_##type##_Unmarshal((buf), (len), &off_, (dst));           \
-		rc_ != TSS2_RC_SUCCESS ? tpm_rc_err(rc_, AERR_PARSE, what, 1)                    \
-		: off_ != (len) ? err_set(AERR_TRAILING, "%s: %zu bytes after the " #type, what, \
-					  (size_t)(len) - off_)                                 \
-				: 0;                                                            \
-	})
-
 /* The EK a caller names: one of the two TCG default templates. */
 static int tpm_ek_alg_check(TPMI_ALG_PUBLIC ek_alg)
 {
@@ -884,15 +862,9 @@ int tpm_activate_credential(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t
 	*secret_len = 0;
 	if ((r = tpm_ek_alg_check(ek_alg)) != 0)
 		goto out;
-	if ((r = TPM_PARSE(TPM2B_NAME, ak_name, ak_name_len, &name, "ak_name")) != 0 ||
-	    (r = TPM_PARSE(TPM2B_ID_OBJECT, id_object, id_object_len, &blob, "credential_blob")) != 0 ||
-	    (r = TPM_PARSE(TPM2B_ENCRYPTED_SECRET, enc_secret, enc_secret_len, &seed,
-			   "encrypted_secret")) != 0)
+	if ((r = tpmwire_credential(ak_name, ak_name_len, id_object, id_object_len, enc_secret, enc_secret_len,
+				    &name, &blob, &seed)) != 0)
 		goto out;
-	if (name.size == 0 || blob.size == 0 || seed.size == 0) {
-		r = err_set(AERR_PARSE, "ak_name, credential_blob and encrypted_secret must not be empty");
-		goto out;
-	}
 	if (!t->ak.have) {
 		r = err_set(AERR_STATE, "no AK yet: call GetAttestationKey first");
 		goto out;
@@ -1129,7 +1101,7 @@ int tpm_quote(struct tpm *t, const uint8_t *nonce, size_t nonce_len,
 		if ((r = ESYS(t, Quote, ak, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &qd, &scheme,
 			      sel, &quoted, &sig)) != 0)
 			goto out;
-		if ((r = TPM_PARSE(TPMS_ATTEST, quoted->attestationData, quoted->size, &attest,
+		if ((r = TPMWIRE_PARSE(TPMS_ATTEST, quoted->attestationData, quoted->size, &attest,
 				   "TPM2_Quote output")) != 0)
 			goto out;
 		if (attest.type != TPM2_ST_ATTEST_QUOTE) {
@@ -1182,34 +1154,6 @@ static TSS2_RC tpm_rc_base(TSS2_RC rc)
 	return rc;
 }
 
-/* A secret's public area: strict wire parse, and the object must be one whose
- * only authorization is its policy. Anything else would let a caller use the
- * key without the PCRs it is meant to be bound to. */
-static int tpm_secret_public(const uint8_t *buf, size_t len, TPM2B_PUBLIC *pub)
-{
-	const TPMT_PUBLIC *p = &pub->publicArea;
-	size_t dsize;
-	int r;
-
-	memset(pub, 0, sizeof(*pub));
-	if ((r = TPM_PARSE(TPM2B_PUBLIC, buf, len, pub, "public")) != 0)
-		return r;
-	if (pub->size == 0)
-		return err_set(AERR_PARSE, "public: empty TPM2B_PUBLIC");
-	if (p->type != TPM2_ALG_KEYEDHASH && p->type != TPM2_ALG_RSA)
-		return err_set(AERR_UNSUPPORTED, "public: object type 0x%04x is neither KEYEDHASH nor RSA",
-			       p->type);
-	if (!(dsize = crypto_digest_size(p->nameAlg)))
-		return err_set(AERR_UNSUPPORTED, "public: nameAlg 0x%04x is not a known hash", p->nameAlg);
-	if (p->objectAttributes & TPMA_OBJECT_USERWITHAUTH)
-		return err_set(AERR_INVALID_ARG,
-			       "public: userWithAuth is set: the object would be usable without its PCR policy");
-	if (p->authPolicy.size != dsize)
-		return err_set(AERR_INVALID_ARG, "public: authPolicy of %u bytes, expected %zu (a PCR policy)",
-			       p->authPolicy.size, dsize);
-	return 0;
-}
-
 int tpm_import(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *pub, size_t pub_len,
 	       const uint8_t *dup, size_t dup_len, const uint8_t *seed, size_t seed_len,
 	       uint8_t *priv, size_t cap, size_t *priv_len)
@@ -1227,17 +1171,8 @@ int tpm_import(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *pub, size_t
 	*priv_len = 0;
 	if ((r = tpm_ek_alg_check(ek_alg)) != 0)
 		goto out;
-	if ((r = tpm_secret_public(pub, pub_len, &p)) != 0)
+	if ((r = tpmwire_import(pub, pub_len, dup, dup_len, seed, seed_len, &p, &d, &sd)) != 0)
 		goto out;
-	if ((r = TPM_PARSE(TPM2B_PRIVATE, dup, dup_len, &d, "duplicate")) != 0 ||
-	    (r = TPM_PARSE(TPM2B_ENCRYPTED_SECRET, seed, seed_len, &sd, "encrypted_seed")) != 0)
-		goto out;
-	/* An empty seed would mean "no outer wrapper": the sensitive area in
-	 * the clear, which nobody should send over a network. */
-	if (d.size == 0 || sd.size == 0) {
-		r = err_set(AERR_PARSE, "duplicate and encrypted_seed must not be empty");
-		goto out;
-	}
 	if ((r = tpm_ek_load(t, ek_alg, &ek, &ek_flush)) != 0)
 		goto out;
 	if ((r = tpm_ek_session(t, &s)) != 0)
@@ -1376,14 +1311,8 @@ static int tpm_secret_use(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *
 
 	if ((r = tpm_ek_alg_check(ek_alg)) != 0)
 		goto out;
-	if ((r = tpm_secret_public(pub, pub_len, &p)) != 0)
+	if ((r = tpmwire_stored(pub, pub_len, priv, priv_len, &p, &v)) != 0)
 		goto out;
-	if ((r = TPM_PARSE(TPM2B_PRIVATE, priv, priv_len, &v, "private")) != 0)
-		goto out;
-	if (v.size == 0) {
-		r = err_set(AERR_PARSE, "private: empty TPM2B_PRIVATE");
-		goto out;
-	}
 	if (u->op == TPM_USE_SIGN &&
 	    (p.publicArea.type != TPM2_ALG_RSA ||
 	     !(p.publicArea.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT) ||

@@ -4,13 +4,11 @@
  * byte picks the message.
  *
  * The handlers (attestor/answer.c) check a request and call the TPM in one
- * function, and the blob decoding of TPM2_ActivateCredential / TPM2_Import
- * arguments sits inside tpm.c next to the ESYS calls; without a TPM this
- * harness runs the unpack and every decoding step that answer.c and tpm.c
- * apply before the TPM, through the same functions where they are public
- * (wire_pcrsel_from_proto, secrets_name_check, tpmpub_parse,
- * ima_list_offsets) and through the same tss2-mu unmarshalling where they
- * are not. */
+ * function; everything they and tpm.c decode before the TPM is reached here
+ * through the same functions: the unpack, wire_pcrsel_from_proto,
+ * secrets_name_check, ima_list_offsets, and attestor/tpmwire.c, which
+ * decodes and checks TPM2_ActivateCredential's and TPM2_Import's arguments
+ * for tpm.c. */
 #include <string.h>
 
 #include <tss2/tss2_mu.h>
@@ -18,6 +16,7 @@
 #include "attest.pb-c.h"
 #include "fuzz.h"
 #include "ima.h"
+#include "tpmwire.h"
 #include "secrets.h"
 #include "tpmpub.h"
 #include "wire.h"
@@ -49,14 +48,6 @@ int fuzz_attestor_requests_init(void)
 	return 0;
 }
 
-/* tpm.c's TPM_PARSE: strict, no trailing bytes. */
-#define REQ_PARSE(type, buf, len, dst)                                                           \
-	({                                                                                       \
-		size_t off_ = 0;                                                                 \
-		Tss2_MU_##type##_Unmarshal((buf), (len), &off_, (dst)) == TSS2_RC_SUCCESS &&     \
-			off_ == (len);                                                           \
-	})
-
 static void req_credential(const Attest__V1__CredentialChallenge *c)
 {
 	TPM2B_NAME name;
@@ -65,12 +56,10 @@ static void req_credential(const Attest__V1__CredentialChallenge *c)
 
 	if (!c)
 		return;
-	if (REQ_PARSE(TPM2B_NAME, c->ak_name.data, c->ak_name.len, &name))
-		FUZZ_CHECK(name.size <= sizeof(name.name));
-	if (REQ_PARSE(TPM2B_ID_OBJECT, c->credential_blob.data, c->credential_blob.len, &blob))
-		FUZZ_CHECK(blob.size <= sizeof(blob.credential));
-	if (REQ_PARSE(TPM2B_ENCRYPTED_SECRET, c->encrypted_secret.data, c->encrypted_secret.len, &seed))
-		FUZZ_CHECK(seed.size <= sizeof(seed.secret));
+	if (tpmwire_credential(c->ak_name.data, c->ak_name.len, c->credential_blob.data, c->credential_blob.len,
+			       c->encrypted_secret.data, c->encrypted_secret.len, &name, &blob, &seed) == 0)
+		FUZZ_CHECK(name.size >= 1 && name.size <= sizeof(name.name) && blob.size >= 1 &&
+			   blob.size <= sizeof(blob.credential) && seed.size >= 1 && seed.size <= sizeof(seed.secret));
 }
 
 static void req_quote(const Attest__V1__QuoteRequest *q)
@@ -92,6 +81,7 @@ static void req_secrets(const Attest__V1__SecretDelivery *d)
 {
 	TPML_PCR_SELECTION sel;
 	TPMT_PUBLIC pub;
+	TPM2B_PUBLIC p;
 	TPM2B_PRIVATE dup;
 	TPM2B_ENCRYPTED_SECRET seed;
 
@@ -104,8 +94,14 @@ static void req_secrets(const Attest__V1__SecretDelivery *d)
 			FUZZ_CHECK(strlen(s->name) <= SECRETS_NAME_MAX);
 		fuzz_ignore(wire_pcrsel_from_proto(s->policy_pcrs, s->n_policy_pcrs, &sel));
 		fuzz_ignore(tpmpub_parse(s->public_.data, s->public_.len, &pub));
-		(void)REQ_PARSE(TPM2B_PRIVATE, s->duplicate.data, s->duplicate.len, &dup);
-		(void)REQ_PARSE(TPM2B_ENCRYPTED_SECRET, s->encrypted_seed.data, s->encrypted_seed.len, &seed);
+		/* What tpm_import decodes before TPM2_Import, and tpm_use before
+		 * loading the stored object. */
+		if (tpmwire_import(s->public_.data, s->public_.len, s->duplicate.data, s->duplicate.len,
+				   s->encrypted_seed.data, s->encrypted_seed.len, &p, &dup, &seed) == 0)
+			FUZZ_CHECK(!(p.publicArea.objectAttributes & TPMA_OBJECT_USERWITHAUTH) && dup.size >= 1 &&
+				   seed.size >= 1);
+		fuzz_ignore(tpmwire_stored(s->public_.data, s->public_.len, s->duplicate.data, s->duplicate.len, &p,
+					   &dup));
 	}
 }
 

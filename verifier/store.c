@@ -54,13 +54,13 @@ static const char *const store_migrations[] = {
 	 * No index for the re-attestation window's scan of passing nodes: it
 	 * would be rewritten with last_seen on every verdict, while a scan of
 	 * 10,000 nodes once a second costs about a millisecond. */
-	"ALTER TABLE nodes ADD COLUMN clock INTEGER;"
-	"ALTER TABLE attestations ADD COLUMN clock INTEGER;"
-	"UPDATE nodes SET ak_pub = NULL, ak_name = NULL;",
+	("ALTER TABLE nodes ADD COLUMN clock INTEGER;"
+	 "ALTER TABLE attestations ADD COLUMN clock INTEGER;"
+	 "UPDATE nodes SET ak_pub = NULL, ak_name = NULL;"),
 	/* 3: where each node's IMA list stands, so a session asks only for
 	 * what is new in the same boot. */
-	"ALTER TABLE nodes ADD COLUMN ima_reset INTEGER;"
-	"ALTER TABLE nodes ADD COLUMN ima_state BLOB;",
+	("ALTER TABLE nodes ADD COLUMN ima_reset INTEGER;"
+	 "ALTER TABLE nodes ADD COLUMN ima_state BLOB;"),
 };
 
 #define STORE_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
