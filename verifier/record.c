@@ -112,6 +112,10 @@ static int64_t record_add(struct record_ctx *c, const struct session_verdict *v,
 	a.no_contact = no_contact;
 	a.step = session_step_name(v->step);
 	a.reason = v->reason;
+	if (v->nonce_len) {
+		a.nonce = v->nonce;
+		a.nonce_len = v->nonce_len;
+	}
 	if (q) {
 		a.quote = q->attest;
 		a.quote_len = q->attest_len;

@@ -649,6 +649,8 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	v->reset_count = q.clock.resetCount;
 	v->restart_count = q.clock.restartCount;
 	v->clock = q.clock.clock;
+	memcpy(v->nonce, s->nonce, sizeof(s->nonce));
+	v->nonce_len = sizeof(s->nonce);
 	v->reboot_seen = s->quoted_before && q.clock.resetCount != s->last_reset_count;
 	v->quoted = q;
 	v->event_log_checked = in->event_log_len > 0;

@@ -142,6 +142,8 @@ struct session_verdict {
 	char reason[600];                /* "<err_str>: <err_detail>", empty on pass */
 	uint32_t reset_count, restart_count;
 	uint64_t clock;                  /* TPMS_CLOCK_INFO.clock of the quote */
+	uint8_t nonce[SESSION_NONCE_LEN]; /* the quote's nonce (public once used), for the record */
+	size_t nonce_len;
 	int reboot_seen;                 /* resetCount differs from the previous quote of this session */
 	struct quoted_state quoted;      /* what the last passing quote proved */
 	size_t secrets_proven;           /* receipt step: secrets whose proof verified */

@@ -143,6 +143,9 @@ wait_events 1 5
 events_check 1 attesting passing '^$'
 ok "hook: attesting -> passing"
 [ "$(db "SELECT count(*) FROM secret_deliveries")" -ge 1 ] || fail "no secret delivered while passing"
+# Every passing verdict carries its evidence: nonce, quote, signature, counters.
+[ "$(db "SELECT count(*) FROM attestations WHERE pass = 1 AND (length(nonce) != 32 OR quote IS NULL OR
+	signature IS NULL OR reset_count IS NULL OR clock IS NULL)")" = 0 ] || fail "a verdict without its evidence"
 
 # --- restart: nothing lost
 node=$(db "SELECT ek_hash FROM nodes")
