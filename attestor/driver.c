@@ -25,6 +25,7 @@ struct driver {
 	int have_reset_count;
 	uint32_t reset_count;         /* of the TPM at the last quote */
 	int renew_ak;                 /* the TPM was reset: new AK before the next exchange */
+	uint32_t verifier_reattest_s; /* the interval the verifier last named (0: none yet) */
 };
 
 static volatile int driver_stopping; /* set by the signal handler */
@@ -218,7 +219,10 @@ int driver_attest(struct driver *d, struct driver_result *res)
 	int r, steps;
 
 	memset(res, 0, sizeof(*res));
-	res->reattest_s = d->o->reattest_default_s;
+	/* A failing verdict is a status, which names no interval: keep the one
+	 * the verifier named last, so a failed host is re-attested on the
+	 * verifier's schedule and can pass again as soon as it is fixed. */
+	res->reattest_s = d->verifier_reattest_s ? d->verifier_reattest_s : d->o->reattest_default_s;
 	if (d->renew_ak) {
 		if ((r = tpm_ak_renew(d->tpm)) != 0)
 			goto out;
@@ -258,7 +262,7 @@ int driver_attest(struct driver *d, struct driver_result *res)
 	res->pass = ch->verdict->pass;
 	snprintf(res->reason, sizeof(res->reason), "%s", ch->verdict->reason ? ch->verdict->reason : "");
 	if (ch->verdict->reattest_seconds)
-		res->reattest_s = ch->verdict->reattest_seconds;
+		res->reattest_s = d->verifier_reattest_s = ch->verdict->reattest_seconds;
 	r = 0;
 out:
 	if (ch)
