@@ -194,6 +194,38 @@ pki_make() {
 	bash "$SOURCE_DIR/certs/mkpki.sh" "$1" >/dev/null
 }
 
+# attestor_conf FILE MODE ADDRESS STATE_DIR [EXTRA]: an attestor config on
+# $TCTI with the demo PKI in $P (pki_make), sending no measurement logs (its TPM
+# is a swtpm, not this machine's). push: ADDRESS is the verifier's HOST:PORT,
+# retried every 100-500 ms; pull: the address it listens on. EXTRA: more
+# [attestor] lines.
+attestor_conf() {
+	local where="listen = $3" tls=""
+	if [ "$2" = push ]; then
+		where="verifier = $3
+retry_initial_ms = 100
+retry_max_ms = 500"
+		tls="server_name = verifier"
+	fi
+	mkdir -p "$4"
+	cat >"$1" <<CONF
+[attestor]
+mode = $2
+$where
+tcti = $TCTI
+event_log =
+ima_log =
+state_dir = $4
+log_level = info
+${5:-}
+[tls]
+ca = $P/ca.pem
+cert = $P/attestor.pem
+key = $P/attestor.key
+$tls
+CONF
+}
+
 # pcr_extend_some: make PCR values non-trivial (swtpm starts at zero).
 pcr_extend_some() {
 	local i

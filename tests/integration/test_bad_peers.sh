@@ -51,42 +51,13 @@ CONF
 bg verifier-push "$BUILD_DIR/verifier" serve --config "$WORK/verifier-push.conf"
 VPID=$BG_PID
 vport=$(log_port "$WORK/verifier-push.log")
-cat >"$WORK/apush/attestor.conf" <<CONF
-[attestor]
-mode = push
-verifier = 127.0.0.1:$vport
-retry_initial_ms = 100
-retry_max_ms = 500
-reattest_interval = 1
-tcti = $TCTI
-event_log =
-ima_log =
-state_dir = $WORK/apush
-log_level = info
-[tls]
-ca = $P/ca.pem
-cert = $P/attestor.pem
-key = $P/attestor.key
-server_name = verifier
-CONF
+attestor_conf "$WORK/apush/attestor.conf" push "127.0.0.1:$vport" "$WORK/apush" "reattest_interval = 1"
 bg attestor-push "$BUILD_DIR/attestor" --config "$WORK/apush/attestor.conf"
 
 # The pull pair: attestor on TPM "tpmpull" serving, `verifier serve` pulling.
 swtpm_start tpmpull
 mkdir -p "$WORK/apull"
-cat >"$WORK/apull/attestor.conf" <<CONF
-[attestor]
-mode = pull
-listen = 127.0.0.1:0
-tcti = $TCTI
-state_dir = $WORK/apull
-event_log =
-ima_log =
-[tls]
-ca = $P/ca.pem
-cert = $P/attestor.pem
-key = $P/attestor.key
-CONF
+attestor_conf "$WORK/apull/attestor.conf" pull 127.0.0.1:0 "$WORK/apull"
 bg attestor-pull "$BUILD_DIR/attestor" --config "$WORK/apull/attestor.conf"
 APID=$BG_PID
 aport=$(log_port "$WORK/attestor-pull.log")

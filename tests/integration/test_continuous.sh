@@ -28,23 +28,7 @@ cat >>"$WORK/events.jsonl"
 HOOK
 chmod +x "$WORK/hook.sh"
 
-cat >"$WORK/attestor.conf" <<CONF
-[attestor]
-mode = push
-verifier = 127.0.0.1:$vport
-retry_initial_ms = 200
-retry_max_ms = 500
-tcti = $TCTI
-event_log =
-ima_log =
-state_dir = $WORK/astate
-log_level = info
-[tls]
-ca = $P/ca.pem
-cert = $P/attestor.pem
-key = $P/attestor.key
-server_name = verifier
-CONF
+attestor_conf "$WORK/attestor.conf" push "127.0.0.1:$vport" "$WORK/astate"
 # verifier_conf [EXTRA]: reattest every second; a node silent for 4 s fails.
 verifier_conf() {
 	cat >"$WORK/verifier.conf" <<CONF

@@ -14,25 +14,8 @@ pki_make "$WORK/pki"
 P=$WORK/pki
 vport=$(free_port)
 mkdir -p "$WORK/state"
-cat >"$WORK/attestor.conf" <<CONF
-[attestor]
-mode = push
-verifier = 127.0.0.1:$vport
-retry_initial_ms = 200
-retry_max_ms = 800
-reattest_interval = 60
-tcti = $TCTI
-; swtpm, not this machine's TPM: not this machine's measurement logs either
-event_log =
-ima_log =
-state_dir = $WORK/state
-log_level = info
-[tls]
-ca = $P/ca.pem
-cert = $P/attestor.pem
-key = $P/attestor.key
-server_name = verifier
-CONF
+# The attestor retries every 100-500 ms until the verifier is up.
+attestor_conf "$WORK/attestor.conf" push "127.0.0.1:$vport" "$WORK/state" "reattest_interval = 60"
 cat >"$WORK/verifier.conf" <<CONF
 [verifier]
 mode = push

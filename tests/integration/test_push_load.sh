@@ -13,24 +13,7 @@ mkdir -p "$WORK/roots"
 for ((i = 1; i <= N; i++)); do
 	swtpm_start "tpm$i"
 	mkdir -p "$WORK/a$i"
-	cat >"$WORK/a$i/attestor.conf" <<CONF
-[attestor]
-mode = push
-verifier = 127.0.0.1:VPORT
-retry_initial_ms = 100
-retry_max_ms = 1000
-tcti = $TCTI
-; swtpm, not this machine's TPM: not this machine's measurement logs either
-event_log =
-ima_log =
-state_dir = $WORK/a$i
-log_level = info
-[tls]
-ca = $P/ca.pem
-cert = $P/attestor.pem
-key = $P/attestor.key
-server_name = verifier
-CONF
+	attestor_conf "$WORK/a$i/attestor.conf" push 127.0.0.1:VPORT "$WORK/a$i"
 done
 # Every swtpm has its own local CA: trust them all.
 for ((i = 1; i <= N; i++)); do
