@@ -68,7 +68,7 @@ static const char *const store_migrations[] = {
 enum {
 	S_NODE_FIND, S_NODE_INSERT, S_NODE_UPDATE, S_NODE_AK, S_ATT_INSERT, S_NODE_VERDICT, S_SECRET_INSERT, S_COUNT,
 	S_NODE_GET, S_NODE_LIST, S_NODE_DELETE, S_NODE_STATE, S_NODE_OVERDUE, S_BEGIN, S_COMMIT, S_ROLLBACK,
-	S_SAVEPOINT, S_RELEASE, S_ROLLBACK_TO, S_N
+	S_N
 };
 
 #define STORE_NODE_COLUMNS                                                                                 \
@@ -105,9 +105,6 @@ static const char *const store_sql[S_N] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
-	[S_SAVEPOINT] = "SAVEPOINT verdict",
-	[S_RELEASE] = "RELEASE verdict",
-	[S_ROLLBACK_TO] = "ROLLBACK TO verdict",
 };
 
 static const char *const store_state_names[] = { "enrolled", "attesting", "passing", "failed" };
@@ -471,8 +468,7 @@ static int store_node_state(struct store *st, int64_t id, enum store_state *out)
 	return r;
 }
 
-/* One verdict inside the batch's transaction, under its own savepoint: a
- * verdict that cannot be written takes nothing else with it. */
+/* One verdict, inside the batch's transaction. */
 static int store_attestation_one(struct store *st, const struct store_attestation *a, int64_t *id,
 				 struct store_change *change)
 {
@@ -480,8 +476,6 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 	int64_t now = store_now_ms(), row;
 	int r;
 
-	if ((r = store_run(st, S_SAVEPOINT, "savepoint")) != 0)
-		return r;
 	if (a->node_id)
 		sqlite3_bind_int64(q, 1, a->node_id);
 	else
@@ -505,11 +499,11 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 	if (a->has_counts)
 		sqlite3_bind_int64(q, 16, (sqlite3_int64)a->clock);
 	if ((r = store_run(st, S_ATT_INSERT, "record attestation")) != 0)
-		goto rollback;
+		goto fail;
 	row = sqlite3_last_insert_rowid(st->db);
 	if (a->node_id) {
 		if ((r = store_node_state(st, a->node_id, &change->from)) != 0)
-			goto rollback;
+			goto fail;
 		change->to = a->pass ? STORE_PASSING : STORE_FAILED;
 		change->changed = change->from != change->to;
 		q = st->s[S_NODE_VERDICT];
@@ -528,37 +522,57 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 		}
 		sqlite3_bind_int64(q, 9, a->node_id);
 		if ((r = store_run(st, S_NODE_VERDICT, "node verdict")) != 0)
-			goto rollback;
+			goto fail;
 	}
-	if ((r = store_run(st, S_RELEASE, "release")) != 0)
-		goto rollback;
 	*id = row;
 	return 0;
-rollback:
-	(void)store_run(st, S_ROLLBACK_TO, "rollback");
-	(void)store_run(st, S_RELEASE, "release");
+fail:
 	memset(change, 0, sizeof(*change));
 	return r;
 }
 
-/* Write a batch in one transaction. A failed BEGIN or COMMIT fails them all. */
+/* Write jobs (a list, or one when alone) in one transaction; 0 when all of
+ * them and the commit succeeded, else rolled back. */
+static int store_write_txn(struct store *st, struct store_job *jobs, int alone)
+{
+	struct store_job *j;
+	int r, failed = 0;
+
+	if ((r = store_run(st, S_BEGIN, "begin")) != 0)
+		goto out;
+	for (j = jobs; j; j = alone ? NULL : j->next)
+		if ((j->r = store_attestation_one(st, j->a, &j->id, &j->change)) != 0) {
+			snprintf(j->detail, sizeof(j->detail), "%s", err_detail());
+			failed = 1;
+		}
+	if (failed) {
+		(void)store_run(st, S_ROLLBACK, "rollback");
+		return AERR_IO;
+	}
+	if ((r = store_run(st, S_COMMIT, "commit")) != 0)
+		(void)store_run(st, S_ROLLBACK, "rollback");
+out:
+	if (r != 0)
+		for (j = jobs; j; j = alone ? NULL : j->next) {
+			j->r = r;
+			snprintf(j->detail, sizeof(j->detail), "%s", err_detail());
+		}
+	return r;
+}
+
+/* A batch in one transaction. When one verdict of it cannot be written, each
+ * is written again in a transaction of its own, so a bad one takes nothing
+ * else with it. (Not savepoints: those cost a statement journal per verdict.) */
 static void store_write_batch(struct store *st, struct store_job *batch)
 {
 	struct store_job *j;
-	int r;
 
 	pthread_mutex_lock(&st->lock);
-	if ((r = store_run(st, S_BEGIN, "begin")) == 0) {
+	if (store_write_txn(st, batch, 0) != 0 && batch->next)
 		for (j = batch; j; j = j->next)
-			if ((j->r = store_attestation_one(st, j->a, &j->id, &j->change)) != 0)
-				snprintf(j->detail, sizeof(j->detail), "%s", err_detail());
-		if ((r = store_run(st, S_COMMIT, "commit")) != 0)
-			(void)store_run(st, S_ROLLBACK, "rollback");
-	}
-	if (r != 0)
-		for (j = batch; j; j = j->next) {
-			j->r = r;
-			snprintf(j->detail, sizeof(j->detail), "%s", err_detail());
+			(void)store_write_txn(st, j, 1);
+	for (j = batch; j; j = j->next)
+		if (j->r != 0) {
 			j->id = 0;
 			memset(&j->change, 0, sizeof(j->change));
 		}

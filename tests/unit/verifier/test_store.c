@@ -308,11 +308,13 @@ static void test_migration(void **state)
 }
 
 /* Verdicts from many threads at once (group commit): every one written with
- * its own id, the node's state the last verdict's, nothing lost. */
+ * its own id, nothing lost; a writer whose verdicts cannot be written (no such
+ * node) fails alone, the verdicts batched with it are written. */
 struct writer {
 	struct store *st;
 	int64_t node;
 	int pass_every;
+	int bad;                  /* every verdict must fail */
 	int64_t ids[200];
 };
 
@@ -326,9 +328,12 @@ static void *write_verdicts(void *arg)
 	a.mode = "push";
 	a.step = "quote";
 	for (int i = 0; i < 200; i++) {
+		int r;
+
 		a.pass = i % w->pass_every != 0;
 		a.reason = a.pass ? "" : "PCR value differs";
-		if (store_attestation_add(w->st, &a, &w->ids[i], NULL) != 0)
+		r = store_attestation_add(w->st, &a, &w->ids[i], NULL);
+		if (w->bad ? (r != AERR_IO || w->ids[i] != 0) : r != 0)
 			return (void *)1;
 	}
 	return NULL;
@@ -339,8 +344,8 @@ static void test_concurrent_verdicts(void **state)
 	struct store *st = NULL;
 	struct store_node_in in;
 	struct store_prior pr;
-	struct writer w[8];
-	pthread_t t[8];
+	struct writer w[9];
+	pthread_t t[9];
 	uint64_t passes, fails;
 	char hash[65];
 
@@ -352,9 +357,10 @@ static void test_concurrent_verdicts(void **state)
 		assert_int_equal(store_node_upsert(st, &in, 1, &pr), 0);
 		w[i] = (struct writer){ .st = st, .node = pr.id, .pass_every = i + 2 };
 	}
-	for (int i = 0; i < 8; i++)
+	w[8] = (struct writer){ .st = st, .node = 999999, .pass_every = 2, .bad = 1 };
+	for (int i = 0; i < 9; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, write_verdicts, &w[i]), 0);
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 9; i++) {
 		void *ret;
 
 		assert_int_equal(pthread_join(t[i], &ret), 0);
