@@ -6,6 +6,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "crypto.h"
+#include "hex.h"
 #include "tpmpub.h"
 
 int tpmpub_parse(const uint8_t *buf, size_t len, TPMT_PUBLIC *out)
@@ -166,4 +167,18 @@ int tpmpub_to_evp(const TPMT_PUBLIC *pub, EVP_PKEY **out)
 	case TPM2_ALG_ECC: return ecc_to_evp(pub, out);
 	}
 	return err_set(AERR_UNSUPPORTED, "public area type 0x%04x has no public key", pub->type);
+}
+
+int tpmpub_identity(const TPMT_PUBLIC *pub, char hex[65])
+{
+	uint8_t wire[sizeof(TPM2B_PUBLIC)], d[32];
+	size_t len = 0;
+	int r;
+
+	hex[0] = '\0';
+	if ((r = tpmpub_marshal(pub, wire, sizeof(wire), &len)) != 0 ||
+	    (r = crypto_digest(TPM2_ALG_SHA256, wire, len, d)) != 0)
+		return r;
+	hex_encode(d, sizeof(d), hex);
+	return 0;
 }

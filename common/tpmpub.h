@@ -22,6 +22,10 @@ int tpmpub_marshal(const TPMT_PUBLIC *pub, uint8_t *buf, size_t cap, size_t *len
 /* The object's Name: nameAlg (2 bytes, big-endian) || H_nameAlg(TPMT_PUBLIC). */
 int tpmpub_name(const TPMT_PUBLIC *pub, TPM2B_NAME *name) ATTEST_WUR;
 
+/* Hex SHA-256 of the area marshaled as TPM2B_PUBLIC: how the verifier names a
+ * node (by its EK) in its database, its logs and [secret] hosts = ek:... */
+int tpmpub_identity(const TPMT_PUBLIC *pub, char hex[65]) ATTEST_WUR;
+
 /* Public key of an RSA or ECC (P-256/P-384/P-521) area as EVP_PKEY; caller frees
  * with EVP_PKEY_free. *out is NULL on failure. */
 int tpmpub_to_evp(const TPMT_PUBLIC *pub, EVP_PKEY **out) ATTEST_WUR;

@@ -178,7 +178,7 @@ static int attest_main(int argc, char **argv)
 		print_pass(target, rounds > 1 ? (int)round : 0, &res);
 		if (round == rounds)
 			break;
-		sleep((unsigned)interval);
+		pull_wait(d, (uint32_t)interval * 1000u, NULL);
 		r = pull_requote(d, &res);
 	}
 	if (r == 0) {

@@ -7,7 +7,6 @@
 
 #include "jsonout.h"
 #include "config.h"
-#include "crypto.h"
 #include "file.h"
 #include "hex.h"
 #include "nodes_cli.h"
@@ -208,12 +207,12 @@ int nodes_status_main(int argc, char **argv)
 }
 
 
-/* The identity an attestor's TPM proves: SHA-256 of its EK's TPM2B_PUBLIC,
- * re-marshaled as the verifier does it (session_ek_hash). */
+/* The identity an attestor's TPM proves (tpmpub_identity of its EK), from
+ * the EK public in a file. */
 static int ek_pub_identity(const char *path, char hash[65], TPMT_PUBLIC *pub)
 {
-	uint8_t *buf = NULL, wire[sizeof(TPM2B_PUBLIC)], d[32];
-	size_t len = 0, wlen = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
 	int r;
 
 	if ((r = file_read_all(path, sizeof(TPM2B_PUBLIC), &buf, &len)) != 0)
@@ -224,11 +223,7 @@ static int ek_pub_identity(const char *path, char hash[65], TPMT_PUBLIC *pub)
 		return err_wrap(r, path);
 	if (pub->type != TPM2_ALG_RSA && pub->type != TPM2_ALG_ECC)
 		return err_set(AERR_UNSUPPORTED, "%s: an EK is RSA or ECC", path);
-	if ((r = tpmpub_marshal(pub, wire, sizeof(wire), &wlen)) != 0 ||
-	    (r = crypto_digest(TPM2_ALG_SHA256, wire, wlen, d)) != 0)
-		return r;
-	hex_encode(d, sizeof(d), hash);
-	return 0;
+	return tpmpub_identity(pub, hash);
 }
 
 int nodes_enroll_main(int argc, char **argv)

@@ -394,6 +394,11 @@ out:
 	return r;
 }
 
+void pull_wait(struct pull_driver *d, uint32_t ms, volatile const int *stop)
+{
+	rpc_channel_wait(d->ch, (int)ms, stop);
+}
+
 int pull_requote(struct pull_driver *d, struct pull_result *res)
 {
 	struct run x;

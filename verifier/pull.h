@@ -56,6 +56,10 @@ int pull_attest(struct pull_driver *d, struct pull_result *res) ATTEST_WUR;
  * it (the next call needs pull_attest). */
 int pull_requote(struct pull_driver *d, struct pull_result *res) ATTEST_WUR;
 
+/* Wait ms between rounds (or until *stop) while the channel to the attestor
+ * keeps (re)connecting (rpc_channel_wait). */
+void pull_wait(struct pull_driver *d, uint32_t ms, volatile const int *stop);
+
 /* NULL-safe. */
 void pull_close(struct pull_driver *d);
 

@@ -12,6 +12,7 @@
 #include "attest.pb-c.h"
 #include "crypto.h"
 #include "evidence.h"
+#include "hex.h"
 #include "hook.h"
 #include "log.h"
 #include "push.h"
@@ -126,8 +127,7 @@ static uint32_t push_reap(struct push_service *p, uint64_t now)
 static void push_id_format(uint32_t slot, const uint8_t *tag, char *out)
 {
 	snprintf(out, 9, "%08x", slot);
-	for (size_t i = 0; i < PUSH_TAG_LEN; i++)
-		snprintf(out + 8 + 2 * i, 3, "%02x", tag[i]);
+	hex_encode(tag, PUSH_TAG_LEN, out + 8);
 }
 
 static int push_hex(char c)

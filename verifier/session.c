@@ -12,7 +12,6 @@
 #include "ekcache.h"
 #include "eventlog.h"
 #include "ima.h"
-#include "hex.h"
 #include "log.h"
 #include "session.h"
 #include "tpmpub.h"
@@ -24,6 +23,7 @@ struct session {
 	enum session_state state;
 
 	TPMT_PUBLIC ek;
+	char ek_hash[65];              /* tpmpub_identity of ek, from the endorsement on */
 	int ek_has_cert;
 	TPMT_PUBLIC ak;
 	TPM2B_NAME ak_name;
@@ -332,6 +332,9 @@ int session_endorse(struct session *s, const struct session_endorsement *in)
 	if (s->state != SESSION_NEW)
 		return out_of_order(s, SESSION_STEP_ENDORSEMENT);
 	if ((r = endorse(s, in)) != 0)
+		return failed(s, SESSION_STEP_ENDORSEMENT, r);
+	/* Computed once: the store, the logs and the secret hosts all ask. */
+	if ((r = tpmpub_identity(&s->ek, s->ek_hash)) != 0)
 		return failed(s, SESSION_STEP_ENDORSEMENT, r);
 	s->state = SESSION_ENDORSED;
 	return 0;
@@ -743,16 +746,9 @@ fail:
 
 int session_ek_hash(const struct session *s, char hex[65])
 {
-	uint8_t wire[sizeof(TPM2B_PUBLIC)], d[32];
-	size_t len = 0;
-	int r;
-
 	hex[0] = '\0';
-	if (s->state == SESSION_NEW)
+	if (!s->ek_hash[0])
 		return err_set(AERR_STATE, "no EK before the endorsement");
-	if ((r = tpmpub_marshal(&s->ek, wire, sizeof(wire), &len)) != 0 ||
-	    (r = crypto_digest(TPM2_ALG_SHA256, wire, len, d)) != 0)
-		return r;
-	hex_encode(d, sizeof(d), hex);
+	memcpy(hex, s->ek_hash, sizeof(s->ek_hash));
 	return 0;
 }

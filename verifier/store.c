@@ -138,6 +138,15 @@ const char *store_state_name(enum store_state s)
 	return (unsigned)s < 4 ? store_state_names[s] : "?";
 }
 
+/* A state column (the schema's CHECK allows only the four names). */
+static enum store_state store_state_parse(const char *name)
+{
+	for (int i = 0; i < 4; i++)
+		if (name && !strcmp(name, store_state_names[i]))
+			return (enum store_state)i;
+	return STORE_ENROLLED;
+}
+
 static int64_t store_now_ms(void)
 {
 	struct timespec ts;
@@ -316,9 +325,7 @@ static int store_node_find(struct store *st, const char *ek_hash, const struct s
 
 		p->id = sqlite3_column_int64(q, 0);
 		p->existed = 1;
-		for (int i = 0; i < 4; i++)
-			if (state && !strcmp(state, store_state_names[i]))
-				p->state = (enum store_state)i;
+		p->state = store_state_parse(state);
 		p->has_counts = sqlite3_column_type(q, 2) != SQLITE_NULL;
 		p->reset_count = (uint32_t)sqlite3_column_int64(q, 2);
 		p->restart_count = (uint32_t)sqlite3_column_int64(q, 3);
@@ -455,11 +462,7 @@ static int store_node_state(struct store *st, int64_t id, enum store_state *out)
 	sqlite3_bind_int64(q, 1, id);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		const char *state = (const char *)sqlite3_column_text(q, 0);
-
-		for (int i = 0; i < 4; i++)
-			if (state && !strcmp(state, store_state_names[i]))
-				*out = (enum store_state)i;
+		*out = store_state_parse((const char *)sqlite3_column_text(q, 0));
 	} else if (rc != SQLITE_DONE) {
 		r = store_err(st, "node state");
 	}
@@ -645,9 +648,7 @@ static void store_row_node(sqlite3_stmt *q, struct store_node *n)
 	n->ek_alg = (uint16_t)sqlite3_column_int(q, 2);
 	if (sqlite3_column_type(q, 3) != SQLITE_NULL)
 		snprintf(n->hostname, sizeof(n->hostname), "%s", (const char *)sqlite3_column_text(q, 3));
-	for (int i = 0; i < 4; i++)
-		if (state && !strcmp(state, store_state_names[i]))
-			n->state = (enum store_state)i;
+	n->state = store_state_parse(state);
 	if (sqlite3_column_type(q, 5) != SQLITE_NULL)
 		snprintf(n->reason, sizeof(n->reason), "%s", (const char *)sqlite3_column_text(q, 5));
 	n->enrolled_ms = sqlite3_column_int64(q, 6);

@@ -11,7 +11,7 @@
 #include "rpc.h"
 #include "watch.h"
 
-static volatile sig_atomic_t watch_stopping;
+static volatile int watch_stopping; /* set by the signal handler */
 
 struct watch_target {
 	const struct verifier_config *cfg;
@@ -25,18 +25,6 @@ static void watch_on_signal(int sig)
 {
 	(void)sig;
 	watch_stopping = 1;
-}
-
-/* Sleep up to seconds, waking early when asked to stop. */
-static void watch_sleep(uint32_t seconds)
-{
-	for (uint64_t ms = (uint64_t)seconds * 1000u; ms > 0 && !watch_stopping;) {
-		uint64_t step = ms < 100 ? ms : 100;
-		struct timespec ts = { .tv_sec = 0, .tv_nsec = (long)(step * 1000000u) };
-
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
 }
 
 static void *watch_target_loop(void *arg)
@@ -64,7 +52,9 @@ static void *watch_target_loop(void *arg)
 				 pull_stage_name(res.failed_stage), res.reason);
 			activated = 0;
 		}
-		watch_sleep(w->cfg->reattest_interval);
+		/* Waiting polls the channel, so a restarted attestor is
+		 * reached again at once (rpc_channel_wait). */
+		pull_wait(d, w->cfg->reattest_interval * 1000u, &watch_stopping);
 	}
 	return NULL;
 }
