@@ -52,6 +52,8 @@ struct tpm {
 	TSS2_TCTI_CONTEXT *tcti;
 	ESYS_CONTEXT *ectx;
 	TSS2_RC last_rc;          /* of the last ESYS call, for callers that tolerate some codes */
+	int lost;                 /* the connection or the ESYS context failed: set up again first */
+	char tcti_conf[512];      /* to set up again */
 	TPMI_ALG_PUBLIC ek_alg;
 	TPMI_ALG_PUBLIC ak_alg;
 	int no_cache;
@@ -77,12 +79,16 @@ struct tpm {
 	struct tpm_stats stats;
 };
 
+static int tpm_ready(struct tpm *t);
+
 /* The one place a TSS2_RC becomes text and a project error. */
 static int tpm_esys(struct tpm *t, TSS2_RC rc, const char *cmd, int quiet)
 {
 	t->last_rc = rc;
 	if (rc == TSS2_RC_SUCCESS)
 		return 0;
+	if (tpmwire_rc_lost(rc))
+		t->lost = 1;
 	return tpmwire_rc_err(rc, AERR_TPM, cmd, quiet);
 }
 
@@ -258,6 +264,8 @@ int tpm_transient_count(struct tpm *t, uint32_t *count)
 	int r;
 
 	*count = 0;
+	if ((r = tpm_ready(t)) != 0)
+		return r;
 	if ((r = tpm_getcap(t, TPM2_CAP_HANDLES, (uint32_t)TPM2_HT_TRANSIENT << 24, TPM2_MAX_CAP_HANDLES, &cap)) != 0)
 		goto out;
 	*count = cap->data.handles.count;
@@ -360,11 +368,15 @@ static int tpm_ek_load(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *h, int *flus
 		goto out;
 	}
 	if (ek->saved) {
-		if (ESYS_QUIET(t, ContextLoad, ek->saved, &obj) == 0) {
+		if ((r = ESYS_QUIET(t, ContextLoad, ek->saved, &obj)) == 0) {
 			*h = obj;
 			obj = ESYS_TR_NONE; /* transferred */
 			*flush = 1;
 			r = 0;
+			goto out;
+		}
+		if (t->lost) { /* not the context's fault: no TPM to load anything into */
+			LOG_ERR("%s", err_detail());
 			goto out;
 		}
 		LOG_INFO("saved %s EK context does not load any more (%s): recreating the EK",
@@ -432,30 +444,35 @@ out:
 	return r;
 }
 
-int tpm_open(const struct tpm_opts *opts, struct tpm **out)
+/* Drop the TCTI and ESYS context. What lives outside them stays: the AK's
+ * blobs, saved contexts (they load again unless the TPM was reset, and the
+ * loaders recreate what does not), the NV cache. */
+static void tpm_disconnect(struct tpm *t)
 {
-	struct tpm *t = NULL;
-	TPMS_CAPABILITY_DATA *cap = NULL;
-	int r = AERR_INTERNAL;
-	TSS2_RC rc;
-	uint32_t i;
-
-	*out = NULL;
-	if (!opts || !opts->tcti || (opts->ek_alg != TPM2_ALG_RSA && opts->ek_alg != TPM2_ALG_ECC) ||
-	    (opts->ak_alg != TPM2_ALG_RSA && opts->ak_alg != TPM2_ALG_ECC))
-		return err_set(AERR_INVALID_ARG, "tpm_open: tcti, ek_alg and ak_alg are required");
-	/* We log decoded codes ourselves with context; the TSS's own log would
-	 * repeat every tolerated failure on stderr. An explicit TSS2_LOG wins. */
-	setenv("TSS2_LOG", log_get_level() >= LOG_LEVEL_DEBUG ? "all+error" : "all+none", 0);
-	if (!(t = calloc(1, sizeof(*t))))
-		return err_set(AERR_ALLOC, "tpm_open");
-	t->ek_alg = opts->ek_alg;
-	t->ak_alg = opts->ak_alg;
-	t->no_cache = opts->no_context_cache;
-	pthread_mutex_init(&t->stats_lock, NULL);
-	for (i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
+		if (t->ectx && !t->lost && t->ek[i].persistent != ESYS_TR_NONE)
+			(void)ESYS(t, TR_Close, &t->ek[i].persistent);
 		t->ek[i].persistent = ESYS_TR_NONE;
-	rc = Tss2_TctiLdr_Initialize(opts->tcti, &t->tcti);
+		t->ek[i].persistent_checked = 0;
+	}
+	if (t->ectx)
+		Esys_Finalize(&t->ectx);
+	if (t->tcti)
+		Tss2_TctiLdr_Finalize(&t->tcti);
+	t->ectx = NULL;
+	t->tcti = NULL;
+	t->lost = 1;
+}
+
+/* Connect to the TPM (TCTI and ESYS context), start it if nobody has, and
+ * read what we need of its properties. On failure t is left disconnected. */
+static int tpm_connect(struct tpm *t)
+{
+	TPMS_CAPABILITY_DATA *cap = NULL;
+	TSS2_RC rc;
+	int r;
+
+	rc = Tss2_TctiLdr_Initialize(t->tcti_conf, &t->tcti);
 	if (rc != TSS2_RC_SUCCESS) {
 		r = tpmwire_rc_err(rc, AERR_TPM, "Tss2_TctiLdr_Initialize", 0);
 		goto out;
@@ -485,11 +502,58 @@ int tpm_open(const struct tpm_opts *opts, struct tpm **out)
 	if ((r = tpm_getcap(t, TPM2_CAP_PCRS, 0, 1, &cap)) != 0)
 		goto out;
 	t->banks = cap->data.assignedPCR;
-	*out = t;
-	t = NULL; /* transferred */
+	t->lost = 0;
 	r = 0;
 out:
 	Esys_Free(cap);
+	if (r != 0)
+		tpm_disconnect(t);
+	return r;
+}
+
+/* Every public operation starts here: after a lost connection (the TPM or
+ * its simulator restarted, a TCTI error mid-command) the ESYS context is
+ * unusable for good, so set up a new one rather than fail forever. */
+static int tpm_ready(struct tpm *t)
+{
+	if (!t->lost)
+		return 0;
+	LOG_WARN("connection to the TPM was lost: connecting again");
+	tpm_disconnect(t);
+	return tpm_connect(t);
+}
+
+int tpm_open(const struct tpm_opts *opts, struct tpm **out)
+{
+	struct tpm *t = NULL;
+	int r;
+
+	*out = NULL;
+	if (!opts || !opts->tcti || (opts->ek_alg != TPM2_ALG_RSA && opts->ek_alg != TPM2_ALG_ECC) ||
+	    (opts->ak_alg != TPM2_ALG_RSA && opts->ak_alg != TPM2_ALG_ECC))
+		return err_set(AERR_INVALID_ARG, "tpm_open: tcti, ek_alg and ak_alg are required");
+	/* We log decoded codes ourselves with context; the TSS's own log would
+	 * repeat every tolerated failure on stderr. An explicit TSS2_LOG wins. */
+	setenv("TSS2_LOG", log_get_level() >= LOG_LEVEL_DEBUG ? "all+error" : "all+none", 0);
+	if (!(t = calloc(1, sizeof(*t))))
+		return err_set(AERR_ALLOC, "tpm_open");
+	t->ek_alg = opts->ek_alg;
+	t->ak_alg = opts->ak_alg;
+	t->no_cache = opts->no_context_cache;
+	pthread_mutex_init(&t->stats_lock, NULL);
+	for (int i = 0; i < 2; i++)
+		t->ek[i].persistent = ESYS_TR_NONE;
+	if (strlen(opts->tcti) >= sizeof(t->tcti_conf)) {
+		r = err_set(AERR_INVALID_ARG, "tcti '%.40s...' is longer than %zu characters", opts->tcti,
+			    sizeof(t->tcti_conf) - 1);
+		goto out;
+	}
+	strcpy(t->tcti_conf, opts->tcti);
+	if ((r = tpm_connect(t)) != 0)
+		goto out;
+	*out = t;
+	t = NULL; /* transferred */
+out:
 	tpm_close(t);
 	return r;
 }
@@ -500,18 +564,12 @@ void tpm_close(struct tpm *t)
 
 	if (!t)
 		return;
-	for (i = 0; i < 2; i++) {
-		if (t->ectx && t->ek[i].persistent != ESYS_TR_NONE)
-			(void)ESYS(t, TR_Close, &t->ek[i].persistent);
+	tpm_disconnect(t);
+	for (i = 0; i < 2; i++)
 		Esys_Free(t->ek[i].saved);
-	}
 	Esys_Free(t->ak.saved);
 	for (i = 0; i < (int)t->nv_cached; i++)
 		free(t->nv_cache[i].data);
-	if (t->ectx)
-		Esys_Finalize(&t->ectx);
-	if (t->tcti)
-		Tss2_TctiLdr_Finalize(&t->tcti);
 	pthread_mutex_destroy(&t->stats_lock);
 	OPENSSL_cleanse(t, sizeof(*t));
 	free(t);
@@ -693,6 +751,8 @@ int tpm_endorsement(struct tpm *t, struct tpm_endorsement **out)
 	int r;
 
 	*out = NULL;
+	if ((r = tpm_ready(t)) != 0)
+		return r;
 	if (!(e = calloc(1, sizeof(*e))))
 		return err_set(AERR_ALLOC, "endorsement");
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -784,10 +844,14 @@ static int tpm_ak_load(struct tpm *t, ESYS_TR *h)
 	if (!t->ak.have && (r = tpm_ak_create(t)) != 0)
 		goto out;
 	if (t->ak.saved) {
-		if (ESYS_QUIET(t, ContextLoad, t->ak.saved, &obj) == 0) {
+		if ((r = ESYS_QUIET(t, ContextLoad, t->ak.saved, &obj)) == 0) {
 			*h = obj;
 			obj = ESYS_TR_NONE; /* transferred */
 			r = 0;
+			goto out;
+		}
+		if (t->lost) { /* not the context's fault: no TPM to load anything into */
+			LOG_ERR("%s", err_detail());
 			goto out;
 		}
 		LOG_INFO("saved AK context does not load any more (%s): reloading the AK",
@@ -818,6 +882,10 @@ int tpm_ak_renew(struct tpm *t)
 	/* The old AK's blobs and saved context are simply forgotten: it was never
 	 * persistent, and a verifier that activated it learns of the new one in
 	 * the next exchange. */
+	int r = tpm_ready(t);
+
+	if (r != 0)
+		return r;
 	Esys_Free(t->ak.saved);
 	t->ak.saved = NULL;
 	t->ak.have = 0;
@@ -830,6 +898,8 @@ int tpm_ak_get(struct tpm *t, struct tpm_ak *out)
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	if ((r = tpm_ready(t)) != 0)
+		return r;
 	if (!t->ak.have && (r = tpm_ak_create(t)) != 0)
 		return r;
 	if ((r = tpmpub_marshal(&t->ak.pub.publicArea, out->pub, sizeof(out->pub), &out->pub_len)) != 0)
@@ -860,7 +930,7 @@ int tpm_activate_credential(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t
 	int ek_flush = 0, r;
 
 	*secret_len = 0;
-	if ((r = tpm_ek_alg_check(ek_alg)) != 0)
+	if ((r = tpm_ready(t)) != 0 || (r = tpm_ek_alg_check(ek_alg)) != 0)
 		goto out;
 	if ((r = tpmwire_credential(ak_name, ak_name_len, id_object, id_object_len, enc_secret, enc_secret_len,
 				    &name, &blob, &seed)) != 0)
@@ -1076,7 +1146,7 @@ int tpm_quote(struct tpm *t, const uint8_t *nonce, size_t nonce_len,
 			    TPM_NONCE_MIN, TPM_NONCE_MAX);
 		goto out;
 	}
-	if ((r = tpm_check_selection(t, sel)) != 0)
+	if ((r = tpm_ready(t)) != 0 || (r = tpm_check_selection(t, sel)) != 0)
 		goto out;
 	qd.size = (UINT16)nonce_len;
 	memcpy(qd.buffer, nonce, nonce_len);
@@ -1169,7 +1239,7 @@ int tpm_import(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *pub, size_t
 	size_t off = 0;
 
 	*priv_len = 0;
-	if ((r = tpm_ek_alg_check(ek_alg)) != 0)
+	if ((r = tpm_ready(t)) != 0 || (r = tpm_ek_alg_check(ek_alg)) != 0)
 		goto out;
 	if ((r = tpmwire_import(pub, pub_len, dup, dup_len, seed, seed_len, &p, &d, &sd)) != 0)
 		goto out;
@@ -1309,7 +1379,7 @@ static int tpm_secret_use(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *
 	TSS2_RC base;
 	int round, r;
 
-	if ((r = tpm_ek_alg_check(ek_alg)) != 0)
+	if ((r = tpm_ready(t)) != 0 || (r = tpm_ek_alg_check(ek_alg)) != 0)
 		goto out;
 	if ((r = tpmwire_stored(pub, pub_len, priv, priv_len, &p, &v)) != 0)
 		goto out;

@@ -19,6 +19,17 @@ int tpmwire_rc_err(TSS2_RC rc, int code, const char *what, int quiet)
 	return err_set(code, "%s: %s (0x%x)", what, text, rc);
 }
 
+int tpmwire_rc_lost(TSS2_RC rc)
+{
+	TSS2_RC layer = rc & TSS2_RC_LAYER_MASK;
+
+	if (rc == TSS2_RC_SUCCESS)
+		return 0;
+	if (layer == TSS2_TPM_RC_LAYER || layer == TSS2_RESMGR_TPM_RC_LAYER)
+		return (rc & ~TSS2_RC_LAYER_MASK) == TPM2_RC_INITIALIZE;
+	return 1;
+}
+
 int tpmwire_credential(const uint8_t *ak_name, size_t ak_name_len, const uint8_t *id_object, size_t id_object_len,
 		       const uint8_t *enc_secret, size_t enc_secret_len, TPM2B_NAME *name, TPM2B_ID_OBJECT *blob,
 		       TPM2B_ENCRYPTED_SECRET *seed)

@@ -17,6 +17,14 @@
  * turned into AERR_* codes. */
 int tpmwire_rc_err(TSS2_RC rc, int code, const char *what, int quiet);
 
+/* Whether an ESYS call's rc means the connection to the TPM is gone or the
+ * ESYS context unusable, so that it must be set up again before the next
+ * command: anything that is not the TPM's own answer (a TCTI, SYS, ESYS or
+ * resource manager failure; ESYS leaves its context in an error state for
+ * good after most of them), and TPM_RC_INITIALIZE (a TPM restarted without
+ * TPM2_Startup, which setting up again sends). */
+int tpmwire_rc_lost(TSS2_RC rc);
+
 /* Strict unmarshal of one wire field: a MU failure is AERR_PARSE, leftover
  * bytes AERR_TRAILING, both naming the field. */
 #define TPMWIRE_PARSE(type, buf, len, dst, what)                                                \

@@ -7,8 +7,9 @@
 #    half-written verdict, the next attestation passes;
 #  - a PCR changes: the node fails with the PCR named, gets no secret, the hook
 #    hears passing -> failed with the reason;
-#  - swtpm restarted on its state (a reboot): the AK is activated again, PCRs
-#    are fresh, the node passes again and the hook hears failed -> passing;
+#  - swtpm restarted on its state (a reboot) after the attestor met it gone:
+#    the attestor connects again, the AK is activated again, PCRs are fresh,
+#    the node passes again and the hook hears failed -> passing;
 #  - the attestor goes away: the node fails when its reattest_window runs out;
 #  - remove, and explicit enrollment with verifier enroll.
 . "$SOURCE_DIR/tests/integration/lib.sh"
@@ -176,12 +177,18 @@ wait_log "$V" "verdict FAIL" 3 10
 ok "still failing every second on the verifier's interval, no secret delivered while failed"
 
 # --- reboot: swtpm restarted on its state (PCRs reset, resetCount + 1) under
-# the running attestor, which comes back with the AK it had
+# the running attestor, which comes back with the AK it had. The attestor
+# tries at least once while the TPM is gone: a TCTI failure leaves its ESYS
+# context unusable for good, so it must connect again by itself.
+A=$WORK/attestor.log
+tpm_errors=$(count "$A" "TPM error")
 swtpm_stop
+wait_log "$A" "TPM error" $((tpm_errors + 1)) 10
 swtpm_run "$SWTPM_PORT"
 passes=$(count "$V" "verdict PASS")
 wait_log "$V" "verdict PASS" $((passes + 1)) 20
 grep -q "activate it again" "$V" || fail "the reboot was not met by a new activation: $(tail -n 20 "$V")"
+grep -q "connection to the TPM was lost: connecting again" "$A" || fail "the attestor did not connect to the TPM again"
 ok "after the reboot: the known AK activated again, then $(grep 'verdict PASS' "$V" | tail -n 1 | sed 's/.*verdict/verdict/')"
 wait_events 3 5
 events_check 3 failed passing '^$'

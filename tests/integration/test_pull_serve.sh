@@ -3,7 +3,9 @@
 # interval: a full exchange first, then quote rounds with the activated AK;
 # both nodes in the database, passing. One attestor goes away: its node turns
 # failed with the reason, the other keeps passing; it comes back: a full
-# exchange again and its node passes. SIGTERM stops the verifier cleanly.
+# exchange again and its node passes. The other's TPM restarts under its
+# attestor: it fails meanwhile, then passes again. SIGTERM stops the verifier
+# cleanly.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend openssl python3
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
@@ -108,6 +110,19 @@ wait_count "verdict PASS target 127.0.0.1:$PORT_a round .* (full)" $((fulls + 1)
 "$BUILD_DIR/verifier" list --config "$WORK/verifier.conf" >"$WORK/list3.out"
 grep -q "^2 nodes: 2 passing, 0 failed" "$WORK/list3.out" || fail "after a came back: $(cat "$WORK/list3.out")"
 ok "the attestor came back: full exchange, node passing again"
+
+# b's TPM goes away under its running attestor, which fails the rounds it
+# is asked meanwhile, and comes back rebooted: the attestor connects to it
+# again (its old ESYS context is unusable) and b passes again.
+b_fails=$(grep -c "verdict FAIL target 127.0.0.1:$PORT_b" "$WORK/verifier.log" || true)
+swtpm_stop
+wait_count "verdict FAIL target 127.0.0.1:$PORT_b" $((b_fails + 1)) 15
+b_passes=$(grep -c "verdict PASS target 127.0.0.1:$PORT_b" "$WORK/verifier.log")
+swtpm_run "$SWTPM_PORT"
+wait_count "verdict PASS target 127.0.0.1:$PORT_b" $((b_passes + 1)) 20
+grep -q "connection to the TPM was lost: connecting again" "$WORK/attestor-b.log" ||
+	fail "attestor b did not connect to its TPM again: $(tail -n 5 "$WORK/attestor-b.log")"
+ok "b's TPM restarted under its attestor: $(grep "verdict FAIL target 127.0.0.1:$PORT_b" "$WORK/verifier.log" | tail -n 1 | sed 's/.*verdict/verdict/'), then passing again"
 
 kill -TERM "$VPID"
 for ((i = 0; i < 50; i++)); do kill -0 "$VPID" 2>/dev/null || break; sleep 0.1; done
