@@ -8,6 +8,7 @@
  * stall limit cancels its call; the others keep being served. */
 #define LOG_MODULE "rpc"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -543,6 +544,19 @@ int rpc_handler_table(const ProtobufCServiceDescriptor *svc, const struct rpc_me
 	return 0;
 }
 
+static void rpc_heap_keep_once(void)
+{
+	if (mallopt(M_TRIM_THRESHOLD, 16 << 20) != 1)
+		LOG_WARN("mallopt(M_TRIM_THRESHOLD) refused: the heap is trimmed at glibc's default");
+}
+
+void rpc_heap_keep(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, rpc_heap_keep_once);
+}
+
 int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const *handlers,
 		     void *app, const struct rpc_server_config *cfg, struct rpc_server **out)
 {
@@ -554,6 +568,7 @@ int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const
 	unsigned i;
 
 	*out = NULL;
+	rpc_heap_keep();
 	if (!svc || !handlers || !cfg || !cfg->listen || !*cfg->listen) {
 		r = err_set(AERR_INVALID_ARG, "rpc_server_start: missing service, handlers or listen address");
 		goto out;
