@@ -83,8 +83,9 @@ out:
 	return r;
 }
 
-int quote_verify_signature(const TPMT_PUBLIC *key, const uint8_t *data, size_t len,
-			   const uint8_t *sig, size_t sig_len)
+/* quote_verify_signature with key's EVP_PKEY given (NULL: built here). */
+static int verify_signature(const TPMT_PUBLIC *key, EVP_PKEY *given, const uint8_t *data, size_t len,
+			    const uint8_t *sig, size_t sig_len)
 {
 	TPMT_SIGNATURE s;
 	TPM2_ALG_ID scheme, hash;
@@ -145,7 +146,9 @@ int quote_verify_signature(const TPMT_PUBLIC *key, const uint8_t *data, size_t l
 			    key->unique.rsa.size);
 		goto out;
 	}
-	if ((r = tpmpub_to_evp(key, &pkey)) != 0)
+	if (given && EVP_PKEY_up_ref(given) == 1)
+		pkey = given;
+	else if ((r = tpmpub_to_evp(key, &pkey)) != 0)
 		goto out;
 	if (!(mctx = EVP_MD_CTX_new()) || EVP_DigestVerifyInit(mctx, &pctx, crypto_md(hash), NULL, pkey) != 1) {
 		r = crypto_ossl_err(AERR_CRYPTO, "EVP_DigestVerifyInit");
@@ -177,6 +180,12 @@ out:
 	EVP_PKEY_free(pkey);
 	OPENSSL_free(der);
 	return r;
+}
+
+int quote_verify_signature(const TPMT_PUBLIC *key, const uint8_t *data, size_t len,
+			   const uint8_t *sig, size_t sig_len)
+{
+	return verify_signature(key, NULL, data, len, sig, sig_len);
 }
 
 /* H_hash(values of sel in selection order: banks as listed, PCR indices ascending). */
@@ -225,6 +234,15 @@ int quote_verify(const TPMT_PUBLIC *ak, const uint8_t *attest, size_t attest_len
 		 const TPML_PCR_SELECTION *requested, const struct pcr_values *values,
 		 struct quoted_state *out)
 {
+	return quote_verify_pkey(ak, NULL, attest, attest_len, sig, sig_len, nonce, nonce_len, requested, values,
+				 out);
+}
+
+int quote_verify_pkey(const TPMT_PUBLIC *ak, EVP_PKEY *ak_pkey, const uint8_t *attest, size_t attest_len,
+		      const uint8_t *sig, size_t sig_len, const uint8_t *nonce, size_t nonce_len,
+		      const TPML_PCR_SELECTION *requested, const struct pcr_values *values,
+		      struct quoted_state *out)
+{
 	TPM2B_ATTEST blob;
 	TPMS_ATTEST a;
 	TPM2_ALG_ID scheme, hash;
@@ -271,7 +289,7 @@ int quote_verify(const TPMT_PUBLIC *ak, const uint8_t *attest, size_t attest_len
 	}
 
 	/* 1. Nothing inside is believed before the AK's signature over exactly these bytes. */
-	if ((r = quote_verify_signature(ak, blob.attestationData, blob.size, sig, sig_len)) != 0)
+	if ((r = verify_signature(ak, ak_pkey, blob.attestationData, blob.size, sig, sig_len)) != 0)
 		goto out;
 
 	/* 2. Magic and type straight from the signed bytes: the type decides how the rest parses. */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
 #include <tss2/tss2_tpm2_types.h>
 
 #include "err.h"
@@ -36,6 +37,13 @@ int quote_verify(const TPMT_PUBLIC *ak, const uint8_t *attest, size_t attest_len
 		 const uint8_t *sig, size_t sig_len, const uint8_t *nonce, size_t nonce_len,
 		 const TPML_PCR_SELECTION *requested, const struct pcr_values *values,
 		 struct quoted_state *out) ATTEST_WUR;
+
+/* quote_verify with ak's key already built (tpmpub_to_evp of ak, e.g. from a
+ * cache); NULL builds it. */
+int quote_verify_pkey(const TPMT_PUBLIC *ak, EVP_PKEY *ak_pkey, const uint8_t *attest, size_t attest_len,
+		      const uint8_t *sig, size_t sig_len, const uint8_t *nonce, size_t nonce_len,
+		      const TPML_PCR_SELECTION *requested, const struct pcr_values *values,
+		      struct quoted_state *out) ATTEST_WUR;
 
 /* Verify a TPMT_SIGNATURE (wire bytes) by key over data with the scheme pinned
  * by key's public area (RSASSA, RSAPSS, ECDSA). Shared by quotes and by proofs

@@ -15,6 +15,7 @@ struct ekcache {
 	size_t cap, n, next;         /* ring: next is the slot replaced when full */
 	uint64_t hits, misses;
 	uint8_t (*keys)[EKCACHE_KEY_LEN];
+	EVP_PKEY **pkeys;            /* per entry: its key, or NULL */
 	uint32_t *chain;             /* per entry: the next entry in its bucket */
 	uint32_t *heads;             /* per bucket: its first entry */
 	uint32_t mask;               /* buckets - 1 */
@@ -37,6 +38,7 @@ int ekcache_new(size_t capacity, struct ekcache **out)
 	while (buckets < 2 * capacity)
 		buckets *= 2;
 	if (!(c = calloc(1, sizeof(*c))) || !(c->keys = calloc(capacity, EKCACHE_KEY_LEN)) ||
+	    !(c->pkeys = calloc(capacity, sizeof(*c->pkeys))) ||
 	    !(c->chain = calloc(capacity, sizeof(*c->chain))) || !(c->heads = calloc(buckets, sizeof(*c->heads)))) {
 		ekcache_free(c);
 		return err_set(AERR_ALLOC, "ekcache: out of memory");
@@ -53,6 +55,9 @@ void ekcache_free(struct ekcache *c)
 	if (!c)
 		return;
 	pthread_mutex_destroy(&c->lock);
+	for (size_t i = 0; c->pkeys && i < c->cap; i++)
+		EVP_PKEY_free(c->pkeys[i]);
+	free(c->pkeys);
 	free(c->keys);
 	free(c->chain);
 	free(c->heads);
@@ -88,15 +93,25 @@ int ekcache_key(const uint8_t *ek_pub, size_t ek_pub_len, const uint8_t *ek_cert
 	return r;
 }
 
+/* The entry holding key, or 0 (links are entry index + 1). Under c->lock. */
+static uint32_t ekcache_find(const struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN])
+{
+	uint32_t e;
+
+	for (e = c->heads[ekcache_bucket(c, key)]; e; e = c->chain[e - 1])
+		if (memcmp(c->keys[e - 1], key, EKCACHE_KEY_LEN) == 0)
+			break;
+	return e;
+}
+
 int ekcache_contains(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN])
 {
-	int found = 0;
+	int found;
 
 	if (!c)
 		return 0;
 	pthread_mutex_lock(&c->lock);
-	for (uint32_t e = c->heads[ekcache_bucket(c, key)]; e && !found; e = c->chain[e - 1])
-		found = memcmp(c->keys[e - 1], key, EKCACHE_KEY_LEN) == 0;
+	found = ekcache_find(c, key) != 0;
 	if (found)
 		c->hits++;
 	else
@@ -105,13 +120,35 @@ int ekcache_contains(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN])
 	return found;
 }
 
-void ekcache_add(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN])
+int ekcache_pkey(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN], EVP_PKEY **out)
+{
+	uint32_t e;
+
+	*out = NULL;
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	/* The reference is taken under the lock: an eviction may free the
+	 * cache's own right after. */
+	if ((e = ekcache_find(c, key)) != 0 && c->pkeys[e - 1] && EVP_PKEY_up_ref(c->pkeys[e - 1]) == 1)
+		*out = c->pkeys[e - 1];
+	if (*out)
+		c->hits++;
+	else
+		c->misses++;
+	pthread_mutex_unlock(&c->lock);
+	return *out != NULL;
+}
+
+/* Add key with pkey (NULL: none) unless present. Under c->lock. */
+static void ekcache_insert(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN], EVP_PKEY *pkey)
 {
 	uint32_t slot, *link;
 
-	if (!c)
+	if (ekcache_find(c, key))
 		return;
-	pthread_mutex_lock(&c->lock);
+	if (pkey && EVP_PKEY_up_ref(pkey) != 1)
+		return; /* only a cache */
 	slot = (uint32_t)c->next;
 	if (c->n == c->cap) {
 		/* Unlink the oldest entry from its bucket before reusing it. */
@@ -121,12 +158,31 @@ void ekcache_add(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN])
 		if (*link)
 			*link = c->chain[slot];
 	}
+	EVP_PKEY_free(c->pkeys[slot]);
+	c->pkeys[slot] = pkey;
 	memcpy(c->keys[slot], key, EKCACHE_KEY_LEN);
 	c->chain[slot] = c->heads[ekcache_bucket(c, key)];
 	c->heads[ekcache_bucket(c, key)] = slot + 1;
 	c->next = (c->next + 1) % c->cap;
 	if (c->n < c->cap)
 		c->n++;
+}
+
+void ekcache_add(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN])
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	ekcache_insert(c, key, NULL);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void ekcache_add_pkey(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN], EVP_PKEY *pkey)
+{
+	if (!c || !pkey)
+		return;
+	pthread_mutex_lock(&c->lock);
+	ekcache_insert(c, key, pkey);
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -9,12 +9,19 @@
  *
  * The cache belongs next to the trust stores it vouches for (a pull driver, a
  * push service) and dies with them: reloading a trust store means a new cache.
- * Bounded: the oldest entry is replaced when full. Thread-safe. */
+ * Bounded: the oldest entry is replaced when full. Thread-safe.
+ *
+ * An entry may also carry a public key (ekcache_add_pkey): a second cache of
+ * the same kind keeps each AK's EVP_PKEY under the digest of its TPM name, so
+ * that a re-attestation verifies its quote without building the key again
+ * from the TPMT_PUBLIC (7% of the push verifier's CPU per attestation). */
 #ifndef VERIFIER_EKCACHE_H
 #define VERIFIER_EKCACHE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <openssl/evp.h>
 
 #include "err.h"
 
@@ -35,6 +42,14 @@ int ekcache_contains(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN]);
 
 /* Remember key (after every check passed). NULL cache: no-op. */
 void ekcache_add(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN]);
+
+/* The key added with key by ekcache_add_pkey: 1 and *out (a reference the
+ * caller frees) when present, else 0 and *out NULL. NULL cache: always 0. */
+int ekcache_pkey(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN], EVP_PKEY **out);
+
+/* Remember pkey under key (the cache takes its own reference) unless key is
+ * there already. NULL cache: no-op. */
+void ekcache_add_pkey(struct ekcache *c, const uint8_t key[EKCACHE_KEY_LEN], EVP_PKEY *pkey);
 
 /* Hits and misses since ekcache_new (logs, benchmark). */
 void ekcache_counts(struct ekcache *c, uint64_t *hits, uint64_t *misses);

@@ -593,10 +593,32 @@ static int check_counters(struct session *s, const TPMS_CLOCK_INFO *c)
 	return 0;
 }
 
+/* The AK's EVP_PKEY: from the cache of AKs seen before, else built (and
+ * kept there). The caller frees it. */
+static int ak_pkey(struct session *s, EVP_PKEY **out)
+{
+	uint8_t key[EKCACHE_KEY_LEN];
+	int r;
+
+	*out = NULL;
+	if (s->p.ak_keys) {
+		if ((r = ekcache_key(s->ak_name.name, s->ak_name.size, NULL, 0, NULL, 0, key)) != 0)
+			return r;
+		if (ekcache_pkey(s->p.ak_keys, key, out))
+			return 0;
+	}
+	if ((r = tpmpub_to_evp(&s->ak, out)) != 0)
+		return r;
+	if (s->p.ak_keys)
+		ekcache_add_pkey(s->p.ak_keys, key, *out);
+	return 0;
+}
+
 int session_quote(struct session *s, const struct session_quote *in, struct session_verdict *verdict)
 {
 	struct session_verdict *v = &s->verdict;
 	struct quoted_state q;
+	EVP_PKEY *pkey = NULL;
 	uint64_t now, age;
 	int r;
 
@@ -621,8 +643,12 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 		r = err_set(AERR_PARSE, "quote without PCR values");
 		goto fail;
 	}
-	if ((r = quote_verify(&s->ak, in->attest, in->attest_len, in->sig, in->sig_len, s->nonce,
-			      sizeof(s->nonce), &s->p.pcrs, in->values, &q)) != 0)
+	if ((r = ak_pkey(s, &pkey)) != 0)
+		goto fail;
+	r = quote_verify_pkey(&s->ak, pkey, in->attest, in->attest_len, in->sig, in->sig_len, s->nonce,
+			      sizeof(s->nonce), &s->p.pcrs, in->values, &q);
+	EVP_PKEY_free(pkey);
+	if (r != 0)
 		goto fail;
 	if ((r = check_counters(s, &q.clock)) == AERR_REACTIVATE) {
 		/* Not a verdict: the caller asks for activation (session_reactivate). */

@@ -76,6 +76,8 @@ struct session_params {
 	const struct imapolicy *ima_policy;    /* NULL = no IMA allowlist */
 	struct ekcache *ek_cache;              /* NULL = verify every endorsement in full; else
 						* the cache of the trust stores above (ekcache.h) */
+	struct ekcache *ak_keys;               /* NULL = build the AK's key for every quote; else
+						* the keys of AKs seen before, by name (ekcache.h) */
 	/* Monotonic milliseconds; NULL = CLOCK_MONOTONIC. Tests inject their own. */
 	uint64_t (*clock_ms)(void *arg);
 	void *clock_arg;

@@ -23,7 +23,8 @@ int trust_load(const struct verifier_config *cfg, struct verifier_trust *out)
 		goto fail;
 	if (cfg->platform_ca && (r = trust_load_dir("platform_ca", cfg->platform_ca, &out->platform)) != 0)
 		goto fail;
-	if ((r = ekcache_new(TRUST_EKCACHE_SIZE, &out->cache)) != 0)
+	if ((r = ekcache_new(TRUST_EKCACHE_SIZE, &out->cache)) != 0 ||
+	    (r = ekcache_new(TRUST_AKKEYS_SIZE, &out->ak_keys)) != 0)
 		goto fail;
 	if (cfg->boot_policy && (r = bootpolicy_load(cfg->boot_policy, &out->boot)) != 0)
 		goto fail;
@@ -42,6 +43,7 @@ void trust_free(struct verifier_trust *t)
 	ekcert_trust_free(t->ek);
 	ekcert_trust_free(t->platform);
 	ekcache_free(t->cache);
+	ekcache_free(t->ak_keys);
 	bootpolicy_free(t->boot);
 	imapolicy_free(t->ima);
 	memset(t, 0, sizeof(*t));
@@ -57,6 +59,7 @@ void trust_session_params(const struct verifier_config *cfg, const struct verifi
 	out->platform_trust = t->platform;
 	out->require_platform_cert = cfg->require_platform_cert;
 	out->ek_cache = t->cache;
+	out->ak_keys = t->ak_keys;
 	out->ak_alg = cfg->ak_alg;
 	out->pcrs = cfg->pcrs;
 	out->nonce_ttl_ms = cfg->nonce_ttl * 1000u;

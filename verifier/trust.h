@@ -14,11 +14,15 @@
 #include "session.h"
 
 #define TRUST_EKCACHE_SIZE 65536
+/* An RSA-2048 EVP_PKEY is ~1.5 kB: 16,384 AKs cost ~25 MB at most. Beyond,
+ * the oldest keys are built again when their node comes back. */
+#define TRUST_AKKEYS_SIZE 16384
 
 struct verifier_trust {
 	struct ekcert_trust *ek;        /* NULL when require_ek_cert is false */
 	struct ekcert_trust *platform;  /* NULL when platform_ca is not set */
 	struct ekcache *cache;
+	struct ekcache *ak_keys;        /* AK public keys by TPM name, for quotes */
 	struct bootpolicy *boot;        /* NULL when boot_policy is not set */
 	struct imapolicy *ima;          /* NULL when ima_policy is not set */
 };

@@ -1019,6 +1019,52 @@ static void test_ek_cache(void **state)
 	ekcache_free(cache);
 }
 
+/* The AK key cache: the second quote by the same AK verifies with the key
+ * kept from the first (a hit); a cached key still checks the signature; an
+ * entry under another AK's name is never used for this one. */
+static void test_ak_keys(void **state)
+{
+	struct ekcache *keys = NULL, *other = NULL;
+	uint8_t key[EKCACHE_KEY_LEN];
+	TPM2B_NAME name = T.ak_name;
+	struct session_verdict v;
+	uint64_t hits, misses;
+	struct ctx c;
+
+	(void)state;
+	assert_int_equal(ekcache_new(4, &keys), 0);
+	for (int round = 0; round < 3; round++) {
+		ctx_init(&c);
+		c.p.ak_keys = keys;
+		to_activated(&c);
+		request_and_quote(&c);
+		if (round == 2)
+			c.q.sig[c.q.sig_len - 1] ^= 0x01;
+		assert_int_equal(do_quote(&c, &v), round == 2 ? AERR_SIGNATURE : 0);
+		session_free(c.s);
+	}
+	ekcache_counts(keys, &hits, &misses);
+	assert_int_equal(hits, 2);
+	assert_int_equal(misses, 1);
+	ekcache_free(keys);
+
+	/* The EK's key kept under a name one bit away from the AK's. */
+	assert_int_equal(ekcache_new(4, &other), 0);
+	name.name[name.size - 1] ^= 0x01;
+	assert_int_equal(ekcache_key(name.name, name.size, NULL, 0, NULL, 0, key), 0);
+	ekcache_add_pkey(other, key, T.ek_key);
+	ctx_init(&c);
+	c.p.ak_keys = other;
+	to_activated(&c);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), 0);
+	session_free(c.s);
+	ekcache_counts(other, &hits, &misses);
+	assert_int_equal(hits, 0);
+	assert_int_equal(misses, 1);
+	ekcache_free(other);
+}
+
 /* Secrets: only after a passing quote; one proof per secret, by name, and
  * each proof must be the key's own (HMAC over this session's challenge). The
  * blob itself is opened by a TPM in the integration tests. */
@@ -1291,6 +1337,7 @@ int main(void)
 		cmocka_unit_test(test_ek_alg_absent),
 		cmocka_unit_test(test_ek_truncated),
 		cmocka_unit_test(test_ek_cache),
+		cmocka_unit_test(test_ak_keys),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_prior_ak_no_activation),
 		cmocka_unit_test(test_counters_backwards),
