@@ -20,20 +20,6 @@
 #include "tpmpub.h"
 #include "tpmwire.h"
 
-/* TCG EK Credential Profile 2.x, default EK templates (L-1 RSA, L-2 ECC):
- * PolicyA = PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256. */
-static const uint8_t tpm_ek_policy_a[32] = {
-	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
-	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-};
-
-#define TPM_EK_ATTRS (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
-		      TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_ADMINWITHPOLICY | \
-		      TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
-#define TPM_AK_ATTRS (TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM | \
-		      TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
-		      TPMA_OBJECT_USERWITHAUTH)
-
 /* NV indices whose contents we keep: two EK certificates, the platform one. */
 #define TPM_NV_CACHE 3
 
@@ -181,56 +167,6 @@ static int tpm_ek_index(TPMI_ALG_PUBLIC alg)
 	return alg == TPM2_ALG_RSA ? 0 : 1;
 }
 
-static void tpm_ek_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->type = alg;
-	p->nameAlg = TPM2_ALG_SHA256;
-	p->objectAttributes = TPM_EK_ATTRS;
-	p->authPolicy.size = sizeof(tpm_ek_policy_a);
-	memcpy(p->authPolicy.buffer, tpm_ek_policy_a, sizeof(tpm_ek_policy_a));
-	if (alg == TPM2_ALG_RSA) {
-		p->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
-		p->parameters.rsaDetail.symmetric.keyBits.aes = 128;
-		p->parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
-		p->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
-		p->parameters.rsaDetail.keyBits = 2048;
-		p->parameters.rsaDetail.exponent = 0;
-		/* 256 zero bytes: what the certified EK was created with */
-		p->unique.rsa.size = 256;
-	} else {
-		p->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_AES;
-		p->parameters.eccDetail.symmetric.keyBits.aes = 128;
-		p->parameters.eccDetail.symmetric.mode.aes = TPM2_ALG_CFB;
-		p->parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
-		p->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-		p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
-		p->unique.ecc.x.size = 32;
-		p->unique.ecc.y.size = 32;
-	}
-}
-
-static void tpm_ak_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->type = alg;
-	p->nameAlg = TPM2_ALG_SHA256;
-	p->objectAttributes = TPM_AK_ATTRS;
-	if (alg == TPM2_ALG_RSA) {
-		p->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
-		p->parameters.rsaDetail.scheme.scheme = TPM2_ALG_RSASSA;
-		p->parameters.rsaDetail.scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
-		p->parameters.rsaDetail.keyBits = 2048;
-		p->parameters.rsaDetail.exponent = 0;
-	} else {
-		p->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
-		p->parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
-		p->parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
-		p->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-		p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
-	}
-}
-
 static int tpm_getcap(struct tpm *t, TPM2_CAP cap, uint32_t prop, uint32_t count,
 		      TPMS_CAPABILITY_DATA **out)
 {
@@ -324,7 +260,7 @@ static int tpm_ek_check_persistent(struct tpm *t, TPMI_ALG_PUBLIC alg)
 		goto out;
 	if ((r = ESYS(t, ReadPublic, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL)) != 0)
 		goto out;
-	tpm_ek_template(alg, &tmpl);
+	tpmpub_ek_template(alg, &tmpl);
 	if (!tpm_public_matches_template(&pub->publicArea, &tmpl)) {
 		LOG_INFO("persistent handle 0x%08x is not the default %s EK: creating the EK instead",
 			 h, tpm_alg_name(alg));
@@ -384,7 +320,7 @@ static int tpm_ek_load(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *h, int *flus
 		Esys_Free(ek->saved);
 		ek->saved = NULL;
 	}
-	tpm_ek_template(alg, &in.publicArea);
+	tpmpub_ek_template(alg, &in.publicArea);
 	if ((r = ESYS(t, CreatePrimary, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 		      ESYS_TR_NONE, &sens, &in, &outside, &no_pcrs, &obj, &out_pub, NULL, NULL,
 		      NULL)) != 0)
@@ -813,7 +749,7 @@ static int tpm_ak_create(struct tpm *t)
 		goto out;
 	if ((r = tpm_ek_session(t, &s)) != 0)
 		goto out;
-	tpm_ak_template(t->ak_alg, &in.publicArea);
+	tpmpub_ak_template(t->ak_alg, &in.publicArea);
 	if ((r = ESYS(t, Create, ek, s, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &in, &outside, &no_pcrs,
 		      &priv, &pub, NULL, NULL, NULL)) != 0)
 		goto out;

@@ -28,12 +28,6 @@
 #define SIMTPM_RESET_COUNT 1u
 #define SIMTPM_FIRMWARE 0x2024000100000000ull
 
-/* PolicySecret(TPM_RH_ENDORSEMENT), SHA-256: the TCG default EK authPolicy. */
-static const uint8_t simtpm_policy_a[32] = {
-	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
-	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-};
-
 /* ================================================================ key pool */
 
 struct simtpm_keys {
@@ -346,16 +340,6 @@ struct simtpm {
 	uint64_t clock_ms;
 };
 
-static int simtpm_bn_param(EVP_PKEY *key, const char *param, uint8_t *buf, size_t len)
-{
-	BIGNUM *bn = NULL;
-	int ok;
-
-	ok = EVP_PKEY_get_bn_param(key, param, &bn) && BN_bn2binpad(bn, buf, (int)len) == (int)len;
-	BN_free(bn);
-	return ok ? 0 : crypto_ossl_err(AERR_CRYPTO, param);
-}
-
 static int simtpm_rsa_check(EVP_PKEY *key, const char *what)
 {
 	BIGNUM *e = NULL;
@@ -371,58 +355,15 @@ static int simtpm_rsa_check(EVP_PKEY *key, const char *what)
 /* The TCG default EK template (L-1 RSA-2048 / L-2 ECC P-256) with key's public part. */
 static int simtpm_ek_template(TPM2_ALG_ID alg, EVP_PKEY *key, TPMT_PUBLIC *pub)
 {
-	int r;
-
-	memset(pub, 0, sizeof(*pub));
-	pub->type = alg;
-	pub->nameAlg = TPM2_ALG_SHA256;
-	pub->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-				TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
-	pub->authPolicy.size = sizeof(simtpm_policy_a);
-	memcpy(pub->authPolicy.buffer, simtpm_policy_a, sizeof(simtpm_policy_a));
-	if (alg == TPM2_ALG_RSA) {
-		TPMS_RSA_PARMS *p = &pub->parameters.rsaDetail;
-
-		p->symmetric.algorithm = TPM2_ALG_AES;
-		p->symmetric.keyBits.aes = 128;
-		p->symmetric.mode.aes = TPM2_ALG_CFB;
-		p->scheme.scheme = TPM2_ALG_NULL;
-		p->keyBits = SIMTPM_RSA_BITS;
-		p->exponent = 0;
-		pub->unique.rsa.size = SIMTPM_RSA_BYTES;
-		return simtpm_bn_param(key, OSSL_PKEY_PARAM_RSA_N, pub->unique.rsa.buffer, SIMTPM_RSA_BYTES);
-	}
-	TPMS_ECC_PARMS *p = &pub->parameters.eccDetail;
-
-	p->symmetric.algorithm = TPM2_ALG_AES;
-	p->symmetric.keyBits.aes = 128;
-	p->symmetric.mode.aes = TPM2_ALG_CFB;
-	p->scheme.scheme = TPM2_ALG_NULL;
-	p->curveID = TPM2_ECC_NIST_P256;
-	p->kdf.scheme = TPM2_ALG_NULL;
-	pub->unique.ecc.x.size = pub->unique.ecc.y.size = 32;
-	if ((r = simtpm_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, pub->unique.ecc.x.buffer, 32)) != 0)
-		return r;
-	return simtpm_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, pub->unique.ecc.y.buffer, 32);
+	tpmpub_ek_template(alg, pub);
+	return tpmpub_set_unique(pub, key);
 }
 
 /* A restricted RSASSA-SHA256 signing key, as attestors create their AK. */
 static int simtpm_ak_template(EVP_PKEY *key, TPMT_PUBLIC *pub)
 {
-	TPMS_RSA_PARMS *p = &pub->parameters.rsaDetail;
-
-	memset(pub, 0, sizeof(*pub));
-	pub->type = TPM2_ALG_RSA;
-	pub->nameAlg = TPM2_ALG_SHA256;
-	pub->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-				TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
-	p->symmetric.algorithm = TPM2_ALG_NULL;
-	p->scheme.scheme = TPM2_ALG_RSASSA;
-	p->scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
-	p->keyBits = SIMTPM_RSA_BITS;
-	p->exponent = 0;
-	pub->unique.rsa.size = SIMTPM_RSA_BYTES;
-	return simtpm_bn_param(key, OSSL_PKEY_PARAM_RSA_N, pub->unique.rsa.buffer, SIMTPM_RSA_BYTES);
+	tpmpub_ak_template(TPM2_ALG_RSA, pub);
+	return tpmpub_set_unique(pub, key);
 }
 
 static int simtpm_wire(const TPMT_PUBLIC *pub, uint8_t **out, size_t *len)

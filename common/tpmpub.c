@@ -182,3 +182,106 @@ int tpmpub_identity(const TPMT_PUBLIC *pub, char hex[65])
 	hex_encode(d, sizeof(d), hex);
 	return 0;
 }
+
+/* EK Credential Profile 2.x, "Policy A": PolicySecret(TPM_RH_ENDORSEMENT), SHA-256. */
+static const uint8_t tpmpub_policy_a[32] = {
+	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
+	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
+};
+
+void tpmpub_ek_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->type = alg;
+	p->nameAlg = TPM2_ALG_SHA256;
+	p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+			      TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
+	p->authPolicy.size = sizeof(tpmpub_policy_a);
+	memcpy(p->authPolicy.buffer, tpmpub_policy_a, sizeof(tpmpub_policy_a));
+	if (alg == TPM2_ALG_RSA) {
+		TPMS_RSA_PARMS *r = &p->parameters.rsaDetail;
+
+		r->symmetric.algorithm = TPM2_ALG_AES;
+		r->symmetric.keyBits.aes = 128;
+		r->symmetric.mode.aes = TPM2_ALG_CFB;
+		r->scheme.scheme = TPM2_ALG_NULL;
+		r->keyBits = 2048;
+		r->exponent = 0;
+		p->unique.rsa.size = 256; /* zeros: what the certified EK was created with */
+	} else {
+		TPMS_ECC_PARMS *e = &p->parameters.eccDetail;
+
+		e->symmetric.algorithm = TPM2_ALG_AES;
+		e->symmetric.keyBits.aes = 128;
+		e->symmetric.mode.aes = TPM2_ALG_CFB;
+		e->scheme.scheme = TPM2_ALG_NULL;
+		e->curveID = TPM2_ECC_NIST_P256;
+		e->kdf.scheme = TPM2_ALG_NULL;
+		p->unique.ecc.x.size = 32;
+		p->unique.ecc.y.size = 32;
+	}
+}
+
+void tpmpub_ak_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->type = alg;
+	p->nameAlg = TPM2_ALG_SHA256;
+	p->objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM |
+			      TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH;
+	if (alg == TPM2_ALG_RSA) {
+		TPMS_RSA_PARMS *r = &p->parameters.rsaDetail;
+
+		r->symmetric.algorithm = TPM2_ALG_NULL;
+		r->scheme.scheme = TPM2_ALG_RSASSA;
+		r->scheme.details.rsassa.hashAlg = TPM2_ALG_SHA256;
+		r->keyBits = 2048;
+		r->exponent = 0;
+	} else {
+		TPMS_ECC_PARMS *e = &p->parameters.eccDetail;
+
+		e->symmetric.algorithm = TPM2_ALG_NULL;
+		e->scheme.scheme = TPM2_ALG_ECDSA;
+		e->scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+		e->curveID = TPM2_ECC_NIST_P256;
+		e->kdf.scheme = TPM2_ALG_NULL;
+	}
+}
+
+/* A big-endian key parameter into exactly len bytes. */
+static int tpmpub_bn_param(EVP_PKEY *key, const char *name, uint8_t *buf, size_t len)
+{
+	BIGNUM *bn = NULL;
+	int ok = EVP_PKEY_get_bn_param(key, name, &bn) == 1 && BN_bn2binpad(bn, buf, (int)len) == (int)len;
+
+	BN_free(bn);
+	return ok ? 0 : err_set(AERR_INVALID_ARG, "key parameter %s does not fit %zu bytes", name, len);
+}
+
+int tpmpub_set_unique(TPMT_PUBLIC *pub, EVP_PKEY *key)
+{
+	const char *group;
+	char have[64];
+	size_t n;
+	int r;
+
+	if (pub->type == TPM2_ALG_RSA) {
+		n = pub->parameters.rsaDetail.keyBits / 8u;
+		if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA || (size_t)EVP_PKEY_get_bits(key) != 8u * n)
+			return err_set(AERR_INVALID_ARG, "not an RSA-%zu key", 8u * n);
+		pub->unique.rsa.size = (UINT16)n;
+		return tpmpub_bn_param(key, OSSL_PKEY_PARAM_RSA_N, pub->unique.rsa.buffer, n);
+	}
+	if (pub->type != TPM2_ALG_ECC)
+		return err_set(AERR_INVALID_ARG, "public area of type 0x%04x", pub->type);
+	n = tpmpub_ecc_coord_size(pub->parameters.eccDetail.curveID);
+	group = tpmpub_ecc_group(pub->parameters.eccDetail.curveID);
+	if (n == 0 || !group || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC ||
+	    EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, have, sizeof(have), NULL) != 1 ||
+	    strcmp(have, group) != 0)
+		return err_set(AERR_INVALID_ARG, "not an EC key on curve 0x%04x", pub->parameters.eccDetail.curveID);
+	pub->unique.ecc.x.size = pub->unique.ecc.y.size = (UINT16)n;
+	if ((r = tpmpub_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, pub->unique.ecc.x.buffer, n)) != 0)
+		return r;
+	return tpmpub_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, pub->unique.ecc.y.buffer, n);
+}

@@ -30,6 +30,21 @@ int tpmpub_identity(const TPMT_PUBLIC *pub, char hex[65]) ATTEST_WUR;
  * with EVP_PKEY_free. *out is NULL on failure. */
 int tpmpub_to_evp(const TPMT_PUBLIC *pub, EVP_PKEY **out) ATTEST_WUR;
 
+/* The TCG default EK template (EK Credential Profile 2.x: L-1 RSA-2048, L-2
+ * ECC P-256, authPolicy "Policy A" = PolicySecret(TPM_RH_ENDORSEMENT)), with
+ * unique sized and zero as TPM2_CreatePrimary takes it. alg RSA or ECC. */
+void tpmpub_ek_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *out);
+
+/* The AK the attestor creates: restricted signing, nameAlg SHA-256, RSA-2048
+ * RSASSA-SHA256 or ECC P-256 ECDSA-SHA256; unique empty. alg RSA or ECC. */
+void tpmpub_ak_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *out);
+
+/* pub's unique from a software key of its type and size (the RSA modulus,
+ * or the ECC point padded to the curve): what tests, fuzz targets and the
+ * load generator use to stand in for a TPM's key. AERR_INVALID_ARG when the
+ * key does not fit the area. */
+int tpmpub_set_unique(TPMT_PUBLIC *pub, EVP_PKEY *key) ATTEST_WUR;
+
 /* Key size in bytes of an ECC curve's coordinates (32 for P-256), 0 when unsupported. */
 size_t tpmpub_ecc_coord_size(TPMI_ECC_CURVE curve);
 

@@ -81,66 +81,21 @@ static EVP_PKEY *fake_key(const char *pem)
 	return k;
 }
 
-/* EK Credential Profile "Policy A": PolicySecret(TPM_RH_ENDORSEMENT). */
-static const uint8_t policy_a[32] = {
-	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
-	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-};
-
 static int fake_ek_public(void)
 {
-	TPMT_PUBLIC *p = &F.ek_pub;
-	BIGNUM *n = NULL;
-	int r = -1;
-
-	memset(p, 0, sizeof(*p));
-	p->type = TPM2_ALG_RSA;
-	p->nameAlg = TPM2_ALG_SHA256;
-	p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-			      TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
-	p->authPolicy.size = sizeof(policy_a);
-	memcpy(p->authPolicy.buffer, policy_a, sizeof(policy_a));
-	p->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
-	p->parameters.rsaDetail.symmetric.keyBits.aes = 128;
-	p->parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
-	p->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
-	p->parameters.rsaDetail.keyBits = 2048;
-	if (EVP_PKEY_get_bn_param(ek_key, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
-	    BN_bn2binpad(n, p->unique.rsa.buffer, 256) != 256)
-		goto out;
-	p->unique.rsa.size = 256;
-	r = tpmpub_marshal(p, F.ek_pub_wire, sizeof(F.ek_pub_wire), &F.ek_pub_len);
-out:
-	BN_free(n);
-	return r;
+	tpmpub_ek_template(TPM2_ALG_RSA, &F.ek_pub);
+	if (tpmpub_set_unique(&F.ek_pub, ek_key) != 0)
+		return -1;
+	return tpmpub_marshal(&F.ek_pub, F.ek_pub_wire, sizeof(F.ek_pub_wire), &F.ek_pub_len);
 }
 
 static int fake_ak_public(void)
 {
-	TPMT_PUBLIC *p = &F.ak_pub;
-	uint8_t point[65];
-	size_t plen = 0;
-
-	memset(p, 0, sizeof(*p));
-	p->type = TPM2_ALG_ECC;
-	p->nameAlg = TPM2_ALG_SHA256;
-	p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-			      TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT;
-	p->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
-	p->parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
-	p->parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
-	p->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-	p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
-	if (EVP_PKEY_get_octet_string_param(ak_key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point), &plen) != 1 ||
-	    plen != 65)
+	tpmpub_ak_template(TPM2_ALG_ECC, &F.ak_pub);
+	if (tpmpub_set_unique(&F.ak_pub, ak_key) != 0 ||
+	    tpmpub_marshal(&F.ak_pub, F.ak_pub_wire, sizeof(F.ak_pub_wire), &F.ak_pub_len) != 0)
 		return -1;
-	p->unique.ecc.x.size = 32;
-	memcpy(p->unique.ecc.x.buffer, point + 1, 32);
-	p->unique.ecc.y.size = 32;
-	memcpy(p->unique.ecc.y.buffer, point + 33, 32);
-	if (tpmpub_marshal(p, F.ak_pub_wire, sizeof(F.ak_pub_wire), &F.ak_pub_len) != 0)
-		return -1;
-	return tpmpub_name(p, &F.ak_name);
+	return tpmpub_name(&F.ak_pub, &F.ak_name);
 }
 
 static int fake_ext(X509 *cert, X509 *issuer, int nid, const char *value)

@@ -57,16 +57,6 @@ struct session {
 	struct session_verdict verdict;
 };
 
-/* PolicySecret(TPM_RH_ENDORSEMENT) with SHA-256: the authPolicy of the TCG
- * default EK templates (EK Credential Profile 2.0, "Policy A"). */
-static const uint8_t ek_policy_a_sha256[32] = {
-	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
-	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-};
-
-#define EK_ATTRS (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | \
-		  TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT)
-
 static const char *const state_names[] = {
 	"NEW", "ENDORSED", "AK_ADMITTED", "ACTIVATED", "QUOTED", "SECRETS_SENT", "FAILED",
 };
@@ -217,15 +207,17 @@ const TPMT_PUBLIC *session_ek_public(const struct session *s)
 static int ek_check_template(const TPMT_PUBLIC *ek)
 {
 	const TPMT_SYM_DEF_OBJECT *sym;
+	TPMT_PUBLIC t;
 
 	if (ek->nameAlg != TPM2_ALG_SHA256)
 		return err_set(AERR_UNSUPPORTED, "EK nameAlg 0x%04x is not SHA-256 (TCG default template)",
 			       ek->nameAlg);
-	if (ek->objectAttributes != EK_ATTRS)
+	tpmpub_ek_template(TPM2_ALG_RSA, &t); /* attributes and policy: the same for ECC */
+	if (ek->objectAttributes != t.objectAttributes)
 		return err_set(AERR_UNSUPPORTED, "EK attributes 0x%08x differ from the TCG default template 0x%08x",
-			       (unsigned)ek->objectAttributes, (unsigned)EK_ATTRS);
-	if (ek->authPolicy.size != sizeof(ek_policy_a_sha256) ||
-	    memcmp(ek->authPolicy.buffer, ek_policy_a_sha256, sizeof(ek_policy_a_sha256)) != 0)
+			       (unsigned)ek->objectAttributes, (unsigned)t.objectAttributes);
+	if (ek->authPolicy.size != t.authPolicy.size ||
+	    memcmp(ek->authPolicy.buffer, t.authPolicy.buffer, t.authPolicy.size) != 0)
 		return err_set(AERR_UNSUPPORTED, "EK authPolicy is not PolicySecret(TPM_RH_ENDORSEMENT)");
 	if (ek->type == TPM2_ALG_RSA) {
 		const TPMS_RSA_PARMS *r = &ek->parameters.rsaDetail;

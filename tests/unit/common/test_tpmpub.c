@@ -14,7 +14,9 @@
 #include <cmocka.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 #include <tss2/tss2_mu.h>
 
 #include "tpmpub.h"
@@ -447,6 +449,59 @@ static void test_curve_tables(void **state)
 	assert_null(tpmpub_ecc_group(TPM2_ECC_NONE));
 }
 
+/* The templates: the EK's is the TCG default (its Policy A digest checked
+ * against the spec's bytes), the AK's a restricted signing key; a software
+ * key fills unique and converts back to the same key; keys that do not fit
+ * are refused. */
+static void test_templates_and_unique(void **state)
+{
+	static const uint8_t policy_a_prefix[4] = { 0x83, 0x71, 0x97, 0x67 }; /* EK Credential Profile, B.3.3 */
+	EVP_PKEY *rsa = EVP_RSA_gen(2048), *p256 = EVP_EC_gen("P-256"), *p384 = EVP_EC_gen("P-384"), *back = NULL;
+	TPMT_PUBLIC ek, ak;
+
+	(void)state;
+	assert_non_null(rsa);
+	assert_non_null(p256);
+	assert_non_null(p384);
+	tpmpub_ek_template(TPM2_ALG_RSA, &ek);
+	assert_int_equal(ek.authPolicy.size, 32);
+	assert_memory_equal(ek.authPolicy.buffer, policy_a_prefix, 4);
+	assert_true(ek.objectAttributes & TPMA_OBJECT_ADMINWITHPOLICY);
+	assert_false(ek.objectAttributes & TPMA_OBJECT_USERWITHAUTH);
+	assert_int_equal(ek.unique.rsa.size, 256);
+	assert_int_equal(tpmpub_set_unique(&ek, rsa), 0);
+	assert_int_equal(tpmpub_to_evp(&ek, &back), 0);
+	assert_int_equal(EVP_PKEY_eq(back, rsa), 1);
+	EVP_PKEY_free(back);
+	assert_int_equal(tpmpub_set_unique(&ek, p256), AERR_INVALID_ARG);
+
+	tpmpub_ek_template(TPM2_ALG_ECC, &ek);
+	assert_int_equal(ek.parameters.eccDetail.curveID, TPM2_ECC_NIST_P256);
+	assert_int_equal(ek.unique.ecc.x.size, 32);
+	assert_int_equal(tpmpub_set_unique(&ek, p384), AERR_INVALID_ARG);
+	assert_int_equal(tpmpub_set_unique(&ek, rsa), AERR_INVALID_ARG);
+
+	tpmpub_ak_template(TPM2_ALG_ECC, &ak);
+	assert_true(ak.objectAttributes & TPMA_OBJECT_RESTRICTED);
+	assert_true(ak.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT);
+	assert_false(ak.objectAttributes & TPMA_OBJECT_DECRYPT);
+	assert_int_equal(ak.parameters.eccDetail.scheme.scheme, TPM2_ALG_ECDSA);
+	assert_int_equal(tpmpub_set_unique(&ak, p256), 0);
+	assert_int_equal(tpmpub_to_evp(&ak, &back), 0);
+	assert_int_equal(EVP_PKEY_eq(back, p256), 1);
+	EVP_PKEY_free(back);
+
+	tpmpub_ak_template(TPM2_ALG_RSA, &ak);
+	assert_int_equal(ak.parameters.rsaDetail.scheme.scheme, TPM2_ALG_RSASSA);
+	assert_int_equal(tpmpub_set_unique(&ak, rsa), 0);
+	assert_int_equal(ak.unique.rsa.size, 256);
+	ak.type = TPM2_ALG_KEYEDHASH;
+	assert_int_equal(tpmpub_set_unique(&ak, rsa), AERR_INVALID_ARG);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(p256);
+	EVP_PKEY_free(p384);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_to_evp_short_coordinate),
 		cmocka_unit_test(test_marshal),
 		cmocka_unit_test(test_curve_tables),
+		cmocka_unit_test(test_templates_and_unique),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

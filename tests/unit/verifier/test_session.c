@@ -61,12 +61,6 @@ struct fake_tpm {
 
 static struct fake_tpm T;
 
-/* EK Credential Profile "Policy A": PolicySecret(TPM_RH_ENDORSEMENT). */
-static const uint8_t policy_a[32] = {
-	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
-	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-};
-
 static EVP_PKEY *gen_rsa(void)
 {
 	EVP_PKEY *k = EVP_RSA_gen(2048);
@@ -83,48 +77,15 @@ static EVP_PKEY *gen_p256(void)
 
 static void ek_template(EVP_PKEY *rsa, TPMT_PUBLIC *p)
 {
-	BIGNUM *n = NULL;
-
-	memset(p, 0, sizeof(*p));
-	p->type = TPM2_ALG_RSA;
-	p->nameAlg = TPM2_ALG_SHA256;
-	p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-			      TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
-	p->authPolicy.size = sizeof(policy_a);
-	memcpy(p->authPolicy.buffer, policy_a, sizeof(policy_a));
-	p->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_AES;
-	p->parameters.rsaDetail.symmetric.keyBits.aes = 128;
-	p->parameters.rsaDetail.symmetric.mode.aes = TPM2_ALG_CFB;
-	p->parameters.rsaDetail.scheme.scheme = TPM2_ALG_NULL;
-	p->parameters.rsaDetail.keyBits = 2048;
-	p->parameters.rsaDetail.exponent = 0;
-	assert_int_equal(EVP_PKEY_get_bn_param(rsa, OSSL_PKEY_PARAM_RSA_N, &n), 1);
-	assert_int_equal(BN_bn2binpad(n, p->unique.rsa.buffer, 256), 256);
-	p->unique.rsa.size = 256;
-	BN_free(n);
+	tpmpub_ek_template(TPM2_ALG_RSA, p);
+	assert_int_equal(tpmpub_set_unique(p, rsa), 0);
 }
 
 static void ak_template(EVP_PKEY *ec, TPMA_OBJECT extra, TPMT_PUBLIC *p)
 {
-	uint8_t point[65];
-	size_t plen = 0;
-
-	memset(p, 0, sizeof(*p));
-	p->type = TPM2_ALG_ECC;
-	p->nameAlg = TPM2_ALG_SHA256;
-	p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-			      TPMA_OBJECT_USERWITHAUTH | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | extra;
-	p->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
-	p->parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
-	p->parameters.eccDetail.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
-	p->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-	p->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
-	assert_int_equal(EVP_PKEY_get_octet_string_param(ec, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point), &plen), 1);
-	assert_int_equal(plen, 65);
-	p->unique.ecc.x.size = 32;
-	memcpy(p->unique.ecc.x.buffer, point + 1, 32);
-	p->unique.ecc.y.size = 32;
-	memcpy(p->unique.ecc.y.buffer, point + 33, 32);
+	tpmpub_ak_template(TPM2_ALG_ECC, p);
+	p->objectAttributes |= extra;
+	assert_int_equal(tpmpub_set_unique(p, ec), 0);
 }
 
 static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
