@@ -139,13 +139,35 @@ def push_figures(rep, data, why):
                     "openssl speed rsa2048 verify/s (1 core)", ref_unit="verify/s",
                     target=TARGET_ATT_PER_S if name == "reattest" else None, note=note)
             if name == "reattest":
+                # Under full load: mostly the wait in line. The round trip
+                # itself, with its target, is the one-client figure.
                 rep.add(group, "%d nodes re-attestation latency p50" % n, p["latency_ms"]["p50"], "ms", round_ms,
-                        "one RSA-2048 sign + verify (openssl speed)", target=TARGET_REQUOTE_MS,
-                        note="p99 %.3f ms, under full load" % p["latency_ms"]["p99"])
+                        "one RSA-2048 sign + verify (openssl speed)",
+                        note="p99 %.3f ms, under full load (queueing included)" % p["latency_ms"]["p99"])
                 rep.add(group, "%d nodes verifier RSS (high-water)" % n, p["verifier_vmhwm_kb"] / 1024.0, "MB", n,
                         "nodes", p["verifier_vmhwm_kb"] / n, "kB/node", ref_unit="nodes")
         if not run["database"]["matches"]:
             rep.add(group, "%d nodes: verifier database agrees with the count" % n, 0, "bool", target=(">=", 1))
+
+
+def push_one_figures(rep, data, why):
+    """The push re-attestation round trip with one client: no queueing."""
+    group = "push re-attestation, one client"
+    if data is None:
+        rep.missing(group, "push one client", why)
+        return
+    sp = data.get("openssl_speed", {})
+    verify = sp.get("rsa2048_verify_per_s") or None
+    sign = sp.get("rsa2048_sign_per_s") or None
+    round_ms = 1000.0 / sign + 1000.0 / verify if sign and verify else None
+    for run in data.get("runs", []):
+        p = {p["phase"]: p for p in run["phases"]}.get("reattest")
+        if not p:
+            continue
+        rep.add(group, "push re-attestation round trip p50 (%d nodes)" % run["nodes"], p["latency_ms"]["p50"], "ms",
+                round_ms, "one RSA-2048 sign + verify (openssl speed)", target=TARGET_REQUOTE_MS,
+                note="p99 %.3f ms; Hello + SubmitQuote over mTLS, verdict committed; %d passed, %d failed"
+                % (p["latency_ms"]["p99"], p["passed"], p["failed"]))
 
 
 def replay_figures(rep, data, why):
@@ -239,6 +261,9 @@ def self_test():
         "pull.json": {"configs": [cfg("ecc", 15.0, 10.0, requote=1.5), cfg("rsa", 30.0, 20.0, requote=3.0)]},
         "pull-aes.json": {"configs": [cfg("ecc", 24.0, 20.0)]},
         "pull-rsa.json": "{not json",
+        "push-load1.json": {"openssl_speed": {"rsa2048_sign_per_s": 4000.0, "rsa2048_verify_per_s": 60000.0},
+                            "runs": [{"nodes": 100, "phases": [{"phase": "reattest", "passed": 10, "failed": 0,
+                                                                "latency_ms": {"p50": 1.0, "p99": 3.0}}]}]},
         "replay.json": {"sha256_mb_per_s": 1000.0, "sha256_64b_per_s": 5e6,
                         "boot_separate": {"logs": 10, "bytes": 1e6, "banks": 2, "mb_per_s": 600.0,
                                           "events_per_s": 1e6, "extends_per_s": 2e6},
@@ -248,7 +273,7 @@ def self_test():
                                 "template_hashes_per_s": 1e7, "replay_to_quote_per_s": 1e7,
                                 "allowlist_per_s": 1e7}},
     }
-    steps = [{"name": n, "rc": 0, "seconds": 1.0} for n in ("pull", "pull-aes", "pull-rsa", "replay")]
+    steps = [{"name": n, "rc": 0, "seconds": 1.0} for n in ("pull", "pull-aes", "pull-rsa", "replay", "load1")]
     steps.append({"name": "load", "rc": 2, "seconds": 1.0, "log": "push-load.log"})
     want = {
         ("pull exchange with swtpm, no secrets", "  ratio to TPM sum", "ECC"): "missed",   # 1.5x > 1.3x
@@ -261,6 +286,7 @@ def self_test():
         ("measurement log replay (one core)", "boot log, 1 log of 10.0 MB", None): "missed",
         ("measurement log replay (one core)", "IMA list, all checks", None): "met",
         ("push mode under load (simulated nodes, mTLS, SQLite)", "push load", None): "no data",
+        ("push re-attestation, one client", "push re-attestation round trip p50 (100 nodes)", None): "met",
     }
     with tempfile.TemporaryDirectory() as d:
         for name, content in files.items():
@@ -315,6 +341,7 @@ def main():
             ("pull_rsa", "pull-rsa.json",
              lambda x, w: pull_figures(rep, x, w, "pull exchange with RSA-2048 delivery", " + RSA-2048 delivery")),
             ("push_load", "push-load.json", lambda x, w: push_figures(rep, x, w)),
+            ("push_load1", "push-load1.json", lambda x, w: push_one_figures(rep, x, w)),
             ("replay", "replay.json", lambda x, w: replay_figures(rep, x, w))):
         data, why = load(os.path.join(d, file), by_name.get(file[:-5].replace("push-", "")))
         try:
