@@ -26,6 +26,10 @@ struct driver {
 	uint32_t reset_count;         /* of the TPM at the last quote */
 	int renew_ak;                 /* the TPM was reset: new AK before the next exchange */
 	uint32_t verifier_reattest_s; /* the interval the verifier last named (0: none yet) */
+	int last_status;              /* gRPC status of the last failed call */
+	/* The last passing verdict, when it handed out the next quote request:
+	 * the next re-attestation answers it without Hello. */
+	Attest__V1__PushChallenge *pending;
 };
 
 static volatile int driver_stopping; /* set by the signal handler */
@@ -87,6 +91,8 @@ void driver_close(struct driver *d)
 {
 	if (!d)
 		return;
+	if (d->pending)
+		protobuf_c_message_free_unpacked(&d->pending->base, NULL);
 	rpc_channel_close(d->ch);
 	tpm_close(d->tpm);
 	free(d);
@@ -111,6 +117,7 @@ static int driver_call(struct driver *d, int method, const ProtobufCMessage *in,
 	}
 	if (r != AERR_RPC)
 		return r;
+	d->last_status = rr.status;
 	switch (rr.status) {
 	case RPC_PERMISSION_DENIED:
 	case RPC_INVALID_ARGUMENT:
@@ -209,6 +216,30 @@ static int driver_step(struct driver *d, const Attest__V1__PushChallenge *ch, At
 	return err_set(AERR_PARSE, "the verifier's answer demands nothing and gives no verdict");
 }
 
+/* Answer the quote request the last verdict handed out (one call). *ch is
+ * the verifier's next demand; 2 when the verifier no longer knows the request
+ * (it restarted, the node changed, too late): say Hello instead. */
+static int driver_resume(struct driver *d, Attest__V1__PushChallenge **ch, struct driver_result *res)
+{
+	Attest__V1__PushChallenge first = ATTEST__V1__PUSH_CHALLENGE__INIT;
+	Attest__V1__PushChallenge *pending = d->pending;
+	int r;
+
+	d->pending = NULL;
+	first.session_id = pending->verdict->next_session_id;
+	first.quote = pending->verdict->next_quote;
+	d->last_status = 0;
+	r = driver_step(d, &first, ch, res);
+	protobuf_c_message_free_unpacked(&pending->base, NULL);
+	if (r == AERR_RPC && (d->last_status == RPC_NOT_FOUND || d->last_status == RPC_FAILED_PRECONDITION)) {
+		LOG_INFO("the verifier no longer holds the quote request it handed out (%s): Hello", res->reason);
+		err_clear();
+		memset(res->reason, 0, sizeof(res->reason));
+		return 2;
+	}
+	return r;
+}
+
 int driver_attest(struct driver *d, struct driver_result *res)
 {
 	Attest__V1__PushHello hello = ATTEST__V1__PUSH_HELLO__INIT;
@@ -216,7 +247,7 @@ int driver_attest(struct driver *d, struct driver_result *res)
 	struct answer_endorsement e;
 	struct answer_ak ak;
 	double t0 = driver_now_ms();
-	int r, steps;
+	int r = 2, steps;
 
 	memset(res, 0, sizeof(*res));
 	/* A failing verdict is a status, which names no interval: keep the one
@@ -224,24 +255,34 @@ int driver_attest(struct driver *d, struct driver_result *res)
 	 * verifier's schedule and can pass again as soon as it is fixed. */
 	res->reattest_s = d->verifier_reattest_s ? d->verifier_reattest_s : d->o->reattest_default_s;
 	if (d->renew_ak) {
+		/* A new AK: the verifier must hear of it in a Hello. */
+		if (d->pending) {
+			protobuf_c_message_free_unpacked(&d->pending->base, NULL);
+			d->pending = NULL;
+		}
 		if ((r = tpm_ak_renew(d->tpm)) != 0)
 			goto out;
 		d->renew_ak = 0;
+		r = 2;
 	}
-	if ((r = answer_endorsement(d->tpm, &e)) != 0)
-		goto out;
-	if ((r = answer_ak(d->tpm, &ak)) != 0) {
+	if (d->pending)
+		r = driver_resume(d, &ch, res);
+	if (r == 2) {
+		if ((r = answer_endorsement(d->tpm, &e)) != 0)
+			goto out;
+		if ((r = answer_ak(d->tpm, &ak)) != 0) {
+			answer_endorsement_done(&e);
+			goto out;
+		}
+		hello.endorsement = &e.msg;
+		hello.ak = &ak.msg;
+		r = driver_call(d, M_HELLO, &hello.base, &ch, res);
 		answer_endorsement_done(&e);
-		goto out;
 	}
-	hello.endorsement = &e.msg;
-	hello.ak = &ak.msg;
-	r = driver_call(d, M_HELLO, &hello.base, &ch, res);
-	answer_endorsement_done(&e);
 	/* Activate, SubmitQuote, then (with secrets) ConfirmSecrets; after a
 	 * reboot also a second activation and quote, and a quote again from IMA
-	 * entry 0: a verdict within eight demands, or the verifier is not
-	 * following the protocol. */
+	 * entry 0 or with a fresh nonce: a verdict within eight demands, or the
+	 * verifier is not following the protocol. */
 	for (steps = 0; r == 0 && !ch->verdict && steps < 8; steps++) {
 		r = driver_step(d, ch, &next, res);
 		protobuf_c_message_free_unpacked(&ch->base, NULL);
@@ -263,6 +304,11 @@ int driver_attest(struct driver *d, struct driver_result *res)
 	snprintf(res->reason, sizeof(res->reason), "%s", ch->verdict->reason ? ch->verdict->reason : "");
 	if (ch->verdict->reattest_seconds)
 		res->reattest_s = d->verifier_reattest_s = ch->verdict->reattest_seconds;
+	if (ch->verdict->pass && ch->verdict->next_session_id && ch->verdict->next_session_id[0] &&
+	    ch->verdict->next_quote) {
+		d->pending = ch; /* kept for the next round */
+		ch = NULL;
+	}
 	r = 0;
 out:
 	if (ch)

@@ -98,6 +98,10 @@ struct bench_run {
 struct bench_ctx {
 	struct simtpm **nodes;
 	size_t n;
+	/* Per node: its last passing verdict, when it handed out the next quote
+	 * request (answered without Hello, as the attestor does). Each node
+	 * belongs to one client thread. */
+	Attest__V1__PushChallenge **pending;
 	struct rpc_channel **ch;
 	int nch, threads;
 	int reattest;                       /* phase 2: loop until deadline */
@@ -308,10 +312,29 @@ static int bench_answer_quote(struct simtpm *node, struct rpc_channel *ch, const
 	return r;
 }
 
-/* Hello, then whatever each challenge demands, until a verdict. 0 on a
+/* The quote request the node's last verdict handed out, answered (one call):
+ * 0 with *resp, 1 when the verifier no longer knows it (Hello instead). */
+static int bench_resume(struct simtpm *node, struct rpc_channel *ch, Attest__V1__PushChallenge **pending,
+			ProtobufCMessage **resp, struct rpc_result *res, char *err, size_t cap)
+{
+	Attest__V1__PushChallenge first = ATTEST__V1__PUSH_CHALLENGE__INIT;
+	int r;
+
+	first.session_id = (*pending)->verdict->next_session_id;
+	first.quote = (*pending)->verdict->next_quote;
+	r = bench_answer_quote(node, ch, &first, BENCH_HONEST, resp, res, err, cap);
+	protobuf_c_message_free_unpacked(&(*pending)->base, NULL);
+	*pending = NULL;
+	if (r == AERR_RPC && (res->status == RPC_NOT_FOUND || res->status == RPC_FAILED_PRECONDITION))
+		return 1;
+	return r;
+}
+
+/* Hello (or the quote request the last verdict handed out, when pending has
+ * one), then whatever each challenge demands, until a verdict. 0 on a
  * passing verdict; *nrpc counts the calls made either way. */
-static int bench_attest(struct simtpm *node, size_t index, struct rpc_channel *ch, enum bench_tamper tamper, int *nrpc,
-			char *err, size_t cap)
+static int bench_attest(struct simtpm *node, size_t index, struct rpc_channel *ch, enum bench_tamper tamper,
+			Attest__V1__PushChallenge **pending, int *nrpc, char *err, size_t cap)
 {
 	Attest__V1__PushHello hello = ATTEST__V1__PUSH_HELLO__INIT;
 	Attest__V1__Endorsement en = ATTEST__V1__ENDORSEMENT__INIT;
@@ -335,11 +358,19 @@ static int bench_attest(struct simtpm *node, size_t index, struct rpc_channel *c
 	ak.parent_ek_alg = ek.alg;
 	hello.endorsement = &en;
 	hello.ak = &ak;
-	(*nrpc)++;
-	if ((r = rpc_call_unary(ch, &attest__v1__verifier__descriptor, bench_m_hello, &hello.base, BENCH_TIMEOUT_MS, 0,
-				&resp, &res)) != 0) {
-		bench_errf(err, cap, "Hello: %s: %s", rpc_status_name(res.status), res.message);
-		goto out;
+	r = 1;
+	if (pending && *pending) {
+		(*nrpc)++;
+		if ((r = bench_resume(node, ch, pending, &resp, &res, err, cap)) < 0)
+			goto out;
+	}
+	if (r == 1) {
+		(*nrpc)++;
+		if ((r = rpc_call_unary(ch, &attest__v1__verifier__descriptor, bench_m_hello, &hello.base,
+					BENCH_TIMEOUT_MS, 0, &resp, &res)) != 0) {
+			bench_errf(err, cap, "Hello: %s: %s", rpc_status_name(res.status), res.message);
+			goto out;
+		}
 	}
 	for (;;) {
 		const Attest__V1__PushChallenge *c = (const Attest__V1__PushChallenge *)resp;
@@ -349,6 +380,11 @@ static int bench_attest(struct simtpm *node, size_t index, struct rpc_channel *c
 				bench_errf(err, cap, "verdict FAIL: %s", c->verdict->reason ? c->verdict->reason : "");
 				r = AERR_STATE;
 				goto out;
+			}
+			if (pending && c->verdict->next_session_id && c->verdict->next_session_id[0] &&
+			    c->verdict->next_quote) {
+				*pending = (Attest__V1__PushChallenge *)resp;
+				resp = NULL;
 			}
 			r = 0;
 			goto out;
@@ -417,7 +453,7 @@ static void *bench_thread_main(void *arg)
 		if (ctx->reattest && t0 >= ctx->deadline)
 			break;
 		err[0] = '\0';
-		r = bench_attest(ctx->nodes[i], i, ch, BENCH_HONEST, &nrpc, err, sizeof(err));
+		r = bench_attest(ctx->nodes[i], i, ch, BENCH_HONEST, &ctx->pending[i], &nrpc, err, sizeof(err));
 		t1 = bench_now();
 		t->rpcs[nrpc <= BENCH_MAX_STEPS ? nrpc : BENCH_MAX_STEPS]++;
 		if (r == 0) {
@@ -557,7 +593,7 @@ static int bench_controls(struct bench_ctx *ctx, char *out, size_t cap)
 		int r, ok;
 
 		err[0] = '\0';
-		r = bench_attest(ctx->nodes[k], k, ctx->ch[0], controls[k].tamper, &nrpc, err, sizeof(err));
+		r = bench_attest(ctx->nodes[k], k, ctx->ch[0], controls[k].tamper, NULL, &nrpc, err, sizeof(err));
 		ok = r != 0 && strncmp(err, controls[k].step, strlen(controls[k].step)) == 0;
 		refused += ok;
 		if (used < cap)
@@ -763,6 +799,10 @@ static int bench_one(const struct bench_args *a, const struct simtpm_ca *ca, str
 	ctx.nch = a->channels;
 	ctx.nodes = nodes;
 	ctx.n = n;
+	if (!(ctx.pending = calloc(n, sizeof(*ctx.pending)))) {
+		r = err_set(AERR_ALLOC, "pending quote requests");
+		goto out;
+	}
 	ctx.threads = a->threads;
 
 	run->controls = n >= 2 ? 2 : (int)n;
@@ -775,6 +815,10 @@ out:
 	for (int i = 0; ctx.ch && i < a->channels; i++)
 		rpc_channel_close(ctx.ch[i]);
 	free(ctx.ch);
+	for (size_t i = 0; ctx.pending && i < n; i++)
+		if (ctx.pending[i])
+			protobuf_c_message_free_unpacked(&ctx.pending[i]->base, NULL);
+	free(ctx.pending);
 	pthread_mutex_destroy(&ctx.lock);
 	if (pid > 0) {
 		run->verifier_exit = bench_stop_verifier(pid);

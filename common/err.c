@@ -42,7 +42,7 @@ const char *err_str(int code)
 	case AERR_LOG_POLICY: return "measurements violate the policy";
 	case AERR_COUNTERS: return "TPM counters went backwards";
 	case AERR_REACTIVATE: return "TPM reset since the AK was activated";
-	case AERR_REQUOTE: return "IMA list of another boot: quote again";
+	case AERR_REQUOTE: return "quote again";
 	}
 	return "unknown error";
 }

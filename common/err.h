@@ -41,7 +41,7 @@ enum attest_err {
 	AERR_LOG_POLICY = -31,       /* replayed measurements (boot events, IMA entries) break a policy */
 	AERR_COUNTERS = -32,         /* TPM resetCount/restartCount/clock went backwards */
 	AERR_REACTIVATE = -33,       /* the TPM was reset since the AK was activated: activate it again */
-	AERR_REQUOTE = -34,          /* the IMA list continued another boot's: quote again from entry 0 */
+	AERR_REQUOTE = -34,          /* not a verdict: quote again (IMA of another boot; a pre-issued nonce not provably fresh) */
 };
 
 /* Static text for a code; never NULL. */

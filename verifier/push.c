@@ -16,12 +16,14 @@
 #include "hook.h"
 #include "log.h"
 #include "push.h"
+#include "pushnext.h"
 #include "record.h"
 #include "rpc.h"
 #include "secret.h"
 #include "session.h"
 #include "store.h"
 #include "wire.h"
+#include "tpmpub.h"
 #include "trust.h"
 
 #define PUSH_TAG_LEN 16                           /* random bytes of an id */
@@ -39,6 +41,7 @@ struct push_entry {
 	uint32_t next_free;                       /* free list link */
 	struct record_ctx rec;                    /* where this session's verdicts go */
 	int64_t att_id;                           /* the recorded passing quote, for its secrets */
+	int resumed;                              /* opened by a pre-issued quote request, not Hello */
 };
 
 struct push_service {
@@ -47,6 +50,7 @@ struct push_service {
 	struct secret_set secrets;
 	struct store *store;                      /* NULL without state_dir */
 	struct hook *hook;                        /* NULL without hook */
+	struct pushnext *next;                    /* quote requests handed out with verdicts; NULL without store */
 	struct rpc_server *srv;
 	int rpc_up;
 	/* The session table. Handlers run on several threads: the table (free
@@ -353,6 +357,9 @@ static void push_hello(struct rpc_call *call, const ProtobufCMessage *in, void *
 		push_step_failed(p, call, slot, r, NULL);
 		goto out;
 	}
+	/* This session supersedes a quote request handed out before. */
+	if (p->next)
+		pushnext_drop(p->next, e->rec.node_id);
 	LOG_DEBUG("session %.8s... opened for host '%s' peer '%s'", id + 8, e->host, e->peer);
 	if (session_ak_preactivated(e->s)) {
 		if ((r = push_ask_quote(e, call, id)) != 0) {
@@ -397,26 +404,157 @@ static void push_activate(struct rpc_call *call, const ProtobufCMessage *in, voi
 	push_put(p, slot, 0);
 }
 
+/* With a passing verdict: the node's next quote request, so that its next
+ * re-attestation is one call (pushnext.h). Skipped (the attestor then says
+ * Hello) when there is no store to rebuild the session from. */
+static int push_next_issue(struct push_service *p, struct push_entry *e, const struct session_verdict *v,
+			   struct pushnext_entry *n, char id[PUSHNEXT_ID_LEN + 1], struct session_quote_request *qr,
+			   struct wire_pcrsel_buf *selbuf, Attest__V1__QuoteRequest *qm)
+{
+	const TPMT_PUBLIC *ek = session_ek_public(e->s), *ak = session_ak_public(e->s);
+	int r;
+
+	if (!p->next || e->rec.node_id < 1 || !ek || !ak)
+		return AERR_NOT_FOUND;
+	memset(n, 0, sizeof(*n));
+	if ((r = crypto_random(n->resume.nonce, sizeof(n->resume.nonce))) != 0 ||
+	    (r = tpmpub_marshal(ak, n->ak, sizeof(n->ak), &n->ak_len)) != 0)
+		return r;
+	n->resume.issued_ms = push_now_ms();
+	n->resume.reset_count = v->reset_count;
+	n->resume.restart_count = v->restart_count;
+	n->resume.clock = v->clock;
+	snprintf(n->peer, sizeof(n->peer), "%s", e->peer);
+	snprintf(n->host, sizeof(n->host), "%s", e->host);
+	n->ek = *ek;
+	n->ak_parent = p->cfg->ek_alg;
+	/* qm points into qr and selbuf: the caller's, alive until the reply. */
+	memset(qr, 0, sizeof(*qr));
+	memcpy(qr->nonce, n->resume.nonce, sizeof(qr->nonce));
+	qr->nonce_len = sizeof(qr->nonce);
+	qr->pcrs = p->cfg->pcrs;
+	qr->ima_offset = session_ima_offset(e->s);
+	if ((r = evidence_quote_request(qr, selbuf, qm)) != 0)
+		return r;
+	return pushnext_put(p->next, e->rec.node_id, n, id);
+}
+
 /* The passing verdict that ends a session. */
 static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t slot, const char *id,
 		      const struct session_verdict *v)
 {
 	Attest__V1__PushChallenge m = ATTEST__V1__PUSH_CHALLENGE__INIT;
 	Attest__V1__Verdict vm = ATTEST__V1__VERDICT__INIT;
+	Attest__V1__QuoteRequest qm;
+	struct session_quote_request qr;
+	struct wire_pcrsel_buf selbuf;
 	struct push_entry *e = &p->slots[slot];
+	struct pushnext_entry *n = malloc(sizeof(*n));
+	char next_id[PUSHNEXT_ID_LEN + 1];
 
 	LOG_INFO("verdict PASS host '%s' peer '%s' resetCount %u restartCount %u ak %s eventlog %s ima %llu "
 		 "(%llu new) secrets %zu",
 		 e->host, e->peer, v->reset_count, v->restart_count,
-		 session_ak_preactivated(e->s) ? "known" : "activated", v->event_log_checked ? "ok" : "none",
+		 !session_ak_preactivated(e->s) ? "activated" : e->resumed ? "known, resumed" : "known",
+		 v->event_log_checked ? "ok" : "none",
 		 (unsigned long long)v->ima_entries, (unsigned long long)v->ima_new, v->secrets_proven);
 	vm.pass = 1;
 	vm.reason = "";
 	vm.reattest_seconds = p->cfg->reattest_interval;
+	if (n && push_next_issue(p, e, v, n, next_id, &qr, &selbuf, &qm) == 0) {
+		vm.next_session_id = next_id;
+		vm.next_quote = &qm;
+	}
+	if (n) {
+		OPENSSL_cleanse(n, sizeof(*n));
+		free(n);
+	}
 	m.verdict = &vm;
 	push_reply(call, id, &m);
 	push_put(p, slot, 1);
 	push_count(p, &p->counts.passed);
+}
+
+/* Refuse a pre-issued quote request's SubmitQuote: the attestor says Hello next. */
+static struct push_entry *push_resume_refused(struct push_service *p, struct rpc_call *call, uint32_t slot,
+					      enum rpc_status status, const char *why)
+{
+	if (slot != UINT32_MAX)
+		push_put(p, slot, 1);
+	(void)rpc_call_fail(call, status, "%s%s", why,
+			    status == RPC_NOT_FOUND || status == RPC_FAILED_PRECONDITION ? "; start again with Hello" : "");
+	push_count(p, &p->counts.rejected);
+	return NULL;
+}
+
+/* A SubmitQuote answering the quote request a verdict handed out: the session
+ * is rebuilt from the kept entry and the store in a slot of its own, whose id
+ * (sid) names it for any further step. NULL when the call was answered. */
+static struct push_entry *push_resume(struct push_service *p, struct rpc_call *call, const char *id, uint32_t *slot,
+				      char sid[PUSH_ID_LEN + 1])
+{
+	const char *peer = rpc_call_peer_identity(call);
+	uint64_t max_age = ((uint64_t)p->cfg->reattest_interval + p->cfg->session_ttl) * 1000u;
+	struct pushnext_entry *n = NULL;
+	struct session_challenge ch;
+	struct session_params sp;
+	struct session_ak ak;
+	struct push_entry *e = NULL;
+	int64_t node;
+	int r;
+
+	*slot = UINT32_MAX;
+	memset(&ch, 0, sizeof(ch));
+	if (!p->next)
+		return push_resume_refused(p, call, UINT32_MAX, RPC_NOT_FOUND, "this verifier hands out no quote requests");
+	if (!(n = malloc(sizeof(*n))))
+		return push_resume_refused(p, call, UINT32_MAX, RPC_RESOURCE_EXHAUSTED, "out of memory");
+	if ((r = pushnext_take(p->next, id, peer, push_now_ms(), max_age, &node, n)) != 0) {
+		if (r == AERR_STATE)
+			LOG_WARN("peer '%s' presented another identity's pre-issued quote request", peer ? peer : "");
+		push_resume_refused(p, call, UINT32_MAX,
+				    r == AERR_STATE ? RPC_PERMISSION_DENIED
+				    : r == AERR_NONCE ? RPC_FAILED_PRECONDITION : RPC_NOT_FOUND, err_detail());
+		goto out;
+	}
+	if ((*slot = push_take_slot(p)) == UINT32_MAX) {
+		(void)rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED, "%u sessions open (max_sessions); try again later",
+				    p->nslots);
+		push_count(p, &p->counts.rejected);
+		goto out;
+	}
+	e = &p->slots[*slot];
+	trust_session_params(p->cfg, &p->trust, &sp);
+	if ((r = session_new(&sp, &e->s)) != 0 || (r = crypto_random(e->tag, sizeof(e->tag))) != 0) {
+		e = push_resume_refused(p, call, *slot, RPC_INTERNAL, err_detail());
+		goto out;
+	}
+	snprintf(e->peer, sizeof(e->peer), "%s", n->peer);
+	snprintf(e->host, sizeof(e->host), "%s", n->host);
+	e->expires_ms = push_now_ms() + (uint64_t)p->cfg->session_ttl * 1000u;
+	e->rec = (struct record_ctx){ .store = p->store, .hook = p->hook, .mode = "push", .peer = e->peer, .host = e->host,
+				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment };
+	e->att_id = 0;
+	e->resumed = 1;
+	push_id_format(*slot, e->tag, sid);
+	ak = (struct session_ak){ .pub = n->ak, .pub_len = n->ak_len, .parent_ek_alg = n->ak_parent };
+	/* What the store says now wins: a node removed, or with another AK
+	 * activated since, goes back to Hello. */
+	if ((r = session_endorse_known(e->s, &n->ek)) != 0 || (r = record_node_known(&e->rec, e->s)) != 0 ||
+	    e->rec.node_id != node || (r = session_ak(e->s, &ak, &ch)) != 0 || !session_ak_preactivated(e->s) ||
+	    (r = session_quote_preissued(e->s, &n->resume)) != 0) {
+		e = push_resume_refused(p, call, *slot, RPC_NOT_FOUND,
+					r ? err_detail() : "the node's record changed since the quote request");
+		goto out;
+	}
+	LOG_DEBUG("session %.8s... resumed for host '%s' peer '%s'", sid + 8, e->host, e->peer);
+out:
+	OPENSSL_cleanse(&ch, sizeof(ch));
+	if (n) {
+		OPENSSL_cleanse(n, sizeof(*n));
+		free(n);
+	}
+	return e;
 }
 
 static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in, void *app)
@@ -433,13 +571,19 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 	struct session_quote q;
 	struct pcr_values values;
 	struct push_entry *e;
-	char ek[65];
+	char ek[65], rid[PUSH_ID_LEN + 1];
+	const char *sid = req->session_id;
 	uint32_t slot;
 	size_t n;
 	int r;
 
-	if (!(e = push_lookup(p, call, req->session_id, &slot)))
+	if (pushnext_is_id(req->session_id)) {
+		if (!(e = push_resume(p, call, req->session_id, &slot, rid)))
+			return;
+		sid = rid;
+	} else if (!(e = push_lookup(p, call, req->session_id, &slot))) {
 		return;
+	}
 	if ((r = evidence_quote(req->quote, &values, &q)) != 0) {
 		(void)rpc_call_fail_err(call, r);
 		push_put(p, slot, 0);
@@ -448,8 +592,9 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 	}
 	r = session_quote(e->s, &q, &v);
 	if (r == AERR_REQUOTE) {
-		/* The IMA list continued another boot's: a new round from entry 0. */
-		if ((r = push_ask_quote(e, call, req->session_id)) != 0) {
+		/* The IMA list continued another boot's (a new round from entry 0),
+		 * or a pre-issued nonce's quote is not provably fresh: ask again. */
+		if ((r = push_ask_quote(e, call, sid)) != 0) {
 			push_step_failed(p, call, slot, r, NULL);
 			return;
 		}
@@ -462,7 +607,7 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 			push_step_failed(p, call, slot, r, NULL);
 			return;
 		}
-		push_ask_activation(call, req->session_id, &ch);
+		push_ask_activation(call, sid, &ch);
 		OPENSSL_cleanse(&ch, sizeof(ch));
 		push_put(p, slot, 0);
 		return;
@@ -473,7 +618,7 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 	}
 	e->att_id = record_verdict(&e->rec, &v, &q);
 	if ((r = session_ek_hash(e->s, ek)) != 0 || (n = secret_set_match(&p->secrets, ek, e->host, defs)) == 0) {
-		push_pass(p, call, slot, req->session_id, &v);
+		push_pass(p, call, slot, sid, &v);
 		return;
 	}
 	/* Secrets for this host: the verdict waits for the proofs. */
@@ -490,7 +635,7 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 		(void)rpc_call_fail_err(call, r);
 	else {
 		m.secrets = &dm;
-		push_reply(call, req->session_id, &m);
+		push_reply(call, sid, &m);
 	}
 	push_put(p, slot, 0);
 out:
@@ -619,7 +764,7 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 	if ((r = trust_load(cfg, &p->trust)) != 0 ||
 	    (r = secret_set_load(cfg->secrets, cfg->nsecrets, &p->secrets)) != 0)
 		goto out;
-	if (cfg->state_dir && (r = store_open(cfg->state_dir, &p->store)) != 0)
+	if (cfg->state_dir && ((r = store_open(cfg->state_dir, &p->store)) != 0 || (r = pushnext_new(&p->next)) != 0))
 		goto out;
 	if ((r = hook_start(cfg->hook, cfg->hook_timeout_ms, &p->hook)) != 0)
 		goto out;
@@ -684,6 +829,7 @@ void push_free(struct push_service *p)
 		if (p->slots[i].s)
 			push_slot_release(p, i);
 	free(p->slots);
+	pushnext_free(p->next);
 	trust_free(&p->trust);
 	secret_set_free(&p->secrets);
 	/* After the server and the window thread: nothing posts any more. */

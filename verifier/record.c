@@ -8,18 +8,47 @@
 #include "tpmpub.h"
 #include "record.h"
 
+/* What the store knew of the node, into c and the session. */
+static int record_prior(struct record_ctx *c, struct session *s, const char *hash, const struct store_prior *sp)
+{
+	struct session_prior prior;
+
+	memset(&prior, 0, sizeof(prior));
+	c->node_id = sp->id;
+	memcpy(c->ek_hash, hash, sizeof(c->ek_hash));
+	c->state = sp->state;
+	prior.has_counts = sp->has_counts;
+	prior.reset_count = sp->reset_count;
+	prior.restart_count = sp->restart_count;
+	prior.clock = sp->clock;
+	if (sp->ak_name_len <= sizeof(prior.ak_name)) {
+		memcpy(prior.ak_name, sp->ak_name, sp->ak_name_len);
+		prior.ak_name_len = sp->ak_name_len;
+	}
+	/* A state that does not load only costs the next session the whole list. */
+	if (sp->ima_state_len) {
+		if (imastate_load(sp->ima_state, sp->ima_state_len, &prior.ima) == 0) {
+			prior.has_ima = 1;
+			prior.ima_reset = sp->ima_reset;
+		} else {
+			LOG_WARN("node %.16s...: stored IMA state ignored: %s", hash, err_detail());
+		}
+	}
+	return session_set_prior(s, &prior, 1);
+}
+
 int record_node(struct record_ctx *c, struct session *s, const struct session_endorsement *en)
 {
 	const TPMT_PUBLIC *ek = session_ek_public(s);
-	struct session_prior prior;
+	struct session_prior none;
 	struct store_node_in in;
 	struct store_prior sp;
 	char hash[65];
 	int r;
 
-	memset(&prior, 0, sizeof(prior));
+	memset(&none, 0, sizeof(none));
 	if (!c->store || !ek || session_ek_hash(s, hash) != 0)
-		return session_set_prior(s, &prior, 1);
+		return session_set_prior(s, &none, 1);
 	memset(&in, 0, sizeof(in));
 	in.ek_hash = hash;
 	in.ek_alg = ek->type;
@@ -38,29 +67,29 @@ int record_node(struct record_ctx *c, struct session *s, const struct session_en
 		/* The verdict still stands without the store; only the counter
 		 * rules lose their reference. */
 		LOG_ERR("recording node %.16s...: %s", hash, err_detail());
-		return session_set_prior(s, &prior, 1);
+		return session_set_prior(s, &none, 1);
 	}
-	c->node_id = sp.id;
-	memcpy(c->ek_hash, hash, sizeof(c->ek_hash));
-	c->state = sp.state;
-	prior.has_counts = sp.has_counts;
-	prior.reset_count = sp.reset_count;
-	prior.restart_count = sp.restart_count;
-	prior.clock = sp.clock;
-	if (sp.ak_name_len <= sizeof(prior.ak_name)) {
-		memcpy(prior.ak_name, sp.ak_name, sp.ak_name_len);
-		prior.ak_name_len = sp.ak_name_len;
-	}
-	/* A state that does not load only costs the next session the whole list. */
-	if (sp.ima_state_len) {
-		if (imastate_load(sp.ima_state, sp.ima_state_len, &prior.ima) == 0) {
-			prior.has_ima = 1;
-			prior.ima_reset = sp.ima_reset;
-		} else {
-			LOG_WARN("node %.16s...: stored IMA state ignored: %s", hash, err_detail());
-		}
-	}
-	return session_set_prior(s, &prior, 1);
+	return record_prior(c, s, hash, &sp);
+}
+
+int record_node_known(struct record_ctx *c, struct session *s)
+{
+	const TPMT_PUBLIC *ek = session_ek_public(s);
+	struct store_node_in in;
+	struct store_prior sp;
+	char hash[65];
+	int r;
+
+	if (!c->store || !ek || (r = session_ek_hash(s, hash)) != 0)
+		return err_set(AERR_STATE, "no store or no endorsed EK to look the node up by");
+	memset(&in, 0, sizeof(in));
+	in.ek_hash = hash;
+	in.ek_alg = ek->type;
+	/* No hostname, EK public or certificate: nothing to compare, so the
+	 * lookup never writes (it would write what it was given). */
+	if ((r = store_node_upsert(c->store, &in, 0, &sp)) != 0)
+		return r;
+	return record_prior(c, s, hash, &sp);
 }
 
 void record_ak(struct record_ctx *c, const struct session *s)

@@ -29,6 +29,11 @@ struct record_ctx {
  * the store knew (session_set_prior). Returns session_set_prior's result. */
 int record_node(struct record_ctx *c, struct session *s, const struct session_endorsement *en) ATTEST_WUR;
 
+/* The same for a node known to this process (a push re-attestation resumed
+ * without Hello): never enrolls, never updates the EK. AERR_NOT_FOUND when the
+ * node is gone (verifier remove); the caller then asks for a Hello. */
+int record_node_known(struct record_ctx *c, struct session *s) ATTEST_WUR;
+
 /* After a passing activation: the node's AK, reused without activation by
  * later sessions of the same boot. */
 void record_ak(struct record_ctx *c, const struct session *s);

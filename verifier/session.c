@@ -34,6 +34,8 @@ struct session {
 	uint8_t nonce[SESSION_NONCE_LEN];
 	enum nonce_state nonce_state;
 	uint64_t nonce_issued_ms;
+	int preissued;                 /* the nonce was handed out with the last verdict */
+	struct session_resume resume;  /* ... and what that verdict's quote showed */
 
 	int quoted_before;
 	uint32_t last_reset_count, last_restart_count;
@@ -461,6 +463,61 @@ int session_activate(struct session *s, const uint8_t *secret, size_t len)
 	return 0;
 }
 
+uint64_t session_ima_offset(const struct session *s)
+{
+	return s->ima_started ? s->ima.count : 0;
+}
+
+int session_endorse_known(struct session *s, const TPMT_PUBLIC *ek)
+{
+	int r;
+
+	if (s->state != SESSION_NEW)
+		return out_of_order(s, SESSION_STEP_ENDORSEMENT);
+	if (ek->type != s->p.ek_alg)
+		return failed(s, SESSION_STEP_ENDORSEMENT,
+			      err_set(AERR_NOT_FOUND, "the kept EK is not the configured EK algorithm"));
+	s->ek = *ek;
+	if ((r = tpmpub_identity(&s->ek, s->ek_hash)) != 0)
+		return failed(s, SESSION_STEP_ENDORSEMENT, r);
+	s->state = SESSION_ENDORSED;
+	return 0;
+}
+
+int session_quote_preissued(struct session *s, const struct session_resume *r)
+{
+	if (s->state != SESSION_ACTIVATED || !s->ak_preactivated)
+		return out_of_order(s, SESSION_STEP_QUOTE_REQUEST);
+	memcpy(s->nonce, r->nonce, sizeof(s->nonce));
+	s->nonce_state = NONCE_ISSUED;
+	s->nonce_issued_ms = r->issued_ms;
+	s->preissued = 1;
+	s->resume = *r;
+	return 0;
+}
+
+/* A quote answering a pre-issued nonce may have been made any time since the
+ * verdict that handed it out: the TPM's clock says when. AERR_REQUOTE when it
+ * cannot show the quote is as fresh as nonce_ttl (plus the clock's tolerance). */
+static int check_preissued(struct session *s, const TPMS_CLOCK_INFO *c, uint64_t now)
+{
+	uint64_t wall = now >= s->resume.issued_ms ? now - s->resume.issued_ms : 0, tpm, age, slack;
+
+	if (c->resetCount != s->resume.reset_count || c->restartCount != s->resume.restart_count ||
+	    c->clock < s->resume.clock)
+		return err_set(AERR_REQUOTE, "the pre-issued nonce's quote is from another boot or power cycle "
+			       "(resetCount %u -> %u, restartCount %u -> %u): a fresh nonce",
+			       s->resume.reset_count, c->resetCount, s->resume.restart_count, c->restartCount);
+	tpm = c->clock - s->resume.clock;
+	age = wall > tpm ? wall - tpm : 0;
+	slack = (uint64_t)s->p.nonce_ttl_ms + wall * 15 / 100;
+	if (age > slack)
+		return err_set(AERR_REQUOTE, "the quote for the pre-issued nonce was made about %llu ms before it "
+			       "came (TPM clock +%llu ms in %llu ms), more than nonce_ttl allows: a fresh nonce",
+			       (unsigned long long)age, (unsigned long long)tpm, (unsigned long long)wall);
+	return 0;
+}
+
 int session_quote_request(struct session *s, struct session_quote_request *out)
 {
 	int r;
@@ -473,10 +530,11 @@ int session_quote_request(struct session *s, struct session_quote_request *out)
 		return failed(s, SESSION_STEP_QUOTE_REQUEST, r);
 	s->nonce_state = NONCE_ISSUED;
 	s->nonce_issued_ms = now_ms(s);
+	s->preissued = 0;
 	memcpy(out->nonce, s->nonce, sizeof(s->nonce));
 	out->nonce_len = sizeof(s->nonce);
 	out->pcrs = s->p.pcrs;
-	out->ima_offset = s->ima_started ? s->ima.count : 0;
+	out->ima_offset = session_ima_offset(s);
 	return 0;
 }
 
@@ -626,7 +684,8 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	s->nonce_state = NONCE_USED;
 	now = now_ms(s);
 	age = now >= s->nonce_issued_ms ? now - s->nonce_issued_ms : 0;
-	if (age >= s->p.nonce_ttl_ms) {
+	/* A pre-issued nonce is older by design: the TPM clock decides below. */
+	if (!s->preissued && age >= s->p.nonce_ttl_ms) {
 		r = err_set(AERR_NONCE, "nonce expired: issued %llu ms ago, ttl %u ms", (unsigned long long)age,
 			    s->p.nonce_ttl_ms);
 		goto fail;
@@ -652,6 +711,13 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	}
 	if (r != 0)
 		goto fail;
+	if (s->preissued && (r = check_preissued(s, &q.clock, now)) != 0) {
+		/* Not a verdict: the caller asks for a quote with a fresh nonce. */
+		LOG_INFO("%s", err_detail());
+		s->preissued = 0;
+		OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
+		return r;
+	}
 	if (s->p.policy && (r = policy_check(s->p.policy, &q)) != 0)
 		goto fail;
 	if ((r = check_event_log(s, in, &q)) != 0)

@@ -218,11 +218,41 @@ int session_activate(struct session *s, const uint8_t *secret, size_t len) ATTES
 /* Step 4. A fresh single-use nonce (expires after nonce_ttl) and the selection. */
 int session_quote_request(struct session *s, struct session_quote_request *out) ATTEST_WUR;
 
+/* --- re-attestation in one call (push): a passing verdict hands out the next
+ * quote request; the next session is rebuilt from what the verifier kept. */
+
+/* What the last passing quote showed, and the quote request handed out with
+ * its verdict. */
+struct session_resume {
+	uint8_t nonce[SESSION_NONCE_LEN];
+	uint64_t issued_ms;              /* monotonic (the session clock) when handed out */
+	uint32_t reset_count, restart_count;
+	uint64_t clock;                  /* TPMS_CLOCK_INFO.clock of that quote */
+};
+
+/* The IMA offset the next quote request asks from (entries replayed so far). */
+uint64_t session_ima_offset(const struct session *s);
+
+/* Step 1 for a node whose endorsement passed before (the EK public the
+ * verifier kept, no certificates): state ENDORSED. The caller vouches that ek
+ * is that node's. */
+int session_endorse_known(struct session *s, const TPMT_PUBLIC *ek) ATTEST_WUR;
+
+/* After session_ak found the AK activated before (state ACTIVATED): take r's
+ * nonce as the outstanding one. The quote answering it is then held to the
+ * TPM's clock instead of nonce_ttl: it must have advanced, since r's quote,
+ * by the wall time since r was issued, less nonce_ttl and 15% (a TPM clock's
+ * tolerance); otherwise, or when the counters moved, session_quote returns
+ * AERR_REQUOTE (ask again with a fresh nonce), not a verdict. */
+int session_quote_preissued(struct session *s, const struct session_resume *r) ATTEST_WUR;
+
 /* Step 5. quote_verify against the AK and the outstanding nonce (consumed even on
  * failure), the counter rules (above), then the PCR policy over the proven
  * values. AERR_REACTIVATE: no verdict, activate again (session_reactivate).
  * AERR_REQUOTE: no verdict: the IMA list continued the replay the store had
- * from another boot; request a quote again (it asks from entry 0). AERR_NONCE when no
+ * from another boot, or the quote for a pre-issued nonce is not provably
+ * fresh (session_quote_preissued); request a quote again (a fresh nonce; IMA
+ * from entry 0 in the first case). AERR_NONCE when no
  * unused, unexpired nonce is outstanding. Fills *verdict (may be NULL) either way
  * when the step was in order. */
 int session_quote(struct session *s, const struct session_quote *in,

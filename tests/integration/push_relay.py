@@ -6,7 +6,7 @@ CredentialChallenge/Response, QuoteRequest/Response), so every piece of
 evidence is genuine and each scenario bends exactly one rule.
 
   push_relay.py COMMON SCENARIO
-COMMON: --stubs DIR --verifier HOST:PORT --attestor HOST:PORT --pki DIR
+COMMON: --stubs DIR --verifier HOST:PORT --attestor HOST:PORT --pki DIR [--db]
 Scenarios (each prints "ok <scenario>: <what the verifier said>" or exits 1):
   pass           the whole exchange; the verdict passes
   other-peer     attestor2 presents attestor's session id    -> PERMISSION_DENIED
@@ -21,6 +21,16 @@ Scenarios (each prints "ok <scenario>: <what the verifier said>" or exits 1):
   known          the AK was activated before (the verifier's database knows it):
                  Hello asks for a quote at once, which passes
   known-bad      the same, with one flipped signature bit     -> PERMISSION_DENIED (signature)
+With a database a passing verdict hands out the next quote request
+(next_session_id, next_quote), answered by SubmitQuote alone:
+  resume         answered: passes, and hands out the one after
+  resume-used    the same request answered twice              -> NOT_FOUND
+  resume-other   attestor2 presents attestor's request         -> PERMISSION_DENIED;
+                 the rightful owner then still passes
+  resume-forged  a well-formed id nobody issued, and a malformed one -> NOT_FOUND
+  resume-hello   a Hello in between replaces the request       -> NOT_FOUND
+  resume-stale   quoted at once, sent after --sleep (> nonce_ttl): not a verdict,
+                 a quote request with a fresh nonce, which then passes
 """
 import argparse
 import os
@@ -40,6 +50,7 @@ def main():
     ap.add_argument("--attestor", required=True)
     ap.add_argument("--pki", required=True)
     ap.add_argument("--sleep", type=float, default=0.0)
+    ap.add_argument("--db", action="store_true", help="the verifier has a database")
     ap.add_argument("scenario")
     a = ap.parse_args()
     sys.path.insert(0, a.stubs)
@@ -83,6 +94,19 @@ def main():
             return "%s: %s" % (code.name, err.details())
         die("expected %s, the call succeeded" % code)
 
+    def known_pass():
+        ch = hello(want="quote")
+        v = ver["attestor"].SubmitQuote(pb.PushQuote(session_id=ch.session_id, quote=quote(ch.quote)), timeout=20)
+        if not v.HasField("verdict") or not getattr(v.verdict, "pass"):
+            die("no passing verdict: %s" % v)
+        if not v.verdict.next_session_id or not v.verdict.HasField("next_quote"):
+            die("a passing verdict with a database hands out no next quote request: %s" % v)
+        return v.verdict
+
+    def resume(verdict, peer="attestor", qr=None):
+        qr = qr or quote(verdict.next_quote)
+        return ver[peer].SubmitQuote(pb.PushQuote(session_id=verdict.next_session_id, quote=qr), timeout=20)
+
     s = a.scenario
     C = grpc.StatusCode
     if s == "pass":
@@ -91,7 +115,53 @@ def main():
         v = ver["attestor"].SubmitQuote(pb.PushQuote(session_id=ch.session_id, quote=quote(q.quote)), timeout=20)
         if not v.HasField("verdict") or not getattr(v.verdict, "pass"):
             die("no passing verdict: %s" % v)
+        if bool(v.verdict.next_session_id) != a.db:
+            die("a passing verdict %s a next quote request %s a database: %s" %
+                ("hands out" if a.db else "cannot hand out", "with" if a.db else "without", v))
         said = "PASS, reattest in %d s" % v.verdict.reattest_seconds
+    elif s == "resume":
+        first = known_pass()
+        v = resume(first)
+        if not v.HasField("verdict") or not getattr(v.verdict, "pass") or not v.verdict.next_session_id:
+            die("the answered quote request did not pass with the next one: %s" % v)
+        if v.verdict.next_session_id == first.next_session_id or v.verdict.next_quote.nonce == first.next_quote.nonce:
+            die("the next quote request repeats the last one")
+        said = "PASS by SubmitQuote alone, next request %s..." % v.verdict.next_session_id[:17]
+    elif s == "resume-used":
+        first = known_pass()
+        qr = quote(first.next_quote)
+        resume(first, qr=qr)
+        said = expect(C.NOT_FOUND, lambda: resume(first, qr=qr), "used")
+    elif s == "resume-other":
+        first = known_pass()
+        qr = quote(first.next_quote)
+        said = expect(C.PERMISSION_DENIED, lambda: resume(first, "attestor2", qr), "another TLS identity")
+        v = resume(first, qr=qr)
+        if not v.HasField("verdict") or not getattr(v.verdict, "pass"):
+            die("the rightful owner no longer passes: %s" % v)
+    elif s == "resume-forged":
+        first = known_pass()
+        forged = pb.Verdict(next_session_id=first.next_session_id[:17] + os.urandom(16).hex(),
+                            next_quote=first.next_quote)
+        said = expect(C.NOT_FOUND, lambda: resume(forged), "unknown")
+        said += "; " + expect(C.NOT_FOUND, lambda: resume(pb.Verdict(next_session_id="nzz", next_quote=first.next_quote)),
+                              "48 lower-case hex digits")
+    elif s == "resume-hello":
+        first = known_pass()
+        qr = quote(first.next_quote)
+        known_pass()
+        said = expect(C.NOT_FOUND, lambda: resume(first, qr=qr), "replaced")
+    elif s == "resume-stale":
+        first = known_pass()
+        qr = quote(first.next_quote)
+        time.sleep(a.sleep)
+        v = resume(first, qr=qr)
+        if not v.HasField("quote") or v.quote.nonce == first.next_quote.nonce:
+            die("a stale quote for a pre-issued nonce was not met by a fresh quote request: %s" % v)
+        v = ver["attestor"].SubmitQuote(pb.PushQuote(session_id=v.session_id, quote=quote(v.quote)), timeout=20)
+        if not v.HasField("verdict") or not getattr(v.verdict, "pass"):
+            die("the fresh quote did not pass: %s" % v)
+        said = "a quote made %.1f s before it came: a fresh nonce, then PASS" % a.sleep
     elif s in ("known", "known-bad"):
         ch = hello(want="quote")
         qr = quote(ch.quote)

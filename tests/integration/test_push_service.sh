@@ -86,24 +86,31 @@ fails=$(grep -c "verdict FAIL" "$WORK/verifier.log" || true)
 grep -q "verdict FAIL .*quote: .*nonce" "$WORK/verifier.log" || fail "no nonce failure logged"
 ok "verifier logged 3 passes and 2 failures, each with its reason"
 
-# With a database: the first exchange activates the AK, the next ones reuse it.
+# With a database: the first exchange activates the AK, the next ones reuse it,
+# and every passing verdict hands out the next quote request (one call). A
+# short nonce_ttl for resume-stale: its quote is made 3 s before it is sent.
 kill "$VERIFIER_PID"
 wait "$VERIFIER_PID" 2>/dev/null || true
-sed -i "/^\[verifier\]$/a state_dir = $WORK/vstate" "$WORK/verifier.conf"
+sed -i "/^\[verifier\]$/a state_dir = $WORK/vstate\nnonce_ttl = 2" "$WORK/verifier.conf"
 bg verifier2 "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 VERIFIER_PID=$BG_PID
 vport=$(log_port "$WORK/verifier2.log")
-out=$(relay pass) || fail "first exchange with a database"
-for s in known known-bad known; do
-	out=$(relay "$s") || fail "scenario $s"
+out=$(relay --db pass) || fail "first exchange with a database"
+for s in known known-bad known resume resume-used resume-other resume-forged resume-hello; do
+	out=$(relay --db "$s") || fail "scenario $s"
 	ok "$out"
 done
-# The database holds one node (every relay used the same TPM), 3 passes and the failure.
+out=$(relay --db --sleep 3 resume-stale) || fail "scenario resume-stale"
+ok "$out"
+grep -q "known, resumed" "$WORK/verifier2.log" || fail "no verdict of a resumed session logged"
+# The database holds one node (every relay used the same TPM): 1 pass with
+# activation, 2 known, 2 + 2 + 2 + 1 + 2 + 2 from the resume scenarios; the
+# one failure is known-bad.
 "$BUILD_DIR/verifier" list --config "$WORK/verifier.conf" >"$WORK/list.out" || fail "verifier list"
-grep -q "^1 nodes: 1 passing, 0 failed; verdicts recorded: 3 pass, 1 fail$" "$WORK/list.out" ||
+grep -q "^1 nodes: 1 passing, 0 failed; verdicts recorded: 14 pass, 1 fail$" "$WORK/list.out" ||
 	fail "verifier list: $(cat "$WORK/list.out")"
 "$BUILD_DIR/verifier" list --config "$WORK/verifier.conf" --json >"$WORK/list.json" || fail "verifier list --json"
-ek=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["verdicts"]=={"pass":3,"fail":1}; print(d["nodes"][0]["ek_hash"])' "$WORK/list.json") ||
+ek=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["verdicts"]=={"pass":14,"fail":1}; print(d["nodes"][0]["ek_hash"])' "$WORK/list.json") ||
 	fail "verifier list --json: $(cat "$WORK/list.json")"
 "$BUILD_DIR/verifier" status --config "$WORK/verifier.conf" "${ek:0:12}" >"$WORK/status.out" || fail "verifier status"
 grep -q "^state     passing" "$WORK/status.out" || fail "verifier status: $(cat "$WORK/status.out")"

@@ -1180,6 +1180,94 @@ static void test_prior_ak_no_activation(void **state)
 	session_free(c.s);
 }
 
+/* A push re-attestation resumed from a verdict's quote request: the session
+ * rebuilt as the push service does (the kept EK, the store's prior, the kept
+ * AK), the nonce handed out wall_ms before the quote arrives, the TPM clock
+ * tpm_ms further than at the last quote. */
+static int preissued_quote(struct ctx *c, uint64_t tpm_ms, uint64_t wall_ms, uint32_t restart_back,
+			   struct session_verdict *v)
+{
+	struct session_prior pr;
+	struct session_resume res;
+	char a[65], b[65];
+
+	ctx_init(c);
+	c->p.nonce_ttl_ms = 10000;
+	ctx_start(c);
+	assert_int_equal(session_endorse_known(c->s, &T.ek_pub), 0);
+	/* The same identity as a full endorsement gives the node. */
+	assert_int_equal(session_ek_hash(c->s, a), 0);
+	assert_int_equal(tpmpub_identity(&T.ek_pub, b), 0);
+	assert_string_equal(a, b);
+	prior_of(&pr, T.clock.resetCount, T.clock.restartCount - restart_back, T.clock.clock - tpm_ms, 1);
+	assert_int_equal(session_set_prior(c->s, &pr, 1), 0);
+	assert_int_equal(do_ak(c, T.ak_pub_wire, T.ak_pub_len), 0);
+	assert_true(session_ak_preactivated(c->s));
+	memset(&res, 0, sizeof(res));
+	memset(res.nonce, 0x5a, sizeof(res.nonce));
+	res.issued_ms = fake_now;
+	res.reset_count = T.clock.resetCount;
+	res.restart_count = T.clock.restartCount - restart_back;
+	res.clock = T.clock.clock - tpm_ms;
+	assert_int_equal(session_quote_preissued(c->s, &res), 0);
+	fake_now += wall_ms;
+	fake_quote(res.nonce, sizeof(res.nonce), &c->p.pcrs, &T.pcrs, &c->q);
+	return do_quote(c, v);
+}
+
+/* The nonce is older than nonce_ttl by design; the TPM clock shows when the
+ * quote was made: as fresh as nonce_ttl plus 15% of the wait passes, older
+ * is asked again with a fresh nonce, and so is a quote after a power cycle. */
+static void test_preissued(void **state)
+{
+	struct session_verdict v;
+	struct ctx c;
+
+	(void)state;
+	/* Quoted just now, 100 s after the request was handed out. */
+	assert_int_equal(preissued_quote(&c, 100000, 100000, 0, &v), 0);
+	assert_int_equal(v.pass, 1);
+	/* Once. */
+	assert_int_equal(do_quote(&c, &v), AERR_NONCE);
+	session_free(c.s);
+	/* 20 s old: within 10 s + 15% of 100 s. */
+	assert_int_equal(preissued_quote(&c, 80000, 100000, 0, &v), 0);
+	session_free(c.s);
+	/* 30 s old: not a verdict; a fresh request, and its quote passes. */
+	assert_int_equal(preissued_quote(&c, 70000, 100000, 0, &v), AERR_REQUOTE);
+	assert_int_equal(session_get_state(c.s), SESSION_ACTIVATED);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), 0);
+	assert_int_equal(v.pass, 1);
+	session_free(c.s);
+	/* restartCount moved (a suspend): the clocks do not compare. */
+	assert_int_equal(preissued_quote(&c, 100000, 100000, 1, &v), AERR_REQUOTE);
+	session_free(c.s);
+
+	/* Out of order: before the AK, or for an AK that still needs activation. */
+	{
+		struct session_resume res;
+
+		memset(&res, 0, sizeof(res));
+		ctx_init(&c);
+		ctx_start(&c);
+		assert_int_equal(session_quote_preissued(c.s, &res), AERR_STATE);
+		assert_int_equal(session_endorse_known(c.s, &T.ek_pub), 0);
+		assert_int_equal(session_endorse_known(c.s, &T.ek_pub), AERR_STATE);
+		assert_int_equal(session_set_prior(c.s, &(struct session_prior){ 0 }, 1), 0);
+		assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), 0);
+		assert_false(session_ak_preactivated(c.s));
+		assert_int_equal(session_quote_preissued(c.s, &res), AERR_STATE);
+		session_free(c.s);
+	}
+	/* A kept EK of another algorithm than the configured one. */
+	ctx_init(&c);
+	c.p.ek_alg = TPM2_ALG_ECC;
+	ctx_start(&c);
+	assert_int_equal(session_endorse_known(c.s, &T.ek_pub), AERR_NOT_FOUND);
+	session_free(c.s);
+}
+
 /* Counters that go backwards fail the node, each with its own reason. */
 static void test_counters_backwards(void **state)
 {
@@ -1299,6 +1387,7 @@ int main(void)
 		cmocka_unit_test(test_ek_truncated),
 		cmocka_unit_test(test_ek_cache),
 		cmocka_unit_test(test_ak_keys),
+		cmocka_unit_test(test_preissued),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_prior_ak_no_activation),
 		cmocka_unit_test(test_counters_backwards),

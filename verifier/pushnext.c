@@ -1,0 +1,182 @@
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "crypto.h"
+#include "hex.h"
+#include "pushnext.h"
+
+struct pushnext_slot {
+	uint8_t tag[PUSHNEXT_TAG_LEN];
+	struct pushnext_entry e;
+};
+
+/* Node ids are SQLite rowids, dense from 1: an array indexed by them, grown
+ * on demand, holding NULL or an entry. */
+struct pushnext {
+	pthread_mutex_t lock;
+	struct pushnext_slot **by_node;
+	size_t cap, count;
+};
+
+int pushnext_new(struct pushnext **out)
+{
+	struct pushnext *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (!t)
+		return err_set(AERR_ALLOC, "pushnext");
+	pthread_mutex_init(&t->lock, NULL);
+	*out = t;
+	return 0;
+}
+
+static void pushnext_slot_free(struct pushnext_slot *s)
+{
+	if (!s)
+		return;
+	OPENSSL_cleanse(s, sizeof(*s));
+	free(s);
+}
+
+void pushnext_free(struct pushnext *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->cap; i++)
+		pushnext_slot_free(t->by_node[i]);
+	free(t->by_node);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+int pushnext_put(struct pushnext *t, int64_t node, const struct pushnext_entry *e, char id[PUSHNEXT_ID_LEN + 1])
+{
+	struct pushnext_slot *s;
+	size_t i = (size_t)node;
+	int r;
+
+	id[0] = '\0';
+	if (node < 1 || node > PUSHNEXT_MAX_NODE)
+		return err_set(AERR_INVALID_ARG, "node id %lld out of range", (long long)node);
+	if (!(s = malloc(sizeof(*s))))
+		return err_set(AERR_ALLOC, "pushnext entry");
+	if ((r = crypto_random(s->tag, sizeof(s->tag))) != 0) {
+		free(s);
+		return r;
+	}
+	s->e = *e;
+	snprintf(id, PUSHNEXT_ID_LEN + 1, "n%016llx", (unsigned long long)node);
+	hex_encode(s->tag, sizeof(s->tag), id + 17);
+	pthread_mutex_lock(&t->lock);
+	if (i >= t->cap) {
+		size_t cap = t->cap ? t->cap : 1024;
+		struct pushnext_slot **grown;
+
+		while (cap <= i)
+			cap *= 2;
+		if (!(grown = realloc(t->by_node, cap * sizeof(*grown)))) {
+			pthread_mutex_unlock(&t->lock);
+			pushnext_slot_free(s);
+			id[0] = '\0';
+			return err_set(AERR_ALLOC, "pushnext table of %zu nodes", cap);
+		}
+		memset(grown + t->cap, 0, (cap - t->cap) * sizeof(*grown));
+		t->by_node = grown;
+		t->cap = cap;
+	}
+	if (t->by_node[i])
+		pushnext_slot_free(t->by_node[i]);
+	else
+		t->count++;
+	t->by_node[i] = s;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+int pushnext_is_id(const char *id)
+{
+	return id && id[0] == 'n';
+}
+
+/* "n" + 16 + 32 lower-case hex digits. */
+static int pushnext_parse(const char *id, uint64_t *node, uint8_t tag[PUSHNEXT_TAG_LEN])
+{
+	uint64_t n = 0;
+
+	if (!id || strlen(id) != PUSHNEXT_ID_LEN || id[0] != 'n')
+		return -1;
+	for (size_t k = 1; k < PUSHNEXT_ID_LEN; k++)
+		if (!((id[k] >= '0' && id[k] <= '9') || (id[k] >= 'a' && id[k] <= 'f')))
+			return -1;
+	for (size_t k = 1; k < 17; k++)
+		n = n << 4 | (uint64_t)(id[k] <= '9' ? id[k] - '0' : id[k] - 'a' + 10);
+	if (hex_decode(id + 17, 2 * PUSHNEXT_TAG_LEN, tag, PUSHNEXT_TAG_LEN) != PUSHNEXT_TAG_LEN)
+		return -1;
+	*node = n;
+	return 0;
+}
+
+int pushnext_take(struct pushnext *t, const char *id, const char *peer, uint64_t now_ms, uint64_t max_age_ms,
+		  int64_t *node, struct pushnext_entry *e)
+{
+	uint8_t tag[PUSHNEXT_TAG_LEN];
+	struct pushnext_slot *s;
+	uint64_t n;
+	int r = 0;
+
+	*node = 0;
+	if (pushnext_parse(id, &n, tag) != 0)
+		return err_set(AERR_NOT_FOUND, "a pre-issued session id is 'n' and %d lower-case hex digits",
+			       PUSHNEXT_ID_LEN - 1);
+	pthread_mutex_lock(&t->lock);
+	s = n < t->cap ? t->by_node[n] : NULL;
+	if (!s || CRYPTO_memcmp(s->tag, tag, sizeof(tag)) != 0) {
+		r = err_set(AERR_NOT_FOUND, "unknown, replaced or used pre-issued quote request");
+	} else if (strcmp(s->e.peer, peer ? peer : "") != 0) {
+		r = err_set(AERR_STATE, "the pre-issued quote request belongs to another TLS identity");
+	} else {
+		t->by_node[n] = NULL;
+		t->count--;
+		if (now_ms >= s->e.resume.issued_ms && now_ms - s->e.resume.issued_ms > max_age_ms) {
+			r = err_set(AERR_NONCE, "the pre-issued quote request expired (%llu ms old, %llu allowed)",
+				    (unsigned long long)(now_ms - s->e.resume.issued_ms),
+				    (unsigned long long)max_age_ms);
+		} else {
+			*e = s->e;
+			*node = (int64_t)n;
+		}
+		pushnext_slot_free(s);
+	}
+	pthread_mutex_unlock(&t->lock);
+	OPENSSL_cleanse(tag, sizeof(tag));
+	return r;
+}
+
+void pushnext_drop(struct pushnext *t, int64_t node)
+{
+	struct pushnext_slot *s = NULL;
+
+	if (node < 1)
+		return;
+	pthread_mutex_lock(&t->lock);
+	if ((size_t)node < t->cap && (s = t->by_node[node]) != NULL) {
+		t->by_node[node] = NULL;
+		t->count--;
+	}
+	pthread_mutex_unlock(&t->lock);
+	pushnext_slot_free(s);
+}
+
+size_t pushnext_count(struct pushnext *t)
+{
+	size_t n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->count;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
