@@ -8,7 +8,7 @@
  * An id is "n", the node's database id (16 hex digits) and 128 random bits
  * (32 hex digits): one lookup, never guessable. An entry is taken once; a
  * new one for the same node replaces it; a Hello of the node drops it.
- * Thread-safe; about 1.3 kB per node. */
+ * Thread-safe; about 1.5 kB per node. */
 #ifndef VERIFIER_PUSHNEXT_H
 #define VERIFIER_PUSHNEXT_H
 
