@@ -114,16 +114,21 @@ def pull_figures(rep, data, why, group, delivery):
                     note="sum of medians: AK creation (%d fresh attestors) and the exchange" % ak["runs"])
 
 
+def push_speed(data):
+    """openssl speed of a push run: RSA-2048 verify/s, and the ms of the crypto one push
+    round needs (the simulated node signs the quote, the verifier checks it)."""
+    sp = data.get("openssl_speed", {})
+    verify = sp.get("rsa2048_verify_per_s") or None
+    sign = sp.get("rsa2048_sign_per_s") or None
+    return verify, (1000.0 / sign + 1000.0 / verify if sign and verify else None)
+
+
 def push_figures(rep, data, why):
     group = "push mode under load (simulated nodes, mTLS, SQLite)"
     if data is None:
         rep.missing(group, "push load", why)
         return
-    sp = data.get("openssl_speed", {})
-    verify = sp.get("rsa2048_verify_per_s") or None
-    sign = sp.get("rsa2048_sign_per_s") or None
-    # The crypto one push round needs: the simulated node signs the quote, the verifier checks it.
-    round_ms = 1000.0 / sign + 1000.0 / verify if sign and verify else None
+    verify, round_ms = push_speed(data)
     for run in data.get("runs", []):
         n = run["nodes"]
         ph = {p["phase"]: p for p in run["phases"]}
@@ -156,10 +161,7 @@ def push_one_figures(rep, data, why):
     if data is None:
         rep.missing(group, "push one client", why)
         return
-    sp = data.get("openssl_speed", {})
-    verify = sp.get("rsa2048_verify_per_s") or None
-    sign = sp.get("rsa2048_sign_per_s") or None
-    round_ms = 1000.0 / sign + 1000.0 / verify if sign and verify else None
+    _, round_ms = push_speed(data)
     for run in data.get("runs", []):
         p = {p["phase"]: p for p in run["phases"]}.get("reattest")
         if not p:
