@@ -311,11 +311,45 @@ static uint32_t push_take_slot(struct push_service *p)
 	return slot;
 }
 
+/* A new session in a free slot for peer (host: the attestor's claim, made
+ * printable), its id into id. NULL when the call was answered (table full,
+ * out of memory). */
+static struct push_entry *push_open(struct push_service *p, struct rpc_call *call, const char *peer, const char *host,
+				    uint32_t *slot, char id[PUSH_ID_LEN + 1])
+{
+	struct session_params sp;
+	struct push_entry *e;
+	int r;
+
+	if ((*slot = push_take_slot(p)) == UINT32_MAX) {
+		(void)rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED, "%u sessions open (max_sessions); try again later",
+				    p->nslots);
+		push_count(p, &p->counts.rejected);
+		return NULL;
+	}
+	e = &p->slots[*slot];
+	trust_session_params(p->cfg, &p->trust, &sp);
+	if ((r = session_new(&sp, &e->s)) != 0 || (r = crypto_random(e->tag, sizeof(e->tag))) != 0) {
+		(void)rpc_call_fail_err(call, r);
+		push_put(p, *slot, 1);
+		*slot = UINT32_MAX;
+		return NULL;
+	}
+	snprintf(e->peer, sizeof(e->peer), "%s", peer ? peer : "");
+	push_host_copy(e->host, host);
+	e->expires_ms = push_now_ms() + (uint64_t)p->cfg->session_ttl * 1000u;
+	e->rec = (struct record_ctx){ .store = p->store, .hook = p->hook, .mode = "push", .peer = e->peer, .host = e->host,
+				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment };
+	e->att_id = 0;
+	e->resumed = 0;
+	push_id_format(*slot, e->tag, id);
+	return e;
+}
+
 static void push_hello(struct rpc_call *call, const ProtobufCMessage *in, void *app)
 {
 	struct push_service *p = app;
 	const Attest__V1__PushHello *req = (const Attest__V1__PushHello *)in;
-	struct session_params sp;
 	struct session_endorsement en;
 	struct session_ak ak;
 	struct session_challenge ch;
@@ -331,27 +365,8 @@ static void push_hello(struct rpc_call *call, const ProtobufCMessage *in, void *
 		push_count(p, &p->counts.rejected);
 		return;
 	}
-	if ((slot = push_take_slot(p)) == UINT32_MAX) {
-		(void)rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED, "%u sessions open (max_sessions); try again later",
-				    p->nslots);
-		push_count(p, &p->counts.rejected);
+	if (!(e = push_open(p, call, peer, en.hostname, &slot, id)))
 		return;
-	}
-	e = &p->slots[slot];
-	trust_session_params(p->cfg, &p->trust, &sp);
-	if ((r = session_new(&sp, &e->s)) != 0 || (r = crypto_random(e->tag, sizeof(e->tag))) != 0) {
-		(void)rpc_call_fail_err(call, r);
-		push_put(p, slot, 1);
-		return;
-	}
-	snprintf(e->peer, sizeof(e->peer), "%s", peer ? peer : "");
-	push_host_copy(e->host, en.hostname);
-	e->expires_ms = push_now_ms() + (uint64_t)p->cfg->session_ttl * 1000u;
-	e->rec = (struct record_ctx){ .store = p->store, .hook = p->hook, .mode = "push", .peer = e->peer, .host = e->host,
-				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment };
-	e->att_id = 0;
-	push_id_format(slot, e->tag, id);
-
 	if ((r = session_endorse(e->s, &en)) != 0 || (r = record_node(&e->rec, e->s, &en)) != 0 ||
 	    (r = session_ak(e->s, &ak, &ch)) != 0) {
 		push_step_failed(p, call, slot, r, NULL);
@@ -497,7 +512,6 @@ static struct push_entry *push_resume(struct push_service *p, struct rpc_call *c
 	uint64_t max_age = ((uint64_t)p->cfg->reattest_interval + p->cfg->session_ttl) * 1000u;
 	struct pushnext_entry *n = NULL;
 	struct session_challenge ch;
-	struct session_params sp;
 	struct session_ak ak;
 	struct push_entry *e = NULL;
 	int64_t node;
@@ -517,26 +531,9 @@ static struct push_entry *push_resume(struct push_service *p, struct rpc_call *c
 				    : r == AERR_NONCE ? RPC_FAILED_PRECONDITION : RPC_NOT_FOUND, err_detail());
 		goto out;
 	}
-	if ((*slot = push_take_slot(p)) == UINT32_MAX) {
-		(void)rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED, "%u sessions open (max_sessions); try again later",
-				    p->nslots);
-		push_count(p, &p->counts.rejected);
+	if (!(e = push_open(p, call, n->peer, n->host, slot, sid)))
 		goto out;
-	}
-	e = &p->slots[*slot];
-	trust_session_params(p->cfg, &p->trust, &sp);
-	if ((r = session_new(&sp, &e->s)) != 0 || (r = crypto_random(e->tag, sizeof(e->tag))) != 0) {
-		e = push_resume_refused(p, call, *slot, RPC_INTERNAL, err_detail());
-		goto out;
-	}
-	snprintf(e->peer, sizeof(e->peer), "%s", n->peer);
-	snprintf(e->host, sizeof(e->host), "%s", n->host);
-	e->expires_ms = push_now_ms() + (uint64_t)p->cfg->session_ttl * 1000u;
-	e->rec = (struct record_ctx){ .store = p->store, .hook = p->hook, .mode = "push", .peer = e->peer, .host = e->host,
-				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment };
-	e->att_id = 0;
 	e->resumed = 1;
-	push_id_format(*slot, e->tag, sid);
 	ak = (struct session_ak){ .pub = n->ak, .pub_len = n->ak_len, .parent_ek_alg = n->ak_parent };
 	/* What the store says now wins: a node removed, or with another AK
 	 * activated since, goes back to Hello. */

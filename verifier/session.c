@@ -664,6 +664,15 @@ static int ak_pkey(struct session *s, EVP_PKEY **out)
 	return 0;
 }
 
+/* A quote that verified but asks for another step before a verdict
+ * (AERR_REACTIVATE, AERR_REQUOTE): the session stays open, its used nonce goes. */
+static int not_a_verdict(struct session *s, int r)
+{
+	LOG_INFO("%s", err_detail());
+	OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
+	return r;
+}
+
 int session_quote(struct session *s, const struct session_quote *in, struct session_verdict *verdict)
 {
 	struct session_verdict *v = &s->verdict;
@@ -702,31 +711,21 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	if (r != 0)
 		goto fail;
 	if ((r = check_counters(s, &q.clock)) == AERR_REACTIVATE) {
-		/* Not a verdict: the caller asks for activation (session_reactivate). */
-		LOG_INFO("%s", err_detail());
+		/* The caller asks for activation (session_reactivate). */
 		s->reactivate_due = 1;
 		s->state = SESSION_AK_ADMITTED;
-		OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
-		return r;
+		return not_a_verdict(s, r);
 	}
 	if (r != 0)
 		goto fail;
-	if (s->preissued && (r = check_preissued(s, &q.clock, now)) != 0) {
-		/* Not a verdict: the caller asks for a quote with a fresh nonce. */
-		LOG_INFO("%s", err_detail());
-		s->preissued = 0;
-		OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
-		return r;
-	}
+	if (s->preissued && (r = check_preissued(s, &q.clock, now)) != 0)
+		return not_a_verdict(s, r); /* the caller asks for a quote with a fresh nonce */
 	if (s->p.policy && (r = policy_check(s->p.policy, &q)) != 0)
 		goto fail;
 	if ((r = check_event_log(s, in, &q)) != 0)
 		goto fail;
-	if ((r = check_ima(s, in, &q)) == AERR_REQUOTE) {
-		LOG_INFO("%s", err_detail());
-		OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
-		return r;
-	}
+	if ((r = check_ima(s, in, &q)) == AERR_REQUOTE)
+		return not_a_verdict(s, r);
 	if (r != 0)
 		goto fail;
 
