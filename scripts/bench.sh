@@ -23,25 +23,8 @@ echo "build: ok ($src/build)"
 SOURCE_DIR=$src BUILD_DIR=$src/build
 # The integration test library provisions swtpm and cleans up on exit.
 . "$src/tests/integration/lib.sh"
-need swtpm swtpm_setup tpm2_pcrextend openssl
-
-swtpm_start tpm
-swtpm_add_p256_ek
-pcr_extend_some
-pki_make "$WORK/pki"
-
-cat >"$WORK/verifier.conf" <<CONF
-[verifier]
-mode = pull
-ek_roots = $EK_ROOTS
-require_ek_cert = true
-pcrs = sha256:0-7+sha1:0-7
-log_level = warn
-[tls]
-ca = $WORK/pki/ca.pem
-cert = $WORK/pki/verifier.pem
-key = $WORK/pki/verifier.key
-CONF
+. "$src/scripts/bench_setup.sh"
+bench_pull_setup
 
 args=()
 for c in ${CONFIGS:-ecc/rsa rsa/rsa ecc/ecc rsa/ecc}; do args+=(--config "$c"); done
@@ -52,19 +35,7 @@ ${BENCH_PREFIX:-} "$BUILD_DIR/bench/bench_pull" --verifier-config "$WORK/verifie
 
 # The exchange with secret delivery: one AES-256 key and one RSA-2048 key,
 # wrapped for the EK, imported, used once under their PCR policy for the proof.
-openssl rand 32 >"$WORK/bench-aes.key"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/bench-rsa.pem" -out "$WORK/bench-rsa.crt" \
-	-days 30 -subj "/CN=bench signing key" 2>/dev/null
-cp "$WORK/verifier.conf" "$WORK/verifier-secrets.conf"
-cat >>"$WORK/verifier-secrets.conf" <<CONF
-[secret bench-aes]
-kind = aes256
-key = $WORK/bench-aes.key
-[secret bench-rsa]
-kind = rsa
-key = $WORK/bench-rsa.pem
-cert = $WORK/bench-rsa.crt
-CONF
+{ cat "$WORK/verifier.conf"; bench_secret aes; bench_secret rsa; } >"$WORK/verifier-secrets.conf"
 mkdir -p "$WORK/attestor-state"
 args=()
 for c in ${SECRET_CONFIGS:-ecc/rsa ecc/ecc}; do args+=(--config "$c"); done

@@ -86,35 +86,15 @@ print(json.dumps({"name": n, "rc": int(rc), "seconds": round(time.time()-float(t
 	return 0
 }
 
-# Steps 1-3 share one swtpm (provisioned as scripts/bench.sh does); a
+# Steps 1-3 share one swtpm (scripts/bench_setup.sh, as scripts/bench.sh); a
 # subshell, so the integration library's exit trap stops swtpm right after.
 pull_all() (
 	export SOURCE_DIR=$src BUILD_DIR=$build
 	. "$src/tests/integration/lib.sh"
-	need swtpm swtpm_setup tpm2_pcrextend openssl
-	swtpm_start tpm
-	swtpm_add_p256_ek
-	pcr_extend_some
-	pki_make "$WORK/pki"
-	cat >"$WORK/verifier.conf" <<-CONF
-	[verifier]
-	mode = pull
-	ek_roots = $EK_ROOTS
-	require_ek_cert = true
-	pcrs = sha256:0-7+sha1:0-7
-	log_level = warn
-	[tls]
-	ca = $WORK/pki/ca.pem
-	cert = $WORK/pki/verifier.pem
-	key = $WORK/pki/verifier.key
-	CONF
-	openssl rand 32 >"$WORK/bench-aes.key"
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/bench-rsa.pem" -out "$WORK/bench-rsa.crt" \
-		-days 30 -subj "/CN=bench signing key" 2>/dev/null
-	{ cat "$WORK/verifier.conf"; printf '[secret bench-aes]\nkind = aes256\nkey = %s\n' "$WORK/bench-aes.key"; } \
-		>"$WORK/verifier-aes.conf"
-	{ cat "$WORK/verifier.conf"; printf '[secret bench-rsa]\nkind = rsa\nkey = %s\ncert = %s\n' \
-		"$WORK/bench-rsa.pem" "$WORK/bench-rsa.crt"; } >"$WORK/verifier-rsa.conf"
+	. "$src/scripts/bench_setup.sh"
+	bench_pull_setup
+	{ cat "$WORK/verifier.conf"; bench_secret aes; } >"$WORK/verifier-aes.conf"
+	{ cat "$WORK/verifier.conf"; bench_secret rsa; } >"$WORK/verifier-rsa.conf"
 	mkdir -p "$WORK/state-aes" "$WORK/state-rsa"
 	local args=() sargs=() c
 	for c in $CONFIGS; do args+=(--config "$c"); done
