@@ -122,6 +122,59 @@ static int imapolicy_table_load(const char *path, const char *key, json_object *
 	return 0;
 }
 
+#define IMAPOLICY_REGEX_MAX 512   /* characters of one pattern */
+#define IMAPOLICY_REGEX_DEPTH 8   /* nested groups */
+
+/* What glibc's regcomp would expand beyond any memory: it copies a group for
+ * each repetition, so stacked duplication symbols ("a++", undefined in POSIX
+ * ERE anyway), intervals ("{m,n}") and deep nesting grow exponentially (a
+ * 60-character pattern took 4 GB, found by fuzz_policy_json). Refused with
+ * the reason; 0 when the pattern is within these bounds. */
+static int imapolicy_regex_check(const char *re, const char **why)
+{
+	size_t len = strlen(re);
+	int depth = 0, dup = 0; /* dup: the previous token was a duplication symbol */
+
+	if (len > IMAPOLICY_REGEX_MAX) {
+		*why = "longer than 512 characters";
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		char c = re[i];
+
+		if (c == '\\') {
+			i++;
+			dup = 0;
+		} else if (c == '[') {
+			/* A bracket expression: "]" right after "[" or "[^" is a member. */
+			i += (re[i + 1] == '^') ? 2 : 1;
+			if (re[i] == ']')
+				i++;
+			while (i < len && re[i] != ']')
+				i++;
+			dup = 0;
+		} else if (c == '{') {
+			*why = "intervals {m,n} are not accepted (write the repetition out)";
+			return -1;
+		} else if (c == '*' || c == '+' || c == '?') {
+			if (dup) {
+				*why = "a duplication symbol follows another";
+				return -1;
+			}
+			dup = 1;
+		} else {
+			if (c == '(' && ++depth > IMAPOLICY_REGEX_DEPTH) {
+				*why = "groups nested deeper than 8";
+				return -1;
+			}
+			if (c == ')' && depth > 0)
+				depth--;
+			dup = 0;
+		}
+	}
+	return 0;
+}
+
 /* A list of POSIX extended regular expressions into *re / *n. */
 static int imapolicy_regexes(const char *path, const char *key, json_object *arr, regex_t **re, size_t *n)
 {
@@ -134,11 +187,14 @@ static int imapolicy_regexes(const char *path, const char *key, json_object *arr
 		return err_set(AERR_ALLOC, "IMA policy");
 	for (size_t i = 0; i < len; i++) {
 		json_object *e = json_object_array_get_idx(arr, i);
+		const char *bad;
 		char why[128];
 		int rc;
 
 		if (!json_object_is_type(e, json_type_string))
 			return err_set(AERR_CONFIG, "%s: %s %zu is not a string", path, key, i);
+		if (imapolicy_regex_check(json_object_get_string(e), &bad) != 0)
+			return err_set(AERR_CONFIG, "%s: %s \"%.80s\": %s", path, key, json_object_get_string(e), bad);
 		if ((rc = regcomp(&(*re)[i], json_object_get_string(e), REG_EXTENDED | REG_NOSUB)) != 0) {
 			regerror(rc, &(*re)[i], why, sizeof(why));
 			return err_set(AERR_CONFIG, "%s: %s \"%s\": %s", path, key, json_object_get_string(e), why);

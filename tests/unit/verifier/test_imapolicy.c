@@ -215,6 +215,16 @@ static void test_bad_files(void **state)
 	load_fails("{\"allow\": {\"/bin/sh\": [\"00ff\"]}}", "entry 0 is not");
 	load_fails("{\"exclude\": [\"(\"]}", "exclude \"(\"");
 	load_fails("{\"exclude\": \"^/tmp\"}", "must be a list");
+	/* Patterns regcomp would expand beyond any memory. */
+	load_fails("{\"exclude\": [\"^/tmp/+++++++\"]}", "a duplication symbol follows another");
+	load_fails("{\"exclude\": [\"^/tmp/(a*)?\", \"x{2,9}\"]}", "intervals");
+	load_fails("{\"exclude\": [\"(((((((((a)))))))))\"]}", "nested deeper than 8");
+	{
+		char big[700];
+
+		snprintf(big, sizeof(big), "{\"exclude\": [\"%0600d\"]}", 0);
+		load_fails(big, "longer than 512");
+	}
 	load_fails("{\"allow_violations\": 1}", "allow_violations must be true or false");
 	load_fails("[]", "must be a JSON object");
 	load_fails("{", path);
