@@ -397,6 +397,7 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	crypto_process_init();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

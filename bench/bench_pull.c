@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bench_attestor.h"
+#include "crypto.h"
 #include "log.h"
 #include "../verifier/pull.h" /* and through it verifier/config.h */
 #include "rpc.h"
@@ -482,6 +483,7 @@ int main(int argc, char **argv)
 	size_t c, done = 0;
 	int rc = 1, r, rpc_up = 0, missed = 0;
 
+	crypto_process_init();
 	memset(ss, 0, sizeof(ss));
 	if (bench_parse_args(argc, argv, &a) != 0)
 		return 2;

@@ -1157,6 +1157,7 @@ int main(int argc, char **argv)
 	int r = AERR_INTERNAL, rpc_up = 0, failed = 0;
 	size_t done = 0;
 
+	crypto_process_init();
 	memset(runs, 0, sizeof(runs));
 	if (bench_parse_args(argc, argv, &a) != 0) {
 		bench_usage(stderr);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -28,6 +29,14 @@ static const struct {
 };
 
 #define NHASHES (sizeof(hashes) / sizeof(hashes[0]))
+
+void crypto_process_init(void)
+{
+	/* Nothing to undo when it fails: OpenSSL then fails every later call,
+	 * which reports itself. */
+	if (!OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL))
+		ERR_clear_error();
+}
 
 /* Fetched once: with OpenSSL 3 a digest named by a legacy EVP_MD is fetched
  * again from the provider on every EVP_DigestInit, which costs more than

@@ -13,6 +13,15 @@
 
 #define CRYPTO_MAX_DIGEST 64
 
+/* First thing in main of every program that runs gRPC, before any other use
+ * of OpenSSL: OpenSSL then keeps its state to the end of the process instead
+ * of freeing it from an atexit handler. gRPC's worker threads are detached,
+ * and one may still be finishing a TLS operation while exit runs: after that
+ * cleanup it would meet freed state, and its thread-local random generators,
+ * whose keys the cleanup deleted, would be left behind (LeakSanitizer reported
+ * them in CI as 328-byte objects per thread). */
+void crypto_process_init(void);
+
 /* EVP_MD for a TPM hash algorithm (SHA1, SHA256, SHA384, SHA512, SM3_256), NULL when unsupported. */
 const EVP_MD *crypto_md(TPM2_ALG_ID alg);
 

@@ -8,6 +8,7 @@
 
 #define LOG_MODULE "verifier"
 #include "config.h"
+#include "crypto.h"
 #include "eventlog.h"
 #include "eventlog_print.h"
 #include "nodes_cli.h"
@@ -289,6 +290,7 @@ usage:
 
 int main(int argc, char **argv)
 {
+	crypto_process_init();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -24,6 +24,7 @@
 #include <grpc/support/time.h>
 
 #include "attest.pb-c.h"
+#include "crypto.h"
 #include "fixtures.h"
 #include "rpc.h"
 
@@ -838,5 +839,6 @@ int main(void)
 		cmocka_unit_test(test_config_errors),
 	};
 
+	crypto_process_init();
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
