@@ -25,6 +25,31 @@ int hex_decode(const char *s, size_t n, uint8_t *out, size_t cap)
 	return (int)(n / 2);
 }
 
+int hex_is_lower(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int hex_number(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 16)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int d = hex_digit(s[i]);
+
+		if (d < 0)
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	*out = v;
+	return 0;
+}
+
 void hex_encode(const uint8_t *b, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

@@ -16,5 +16,6 @@ const struct fuzz_target fuzz_targets[] = {
 	FUZZ_ENTRY(ekcert)
 	FUZZ_ENTRY(verifier_push)
 	FUZZ_ENTRY(attestor_requests)
+	FUZZ_ENTRY(session_ids)
 	{ NULL, NULL, NULL },
 };

@@ -12,10 +12,10 @@
 #include "attest.pb-c.h"
 #include "crypto.h"
 #include "evidence.h"
-#include "hex.h"
 #include "hook.h"
 #include "log.h"
 #include "push.h"
+#include "pushid.h"
 #include "pushnext.h"
 #include "record.h"
 #include "rpc.h"
@@ -26,14 +26,12 @@
 #include "tpmpub.h"
 #include "trust.h"
 
-#define PUSH_TAG_LEN 16                           /* random bytes of an id */
-#define PUSH_ID_LEN (8 + 2 * PUSH_TAG_LEN)        /* hex slot number + hex tag */
 #define PUSH_PEER_MAX 128
 #define PUSH_HOST_MAX 64
 
 struct push_entry {
 	struct session *s;                        /* NULL = free slot */
-	uint8_t tag[PUSH_TAG_LEN];
+	uint8_t tag[PUSHID_TAG_LEN];
 	char peer[PUSH_PEER_MAX];                 /* TLS identity that said Hello; "" when insecure */
 	char host[PUSH_HOST_MAX];                 /* the attestor's claim, for logs only */
 	uint64_t expires_ms;
@@ -128,49 +126,23 @@ static uint32_t push_reap(struct push_service *p, uint64_t now)
 	return n;
 }
 
-static void push_id_format(uint32_t slot, const uint8_t *tag, char *out)
-{
-	snprintf(out, 9, "%08x", slot);
-	hex_encode(tag, PUSH_TAG_LEN, out + 8);
-}
-
-static int push_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* The session an id names, checked against the caller's TLS identity, and
  * marked busy (push_put gives it back). Answers the call itself and returns
  * NULL when there is none. */
 static struct push_entry *push_lookup(struct push_service *p, struct rpc_call *call, const char *id, uint32_t *slot)
 {
-	uint8_t tag[PUSH_TAG_LEN];
+	uint8_t tag[PUSHID_TAG_LEN];
 	const char *peer = rpc_call_peer_identity(call);
-	uint32_t i = 0;
+	uint32_t i;
 	struct push_entry *e;
-	size_t k;
 
-	if (!id || strlen(id) != PUSH_ID_LEN) {
-		(void)rpc_call_fail(call, RPC_INVALID_ARGUMENT, "session id must be %d hex digits", PUSH_ID_LEN);
+	if (pushid_parse(id, &i, tag) != 0) {
+		(void)rpc_call_fail(call, RPC_INVALID_ARGUMENT, "%s", err_detail());
 		goto rejected;
 	}
-	for (k = 0; k < PUSH_ID_LEN; k++)
-		if (push_hex(id[k]) < 0) {
-			(void)rpc_call_fail(call, RPC_INVALID_ARGUMENT, "session id must be %d lower-case hex digits",
-					    PUSH_ID_LEN);
-			goto rejected;
-		}
-	for (k = 0; k < 8; k++)
-		i = i << 4 | (uint32_t)push_hex(id[k]);
-	for (k = 0; k < PUSH_TAG_LEN; k++)
-		tag[k] = (uint8_t)(push_hex(id[8 + 2 * k]) << 4 | push_hex(id[9 + 2 * k]));
 	pthread_mutex_lock(&p->table_lock);
 	e = i < p->nslots ? &p->slots[i] : NULL;
-	if (!e || !e->s || CRYPTO_memcmp(e->tag, tag, PUSH_TAG_LEN) != 0) {
+	if (!e || !e->s || CRYPTO_memcmp(e->tag, tag, PUSHID_TAG_LEN) != 0) {
 		pthread_mutex_unlock(&p->table_lock);
 		(void)rpc_call_fail(call, RPC_NOT_FOUND, "unknown or finished session; start again with Hello");
 		goto rejected;
@@ -315,7 +287,7 @@ static uint32_t push_take_slot(struct push_service *p)
  * printable), its id into id. NULL when the call was answered (table full,
  * out of memory). */
 static struct push_entry *push_open(struct push_service *p, struct rpc_call *call, const char *peer, const char *host,
-				    uint32_t *slot, char id[PUSH_ID_LEN + 1])
+				    uint32_t *slot, char id[PUSHID_LEN + 1])
 {
 	struct session_params sp;
 	struct push_entry *e;
@@ -342,7 +314,7 @@ static struct push_entry *push_open(struct push_service *p, struct rpc_call *cal
 				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment };
 	e->att_id = 0;
 	e->resumed = 0;
-	push_id_format(*slot, e->tag, id);
+	pushid_format(*slot, e->tag, id);
 	return e;
 }
 
@@ -354,7 +326,7 @@ static void push_hello(struct rpc_call *call, const ProtobufCMessage *in, void *
 	struct session_ak ak;
 	struct session_challenge ch;
 	const char *peer = rpc_call_peer_identity(call);
-	char id[PUSH_ID_LEN + 1];
+	char id[PUSHID_LEN + 1];
 	struct push_entry *e;
 	uint32_t slot;
 	int r;
@@ -506,7 +478,7 @@ static struct push_entry *push_resume_refused(struct push_service *p, struct rpc
  * is rebuilt from the kept entry and the store in a slot of its own, whose id
  * (sid) names it for any further step. NULL when the call was answered. */
 static struct push_entry *push_resume(struct push_service *p, struct rpc_call *call, const char *id, uint32_t *slot,
-				      char sid[PUSH_ID_LEN + 1])
+				      char sid[PUSHID_LEN + 1])
 {
 	const char *peer = rpc_call_peer_identity(call);
 	uint64_t max_age = ((uint64_t)p->cfg->reattest_interval + p->cfg->session_ttl) * 1000u;
@@ -568,7 +540,7 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 	struct session_quote q;
 	struct pcr_values values;
 	struct push_entry *e;
-	char ek[65], rid[PUSH_ID_LEN + 1];
+	char ek[65], rid[PUSHID_LEN + 1];
 	const char *sid = req->session_id;
 	uint32_t slot;
 	size_t n;

@@ -105,18 +105,10 @@ int pushnext_is_id(const char *id)
 /* "n" + 16 + 32 lower-case hex digits. */
 static int pushnext_parse(const char *id, uint64_t *node, uint8_t tag[PUSHNEXT_TAG_LEN])
 {
-	uint64_t n = 0;
-
-	if (!id || strlen(id) != PUSHNEXT_ID_LEN || id[0] != 'n')
+	if (!id || strlen(id) != PUSHNEXT_ID_LEN || id[0] != 'n' || !hex_is_lower(id + 1, PUSHNEXT_ID_LEN - 1) ||
+	    hex_number(id + 1, 16, node) != 0 ||
+	    hex_decode(id + 17, 2 * PUSHNEXT_TAG_LEN, tag, PUSHNEXT_TAG_LEN) != PUSHNEXT_TAG_LEN)
 		return -1;
-	for (size_t k = 1; k < PUSHNEXT_ID_LEN; k++)
-		if (!((id[k] >= '0' && id[k] <= '9') || (id[k] >= 'a' && id[k] <= 'f')))
-			return -1;
-	for (size_t k = 1; k < 17; k++)
-		n = n << 4 | (uint64_t)(id[k] <= '9' ? id[k] - '0' : id[k] - 'a' + 10);
-	if (hex_decode(id + 17, 2 * PUSHNEXT_TAG_LEN, tag, PUSHNEXT_TAG_LEN) != PUSHNEXT_TAG_LEN)
-		return -1;
-	*node = n;
 	return 0;
 }
 

@@ -1,4 +1,4 @@
-/* hex: both directions, both cases, every refusal. */
+/* hex: both directions, both cases, every refusal; the id helpers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,11 +42,34 @@ static void test_refusals(void **state)
 	assert_int_equal(hex_decode("00112233", 8, out, sizeof(out)), 4);
 }
 
+/* The id helpers: one spelling (lower case), numbers of 1..16 digits. */
+static void test_ids(void **state)
+{
+	uint64_t n = 7;
+
+	(void)state;
+	assert_int_equal(hex_is_lower("0123456789abcdef", 16), 1);
+	assert_int_equal(hex_is_lower("", 0), 1);
+	assert_int_equal(hex_is_lower("0A", 2), 0);
+	assert_int_equal(hex_is_lower("0g", 2), 0);
+	assert_int_equal(hex_is_lower("ab\0", 3), 0);
+	assert_int_equal(hex_number("ffffffffffffffff", 16, &n), 0);
+	assert_true(n == UINT64_MAX);
+	assert_int_equal(hex_number("0000002a", 8, &n), 0);
+	assert_true(n == 42);
+	n = 7;
+	assert_int_equal(hex_number("0", 0, &n), -1);
+	assert_int_equal(hex_number("10000000000000000", 17, &n), -1);
+	assert_int_equal(hex_number("12x4", 4, &n), -1);
+	assert_true(n == 7); /* untouched on refusal */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_ids),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,60 @@
+/* Session ids from the wire, the first thing a push request's handler reads
+ * (verifier/pushid.c, verifier/pushnext.c). The first byte picks the kind, the
+ * rest is the id's text:
+ *   0  a Hello session's id: accepted ones format back to the same text
+ *   1  a pre-issued quote request's id, against a table holding one entry:
+ *      anything but the id handed out is not found, and the entry stays */
+#include <string.h>
+
+#include "fuzz.h"
+#include "pushid.h"
+#include "pushnext.h"
+
+static struct pushnext *table;
+static char issued[PUSHNEXT_ID_LEN + 1];
+
+int fuzz_session_ids_init(void)
+{
+	struct pushnext_entry e;
+
+	fuzz_quiet();
+	memset(&e, 0, sizeof(e));
+	snprintf(e.peer, sizeof(e.peer), "fuzz-attestor");
+	snprintf(e.host, sizeof(e.host), "fuzz");
+	return pushnext_new(&table) == 0 && pushnext_put(table, 1, &e, issued) == 0 ? 0 : -1;
+}
+
+int fuzz_session_ids(const uint8_t *data, size_t size)
+{
+	char id[128], back[PUSHID_LEN + 1];
+	uint8_t tag[PUSHID_TAG_LEN];
+	struct pushnext_entry got;
+	uint32_t slot;
+	int64_t node;
+	size_t n;
+	int r;
+
+	if (size < 1)
+		return 0;
+	n = size - 1 < sizeof(id) - 1 ? size - 1 : sizeof(id) - 1;
+	memcpy(id, data + 1, n);
+	id[n] = '\0';
+	if ((data[0] & 1) == 0) {
+		if (pushid_parse(id, &slot, tag) != 0)
+			return 0;
+		pushid_format(slot, tag, back);
+		FUZZ_CHECK(strcmp(back, id) == 0);
+		return 0;
+	}
+	(void)pushnext_is_id(id);
+	r = pushnext_take(table, id, "fuzz-attestor", 0, UINT64_MAX, &node, &got);
+	if (strcmp(id, issued) == 0) {
+		/* Not from a fuzzer (the tag is random), but keep the table whole. */
+		FUZZ_CHECK(r == 0 && node == 1);
+		FUZZ_CHECK(pushnext_put(table, 1, &got, issued) == 0);
+		return 0;
+	}
+	FUZZ_CHECK(r == AERR_NOT_FOUND);
+	FUZZ_CHECK(pushnext_count(table) == 1);
+	return 0;
+}
