@@ -5,6 +5,7 @@
 #define LOG_MODULE "eventlog"
 #include "cursor.h"
 #include "eventlog.h"
+#include "hugepages.h"
 #include "log.h"
 
 /* Fixed parts of the two event layouts. */
@@ -37,23 +38,46 @@ static int is_specid(const uint8_t *buf, size_t len)
 	return memcmp(data, SPECID_SIG, sizeof(SPECID_SIG)) == 0;
 }
 
-static int grow(struct eventlog *log, size_t *cap)
+/* Room for want events (*cap) and their digests (*dcap events' worth, at
+ * nalgs each). Events already parsed are pointed at their moved digests. */
+static int reserve(struct eventlog *log, size_t *cap, size_t *dcap, size_t want)
 {
 	struct eventlog_event *n;
-	size_t ncap;
+	struct eventlog_digest *d;
 
-	if (log->nevents < *cap)
+	if (want > *cap) {
+		if (!(n = realloc(log->events, want * sizeof(*n))))
+			return err_set(AERR_ALLOC, "event log: out of memory for %zu events", want);
+		log->events = n;
+		*cap = want;
+		hugepages_advise(n, want * sizeof(*n));
+	}
+	if (log->nalgs && want > *dcap) {
+		if (!(d = realloc(log->digest_store, want * log->nalgs * sizeof(*d))))
+			return err_set(AERR_ALLOC, "event log: out of memory for the digests of %zu events", want);
+		log->digest_store = d;
+		*dcap = want;
+		hugepages_advise(d, want * log->nalgs * sizeof(*d));
+		for (size_t i = 0; i < log->nevents; i++)
+			if (log->events[i].ndigests)
+				log->events[i].digests = d + i * log->nalgs;
+	}
+	return 0;
+}
+
+/* Room for one more event: doubling, up to the limit. */
+static int grow(struct eventlog *log, size_t *cap, size_t *dcap)
+{
+	size_t want;
+
+	if (log->nevents < *cap && (!log->nalgs || log->nevents < *dcap))
 		return 0;
 	if (log->nevents >= EVENTLOG_MAX_EVENTS)
 		return err_set(AERR_TOO_LARGE, "event log: more than %u events", EVENTLOG_MAX_EVENTS);
-	ncap = *cap ? *cap * 2 : 64;
-	if (ncap > EVENTLOG_MAX_EVENTS)
-		ncap = EVENTLOG_MAX_EVENTS;
-	if (!(n = realloc(log->events, ncap * sizeof(*n))))
-		return err_set(AERR_ALLOC, "event log: out of memory for %zu events", ncap);
-	log->events = n;
-	*cap = ncap;
-	return 0;
+	want = log->nevents ? log->nevents * 2 : 64;
+	if (want > EVENTLOG_MAX_EVENTS)
+		want = EVENTLOG_MAX_EVENTS;
+	return reserve(log, cap, dcap, want);
 }
 
 /* The event data: size first bounded by what is left (a truncated event),
@@ -303,7 +327,7 @@ int eventlog_parse(const uint8_t *buf, size_t len, struct eventlog **out)
 {
 	struct eventlog *log = NULL;
 	struct cur c = { buf, len, 0 };
-	size_t cap = 0;
+	size_t cap = 0, dcap = 0;
 	int pcr0_extended = 0;
 	int r = AERR_INTERNAL;
 
@@ -327,7 +351,7 @@ int eventlog_parse(const uint8_t *buf, size_t len, struct eventlog **out)
 	}
 	if (is_specid(buf, len)) {
 		log->format = EVENTLOG_FORMAT_CRYPTO_AGILE;
-		if ((r = grow(log, &cap)) != 0)
+		if ((r = grow(log, &cap, &dcap)) != 0)
 			goto out;
 		memset(&log->events[0], 0, sizeof(log->events[0]));
 		if ((r = parse_header_event(&c, log, &log->events[0])) != 0)
@@ -341,26 +365,20 @@ int eventlog_parse(const uint8_t *buf, size_t len, struct eventlog **out)
 	}
 	if (cur_left(&c)) {
 		size_t want = log->nevents + count_events(log, c);
-		struct eventlog_event *n;
 
 		if (want > EVENTLOG_MAX_EVENTS)
 			want = EVENTLOG_MAX_EVENTS;
-		if (want > cap) {
-			if (!(n = realloc(log->events, want * sizeof(*n)))) {
-				r = err_set(AERR_ALLOC, "event log: out of memory for %zu events", want);
-				goto out;
-			}
-			log->events = n;
-			cap = want;
-		}
+		if ((r = reserve(log, &cap, &dcap, want)) != 0)
+			goto out;
 	}
 	while (cur_left(&c)) {
 		struct eventlog_event *ev;
 
-		if ((r = grow(log, &cap)) != 0)
+		if ((r = grow(log, &cap, &dcap)) != 0)
 			goto out;
 		ev = &log->events[log->nevents];
 		memset(ev, 0, sizeof(*ev));
+		ev->digests = log->digest_store + log->nevents * log->nalgs;
 		if (log->format == EVENTLOG_FORMAT_SHA1)
 			r = parse_legacy_event(&c, log->nevents, ev);
 		else
@@ -387,6 +405,7 @@ void eventlog_free(struct eventlog *log)
 	if (!log)
 		return;
 	free(log->events);
+	free(log->digest_store);
 	free(log);
 }
 

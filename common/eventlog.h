@@ -58,7 +58,7 @@ struct eventlog_event {
 	uint32_t pcr;
 	uint32_t type;                  /* EV_* as read; unknown types are kept */
 	uint32_t ndigests;              /* 0 for the Spec ID event */
-	struct eventlog_digest digests[EVENTLOG_MAX_ALGS];
+	struct eventlog_digest *digests; /* ndigests of them, in the log's digest store */
 	const uint8_t *data;            /* event data, into the caller's buffer */
 	uint32_t data_len;
 };
@@ -87,6 +87,11 @@ struct eventlog {
 	uint8_t pcr0_locality;
 	size_t nevents;
 	struct eventlog_event *events;
+	/* Every event's digests, room for nalgs per event: event i's are at
+	 * i * nalgs. Eight slots inline in each event made a large log's event
+	 * array twice the size, and first touching that memory was most of the
+	 * time parsing it took. */
+	struct eventlog_digest *digest_store;
 };
 
 /* Parse a whole event log. buf must outlive *out: events point into it.
