@@ -5,7 +5,9 @@
  * reply and asks again. `threads` workers take completions from one queue, so
  * up to that many handlers run at once (1 keeps handlers serial, as the
  * attestor needs for its TPM). A client that stalls holds one slot until the
- * stall limit cancels its call; the others keep being served. */
+ * stall limit cancels its call; the others keep being served. One TLS
+ * identity holds at most a quarter of the slots, so a peer that opens calls
+ * and stalls them (a bug, a stolen attestor key) cannot take them all. */
 #define LOG_MODULE "rpc"
 
 #include <malloc.h>
@@ -90,6 +92,8 @@ struct rpc_server {
 	unsigned threads;
 	struct rpc_slot *slots;
 	unsigned nslots;
+	unsigned per_peer_max;      /* slots one identity may hold: a quarter, at least 1 */
+	atomic_uint busy;           /* slots holding a call, accepted and not yet done */
 	atomic_int stop;
 	char shutdown_tag;
 };
@@ -290,6 +294,7 @@ static int rpc_slot_arm(struct rpc_slot *sl)
  * and, unless the server stops, arm the slot again. */
 static void rpc_slot_done(struct rpc_slot *sl)
 {
+	atomic_fetch_sub(&sl->s->busy, 1);
 	pthread_mutex_lock(&sl->lock);
 	if (sl->call)
 		grpc_call_unref(sl->call);
@@ -344,6 +349,31 @@ static void rpc_slot_send(struct rpc_slot *sl)
 	}
 }
 
+/* 1 when the identity of self's call holds per_peer_max other slots already.
+ * Only counted when more slots than that are busy at all, so the common case
+ * costs one atomic read. Two calls of one identity accepted at the same
+ * moment may both pass: the cap holds to within the number of workers. */
+static int rpc_server_peer_over(struct rpc_server *s, const struct rpc_slot *self)
+{
+	unsigned held = 0;
+
+	if (!self->c.has_peer || atomic_load(&s->busy) <= s->per_peer_max)
+		return 0;
+	for (unsigned i = 0; i < s->nslots && held < s->per_peer_max; i++) {
+		struct rpc_slot *sl = &s->slots[i];
+
+		if (sl == self)
+			continue;
+		pthread_mutex_lock(&sl->lock);
+		/* A slot's peer is written before it leaves SLOT_REQUESTED. */
+		if ((sl->state == SLOT_RECEIVING || sl->state == SLOT_HANDLING || sl->state == SLOT_FINISHING) &&
+		    sl->c.has_peer && !strcmp(sl->c.peer, self->c.peer))
+			held++;
+		pthread_mutex_unlock(&sl->lock);
+	}
+	return held >= s->per_peer_max;
+}
+
 /* A call arrived: find its method and start receiving the request. */
 static void rpc_slot_accepted(struct rpc_slot *sl)
 {
@@ -359,7 +389,19 @@ static void rpc_slot_accepted(struct rpc_slot *sl)
 	c->deadline = sl->details.deadline;
 	c->path = "(unknown)";
 	sl->cancelled = 0;
+	atomic_fetch_add(&s->busy, 1);
 	rpc_server_peer(c);
+	if (rpc_server_peer_over(s, sl)) {
+		LOG_WARN("peer %s holds %u of the %u call slots already: call refused", c->peer, s->per_peer_max,
+			 s->nslots);
+		rpc_slot_set(sl, SLOT_HANDLING);
+		(void)rpc_call_fail(c, RPC_RESOURCE_EXHAUSTED,
+				    "this identity has %u calls in flight, the most one identity may hold; "
+				    "try again when one is over",
+				    s->per_peer_max);
+		rpc_slot_send(sl);
+		return;
+	}
 	for (i = 0; i < s->svc->n_methods; i++)
 		if (grpc_slice_str_cmp(sl->details.method, s->paths[i]) == 0)
 			break;
@@ -592,6 +634,8 @@ int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const
 			    s->nslots, RPC_SERVER_MAX_THREADS);
 		goto out;
 	}
+	s->per_peer_max = s->nslots / 4 ? s->nslots / 4 : 1;
+	atomic_init(&s->busy, 0);
 	atomic_init(&s->stop, 0);
 	if (!(s->handlers = calloc(svc->n_methods ? svc->n_methods : 1, sizeof(*s->handlers))) ||
 	    !(s->paths = calloc(svc->n_methods ? svc->n_methods : 1, sizeof(*s->paths)))) {

@@ -13,6 +13,10 @@ pull service): each mode misbehaves in one way and checks what the server says.
   bad_peer.py stall --target HOST:PORT --pki DIR --service verifier|attestor --count N --limit S
       N calls whose headers go out but whose request never does (no message, no
       half-close): the server must cancel each one by itself within S seconds.
+  bad_peer.py hog --target HOST:PORT --pki DIR --service verifier|attestor --count N
+      N stalled calls of one identity, the most one identity may hold: its next
+      call -> RESOURCE_EXHAUSTED "N calls in flight", while another identity's
+      call is served; once the N calls end, the first identity is served again.
 Each check prints "ok <case>: <status>: <details>"; any other outcome exits 1.
 """
 import argparse
@@ -169,10 +173,60 @@ def mode_stall(a):
         c.close()
 
 
+def mode_hog(a):
+    import grpc
+    svc, methods = SERVICES[a.service]
+    path = "/%s/%s" % (svc, methods[0])
+    junk = GARBAGE["wire-type-7"]  # any call the server reads answers "malformed request"
+    release = threading.Event()
+
+    def never():
+        release.wait()
+        return
+        yield b""
+
+    me = client_name(a.service)
+    other = "verifier" if me == "attestor" else "attestor"
+    chans = [grpc.secure_channel(a.target, creds(a.pki, me)) for _ in range(a.count)]
+    futs = [raw_stream(c, path).future(never(), timeout=60) for c in chans]
+    mine = grpc.secure_channel(a.target, creds(a.pki, me))
+    theirs = grpc.secure_channel(a.target, creds(a.pki, other))
+    # The stalled calls reach the server over their own connections: until all
+    # of them hold a slot, a call of the same identity is still served.
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            raw_unary(mine, path)(junk, timeout=10)
+            release.set()
+            die("hog: a garbage request succeeded")
+        except grpc.RpcError as err:
+            if err.code() == C.RESOURCE_EXHAUSTED:
+                break
+            if err.code() != C.INVALID_ARGUMENT or time.monotonic() > deadline:
+                release.set()
+                die("hog: identity %s with %d stalled calls was never refused: %s: %s" %
+                    (me, a.count, err.code().name, err.details()))
+        time.sleep(0.1)
+    expect("identity %s, a call beyond its %d stalled ones" % (me, a.count), C.RESOURCE_EXHAUSTED,
+           "has %d calls in flight" % a.count, lambda: raw_unary(mine, path)(junk, timeout=10))
+    expect("identity %s meanwhile" % other, C.INVALID_ARGUMENT, "malformed request",
+           lambda: raw_unary(theirs, path)(junk, timeout=10))
+    release.set()  # the stalled calls half-close without a message and end
+    for f in futs:
+        try:
+            f.result(timeout=20)
+        except grpc.RpcError:
+            pass
+    expect("identity %s once its calls ended" % me, C.INVALID_ARGUMENT, "malformed request",
+           lambda: raw_unary(mine, path)(junk, timeout=10))
+    for c in chans + [mine, theirs]:
+        c.close()
+
+
 def main():
     global C
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["idle", "calls", "stall"])
+    ap.add_argument("mode", choices=["idle", "calls", "stall", "hog"])
     ap.add_argument("--target", required=True)
     ap.add_argument("--stubs")
     ap.add_argument("--pki")
@@ -190,6 +244,8 @@ def main():
     C = grpc.StatusCode
     if a.mode == "calls":
         mode_calls(a)
+    elif a.mode == "hog":
+        mode_hog(a)
     else:
         mode_stall(a)
 
