@@ -100,10 +100,7 @@ reattest_interval = 1
 max_sessions = 256
 state_dir = $WORK/$1/vstate
 log_level = info
-[tls]
-ca = $P/ca.pem
-cert = $P/verifier.pem
-key = $P/verifier.key
+$(tls_conf verifier)
 CONF
 }
 

@@ -132,22 +132,28 @@ def mode_calls(a):
     ch.close()
 
 
-def mode_stall(a):
+def open_stalled(a, paths, timeout, release):
+    """a.count calls of the service's client identity, one connection each (as
+    separate clients would be), on paths in turn: their headers go out, their
+    request does not until release is set (then they half-close without one)."""
     import grpc
-    svc, methods = SERVICES[a.service]
-    release = threading.Event()
 
     def never():
-        # Headers are out; the request never comes and the stream stays open.
         release.wait()
         return
         yield b""  # a generator that yields nothing until released
 
-    # One channel per call: each is its own connection, as separate clients would be.
     chans = [grpc.secure_channel(a.target, creds(a.pki, client_name(a.service))) for _ in range(a.count)]
+    futs = [raw_stream(c, paths[i % len(paths)]).future(never(), timeout=timeout) for i, c in enumerate(chans)]
+    return chans, futs
+
+
+def mode_stall(a):
+    import grpc
+    svc, methods = SERVICES[a.service]
+    release = threading.Event()
     start = time.monotonic()
-    futs = [raw_stream(c, "/%s/%s" % (svc, methods[i % len(methods)])).future(never(), timeout=a.limit + 30)
-            for i, c in enumerate(chans)]
+    chans, futs = open_stalled(a, ["/%s/%s" % (svc, m) for m in methods], a.limit + 30, release)
     print("ok stall: %d calls opened, no request sent" % a.count, flush=True)
     results = []
     for f in futs:
@@ -179,16 +185,9 @@ def mode_hog(a):
     path = "/%s/%s" % (svc, methods[0])
     junk = GARBAGE["wire-type-7"]  # any call the server reads answers "malformed request"
     release = threading.Event()
-
-    def never():
-        release.wait()
-        return
-        yield b""
-
     me = client_name(a.service)
     other = "verifier" if me == "attestor" else "attestor"
-    chans = [grpc.secure_channel(a.target, creds(a.pki, me)) for _ in range(a.count)]
-    futs = [raw_stream(c, path).future(never(), timeout=60) for c in chans]
+    chans, futs = open_stalled(a, [path], 60, release)
     mine = grpc.secure_channel(a.target, creds(a.pki, me))
     theirs = grpc.secure_channel(a.target, creds(a.pki, other))
     # The stalled calls reach the server over their own connections: until all

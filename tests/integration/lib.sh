@@ -194,6 +194,12 @@ pki_make() {
 	bash "$SOURCE_DIR/certs/mkpki.sh" "$1" >/dev/null
 }
 
+# tls_conf NAME: the [tls] section of a config for the demo PKI in $P
+# (pki_make) with NAME's certificate (verifier or attestor).
+tls_conf() {
+	printf '[tls]\nca = %s/ca.pem\ncert = %s/%s.pem\nkey = %s/%s.key\n' "$P" "$P" "$1" "$P" "$1"
+}
+
 # attestor_conf FILE MODE ADDRESS STATE_DIR [EXTRA]: an attestor config on
 # $TCTI with the demo PKI in $P (pki_make), sending no measurement logs (its TPM
 # is a swtpm, not this machine's). push: ADDRESS is the verifier's HOST:PORT,
@@ -218,10 +224,7 @@ ima_log =
 state_dir = $4
 log_level = info
 ${5:-}
-[tls]
-ca = $P/ca.pem
-cert = $P/attestor.pem
-key = $P/attestor.key
+$(tls_conf attestor)
 $tls
 CONF
 }

@@ -43,10 +43,7 @@ reattest_interval = 1
 state_dir = $WORK/vpush
 ; debug: the per-call status line runs for every bad call too
 log_level = debug
-[tls]
-ca = $P/ca.pem
-cert = $P/verifier.pem
-key = $P/verifier.key
+$(tls_conf verifier)
 CONF
 bg verifier-push "$BUILD_DIR/verifier" serve --config "$WORK/verifier-push.conf"
 VPID=$BG_PID
@@ -69,10 +66,7 @@ reattest_interval = 1
 ek_roots = $EK_ROOTS
 state_dir = $WORK/vpull
 log_level = info
-[tls]
-ca = $P/ca.pem
-cert = $P/verifier.pem
-key = $P/verifier.key
+$(tls_conf verifier)
 CONF
 bg verifier-pull "$BUILD_DIR/verifier" serve --config "$WORK/verifier-pull.conf"
 

@@ -45,10 +45,7 @@ state_dir = $WORK/vstate
 hook = $WORK/hook.sh
 log_level = ${VLOGLEVEL:-info}
 ${1:-}
-[tls]
-ca = $P/ca.pem
-cert = $P/verifier.pem
-key = $P/verifier.key
+$(tls_conf verifier)
 [policy]
 sha256.16 = $(printf '%064d' 0)
 [secret disk-key]

@@ -13,6 +13,16 @@ PY=/usr/bin/python3
 "$PY" -c 'import grpc' 2>/dev/null || { echo "SKIP: python3-grpcio not installed" >&2; exit 77; }
 BAD=("$PY" "$SOURCE_DIR/tests/integration/bad_peer.py")
 
+# hog SERVER PORT PEER: bad_peer.py hog against SERVER's service as PEER; the
+# server logs the refusal.
+hog() {
+	"${BAD[@]}" hog --target "127.0.0.1:$2" --pki "$P" --service "$1" --count 16 >"$WORK/hog-$1.log" 2>&1 ||
+		fail "$1: $(cat "$WORK/hog-$1.log")"
+	while read -r line; do ok "$1: ${line#ok }"; done <"$WORK/hog-$1.log"
+	grep -q "peer $3 holds 16 of the 64 call slots already: call refused" "$WORK/$1.log" ||
+		fail "$1: the refusal is not logged"
+}
+
 pki_make "$WORK/pki"
 P=$WORK/pki
 cat >"$WORK/verifier.conf" <<CONF
@@ -22,27 +32,16 @@ listen = 127.0.0.1:0
 ek_roots = $SOURCE_DIR/certs/ek-roots
 threads = 1
 log_level = info
-[tls]
-ca = $P/ca.pem
-cert = $P/verifier.pem
-key = $P/verifier.key
+$(tls_conf verifier)
 CONF
 bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 vport=$(log_port "$WORK/verifier.log")
 grep -q "1 threads, 64 concurrent calls" "$WORK/verifier.log" || fail "verifier slots: $(cat "$WORK/verifier.log")"
-"${BAD[@]}" hog --target "127.0.0.1:$vport" --pki "$P" --service verifier --count 16 >"$WORK/hog-v.log" 2>&1 ||
-	fail "verifier: $(cat "$WORK/hog-v.log")"
-while read -r line; do ok "verifier: ${line#ok }"; done <"$WORK/hog-v.log"
-grep -q "peer attestor holds 16 of the 64 call slots already: call refused" "$WORK/verifier.log" ||
-	fail "verifier: the refusal is not logged"
+hog verifier "$vport" attestor
 
 swtpm_start tpm
 attestor_conf "$WORK/attestor.conf" pull 127.0.0.1:0 "$WORK/astate"
 bg attestor "$BUILD_DIR/attestor" --config "$WORK/attestor.conf"
 aport=$(log_port "$WORK/attestor.log")
 grep -q "64 concurrent calls" "$WORK/attestor.log" || fail "attestor slots: $(cat "$WORK/attestor.log")"
-"${BAD[@]}" hog --target "127.0.0.1:$aport" --pki "$P" --service attestor --count 16 >"$WORK/hog-a.log" 2>&1 ||
-	fail "attestor: $(cat "$WORK/hog-a.log")"
-while read -r line; do ok "attestor: ${line#ok }"; done <"$WORK/hog-a.log"
-grep -q "peer verifier holds 16 of the 64 call slots already: call refused" "$WORK/attestor.log" ||
-	fail "attestor: the refusal is not logged"
+hog attestor "$aport" verifier

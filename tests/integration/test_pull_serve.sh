@@ -33,10 +33,7 @@ tcti = ${TCTIS[$1]}
 state_dir = $WORK/$1
 event_log =
 ima_log =
-[tls]
-ca = $P/ca.pem
-cert = $P/attestor.pem
-key = $P/attestor.key
+$(tls_conf attestor)
 CONF
 	bg "attestor-$1" "$BUILD_DIR/attestor" --config "$WORK/$1/attestor.conf"
 	eval "PID_$1=$BG_PID"
@@ -53,10 +50,7 @@ reattest_interval = 1
 ek_roots = $WORK/roots
 state_dir = $WORK/vstate
 log_level = info
-[tls]
-ca = $P/ca.pem
-cert = $P/verifier.pem
-key = $P/verifier.key
+$(tls_conf verifier)
 CONF
 bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 VPID=$BG_PID

@@ -23,10 +23,7 @@ listen = 127.0.0.1:$vport
 ek_roots = $EK_ROOTS
 reattest_interval = 2
 log_level = info
-[tls]
-ca = $P/ca.pem
-cert = $P/verifier.pem
-key = $P/verifier.key
+$(tls_conf verifier)
 CONF
 
 # wait_log FILE PATTERN COUNT SECONDS: until FILE has COUNT lines matching.

@@ -28,10 +28,7 @@ ek_roots = $WORK/roots
 max_sessions = 64
 state_dir = $WORK/vstate
 log_level = info
-[tls]
-ca = $P/ca.pem
-cert = $P/verifier.pem
-key = $P/verifier.key
+$(tls_conf verifier)
 CONF
 bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 vport=$(log_port "$WORK/verifier.log")

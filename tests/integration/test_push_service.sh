@@ -32,10 +32,7 @@ tcti = $TCTI
 event_log =
 ima_log =
 state_dir = $WORK/state
-[tls]
-ca = $P/ca.pem
-cert = $P/attestor.pem
-key = $P/attestor.key
+$(tls_conf attestor)
 CONF
 bg attestor "$BUILD_DIR/attestor" --config "$WORK/attestor.conf"
 aport=$(log_port "$WORK/attestor.log")
@@ -50,10 +47,7 @@ ek_roots = $EK_ROOTS
 session_ttl = $TTL
 reattest_interval = 42
 log_level = info
-[tls]
-ca = $P/ca.pem
-cert = $P/verifier.pem
-key = $P/verifier.key
+$(tls_conf verifier)
 CONF
 bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 VERIFIER_PID=$BG_PID

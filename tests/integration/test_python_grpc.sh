@@ -32,10 +32,7 @@ ak_alg = ecc
 ek_alg = rsa
 state_dir = $WORK/state
 
-[tls]
-ca = $P/ca.pem
-cert = $P/attestor.pem
-key = $P/attestor.key
+$(tls_conf attestor)
 insecure = false
 EOF
 bg attestor "$BUILD_DIR/attestor" --config "$WORK/attestor.conf"
