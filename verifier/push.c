@@ -391,36 +391,27 @@ static void push_activate(struct rpc_call *call, const ProtobufCMessage *in, voi
 	push_put(p, slot, 0);
 }
 
-/* With a passing verdict: the node's next quote request, so that its next
- * re-attestation is one call (pushnext.h). Skipped (the attestor then says
- * Hello) when there is no store to rebuild the session from. */
-static int push_next_issue(struct push_service *p, struct push_entry *e, const struct session_verdict *v,
-			   struct pushnext_entry *n, char id[PUSHNEXT_ID_LEN + 1], struct session_quote_request *qr,
+/* With a passing verdict: the node's next quote request, kept with what the
+ * next session is rebuilt from, so that its next re-attestation is one call
+ * (pushnext.h). The caller has checked there is a store to rebuild from. */
+static int push_next_issue(struct push_service *p, struct push_entry *e, struct pushnext_entry *n,
+			   char id[PUSHNEXT_ID_LEN + 1], struct session_quote_request *qr,
 			   struct wire_pcrsel_buf *selbuf, Attest__V1__QuoteRequest *qm)
 {
 	const TPMT_PUBLIC *ek = session_ek_public(e->s), *ak = session_ak_public(e->s);
 	int r;
 
-	if (!p->next || e->rec.node_id < 1 || !ek || !ak)
+	if (e->rec.node_id < 1 || !ek || !ak)
 		return AERR_NOT_FOUND;
 	memset(n, 0, sizeof(*n));
-	if ((r = crypto_random(n->resume.nonce, sizeof(n->resume.nonce))) != 0 ||
+	if ((r = session_next_request(e->s, &n->resume, qr)) != 0 ||
 	    (r = tpmpub_marshal(ak, n->ak, sizeof(n->ak), &n->ak_len)) != 0)
 		return r;
-	n->resume.issued_ms = push_now_ms();
-	n->resume.reset_count = v->reset_count;
-	n->resume.restart_count = v->restart_count;
-	n->resume.clock = v->clock;
 	snprintf(n->peer, sizeof(n->peer), "%s", e->peer);
 	snprintf(n->host, sizeof(n->host), "%s", e->host);
 	n->ek = *ek;
 	n->ak_parent = p->cfg->ek_alg;
 	/* qm points into qr and selbuf: the caller's, alive until the reply. */
-	memset(qr, 0, sizeof(*qr));
-	memcpy(qr->nonce, n->resume.nonce, sizeof(qr->nonce));
-	qr->nonce_len = sizeof(qr->nonce);
-	qr->pcrs = p->cfg->pcrs;
-	qr->ima_offset = session_ima_offset(e->s);
 	if ((r = evidence_quote_request(qr, selbuf, qm)) != 0)
 		return r;
 	return pushnext_put(p->next, e->rec.node_id, n, id);
@@ -436,7 +427,8 @@ static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t sl
 	struct session_quote_request qr;
 	struct wire_pcrsel_buf selbuf;
 	struct push_entry *e = &p->slots[slot];
-	struct pushnext_entry *n = malloc(sizeof(*n));
+	/* Without a store there is nothing to rebuild the next session from. */
+	struct pushnext_entry *n = p->next ? malloc(sizeof(*n)) : NULL;
 	char next_id[PUSHNEXT_ID_LEN + 1];
 
 	LOG_INFO("verdict PASS host '%s' peer '%s' resetCount %u restartCount %u ak %s eventlog %s ima %llu "
@@ -448,7 +440,7 @@ static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t sl
 	vm.pass = 1;
 	vm.reason = "";
 	vm.reattest_seconds = p->cfg->reattest_interval;
-	if (n && push_next_issue(p, e, v, n, next_id, &qr, &selbuf, &qm) == 0) {
+	if (n && push_next_issue(p, e, n, next_id, &qr, &selbuf, &qm) == 0) {
 		vm.next_session_id = next_id;
 		vm.next_quote = &qm;
 	}

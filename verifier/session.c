@@ -463,9 +463,32 @@ int session_activate(struct session *s, const uint8_t *secret, size_t len)
 	return 0;
 }
 
-uint64_t session_ima_offset(const struct session *s)
+/* What every quote request carries besides its nonce. */
+static void request_fill(const struct session *s, const uint8_t nonce[SESSION_NONCE_LEN],
+			 struct session_quote_request *out)
 {
-	return s->ima_started ? s->ima.count : 0;
+	memcpy(out->nonce, nonce, SESSION_NONCE_LEN);
+	out->nonce_len = SESSION_NONCE_LEN;
+	out->pcrs = s->p.pcrs;
+	out->ima_offset = s->ima_started ? s->ima.count : 0;
+}
+
+int session_next_request(const struct session *s, struct session_resume *resume, struct session_quote_request *out)
+{
+	int r;
+
+	memset(resume, 0, sizeof(*resume));
+	memset(out, 0, sizeof(*out));
+	if (s->state != SESSION_QUOTED || !s->verdict.pass)
+		return err_set(AERR_STATE, "no passing verdict to hand the next quote request out with");
+	if ((r = crypto_random(resume->nonce, sizeof(resume->nonce))) != 0)
+		return r;
+	resume->issued_ms = now_ms(s);
+	resume->reset_count = s->verdict.reset_count;
+	resume->restart_count = s->verdict.restart_count;
+	resume->clock = s->verdict.clock;
+	request_fill(s, resume->nonce, out);
+	return 0;
 }
 
 int session_endorse_known(struct session *s, const TPMT_PUBLIC *ek)
@@ -531,10 +554,7 @@ int session_quote_request(struct session *s, struct session_quote_request *out)
 	s->nonce_state = NONCE_ISSUED;
 	s->nonce_issued_ms = now_ms(s);
 	s->preissued = 0;
-	memcpy(out->nonce, s->nonce, sizeof(s->nonce));
-	out->nonce_len = sizeof(s->nonce);
-	out->pcrs = s->p.pcrs;
-	out->ima_offset = session_ima_offset(s);
+	request_fill(s, s->nonce, out);
 	return 0;
 }
 

@@ -230,8 +230,13 @@ struct session_resume {
 	uint64_t clock;                  /* TPMS_CLOCK_INFO.clock of that quote */
 };
 
-/* The IMA offset the next quote request asks from (entries replayed so far). */
-uint64_t session_ima_offset(const struct session *s);
+/* After a passing verdict (state QUOTED): the node's next quote request, a
+ * fresh nonce into *resume with what the passing quote showed and when it was
+ * issued, and the request to send into *out. The session itself is not
+ * changed: the next session takes *resume (session_quote_preissued).
+ * AERR_STATE without a passing verdict. */
+int session_next_request(const struct session *s, struct session_resume *resume,
+			 struct session_quote_request *out) ATTEST_WUR;
 
 /* Step 1 for a node whose endorsement passed before (the EK public the
  * verifier kept, no certificates): state ENDORSED. The caller vouches that ek
