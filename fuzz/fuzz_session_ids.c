@@ -2,8 +2,9 @@
  * (verifier/pushid.c, verifier/pushnext.c). The first byte picks the kind, the
  * rest is the id's text:
  *   0  a Hello session's id: accepted ones format back to the same text
- *   1  a pre-issued quote request's id, against a table holding one entry:
- *      anything but the id handed out is not found, and the entry stays */
+ *   1  a pre-issued quote request's id: accepted ones format back to the
+ *      same text; against a table holding one entry, anything but the id
+ *      handed out is not found, and the entry stays */
 #include <string.h>
 
 #include "fuzz.h"
@@ -26,10 +27,11 @@ int fuzz_session_ids_init(void)
 
 int fuzz_session_ids(const uint8_t *data, size_t size)
 {
-	char id[128], back[PUSHID_LEN + 1];
+	char id[128], back[PUSHID_NEXT_LEN + 1];
 	uint8_t tag[PUSHID_TAG_LEN];
 	struct pushnext_entry got;
 	uint32_t slot;
+	uint64_t nid;
 	int64_t node;
 	size_t n;
 	int r;
@@ -46,7 +48,11 @@ int fuzz_session_ids(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strcmp(back, id) == 0);
 		return 0;
 	}
-	(void)pushnext_is_id(id);
+	if (pushid_next_parse(id, &nid, tag) == 0) {
+		FUZZ_CHECK(pushid_is_next(id));
+		pushid_next_format(nid, tag, back);
+		FUZZ_CHECK(strcmp(back, id) == 0);
+	}
 	r = pushnext_take(table, id, "fuzz-attestor", 0, UINT64_MAX, &node, &got);
 	if (strcmp(id, issued) == 0) {
 		/* Not from a fuzzer (the tag is random), but keep the table whole. */

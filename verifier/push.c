@@ -538,7 +538,7 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 	size_t n;
 	int r;
 
-	if (pushnext_is_id(req->session_id)) {
+	if (pushid_is_next(req->session_id)) {
 		if (!(e = push_resume(p, call, req->session_id, &slot, rid)))
 			return;
 		sid = rid;

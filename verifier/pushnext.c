@@ -1,12 +1,10 @@
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 
 #include "crypto.h"
-#include "hex.h"
 #include "pushnext.h"
 
 struct pushnext_slot {
@@ -69,8 +67,7 @@ int pushnext_put(struct pushnext *t, int64_t node, const struct pushnext_entry *
 		return r;
 	}
 	s->e = *e;
-	snprintf(id, PUSHNEXT_ID_LEN + 1, "n%016llx", (unsigned long long)node);
-	hex_encode(s->tag, sizeof(s->tag), id + 17);
+	pushid_next_format((uint64_t)node, s->tag, id);
 	pthread_mutex_lock(&t->lock);
 	if (i >= t->cap) {
 		size_t cap = t->cap ? t->cap : 1024;
@@ -97,21 +94,6 @@ int pushnext_put(struct pushnext *t, int64_t node, const struct pushnext_entry *
 	return 0;
 }
 
-int pushnext_is_id(const char *id)
-{
-	return id && id[0] == 'n';
-}
-
-/* "n" + 16 + 32 lower-case hex digits. */
-static int pushnext_parse(const char *id, uint64_t *node, uint8_t tag[PUSHNEXT_TAG_LEN])
-{
-	if (!id || strlen(id) != PUSHNEXT_ID_LEN || id[0] != 'n' || !hex_is_lower(id + 1, PUSHNEXT_ID_LEN - 1) ||
-	    hex_number(id + 1, 16, node) != 0 ||
-	    hex_decode(id + 17, 2 * PUSHNEXT_TAG_LEN, tag, PUSHNEXT_TAG_LEN) != PUSHNEXT_TAG_LEN)
-		return -1;
-	return 0;
-}
-
 int pushnext_take(struct pushnext *t, const char *id, const char *peer, uint64_t now_ms, uint64_t max_age_ms,
 		  int64_t *node, struct pushnext_entry *e)
 {
@@ -121,9 +103,8 @@ int pushnext_take(struct pushnext *t, const char *id, const char *peer, uint64_t
 	int r = 0;
 
 	*node = 0;
-	if (pushnext_parse(id, &n, tag) != 0)
-		return err_set(AERR_NOT_FOUND, "a pre-issued session id is 'n' and %d lower-case hex digits",
-			       PUSHNEXT_ID_LEN - 1);
+	if ((r = pushid_next_parse(id, &n, tag)) != 0)
+		return r;
 	pthread_mutex_lock(&t->lock);
 	s = n < t->cap ? t->by_node[n] : NULL;
 	if (!s || CRYPTO_memcmp(s->tag, tag, sizeof(tag)) != 0) {

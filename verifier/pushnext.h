@@ -18,10 +18,11 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "err.h"
+#include "pushid.h"
 #include "session.h"
 
-#define PUSHNEXT_TAG_LEN 16
-#define PUSHNEXT_ID_LEN (1 + 16 + 2 * PUSHNEXT_TAG_LEN)
+#define PUSHNEXT_TAG_LEN PUSHID_TAG_LEN
+#define PUSHNEXT_ID_LEN PUSHID_NEXT_LEN
 #define PUSHNEXT_PEER_MAX 128
 #define PUSHNEXT_HOST_MAX 64
 /* Node ids beyond this get no entry (their re-attestations say Hello): the
@@ -47,9 +48,6 @@ void pushnext_free(struct pushnext *t);
  * a fresh tag; id receives the entry's id. */
 int pushnext_put(struct pushnext *t, int64_t node, const struct pushnext_entry *e,
 		 char id[PUSHNEXT_ID_LEN + 1]) ATTEST_WUR;
-
-/* 1 when id has the form of a pushnext id (the caller routes it here). */
-int pushnext_is_id(const char *id);
 
 /* Take the entry id names, presented by peer at now_ms (monotonic): 0 and *e,
  * *node; AERR_NOT_FOUND when id is malformed, unknown, replaced or used;

@@ -35,7 +35,7 @@ static void test_put_take(void **state)
 	entry(&e, "attestor", 100, 0xaa);
 	assert_int_equal(pushnext_put(t, 7, &e, id), 0);
 	assert_int_equal(strlen(id), PUSHNEXT_ID_LEN);
-	assert_true(pushnext_is_id(id));
+	assert_true(pushid_is_next(id));
 	assert_memory_equal(id, "n0000000000000007", 17);
 	assert_int_equal(pushnext_count(t), 1);
 	/* Another identity: refused, the entry stays for its owner. */
@@ -121,8 +121,8 @@ static void test_malformed_ids(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(pushnext_take(t, bad[i], "attestor", 0, 1000, &node, &got), AERR_NOT_FOUND);
 	assert_int_equal(pushnext_take(t, NULL, "attestor", 0, 1000, &node, &got), AERR_NOT_FOUND);
-	assert_false(pushnext_is_id(NULL));
-	assert_false(pushnext_is_id("0000000abc"));
+	assert_false(pushid_is_next(NULL));
+	assert_false(pushid_is_next("0000000abc"));
 	/* The real one still works: bad ids changed nothing. */
 	assert_int_equal(pushnext_take(t, id, "attestor", 0, 1000, &node, &got), 0);
 	pushnext_free(t);
