@@ -1,9 +1,14 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "err.h"
 
 static _Thread_local char detail[512];
+/* Bytes of detail a peer may be told: all of it unless err_private added a
+ * part; the copy for err_public_detail. */
+static _Thread_local size_t public_len = sizeof(detail);
+static _Thread_local char public_copy[sizeof(detail)];
 
 const char *err_str(int code)
 {
@@ -54,16 +59,48 @@ int err_set(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	public_len = sizeof(detail);
 	return code;
 }
 
 int err_wrap(int code, const char *prefix)
 {
 	char d[sizeof(detail)];
+	size_t pub = public_len;
 
 	/* Copied first: the detail is the buffer err_set writes into. */
 	snprintf(d, sizeof(d), "%s", detail);
-	return err_set(code, "%s: %s", prefix, d);
+	(void)err_set(code, "%s: %s", prefix, d);
+	/* An operator-only tail stays operator-only, behind the prefix; what
+	 * the buffer cut off of it is gone either way. */
+	if (pub < sizeof(detail))
+		public_len = pub + strlen(prefix) + 2;
+	return code;
+}
+
+int err_private(int code, const char *fmt, ...)
+{
+	size_t at = strlen(detail);
+	va_list ap;
+
+	if (at + 2 >= sizeof(detail))
+		return code;
+	memcpy(detail + at, "; ", 3);
+	va_start(ap, fmt);
+	vsnprintf(detail + at + 2, sizeof(detail) - at - 2, fmt, ap);
+	va_end(ap);
+	if (public_len > at)
+		public_len = at;
+	return code;
+}
+
+const char *err_public_detail(void)
+{
+	size_t n = public_len < strlen(detail) ? public_len : strlen(detail);
+
+	memcpy(public_copy, detail, n);
+	public_copy[n] = '\0';
+	return public_copy;
 }
 
 const char *err_detail(void)
@@ -74,4 +111,5 @@ const char *err_detail(void)
 void err_clear(void)
 {
 	detail[0] = '\0';
+	public_len = sizeof(detail);
 }

@@ -54,8 +54,18 @@ int err_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3))
  * return code: "EK public: 3 trailing bytes". */
 int err_wrap(int code, const char *prefix);
 
-/* Last detail recorded on this thread, or "" when none. */
+/* Last detail recorded on this thread, or "" when none: everything, for the
+ * operator (logs, the database). */
 const char *err_detail(void);
+
+/* Append an operator-only part to the current detail ("; " and the text) and
+ * return code: err_detail() keeps it, err_public_detail() leaves it out. For
+ * what the peer must not learn from a refusal, such as the value a policy
+ * expected (a golden value an attacker would otherwise be handed). */
+int err_private(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The current detail without its operator-only part: what a peer is told. */
+const char *err_public_detail(void);
 
 /* Forget the recorded detail. */
 void err_clear(void);

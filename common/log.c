@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "strsafe.h"
 
 static int current_level = -1;
 
@@ -35,7 +36,7 @@ void log_set_level(enum log_level level)
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 {
 	static const char *const tags[] = { "error", "warn", "info", "debug" };
-	char line[1024];
+	char line[1024], safe[2048];
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;
@@ -47,7 +48,11 @@ void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* The edge where peer strings (hostnames, IMA paths, reasons quoting
+	 * them) reach the log: a newline or a terminal escape in one must not
+	 * start a forged line or drive the operator's terminal. */
+	strsafe(safe, sizeof(safe), line, STRSAFE_LINE);
 	/* One fprintf per line so concurrent threads do not interleave within a line. */
 	fprintf(stderr, "%02d:%02d:%02d.%03ld %s %s: %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
-		ts.tv_nsec / 1000000, tags[level], module, line);
+		ts.tv_nsec / 1000000, tags[level], module, safe);
 }

@@ -12,6 +12,11 @@
 
 #define RPC_DEFAULT_MAX_MESSAGE (4u * 1024u * 1024u)
 
+/* The longest TLS identity (a certificate's first subjectAltName) either side
+ * accepts; a peer whose identity is longer is refused at its call with
+ * UNAUTHENTICATED and the reason. Buffers for identities are this + 1. */
+#define RPC_IDENTITY_MAX 127
+
 /* Values are grpc_status_code's. */
 enum rpc_status {
 	RPC_OK = 0, RPC_CANCELLED = 1, RPC_UNKNOWN = 2, RPC_INVALID_ARGUMENT = 3,
@@ -110,7 +115,10 @@ int rpc_call_fail(struct rpc_call *call, enum rpc_status status, const char *fmt
 int rpc_call_fail_err(struct rpc_call *call, int err);
 
 /* Authenticated peer identity from its verified TLS certificate: the first
- * subject alternative name, else the common name. NULL on an insecure server. */
+ * subject alternative name, else the common name; at most RPC_IDENTITY_MAX
+ * bytes of printable ASCII without spaces or quotes (calls of peers whose
+ * identity is not are refused before any handler runs). NULL on an insecure
+ * server. */
 const char *rpc_call_peer_identity(const struct rpc_call *call);
 
 /* Milliseconds left before the client's deadline (INT64_MAX when none): check
@@ -124,6 +132,9 @@ struct rpc_channel;
 struct rpc_result {
 	enum rpc_status status;
 	char message[512];        /* status details from the peer, or the local failure */
+	char peer[RPC_IDENTITY_MAX + 1]; /* the server's TLS identity (as rpc_call_peer_identity
+				   * reads a client's) once the call reached it; "" when
+				   * insecure or not reached */
 };
 
 /* target "host:port". Nothing is connected until the first call. The TLS

@@ -148,6 +148,21 @@ static void rpc_result_set(struct rpc_result *res, enum rpc_status status, const
 	va_end(ap);
 }
 
+/* The server's identity into res->peer, read as the server reads ours;
+ * -1 (res says why, UNAUTHENTICATED) when its certificate's is refused. */
+static int rpc_client_peer(grpc_call *call, struct rpc_result *res)
+{
+	grpc_auth_context *ctx = grpc_call_auth_context(call);
+	char why[256];
+	int r = rpc_identity_read(ctx, res->peer, why, sizeof(why));
+
+	grpc_auth_context_release(ctx);
+	if (r >= 0)
+		return 0;
+	rpc_result_set(res, RPC_UNAUTHENTICATED, "server certificate refused: %s", why);
+	return -1;
+}
+
 int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc, unsigned method,
 		   const ProtobufCMessage *in, int timeout_ms, int wait_for_ready,
 		   ProtobufCMessage **out, struct rpc_result *res)
@@ -253,6 +268,10 @@ int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc
 	}
 	/* ev.success is 1 even for failed calls: the status is the truth. */
 	res->status = (enum rpc_status)status;
+	if (rpc_client_peer(call, res) != 0) {
+		r = err_set(AERR_RPC, "%s on %s: %s: %s", path, ch->target, rpc_status_name(res->status), res->message);
+		goto out;
+	}
 	{
 		size_t dlen = GRPC_SLICE_LENGTH(details);
 

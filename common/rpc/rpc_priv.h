@@ -16,6 +16,12 @@
 int rpc_tls_server_creds(const struct rpc_tls *tls, grpc_server_credentials **out) ATTEST_WUR;
 int rpc_tls_channel_creds(const struct rpc_tls *tls, grpc_channel_credentials **out) ATTEST_WUR;
 
+/* The peer's TLS identity from a call's auth context (rpc_identity.c): 1 with
+ * out set, 0 when the peer is not authenticated (an insecure channel), -1 when
+ * its certificate's identity is refused (longer than RPC_IDENTITY_MAX, empty,
+ * or bytes outside printable ASCII without spaces and quotes), why saying so. */
+int rpc_identity_read(const grpc_auth_context *ctx, char out[RPC_IDENTITY_MAX + 1], char *why, size_t whycap);
+
 /* "/" svc->name "/" method name, malloc'd; NULL on allocation failure. */
 char *rpc_method_path(const ProtobufCServiceDescriptor *svc, unsigned method);
 

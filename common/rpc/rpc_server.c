@@ -56,7 +56,7 @@ struct rpc_call {
 	gpr_timespec deadline;
 	int answered;
 	int has_peer;
-	char peer[256];
+	char peer[RPC_IDENTITY_MAX + 1];
 };
 
 /* One concurrent call. Its tag on the queue is the slot itself: a slot has at
@@ -238,33 +238,16 @@ int64_t rpc_call_time_left_ms(const struct rpc_call *c)
 	return ms < 0 ? 0 : ms;
 }
 
-/* The first property named name, copied as a C string; 0 when none fits. */
-static int rpc_server_auth_prop(const grpc_auth_context *ctx, const char *name, char *out, size_t cap)
-{
-	grpc_auth_property_iterator it = grpc_auth_context_find_properties_by_name(ctx, name);
-	const grpc_auth_property *p = grpc_auth_property_iterator_next(&it);
-
-	if (!p || !p->value || p->value_length == 0 || p->value_length >= cap)
-		return 0;
-	/* An embedded NUL would let "a\0b" pass for "a". */
-	if (memchr(p->value, '\0', p->value_length))
-		return 0;
-	memcpy(out, p->value, p->value_length);
-	out[p->value_length] = '\0';
-	return 1;
-}
-
-static void rpc_server_peer(struct rpc_call *c)
+/* The caller's identity into c; -1 (why set) when its certificate's
+ * identity is refused. */
+static int rpc_server_peer(struct rpc_call *c, char *why, size_t whycap)
 {
 	grpc_auth_context *ctx = grpc_call_auth_context(c->call);
+	int r = rpc_identity_read(ctx, c->peer, why, whycap);
 
-	c->has_peer = 0;
-	if (!ctx)
-		return;
-	if (grpc_auth_context_peer_is_authenticated(ctx))
-		c->has_peer = rpc_server_auth_prop(ctx, GRPC_X509_SAN_PROPERTY_NAME, c->peer, sizeof(c->peer)) ||
-			      rpc_server_auth_prop(ctx, GRPC_X509_CN_PROPERTY_NAME, c->peer, sizeof(c->peer));
+	c->has_peer = r == 1;
 	grpc_auth_context_release(ctx);
+	return r < 0 ? -1 : 0;
 }
 
 /* Read the request message; NULL message means the client sent none (or the
@@ -381,6 +364,7 @@ static void rpc_slot_accepted(struct rpc_slot *sl)
 	struct rpc_call *c = &sl->c;
 	grpc_op op;
 	grpc_call_error e;
+	char why[256];
 	unsigned i;
 
 	memset(c, 0, sizeof(*c));
@@ -390,7 +374,15 @@ static void rpc_slot_accepted(struct rpc_slot *sl)
 	c->path = "(unknown)";
 	sl->cancelled = 0;
 	atomic_fetch_add(&s->busy, 1);
-	rpc_server_peer(c);
+	if (rpc_server_peer(c, why, sizeof(why)) != 0) {
+		/* Refused before any handler sees it: every service keeps and
+		 * compares identities whole (rpc_identity.c). */
+		LOG_WARN("call refused: %s", why);
+		rpc_slot_set(sl, SLOT_HANDLING);
+		(void)rpc_call_fail(c, RPC_UNAUTHENTICATED, "%s", why);
+		rpc_slot_send(sl);
+		return;
+	}
 	if (rpc_server_peer_over(s, sl)) {
 		LOG_WARN("peer %s holds %u of the %u call slots already: call refused", c->peer, s->per_peer_max,
 			 s->nslots);
