@@ -301,6 +301,7 @@ int driver_attest(struct driver *d, struct driver_result *res)
 	}
 	res->verdict = 1;
 	res->pass = ch->verdict->pass;
+	res->unjudged = !ch->verdict->pass && ch->verdict->unjudged;
 	snprintf(res->reason, sizeof(res->reason), "%s", ch->verdict->reason ? ch->verdict->reason : "");
 	if (ch->verdict->reattest_seconds)
 		res->reattest_s = d->verifier_reattest_s = ch->verdict->reattest_seconds;
@@ -366,6 +367,8 @@ int driver_run(const struct driver_opts *o, int once, uint32_t give_up_ms, struc
 			LOG_ERR("attestation not completed: %s; next in %u s", last->reason, last->reattest_s);
 		else if (last->pass)
 			LOG_INFO("attestation PASS (%.1f ms); next in %u s", last->ms, last->reattest_s);
+		else if (last->unjudged)
+			LOG_WARN("attestation VERIFIED, unjudged: %s; next in %u s", last->reason, last->reattest_s);
 		else
 			LOG_WARN("attestation FAILED: %s; next in %u s", last->reason, last->reattest_s);
 		if (once)

@@ -35,6 +35,7 @@ struct driver_opts {
 struct driver_result {
 	int verdict;                   /* 1: the verifier gave a verdict (pass or fail) */
 	int pass;
+	int unjudged;                  /* not pass: verified, but the verifier has no reference */
 	char reason[768];              /* fail: "<step>: <why>" from the verifier, or the transport error */
 	uint32_t reattest_s;           /* from the verdict, else reattest_default_s */
 	double ms;                     /* wall time of the exchange */

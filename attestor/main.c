@@ -27,7 +27,8 @@ static void usage(FILE *f)
 		"                 pull mode: serve the verifier until SIGINT/SIGTERM;\n"
 		"                 push mode: attest to the verifier now and on its interval until\n"
 		"                 SIGINT/SIGTERM, or --once: one attestation (waiting up to --wait\n"
-		"                 seconds, default 30, for the verifier), exit 0 pass / 1 fail\n"
+		"                 seconds, default 30, for the verifier), exit 0 pass / 1 fail /\n"
+		"                 3 verified but unjudged (the verifier has no reference)\n"
 		"       attestor unseal NAME [-o FILE] --config FILE\n"
 		"                 the delivered AES-256 key NAME: hex on stdout, or raw into FILE (0600)\n"
 		"       attestor sign NAME [-o FILE] --config FILE < DATA\n"
@@ -116,6 +117,11 @@ static int push_main(const struct attestor_config *cfg, int once, uint32_t wait_
 		printf("PASS %s resetCount %u restartCount %u total %.2f ms\n", cfg->verifier, res.reset_count,
 		       res.restart_count, res.ms);
 		return 0;
+	}
+	if (r == 0 && res.unjudged) {
+		printf("VERIFIED %s resetCount %u restartCount %u total %.2f ms (%s)\n", cfg->verifier, res.reset_count,
+		       res.restart_count, res.ms, res.reason);
+		return 3;
 	}
 	if (r == 0)
 		fprintf(stderr, "FAIL %s\n", res.reason);

@@ -48,6 +48,9 @@ const char *err_str(int code)
 	case AERR_COUNTERS: return "TPM counters went backwards";
 	case AERR_REACTIVATE: return "TPM reset since the AK was activated";
 	case AERR_REQUOTE: return "quote again";
+	case AERR_IDENTITY: return "TLS identity not allowed for this node";
+	case AERR_STORE: return "verifier store unavailable";
+	case AERR_FIRMWARE: return "TPM firmware version not allowed by the policy";
 	}
 	return "unknown error";
 }

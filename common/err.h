@@ -42,6 +42,9 @@ enum attest_err {
 	AERR_COUNTERS = -32,         /* TPM resetCount/restartCount/clock went backwards */
 	AERR_REACTIVATE = -33,       /* the TPM was reset since the AK was activated: activate it again */
 	AERR_REQUOTE = -34,          /* not a verdict: quote again (IMA of another boot; a pre-issued nonce not provably fresh) */
+	AERR_IDENTITY = -35,         /* the peer's TLS identity may not act for this node (bound to another) */
+	AERR_STORE = -36,            /* the verifier's store cannot be read or written now: try again */
+	AERR_FIRMWARE = -37,         /* the TPM's firmware version is not one the policy allows */
 };
 
 /* Static text for a code; never NULL. */

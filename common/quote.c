@@ -326,6 +326,7 @@ int quote_verify_pkey(const TPMT_PUBLIC *ak, EVP_PKEY *ak_pkey, const uint8_t *a
 			    a.extraData.size, nonce_len);
 		goto out;
 	}
+	st.proven = 1;
 
 	/* 4. The TPM quoted what we asked for. */
 	if (!pcrsel_equal(&q->pcrSelect, requested)) {
@@ -374,7 +375,10 @@ int quote_verify_pkey(const TPMT_PUBLIC *ak, EVP_PKEY *ak_pkey, const uint8_t *a
 	*out = st;
 	r = 0;
 out:
-	if (r != 0)
+	if (r != 0) {
 		LOG_DEBUG("quote rejected: %s", err_detail());
+		if (out)
+			out->proven = st.proven;
+	}
 	return r;
 }

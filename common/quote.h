@@ -22,6 +22,8 @@ struct quoted_state {
 	TPMS_CLOCK_INFO clock;        /* clock, resetCount, restartCount, safe */
 	uint64_t firmware_version;
 	TPM2B_NAME signer;            /* qualifiedSigner from the attest structure */
+	int proven;                   /* the AK signed a quote over this nonce (checks 1-3 passed),
+				       * set also when a later check failed */
 };
 
 /* Verify a quote. attest is TPM2B_ATTEST wire bytes, sig is TPMT_SIGNATURE wire
@@ -32,7 +34,9 @@ struct quoted_state {
  * 4. quoted selection == requested (AERR_PCR_SELECTION)
  * 5. values hold exactly the selected PCRs (AERR_PCR_SELECTION)
  * 6. pcrDigest == H_sighash(selected values in selection order) (AERR_PCR_DIGEST)
- * On success fills *out; on failure *out is zeroed and err_detail() says why. */
+ * On success fills *out; on failure *out is zeroed but for out->proven (1 when
+ * checks 1-3 passed: whoever sent it holds the AK's TPM now) and
+ * err_detail() says why. */
 int quote_verify(const TPMT_PUBLIC *ak, const uint8_t *attest, size_t attest_len,
 		 const uint8_t *sig, size_t sig_len, const uint8_t *nonce, size_t nonce_len,
 		 const TPML_PCR_SELECTION *requested, const struct pcr_values *values,

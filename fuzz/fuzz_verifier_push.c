@@ -67,6 +67,7 @@ int fuzz_verifier_push_init(void)
 	params.eventlog_pcrs = 0x43ff;     /* 0-9 and 14 */
 	params.boot_policy = boot;
 	params.ima_policy = imap;
+	params.has_reference = 1;
 	return pcrsel_parse("sha256:0-10,14+sha1:0-10,14", &params.pcrs) == 0 ? 0 : -1;
 }
 

@@ -4,7 +4,8 @@
 
 # bench_pull_setup: swtpm with the RSA EK certificate of swtpm's local CA and
 # a P-256 EK, some PCRs extended, the demo PKI in $WORK/pki, $WORK/verifier.conf
-# (pull, both EK certificates required, sha256 and sha1 banks), an AES-256 key
+# (pull, both EK certificates required, sha256 and sha1 banks, the extended
+# sha256 PCRs as its reference), an AES-256 key
 # and an RSA-2048 key with its certificate for secret delivery.
 bench_pull_setup() {
 	need swtpm swtpm_setup tpm2_pcrextend openssl
@@ -23,16 +24,20 @@ log_level = warn
 ca = $WORK/pki/ca.pem
 cert = $WORK/pki/verifier.pem
 key = $WORK/pki/verifier.key
+[policy]
+$PCR_REF
 CONF
 	openssl rand 32 >"$WORK/bench-aes.key"
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/bench-rsa.pem" -out "$WORK/bench-rsa.crt" \
 		-days 30 -subj "/CN=bench signing key" 2>/dev/null
 }
 
-# bench_secret aes|rsa: the [secret] section delivering that key.
+# bench_secret aes|rsa: the [secret] section delivering that key, sealed to
+# the PCRs the reference fixes (PCR_REF: sha256 0-7).
 bench_secret() {
 	case $1 in
-	aes) printf '[secret bench-aes]\nkind = aes256\nkey = %s\n' "$WORK/bench-aes.key" ;;
-	rsa) printf '[secret bench-rsa]\nkind = rsa\nkey = %s\ncert = %s\n' "$WORK/bench-rsa.pem" "$WORK/bench-rsa.crt" ;;
+	aes) printf '[secret bench-aes]\nkind = aes256\nkey = %s\npcrs = sha256:0-7\n' "$WORK/bench-aes.key" ;;
+	rsa) printf '[secret bench-rsa]\nkind = rsa\nkey = %s\ncert = %s\npcrs = sha256:0-7\n' "$WORK/bench-rsa.pem" \
+		"$WORK/bench-rsa.crt" ;;
 	esac
 }

@@ -54,6 +54,10 @@ ak_alg = ${AK_ALG:-ecc}
 ca = $WORK/pki/ca.pem
 cert = $WORK/pki/verifier.pem
 key = $WORK/pki/verifier.key
+[policy]
+; the reference this node is judged by: its PCRs as provisioned above (a real
+; fleet takes them from a known-good machine or its vendor)
+$PCR_REF
 CONF
 mkdir -p "$WORK/attestor-state"
 step "start attestor (pull mode, mTLS)"

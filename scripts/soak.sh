@@ -101,6 +101,8 @@ max_sessions = 256
 state_dir = $WORK/$1/vstate
 log_level = info
 $(tls_conf verifier)
+[policy]
+$PCR_REF
 CONF
 }
 

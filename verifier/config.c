@@ -25,6 +25,8 @@ struct parse {
 	char msg[480];
 	int has_pcrs;
 	int has_window;
+	int has_per_identity;
+	int set_require_event_log, set_require_ima; /* given explicitly */
 	char last_section[128];        /* to tell a repeated [secret NAME] from its continuation */
 };
 
@@ -140,10 +142,12 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 		if (conf_bool(v, &b))
 			return fail(p, AERR_CONFIG, "require_event_log must be true or false, not '%s'", v);
 		c->require_event_log = b;
+		p->set_require_event_log = 1;
 	} else if (!strcmp(name, "require_ima")) {
 		if (conf_bool(v, &b))
 			return fail(p, AERR_CONFIG, "require_ima must be true or false, not '%s'", v);
 		c->require_ima = b;
+		p->set_require_ima = 1;
 	} else if (!strcmp(name, "state_dir")) {
 		return set_path(p, &c->state_dir, v) || !p->failed;
 	} else if (!strcmp(name, "boot_policy")) {
@@ -186,6 +190,11 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 		if (conf_uint(v, 1, 1000000, &n))
 			return fail(p, AERR_CONFIG, "max_sessions must be 1..1000000, not '%s'", v);
 		c->max_sessions = (uint32_t)n;
+	} else if (!strcmp(name, "max_sessions_per_identity")) {
+		if (conf_uint(v, 1, 1000000, &n))
+			return fail(p, AERR_CONFIG, "max_sessions_per_identity must be 1..1000000, not '%s'", v);
+		c->max_sessions_per_identity = (uint32_t)n;
+		p->has_per_identity = 1;
 	} else if (!strcmp(name, "reattest_window")) {
 		if (conf_uint(v, 0, 30 * 86400, &n))
 			return fail(p, AERR_CONFIG, "reattest_window must be 0 (off) or 1..2592000 seconds, not '%s'", v);
@@ -288,12 +297,10 @@ static int secret_key(struct parse *p, struct secret_conf *sc, const char *name,
 			return fail(p, AERR_CONFIG, "hosts is too long");
 		strcpy(buf, v);
 		for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-			if (!strcmp(tok, "*"))
-				continue;
+			if (secret_host_check(tok) != 0)
+				return fail(p, AERR_CONFIG, "[secret %s] hosts: %s", sc->name, err_detail());
 			if (sc->nhosts == SECRET_MAX_HOSTS)
 				return fail(p, AERR_CONFIG, "hosts names more than %d hosts", SECRET_MAX_HOSTS);
-			if (!strncmp(tok, "ek:", 3) && strlen(tok + 3) != 64)
-				return fail(p, AERR_CONFIG, "host '%s': ek: takes the 64 hex digits of the EK hash", tok);
 			if (!(sc->hosts[sc->nhosts++] = strdup(tok)))
 				return fail(p, AERR_ALLOC, "out of memory");
 		}
@@ -387,10 +394,73 @@ static int validate_secret(struct parse *p, struct secret_conf *sc)
 	return 0;
 }
 
+/* A secret without values of its own is sealed to the passing quote's: that
+ * must be a value the operator fixed, or it would follow whatever the host
+ * shows (a host that extended a PCR would keep unsealing). */
+static int validate_secret_reference(struct parse *p, const struct secret_conf *sc)
+{
+	const struct verifier_config *c = p->cfg;
+	const TPML_PCR_SELECTION *sel = sc->has_pcrs ? &sc->pcrs : &c->pcrs;
+
+	if (!c->policy.n && !c->boot_policy && !c->ima_policy)
+		return err_set(AERR_CONFIG, "%s: [secret %s]: secrets go only to nodes that pass against a reference, "
+			       "and there is none ([policy] PCR values, boot_policy or ima_policy)", p->path, sc->name);
+	if (sc->values.n)
+		return 0;
+	for (uint32_t b = 0; b < sel->count; b++)
+		for (uint32_t i = 0; i < PCRSEL_NUM_PCRS; i++) {
+			const TPMS_PCR_SELECTION *ps = &sel->pcrSelections[b];
+			int pinned = 0;
+
+			if (!(ps->pcrSelect[i / 8] & (1u << (i % 8))))
+				continue;
+			for (size_t e = 0; e < c->policy.n && !pinned; e++)
+				pinned = c->policy.e[e].alg == ps->hash && c->policy.e[e].index == i;
+			if (!pinned)
+				return err_set(AERR_CONFIG, "%s: [secret %s] has no PCR values of its own, and [policy] does "
+					       "not fix PCR %u bank %s of its selection: give the secret its values "
+					       "(%s.%u = ...) or fix them in [policy]", p->path, sc->name, i,
+					       crypto_alg_name(ps->hash), crypto_alg_name(ps->hash), i);
+		}
+	return 0;
+}
+
+/* Selecting by an operator's names and groups needs the store that holds them. */
+static int validate_secret_hosts(struct parse *p, const struct secret_conf *sc)
+{
+	for (size_t h = 0; h < sc->nhosts; h++)
+		if ((!strncmp(sc->hosts[h], "name:", 5) || !strncmp(sc->hosts[h], "group:", 6)) && !p->cfg->state_dir)
+			return err_set(AERR_CONFIG, "%s: [secret %s] hosts = %s needs state_dir (the names and groups "
+				       "operators assign with verifier enroll)", p->path, sc->name, sc->hosts[h]);
+	return 0;
+}
+
+/* A policy that reads a log makes that log required: an attestor that sent
+ * none would otherwise switch the policy off. */
+static int validate_logs(struct parse *p)
+{
+	struct verifier_config *c = p->cfg;
+
+	if (c->boot_policy) {
+		if (p->set_require_event_log && !c->require_event_log)
+			return err_set(AERR_CONFIG, "%s: boot_policy needs the boot event log: require_event_log "
+				       "cannot be false with it", p->path);
+		c->require_event_log = 1;
+	}
+	if (c->ima_policy) {
+		if (p->set_require_ima && !c->require_ima)
+			return err_set(AERR_CONFIG, "%s: ima_policy needs the IMA list: require_ima cannot be false "
+				       "with it", p->path);
+		c->require_ima = 1;
+	}
+	return 0;
+}
+
 /* Whole-file rules that no single line can check. */
 static int validate(struct parse *p)
 {
 	struct verifier_config *c = p->cfg;
+	int r;
 
 	if (!c->ek_roots && !(c->ek_roots = strdup(CONFIG_DEFAULT_EK_ROOTS)))
 		return err_set(AERR_ALLOC, "out of memory");
@@ -398,8 +468,11 @@ static int validate(struct parse *p)
 		return err_wrap(AERR_INTERNAL, "default pcrs");
 	if (!c->tls.insecure && (!c->tls.ca || !c->tls.cert || !c->tls.key))
 		return err_set(AERR_CONFIG, "%s: [tls] ca, cert and key are required (or insecure = true)", p->path);
+	if ((r = validate_logs(p)) != 0)
+		return r;
 	if (c->require_ima && !(pcrsel_mask_any(&c->pcrs) & (1u << 10)))
-		return err_set(AERR_CONFIG, "%s: require_ima = true needs PCR 10 in pcrs", p->path);
+		return err_set(AERR_CONFIG, "%s: require_ima = true%s needs PCR 10 in pcrs", p->path,
+			       c->ima_policy ? " (ima_policy)" : "");
 	if (c->mode == CONFIG_MODE_PUSH && !c->listen)
 		return err_set(AERR_CONFIG, "%s: mode = push needs listen = HOST:PORT", p->path);
 	if (c->explicit_enrollment && !c->state_dir)
@@ -410,12 +483,25 @@ static int validate(struct parse *p)
 	if (c->reattest_window && c->reattest_window <= c->reattest_interval)
 		return err_set(AERR_CONFIG, "%s: reattest_window (%u s) must exceed reattest_interval (%u s)", p->path,
 			       c->reattest_window, c->reattest_interval);
+	/* A sixteenth of the table: a fleet's attestors behind one certificate
+	 * still attest side by side, one identity cannot take it all. */
+	if (!p->has_per_identity)
+		c->max_sessions_per_identity = c->max_sessions / 16 ? c->max_sessions / 16 : 1;
+	if (c->max_sessions_per_identity > c->max_sessions)
+		return err_set(AERR_CONFIG, "%s: max_sessions_per_identity (%u) exceeds max_sessions (%u)", p->path,
+			       c->max_sessions_per_identity, c->max_sessions);
 	if (c->require_platform_cert && !c->platform_ca)
 		return err_set(AERR_CONFIG, "%s: require_platform_cert = true needs platform_ca", p->path);
+	/* A platform certificate names the EK certificate it belongs to: that is
+	 * a binding only to a certificate the verifier checked. */
+	if (c->platform_ca && !c->require_ek_cert)
+		return err_set(AERR_CONFIG, "%s: platform_ca needs require_ek_cert = true: a platform certificate is "
+			       "bound to the EK certificate, which require_ek_cert = false leaves unverified", p->path);
 	if (policy_check_selection(&c->policy, &c->pcrs) != 0)
 		return err_wrap(AERR_CONFIG, p->path);
 	for (size_t i = 0; i < c->nsecrets; i++)
-		if (validate_secret(p, &c->secrets[i]) != 0)
+		if (validate_secret(p, &c->secrets[i]) != 0 || validate_secret_hosts(p, &c->secrets[i]) != 0 ||
+		    validate_secret_reference(p, &c->secrets[i]) != 0)
 			return AERR_CONFIG;
 	return 0;
 }

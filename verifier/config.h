@@ -30,9 +30,10 @@ struct verifier_config {
 	TPM2_ALG_ID ak_alg;            /* TPM2_ALG_RSA | TPM2_ALG_ECC | TPM2_ALG_NULL (any) */
 	uint32_t nonce_ttl;            /* seconds, >= 1 */
 	int timeout_ms;                /* per RPC, >= 1 */
-	int require_event_log;         /* fail quotes that come without a boot event log */
+	int require_event_log;         /* fail quotes that come without a boot event log (implied by
+					* boot_policy) */
 	uint32_t eventlog_pcrs;        /* bit per PCR a sent boot log must reproduce */
-	int require_ima;               /* fail quotes that come without an IMA list */
+	int require_ima;               /* fail quotes that come without an IMA list (implied by ima_policy) */
 	char *boot_policy;             /* JSON boot policy (bootpolicy.h); NULL = none */
 	char *ima_policy;              /* JSON IMA allowlist (imapolicy.h); NULL = none */
 	int log_level;                 /* enum log_level */
@@ -45,6 +46,7 @@ struct verifier_config {
 	uint32_t session_ttl;          /* seconds a push session lives, >= 1 */
 	uint32_t reattest_interval;    /* seconds: told to attestors in every verdict */
 	uint32_t max_sessions;         /* push sessions open at once */
+	uint32_t max_sessions_per_identity; /* of those, held by one TLS identity (default 1/16) */
 	uint32_t reattest_window;      /* push: seconds without a passing attestation before a
 					* passing node is failed; 0 = never */
 	uint32_t threads;              /* push: calls handled at once */

@@ -22,6 +22,7 @@
 #define EXIT_PASS 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+#define EXIT_UNJUDGED 3
 
 static int attest_main(int argc, char **argv);
 static int serve_main(int argc, char **argv);
@@ -46,13 +47,20 @@ static const struct subcommand {
 	{ "list", nodes_list_main, "list --config FILE [--json]",
 	  "the nodes in the verifier's database (state_dir): state, last seen, verdicts" },
 	{ "status", nodes_status_main, "status --config FILE [--json] [NODE]",
-	  "one node by EK hash prefix (8+ hex digits) or hostname: state, why it failed,\n"
+	  "one node by EK hash prefix (8+ hex digits), name or hostname: state, why it failed,\n"
 	  "when; without NODE, every node (exit 1 when any has failed)" },
-	{ "enroll", nodes_enroll_main, "enroll --config FILE [--hostname NAME] (--ek-pub FILE | EK_HASH)",
+	{ "enroll", nodes_enroll_main,
+	  "enroll --config FILE [--name NAME] [--identity TLS_ID] [--group G]... [--no-groups]\n"
+	  "         (--ek-pub FILE | EK_HASH | NODE)",
 	  "enroll a node before it attests (required with enrollment = explicit): its EK\n"
-	  "public (TPM2B_PUBLIC, as tpm2_createek -u writes it) or the SHA-256 of it" },
+	  "public (TPM2B_PUBLIC, as tpm2_createek -u writes it) or the SHA-256 of it; a node\n"
+	  "the store has: change its name, groups (secrets select by name: and group:) or\n"
+	  "the TLS identity it is bound to (a re-bind; \"\" unbinds, the next proof binds)" },
 	{ "remove", nodes_remove_main, "remove --config FILE NODE",
 	  "forget a node, its AK and its history; it has to enroll again" },
+	{ "rejected", nodes_rejected_main, "rejected --config FILE [--json]",
+	  "peers refused before they proved any node's TPM, per TLS identity: how often,\n"
+	  "when last, why, and the EK they presented" },
 	{ "help", help_main, "help", "show this help" },
 };
 
@@ -67,7 +75,8 @@ static void usage(FILE *f)
 			fprintf(f, "      %.*s\n", (int)(nl - p), p);
 		fprintf(f, "      %s\n", p);
 	}
-	fprintf(f, "\nexit status: 0 pass, 1 attestation failed, 2 usage or configuration error\n");
+	fprintf(f, "\nexit status: 0 pass, 1 attestation failed, 2 usage or configuration error,\n"
+		   "3 verified but unjudged (no reference to judge the node's state by)\n");
 }
 
 static int help_main(int argc, char **argv)
@@ -91,12 +100,13 @@ static int target_ok(const char *t)
 	return !*end && port > 0 && port < 65536;
 }
 
-/* The verdict line of a passing round. */
+/* The verdict line of a passing round (or one verified, but unjudged). */
 static void print_pass(const char *target, int round, const struct pull_result *res)
 {
 	const struct session_verdict *v = &res->verdict;
 
-	printf("PASS %s resetCount %u restartCount %u", target, v->reset_count, v->restart_count);
+	printf("%s %s resetCount %u restartCount %u", v->pass ? "PASS" : "VERIFIED", target, v->reset_count,
+	       v->restart_count);
 	if (round > 0)
 		printf(" round %d", round);
 	if (v->event_log_checked)
@@ -107,6 +117,8 @@ static void print_pass(const char *target, int round, const struct pull_result *
 	if (res->secrets)
 		printf(" secrets %zu", res->secrets);
 	printf(" total %.2f ms\n", res->total_ms);
+	if (!v->pass)
+		printf("  (%s)\n", v->reason);
 	fflush(stdout);
 }
 
@@ -183,7 +195,7 @@ static int attest_main(int argc, char **argv)
 		r = pull_requote(d, &res);
 	}
 	if (r == 0) {
-		rc = EXIT_PASS;
+		rc = res.verdict.pass ? EXIT_PASS : EXIT_UNJUDGED;
 	} else {
 		printf("%-12s FAIL  rpc %8.2f ms  verify %8.2f ms\n", pull_stage_name(res.failed_stage),
 		       res.t[res.failed_stage].rpc_ms, res.t[res.failed_stage].check_ms);

@@ -1,4 +1,4 @@
-/* verifier list | status | enroll | remove (nodes_cli.h). */
+/* verifier list | status | enroll | remove | rejected (nodes_cli.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include "hex.h"
 #include "nodes_cli.h"
 #include "store.h"
+#include "strsafe.h"
 #include "tpmpub.h"
 
 #define EXIT_PASS 0
@@ -21,8 +22,12 @@
 struct nodes_args {
 	const char *node;             /* the positional argument */
 	int json;
-	const char *hostname;
+	const char *name;
+	const char *identity;
 	const char *ek_pub;
+	size_t ngroups;
+	int set_groups;
+	const char *groups[STORE_GROUPS_MAX];
 };
 
 /* --config FILE [options] [NODE]: parse, then open the store named by the
@@ -32,7 +37,10 @@ static int open_store(int argc, char **argv, int want_node, struct store **st, s
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "hostname", required_argument, NULL, 'n' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "identity", required_argument, NULL, 'i' },
+		{ "group", required_argument, NULL, 'g' },
+		{ "no-groups", no_argument, NULL, 'G' },
 		{ "ek-pub", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -43,11 +51,21 @@ static int open_store(int argc, char **argv, int want_node, struct store **st, s
 	*st = NULL;
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:jn:e:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:jn:i:g:Ge:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
 		case 'j': a->json = 1; break;
-		case 'n': a->hostname = optarg; break;
+		case 'n': a->name = optarg; break;
+		case 'i': a->identity = optarg; break;
+		case 'g':
+			if (a->ngroups == STORE_GROUPS_MAX) {
+				fprintf(stderr, "verifier: a node is in at most %d groups\n", STORE_GROUPS_MAX);
+				return EXIT_USAGE;
+			}
+			a->groups[a->ngroups++] = optarg;
+			a->set_groups = 1;
+			break;
+		case 'G': a->set_groups = 1; break;
 		case 'e': a->ek_pub = optarg; break;
 		default: return EXIT_USAGE;
 		}
@@ -85,11 +103,28 @@ static void print_time(FILE *f, int64_t ms)
 	fprintf(f, "%s", buf);
 }
 
+/* A stored string for a terminal: what a peer claimed may hold anything. */
+static const char *shown(const char *s, char *buf, size_t cap)
+{
+	if (!s || !*s)
+		return "-";
+	strsafe(buf, cap, s, STRSAFE_LINE);
+	return buf;
+}
+
 static void print_node(const struct store_node *n, int json, int long_form)
 {
+	char host[1024], name[280], ident[520], groups[4200], reason[2100];
+
 	if (json) {
 		printf("{\"ek_hash\": \"%s\", \"hostname\": ", n->ek_hash);
 		jsonout_str(stdout, n->hostname);
+		printf(", \"name\": ");
+		jsonout_str(stdout, n->name);
+		printf(", \"identity\": ");
+		jsonout_str(stdout, n->identity);
+		printf(", \"groups\": ");
+		jsonout_str(stdout, n->groups);
 		printf(", \"state\": \"%s\", \"reason\": ", store_state_name(n->state));
 		jsonout_str(stdout, n->reason);
 		printf(", \"enrolled_ms\": %lld, \"last_seen_ms\": %lld, \"attestations\": %llu, \"passes\": %llu",
@@ -101,16 +136,19 @@ static void print_node(const struct store_node *n, int json, int long_form)
 		return;
 	}
 	if (!long_form) {
-		printf("%.16s  %-20s %-9s last seen ", n->ek_hash, n->hostname[0] ? n->hostname : "-",
-		       store_state_name(n->state));
+		printf("%.16s  %-20s %-9s last seen ", n->ek_hash,
+		       shown(n->name[0] ? n->name : n->hostname, host, sizeof(host)), store_state_name(n->state));
 		print_time(stdout, n->last_seen_ms);
 		printf("  %llu/%llu passed\n", (unsigned long long)n->passes, (unsigned long long)n->attestations);
 		return;
 	}
-	printf("node      %s\nhostname  %s (claimed by the attestor)\nstate     %s\n", n->ek_hash,
-	       n->hostname[0] ? n->hostname : "-", store_state_name(n->state));
-	if (n->state == STORE_FAILED)
-		printf("why       %s\n", n->reason);
+	printf("node      %s\nname      %s\nhostname  %s (claimed by the attestor)\nidentity  %s\ngroups    %s\n"
+	       "state     %s\n",
+	       n->ek_hash, shown(n->name, name, sizeof(name)), shown(n->hostname, host, sizeof(host)),
+	       shown(n->identity, ident, sizeof(ident)), shown(n->groups, groups, sizeof(groups)),
+	       store_state_name(n->state));
+	if (n->state == STORE_FAILED || n->state == STORE_VERIFIED)
+		printf("why       %s\n", shown(n->reason, reason, sizeof(reason)));
 	printf("enrolled  ");
 	print_time(stdout, n->enrolled_ms);
 	printf("\nlast seen ");
@@ -226,47 +264,93 @@ static int ek_pub_identity(const char *path, char hash[65], TPMT_PUBLIC *pub)
 	return tpmpub_identity(pub, hash);
 }
 
+/* The node an enroll names: its hash from --ek-pub (with the public) or as
+ * 64 hex digits; 1 when a.node names a node the store has (by any key). */
+static int enroll_target(struct store *st, const struct nodes_args *a, char hash[65], TPMT_PUBLIC *pub,
+			 uint8_t *wire, size_t cap, size_t *wlen)
+{
+	struct store_node n;
+	uint8_t d[32];
+
+	memset(pub, 0, sizeof(*pub));
+	*wlen = 0;
+	if (a->ek_pub) {
+		if (ek_pub_identity(a->ek_pub, hash, pub) != 0 || tpmpub_marshal(pub, wire, cap, wlen) != 0)
+			return -1;
+		return 0;
+	}
+	if (store_node_get(st, a->node, &n) == 0) {
+		memcpy(hash, n.ek_hash, 65);
+		return 1;
+	}
+	if (strlen(a->node) != 64 || hex_decode(a->node, 64, d, sizeof(d)) != 32) {
+		err_set(AERR_INVALID_ARG, "EK_HASH must be 64 hex digits (SHA-256 of the EK public), or NODE a node "
+			"the store has, not '%s'", a->node);
+		return -1;
+	}
+	hex_encode(d, sizeof(d), hash);
+	return 0;
+}
+
 int nodes_enroll_main(int argc, char **argv)
 {
 	struct nodes_args a;
 	struct store *st = NULL;
+	struct store_assign as;
+	struct store_prior pr;
 	TPMT_PUBLIC pub;
 	uint8_t wire[sizeof(TPM2B_PUBLIC)];
 	size_t wlen = 0;
 	char hash[65];
 	int64_t id;
-	int rc;
+	int rc, known;
 
 	if ((rc = open_store(argc, argv, 2, &st, &a)) != EXIT_PASS || (!a.node == !a.ek_pub)) {
 		if (rc == EXIT_PASS || rc == EXIT_USAGE)
-			fprintf(stderr, "usage: verifier enroll --config FILE [--hostname NAME] (--ek-pub FILE | EK_HASH)\n");
+			fprintf(stderr, "usage: verifier enroll --config FILE [--name NAME] [--identity TLS_ID] "
+				"[--group G]... [--no-groups] (--ek-pub FILE | EK_HASH | NODE)\n");
 		store_close(st);
 		return rc == EXIT_FAIL ? EXIT_FAIL : EXIT_USAGE;
 	}
-	memset(&pub, 0, sizeof(pub));
-	if (a.ek_pub) {
-		if (ek_pub_identity(a.ek_pub, hash, &pub) != 0 || tpmpub_marshal(&pub, wire, sizeof(wire), &wlen) != 0) {
+	memset(&as, 0, sizeof(as));
+	as.name = a.name;
+	as.identity = a.identity;
+	as.set_groups = a.set_groups;
+	as.ngroups = a.ngroups;
+	as.groups = a.groups;
+	if ((known = enroll_target(st, &a, hash, &pub, wire, sizeof(wire), &wlen)) < 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		store_close(st);
+		return EXIT_USAGE;
+	}
+	if (!known && store_node_lookup(st, hash, &pr) == 0 && pr.existed)
+		known = 1;
+	if (known) {
+		/* A node the store has: change what is assigned to it (a re-bind
+		 * to another TLS identity among them). */
+		if (!a.name && !a.identity && !a.set_groups) {
+			fprintf(stderr, "verifier: node %.16s... is enrolled already; say what to change: --name, "
+				"--identity, --group or --no-groups\n", hash);
+			store_close(st);
+			return EXIT_FAIL;
+		}
+		if (store_node_assign(st, hash, &as) != 0) {
 			fprintf(stderr, "verifier: %s\n", err_detail());
 			store_close(st);
-			return EXIT_USAGE;
+			return EXIT_FAIL;
 		}
-	} else {
-		uint8_t d[32];
-
-		if (strlen(a.node) != 64 || hex_decode(a.node, 64, d, sizeof(d)) != 32) {
-			fprintf(stderr, "verifier: EK_HASH must be 64 hex digits (SHA-256 of the EK public), not '%s'\n",
-				a.node);
-			store_close(st);
-			return EXIT_USAGE;
-		}
-		hex_encode(d, sizeof(d), hash);
+		printf("node %s: assigned%s%s%s%s%s\n", hash, a.name ? " name " : "", a.name ? a.name : "",
+		       a.identity ? " identity " : "", a.identity ? (*a.identity ? a.identity : "(none)") : "",
+		       a.set_groups ? " groups" : "");
+		store_close(st);
+		return EXIT_PASS;
 	}
-	if (store_node_enroll(st, hash, pub.type, wlen ? wire : NULL, wlen, a.hostname, &id) != 0) {
+	if (store_node_enroll(st, hash, pub.type, wlen ? wire : NULL, wlen, &as, &id) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		store_close(st);
 		return EXIT_FAIL;
 	}
-	printf("enrolled node %s%s%s\n", hash, a.hostname ? " as " : "", a.hostname ? a.hostname : "");
+	printf("enrolled node %s%s%s\n", hash, a.name ? " as " : "", a.name ? a.name : "");
 	store_close(st);
 	return EXIT_PASS;
 }
@@ -288,8 +372,71 @@ int nodes_remove_main(int argc, char **argv)
 		store_close(st);
 		return EXIT_FAIL;
 	}
-	printf("removed node %s (%s) and its %llu verdicts\n", n.ek_hash, n.hostname[0] ? n.hostname : "-",
-	       (unsigned long long)n.attestations);
+	{
+		char host[1024];
+
+		printf("removed node %s (%s) and its %llu verdicts\n", n.ek_hash,
+		       shown(n.name[0] ? n.name : n.hostname, host, sizeof(host)), (unsigned long long)n.attestations);
+	}
+	store_close(st);
+	return EXIT_PASS;
+}
+
+struct rejected_state {
+	int json, n;
+};
+
+static int rejected_one(const struct store_rejected *r, void *arg)
+{
+	struct rejected_state *rs = arg;
+	char ident[520], reason[2100];
+
+	if (rs->json) {
+		printf("%s\n    {\"mode\": \"%s\", \"identity\": ", rs->n ? "," : "", r->mode);
+		jsonout_str(stdout, r->identity);
+		printf(", \"count\": %llu, \"first_ms\": %lld, \"last_ms\": %lld, \"step\": ",
+		       (unsigned long long)r->count, (long long)r->first_ms, (long long)r->last_ms);
+		jsonout_str(stdout, r->step);
+		printf(", \"reason\": ");
+		jsonout_str(stdout, r->reason);
+		printf(", \"ek_hash\": ");
+		jsonout_str(stdout, r->ek_hash);
+		printf("}");
+	} else {
+		printf("%-4s %-24s %6llu  last ", r->mode, shown(r->identity, ident, sizeof(ident)),
+		       (unsigned long long)r->count);
+		print_time(stdout, r->last_ms);
+		printf("  EK %.16s  %s: %s\n", r->ek_hash[0] ? r->ek_hash : "-", r->step,
+		       shown(r->reason, reason, sizeof(reason)));
+	}
+	rs->n++;
+	return 0;
+}
+
+int nodes_rejected_main(int argc, char **argv)
+{
+	struct nodes_args a;
+	struct store *st = NULL;
+	struct rejected_state rs = { 0 };
+	int rc;
+
+	if ((rc = open_store(argc, argv, 0, &st, &a)) != EXIT_PASS) {
+		if (rc == EXIT_USAGE)
+			fprintf(stderr, "usage: verifier rejected --config FILE [--json]\n");
+		return rc;
+	}
+	rs.json = a.json;
+	if (rs.json)
+		printf("{\"rejected\": [");
+	if (store_rejected_list(st, rejected_one, &rs) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		store_close(st);
+		return EXIT_FAIL;
+	}
+	if (rs.json)
+		printf("\n  ]}\n");
+	else
+		printf("%d TLS identities with rejected attempts (at most %d kept)\n", rs.n, STORE_REJECTED_MAX);
 	store_close(st);
 	return EXIT_PASS;
 }

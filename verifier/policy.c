@@ -12,6 +12,33 @@
 #include "log.h"
 #include "policy.h"
 
+/* firmware_version = V[, V...] */
+static int policy_add_firmware(struct policy *p, const char *text)
+{
+	char buf[512], *save = NULL, *tok, *end;
+
+	if (p->nfirmware)
+		return err_set(AERR_CONFIG, "policy firmware_version given twice");
+	if (strlen(text) >= sizeof(buf))
+		return err_set(AERR_CONFIG, "policy firmware_version is too long");
+	strcpy(buf, text);
+	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(tok, &end, 0);
+		if (!isdigit((unsigned char)tok[0]) || *end || errno)
+			return err_set(AERR_CONFIG, "policy firmware_version '%s' is not a number (0x-hex or decimal)", tok);
+		if (p->nfirmware == POLICY_MAX_FIRMWARE)
+			return err_set(AERR_CONFIG, "policy firmware_version lists more than %d versions",
+				       POLICY_MAX_FIRMWARE);
+		p->firmware[p->nfirmware++] = v;
+	}
+	if (!p->nfirmware)
+		return err_set(AERR_CONFIG, "policy firmware_version lists no version");
+	return 0;
+}
+
 int policy_add(struct policy *p, const char *key, const char *hex)
 {
 	char bank[16];
@@ -22,6 +49,8 @@ int policy_add(struct policy *p, const char *key, const char *hex)
 	int k;
 
 	memset(&e, 0, sizeof(e));
+	if (!strcmp(key, "firmware_version"))
+		return policy_add_firmware(p, hex);
 	if (!dot || dot == key || (size_t)(dot - key) >= sizeof(bank))
 		return err_set(AERR_CONFIG, "policy key '%s' is not <bank>.<pcr> (e.g. sha256.0)", key);
 	memcpy(bank, key, (size_t)(dot - key));
@@ -59,6 +88,23 @@ int policy_check_selection(const struct policy *p, const TPML_PCR_SELECTION *sel
 	return 0;
 }
 
+static int policy_check_firmware(const struct policy *p, uint64_t version)
+{
+	char allowed[POLICY_MAX_FIRMWARE * 20 + 1] = "";
+	size_t o = 0;
+
+	if (!p->nfirmware)
+		return 0;
+	for (size_t i = 0; i < p->nfirmware; i++)
+		if (p->firmware[i] == version)
+			return 0;
+	for (size_t i = 0; i < p->nfirmware && o < sizeof(allowed); i++)
+		o += (size_t)snprintf(allowed + o, sizeof(allowed) - o, "%s0x%llx", i ? ", " : "",
+				      (unsigned long long)p->firmware[i]);
+	err_set(AERR_FIRMWARE, "TPM firmware version 0x%llx is not one the policy allows", (unsigned long long)version);
+	return err_private(AERR_FIRMWARE, "allowed: %s", allowed);
+}
+
 int policy_check(const struct policy *p, const struct quoted_state *q)
 {
 	char want[2 * CRYPTO_MAX_DIGEST + 1], got[2 * CRYPTO_MAX_DIGEST + 1];
@@ -74,11 +120,14 @@ int policy_check(const struct policy *p, const struct quoted_state *q)
 		if (CRYPTO_memcmp(b->value[e->index], e->value, e->len) != 0) {
 			hex_encode(e->value, e->len, want);
 			hex_encode(b->value[e->index], e->len, got);
-			return err_set(AERR_PCR_POLICY, "PCR %u bank %s: quoted %s, policy expects %s",
-				       e->index, crypto_alg_name(e->alg), got, want);
+			/* The peer learns which PCR differs; the value expected
+			 * (a golden value) only the operator does. */
+			err_set(AERR_PCR_POLICY, "PCR %u bank %s differs from the policy", e->index,
+				crypto_alg_name(e->alg));
+			return err_private(AERR_PCR_POLICY, "quoted %s, policy expects %s", got, want);
 		}
 	}
-	return 0;
+	return policy_check_firmware(p, q->firmware_version);
 }
 
 int policy_digest_parse(const char *text, struct policy_digest *out)

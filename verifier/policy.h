@@ -22,10 +22,14 @@ struct policy_entry {
 	size_t len;                    /* == crypto_digest_size(alg) */
 };
 
+#define POLICY_MAX_FIRMWARE 16
+
 /* Zero-initialised = no expectations (every quote passes the policy). */
 struct policy {
 	size_t n;
 	struct policy_entry e[POLICY_MAX_ENTRIES];
+	size_t nfirmware;              /* 0: any TPM firmware version */
+	uint64_t firmware[POLICY_MAX_FIRMWARE]; /* TPMS_ATTEST.firmwareVersion values allowed */
 };
 
 /* A digest as the JSON policies write it: "<alg>:<hex>" (alg as the log names
@@ -47,8 +51,11 @@ int policy_json_load(const char *path, struct json_object **root) ATTEST_WUR;
 int policy_digest_parse(const char *text, struct policy_digest *out);
 
 /* Add one expectation from config text: key "sha256.0" (bank name '.' index
- * 0..23), value hex of exactly the bank's digest size. AERR_CONFIG with detail
- * on bad text or on a second value for the same bank and index. */
+ * 0..23), value hex of exactly the bank's digest size; or key
+ * "firmware_version", value a list of TPM firmware versions (0x-hex or
+ * decimal, comma or space separated; the vendor-defined 64-bit
+ * TPMS_ATTEST.firmwareVersion). AERR_CONFIG with detail on bad text or on a
+ * second value for the same bank and index. */
 int policy_add(struct policy *p, const char *key, const char *hex) ATTEST_WUR;
 
 /* Every policy PCR must be inside the selection the verifier quotes, else the
@@ -56,7 +63,9 @@ int policy_add(struct policy *p, const char *key, const char *hex) ATTEST_WUR;
 int policy_check_selection(const struct policy *p, const TPML_PCR_SELECTION *sel) ATTEST_WUR;
 
 /* Compare the quoted values with the expectations, in insertion order.
- * AERR_PCR_POLICY with detail "PCR <i> bank <alg>: ..." for the first PCR that
- * differs or was not quoted. */
+ * AERR_PCR_POLICY with detail "PCR <i> bank <alg> ..." for the first PCR that
+ * differs or was not quoted (the value expected only in the operator-only
+ * part of the detail, err_private); then AERR_FIRMWARE when the quote's
+ * firmware version is not one of the allowed. */
 int policy_check(const struct policy *p, const struct quoted_state *q) ATTEST_WUR;
 #endif

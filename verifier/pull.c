@@ -13,6 +13,7 @@
 #include "pull.h"
 #include "hook.h"
 #include "record.h"
+#include "quote.h"
 #include "rpc.h"
 #include "secret.h"
 #include "trust.h"
@@ -35,8 +36,12 @@ struct pull_driver {
 	const char *target;
 	struct rpc_channel *ch;
 	struct session *last;         /* the last passing session: pull_requote continues it */
+	/* The node last proven at this target, and by whom: a round that does
+	 * not prove it again fails it (without contact), and pull_requote
+	 * records its verdicts. */
+	struct record_ctx last_rec;
 	char last_host[64];
-	int64_t last_node;
+	char last_peer[RPC_IDENTITY_MAX + 1];
 };
 
 static const char *const stage_names[PULL_NSTAGES] = { "endorsement", "ak", "activation", "quote", "secrets" };
@@ -106,10 +111,17 @@ struct run {
 	struct pull_result *res;
 	struct session *s;
 	ProtobufCMessage *reply;
-	char host[64];                /* the attestor's claimed hostname (secrets by host) */
+	char host[64];                /* the attestor's claimed hostname (record_host), for people */
+	char peer[RPC_IDENTITY_MAX + 1]; /* the attestor's TLS identity (the target when insecure) */
 	struct record_ctx rec;
-	int recorded;                 /* the verdict is in the store */
-	int64_t att_id;
+	/* The quote the verdict judged, kept until the verdict is recorded
+	 * (after the secrets, whose delivery the verdict covers). */
+	uint8_t attest[QUOTE_MAX_ATTEST];
+	size_t attest_len;
+	uint8_t sig[QUOTE_MAX_SIGNATURE];
+	size_t sig_len;
+	struct session_proof proofs[SECRET_MAX_PER_HOST]; /* into reply, the last one */
+	size_t nproofs;
 };
 
 static int rpc(struct run *x, enum pull_stage st, unsigned method, const ProtobufCMessage *in)
@@ -124,8 +136,18 @@ static int rpc(struct run *x, enum pull_stage st, unsigned method, const Protobu
 	r = rpc_call_unary(x->d->ch, &attest__v1__attestor__descriptor, method, in, x->d->cfg->timeout_ms, 0,
 			   &x->reply, &rr);
 	x->res->t[st].rpc_ms += now_ms() - t0;
-	if (r == 0)
+	if (r == 0) {
+		/* One session, one attestor: the channel may have reconnected to
+		 * another server meanwhile. */
+		const char *peer = rr.peer[0] ? rr.peer : x->d->target;
+
+		if (!x->peer[0])
+			snprintf(x->peer, sizeof(x->peer), "%s", peer);
+		else if (strcmp(x->peer, peer) != 0)
+			return err_set(AERR_IDENTITY, "the attestor's TLS identity changed within the session "
+				       "('%s', then '%s')", x->peer, peer);
 		return 0;
+	}
 	/* The attestor could not be reached (or went away), or it answered
 	 * with a refusal of its own: say which. */
 	switch (rr.status) {
@@ -156,9 +178,10 @@ static int stage_endorsement(struct run *x)
 	t0 = now_ms();
 	if ((r = evidence_endorsement((const Attest__V1__Endorsement *)x->reply, &e)) == 0)
 		r = session_endorse(x->s, &e);
-	snprintf(x->host, sizeof(x->host), "%s", e.hostname ? e.hostname : "");
+	record_host(x->host, e.hostname);
+	/* Nothing of the node changes here: only what the store knows is read. */
 	if (r == 0)
-		r = record_node(&x->rec, x->s, &e);
+		r = record_lookup(&x->rec, x->s);
 	x->res->t[PULL_ENDORSEMENT].check_ms += now_ms() - t0;
 	return r;
 }
@@ -197,8 +220,9 @@ static int stage_activation(struct run *x, const struct session_challenge *c)
 	/* The released secret is single use; do not leave it in the reply buffer. */
 	if (resp->secret.data)
 		OPENSSL_cleanse(resp->secret.data, resp->secret.len);
+	/* Proven: the node may be enrolled or updated now. */
 	if (r == 0)
-		record_ak(&x->rec, x->s);
+		r = record_proven(&x->rec, x->s);
 	x->res->t[PULL_ACTIVATION].check_ms += now_ms() - t0;
 	return r;
 }
@@ -222,10 +246,13 @@ static int stage_quote(struct run *x)
 	if ((r = evidence_quote((const Attest__V1__QuoteResponse *)x->reply, &values, &q)) != 0)
 		goto out;
 	r = session_quote(x->s, &q, &x->res->verdict);
-	/* Recorded here, while the quote's bytes are at hand. */
-	if (r == 0 || session_get_state(x->s) == SESSION_FAILED) {
-		x->att_id = record_verdict(&x->rec, session_last_verdict(x->s), &q);
-		x->recorded = 1;
+	/* Kept for the record, which waits for the secrets (pull_finish). */
+	if ((r == 0 || session_get_state(x->s) == SESSION_FAILED) && q.attest_len <= sizeof(x->attest) &&
+	    q.sig_len <= sizeof(x->sig)) {
+		memcpy(x->attest, q.attest, q.attest_len);
+		x->attest_len = q.attest_len;
+		memcpy(x->sig, q.sig, q.sig_len);
+		x->sig_len = q.sig_len;
 	}
 out:
 	x->res->t[PULL_QUOTE].check_ms += now_ms() - t0;
@@ -264,16 +291,20 @@ static int stage_secrets(struct run *x)
 	const struct secret_def *defs[SECRET_MAX_PER_HOST];
 	const struct secret_blob *blobs;
 	struct evidence_delivery_buf *buf = NULL;
-	struct session_proof proofs[SECRET_MAX_PER_HOST];
+	struct secret_node node;
 	Attest__V1__SecretDelivery m;
 	char ek[65];
 	size_t n, np;
 	double t0 = now_ms();
 	int r;
 
-	if ((r = session_ek_hash(x->s, ek)) != 0)
+	/* Only a passing node, judged against a reference, receives secrets. */
+	if (!x->res->verdict.pass || (r = session_ek_hash(x->s, ek)) != 0) {
+		r = 0;
 		goto out;
-	if ((n = secret_set_match(&x->d->secrets, ek, x->host, defs)) == 0)
+	}
+	record_secret_node(&x->rec, &node);
+	if ((n = secret_set_match(&x->d->secrets, &node, defs)) == 0)
 		goto out;
 	if (!(buf = malloc(sizeof(*buf)))) {
 		r = err_set(AERR_ALLOC, "delivery");
@@ -285,14 +316,14 @@ static int stage_secrets(struct run *x)
 	if ((r = rpc(x, PULL_SECRETS, M_DELIVER_SECRETS, &m.base)) != 0)
 		goto done;
 	t0 = now_ms();
-	if ((r = evidence_receipt((const Attest__V1__SecretReceipt *)x->reply, proofs, SECRET_MAX_PER_HOST, &np)) !=
-		    0 ||
-	    (r = session_receipt(x->s, proofs, np, &x->res->verdict)) != 0)
+	if ((r = evidence_receipt((const Attest__V1__SecretReceipt *)x->reply, x->proofs, SECRET_MAX_PER_HOST,
+				  &np)) != 0 ||
+	    (r = session_receipt(x->s, x->proofs, np, &x->res->verdict)) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		LOG_INFO("secret '%s' delivered to host '%s' (EK %.16s...), proof verified", defs[i]->conf->name,
 			 x->host, ek);
-	record_secrets(&x->rec, x->att_id, proofs, np);
+	x->nproofs = np;
 	x->res->secrets = n;
 out:
 	x->res->t[PULL_SECRETS].check_ms += now_ms() - t0;
@@ -301,32 +332,85 @@ done:
 	return r;
 }
 
-/* Time, code and reason of an exchange that ended with r at stage st. */
-static void pull_finish(struct run *x, double t0, int r, enum pull_stage st)
+static const enum session_step pull_steps[PULL_NSTAGES] = {
+	SESSION_STEP_ENDORSEMENT, SESSION_STEP_AK, SESSION_STEP_ACTIVATION, SESSION_STEP_QUOTE, SESSION_STEP_SECRETS,
+};
+
+/* A failing verdict of code at stage st, with the current error detail. */
+static void pull_failure(struct session_verdict *v, int code, enum pull_stage st, const char *prefix)
+{
+	memset(v, 0, sizeof(*v));
+	v->code = code;
+	v->step = pull_steps[st < PULL_NSTAGES ? st : PULL_QUOTE];
+	snprintf(v->reason, sizeof(v->reason), "%s%s", prefix, err_detail());
+	snprintf(v->peer_reason, sizeof(v->peer_reason), "%s", v->reason);
+}
+
+/* What the round means, by the rule of proof before state: a proven session
+ * gives its node a verdict (a pass the store cannot take is no pass); one
+ * that failed before any proof is a rejected attempt of the attestor's
+ * identity; and the node last proven at this target, not proven again this
+ * round, fails without contact. Returns the round's outcome. */
+static int pull_record(struct run *x, int r, enum pull_stage st)
+{
+	struct pull_driver *d = x->d;
+	struct session_quote q, *qp = NULL;
+	struct session_verdict v;
+	int64_t att = 0;
+	int rejected;
+
+	if (x->attest_len) {
+		memset(&q, 0, sizeof(q));
+		q.attest = x->attest;
+		q.attest_len = x->attest_len;
+		q.sig = x->sig;
+		q.sig_len = x->sig_len;
+		qp = &q;
+	}
+	if (x->s && session_proven(x->s)) {
+		if (r == 0) {
+			if ((r = record_verdict(&x->rec, session_last_verdict(x->s), qp, &att)) != 0)
+				return r;
+			record_secrets(&x->rec, att, x->proofs, x->nproofs);
+			return 0;
+		}
+		if (session_get_state(x->s) == SESSION_FAILED)
+			v = *session_last_verdict(x->s);
+		else /* refused or lost after the proof, e.g. DeliverSecrets */
+			pull_failure(&v, r, st, "");
+		LOG_INFO("verdict FAIL target %s host '%s': %s: %s", d->target, x->host, session_step_name(v.step),
+			 v.reason);
+		(void)record_verdict(&x->rec, &v, qp, NULL);
+		return r;
+	}
+	if (r == 0 || r == AERR_STORE)
+		return r;
+	rejected = x->s && session_get_state(x->s) == SESSION_FAILED;
+	if (rejected)
+		record_rejected(&x->rec, x->s, NULL, NULL);
+	if (d->last_rec.node_id && (r == AERR_RPC || rejected)) {
+		char prefix[300];
+
+		snprintf(prefix, sizeof(prefix), "target %s did not prove its node this round: ", d->target);
+		if (rejected)
+			err_set(r, "%s", session_last_verdict(x->s)->reason);
+		pull_failure(&v, r, st, prefix);
+		record_missed(&d->last_rec, &v);
+	}
+	return r;
+}
+
+/* Time, code and reason of an exchange that ended with r at stage st;
+ * returns the outcome once recorded (pull_record). */
+static int pull_finish(struct run *x, double t0, int r, enum pull_stage st)
 {
 	struct pull_result *res = x->res;
 
+	r = pull_record(x, r, st);
 	res->total_ms = now_ms() - t0;
 	res->code = r;
-	/* A session that failed before its quote was judged: its verdict too. */
-	if (r != 0 && !x->recorded && x->s && session_get_state(x->s) == SESSION_FAILED)
-		(void)record_verdict(&x->rec, session_last_verdict(x->s), NULL);
-	/* A known node that could not be reached, or refused: a failure of it. */
-	else if (r == AERR_RPC && !x->recorded && x->rec.node_id) {
-		static const enum session_step steps[PULL_NSTAGES] = {
-			SESSION_STEP_ENDORSEMENT, SESSION_STEP_AK, SESSION_STEP_ACTIVATION, SESSION_STEP_QUOTE,
-			SESSION_STEP_SECRETS,
-		};
-		struct session_verdict v;
-
-		memset(&v, 0, sizeof(v));
-		v.code = r;
-		v.step = steps[st < PULL_NSTAGES ? st : PULL_QUOTE];
-		snprintf(v.reason, sizeof(v.reason), "%s", err_detail());
-		(void)record_verdict(&x->rec, &v, NULL);
-	}
 	if (r == 0)
-		return;
+		return 0;
 	res->failed_stage = st;
 	/* The session's verdict already says "<err_str>: <detail>"; other
 	 * failures (transport, conversion) are formatted the same way. */
@@ -336,6 +420,17 @@ static void pull_finish(struct run *x, double t0, int r, enum pull_stage st)
 		snprintf(res->reason, sizeof(res->reason), "%s", err_detail());
 	else
 		snprintf(res->reason, sizeof(res->reason), "%s: %s", err_str(r), err_detail());
+	return r;
+}
+
+/* A round's record context: the target's attestor, as proven so far. */
+static void pull_run_init(struct run *x, struct pull_driver *d, struct pull_result *res)
+{
+	memset(x, 0, sizeof(*x));
+	x->d = d;
+	x->res = res;
+	x->rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = x->peer, .host = x->host,
+				      .pcrs = &d->cfg->pcrs, .explicit_enrollment = d->cfg->explicit_enrollment };
 }
 
 int pull_attest(struct pull_driver *d, struct pull_result *res)
@@ -349,11 +444,7 @@ int pull_attest(struct pull_driver *d, struct pull_result *res)
 
 	memset(res, 0, sizeof(*res));
 	memset(&c, 0, sizeof(c));
-	memset(&x, 0, sizeof(x));
-	x.d = d;
-	x.res = res;
-	x.rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = d->target, .host = x.host,
-				     .pcrs = &d->cfg->pcrs, .explicit_enrollment = d->cfg->explicit_enrollment };
+	pull_run_init(&x, d, res);
 	trust_session_params(d->cfg, &d->trust, &sp);
 	err_clear();
 	if ((r = session_new(&sp, &x.s)) != 0)
@@ -381,14 +472,20 @@ int pull_attest(struct pull_driver *d, struct pull_result *res)
 		res->stages_done++;
 	r = 0;
 out:
-	pull_finish(&x, t0, r, st);
+	r = pull_finish(&x, t0, r, st);
 	protobuf_c_message_free_unpacked(x.reply, NULL);
 	OPENSSL_cleanse(&c, sizeof(c));
-	/* A passing session is kept for pull_requote. */
+	/* A passing session is kept for pull_requote; the node it proved is
+	 * the target's from now on. */
 	session_free(d->last);
 	d->last = r == 0 ? x.s : NULL;
-	memcpy(d->last_host, x.host, sizeof(d->last_host));
-	d->last_node = x.rec.node_id;
+	if (x.s && session_proven(x.s) && x.rec.node_id) {
+		memcpy(d->last_host, x.host, sizeof(d->last_host));
+		memcpy(d->last_peer, x.peer, sizeof(d->last_peer));
+		d->last_rec = x.rec;
+		d->last_rec.host = d->last_host;
+		d->last_rec.peer = d->last_peer;
+	}
 	if (r != 0)
 		session_free(x.s);
 	return r;
@@ -406,24 +503,25 @@ int pull_requote(struct pull_driver *d, struct pull_result *res)
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	memset(&x, 0, sizeof(x));
-	x.d = d;
-	x.res = res;
+	pull_run_init(&x, d, res);
 	x.s = d->last;
-	x.rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = d->target, .host = d->last_host,
-				     .pcrs = &d->cfg->pcrs, .node_id = d->last_node,
-				     .explicit_enrollment = d->cfg->explicit_enrollment };
+	memcpy(x.host, d->last_host, sizeof(x.host));
+	memcpy(x.peer, d->last_peer, sizeof(x.peer));
+	x.rec = d->last_rec;
+	x.rec.host = x.host;
+	x.rec.peer = x.peer;
 	err_clear();
 	if (!x.s) {
 		r = err_set(AERR_STATE, "no passing attestation to continue");
 		goto out;
 	}
-	r = stage_quote_round(&x);
-	if (r == 0)
+	/* Secrets went with the full exchange; a quote round only judges. */
+	if ((r = stage_quote_round(&x)) == 0)
 		res->stages_done = 1;
 out:
-	pull_finish(&x, t0, r, PULL_QUOTE);
+	r = pull_finish(&x, t0, r, PULL_QUOTE);
 	protobuf_c_message_free_unpacked(x.reply, NULL);
+	d->last_rec.state = x.rec.state;
 	if (r != 0) {
 		session_free(d->last);
 		d->last = NULL;

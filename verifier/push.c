@@ -26,19 +26,28 @@
 #include "tpmpub.h"
 #include "trust.h"
 
-#define PUSH_PEER_MAX 128
+#define PUSH_PEER_MAX (RPC_IDENTITY_MAX + 1)
 #define PUSH_HOST_MAX 64
+
+/* The quote a passing verdict waits to record until the secrets it brings
+ * are proven: the SubmitQuote request that carried it is gone by then. */
+struct push_quote_copy {
+	uint8_t attest[QUOTE_MAX_ATTEST];
+	size_t attest_len;
+	uint8_t sig[QUOTE_MAX_SIGNATURE];
+	size_t sig_len;
+};
 
 struct push_entry {
 	struct session *s;                        /* NULL = free slot */
 	uint8_t tag[PUSHID_TAG_LEN];
 	char peer[PUSH_PEER_MAX];                 /* TLS identity that said Hello; "" when insecure */
-	char host[PUSH_HOST_MAX];                 /* the attestor's claim, for logs only */
+	char host[PUSH_HOST_MAX];                 /* the attestor's claim (record_host), for logs */
 	uint64_t expires_ms;
 	int busy;                                 /* a handler works on it (table lock) */
 	uint32_t next_free;                       /* free list link */
 	struct record_ctx rec;                    /* where this session's verdicts go */
-	int64_t att_id;                           /* the recorded passing quote, for its secrets */
+	struct push_quote_copy *quote;            /* with secrets delivered: the quote to record */
 	int resumed;                              /* opened by a pre-issued quote request, not Hello */
 };
 
@@ -57,6 +66,7 @@ struct push_service {
 	pthread_mutex_t table_lock;
 	struct push_entry *slots;
 	uint32_t nslots, free_head, open;         /* free_head == nslots: none free */
+	uint32_t per_identity;                    /* sessions one TLS identity may hold open */
 	pthread_mutex_t counts_lock;
 	pthread_t window_thread;                  /* fails passing nodes that stop attesting */
 	int64_t started_ms;                       /* Unix ms: windows count from here at the earliest */
@@ -101,6 +111,7 @@ static void push_slot_release(struct push_service *p, uint32_t i)
 	struct push_entry *e = &p->slots[i];
 
 	session_free(e->s);
+	free(e->quote);
 	OPENSSL_cleanse(e->tag, sizeof(e->tag));
 	memset(e, 0, sizeof(*e));
 	e->next_free = p->free_head;
@@ -108,9 +119,9 @@ static void push_slot_release(struct push_service *p, uint32_t i)
 	push_open_changed(p, -1);
 }
 
-/* With table_lock held. Free every expired session; returns how many. Only when the table is full:
- * an expired session otherwise stays until it is looked up, so its attestor
- * learns "expired" rather than "unknown". */
+/* With table_lock held. Free every expired session; returns how many. Only when the table is full
+ * or an identity holds its share: an expired session otherwise stays until it
+ * is looked up, so its attestor learns "expired" rather than "unknown". */
 static uint32_t push_reap(struct push_service *p, uint64_t now)
 {
 	uint32_t n = 0;
@@ -189,15 +200,42 @@ static void push_put(struct push_service *p, uint32_t slot, int end)
 
 /* ------------------------------------------------------------ verdicts */
 
+/* A peer that failed before it proved any node's TPM: counted for its TLS
+ * identity, never a verdict of the node whose EK it presented. */
+static void push_rejected(struct push_service *p, struct rpc_call *call, enum rpc_status status,
+			  const char *step, const char *why)
+{
+	const char *peer = rpc_call_peer_identity(call);
+	struct record_ctx rec = { .store = p->store, .mode = "push", .peer = peer ? peer : "" };
+
+	record_rejected(&rec, NULL, step, why);
+	(void)rpc_call_fail(call, status, "%s: %s", step, why);
+	push_count(p, &p->counts.rejected);
+}
+
+/* The store could not look the node up or take its verdict: no verdict, the
+ * attestor tries again (UNAVAILABLE). Ends the session. */
+static void push_store_failed(struct push_service *p, struct rpc_call *call, uint32_t slot)
+{
+	(void)rpc_call_fail(call, RPC_UNAVAILABLE, "%s: try again", err_detail());
+	push_put(p, slot, 1);
+	push_count(p, &p->counts.rejected);
+}
+
 /* A failed step: out of order leaves the session as it was (the attestor may
- * still send the right step); a failed check ends it with a verdict. Gives
- * the session back either way. */
+ * still send the right step); a failed check ends it, as a verdict of the
+ * node once the peer proved its TPM, else as a rejected attempt. Gives the
+ * session back either way. */
 static void push_step_failed(struct push_service *p, struct rpc_call *call, uint32_t slot, int code,
 			     const struct session_quote *q)
 {
 	struct push_entry *e = &p->slots[slot];
 	const struct session_verdict *v;
 
+	if (code == AERR_STORE) {
+		push_store_failed(p, call, slot);
+		return;
+	}
 	if (session_get_state(e->s) != SESSION_FAILED) {
 		(void)rpc_call_fail_err(call, code);
 		push_put(p, slot, 0);
@@ -205,9 +243,18 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 		return;
 	}
 	v = session_last_verdict(e->s);
+	if (!session_proven(e->s)) {
+		record_rejected(&e->rec, e->s, NULL, NULL);
+		(void)rpc_call_fail(call, rpc_status_from_err(v->code), "%s: %s", session_step_name(v->step),
+				    v->peer_reason);
+		push_put(p, slot, 1);
+		push_count(p, &p->counts.rejected);
+		return;
+	}
 	LOG_INFO("verdict FAIL host '%s' peer '%s': %s: %s", e->host, e->peer, session_step_name(v->step), v->reason);
-	(void)record_verdict(&e->rec, v, q);
-	(void)rpc_call_fail(call, rpc_status_from_err(v->code), "%s: %s", session_step_name(v->step), v->reason);
+	/* Recorded or not, the node failed; the hook hears of it either way. */
+	(void)record_verdict(&e->rec, v, q, NULL);
+	(void)rpc_call_fail(call, rpc_status_from_err(v->code), "%s: %s", session_step_name(v->step), v->peer_reason);
 	push_put(p, slot, 1);
 	push_count(p, &p->counts.failed);
 }
@@ -219,16 +266,6 @@ static void push_reply(struct rpc_call *call, const char *id, Attest__V1__PushCh
 }
 
 /* ------------------------------------------------------------ handlers */
-
-/* The untrusted hostname, printable and bounded, for log lines. */
-static void push_host_copy(char *dst, const char *src)
-{
-	size_t i = 0;
-
-	for (; src && src[i] && i < PUSH_HOST_MAX - 1; i++)
-		dst[i] = src[i] > 0x20 && src[i] < 0x7f ? src[i] : '?';
-	dst[i] = '\0';
-}
 
 /* Reply with a quote request: after activation, or at once for an AK this
  * TPM activated before. */
@@ -267,13 +304,31 @@ static void push_ask_activation(struct rpc_call *call, const char *id, const str
 	push_reply(call, id, &m);
 }
 
-/* A free slot, marked busy, or UINT32_MAX when the table is full. */
-static uint32_t push_take_slot(struct push_service *p)
+/* Sessions of peer open now. With table_lock held. */
+static uint32_t push_peer_open(const struct push_service *p, const char *peer)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < p->nslots; i++)
+		if (p->slots[i].s && !strcmp(p->slots[i].peer, peer))
+			n++;
+	return n;
+}
+
+/* A free slot for peer, marked busy; UINT32_MAX when the table is full,
+ * or when peer holds per_identity sessions already (*own set): one identity
+ * cannot take the table from the others. Counted only once as many sessions
+ * as one identity may hold are open at all. */
+static uint32_t push_take_slot(struct push_service *p, const char *peer, int *own)
 {
 	uint32_t slot = UINT32_MAX;
 
+	*own = 0;
 	pthread_mutex_lock(&p->table_lock);
-	if (p->free_head < p->nslots || push_reap(p, push_now_ms()) > 0) {
+	if (p->open >= p->per_identity && push_peer_open(p, peer) >= p->per_identity &&
+	    (push_reap(p, push_now_ms()), push_peer_open(p, peer) >= p->per_identity)) {
+		*own = 1;
+	} else if (p->free_head < p->nslots || push_reap(p, push_now_ms()) > 0) {
 		slot = p->free_head;
 		p->free_head = p->slots[slot].next_free;
 		p->slots[slot].busy = 1;
@@ -283,19 +338,27 @@ static uint32_t push_take_slot(struct push_service *p)
 	return slot;
 }
 
-/* A new session in a free slot for peer (host: the attestor's claim, made
- * printable), its id into id. NULL when the call was answered (table full,
- * out of memory). */
+/* A new session in a free slot for peer (host: the attestor's claim), its id
+ * into id. NULL when the call was answered (table full, this identity's
+ * share taken, out of memory). */
 static struct push_entry *push_open(struct push_service *p, struct rpc_call *call, const char *peer, const char *host,
 				    uint32_t *slot, char id[PUSHID_LEN + 1])
 {
 	struct session_params sp;
 	struct push_entry *e;
-	int r;
+	int own, r;
 
-	if ((*slot = push_take_slot(p)) == UINT32_MAX) {
-		(void)rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED, "%u sessions open (max_sessions); try again later",
-				    p->nslots);
+	if ((*slot = push_take_slot(p, peer ? peer : "", &own)) == UINT32_MAX) {
+		if (own) {
+			LOG_WARN("peer '%s' holds %u open sessions, the most one identity may (max_sessions_per_identity)",
+				 peer ? peer : "", p->per_identity);
+			(void)rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED,
+					    "this TLS identity has %u sessions open, the most one identity may "
+					    "(max_sessions_per_identity); finish or let them expire", p->per_identity);
+		} else {
+			(void)rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED,
+					    "%u sessions open (max_sessions); try again later", p->nslots);
+		}
 		push_count(p, &p->counts.rejected);
 		return NULL;
 	}
@@ -308,11 +371,11 @@ static struct push_entry *push_open(struct push_service *p, struct rpc_call *cal
 		return NULL;
 	}
 	snprintf(e->peer, sizeof(e->peer), "%s", peer ? peer : "");
-	push_host_copy(e->host, host);
+	record_host(e->host, host);
 	e->expires_ms = push_now_ms() + (uint64_t)p->cfg->session_ttl * 1000u;
 	e->rec = (struct record_ctx){ .store = p->store, .hook = p->hook, .mode = "push", .peer = e->peer, .host = e->host,
 				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment };
-	e->att_id = 0;
+	e->quote = NULL;
 	e->resumed = 0;
 	pushid_format(*slot, e->tag, id);
 	return e;
@@ -333,20 +396,20 @@ static void push_hello(struct rpc_call *call, const ProtobufCMessage *in, void *
 
 	memset(&ch, 0, sizeof(ch));
 	if ((r = evidence_endorsement(req->endorsement, &en)) != 0 || (r = evidence_ak(req->ak, &ak)) != 0) {
-		(void)rpc_call_fail_err(call, r);
-		push_count(p, &p->counts.rejected);
+		char why[600];
+
+		snprintf(why, sizeof(why), "%s: %s", err_str(r), err_detail());
+		push_rejected(p, call, rpc_status_from_err(r), "endorsement", why);
 		return;
 	}
 	if (!(e = push_open(p, call, peer, en.hostname, &slot, id)))
 		return;
-	if ((r = session_endorse(e->s, &en)) != 0 || (r = record_node(&e->rec, e->s, &en)) != 0 ||
+	/* Nothing of the node changes here: only what the store knows is read. */
+	if ((r = session_endorse(e->s, &en)) != 0 || (r = record_lookup(&e->rec, e->s)) != 0 ||
 	    (r = session_ak(e->s, &ak, &ch)) != 0) {
 		push_step_failed(p, call, slot, r, NULL);
 		goto out;
 	}
-	/* This session supersedes a quote request handed out before. */
-	if (p->next)
-		pushnext_drop(p->next, e->rec.node_id);
 	LOG_DEBUG("session %.8s... opened for host '%s' peer '%s'", id + 8, e->host, e->peer);
 	if (session_ak_preactivated(e->s)) {
 		if ((r = push_ask_quote(e, call, id)) != 0) {
@@ -359,6 +422,20 @@ static void push_hello(struct rpc_call *call, const ProtobufCMessage *in, void *
 	push_put(p, slot, 0);
 out:
 	OPENSSL_cleanse(&ch, sizeof(ch));
+}
+
+/* The peer proved the node's TPM: from here on the session may change it. A
+ * request handed out before is superseded (the attestor lost it, or said
+ * Hello for another reason); the next verdict hands out a new one. */
+static int push_proven(struct push_service *p, struct push_entry *e)
+{
+	int r;
+
+	if ((r = record_proven(&e->rec, e->s)) != 0)
+		return r;
+	if (p->next)
+		pushnext_drop(p->next, e->rec.node_id);
+	return 0;
 }
 
 static void push_activate(struct rpc_call *call, const ProtobufCMessage *in, void *app)
@@ -380,10 +457,8 @@ static void push_activate(struct rpc_call *call, const ProtobufCMessage *in, voi
 	r = session_activate(e->s, req->response->secret.data, req->response->secret.len);
 	if (req->response->secret.data)
 		OPENSSL_cleanse(req->response->secret.data, req->response->secret.len);
-	if (r == 0) {
-		record_ak(&e->rec, e->s);
+	if (r == 0 && (r = push_proven(p, e)) == 0)
 		r = push_ask_quote(e, call, req->session_id);
-	}
 	if (r != 0) {
 		push_step_failed(p, call, slot, r, NULL);
 		return;
@@ -417,7 +492,9 @@ static int push_next_issue(struct push_service *p, struct push_entry *e, struct 
 	return pushnext_put(p->next, e->rec.node_id, n, id);
 }
 
-/* The passing verdict that ends a session. */
+/* The verdict that ends a session (passing, or verified but unjudged): the
+ * attestor comes back after reattest_interval; a pass also hands out the
+ * next quote request. */
 static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t slot, const char *id,
 		      const struct session_verdict *v)
 {
@@ -428,17 +505,18 @@ static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t sl
 	struct wire_pcrsel_buf selbuf;
 	struct push_entry *e = &p->slots[slot];
 	/* Without a store there is nothing to rebuild the next session from. */
-	struct pushnext_entry *n = p->next ? malloc(sizeof(*n)) : NULL;
+	struct pushnext_entry *n = p->next && v->pass ? malloc(sizeof(*n)) : NULL;
 	char next_id[PUSHNEXT_ID_LEN + 1];
 
-	LOG_INFO("verdict PASS host '%s' peer '%s' resetCount %u restartCount %u ak %s eventlog %s ima %llu "
+	LOG_INFO("verdict %s host '%s' peer '%s' resetCount %u restartCount %u ak %s eventlog %s ima %llu "
 		 "(%llu new) secrets %zu",
-		 e->host, e->peer, v->reset_count, v->restart_count,
+		 v->pass ? "PASS" : "VERIFIED (unjudged)", e->host, e->peer, v->reset_count, v->restart_count,
 		 !session_ak_preactivated(e->s) ? "activated" : e->resumed ? "known, resumed" : "known",
 		 v->event_log_checked ? "ok" : "none",
 		 (unsigned long long)v->ima_entries, (unsigned long long)v->ima_new, v->secrets_proven);
-	vm.pass = 1;
-	vm.reason = "";
+	vm.pass = v->pass;
+	vm.unjudged = v->unjudged;
+	vm.reason = v->pass ? "" : (char *)v->peer_reason;
 	vm.reattest_seconds = p->cfg->reattest_interval;
 	if (n && push_next_issue(p, e, n, next_id, &qr, &selbuf, &qm) == 0) {
 		vm.next_session_id = next_id;
@@ -451,7 +529,24 @@ static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t sl
 	m.verdict = &vm;
 	push_reply(call, id, &m);
 	push_put(p, slot, 1);
-	push_count(p, &p->counts.passed);
+	push_count(p, v->pass ? &p->counts.passed : &p->counts.unjudged);
+}
+
+/* Record the verdict that ends a proven session and answer with it; a
+ * verdict the store cannot take is not given (UNAVAILABLE: try again). */
+static void push_verdict(struct push_service *p, struct rpc_call *call, uint32_t slot, const char *id,
+			 const struct session_verdict *v, const struct session_quote *q,
+			 const struct session_proof *proofs, size_t nproofs)
+{
+	struct push_entry *e = &p->slots[slot];
+	int64_t att = 0;
+
+	if (record_verdict(&e->rec, v, q, &att) != 0) {
+		push_store_failed(p, call, slot);
+		return;
+	}
+	record_secrets(&e->rec, att, proofs, nproofs);
+	push_pass(p, call, slot, id, v);
 }
 
 /* Refuse a pre-issued quote request's SubmitQuote: the attestor says Hello next. */
@@ -488,8 +583,11 @@ static struct push_entry *push_resume(struct push_service *p, struct rpc_call *c
 	if (!(n = malloc(sizeof(*n))))
 		return push_resume_refused(p, call, UINT32_MAX, RPC_RESOURCE_EXHAUSTED, "out of memory");
 	if ((r = pushnext_take(p->next, id, peer, push_now_ms(), max_age, &node, n)) != 0) {
-		if (r == AERR_STATE)
-			LOG_WARN("peer '%s' presented another identity's pre-issued quote request", peer ? peer : "");
+		if (r == AERR_STATE) {
+			struct record_ctx rec = { .store = p->store, .mode = "push", .peer = peer ? peer : "" };
+
+			record_rejected(&rec, NULL, "quote", "presented another TLS identity's pre-issued quote request");
+		}
 		push_resume_refused(p, call, UINT32_MAX,
 				    r == AERR_STATE ? RPC_PERMISSION_DENIED
 				    : r == AERR_NONCE ? RPC_FAILED_PRECONDITION : RPC_NOT_FOUND, err_detail());
@@ -501,11 +599,16 @@ static struct push_entry *push_resume(struct push_service *p, struct rpc_call *c
 	ak = (struct session_ak){ .pub = n->ak, .pub_len = n->ak_len, .parent_ek_alg = n->ak_parent };
 	/* What the store says now wins: a node removed, or with another AK
 	 * activated since, goes back to Hello. */
-	if ((r = session_endorse_known(e->s, &n->ek)) != 0 || (r = record_node_known(&e->rec, e->s)) != 0 ||
+	if ((r = session_endorse_known(e->s, &n->ek)) != 0 || (r = record_lookup_known(&e->rec, e->s)) != 0 ||
 	    e->rec.node_id != node || (r = session_ak(e->s, &ak, &ch)) != 0 || !session_ak_preactivated(e->s) ||
 	    (r = session_quote_preissued(e->s, &n->resume)) != 0) {
-		e = push_resume_refused(p, call, *slot, RPC_NOT_FOUND,
-					r ? err_detail() : "the node's record changed since the quote request");
+		if (r == AERR_STORE) {
+			push_store_failed(p, call, *slot);
+			e = NULL;
+		} else {
+			e = push_resume_refused(p, call, *slot, RPC_NOT_FOUND,
+						r ? err_detail() : "the node's record changed since the quote request");
+		}
 		goto out;
 	}
 	LOG_DEBUG("session %.8s... resumed for host '%s' peer '%s'", sid + 8, e->host, e->peer);
@@ -518,24 +621,117 @@ out:
 	return e;
 }
 
-static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in, void *app)
+/* Keep the quote of a passing verdict that waits for its secrets' proofs. */
+static int push_keep_quote(struct push_entry *e, const struct session_quote *q)
 {
-	struct push_service *p = app;
-	const Attest__V1__PushQuote *req = (const Attest__V1__PushQuote *)in;
+	if (q->attest_len > QUOTE_MAX_ATTEST || q->sig_len > QUOTE_MAX_SIGNATURE)
+		return err_set(AERR_TOO_LARGE, "quote");
+	if (!e->quote && !(e->quote = malloc(sizeof(*e->quote))))
+		return err_set(AERR_ALLOC, "quote");
+	memcpy(e->quote->attest, q->attest, q->attest_len);
+	e->quote->attest_len = q->attest_len;
+	memcpy(e->quote->sig, q->sig, q->sig_len);
+	e->quote->sig_len = q->sig_len;
+	return 0;
+}
+
+/* The kept quote as a session_quote for the record (NULL when none). */
+static const struct session_quote *push_kept_quote(const struct push_entry *e, struct session_quote *q)
+{
+	if (!e->quote)
+		return NULL;
+	memset(q, 0, sizeof(*q));
+	q->attest = e->quote->attest;
+	q->attest_len = e->quote->attest_len;
+	q->sig = e->quote->sig;
+	q->sig_len = e->quote->sig_len;
+	return q;
+}
+
+/* A quote that verified but asks for another step: a quote with a fresh
+ * nonce (IMA of another boot; a pre-issued nonce not provably fresh), or
+ * activation again after a reset. 0 when this answered the call. */
+static int push_not_a_verdict(struct push_service *p, struct rpc_call *call, uint32_t slot, const char *sid, int r)
+{
+	struct push_entry *e = &p->slots[slot];
+	struct session_challenge ch;
+
+	if (r == AERR_REQUOTE) {
+		if ((r = push_ask_quote(e, call, sid)) != 0)
+			push_step_failed(p, call, slot, r, NULL);
+		else
+			push_put(p, slot, 0);
+		return 0;
+	}
+	if (r != AERR_REACTIVATE)
+		return -1;
+	/* The TPM was reset since its AK was activated: again, then quote. */
+	if ((r = session_reactivate(e->s, &ch)) != 0) {
+		push_step_failed(p, call, slot, r, NULL);
+		return 0;
+	}
+	push_ask_activation(call, sid, &ch);
+	OPENSSL_cleanse(&ch, sizeof(ch));
+	push_put(p, slot, 0);
+	return 0;
+}
+
+/* A passing quote: the secrets selected for this node (by its EK, or the
+ * name and groups an operator gave it), else the verdict. */
+static void push_after_quote(struct push_service *p, struct rpc_call *call, uint32_t slot, const char *sid,
+			     const struct session_verdict *v, const struct session_quote *q)
+{
 	Attest__V1__PushChallenge m = ATTEST__V1__PUSH_CHALLENGE__INIT;
 	Attest__V1__SecretDelivery dm;
 	const struct secret_def *defs[SECRET_MAX_PER_HOST];
 	const struct secret_blob *blobs;
 	struct evidence_delivery_buf *buf = NULL;
-	struct session_challenge ch;
+	struct push_entry *e = &p->slots[slot];
+	struct secret_node node;
+	size_t n = 0;
+	int r;
+
+	if (v->pass) {
+		record_secret_node(&e->rec, &node);
+		n = secret_set_match(&p->secrets, &node, defs);
+	}
+	if (n == 0) {
+		push_verdict(p, call, slot, sid, v, q, NULL, 0);
+		return;
+	}
+	/* Secrets for this node: the verdict waits for the proofs. */
+	if ((r = push_keep_quote(e, q)) != 0 || !(buf = malloc(sizeof(*buf)))) {
+		(void)rpc_call_fail_err(call, r ? r : err_set(AERR_ALLOC, "delivery"));
+		push_put(p, slot, 1);
+		return;
+	}
+	if ((r = session_secrets(e->s, defs, n, &blobs)) != 0) {
+		push_step_failed(p, call, slot, r, q);
+		goto out;
+	}
+	if ((r = evidence_delivery(blobs, n, buf, &dm)) != 0)
+		(void)rpc_call_fail_err(call, r);
+	else {
+		m.secrets = &dm;
+		push_reply(call, sid, &m);
+	}
+	push_put(p, slot, 0);
+out:
+	free(buf);
+}
+
+static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in, void *app)
+{
+	struct push_service *p = app;
+	const Attest__V1__PushQuote *req = (const Attest__V1__PushQuote *)in;
 	struct session_verdict v;
 	struct session_quote q;
 	struct pcr_values values;
 	struct push_entry *e;
-	char ek[65], rid[PUSHID_LEN + 1];
+	char rid[PUSHID_LEN + 1];
 	const char *sid = req->session_id;
+	int was_proven;
 	uint32_t slot;
-	size_t n;
 	int r;
 
 	if (pushid_is_next(req->session_id)) {
@@ -551,56 +747,18 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 		push_count(p, &p->counts.rejected);
 		return;
 	}
+	was_proven = session_proven(e->s);
 	r = session_quote(e->s, &q, &v);
-	if (r == AERR_REQUOTE) {
-		/* The IMA list continued another boot's (a new round from entry 0),
-		 * or a pre-issued nonce's quote is not provably fresh: ask again. */
-		if ((r = push_ask_quote(e, call, sid)) != 0) {
-			push_step_failed(p, call, slot, r, NULL);
-			return;
-		}
-		push_put(p, slot, 0);
+	/* An AK activated before signed this session's nonce: proven now. */
+	if (!was_proven && session_proven(e->s) && !e->resumed && p->next)
+		pushnext_drop(p->next, e->rec.node_id);
+	if (push_not_a_verdict(p, call, slot, sid, r) == 0)
 		return;
-	}
-	if (r == AERR_REACTIVATE) {
-		/* The TPM was reset since its AK was activated: again, then quote. */
-		if ((r = session_reactivate(e->s, &ch)) != 0) {
-			push_step_failed(p, call, slot, r, NULL);
-			return;
-		}
-		push_ask_activation(call, sid, &ch);
-		OPENSSL_cleanse(&ch, sizeof(ch));
-		push_put(p, slot, 0);
-		return;
-	}
 	if (r != 0) {
 		push_step_failed(p, call, slot, r, &q);
 		return;
 	}
-	e->att_id = record_verdict(&e->rec, &v, &q);
-	if ((r = session_ek_hash(e->s, ek)) != 0 || (n = secret_set_match(&p->secrets, ek, e->host, defs)) == 0) {
-		push_pass(p, call, slot, sid, &v);
-		return;
-	}
-	/* Secrets for this host: the verdict waits for the proofs. */
-	if (!(buf = malloc(sizeof(*buf)))) {
-		(void)rpc_call_fail_err(call, err_set(AERR_ALLOC, "delivery"));
-		push_put(p, slot, 0);
-		return;
-	}
-	if ((r = session_secrets(e->s, defs, n, &blobs)) != 0) {
-		push_step_failed(p, call, slot, r, NULL);
-		goto out;
-	}
-	if ((r = evidence_delivery(blobs, n, buf, &dm)) != 0)
-		(void)rpc_call_fail_err(call, r);
-	else {
-		m.secrets = &dm;
-		push_reply(call, sid, &m);
-	}
-	push_put(p, slot, 0);
-out:
-	free(buf);
+	push_after_quote(p, call, slot, sid, &v, &q);
 }
 
 static void push_confirm_secrets(struct rpc_call *call, const ProtobufCMessage *in, void *app)
@@ -609,6 +767,7 @@ static void push_confirm_secrets(struct rpc_call *call, const ProtobufCMessage *
 	const Attest__V1__PushReceipt *req = (const Attest__V1__PushReceipt *)in;
 	struct session_proof proofs[SECRET_MAX_PER_HOST];
 	struct session_verdict v;
+	struct session_quote kept;
 	struct push_entry *e;
 	uint32_t slot;
 	size_t n;
@@ -623,14 +782,13 @@ static void push_confirm_secrets(struct rpc_call *call, const ProtobufCMessage *
 		return;
 	}
 	if ((r = session_receipt(e->s, proofs, n, &v)) != 0) {
-		push_step_failed(p, call, slot, r, NULL);
+		push_step_failed(p, call, slot, r, push_kept_quote(e, &kept));
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
 		LOG_INFO("secret '%s' delivered to host '%s' peer '%s', proof verified", proofs[i].name, e->host,
 			 e->peer);
-	record_secrets(&e->rec, e->att_id, proofs, n);
-	push_pass(p, call, slot, req->session_id, &v);
+	push_verdict(p, call, slot, req->session_id, &v, push_kept_quote(e, &kept), proofs, n);
 }
 
 /* ------------------------------------------------------------ re-attestation window */
@@ -639,7 +797,7 @@ static int push_overdue(const struct store_node *n, void *arg)
 {
 	struct push_service *p = arg;
 	struct record_ctx rec = { .store = p->store, .hook = p->hook, .mode = "push", .host = n->hostname,
-				  .node_id = n->id, .pcrs = &p->cfg->pcrs };
+				  .node_id = n->id, .state = n->state, .pcrs = &p->cfg->pcrs };
 	struct session_verdict v;
 
 	snprintf(rec.ek_hash, sizeof(rec.ek_hash), "%s", n->ek_hash);
@@ -719,6 +877,7 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 	pthread_cond_init(&p->window_cond, NULL);
 	p->cfg = cfg;
 	p->nslots = cfg->max_sessions;
+	p->per_identity = cfg->max_sessions_per_identity;
 	for (uint32_t i = 0; i < p->nslots; i++)
 		p->slots[i].next_free = i + 1;
 	p->free_head = 0;

@@ -7,13 +7,20 @@
  * Each push session wraps one session.c state machine (the same checks as pull
  * mode, in the same order). A session id is unguessable (slot number + 128
  * random bits), bound to the TLS identity that said Hello, and expires after
- * session_ttl; a session ends at its verdict. Rejections are gRPC statuses whose
+ * session_ttl; a session ends at its verdict. One identity holds at most
+ * max_sessions_per_identity open sessions. A session changes its node only
+ * once the peer proved the node's TPM (record.h); one that fails before is a
+ * rejected attempt of its identity. Rejections are gRPC statuses whose
  * message says why: NOT_FOUND (unknown or finished session), PERMISSION_DENIED
- * (another TLS identity, or a failed check: "<step>: <reason>"),
+ * (another TLS identity, or a failed check: "<step>: <reason>", without the
+ * operator-only details such as a policy's expected values),
  * FAILED_PRECONDITION (a step out of order or repeated, an expired session),
- * RESOURCE_EXHAUSTED (max_sessions open), INVALID_ARGUMENT (malformed).
+ * RESOURCE_EXHAUSTED (max_sessions open, or this identity's share),
+ * INVALID_ARGUMENT (malformed), UNAVAILABLE (the store cannot take the node's
+ * record or verdict now: try again).
  *
- * The server runs calls one at a time, so the session table needs no lock. */
+ * Handlers run on `threads` workers: the session table is under a lock, a
+ * session is used by the one handler that marked it busy. */
 #ifndef VERIFIER_PUSH_H
 #define VERIFIER_PUSH_H
 
@@ -26,6 +33,7 @@ struct push_service;
 
 struct push_counts {
 	uint64_t passed, failed;       /* verdicts */
+	uint64_t unjudged;             /* verdicts "verified" without a reference */
 	uint64_t rejected;             /* calls refused without a verdict (unknown id, wrong peer, ...) */
 	uint32_t open;                 /* sessions open now */
 };

@@ -1,12 +1,30 @@
 #define LOG_MODULE "record"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "imastate.h"
 #include "log.h"
 #include "pcrsel.h"
-#include "tpmpub.h"
 #include "record.h"
+#include "strsafe.h"
+#include "tpmpub.h"
+
+void record_host(char dst[64], const char *claim)
+{
+	strsafe(dst, 64, claim, STRSAFE_HOSTNAME);
+}
+
+/* The store could not be read or written: the session cannot go on without
+ * its node's record (fail closed), and says so to the peer as a condition
+ * to retry, not as a verdict. */
+static int record_store_failed(const char *what)
+{
+	LOG_ERR("%s: %s", what, err_detail());
+	return err_wrap(AERR_STORE, what);
+}
 
 /* What the store knew of the node, into c and the session. */
 static int record_prior(struct record_ctx *c, struct session *s, const char *hash, const struct store_prior *sp)
@@ -14,9 +32,12 @@ static int record_prior(struct record_ctx *c, struct session *s, const char *has
 	struct session_prior prior;
 
 	memset(&prior, 0, sizeof(prior));
-	c->node_id = sp->id;
+	c->node_id = sp->existed ? sp->id : 0;
 	memcpy(c->ek_hash, hash, sizeof(c->ek_hash));
 	c->state = sp->state;
+	memcpy(c->name, sp->name, sizeof(c->name));
+	c->ngroups = sp->ngroups;
+	memcpy(c->groups, sp->groups, sizeof(c->groups));
 	prior.has_counts = sp->has_counts;
 	prior.reset_count = sp->reset_count;
 	prior.restart_count = sp->restart_count;
@@ -37,73 +58,102 @@ static int record_prior(struct record_ctx *c, struct session *s, const char *has
 	return session_set_prior(s, &prior, 1);
 }
 
-int record_node(struct record_ctx *c, struct session *s, const struct session_endorsement *en)
+/* A node bound to another TLS identity: the peer may not act for it. */
+static int record_foreign(const struct record_ctx *c, const struct store_prior *sp)
 {
-	const TPMT_PUBLIC *ek = session_ek_public(s);
+	return sp->existed && sp->identity[0] && strcmp(sp->identity, c->peer ? c->peer : "") != 0;
+}
+
+static int record_refuse_foreign(struct session *s, enum session_step step, const struct store_prior *sp)
+{
+	err_set(AERR_IDENTITY, "this TPM's node is bound to another TLS identity (an operator re-binds it with "
+		"verifier enroll NODE --identity)");
+	err_private(AERR_IDENTITY, "bound to '%s'", sp->identity);
+	return session_reject(s, step, AERR_IDENTITY);
+}
+
+int record_lookup(struct record_ctx *c, struct session *s)
+{
 	struct session_prior none;
-	struct store_node_in in;
 	struct store_prior sp;
 	char hash[65];
 	int r;
 
 	memset(&none, 0, sizeof(none));
-	if (!c->store || !ek || session_ek_hash(s, hash) != 0)
+	if (session_ek_hash(s, hash) != 0)
+		return err_set(AERR_STATE, "no endorsed EK to look the node up by");
+	memcpy(c->ek_hash, hash, sizeof(c->ek_hash));
+	if (!c->store)
 		return session_set_prior(s, &none, 1);
-	memset(&in, 0, sizeof(in));
-	in.ek_hash = hash;
-	in.ek_alg = ek->type;
-	for (size_t i = 0; en && i < en->n_eks; i++)
-		if (en->eks[i].alg == ek->type) {
-			in.ek_pub = en->eks[i].pub;
-			in.ek_pub_len = en->eks[i].pub_len;
-			in.ek_cert = en->eks[i].cert;
-			in.ek_cert_len = en->eks[i].cert_len;
-		}
-	in.hostname = c->host;
-	r = store_node_upsert(c->store, &in, !c->explicit_enrollment, &sp);
-	if (r == AERR_NOT_FOUND)
+	if ((r = store_node_lookup(c->store, hash, &sp)) != 0)
+		return record_store_failed("looking the node up");
+	if (!sp.existed && c->explicit_enrollment)
 		return session_set_prior(s, NULL, 0);
-	if (r != 0) {
-		/* The verdict still stands without the store; only the counter
-		 * rules lose their reference. */
-		LOG_ERR("recording node %.16s...: %s", hash, err_detail());
-		return session_set_prior(s, &none, 1);
-	}
+	if (record_foreign(c, &sp))
+		return record_refuse_foreign(s, SESSION_STEP_ENDORSEMENT, &sp);
 	return record_prior(c, s, hash, &sp);
 }
 
-int record_node_known(struct record_ctx *c, struct session *s)
+int record_lookup_known(struct record_ctx *c, struct session *s)
 {
-	const TPMT_PUBLIC *ek = session_ek_public(s);
-	struct store_node_in in;
 	struct store_prior sp;
 	char hash[65];
 	int r;
 
-	if (!c->store || !ek || (r = session_ek_hash(s, hash)) != 0)
+	if (!c->store || session_ek_hash(s, hash) != 0)
 		return err_set(AERR_STATE, "no store or no endorsed EK to look the node up by");
-	memset(&in, 0, sizeof(in));
-	in.ek_hash = hash;
-	in.ek_alg = ek->type;
-	/* No hostname, EK public or certificate: nothing to compare, so the
-	 * lookup never writes (it would write what it was given). */
-	if ((r = store_node_upsert(c->store, &in, 0, &sp)) != 0)
-		return r;
+	if ((r = store_node_lookup(c->store, hash, &sp)) != 0)
+		return record_store_failed("looking the node up");
+	if (!sp.existed)
+		return err_set(AERR_NOT_FOUND, "node %.16s... is no longer enrolled", hash);
+	if (record_foreign(c, &sp))
+		return err_set(AERR_NOT_FOUND, "node %.16s... was bound to another TLS identity", hash);
 	return record_prior(c, s, hash, &sp);
 }
 
-void record_ak(struct record_ctx *c, const struct session *s)
+int record_proven(struct record_ctx *c, struct session *s)
 {
-	const TPMT_PUBLIC *ak = session_ak_public(s);
-	const TPM2B_NAME *name = session_ak_name(s);
-	uint8_t wire[sizeof(TPM2B_PUBLIC)];
-	size_t len = 0;
+	const TPMT_PUBLIC *ek = session_ek_public(s), *ak = session_ak_public(s);
+	const TPM2B_NAME *ak_name = session_ak_name(s);
+	uint8_t ek_wire[sizeof(TPM2B_PUBLIC)], ak_wire[sizeof(TPM2B_PUBLIC)];
+	size_t ek_len = 0, ak_len = 0, cert_len = 0;
+	const uint8_t *cert = session_ek_cert(s, &cert_len);
+	struct store_node_in in;
+	struct store_prior sp;
+	int r;
 
-	if (!c->store || !c->node_id || !ak || !name)
-		return;
-	if (tpmpub_marshal(ak, wire, sizeof(wire), &len) != 0 ||
-	    store_node_set_ak(c->store, c->node_id, wire, len, name->name, name->size) != 0)
-		LOG_ERR("recording the activated AK: %s", err_detail());
+	if (!c->store)
+		return 0;
+	if (!ek || !ak || !ak_name || !session_proven(s))
+		return err_set(AERR_STATE, "record_proven before the TPM was proven");
+	if ((r = tpmpub_marshal(ek, ek_wire, sizeof(ek_wire), &ek_len)) != 0 ||
+	    (r = tpmpub_marshal(ak, ak_wire, sizeof(ak_wire), &ak_len)) != 0)
+		return r;
+	memset(&in, 0, sizeof(in));
+	in.ek_hash = c->ek_hash;
+	in.ek_alg = ek->type;
+	in.ek_pub = ek_wire;
+	in.ek_pub_len = ek_len;
+	in.ek_cert = cert;
+	in.ek_cert_len = cert_len;
+	in.hostname = c->host;
+	in.identity = c->peer;
+	in.ak_pub = ak_wire;
+	in.ak_pub_len = ak_len;
+	in.ak_name = ak_name->name;
+	in.ak_name_len = ak_name->size;
+	r = store_node_proven(c->store, &in, !c->explicit_enrollment, &sp);
+	if (r == AERR_NOT_FOUND)
+		return session_reject(s, SESSION_STEP_ACTIVATION, r);
+	if (r == AERR_STATE) {
+		err_set(AERR_IDENTITY, "this TPM's node was bound to another TLS identity meanwhile");
+		return session_reject(s, SESSION_STEP_ACTIVATION, AERR_IDENTITY);
+	}
+	if (r != 0)
+		return record_store_failed("recording the proven node");
+	c->node_id = sp.id;
+	c->state = sp.existed && sp.state != STORE_ENROLLED ? sp.state : STORE_ATTESTING;
+	return 0;
 }
 
 /* A node changed state: tell the operator's hook. */
@@ -120,8 +170,8 @@ static void record_changed(struct record_ctx *c, const struct store_change *ch, 
 	hook_post(c->hook, &ev);
 }
 
-static int64_t record_add(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q,
-			  int no_contact)
+static int record_add(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q,
+		      int no_contact, int64_t *att)
 {
 	struct store_attestation a;
 	struct store_change change;
@@ -130,14 +180,19 @@ static int64_t record_add(struct record_ctx *c, const struct session_verdict *v,
 	char sel[256] = "";
 	int64_t id = 0;
 
+	if (att)
+		*att = 0;
 	if (!c->store)
 		return 0;
+	if (c->node_id < 1)
+		return err_set(AERR_STATE, "a verdict without a node");
 	memset(&a, 0, sizeof(a));
 	a.node_id = c->node_id;
 	a.mode = c->mode;
 	a.peer = c->peer;
 	a.hostname = c->host;
 	a.pass = v->pass;
+	a.unjudged = v->unjudged;
 	a.no_contact = no_contact;
 	a.step = session_step_name(v->step);
 	a.reason = v->reason;
@@ -151,7 +206,7 @@ static int64_t record_add(struct record_ctx *c, const struct session_verdict *v,
 		a.signature = q->sig;
 		a.signature_len = q->sig_len;
 	}
-	if (v->pass) {
+	if (v->pass || v->unjudged) {
 		a.has_counts = 1;
 		a.reset_count = v->reset_count;
 		a.restart_count = v->restart_count;
@@ -167,12 +222,22 @@ static int64_t record_add(struct record_ctx *c, const struct session_verdict *v,
 		sel[0] = '\0';
 	a.pcr_selection = sel[0] ? sel : NULL;
 	if (store_attestation_add(c->store, &a, &id, &change) != 0) {
-		LOG_ERR("recording a verdict: %s", err_detail());
-		return 0;
+		int r = record_store_failed("recording a verdict");
+
+		/* A failing verdict still reaches the operator's hook: the node
+		 * must lose what its passing state granted elsewhere. */
+		if (!v->pass && !v->unjudged && c->state != STORE_FAILED) {
+			struct store_change ch = { .changed = 1, .from = c->state, .to = STORE_FAILED };
+
+			record_changed(c, &ch, v->reason, 0);
+		}
+		return r;
 	}
 	if (change.changed)
 		record_changed(c, &change, v->pass ? "" : v->reason, id);
-	return id;
+	if (att)
+		*att = id;
+	return 0;
 }
 
 void record_secrets(struct record_ctx *c, int64_t att, const struct session_proof *proofs, size_t n)
@@ -184,12 +249,89 @@ void record_secrets(struct record_ctx *c, int64_t att, const struct session_proo
 			LOG_ERR("recording secret '%s': %s", proofs[i].name, err_detail());
 }
 
-int64_t record_verdict(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q)
+int record_verdict(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q, int64_t *att)
 {
-	return record_add(c, v, q, 0);
+	return record_add(c, v, q, 0, att);
 }
 
 void record_missed(struct record_ctx *c, const struct session_verdict *v)
 {
-	(void)record_add(c, v, NULL, 1);
+	(void)record_add(c, v, NULL, 1, NULL);
+}
+
+void record_secret_node(const struct record_ctx *c, struct secret_node *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ek_hash = c->ek_hash;
+	out->name = c->name;
+	for (size_t i = 0; i < c->ngroups && i < SECRET_NODE_GROUPS; i++)
+		out->groups[out->ngroups++] = c->groups[i];
+}
+
+/* ------------------------------------------------------------ rejected attempts */
+
+/* Without a store, rejected attempts are counted here: a few identities,
+ * the least recent replaced. */
+#define RECORD_MEM_REJECTS 64
+
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		char key[8 + STORE_IDENTITY_MAX];
+		uint64_t count;
+		uint64_t last;
+	} e[RECORD_MEM_REJECTS];
+	uint64_t tick;
+} record_mem = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t record_mem_count(const char *mode, const char *identity)
+{
+	char key[sizeof(record_mem.e[0].key)];
+	size_t victim = 0;
+	uint64_t n;
+
+	snprintf(key, sizeof(key), "%s %s", mode, identity);
+	pthread_mutex_lock(&record_mem.lock);
+	record_mem.tick++;
+	for (size_t i = 0; i < RECORD_MEM_REJECTS; i++) {
+		if (record_mem.e[i].count && !strcmp(record_mem.e[i].key, key)) {
+			victim = i;
+			goto found;
+		}
+		if (record_mem.e[i].last < record_mem.e[victim].last)
+			victim = i;
+	}
+	snprintf(record_mem.e[victim].key, sizeof(record_mem.e[victim].key), "%s", key);
+	record_mem.e[victim].count = 0;
+found:
+	n = ++record_mem.e[victim].count;
+	record_mem.e[victim].last = record_mem.tick;
+	pthread_mutex_unlock(&record_mem.lock);
+	return n;
+}
+
+void record_rejected(struct record_ctx *c, const struct session *s, const char *step, const char *reason)
+{
+	const struct session_verdict *v = s ? session_last_verdict(s) : NULL;
+	const char *peer = c->peer ? c->peer : "";
+	char hash[65] = "";
+	uint64_t n = 0;
+
+	if (v && v->code) {
+		step = session_step_name(v->step);
+		reason = v->reason;
+	}
+	if (s && session_ek_hash(s, hash) != 0)
+		hash[0] = '\0'; /* it failed before its EK was endorsed */
+	if (!c->store || store_rejected_add(c->store, c->mode, peer, step, reason, hash, &n) != 0) {
+		if (c->store)
+			LOG_ERR("recording a rejected attempt: %s", err_detail());
+		n = record_mem_count(c->mode, peer);
+	}
+	/* Every attempt is counted; the log hears of the 1st, 2nd, 4th, 8th...
+	 * of each identity, so a flood cannot fill it. */
+	if ((n & (n - 1)) == 0)
+		LOG_WARN("rejected attempt %llu of peer '%s' (%s%s%.16s%s): %s: %s", (unsigned long long)n, peer,
+			 c->mode, hash[0] ? ", EK " : "", hash, hash[0] ? "..." : "", step ? step : "?",
+			 reason ? reason : "");
 }

@@ -147,24 +147,56 @@ void secret_set_free(struct secret_set *set)
 	memset(set, 0, sizeof(*set));
 }
 
-size_t secret_set_match(const struct secret_set *set, const char *ek_hash_hex, const char *hostname,
-			const struct secret_def **out)
+int secret_host_check(const char *entry)
+{
+	const char *v;
+
+	if (!strcmp(entry, "*"))
+		return 0;
+	if (!strncmp(entry, "ek:", 3)) {
+		v = entry + 3;
+		if (strlen(v) != 64 || strspn(v, "0123456789abcdefABCDEF") != 64)
+			return err_set(AERR_CONFIG, "host '%s': ek: takes the 64 hex digits of the EK hash", entry);
+		return 0;
+	}
+	v = !strncmp(entry, "name:", 5) ? entry + 5 : !strncmp(entry, "group:", 6) ? entry + 6 : NULL;
+	if (!v)
+		return err_set(AERR_CONFIG, "host '%s' would match the attestor's own hostname claim, which any host "
+			       "with a genuine TPM can make: select by ek:<EK hash> (what its TPM proves), or by "
+			       "name:%s / group:G (assigned with verifier enroll --name / --group)", entry, entry);
+	if (!*v || strlen(v) > 64)
+		return err_set(AERR_CONFIG, "host '%s': a name or group has 1..64 characters", entry);
+	return 0;
+}
+
+/* 1 when one entry of c's hosts selects node. */
+static int secret_selects(const struct secret_conf *c, const struct secret_node *node)
+{
+	if (c->nhosts == 0)
+		return 1;
+	for (size_t h = 0; h < c->nhosts; h++) {
+		const char *e = c->hosts[h];
+
+		if (!strcmp(e, "*"))
+			return 1;
+		if (!strncmp(e, "ek:", 3) && node->ek_hash && !strcasecmp(e + 3, node->ek_hash))
+			return 1;
+		if (!strncmp(e, "name:", 5) && node->name && *node->name && !strcmp(e + 5, node->name))
+			return 1;
+		for (size_t g = 0; !strncmp(e, "group:", 6) && g < node->ngroups; g++)
+			if (node->groups[g] && !strcmp(e + 6, node->groups[g]))
+				return 1;
+	}
+	return 0;
+}
+
+size_t secret_set_match(const struct secret_set *set, const struct secret_node *node, const struct secret_def **out)
 {
 	size_t k = 0;
 
-	for (size_t i = 0; set && i < set->n && k < SECRET_MAX_PER_HOST; i++) {
-		const struct secret_conf *c = set->defs[i].conf;
-		int match = c->nhosts == 0;
-
-		for (size_t h = 0; h < c->nhosts && !match; h++) {
-			if (!strncmp(c->hosts[h], "ek:", 3))
-				match = ek_hash_hex && !strcasecmp(c->hosts[h] + 3, ek_hash_hex);
-			else
-				match = hostname && !strcmp(c->hosts[h], hostname);
-		}
-		if (match)
+	for (size_t i = 0; set && i < set->n && k < SECRET_MAX_PER_HOST; i++)
+		if (secret_selects(set->defs[i].conf, node))
 			out[k++] = &set->defs[i];
-	}
 	return k;
 }
 

@@ -39,8 +39,10 @@ struct secret_conf {
 	enum secret_kind kind;            /* 0 = not given */
 	char *key;                        /* file */
 	char *cert;                       /* file (rsa) */
-	size_t nhosts;                    /* 0 = every host */
-	char *hosts[SECRET_MAX_HOSTS];    /* "ek:<hex SHA-256 of the EK public>" or a hostname */
+	size_t nhosts;                    /* 0 = every node */
+	char *hosts[SECRET_MAX_HOSTS];    /* "ek:<hex SHA-256 of the EK public>", "name:NAME" or
+					   * "group:GROUP" (assigned by an operator): never the
+					   * attestor's own hostname claim */
 	int has_pcrs;
 	TPML_PCR_SELECTION pcrs;
 	struct policy values;             /* empty = the passing quote's values */
@@ -84,10 +86,25 @@ int secret_set_load(const struct secret_conf *confs, size_t n, struct secret_set
 /* Wipes the keys; NULL-safe. */
 void secret_set_free(struct secret_set *set);
 
-/* The definitions for a host (by its EK hash, hex, or its claimed hostname),
- * in configuration order, at most SECRET_MAX_PER_HOST. */
-size_t secret_set_match(const struct secret_set *set, const char *ek_hash_hex, const char *hostname,
-			const struct secret_def **out);
+#define SECRET_NODE_GROUPS 16
+
+/* A node as secrets select it: what its TPM proves (the EK hash) and what
+ * an operator assigned it (verifier enroll --name, --group). */
+struct secret_node {
+	const char *ek_hash;              /* hex SHA-256 of the EK public */
+	const char *name;                 /* "" or NULL: none */
+	size_t ngroups;
+	const char *groups[SECRET_NODE_GROUPS];
+};
+
+/* A hosts entry as written: "*", "ek:" + 64 hex digits, "name:NAME" or
+ * "group:NAME". AERR_CONFIG naming the entry otherwise (a bare name is the
+ * attestor's hostname claim, which any host can make). */
+int secret_host_check(const char *entry) ATTEST_WUR;
+
+/* The definitions for a node, in configuration order, at most
+ * SECRET_MAX_PER_HOST. */
+size_t secret_set_match(const struct secret_set *set, const struct secret_node *node, const struct secret_def **out);
 
 /* Wrap def for the EK ek as new parent, usable under PolicyPCR over
  * (def's selection and values) or, where def names none, (quoted_sel, the

@@ -25,6 +25,8 @@ struct session {
 	TPMT_PUBLIC ek;
 	char ek_hash[65];              /* tpmpub_identity of ek, from the endorsement on */
 	int ek_has_cert;
+	uint8_t *ek_cert;              /* a copy of its certificate, for the node's record once proven */
+	size_t ek_cert_len;
 	TPMT_PUBLIC ak;
 	TPM2B_NAME ak_name;
 
@@ -40,6 +42,9 @@ struct session {
 	int quoted_before;
 	uint32_t last_reset_count, last_restart_count;
 	uint64_t last_clock;
+	uint64_t anchor_ms, anchor_clock;  /* of the last quote over a fresh nonce (session_resume) */
+
+	int proven;                    /* the peer proved the EK's TPM (session.h) */
 
 	struct session_prior prior;    /* the store's record of this node */
 	int ak_preactivated;           /* the AK was activated in an earlier session */
@@ -139,6 +144,7 @@ static int failed(struct session *s, enum session_step step, int code)
 	v->code = code;
 	v->step = step;
 	snprintf(v->reason, sizeof(v->reason), "%s: %s", err_str(code), err_detail());
+	snprintf(v->peer_reason, sizeof(v->peer_reason), "%s: %s", err_str(code), err_public_detail());
 	LOG_INFO("%s failed: %s", session_step_name(step), v->reason);
 	return code;
 }
@@ -171,6 +177,7 @@ void session_free(struct session *s)
 	if (!s)
 		return;
 	drop_blobs(s);
+	free(s->ek_cert);
 	/* The secrets only: the rest (public keys, PCR values, the IMA replay:
 	 * kilobytes) is not worth wiping on every re-attestation. */
 	wipe_secret(s);
@@ -300,6 +307,12 @@ static int endorse(struct session *s, const struct session_endorsement *in)
 	if ((r = ek_check_template(&s->ek)) != 0)
 		return r;
 	s->ek_has_cert = chosen->cert && chosen->cert_len > 0;
+	if (s->ek_has_cert) {
+		if (!(s->ek_cert = malloc(chosen->cert_len)))
+			return err_set(AERR_ALLOC, "EK certificate");
+		memcpy(s->ek_cert, chosen->cert, chosen->cert_len);
+		s->ek_cert_len = chosen->cert_len;
+	}
 	if (!s->p.require_ek_cert)
 		LOG_WARN("require_ek_cert = false: the %s EK is not authenticated", alg_text(s->p.ek_alg));
 
@@ -460,7 +473,26 @@ int session_activate(struct session *s, const uint8_t *secret, size_t len)
 		return failed(s, SESSION_STEP_ACTIVATION, AERR_CREDENTIAL);
 	}
 	s->state = SESSION_ACTIVATED;
+	s->proven = 1;
 	return 0;
+}
+
+int session_proven(const struct session *s)
+{
+	return s->proven;
+}
+
+int session_reject(struct session *s, enum session_step step, int code)
+{
+	if (s->state == SESSION_FAILED)
+		return code;
+	return failed(s, step, code);
+}
+
+const uint8_t *session_ek_cert(const struct session *s, size_t *len)
+{
+	*len = s->ek_cert_len;
+	return s->ek_cert;
 }
 
 /* What every quote request carries besides its nonce. */
@@ -487,6 +519,8 @@ int session_next_request(const struct session *s, struct session_resume *resume,
 	resume->reset_count = s->verdict.reset_count;
 	resume->restart_count = s->verdict.restart_count;
 	resume->clock = s->verdict.clock;
+	resume->anchor_ms = s->anchor_ms;
+	resume->anchor_clock = s->anchor_clock;
 	request_fill(s, resume->nonce, out);
 	return 0;
 }
@@ -520,23 +554,41 @@ int session_quote_preissued(struct session *s, const struct session_resume *r)
 }
 
 /* A quote answering a pre-issued nonce may have been made any time since the
- * verdict that handed it out: the TPM's clock says when. AERR_REQUOTE when it
- * cannot show the quote is as fresh as nonce_ttl (plus the clock's tolerance). */
+ * verdict that handed it out: the TPM's clock says when, measured from the
+ * anchor (the last quote of this boot over a fresh nonce, made after that
+ * nonce was issued). AERR_REQUOTE when it cannot show the quote is as fresh
+ * as nonce_ttl, or the clock ran ahead of the verifier's (TPM2_ClockSet
+ * forward, to quote now and answer later). */
 static int check_preissued(struct session *s, const TPMS_CLOCK_INFO *c, uint64_t now)
 {
-	uint64_t wall = now >= s->resume.issued_ms ? now - s->resume.issued_ms : 0, tpm, age, slack;
+	const struct session_resume *r = &s->resume;
+	uint64_t wall, tpm, ahead_max, age;
 
-	if (c->resetCount != s->resume.reset_count || c->restartCount != s->resume.restart_count ||
-	    c->clock < s->resume.clock)
+	if (c->resetCount != r->reset_count || c->restartCount != r->restart_count || c->clock < r->clock ||
+	    c->clock < r->anchor_clock)
 		return err_set(AERR_REQUOTE, "the pre-issued nonce's quote is from another boot or power cycle "
 			       "(resetCount %u -> %u, restartCount %u -> %u): a fresh nonce",
-			       s->resume.reset_count, c->resetCount, s->resume.restart_count, c->restartCount);
-	tpm = c->clock - s->resume.clock;
+			       r->reset_count, c->resetCount, r->restart_count, c->restartCount);
+	if (c->safe != TPM2_YES)
+		return err_set(AERR_REQUOTE, "the quote's clockInfo.safe is NO (the TPM may have reported a later "
+			       "clock before): its clock cannot date the quote, a fresh nonce");
+	wall = now >= r->anchor_ms ? now - r->anchor_ms : 0;
+	tpm = c->clock - r->anchor_clock;
+	/* A TPM's clock rate is within a fraction of a percent. */
+	ahead_max = wall + 100 + wall / 1000;
+	if (tpm > ahead_max) {
+		LOG_WARN("TPM clock of EK %.16s... ran %llu ms ahead of the verifier's in %llu ms (TPM2_ClockSet?)",
+			 s->ek_hash, (unsigned long long)(tpm - wall), (unsigned long long)wall);
+		return err_set(AERR_REQUOTE, "the TPM clock advanced %llu ms in %llu ms since the last fresh quote: "
+			       "it cannot date the quote for the pre-issued nonce, a fresh nonce",
+			       (unsigned long long)tpm, (unsigned long long)wall);
+	}
+	/* The quote was made at least tpm after the anchor's nonce was issued. */
 	age = wall > tpm ? wall - tpm : 0;
-	slack = (uint64_t)s->p.nonce_ttl_ms + wall * 15 / 100;
-	if (age > slack)
-		return err_set(AERR_REQUOTE, "the quote for the pre-issued nonce was made about %llu ms before it "
-			       "came (TPM clock +%llu ms in %llu ms), more than nonce_ttl allows: a fresh nonce",
+	if (age > s->p.nonce_ttl_ms)
+		return err_set(AERR_REQUOTE, "the quote for the pre-issued nonce may have been made %llu ms before "
+			       "it came (TPM clock +%llu ms in %llu ms since the last fresh quote), more than "
+			       "nonce_ttl allows: a fresh nonce",
 			       (unsigned long long)age, (unsigned long long)tpm, (unsigned long long)wall);
 	return 0;
 }
@@ -728,6 +780,10 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	r = quote_verify_pkey(&s->ak, pkey, in->attest, in->attest_len, in->sig, in->sig_len, s->nonce,
 			      sizeof(s->nonce), &s->p.pcrs, in->values, &q);
 	EVP_PKEY_free(pkey);
+	/* An AK bound to this EK (activated in this session, or before by the
+	 * store's record) signed this session's nonce: the TPM is here. */
+	if (q.proven)
+		s->proven = 1;
 	if (r != 0)
 		goto fail;
 	if ((r = check_counters(s, &q.clock)) == AERR_REACTIVATE) {
@@ -750,7 +806,13 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 		goto fail;
 
 	memset(v, 0, sizeof(*v));
-	v->pass = 1;
+	v->pass = s->p.has_reference;
+	v->unjudged = !s->p.has_reference;
+	if (v->unjudged) {
+		snprintf(v->reason, sizeof(v->reason), "verified, unjudged: the verifier has no reference ([policy] "
+			 "PCR values, boot_policy or ima_policy) to judge this node's PCR state by");
+		snprintf(v->peer_reason, sizeof(v->peer_reason), "%s", v->reason);
+	}
 	v->step = SESSION_STEP_QUOTE;
 	v->reset_count = q.clock.resetCount;
 	v->restart_count = q.clock.restartCount;
@@ -768,6 +830,15 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	s->last_reset_count = q.clock.resetCount;
 	s->last_restart_count = q.clock.restartCount;
 	s->last_clock = q.clock.clock;
+	/* A fresh nonce dates this quote to after its issue: the anchor of
+	 * later pre-issued ones. A pre-issued one keeps the anchor it had. */
+	if (s->preissued) {
+		s->anchor_ms = s->resume.anchor_ms;
+		s->anchor_clock = s->resume.anchor_clock;
+	} else {
+		s->anchor_ms = s->nonce_issued_ms;
+		s->anchor_clock = q.clock.clock;
+	}
 	s->state = SESSION_QUOTED;
 	OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
 	if (verdict)
@@ -786,8 +857,9 @@ int session_secrets(struct session *s, const struct secret_def *const *defs, siz
 	int r;
 
 	*out = NULL;
-	if (s->state != SESSION_QUOTED)
-		return err_set(AERR_STATE, "secrets only after a passing quote (state %s)", session_state_name(s->state));
+	if (s->state != SESSION_QUOTED || !s->verdict.pass)
+		return err_set(AERR_STATE, "secrets only after a passing quote (state %s%s)", session_state_name(s->state),
+			       s->state == SESSION_QUOTED ? ", unjudged" : "");
 	if (n == 0 || n > SECRET_MAX_PER_HOST)
 		return err_set(AERR_INVALID_ARG, "%zu secrets (1..%d)", n, SECRET_MAX_PER_HOST);
 	if (!(s->blobs = calloc(n, sizeof(*s->blobs))))

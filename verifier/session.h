@@ -14,7 +14,13 @@
  *
  * Every step is accepted once and in order (AERR_STATE otherwise); a quote
  * round (request + quote) may repeat after QUOTED (re-attestation with the same
- * AK). Any failed check moves the session to FAILED, which accepts nothing. */
+ * AK). Any failed check moves the session to FAILED, which accepts nothing.
+ *
+ * Proof before state: session_proven says whether the peer has proven the
+ * endorsed EK's TPM (credential activation passed, or the AK this TPM
+ * activated before signed a quote over this session's nonce). Callers may
+ * change a node only then; a session that fails earlier is an anonymous
+ * rejected attempt, never a verdict of the node whose EK it presented. */
 #ifndef VERIFIER_SESSION_H
 #define VERIFIER_SESSION_H
 
@@ -69,6 +75,9 @@ struct session_params {
 	TPML_PCR_SELECTION pcrs;               /* selection to quote */
 	uint32_t nonce_ttl_ms;                 /* 0 = every nonce is already expired */
 	const struct policy *policy;           /* NULL = no PCR expectations */
+	int has_reference;                     /* policy values, a boot or an IMA policy judge the
+						* PCR state; without, a verified quote is only
+						* "verified" (unjudged), never a pass */
 	int require_event_log;                 /* a quote without a boot event log fails */
 	uint32_t eventlog_pcrs;                /* quoted PCRs a sent boot log must reproduce */
 	int require_ima;                       /* a quote without an IMA list fails */
@@ -138,10 +147,13 @@ struct session_quote_request {
 };
 
 struct session_verdict {
-	int pass;
+	int pass;                        /* every check passed, against a reference */
+	int unjudged;                    /* pass 0: every check passed, but there was no reference */
 	int code;                        /* 0 on pass, else the AERR_* of the failed check */
 	enum session_step step;          /* the step that failed */
-	char reason[600];                /* "<err_str>: <err_detail>", empty on pass */
+	char reason[600];                /* "<err_str>: <err_detail>", empty on pass: the operator's */
+	char peer_reason[600];           /* the same without operator-only details (err_private):
+					  * what the peer is told */
 	uint32_t reset_count, restart_count;
 	uint64_t clock;                  /* TPMS_CLOCK_INFO.clock of the quote */
 	uint8_t nonce[SESSION_NONCE_LEN]; /* the quote's nonce (public once used), for the record */
@@ -228,6 +240,11 @@ struct session_resume {
 	uint64_t issued_ms;              /* monotonic (the session clock) when handed out */
 	uint32_t reset_count, restart_count;
 	uint64_t clock;                  /* TPMS_CLOCK_INFO.clock of that quote */
+	/* The last quote of this boot that answered a fresh nonce: when that
+	 * nonce was issued and the TPM clock its quote showed. The TPM clock
+	 * may not run ahead of the verifier's since then (TPM2_ClockSet). */
+	uint64_t anchor_ms;
+	uint64_t anchor_clock;
 };
 
 /* After a passing verdict (state QUOTED): the node's next quote request, a
@@ -245,10 +262,13 @@ int session_endorse_known(struct session *s, const TPMT_PUBLIC *ek) ATTEST_WUR;
 
 /* After session_ak found the AK activated before (state ACTIVATED): take r's
  * nonce as the outstanding one. The quote answering it is then held to the
- * TPM's clock instead of nonce_ttl: it must have advanced, since r's quote,
- * by the wall time since r was issued, less nonce_ttl and 15% (a TPM clock's
- * tolerance); otherwise, or when the counters moved, session_quote returns
- * AERR_REQUOTE (ask again with a fresh nonce), not a verdict. */
+ * TPM's clock instead of nonce_ttl, measured from r's anchor (the last quote
+ * over a fresh nonce): the TPM clock may not have advanced more than the
+ * verifier's since (plus 100 ms and 0.1% for the rate), and the quote may be
+ * no older than nonce_ttl (wall time since the anchor less the TPM clock's
+ * advance); clockInfo.safe must be YES. Otherwise, or when the counters
+ * moved, session_quote returns AERR_REQUOTE (ask again with a fresh nonce),
+ * not a verdict. */
 int session_quote_preissued(struct session *s, const struct session_resume *r) ATTEST_WUR;
 
 /* Step 5. quote_verify against the AK and the outstanding nonce (consumed even on
@@ -263,8 +283,8 @@ int session_quote_preissued(struct session *s, const struct session_resume *r) A
 int session_quote(struct session *s, const struct session_quote *in,
 		  struct session_verdict *verdict) ATTEST_WUR;
 
-/* Step 6, only after a passing quote (state QUOTED; AERR_STATE otherwise, the
- * session unchanged): wrap each of the n definitions (1..SECRET_MAX_PER_HOST)
+/* Step 6, only after a passing quote (state QUOTED, judged against a
+ * reference; AERR_STATE otherwise, the session unchanged): wrap each of the n definitions (1..SECRET_MAX_PER_HOST)
  * for this session's EK under a PCR policy (the definition's, or the passing
  * quote's selection and values) with a fresh challenge. *out points into the
  * session, valid until the receipt step or session_free. */
@@ -277,6 +297,17 @@ int session_secrets(struct session *s, const struct secret_def *const *defs, siz
  * *verdict (may be NULL) counts the secrets proven. */
 int session_receipt(struct session *s, const struct session_proof *proofs, size_t n,
 		    struct session_verdict *verdict) ATTEST_WUR;
+
+/* 1 once the peer proved the endorsed EK's TPM (see the top of this file). */
+int session_proven(const struct session *s);
+
+/* A check outside the session refused it (the node is bound to another TLS
+ * identity, or was removed): FAILED at step with code and the current
+ * err_detail() as its reason. Returns code. */
+int session_reject(struct session *s, enum session_step step, int code) ATTEST_WUR;
+
+/* The endorsed EK's certificate as presented (DER; NULL, *len 0 when none). */
+const uint8_t *session_ek_cert(const struct session *s, size_t *len);
 
 /* The host's identity for [secret] hosts = ek:...: hex SHA-256 of the EK's
  * TPM2B_PUBLIC (valid from ENDORSED on). */

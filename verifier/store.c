@@ -61,13 +61,65 @@ static const char *const store_migrations[] = {
 	 * what is new in the same boot. */
 	("ALTER TABLE nodes ADD COLUMN ima_reset INTEGER;"
 	 "ALTER TABLE nodes ADD COLUMN ima_state BLOB;"),
+	/* 4: proof before state. A node is bound to the TLS identity that
+	 * proved its TPM (push nodes: the peer of their last passing verdict),
+	 * may carry an operator's name and groups, and may be 'verified' (no
+	 * reference to judge it by). Peers that fail before any proof are
+	 * counted per identity in rejected, never as verdicts of a node. The
+	 * state's CHECK changes, so nodes is rebuilt (foreign keys are off
+	 * during migrations). */
+	("CREATE TABLE nodes_v4 ("
+	 " id INTEGER PRIMARY KEY,"
+	 " ek_hash TEXT NOT NULL UNIQUE,"
+	 " ek_alg INTEGER NOT NULL,"
+	 " ek_pub BLOB NOT NULL,"
+	 " ek_cert BLOB,"
+	 " hostname TEXT,"
+	 " ak_pub BLOB,"
+	 " ak_name BLOB,"
+	 " enrolled_at INTEGER NOT NULL,"
+	 " last_seen INTEGER,"
+	 " reset_count INTEGER,"
+	 " restart_count INTEGER,"
+	 " state TEXT NOT NULL CHECK (state IN ('enrolled','attesting','passing','failed','verified')),"
+	 " reason TEXT,"
+	 " clock INTEGER,"
+	 " ima_reset INTEGER,"
+	 " ima_state BLOB,"
+	 " identity TEXT,"
+	 " name TEXT UNIQUE);"
+	 "INSERT INTO nodes_v4 (id, ek_hash, ek_alg, ek_pub, ek_cert, hostname, ak_pub, ak_name, enrolled_at,"
+	 " last_seen, reset_count, restart_count, state, reason, clock, ima_reset, ima_state)"
+	 " SELECT id, ek_hash, ek_alg, ek_pub, ek_cert, hostname, ak_pub, ak_name, enrolled_at, last_seen,"
+	 " reset_count, restart_count, state, reason, clock, ima_reset, ima_state FROM nodes;"
+	 "UPDATE nodes_v4 SET identity = (SELECT a.peer FROM attestations a WHERE a.node_id = nodes_v4.id"
+	 " AND a.pass = 1 AND a.mode = 'push' AND a.peer <> '' ORDER BY a.id DESC LIMIT 1);"
+	 "DROP TABLE nodes;"
+	 "ALTER TABLE nodes_v4 RENAME TO nodes;"
+	 "CREATE TABLE node_groups ("
+	 " node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+	 " grp TEXT NOT NULL,"
+	 " PRIMARY KEY (node_id, grp));"
+	 "ALTER TABLE attestations ADD COLUMN unjudged INTEGER NOT NULL DEFAULT 0;"
+	 "CREATE TABLE rejected ("
+	 " id INTEGER PRIMARY KEY,"
+	 " mode TEXT NOT NULL,"
+	 " identity TEXT NOT NULL,"
+	 " count INTEGER NOT NULL,"
+	 " first_at INTEGER NOT NULL,"
+	 " last_at INTEGER NOT NULL,"
+	 " step TEXT, reason TEXT, ek_hash TEXT,"
+	 " UNIQUE (mode, identity));"
+	 "CREATE INDEX rejected_last ON rejected(last_at);"),
 };
 
 #define STORE_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
 enum {
-	S_NODE_FIND, S_NODE_INSERT, S_NODE_UPDATE, S_NODE_AK, S_ATT_INSERT, S_NODE_VERDICT, S_SECRET_INSERT, S_COUNT,
-	S_NODE_GET, S_NODE_LIST, S_NODE_DELETE, S_NODE_STATE, S_NODE_OVERDUE, S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_NODE_FIND, S_NODE_GROUPS, S_NODE_INSERT, S_NODE_UPDATE, S_NODE_BIND, S_ATT_INSERT, S_NODE_VERDICT,
+	S_SECRET_INSERT, S_COUNT, S_NODE_GET, S_NODE_LIST, S_NODE_DELETE, S_NODE_STATE, S_NODE_OVERDUE,
+	S_NODE_NAME, S_NODE_IDENTITY, S_GROUPS_CLEAR, S_GROUP_ADD, S_REJ_UPSERT, S_REJ_COUNT, S_REJ_EVICT,
+	S_REJ_LIST, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_N
 };
 
@@ -75,39 +127,59 @@ enum {
 	"id, ek_hash, ek_alg, hostname, state, reason, enrolled_at, last_seen, reset_count, restart_count," \
 	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id),"                             \
 	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id AND a.pass = 1),"              \
-	" ak_name IS NOT NULL"
+	" ak_name IS NOT NULL, name, identity,"                                                          \
+	" (SELECT group_concat(grp, ',') FROM (SELECT grp FROM node_groups g WHERE g.node_id = nodes.id"  \
+	" ORDER BY grp))"
 
 static const char *const store_sql[S_N] = {
-	[S_NODE_FIND] = "SELECT id, state, reset_count, restart_count, clock, ak_name, hostname, ek_cert,"
+	[S_NODE_FIND] = "SELECT id, state, reset_count, restart_count, clock, ak_name, identity, name,"
 			" length(ek_pub), ima_reset, ima_state FROM nodes WHERE ek_hash = ?",
-	[S_NODE_INSERT] = "INSERT INTO nodes (ek_hash, ek_alg, ek_pub, ek_cert, hostname, enrolled_at, state)"
-			  " VALUES (?, ?, ?, ?, ?, ?, ?)",
+	[S_NODE_GROUPS] = "SELECT grp FROM node_groups WHERE node_id = ? ORDER BY grp",
+	[S_NODE_INSERT] = "INSERT INTO nodes (ek_hash, ek_alg, ek_pub, ek_cert, hostname, enrolled_at, state, name,"
+			  " identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[S_NODE_UPDATE] = "UPDATE nodes SET hostname = coalesce(?1, hostname), ek_cert = coalesce(?2, ek_cert),"
 			  " ek_pub = CASE WHEN length(ek_pub) = 0 THEN coalesce(?3, ek_pub) ELSE ek_pub END,"
-			  " ek_alg = CASE WHEN ek_alg = 0 THEN ?4 ELSE ek_alg END WHERE id = ?5",
-	[S_NODE_AK] = "UPDATE nodes SET ak_pub = ?, ak_name = ? WHERE id = ?",
+			  " ek_alg = CASE WHEN ek_alg = 0 THEN ?4 ELSE ek_alg END,"
+			  " ak_pub = coalesce(?5, ak_pub), ak_name = coalesce(?6, ak_name),"
+			  " state = CASE WHEN state = 'enrolled' THEN 'attesting' ELSE state END WHERE id = ?7",
+	[S_NODE_BIND] = "UPDATE nodes SET identity = ? WHERE id = ? AND identity IS NULL",
 	[S_ATT_INSERT] = "INSERT INTO attestations (node_id, time, mode, peer, hostname, pass, step, reason, nonce,"
-			 " pcr_selection, quote, signature, reset_count, restart_count, ima_entries, clock)"
-			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 " pcr_selection, quote, signature, reset_count, restart_count, ima_entries, clock, unjudged)"
+			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[S_NODE_VERDICT] = "UPDATE nodes SET last_seen = coalesce(?, last_seen), state = ?, reason = ?,"
 			   " reset_count = coalesce(?, reset_count), restart_count = coalesce(?, restart_count),"
 			   " clock = coalesce(?, clock), ima_reset = coalesce(?, ima_reset),"
-			   " ima_state = coalesce(?, ima_state) WHERE id = ?",
+			   " ima_state = coalesce(?, ima_state), hostname = coalesce(?, hostname),"
+			   " identity = coalesce(identity, ?) WHERE id = ?",
 	[S_NODE_STATE] = "SELECT state FROM nodes WHERE id = ?",
-	[S_NODE_OVERDUE] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE state = 'passing' AND last_seen < ?",
+	[S_NODE_OVERDUE] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE state IN ('passing', 'verified')"
+			   " AND last_seen < ?",
 	[S_SECRET_INSERT] = "INSERT INTO secret_deliveries (attestation_id, node_id, name, proof_ok, time)"
 			    " VALUES (?, ?, ?, ?, ?)",
 	[S_COUNT] = "SELECT count(*) FROM attestations WHERE pass = ?",
 	[S_NODE_GET] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE substr(ek_hash, 1, length(?1)) = lower(?1)"
-		       " OR hostname = ?1 LIMIT 2",
+		       " OR hostname = ?1 OR name = ?1 LIMIT 2",
 	[S_NODE_LIST] = "SELECT " STORE_NODE_COLUMNS " FROM nodes ORDER BY id",
 	[S_NODE_DELETE] = "DELETE FROM nodes WHERE id = ?",
+	[S_NODE_NAME] = "UPDATE nodes SET name = ? WHERE id = ?",
+	[S_NODE_IDENTITY] = "UPDATE nodes SET identity = ? WHERE id = ?",
+	[S_GROUPS_CLEAR] = "DELETE FROM node_groups WHERE node_id = ?",
+	[S_GROUP_ADD] = "INSERT OR IGNORE INTO node_groups (node_id, grp) VALUES (?, ?)",
+	[S_REJ_UPSERT] = "INSERT INTO rejected (mode, identity, count, first_at, last_at, step, reason, ek_hash)"
+			 " VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6) ON CONFLICT (mode, identity) DO UPDATE SET"
+			 " count = count + 1, last_at = ?3, step = ?4, reason = ?5, ek_hash = ?6"
+			 " RETURNING count",
+	[S_REJ_COUNT] = "SELECT count(*) FROM rejected",
+	[S_REJ_EVICT] = "DELETE FROM rejected WHERE id IN (SELECT id FROM rejected ORDER BY last_at, id LIMIT ?)",
+	[S_REJ_LIST] = "SELECT mode, identity, count, first_at, last_at, step, reason, ek_hash FROM rejected"
+		       " ORDER BY last_at DESC, id DESC",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 };
 
-static const char *const store_state_names[] = { "enrolled", "attesting", "passing", "failed" };
+static const char *const store_state_names[] = { "enrolled", "attesting", "passing", "failed", "verified" };
+#define STORE_NSTATES ((int)(sizeof(store_state_names) / sizeof(store_state_names[0])))
 
 /* One verdict waiting to be written (store_attestation_add). */
 struct store_job {
@@ -135,13 +207,13 @@ struct store {
 
 const char *store_state_name(enum store_state s)
 {
-	return (unsigned)s < 4 ? store_state_names[s] : "?";
+	return (unsigned)s < (unsigned)STORE_NSTATES ? store_state_names[s] : "?";
 }
 
-/* A state column (the schema's CHECK allows only the four names). */
+/* A state column (the schema's CHECK allows only these names). */
 static enum store_state store_state_parse(const char *name)
 {
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < STORE_NSTATES; i++)
 		if (name && !strcmp(name, store_state_names[i]))
 			return (enum store_state)i;
 	return STORE_ENROLLED;
@@ -187,6 +259,12 @@ static int store_migrate(struct store *st)
 	if (version > STORE_VERSION)
 		return err_set(AERR_CONFIG, "%s: schema version %d is newer than this verifier's (%d)", st->path, version,
 			       STORE_VERSION);
+	if (version == STORE_VERSION)
+		return 0;
+	/* A migration that rebuilds a table must not cascade its DROP to the
+	 * rows referencing it (the pragma is a no-op inside a transaction). */
+	if ((r = store_exec(st, "PRAGMA foreign_keys = OFF", "migration")) != 0)
+		return r;
 	for (; version < STORE_VERSION; version++) {
 		/* Each migration and its version bump in one transaction. */
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
@@ -201,7 +279,7 @@ static int store_migrate(struct store *st)
 			return r;
 		LOG_INFO("%s: schema migrated to version %d", st->path, version + 1);
 	}
-	return 0;
+	return store_exec(st, "PRAGMA foreign_keys = ON", "migration");
 }
 
 int store_open(const char *dir, struct store **out)
@@ -299,33 +377,49 @@ static int store_run(struct store *st, int k, const char *what)
 	return r;
 }
 
-/* Equal bytes, NULL and empty alike. */
-static int store_same_blob(const void *a, size_t alen, const void *b, size_t blen)
+/* The operator's groups of node id into p. */
+static int store_node_groups(struct store *st, int64_t id, struct store_prior *p)
 {
-	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+	sqlite3_stmt *q = st->s[S_NODE_GROUPS];
+	int rc, r = 0;
+
+	p->ngroups = 0;
+	sqlite3_bind_int64(q, 1, id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		if (p->ngroups < STORE_GROUPS_MAX)
+			snprintf(p->groups[p->ngroups++], sizeof(p->groups[0]), "%s",
+				 (const char *)sqlite3_column_text(q, 0));
+	if (rc != SQLITE_DONE)
+		r = store_err(st, "node groups");
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return r;
 }
 
-/* The node of ek_hash into *p. With in: *same says whether in would change
- * nothing (the common re-attestation: no write needed). */
-static int store_node_find(struct store *st, const char *ek_hash, const struct store_node_in *in,
-			   struct store_prior *p, int *same)
+/* A text column into dst ("" for NULL). */
+static void store_column_text(sqlite3_stmt *q, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(q, i);
+
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+/* The node of ek_hash into *p (existed 0 when none). */
+static int store_node_find(struct store *st, const char *ek_hash, struct store_prior *p)
 {
 	sqlite3_stmt *q = st->s[S_NODE_FIND];
 	int rc, r = 0;
 
 	memset(p, 0, sizeof(*p));
-	if (same)
-		*same = 0;
 	store_text(q, 1, ek_hash);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		const char *state = (const char *)sqlite3_column_text(q, 1);
 		const void *name = sqlite3_column_blob(q, 5);
 		int name_len = sqlite3_column_bytes(q, 5);
 
 		p->id = sqlite3_column_int64(q, 0);
 		p->existed = 1;
-		p->state = store_state_parse(state);
+		p->state = store_state_parse((const char *)sqlite3_column_text(q, 1));
 		p->has_counts = sqlite3_column_type(q, 2) != SQLITE_NULL;
 		p->reset_count = (uint32_t)sqlite3_column_int64(q, 2);
 		p->restart_count = (uint32_t)sqlite3_column_int64(q, 3);
@@ -334,123 +428,230 @@ static int store_node_find(struct store *st, const char *ek_hash, const struct s
 			memcpy(p->ak_name, name, (size_t)name_len);
 			p->ak_name_len = (size_t)name_len;
 		}
+		store_column_text(q, 6, p->identity, sizeof(p->identity));
+		store_column_text(q, 7, p->name, sizeof(p->name));
 		if (sqlite3_column_type(q, 10) == SQLITE_BLOB && sqlite3_column_bytes(q, 10) > 0 &&
 		    sqlite3_column_bytes(q, 10) <= STORE_IMA_STATE_MAX) {
 			p->ima_state_len = (size_t)sqlite3_column_bytes(q, 10);
 			memcpy(p->ima_state, sqlite3_column_blob(q, 10), p->ima_state_len);
 			p->ima_reset = (uint32_t)sqlite3_column_int64(q, 9);
 		}
-		if (same && in) {
-			const char *host = (const char *)sqlite3_column_text(q, 6);
-
-			*same = (!in->hostname || (host && !strcmp(host, in->hostname))) &&
-				(!in->ek_cert || store_same_blob(sqlite3_column_blob(q, 7),
-								 (size_t)sqlite3_column_bytes(q, 7), in->ek_cert,
-								 in->ek_cert_len)) &&
-				(!in->ek_pub || sqlite3_column_int64(q, 8) > 0);
-		}
 	} else if (rc != SQLITE_DONE) {
 		r = store_err(st, "find node");
 	}
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
+	if (r == 0 && p->existed)
+		r = store_node_groups(st, p->id, p);
 	return r;
 }
 
-static int store_insert_node(struct store *st, const char *ek_hash, uint16_t ek_alg, const uint8_t *ek_pub,
-			     size_t ek_pub_len, const uint8_t *ek_cert, size_t ek_cert_len, const char *hostname,
+static int store_insert_node(struct store *st, const struct store_node_in *in, const char *name,
 			     enum store_state state, int64_t *id)
 {
 	sqlite3_stmt *q = st->s[S_NODE_INSERT];
 	int r;
 
-	store_text(q, 1, ek_hash);
-	sqlite3_bind_int(q, 2, ek_alg);
+	store_text(q, 1, in->ek_hash);
+	sqlite3_bind_int(q, 2, in->ek_alg);
 	/* An operator may enroll by hash alone: an empty public until it attests. */
-	sqlite3_bind_blob(q, 3, ek_pub ? (const void *)ek_pub : "", ek_pub ? (int)ek_pub_len : 0, SQLITE_TRANSIENT);
-	store_blob(q, 4, ek_cert, ek_cert_len);
-	store_text(q, 5, hostname);
+	sqlite3_bind_blob(q, 3, in->ek_pub ? (const void *)in->ek_pub : "", in->ek_pub ? (int)in->ek_pub_len : 0,
+			  SQLITE_TRANSIENT);
+	store_blob(q, 4, in->ek_cert, in->ek_cert_len);
+	store_text(q, 5, in->hostname);
 	sqlite3_bind_int64(q, 6, store_now_ms());
 	store_text(q, 7, store_state_names[state]);
+	store_text(q, 8, name && *name ? name : NULL);
+	store_text(q, 9, in->identity && *in->identity ? in->identity : NULL);
 	if ((r = store_run(st, S_NODE_INSERT, "enroll node")) != 0)
 		return r;
 	*id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }
 
-static int store_upsert_locked(struct store *st, const struct store_node_in *in, int may_create,
-			       struct store_prior *prior)
+int store_node_lookup(struct store *st, const char *ek_hash, struct store_prior *prior)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = store_node_find(st, ek_hash, prior);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+/* store_node_proven inside its transaction. */
+static int store_proven_locked(struct store *st, const struct store_node_in *in, int may_create,
+			       struct store_prior *p)
 {
 	sqlite3_stmt *q;
-	int r, same;
+	int r;
 
-	if ((r = store_node_find(st, in->ek_hash, in, prior, &same)) != 0)
+	if ((r = store_node_find(st, in->ek_hash, p)) != 0)
 		return r;
-	if (prior->existed && same)
-		return 0;
-	if (prior->existed) {
-		q = st->s[S_NODE_UPDATE];
-		store_text(q, 1, in->hostname);
-		store_blob(q, 2, in->ek_cert, in->ek_cert_len);
-		store_blob(q, 3, in->ek_pub, in->ek_pub_len);
-		sqlite3_bind_int(q, 4, in->ek_alg);
-		sqlite3_bind_int64(q, 5, prior->id);
-		return store_run(st, S_NODE_UPDATE, "update node");
+	if (!p->existed) {
+		if (!may_create)
+			return err_set(AERR_NOT_FOUND, "node %.16s... is not enrolled (enrollment = explicit: "
+				       "verifier enroll)", in->ek_hash);
+		if ((r = store_insert_node(st, in, NULL, STORE_ATTESTING, &p->id)) != 0)
+			return r;
+		LOG_INFO("enrolled node %.16s... (host '%s')", in->ek_hash, in->hostname ? in->hostname : "");
+	} else if (p->identity[0] && in->identity && strcmp(p->identity, in->identity) != 0) {
+		return err_set(AERR_STATE, "node %.16s... is bound to another TLS identity", in->ek_hash);
 	}
-	if (!may_create)
-		return err_set(AERR_NOT_FOUND, "node %.16s... is not enrolled (enrollment = explicit: verifier enroll)",
-			       in->ek_hash);
-	if ((r = store_insert_node(st, in->ek_hash, in->ek_alg, in->ek_pub, in->ek_pub_len, in->ek_cert,
-				   in->ek_cert_len, in->hostname, STORE_ATTESTING, &prior->id)) != 0)
+	q = st->s[S_NODE_UPDATE];
+	store_text(q, 1, in->hostname);
+	store_blob(q, 2, in->ek_cert, in->ek_cert_len);
+	store_blob(q, 3, in->ek_pub, in->ek_pub_len);
+	sqlite3_bind_int(q, 4, in->ek_alg);
+	store_blob(q, 5, in->ak_pub, in->ak_pub_len);
+	store_blob(q, 6, in->ak_name, in->ak_name_len);
+	sqlite3_bind_int64(q, 7, p->id);
+	if ((r = store_run(st, S_NODE_UPDATE, "update node")) != 0)
 		return r;
-	prior->state = STORE_ATTESTING;
-	LOG_INFO("enrolled node %.16s... (host '%s')", in->ek_hash, in->hostname ? in->hostname : "");
+	if (!in->identity || !*in->identity)
+		return 0;
+	q = st->s[S_NODE_BIND];
+	store_text(q, 1, in->identity);
+	sqlite3_bind_int64(q, 2, p->id);
+	return store_run(st, S_NODE_BIND, "bind node");
+}
+
+/* Run fn(st, arg) in a transaction of its own, under the lock. */
+static int store_txn(struct store *st, int (*fn)(struct store *st, void *arg), void *arg)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	if ((r = store_run(st, S_BEGIN, "begin")) == 0) {
+		if ((r = fn(st, arg)) == 0)
+			r = store_run(st, S_COMMIT, "commit");
+		if (r != 0) {
+			char keep[512];
+
+			/* The rollback must not overwrite why. */
+			snprintf(keep, sizeof(keep), "%s", err_detail());
+			(void)store_run(st, S_ROLLBACK, "rollback");
+			err_set(r, "%s", keep);
+		}
+	}
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+struct store_proven_args {
+	const struct store_node_in *in;
+	int may_create;
+	struct store_prior *p;
+};
+
+static int store_proven_fn(struct store *st, void *arg)
+{
+	struct store_proven_args *a = arg;
+
+	return store_proven_locked(st, a->in, a->may_create, a->p);
+}
+
+int store_node_proven(struct store *st, const struct store_node_in *in, int may_create, struct store_prior *prior)
+{
+	struct store_prior mine;
+	struct store_proven_args a = { in, may_create, prior ? prior : &mine };
+
+	return store_txn(st, store_proven_fn, &a);
+}
+
+/* The operator's assignments of node id (inside a transaction). */
+static int store_assign_locked(struct store *st, int64_t id, const struct store_assign *a)
+{
+	sqlite3_stmt *q;
+	int r;
+
+	if (a->name) {
+		q = st->s[S_NODE_NAME];
+		int rc;
+
+		store_text(q, 1, *a->name ? a->name : NULL);
+		sqlite3_bind_int64(q, 2, id);
+		rc = sqlite3_step(q);
+		r = rc == SQLITE_DONE ? 0
+		    : rc == SQLITE_CONSTRAINT ? err_set(AERR_INVALID_ARG, "the name '%s' is another node's", a->name)
+					      : store_err(st, "name node");
+		sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+		if (r != 0)
+			return r;
+	}
+	if (a->identity) {
+		q = st->s[S_NODE_IDENTITY];
+		store_text(q, 1, *a->identity ? a->identity : NULL);
+		sqlite3_bind_int64(q, 2, id);
+		if ((r = store_run(st, S_NODE_IDENTITY, "bind node")) != 0)
+			return r;
+	}
+	if (!a->set_groups)
+		return 0;
+	sqlite3_bind_int64(st->s[S_GROUPS_CLEAR], 1, id);
+	if ((r = store_run(st, S_GROUPS_CLEAR, "node groups")) != 0)
+		return r;
+	for (size_t i = 0; i < a->ngroups; i++) {
+		q = st->s[S_GROUP_ADD];
+		sqlite3_bind_int64(q, 1, id);
+		store_text(q, 2, a->groups[i]);
+		if ((r = store_run(st, S_GROUP_ADD, "node groups")) != 0)
+			return r;
+	}
 	return 0;
 }
 
-int store_node_upsert(struct store *st, const struct store_node_in *in, int may_create, struct store_prior *prior)
+static int store_assign_check(const struct store_assign *a)
 {
-	int r;
-
-	pthread_mutex_lock(&st->lock);
-	r = store_upsert_locked(st, in, may_create, prior);
-	pthread_mutex_unlock(&st->lock);
-	return r;
+	if (a->ngroups > STORE_GROUPS_MAX)
+		return err_set(AERR_INVALID_ARG, "%zu groups: a node is in at most %d", a->ngroups, STORE_GROUPS_MAX);
+	if (a->name && strlen(a->name) > STORE_NAME_MAX)
+		return err_set(AERR_INVALID_ARG, "a node name has at most %d characters", STORE_NAME_MAX);
+	if (a->identity && strlen(a->identity) >= STORE_IDENTITY_MAX)
+		return err_set(AERR_INVALID_ARG, "a TLS identity has at most %d characters", STORE_IDENTITY_MAX - 1);
+	for (size_t i = 0; i < a->ngroups; i++)
+		if (!a->groups[i] || !*a->groups[i] || strlen(a->groups[i]) > STORE_NAME_MAX)
+			return err_set(AERR_INVALID_ARG, "a group name has 1..%d characters", STORE_NAME_MAX);
+	return 0;
 }
 
-int store_node_set_ak(struct store *st, int64_t id, const uint8_t *ak_pub, size_t ak_pub_len, const uint8_t *ak_name,
-		      size_t ak_name_len)
-{
-	sqlite3_stmt *q = st->s[S_NODE_AK];
-	int r;
+struct store_enroll_args {
+	const struct store_node_in *in;
+	const struct store_assign *a;
+	int64_t *id;
+};
 
-	pthread_mutex_lock(&st->lock);
-	store_blob(q, 1, ak_pub, ak_pub_len);
-	store_blob(q, 2, ak_name, ak_name_len);
-	sqlite3_bind_int64(q, 3, id);
-	r = store_run(st, S_NODE_AK, "record AK");
-	pthread_mutex_unlock(&st->lock);
-	return r;
-}
-
-int store_node_enroll(struct store *st, const char *ek_hash, uint16_t ek_alg, const uint8_t *ek_pub,
-		      size_t ek_pub_len, const char *hostname, int64_t *id)
+static int store_enroll_fn(struct store *st, void *arg)
 {
+	struct store_enroll_args *e = arg;
 	struct store_prior p;
 	int r;
 
+	if ((r = store_node_find(st, e->in->ek_hash, &p)) != 0)
+		return r;
+	if (p.existed)
+		return err_set(AERR_INVALID_ARG, "node %.16s... is enrolled already (state %s); change what is "
+			       "assigned to it with verifier enroll NODE --name/--identity/--group",
+			       e->in->ek_hash, store_state_names[p.state]);
+	if ((r = store_insert_node(st, e->in, NULL, STORE_ENROLLED, e->id)) != 0)
+		return r;
+	return store_assign_locked(st, *e->id, e->a);
+}
+
+int store_node_enroll(struct store *st, const char *ek_hash, uint16_t ek_alg, const uint8_t *ek_pub,
+		      size_t ek_pub_len, const struct store_assign *a, int64_t *id)
+{
+	static const struct store_assign none;
+	struct store_node_in in = { .ek_hash = ek_hash, .ek_alg = ek_alg, .ek_pub = ek_pub, .ek_pub_len = ek_pub_len,
+				    .identity = a ? a->identity : NULL };
+	struct store_enroll_args e = { &in, a ? a : &none, id };
+	int r;
+
 	*id = 0;
-	pthread_mutex_lock(&st->lock);
-	if ((r = store_node_find(st, ek_hash, NULL, &p, NULL)) == 0) {
-		if (p.existed)
-			r = err_set(AERR_INVALID_ARG, "node %.16s... is enrolled already (state %s)", ek_hash,
-				    store_state_names[p.state]);
-		else
-			r = store_insert_node(st, ek_hash, ek_alg, ek_pub, ek_pub_len, NULL, 0, hostname,
-					      STORE_ENROLLED, id);
-	}
-	pthread_mutex_unlock(&st->lock);
-	return r;
+	if (a && (r = store_assign_check(a)) != 0)
+		return r;
+	return store_txn(st, store_enroll_fn, &e);
 }
 
 static int store_node_state(struct store *st, int64_t id, enum store_state *out)
@@ -501,29 +702,34 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 	sqlite3_bind_int64(q, 15, (sqlite3_int64)a->ima_entries);
 	if (a->has_counts)
 		sqlite3_bind_int64(q, 16, (sqlite3_int64)a->clock);
+	sqlite3_bind_int(q, 17, !a->pass && a->unjudged);
 	if ((r = store_run(st, S_ATT_INSERT, "record attestation")) != 0)
 		goto fail;
 	row = sqlite3_last_insert_rowid(st->db);
 	if (a->node_id) {
 		if ((r = store_node_state(st, a->node_id, &change->from)) != 0)
 			goto fail;
-		change->to = a->pass ? STORE_PASSING : STORE_FAILED;
+		change->to = a->pass ? STORE_PASSING : a->unjudged ? STORE_VERIFIED : STORE_FAILED;
 		change->changed = change->from != change->to;
 		q = st->s[S_NODE_VERDICT];
 		if (!a->no_contact)
 			sqlite3_bind_int64(q, 1, now);
-		store_text(q, 2, a->pass ? "passing" : "failed");
+		store_text(q, 2, store_state_names[change->to]);
 		store_text(q, 3, a->pass ? "" : a->reason);
 		if (a->has_counts) {
 			sqlite3_bind_int64(q, 4, a->reset_count);
 			sqlite3_bind_int64(q, 5, a->restart_count);
 			sqlite3_bind_int64(q, 6, (sqlite3_int64)a->clock);
 		}
-		if (a->pass && a->ima_state && a->ima_state_len) {
+		if ((a->pass || a->unjudged) && a->ima_state && a->ima_state_len) {
 			sqlite3_bind_int64(q, 7, a->ima_reset);
 			store_blob(q, 8, a->ima_state, a->ima_state_len);
 		}
-		sqlite3_bind_int64(q, 9, a->node_id);
+		/* Verdicts are only ever of a node whose TPM the session proved:
+		 * its claims may update the node now, and it binds an unbound one. */
+		store_text(q, 9, a->no_contact ? NULL : a->hostname);
+		store_text(q, 10, a->no_contact || !a->peer || !*a->peer ? NULL : a->peer);
+		sqlite3_bind_int64(q, 11, a->node_id);
 		if ((r = store_run(st, S_NODE_VERDICT, "node verdict")) != 0)
 			goto fail;
 	}
@@ -659,6 +865,9 @@ static void store_row_node(sqlite3_stmt *q, struct store_node *n)
 	n->attestations = (uint64_t)sqlite3_column_int64(q, 10);
 	n->passes = (uint64_t)sqlite3_column_int64(q, 11);
 	n->has_ak = sqlite3_column_int(q, 12) != 0;
+	store_column_text(q, 13, n->name, sizeof(n->name));
+	store_column_text(q, 14, n->identity, sizeof(n->identity));
+	store_column_text(q, 15, n->groups, sizeof(n->groups));
 }
 
 static int store_node_get_locked(struct store *st, const char *key, struct store_node *out)
@@ -680,7 +889,7 @@ static int store_node_get_locked(struct store *st, const char *key, struct store
 		r = err_set(AERR_NOT_FOUND, "no node with EK hash or hostname '%s'", key);
 	else if (found > 1)
 		r = err_set(AERR_INVALID_ARG, "'%s' names more than one node: give more of the EK hash", key);
-	else if (strlen(key) < 8 && strcmp(out->hostname, key) != 0)
+	else if (strlen(key) < 8 && strcmp(out->hostname, key) != 0 && strcmp(out->name, key) != 0)
 		r = err_set(AERR_INVALID_ARG, "'%s': give at least 8 hex digits of the EK hash", key);
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
@@ -810,5 +1019,102 @@ int store_nodes_overdue(struct store *st, int64_t cutoff_ms, int (*fn)(const str
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = fn(&nodes[i], arg);
 	free(nodes);
+	return r;
+}
+
+struct store_assign_args {
+	const char *key;
+	const struct store_assign *a;
+};
+
+static int store_assign_fn(struct store *st, void *arg)
+{
+	struct store_assign_args *x = arg;
+	struct store_node n;
+	int r;
+
+	if ((r = store_node_get_locked(st, x->key, &n)) != 0)
+		return r;
+	return store_assign_locked(st, n.id, x->a);
+}
+
+int store_node_assign(struct store *st, const char *key, const struct store_assign *a)
+{
+	struct store_assign_args x = { key, a };
+	int r;
+
+	if ((r = store_assign_check(a)) != 0)
+		return r;
+	return store_txn(st, store_assign_fn, &x);
+}
+
+/* Drop the least recent rows beyond STORE_REJECTED_MAX. */
+static int store_rejected_evict(struct store *st)
+{
+	sqlite3_stmt *q = st->s[S_REJ_COUNT];
+	int64_t n = 0;
+
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_reset(q);
+	if (n <= STORE_REJECTED_MAX)
+		return 0;
+	sqlite3_bind_int64(st->s[S_REJ_EVICT], 1, n - STORE_REJECTED_MAX);
+	return store_run(st, S_REJ_EVICT, "evict rejected attempts");
+}
+
+int store_rejected_add(struct store *st, const char *mode, const char *identity, const char *step,
+		       const char *reason, const char *ek_hash, uint64_t *count)
+{
+	sqlite3_stmt *q = st->s[S_REJ_UPSERT];
+	int rc, r = 0;
+
+	if (count)
+		*count = 0;
+	pthread_mutex_lock(&st->lock);
+	store_text(q, 1, mode);
+	store_text(q, 2, identity ? identity : "");
+	sqlite3_bind_int64(q, 3, store_now_ms());
+	store_text(q, 4, step);
+	store_text(q, 5, reason);
+	store_text(q, 6, ek_hash && *ek_hash ? ek_hash : NULL);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && count)
+		*count = (uint64_t)sqlite3_column_int64(q, 0);
+	if (rc == SQLITE_ROW)
+		rc = sqlite3_step(q);
+	if (rc != SQLITE_DONE)
+		r = store_err(st, "record a rejected attempt");
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (r == 0)
+		r = store_rejected_evict(st);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int store_rejected_list(struct store *st, int (*fn)(const struct store_rejected *r, void *arg), void *arg)
+{
+	sqlite3_stmt *q = st->s[S_REJ_LIST];
+	struct store_rejected x;
+	int rc = SQLITE_DONE, r = 0;
+
+	pthread_mutex_lock(&st->lock);
+	while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		memset(&x, 0, sizeof(x));
+		store_column_text(q, 0, x.mode, sizeof(x.mode));
+		store_column_text(q, 1, x.identity, sizeof(x.identity));
+		x.count = (uint64_t)sqlite3_column_int64(q, 2);
+		x.first_ms = sqlite3_column_int64(q, 3);
+		x.last_ms = sqlite3_column_int64(q, 4);
+		store_column_text(q, 5, x.step, sizeof(x.step));
+		store_column_text(q, 6, x.reason, sizeof(x.reason));
+		store_column_text(q, 7, x.ek_hash, sizeof(x.ek_hash));
+		r = fn(&x, arg);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_err(st, "list rejected attempts");
+	sqlite3_reset(q);
+	pthread_mutex_unlock(&st->lock);
 	return r;
 }

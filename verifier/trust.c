@@ -64,6 +64,7 @@ void trust_session_params(const struct verifier_config *cfg, const struct verifi
 	out->pcrs = cfg->pcrs;
 	out->nonce_ttl_ms = cfg->nonce_ttl * 1000u;
 	out->policy = &cfg->policy;
+	out->has_reference = cfg->policy.n > 0 || t->boot || t->ima;
 	out->require_event_log = cfg->require_event_log;
 	out->eventlog_pcrs = cfg->eventlog_pcrs;
 	out->require_ima = cfg->require_ima;

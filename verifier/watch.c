@@ -39,8 +39,9 @@ static void *watch_target_loop(void *arg)
 		round++;
 		r = activated ? pull_requote(d, &res) : pull_attest(d, &res);
 		if (r == 0) {
-			LOG_INFO("verdict PASS target %s round %lu (%s) resetCount %u restartCount %u ima %llu, %.1f ms",
-				 w->target, round, activated ? "quote" : "full", res.verdict.reset_count,
+			LOG_INFO("verdict %s target %s round %lu (%s) resetCount %u restartCount %u ima %llu, %.1f ms",
+				 res.verdict.pass ? "PASS" : "VERIFIED (unjudged)", w->target, round,
+				 activated ? "quote" : "full", res.verdict.reset_count,
 				 res.verdict.restart_count, (unsigned long long)res.verdict.ima_entries, res.total_ms);
 			/* A reboot was met by activating the AK again within the round. */
 			activated = 1;

@@ -92,8 +92,11 @@ enum rpc_status rpc_status_from_err(int err)
 	case AERR_PROOF:
 	case AERR_LOG_POLICY:
 	case AERR_COUNTERS:
+	case AERR_IDENTITY:
+	case AERR_FIRMWARE:
 		return RPC_PERMISSION_DENIED;
 	case AERR_RPC:
+	case AERR_STORE:
 		return RPC_UNAVAILABLE;
 	case AERR_TPM:
 	case AERR_INTERNAL:

@@ -229,10 +229,31 @@ $tls
 CONF
 }
 
-# pcr_extend_some: make PCR values non-trivial (swtpm starts at zero).
+# pcr_policy [BANK [PCRS]]: [policy] lines (BANK.N = hex) fixing the TPM's
+# PCRs (default sha256, 0-7) as they are now: the reference a test's verifier
+# judges by (without one a verified node is only "verified", never passing).
+pcr_policy() {
+	tpm2_pcrread "${1:-sha256}:${2:-0,1,2,3,4,5,6,7}" | awk -v bank="${1:-sha256}" '
+		/^ *[0-9]+ *: *0x/ { v = $3; sub("0x", "", v); printf "%s.%s = %s\n", bank, $1, tolower(v) }'
+}
+
+# PCR_REF: [policy] lines a test verifier can judge its nodes by: PCR 0 of a
+# fresh swtpm (zeros), or after pcr_extend_some the sha256 PCRs 0-7 it left
+# (the same on every swtpm it ran on). Without a reference a verified node
+# is only "verified", never passing.
+PCR_REF="sha256.0 = $(printf '%064d' 0)"
+
+# REBOOT_PCRS, REBOOT_REF: a quoted selection and a reference that hold across
+# a restart of swtpm (which comes back with every PCR reset, where real
+# firmware would measure the same boot again): the debug PCR 16, zero at boot.
+REBOOT_PCRS="sha256:0-7,16+sha1:0-7"
+REBOOT_REF="sha256.16 = $(printf '%064d' 0)"
+
+# pcr_extend_some: make PCR values non-trivial (swtpm starts at zero); sets PCR_REF.
 pcr_extend_some() {
 	local i
 	for i in 0 1 2 3 7; do
 		tpm2_pcrextend "$i:sha256=$(printf 'boot component %s' "$i" | sha256sum | cut -d' ' -f1),sha1=$(printf 'boot component %s' "$i" | sha1sum | cut -d' ' -f1)" >/dev/null
 	done
+	PCR_REF=$(pcr_policy)
 }

@@ -13,7 +13,10 @@
 #   A_ROOTS           the verifier's ek_roots (default $EK_ROOTS)
 #   A_VCERT, A_ACERT  certificate names in $PKI (default verifier, attestor)
 #   A_VEXTRA          more [verifier] lines;  A_AEXTRA  more [attestor] lines
-#   A_POLICY          [policy] lines;  A_VTAIL  more verifier sections ([secret NAME] ...)
+#   A_POLICY          [policy] lines (default: sha256 PCRs 0-7 as the TPM has them
+#                     when the configurations are written, pcr_policy; A_NOREF=1: none,
+#                     so the verifier has no reference);  A_VTAIL  more verifier
+#                     sections ([secret NAME] ...)
 #   A_WAIT            push: seconds the attestor waits for a verdict (default 20)
 #   A_PCRS            the verifier's pcrs (default sha256:0-7+sha1:0-7)
 #   A_EVENTLOG, A_IMALOG  files the attestor sends as its boot event log and
@@ -21,11 +24,12 @@
 MODE=${MODE:-pull}
 case $MODE in pull | push) ;; *) fail "MODE must be pull or push, not '$MODE'" ;; esac
 PKI=${PKI:-$WORK/pki}
-A_EK=rsa A_AK=ecc A_ROOTS=${EK_ROOTS:-} A_VCERT=verifier A_ACERT=attestor A_VEXTRA="" A_AEXTRA="" A_POLICY="" A_VTAIL="" A_WAIT=20 A_PCRS=sha256:0-7+sha1:0-7 A_EVENTLOG="" A_IMALOG=""
+A_EK=rsa A_AK=ecc A_ROOTS=${EK_ROOTS:-} A_VCERT=verifier A_ACERT=attestor A_VEXTRA="" A_AEXTRA="" A_POLICY="" A_NOREF=0 A_VTAIL="" A_WAIT=20 A_PCRS=sha256:0-7+sha1:0-7 A_EVENTLOG="" A_IMALOG=""
 
 # _mode_confs DIR PORT: the two configuration files for this mode.
 _mode_confs() {
-	local dir=$1 port=$2 aside vside="" atls=""
+	local dir=$1 port=$2 aside vside="" atls="" policy=$A_POLICY
+	if [ -z "$policy" ] && [ "$A_NOREF" != 1 ]; then policy=$(pcr_policy); fi
 	if [ "$MODE" = pull ]; then
 		aside="listen = 127.0.0.1:$port"
 	else
@@ -72,7 +76,7 @@ ca = $PKI/ca.pem
 cert = $PKI/$A_VCERT.pem
 key = $PKI/$A_VCERT.key
 [policy]
-$A_POLICY
+$policy
 $A_VTAIL
 CONF
 }

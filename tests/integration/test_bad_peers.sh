@@ -44,6 +44,8 @@ state_dir = $WORK/vpush
 ; debug: the per-call status line runs for every bad call too
 log_level = debug
 $(tls_conf verifier)
+[policy]
+$PCR_REF
 CONF
 bg verifier-push "$BUILD_DIR/verifier" serve --config "$WORK/verifier-push.conf"
 VPID=$BG_PID
@@ -67,6 +69,8 @@ ek_roots = $EK_ROOTS
 state_dir = $WORK/vpull
 log_level = info
 $(tls_conf verifier)
+[policy]
+$PCR_REF
 CONF
 bg verifier-pull "$BUILD_DIR/verifier" serve --config "$WORK/verifier-pull.conf"
 

@@ -51,6 +51,7 @@ sha256.16 = $(printf '%064d' 0)
 [secret disk-key]
 kind = aes256
 key = $WORK/keys/aes.key
+pcrs = sha256:16
 hosts = *
 CONF
 }
@@ -218,12 +219,13 @@ verifier_conf "enrollment = explicit"
 start_verifier
 V=$WORK/verifier$VLOG.log
 start_attestor
-wait_log "$V" "verdict FAIL .*not enrolled" 1 15
-ok "explicit enrollment: an unknown node is refused ($(grep -m1 -o 'not enrolled[^)]*)' "$V"))"
+wait_log "$V" "rejected attempt 1 of peer 'attestor' .*not enrolled" 1 15
+[ "$(db "SELECT count(*) FROM nodes")" = 0 ] || fail "an unknown node was recorded under explicit enrollment"
+ok "explicit enrollment: an unknown node is refused, as a rejected attempt ($(grep -m1 -o 'not enrolled[^)]*)' "$V"))"
 stop_attestor
 tpm2_createek -G rsa -c "$WORK/ek.ctx" -u "$WORK/ek.pub" >/dev/null
 tpm2_flushcontext -t >/dev/null
-"$BUILD_DIR/verifier" enroll --config "$WORK/verifier.conf" --hostname db1 --ek-pub "$WORK/ek.pub" >"$WORK/enroll.txt" ||
+"$BUILD_DIR/verifier" enroll --config "$WORK/verifier.conf" --name db1 --ek-pub "$WORK/ek.pub" >"$WORK/enroll.txt" ||
 	fail "enroll: $(cat "$WORK/enroll.txt")"
 grep -q "$node" "$WORK/enroll.txt" || fail "enrolled another identity than the attestor's: $(cat "$WORK/enroll.txt") vs $node"
 "$BUILD_DIR/verifier" enroll --config "$WORK/verifier.conf" "$node" 2>"$WORK/enroll2.txt" && fail "enrolling twice succeeds"

@@ -44,6 +44,8 @@ attestor b 0
 
 cat >"$WORK/verifier.conf" <<CONF
 [verifier]
+; swtpm restarts below: a reference that holds across its reboots
+pcrs = $REBOOT_PCRS
 mode = pull
 targets = 127.0.0.1:$PORT_a, 127.0.0.1:$PORT_b
 reattest_interval = 1
@@ -51,6 +53,8 @@ ek_roots = $WORK/roots
 state_dir = $WORK/vstate
 log_level = info
 $(tls_conf verifier)
+[policy]
+$REBOOT_REF
 CONF
 bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 VPID=$BG_PID

@@ -18,12 +18,16 @@ mkdir -p "$WORK/state"
 attestor_conf "$WORK/attestor.conf" push "127.0.0.1:$vport" "$WORK/state" "reattest_interval = 60"
 cat >"$WORK/verifier.conf" <<CONF
 [verifier]
+; swtpm restarts below: a reference that holds across its reboots
+pcrs = $REBOOT_PCRS
 mode = push
 listen = 127.0.0.1:$vport
 ek_roots = $EK_ROOTS
 reattest_interval = 2
 log_level = info
 $(tls_conf verifier)
+[policy]
+$REBOOT_REF
 CONF
 
 # wait_log FILE PATTERN COUNT SECONDS: until FILE has COUNT lines matching.

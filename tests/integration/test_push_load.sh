@@ -29,6 +29,8 @@ max_sessions = 64
 state_dir = $WORK/vstate
 log_level = info
 $(tls_conf verifier)
+[policy]
+$PCR_REF
 CONF
 bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 vport=$(log_port "$WORK/verifier.log")

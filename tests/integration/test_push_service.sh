@@ -48,6 +48,8 @@ session_ttl = $TTL
 reattest_interval = 42
 log_level = info
 $(tls_conf verifier)
+[policy]
+$PCR_REF
 CONF
 bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 VERIFIER_PID=$BG_PID
@@ -98,13 +100,17 @@ out=$(relay --db --sleep 3 resume-stale) || fail "scenario resume-stale"
 ok "$out"
 grep -q "known, resumed" "$WORK/verifier2.log" || fail "no verdict of a resumed session logged"
 # The database holds one node (every relay used the same TPM): 1 pass with
-# activation, 2 known, 2 + 2 + 2 + 1 + 2 + 2 from the resume scenarios; the
-# one failure is known-bad.
+# activation, 2 known, 2 + 2 + 2 + 1 + 2 + 2 from the resume scenarios.
+# known-bad (the node's known AK, a signature that does not verify) proved
+# no TPM: a rejected attempt of its identity, not a verdict of the node.
 "$BUILD_DIR/verifier" list --config "$WORK/verifier.conf" >"$WORK/list.out" || fail "verifier list"
-grep -q "^1 nodes: 1 passing, 0 failed; verdicts recorded: 14 pass, 1 fail$" "$WORK/list.out" ||
+grep -q "^1 nodes: 1 passing, 0 failed; verdicts recorded: 14 pass, 0 fail$" "$WORK/list.out" ||
 	fail "verifier list: $(cat "$WORK/list.out")"
+"$BUILD_DIR/verifier" rejected --config "$WORK/verifier.conf" >"$WORK/rejected.out" || fail "verifier rejected"
+grep -q "^push attestor  *1  last .* quote: signature verification failed" "$WORK/rejected.out" ||
+	fail "verifier rejected: $(cat "$WORK/rejected.out")"
 "$BUILD_DIR/verifier" list --config "$WORK/verifier.conf" --json >"$WORK/list.json" || fail "verifier list --json"
-ek=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["verdicts"]=={"pass":14,"fail":1}; print(d["nodes"][0]["ek_hash"])' "$WORK/list.json") ||
+ek=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["verdicts"]=={"pass":14,"fail":0}; print(d["nodes"][0]["ek_hash"])' "$WORK/list.json") ||
 	fail "verifier list --json: $(cat "$WORK/list.json")"
 "$BUILD_DIR/verifier" status --config "$WORK/verifier.conf" "${ek:0:12}" >"$WORK/status.out" || fail "verifier status"
 grep -q "^state     passing" "$WORK/status.out" || fail "verifier status: $(cat "$WORK/status.out")"

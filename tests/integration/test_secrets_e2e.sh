@@ -2,7 +2,8 @@
 # modes: pull push
 # Secret delivery end to end in $MODE: after a passing quote the verifier
 # wraps an AES-256 key and an RSA-2048 signing key for the host's EK under a
-# PCR policy (the quoted PCRs and values, PolicyPCR + PolicyCommandCode), the
+# PCR policy (PCRs the verifier's reference fixes, with the values the passing
+# quote showed; PolicyPCR + PolicyCommandCode), the
 # attestor imports them into its TPM and proves receipt (HMAC / signature over
 # a fresh challenge), and keeps them TPM-wrapped: `attestor unseal` and
 # `attestor sign` work while the PCRs hold and refuse once one changes. A
@@ -23,13 +24,17 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$K/rsa.pem" -out "$K/rsa.crt"
 	-subj "/CN=host signing key" 2>/dev/null
 AES_HEX=$(od -An -tx1 -v "$K/aes.key" | tr -d ' \n')
 A_VEXTRA="log_level = debug"
+# Sealed to the PCRs the verifier's reference fixes (modes.sh: sha256 0-7 as
+# the TPM has them), the values the passing quote showed.
 A_VTAIL="[secret disk-key]
 kind = aes256
 key = $K/aes.key
+pcrs = sha256:0-7
 [secret host-sign]
 kind = rsa
 key = $K/rsa.pem
 cert = $K/rsa.crt
+pcrs = sha256:0-7
 hosts = *"
 
 expect_pass deliver

@@ -257,9 +257,20 @@ static int qfx_verify(const struct qfx *fx, struct quoted_state *st)
 	r = quote_verify(&fx->ak->pub, fx->attest, fx->attest_len, fx->sig, fx->sig_len, fx->nonce,
 			 sizeof(fx->nonce), &fx->requested, &fx->values, st);
 	if (r != 0) {
-		/* On failure nothing may look proven. */
-		static const struct quoted_state zero;
+		/* On failure no PCR value, clock or signer may look proven; only
+		 * whether the AK signed this nonce is said. */
+		struct quoted_state zero;
+
+		memset(&zero, 0, sizeof(zero));
+		zero.proven = st->proven;
 		assert_memory_equal(st, &zero, sizeof(zero));
+		assert_true(st->proven == 0 || st->proven == 1);
+		if (r == AERR_SIGNATURE || r == AERR_QUOTE_MAGIC || r == AERR_QUOTE_TYPE || r == AERR_NONCE)
+			assert_false(st->proven);
+		if (r == AERR_PCR_SELECTION || r == AERR_PCR_DIGEST)
+			assert_true(st->proven);
+	} else {
+		assert_true(st->proven);
 	}
 	return r;
 }

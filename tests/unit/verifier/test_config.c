@@ -103,7 +103,7 @@ static void test_all_keys(void **state)
 		   "mode = pull\n"
 		   "ek_roots = roots\n"
 		   "ek_alg = ecc\n"
-		   "require_ek_cert = false\n"
+		   "require_ek_cert = true\n"
 		   "platform_ca = /etc/pca\n"
 		   "require_platform_cert = true\n"
 		   "pcrs = sha256:0,1,2,7\n"
@@ -121,7 +121,7 @@ static void test_all_keys(void **state)
 	snprintf(p, sizeof(p), "%s/roots", dir);
 	assert_string_equal(c->ek_roots, p);
 	assert_int_equal(c->ek_alg, TPM2_ALG_ECC);
-	assert_int_equal(c->require_ek_cert, 0);
+	assert_int_equal(c->require_ek_cert, 1);
 	assert_string_equal(c->platform_ca, "/etc/pca");
 	assert_int_equal(c->require_platform_cert, 1);
 	assert_int_equal(pcrsel_parse("sha256:0,1,2,7", &want), 0);
@@ -284,9 +284,10 @@ static void test_secret_sections(void **state)
 
 	(void)state;
 	snprintf(text, sizeof(text),
-		 "%s[secret disk]\nkind = aes256\nkey = disk.key\nhosts = web1, ek:%s\n"
+		 "[verifier]\nstate_dir = st\n%s[policy]\nsha256.7 = %s\n"
+		 "[secret disk]\nkind = aes256\nkey = disk.key\nhosts = name:web1, ek:%s\npcrs = sha256:7\n"
 		 "[secret sig]\nkind = rsa\nkey = k.pem\ncert = k.crt\nsha256.0 = %s\nsha256.7 = %s\n",
-		 TLS, v0, v0, v0);
+		 TLS, v0, v0, v0, v0);
 	write_conf(text);
 	if (verifier_config_load(path, &c) != 0)
 		fail_msg("%s", err_detail());
@@ -296,8 +297,8 @@ static void test_secret_sections(void **state)
 	snprintf(want, sizeof(want), "%s/disk.key", dir);
 	assert_string_equal(c->secrets[0].key, want);
 	assert_int_equal(c->secrets[0].nhosts, 2);
-	assert_string_equal(c->secrets[0].hosts[0], "web1");
-	assert_int_equal(c->secrets[0].has_pcrs, 0);
+	assert_string_equal(c->secrets[0].hosts[0], "name:web1");
+	assert_int_equal(c->secrets[0].has_pcrs, 1);
 	/* Values alone imply their selection. */
 	assert_int_equal(c->secrets[1].has_pcrs, 1);
 	assert_int_equal(c->secrets[1].pcrs.count, 1);
@@ -306,6 +307,23 @@ static void test_secret_sections(void **state)
 
 	snprintf(text, sizeof(text), "%s[secret a]\nkind = des\n", TLS);
 	load_fails(text, ":6: kind must be aes256 or rsa");
+	/* Secrets by what the TPM proves or an operator assigned, never by the
+	 * attestor's hostname claim. */
+	snprintf(text, sizeof(text), "%s[policy]\nsha256.7 = %s\n[secret a]\nkind = aes256\nkey = x\npcrs = sha256:7\n"
+		 "hosts = db1\n", TLS, v0);
+	load_fails(text, "hosts: host 'db1' would match the attestor's own hostname claim");
+	snprintf(text, sizeof(text), "%s[policy]\nsha256.7 = %s\n[secret a]\nkind = aes256\nkey = x\npcrs = sha256:7\n"
+		 "hosts = group:db\n", TLS, v0);
+	load_fails(text, "hosts = group:db needs state_dir");
+	/* A secret goes only to passing nodes: without any reference none can. */
+	snprintf(text, sizeof(text), "%s[secret a]\nkind = aes256\nkey = x\nsha256.7 = %s\n", TLS, v0);
+	load_fails(text, "there is none ([policy] PCR values, boot_policy or ima_policy)");
+	/* Without values of its own it would be sealed to whatever the host shows. */
+	snprintf(text, sizeof(text), "%s[policy]\nsha256.0 = %s\n[secret a]\nkind = aes256\nkey = x\npcrs = sha256:0,7\n",
+		 TLS, v0);
+	load_fails(text, "does not fix PCR 7 bank sha256 of its selection");
+	snprintf(text, sizeof(text), "%s[policy]\nsha256.0 = %s\n[secret a]\nkind = aes256\nkey = x\n", TLS, v0);
+	load_fails(text, "does not fix PCR 1 bank sha256 of its selection");
 	snprintf(text, sizeof(text), "%s[secret a]\nkind = aes256\n", TLS);
 	load_fails(text, "[secret a] needs key = FILE");
 	snprintf(text, sizeof(text), "%s[secret a]\nkind = rsa\nkey = k.pem\n", TLS);
@@ -325,6 +343,56 @@ static void test_secret_sections(void **state)
 	snprintf(text, sizeof(text), "%s[secret a]\nkind = aes256\nkey = x\npcrs = sha256:0\nsha256.3 = %s\n",
 		 TLS, v0);
 	load_fails(text, "[secret a]");
+}
+
+/* Rules that keep a configuration from trusting what was never proven. */
+static void test_trust_rules(void **state)
+{
+	struct verifier_config *c = NULL;
+	char text[1024];
+
+	(void)state;
+	/* A policy that reads a log makes the log required. */
+	snprintf(text, sizeof(text), "[verifier]\nboot_policy = b.json\nima_policy = i.json\npcrs = sha256:0-10\n%s", TLS);
+	write_conf(text);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_int_equal(c->require_event_log, 1);
+	assert_int_equal(c->require_ima, 1);
+	verifier_config_free(c);
+	snprintf(text, sizeof(text), "[verifier]\nboot_policy = b.json\nrequire_event_log = false\n%s", TLS);
+	load_fails(text, "boot_policy needs the boot event log: require_event_log cannot be false");
+	snprintf(text, sizeof(text), "[verifier]\nima_policy = i.json\nrequire_ima = false\npcrs = sha256:10\n%s", TLS);
+	load_fails(text, "ima_policy needs the IMA list: require_ima cannot be false");
+	snprintf(text, sizeof(text), "[verifier]\nima_policy = i.json\npcrs = sha256:0-7\n%s", TLS);
+	load_fails(text, "require_ima = true (ima_policy) needs PCR 10 in pcrs");
+	/* A platform certificate binds only to a verified EK certificate. */
+	snprintf(text, sizeof(text), "[verifier]\nrequire_ek_cert = false\nplatform_ca = /etc/pca\n%s", TLS);
+	load_fails(text, "platform_ca needs require_ek_cert = true");
+	snprintf(text, sizeof(text), "[verifier]\nrequire_ek_cert = false\nplatform_ca = /etc/pca\n"
+		 "require_platform_cert = true\n%s", TLS);
+	load_fails(text, "platform_ca needs require_ek_cert = true");
+	/* One identity's share of the push sessions. */
+	snprintf(text, sizeof(text), "[verifier]\nmax_sessions = 100\n%s", TLS);
+	write_conf(text);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_int_equal(c->max_sessions_per_identity, 6);
+	verifier_config_free(c);
+	snprintf(text, sizeof(text), "[verifier]\nmax_sessions = 100\nmax_sessions_per_identity = 101\n%s", TLS);
+	load_fails(text, "max_sessions_per_identity (101) exceeds max_sessions (100)");
+	snprintf(text, sizeof(text), "[verifier]\nmax_sessions_per_identity = 0\n%s", TLS);
+	load_fails(text, "max_sessions_per_identity must be 1..1000000");
+	/* Firmware versions allowed. */
+	snprintf(text, sizeof(text), "%s[policy]\nfirmware_version = 0x2000200 12345\n", TLS);
+	write_conf(text);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_int_equal(c->policy.nfirmware, 2);
+	assert_int_equal(c->policy.firmware[0], 0x2000200);
+	assert_int_equal(c->policy.firmware[1], 12345);
+	verifier_config_free(c);
+	snprintf(text, sizeof(text), "%s[policy]\nfirmware_version = v1\n", TLS);
+	load_fails(text, "firmware_version 'v1' is not a number");
+	snprintf(text, sizeof(text), "%s[policy]\nfirmware_version = 1\nfirmware_version = 2\n", TLS);
+	load_fails(text, "firmware_version given twice");
 }
 
 static void test_measurement_keys(void **state)
@@ -402,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_push_keys),
 		cmocka_unit_test(test_secret_sections),
+		cmocka_unit_test(test_trust_rules),
 		cmocka_unit_test(test_measurement_keys),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_example),

@@ -158,10 +158,11 @@ static void test_load(void **state)
 static void test_names_and_match(void **state)
 {
 	static const char *bad[] = { "", ".hidden", "a/b", "x y", "-dash", "../up" };
-	struct secret_conf c[3];
-	struct secret_def d[3];
-	struct secret_set set = { .n = 3, .defs = d };
+	struct secret_conf c[4];
+	struct secret_def d[4];
+	struct secret_set set = { .n = 4, .defs = d };
 	const struct secret_def *out[SECRET_MAX_PER_HOST];
+	struct secret_node node = { 0 };
 	char ek[65];
 
 	(void)state;
@@ -169,26 +170,53 @@ static void test_names_and_match(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(secret_name_check(bad[i]), AERR_CONFIG);
 
+	/* What a hosts entry may say: never the attestor's own hostname claim. */
+	assert_int_equal(secret_host_check("*"), 0);
+	assert_int_equal(secret_host_check("ek:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), 0);
+	assert_int_equal(secret_host_check("name:db1"), 0);
+	assert_int_equal(secret_host_check("group:databases"), 0);
+	assert_int_equal(secret_host_check("db1"), AERR_CONFIG);
+	assert_non_null(strstr(err_detail(), "hostname claim"));
+	assert_int_equal(secret_host_check("ek:abc"), AERR_CONFIG);
+	assert_int_equal(secret_host_check("ek:gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg"), AERR_CONFIG);
+	assert_int_equal(secret_host_check("name:"), AERR_CONFIG);
+
 	memset(ek, 'a', 64);
 	ek[64] = '\0';
 	conf_init(&c[0], "all", SECRET_AES256, "x", NULL);
-	conf_init(&c[1], "by-host", SECRET_AES256, "x", NULL);
+	conf_init(&c[1], "by-name", SECRET_AES256, "x", NULL);
 	c[1].nhosts = 1;
-	c[1].hosts[0] = "web1";
+	c[1].hosts[0] = "name:web1";
 	conf_init(&c[2], "by-ek", SECRET_AES256, "x", NULL);
 	c[2].nhosts = 1;
 	c[2].hosts[0] = "ek:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-	for (int i = 0; i < 3; i++) {
+	conf_init(&c[3], "by-group", SECRET_AES256, "x", NULL);
+	c[3].nhosts = 2;
+	c[3].hosts[0] = "group:db";
+	c[3].hosts[1] = "group:web";
+	for (int i = 0; i < 4; i++) {
 		memset(&d[i], 0, sizeof(d[i]));
 		d[i].conf = &c[i];
 	}
-	assert_int_equal(secret_set_match(&set, ek, "web1", out), 3);
+	node.ek_hash = ek;
+	node.name = "web1";
+	node.ngroups = 1;
+	node.groups[0] = "web";
+	assert_int_equal(secret_set_match(&set, &node, out), 4);
 	assert_ptr_equal(out[0], &d[0]);
-	assert_int_equal(secret_set_match(&set, ek, "web2", out), 2);
+	node.name = "web2";
+	node.ngroups = 0;
+	assert_int_equal(secret_set_match(&set, &node, out), 2);
 	assert_ptr_equal(out[1], &d[2]);
 	ek[0] = 'b';
-	assert_int_equal(secret_set_match(&set, ek, "web2", out), 1);
-	assert_int_equal(secret_set_match(&set, NULL, NULL, out), 1);
+	assert_int_equal(secret_set_match(&set, &node, out), 1);
+	node.name = NULL;
+	node.ek_hash = NULL;
+	assert_int_equal(secret_set_match(&set, &node, out), 1);
+	node.ngroups = 1;
+	node.groups[0] = "db";
+	assert_int_equal(secret_set_match(&set, &node, out), 2);
+	assert_ptr_equal(out[1], &d[3]);
 }
 
 /* An RSASSA-SHA256 TPMT_SIGNATURE over data by key. */

@@ -29,6 +29,7 @@
 #include "pcrsel.h"
 #include "policy.h"
 #include "secret.h"
+#include "hex.h"
 #include "session.h"
 #include "tpmpub.h"
 
@@ -402,6 +403,7 @@ static void ctx_init(struct ctx *c)
 	assert_int_equal(pcrsel_parse("sha256:0-7+sha1:0-7", &c->p.pcrs), 0);
 	c->p.nonce_ttl_ms = 60000;
 	c->p.policy = &c->policy;
+	c->p.has_reference = 1;
 	c->p.clock_ms = fake_clock;
 	fake_now = 1000000;
 	/* The attestor reports exactly the selected values. */
@@ -677,6 +679,47 @@ static void test_policy_mismatch(void **state)
 	request_and_quote(&c);
 	assert_int_equal(do_quote(&c, NULL), AERR_PCR_POLICY);
 	assert_failed(&c, AERR_PCR_POLICY, SESSION_STEP_QUOTE, "PCR 3 bank sha256");
+	/* The operator sees the value the policy expected; the peer is told
+	 * only which PCR and bank differ. */
+	{
+		const struct session_verdict *v = session_last_verdict(c.s);
+		char want[65];
+
+		hex_encode(wrong, 32, want);
+		assert_non_null(strstr(v->reason, want));
+		assert_null(strstr(v->peer_reason, want));
+		assert_non_null(strstr(v->peer_reason, "PCR 3 bank sha256 differs from the policy"));
+	}
+	/* The TPM signed this session's nonce: the node's own failure. */
+	assert_true(session_proven(c.s));
+	session_free(c.s);
+}
+
+/* No reference to judge by: verified, never a pass, and no secrets. */
+static void test_unjudged(void **state)
+{
+	const struct secret_blob *blobs;
+	struct session_verdict v;
+	struct ctx c;
+
+	(void)state;
+	ctx_init(&c);
+	c.p.has_reference = 0;
+	to_activated(&c);
+	request_and_quote(&c);
+	assert_int_equal(do_quote(&c, &v), 0);
+	assert_int_equal(v.pass, 0);
+	assert_int_equal(v.unjudged, 1);
+	assert_non_null(strstr(v.reason, "unjudged"));
+	assert_int_equal(session_get_state(c.s), SESSION_QUOTED);
+	assert_int_equal(session_secrets(c.s, NULL, 1, &blobs), AERR_STATE);
+	assert_non_null(strstr(err_detail(), "unjudged"));
+	{
+		struct session_resume res;
+		struct session_quote_request qr;
+
+		assert_int_equal(session_next_request(c.s, &res, &qr), AERR_STATE);
+	}
 	session_free(c.s);
 }
 
@@ -706,6 +749,69 @@ static void test_bad_signature(void **state)
 	c.q.sig[c.q.sig_len - 1] ^= 0x01;
 	assert_int_equal(do_quote(&c, NULL), AERR_SIGNATURE);
 	assert_failed(&c, AERR_SIGNATURE, SESSION_STEP_QUOTE, NULL);
+	session_free(c.s);
+}
+
+static void prior_of(struct session_prior *pr, uint32_t reset, uint32_t restart, uint64_t clock, int with_ak);
+static void start_with_prior(struct ctx *c, const struct session_prior *pr);
+
+/* When the peer has proven the TPM: at activation, or at a quote that the AK
+ * activated before signed over this session's nonce; never by presenting a
+ * node's public EK and AK alone. */
+static void test_proven(void **state)
+{
+	struct session_prior pr;
+	struct ctx c;
+
+	(void)state;
+	ctx_init(&c);
+	to_activated(&c);
+	assert_true(session_proven(c.s));
+	session_free(c.s);
+	/* A wrong secret proves nothing. */
+	ctx_init(&c);
+	ctx_start(&c);
+	assert_int_equal(do_endorse(&c), 0);
+	assert_int_equal(session_set_prior(c.s, &(struct session_prior){ 0 }, 1), 0);
+	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), 0);
+	assert_false(session_proven(c.s));
+	assert_int_equal(session_activate(c.s, (const uint8_t *)"01234567890123456789012345678901", 32),
+			 AERR_CREDENTIAL);
+	assert_false(session_proven(c.s));
+	session_free(c.s);
+	/* The node's AK, known to the store, presented by someone without its
+	 * TPM: not proven until a quote over this nonce verifies. */
+	ctx_init(&c);
+	prior_of(&pr, T.clock.resetCount, T.clock.restartCount, T.clock.clock - 1, 1);
+	start_with_prior(&c, &pr);
+	assert_true(session_ak_preactivated(c.s));
+	assert_false(session_proven(c.s));
+	request_and_quote(&c);
+	c.q.sig[c.q.sig_len - 1] ^= 0x01;
+	assert_int_equal(do_quote(&c, NULL), AERR_SIGNATURE);
+	assert_false(session_proven(c.s));
+	session_free(c.s);
+	/* An old quote of the node, over another nonce: not proven either. */
+	ctx_init(&c);
+	start_with_prior(&c, &pr);
+	assert_int_equal(session_quote_request(c.s, &c.qr), 0);
+	{
+		uint8_t other[SESSION_NONCE_LEN];
+
+		memcpy(other, c.qr.nonce, sizeof(other));
+		other[0] ^= 1;
+		fake_quote(other, sizeof(other), &c.p.pcrs, &T.pcrs, &c.q);
+	}
+	assert_int_equal(do_quote(&c, NULL), AERR_NONCE);
+	assert_false(session_proven(c.s));
+	session_free(c.s);
+	/* The right signature over this nonce: proven, whatever fails after. */
+	ctx_init(&c);
+	start_with_prior(&c, &pr);
+	request_and_quote(&c);
+	c.sent.banks[0].value[0][0] ^= 1;
+	assert_int_equal(do_quote(&c, NULL), AERR_PCR_DIGEST);
+	assert_true(session_proven(c.s));
 	session_free(c.s);
 }
 
@@ -1182,8 +1288,9 @@ static void test_prior_ak_no_activation(void **state)
 
 /* A push re-attestation resumed from a verdict's quote request: the session
  * rebuilt as the push service does (the kept EK, the store's prior, the kept
- * AK), the nonce handed out wall_ms before the quote arrives, the TPM clock
- * tpm_ms further than at the last quote. */
+ * AK). The anchor (the last quote over a fresh nonce, which was also the
+ * passing quote here) is wall_ms before the quote arrives, and the TPM clock
+ * tpm_ms further than then. */
 static int preissued_quote(struct ctx *c, uint64_t tpm_ms, uint64_t wall_ms, uint32_t restart_back,
 			   struct session_verdict *v)
 {
@@ -1209,6 +1316,8 @@ static int preissued_quote(struct ctx *c, uint64_t tpm_ms, uint64_t wall_ms, uin
 	res.reset_count = T.clock.resetCount;
 	res.restart_count = T.clock.restartCount - restart_back;
 	res.clock = T.clock.clock - tpm_ms;
+	res.anchor_ms = fake_now;
+	res.anchor_clock = res.clock;
 	assert_int_equal(session_quote_preissued(c->s, &res), 0);
 	fake_now += wall_ms;
 	fake_quote(res.nonce, sizeof(res.nonce), &c->p.pcrs, &T.pcrs, &c->q);
@@ -1216,33 +1325,68 @@ static int preissued_quote(struct ctx *c, uint64_t tpm_ms, uint64_t wall_ms, uin
 }
 
 /* The nonce is older than nonce_ttl by design; the TPM clock shows when the
- * quote was made: as fresh as nonce_ttl plus 15% of the wait passes, older
- * is asked again with a fresh nonce, and so is a quote after a power cycle. */
+ * quote was made: no older than nonce_ttl passes, older is asked again with a
+ * fresh nonce, and so is a clock that ran ahead of the verifier's (set
+ * forward to quote now and answer later), one that is not safe, and a quote
+ * after a power cycle. */
 static void test_preissued(void **state)
 {
 	struct session_verdict v;
+	struct session_resume next;
+	struct session_quote_request qr;
 	struct ctx c;
 
 	(void)state;
+	/* A TPM up for hours: its clock can be set back by more than a wait. */
+	T.clock.clock += 10000000;
 	/* Quoted just now, 100 s after the request was handed out. */
 	assert_int_equal(preissued_quote(&c, 100000, 100000, 0, &v), 0);
 	assert_int_equal(v.pass, 1);
+	assert_true(session_proven(c.s));
+	/* The next request keeps the anchor: the fresh nonce it was measured from. */
+	assert_int_equal(session_next_request(c.s, &next, &qr), 0);
+	assert_int_equal(next.anchor_ms, fake_now - 100000);
+	assert_int_equal(next.anchor_clock, T.clock.clock - 100000);
 	/* Once. */
 	assert_int_equal(do_quote(&c, &v), AERR_NONCE);
 	session_free(c.s);
-	/* 20 s old: within 10 s + 15% of 100 s. */
-	assert_int_equal(preissued_quote(&c, 80000, 100000, 0, &v), 0);
+	/* 9 s old: within nonce_ttl (10 s). */
+	assert_int_equal(preissued_quote(&c, 91000, 100000, 0, &v), 0);
 	session_free(c.s);
-	/* 30 s old: not a verdict; a fresh request, and its quote passes. */
+	/* 20 s old: no longer excused by a share of the wait (it was 15%). */
+	assert_int_equal(preissued_quote(&c, 80000, 100000, 0, &v), AERR_REQUOTE);
+	assert_non_null(strstr(err_detail(), "more than nonce_ttl allows"));
+	session_free(c.s);
+	/* 30 s old: not a verdict; a fresh request, and its quote passes and
+	 * becomes the anchor. */
 	assert_int_equal(preissued_quote(&c, 70000, 100000, 0, &v), AERR_REQUOTE);
 	assert_int_equal(session_get_state(c.s), SESSION_ACTIVATED);
 	request_and_quote(&c);
 	assert_int_equal(do_quote(&c, &v), 0);
 	assert_int_equal(v.pass, 1);
+	assert_int_equal(session_next_request(c.s, &next, &qr), 0);
+	assert_int_equal(next.anchor_ms, fake_now);
+	assert_int_equal(next.anchor_clock, T.clock.clock);
+	session_free(c.s);
+	/* The TPM clock ran an hour ahead (TPM2_ClockSet): it cannot date the
+	 * quote. Within the rate's tolerance it can. */
+	assert_int_equal(preissued_quote(&c, 100000 + 3600000, 100000, 0, &v), AERR_REQUOTE);
+	assert_non_null(strstr(err_detail(), "cannot date the quote"));
+	session_free(c.s);
+	assert_int_equal(preissued_quote(&c, 100000 + 201, 100000, 0, &v), AERR_REQUOTE);
+	session_free(c.s);
+	assert_int_equal(preissued_quote(&c, 100000 + 199, 100000, 0, &v), 0);
+	session_free(c.s);
+	/* clockInfo.safe NO: the clock may have been reported ahead before. */
+	T.clock.safe = 0;
+	assert_int_equal(preissued_quote(&c, 100000, 100000, 0, &v), AERR_REQUOTE);
+	assert_non_null(strstr(err_detail(), "safe is NO"));
+	T.clock.safe = 1;
 	session_free(c.s);
 	/* restartCount moved (a suspend): the clocks do not compare. */
 	assert_int_equal(preissued_quote(&c, 100000, 100000, 1, &v), AERR_REQUOTE);
 	session_free(c.s);
+	T.clock.clock -= 10000000;
 
 	/* Out of order: before the AK, or for an AK that still needs activation. */
 	{
@@ -1376,6 +1520,8 @@ int main(void)
 		cmocka_unit_test(test_policy_mismatch),
 		cmocka_unit_test(test_values_not_quoted),
 		cmocka_unit_test(test_bad_signature),
+		cmocka_unit_test(test_proven),
+		cmocka_unit_test(test_unjudged),
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_repeated_step),
 		cmocka_unit_test(test_ak_decrypt),

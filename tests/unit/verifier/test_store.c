@@ -1,7 +1,10 @@
-/* The verifier's SQLite store: enrollment and updates, verdicts moving a node
- * between passing and failed in one transaction, secret deliveries, lookups by
- * EK-hash prefix or hostname, removal with history, durability across reopen,
- * and refusal of a database from a newer verifier or of a damaged file. */
+/* The verifier's SQLite store: lookups that write nothing, enrollment and
+ * updates only once proven, the binding to a TLS identity, an operator's
+ * names and groups, verdicts moving a node between passing, verified and
+ * failed in one transaction, secret deliveries, rejected attempts (bounded),
+ * lookups by EK-hash prefix, name or hostname, removal with history,
+ * durability across reopen, migrations, and refusal of a database from a
+ * newer verifier or of a damaged file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,6 +50,7 @@ static void node_in(struct store_node_in *in, const char *hash, const char *host
 	in->ek_pub = pub;
 	in->ek_pub_len = sizeof(pub);
 	in->hostname = host;
+	in->identity = "attestor";
 }
 
 static int count_nodes(const struct store_node *n, void *arg)
@@ -73,30 +77,49 @@ static void test_lifecycle(void **state)
 
 	(void)state;
 	assert_int_equal(store_open(dir, &st), 0);
-	node_in(&in, H1, "web1");
-	assert_int_equal(store_node_upsert(st, &in, 1, &pr), 0);
+	/* A lookup writes nothing, known or not. */
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
 	assert_false(pr.existed);
-	assert_int_equal(pr.state, STORE_ATTESTING);
+	assert_int_equal(store_node_list(st, count_nodes, &nodes), 0);
+	assert_int_equal(nodes, 0);
+	node_in(&in, H1, "web1");
+	assert_int_equal(store_node_proven(st, &in, 1, &pr), 0);
+	assert_false(pr.existed);
 	id1 = pr.id;
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
+	assert_true(pr.existed);
+	assert_int_equal(pr.id, id1);
+	assert_int_equal(pr.state, STORE_ATTESTING);
+	assert_string_equal(pr.identity, "attestor");
 	node_in(&in, H2, "web2");
 	/* Explicit enrollment: an unknown node is refused, nothing written. */
-	assert_int_equal(store_node_upsert(st, &in, 0, &pr), AERR_NOT_FOUND);
+	assert_int_equal(store_node_proven(st, &in, 0, &pr), AERR_NOT_FOUND);
 	assert_int_equal(store_node_get(st, "web2", &n), AERR_NOT_FOUND);
-	assert_int_equal(store_node_upsert(st, &in, 1, &pr), 0);
+	assert_int_equal(store_node_proven(st, &in, 1, &pr), 0);
 	id2 = pr.id;
 	assert_int_not_equal(id1, id2);
-	/* The same EK again: the same node, the hostname updated, nothing known yet. */
+	/* Another TLS identity proving the same EK: refused, nothing written. */
+	node_in(&in, H1, "evil");
+	in.identity = "attestor2";
+	assert_int_equal(store_node_proven(st, &in, 1, &pr), AERR_STATE);
+	assert_int_equal(store_node_get(st, "evil", &n), AERR_NOT_FOUND);
+	/* The same EK again: the same node, the hostname and AK updated. */
 	node_in(&in, H1, "web1-renamed");
-	assert_int_equal(store_node_upsert(st, &in, 0, &pr), 0);
+	in.ak_pub = (const uint8_t *)"pub";
+	in.ak_pub_len = 3;
+	in.ak_name = (const uint8_t *)"\x00\x0bname";
+	in.ak_name_len = 6;
+	assert_int_equal(store_node_proven(st, &in, 0, &pr), 0);
 	assert_true(pr.existed);
 	assert_int_equal(pr.id, id1);
 	assert_false(pr.has_counts);
 	assert_int_equal(pr.ak_name_len, 0);
-	assert_int_equal(store_node_set_ak(st, id1, (const uint8_t *)"pub", 3, (const uint8_t *)"\x00\x0bname", 6), 0);
 
 	memset(&a, 0, sizeof(a));
 	a.node_id = id1;
 	a.mode = "pull";
+	a.peer = "attestor";
+	a.hostname = "web1-renamed";
 	a.pass = 1;
 	a.step = "quote";
 	a.reason = "";
@@ -112,7 +135,7 @@ static void test_lifecycle(void **state)
 	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
 	assert_false(ch.changed);
 	/* What the next session of this node starts from. */
-	assert_int_equal(store_node_upsert(st, &in, 0, &pr), 0);
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
 	assert_true(pr.has_counts);
 	assert_int_equal(pr.reset_count, 7);
 	assert_int_equal(pr.restart_count, 2);
@@ -122,15 +145,18 @@ static void test_lifecycle(void **state)
 	assert_memory_equal(pr.ak_name, "\x00\x0bname", 6);
 	assert_int_equal(store_secret_add(st, att, id1, "disk-key", 1), 0);
 	a.node_id = id2;
+	a.hostname = NULL;
 	a.pass = 0;
 	a.reason = "PCR value differs from policy: PCR 0 bank sha256";
 	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
 	assert_int_equal(ch.from, STORE_ATTESTING);
 	assert_int_equal(ch.to, STORE_FAILED);
-	a.node_id = 0; /* an endorsement that failed: no node */
-	a.reason = "EK certificate not trusted";
+	/* Verified without a reference: its own state, not a pass. */
+	a.unjudged = 1;
+	a.reason = "verified, unjudged: no reference";
 	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
-	assert_false(ch.changed);
+	assert_int_equal(ch.from, STORE_FAILED);
+	assert_int_equal(ch.to, STORE_VERIFIED);
 
 	assert_int_equal(store_count_verdicts(st, 1, &passes), 0);
 	assert_int_equal(store_count_verdicts(st, 0, &fails), 0);
@@ -144,10 +170,11 @@ static void test_lifecycle(void **state)
 	assert_int_equal(n.attestations, 2);
 	assert_int_equal(n.passes, 2);
 	assert_true(n.has_ak);
+	assert_string_equal(n.identity, "attestor");
 	assert_true(n.last_seen_ms >= n.enrolled_ms);
 	assert_int_equal(store_node_get(st, "aaaaaaaa22", &n), 0);
-	assert_int_equal(n.state, STORE_FAILED);
-	assert_non_null(strstr(n.reason, "PCR 0 bank sha256"));
+	assert_int_equal(n.state, STORE_VERIFIED);
+	assert_string_equal(n.hostname, "web2");
 	assert_int_equal(store_node_get(st, "AAAAAAAA22", &n), 0);
 	/* Ambiguous, too short, unknown. */
 	assert_int_equal(store_node_get(st, "aaaaaaaa", &n), AERR_INVALID_ARG);
@@ -157,6 +184,7 @@ static void test_lifecycle(void **state)
 
 	/* Everything survives a reopen; removal takes the history with it. */
 	st = NULL;
+	nodes = 0;
 	assert_int_equal(store_open(dir, &st), 0);
 	assert_int_equal(store_node_list(st, count_nodes, &nodes), 0);
 	assert_int_equal(nodes, 2);
@@ -167,6 +195,120 @@ static void test_lifecycle(void **state)
 	nodes = 0;
 	assert_int_equal(store_node_list(st, count_nodes, &nodes), 0);
 	assert_int_equal(nodes, 1);
+	store_close(st);
+}
+
+/* An operator's assignments: name, groups, the identity a node is bound to. */
+static void test_assign(void **state)
+{
+	static const char *const groups[] = { "web", "eu" };
+	struct store *st = NULL;
+	struct store_assign as;
+	struct store_node_in in;
+	struct store_prior pr;
+	struct store_node n;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(store_open(dir, &st), 0);
+	memset(&as, 0, sizeof(as));
+	as.name = "db1";
+	as.identity = "db1.example";
+	as.set_groups = 1;
+	as.ngroups = 2;
+	as.groups = groups;
+	assert_int_equal(store_node_enroll(st, H1, 0, NULL, 0, &as, &id), 0);
+	assert_int_equal(store_node_enroll(st, H1, 0, NULL, 0, &as, &id), AERR_INVALID_ARG);
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
+	assert_int_equal(pr.state, STORE_ENROLLED);
+	assert_string_equal(pr.name, "db1");
+	assert_string_equal(pr.identity, "db1.example");
+	assert_int_equal(pr.ngroups, 2);
+	assert_string_equal(pr.groups[0], "eu");
+	assert_string_equal(pr.groups[1], "web");
+	assert_int_equal(store_node_get(st, "db1", &n), 0);
+	assert_string_equal(n.groups, "eu,web");
+	/* The identity an operator enrolled is the one that may prove it. */
+	node_in(&in, H1, "db1");
+	assert_int_equal(store_node_proven(st, &in, 0, &pr), AERR_STATE);
+	in.identity = "db1.example";
+	assert_int_equal(store_node_proven(st, &in, 0, &pr), 0);
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
+	assert_int_equal(pr.state, STORE_ATTESTING);
+	/* A name is one node's. */
+	memset(&as, 0, sizeof(as));
+	as.name = "db1";
+	assert_int_equal(store_node_enroll(st, H2, 0, NULL, 0, &as, &id), AERR_INVALID_ARG);
+	assert_non_null(strstr(err_detail(), "another node's"));
+	assert_int_equal(store_node_lookup(st, H2, &pr), 0);
+	assert_false(pr.existed);
+	/* Re-bind, rename, clear the groups. */
+	memset(&as, 0, sizeof(as));
+	as.identity = "attestor";
+	as.name = "db-one";
+	as.set_groups = 1;
+	assert_int_equal(store_node_assign(st, "db1", &as), 0);
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
+	assert_string_equal(pr.identity, "attestor");
+	assert_string_equal(pr.name, "db-one");
+	assert_int_equal(pr.ngroups, 0);
+	/* Unbind: the next proof binds. */
+	memset(&as, 0, sizeof(as));
+	as.identity = "";
+	assert_int_equal(store_node_assign(st, "db-one", &as), 0);
+	in.identity = "attestor2";
+	assert_int_equal(store_node_proven(st, &in, 0, &pr), 0);
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
+	assert_string_equal(pr.identity, "attestor2");
+	assert_int_equal(store_node_assign(st, "nobody", &as), AERR_NOT_FOUND);
+	store_close(st);
+}
+
+struct rejected_seen {
+	int rows;
+	struct store_rejected first;
+};
+
+static int count_rejected(const struct store_rejected *r, void *arg)
+{
+	struct rejected_seen *seen = arg;
+
+	if (seen->rows++ == 0)
+		seen->first = *r;
+	return 0;
+}
+
+/* Rejected attempts: one row per identity, counted, bounded. */
+static void test_rejected(void **state)
+{
+	struct store *st = NULL;
+	struct rejected_seen seen;
+	uint64_t n = 0;
+	char ident[32];
+
+	(void)state;
+	assert_int_equal(store_open(dir, &st), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(store_rejected_add(st, "push", "attestor2", "ak", "AK rejected", H1, &n), 0);
+	assert_int_equal(n, 5);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_rejected_list(st, count_rejected, &seen), 0);
+	assert_int_equal(seen.rows, 1);
+	assert_int_equal(seen.first.count, 5);
+	assert_string_equal(seen.first.identity, "attestor2");
+	assert_string_equal(seen.first.ek_hash, H1);
+	assert_true(seen.first.last_ms >= seen.first.first_ms);
+	for (int i = 0; i < STORE_REJECTED_MAX + 10; i++) {
+		snprintf(ident, sizeof(ident), "id%d", i);
+		assert_int_equal(store_rejected_add(st, "pull", ident, "endorsement", "x", NULL, &n), 0);
+		assert_int_equal(n, 1);
+	}
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_rejected_list(st, count_rejected, &seen), 0);
+	assert_int_equal(seen.rows, STORE_REJECTED_MAX);
+	/* The most recent first; the oldest went. */
+	snprintf(ident, sizeof(ident), "id%d", STORE_REJECTED_MAX + 9);
+	assert_string_equal(seen.first.identity, ident);
 	store_close(st);
 }
 
@@ -216,6 +358,7 @@ static void test_enroll_and_window(void **state)
 {
 	struct store *st = NULL;
 	struct store_node_in in;
+	struct store_assign as = { .name = "db1" };
 	struct store_prior pr;
 	struct store_attestation a;
 	struct store_change ch;
@@ -225,16 +368,16 @@ static void test_enroll_and_window(void **state)
 
 	(void)state;
 	assert_int_equal(store_open(dir, &st), 0);
-	assert_int_equal(store_node_enroll(st, H1, 0, NULL, 0, "db1", &id), 0);
-	assert_int_equal(store_node_enroll(st, H1, 0, NULL, 0, "db1", &id), AERR_INVALID_ARG);
+	assert_int_equal(store_node_enroll(st, H1, 0, NULL, 0, &as, &id), 0);
 	assert_int_equal(store_node_get(st, "db1", &n), 0);
 	assert_int_equal(n.state, STORE_ENROLLED);
-	node_in(&in, H1, "db1");
-	assert_int_equal(store_node_upsert(st, &in, 0, &pr), 0);
+	node_in(&in, H1, "db1-claimed");
+	assert_int_equal(store_node_proven(st, &in, 0, &pr), 0);
 	assert_true(pr.existed);
 	assert_int_equal(pr.state, STORE_ENROLLED);
 	assert_int_equal(store_node_get(st, "db1", &n), 0);
 	assert_int_equal(n.ek_alg, 1);
+	assert_string_equal(n.hostname, "db1-claimed");
 
 	memset(&a, 0, sizeof(a));
 	a.node_id = pr.id;
@@ -243,7 +386,7 @@ static void test_enroll_and_window(void **state)
 	a.step = "quote";
 	a.reason = "";
 	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
-	assert_int_equal(ch.from, STORE_ENROLLED);
+	assert_int_equal(ch.from, STORE_ATTESTING);
 	assert_int_equal(store_node_get(st, "db1", &n), 0);
 	seen = n.last_seen_ms;
 	assert_int_equal(store_nodes_overdue(st, seen, collect, found), 0);
@@ -273,6 +416,7 @@ static void test_migration(void **state)
 	struct store *st = NULL;
 	struct store_node_in in;
 	struct store_prior pr;
+	struct store_node n;
 	sqlite3 *db;
 	char path[128];
 
@@ -294,16 +438,27 @@ static void test_migration(void **state)
 				      "INSERT INTO nodes (ek_hash, ek_alg, ek_pub, ak_name, enrolled_at, state, reset_count)"
 				      " VALUES ('aaaaaaaa11111111111111111111111111111111111111111111111111111111', 1,"
 				      " x'01', x'000b01', 1, 'passing', 4);"
+				      "INSERT INTO attestations (node_id, time, mode, peer, pass) VALUES (1, 1, 'push',"
+				      " 'attestor', 1);"
+				      "INSERT INTO attestations (node_id, time, mode, peer, pass) VALUES (1, 2, 'push',"
+				      " 'attestor2', 0);"
 				      "PRAGMA user_version = 1;",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(dir, &st), 0);
-	node_in(&in, H1, NULL);
-	assert_int_equal(store_node_upsert(st, &in, 0, &pr), 0);
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
 	assert_true(pr.existed);
 	assert_int_equal(pr.reset_count, 4);
 	assert_int_equal(pr.ak_name_len, 0);
+	assert_int_equal(pr.state, STORE_PASSING);
+	/* Its push verdicts' peer became its binding (v4). */
+	assert_string_equal(pr.identity, "attestor");
+	assert_int_equal(store_node_get(st, H1, &n), 0);
+	assert_int_equal(n.attestations, 2);
+	node_in(&in, H1, NULL);
+	in.identity = "attestor2";
+	assert_int_equal(store_node_proven(st, &in, 0, &pr), AERR_STATE);
 	store_close(st);
 }
 
@@ -354,7 +509,7 @@ static void test_concurrent_verdicts(void **state)
 	for (int i = 0; i < 8; i++) {
 		snprintf(hash, sizeof(hash), "%064d", i);
 		node_in(&in, hash, "h");
-		assert_int_equal(store_node_upsert(st, &in, 1, &pr), 0);
+		assert_int_equal(store_node_proven(st, &in, 1, &pr), 0);
 		w[i] = (struct writer){ .st = st, .node = pr.id, .pass_every = i + 2 };
 	}
 	w[8] = (struct writer){ .st = st, .node = 999999, .pass_every = 2, .bad = 1 };
@@ -388,6 +543,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_assign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enroll_and_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_verdicts, setup, teardown),
