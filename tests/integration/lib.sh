@@ -229,6 +229,17 @@ $tls
 CONF
 }
 
+# extend_from FILE: every line of FILE is one tpm2_pcrextend argument (as
+# tests/tools/log_extend prints them), extended in batches of 50.
+extend_from() {
+	local args=() line
+	while IFS= read -r line; do
+		args+=("$line")
+		if [ "${#args[@]}" -ge 50 ]; then tpm2_pcrextend "${args[@]}" >/dev/null; args=(); fi
+	done <"$1"
+	if [ "${#args[@]}" -gt 0 ]; then tpm2_pcrextend "${args[@]}" >/dev/null; fi
+}
+
 # pcr_extend_some: make PCR values non-trivial (swtpm starts at zero).
 pcr_extend_some() {
 	local i
