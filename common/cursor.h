@@ -47,6 +47,19 @@ static inline int cur_u32(struct cur *c, uint32_t *v)
 	return 0;
 }
 
+static inline int cur_u64(struct cur *c, uint64_t *v)
+{
+	const uint8_t *p = c->buf + c->off;
+
+	if (cur_left(c) < 8)
+		return -1;
+	*v = 0;
+	for (int i = 7; i >= 0; i--)
+		*v = *v << 8 | p[i];
+	c->off += 8;
+	return 0;
+}
+
 static inline int cur_bytes(struct cur *c, size_t n, const uint8_t **p)
 {
 	if (cur_left(c) < n)

@@ -54,16 +54,6 @@ int imastate_save(const struct ima_replay_state *st, uint8_t *buf, size_t cap, s
 	return 0;
 }
 
-static int cur_u64(struct cur *c, uint64_t *v)
-{
-	uint32_t lo, hi;
-
-	if (cur_u32(c, &lo) || cur_u32(c, &hi))
-		return -1;
-	*v = (uint64_t)hi << 32 | lo;
-	return 0;
-}
-
 int imastate_load(const uint8_t *buf, size_t len, struct ima_replay_state *st)
 {
 	struct cur c = { .buf = buf, .len = len, .off = 0 };

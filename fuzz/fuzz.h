@@ -56,6 +56,7 @@ FUZZ_DECLARE(ekcert)
 FUZZ_DECLARE(verifier_push)
 FUZZ_DECLARE(attestor_requests)
 FUZZ_DECLARE(session_ids)
+FUZZ_DECLARE(logpolicy)
 
 /* Every target, NULL-terminated (targets.c). */
 extern const struct fuzz_target fuzz_targets[];

@@ -17,7 +17,7 @@ target_link_libraries(attest-fuzz-attestor PUBLIC attest-fuzz-util attestor-core
 add_library(attest-fuzz-verifier STATIC
   ${FUZZ_DIR}/fuzz_tpmpub.c ${FUZZ_DIR}/fuzz_quote.c ${FUZZ_DIR}/fuzz_eventlog.c ${FUZZ_DIR}/fuzz_ima.c
   ${FUZZ_DIR}/fuzz_policy_json.c ${FUZZ_DIR}/fuzz_verifier_config.c ${FUZZ_DIR}/fuzz_ekcert.c
-  ${FUZZ_DIR}/fuzz_verifier_push.c ${FUZZ_DIR}/fuzz_session_ids.c)
+  ${FUZZ_DIR}/fuzz_verifier_push.c ${FUZZ_DIR}/fuzz_session_ids.c ${FUZZ_DIR}/fuzz_logpolicy.c)
 target_link_libraries(attest-fuzz-verifier PUBLIC attest-fuzz-util verifier-core)
 
 add_library(attest-fuzz-harness STATIC ${FUZZ_DIR}/targets.c)

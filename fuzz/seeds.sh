@@ -32,6 +32,16 @@ fi
 
 if [ -d "$data" ]; then
 	for f in "$data"/eventlog/*.bin; do cp "$f" "$out/eventlog/$(basename "$f")"; done
+	# logpolicy: each boot log as sent (both banks quoted) and with its
+	# data-hashing digests made honest (sha1 quoting PCRs 4 and 7 alone);
+	# IMA lists after their selector.
+	mkdir -p "$out/logpolicy"
+	for f in "$data"/eventlog/*.bin; do
+		with_byte 00 "$f" "$out/logpolicy/$(basename "$f")"
+		with_byte 0c "$f" "$out/logpolicy/honest-$(basename "$f")"
+	done
+	for f in "$data"/ima/*.bin; do with_byte 01 "$f" "$out/logpolicy/$(basename "$f")"; done
+	for f in "$data"/ima/*sha256*.txt; do with_byte 03 "$f" "$out/logpolicy/$(basename "$f")"; done
 	for f in "$data"/ima/*.bin; do with_byte 00 "$f" "$out/ima/$(basename "$f")"; done
 	for f in "$data"/ima/*.txt; do
 		case $f in

@@ -17,5 +17,6 @@ const struct fuzz_target fuzz_targets[] = {
 	FUZZ_ENTRY(verifier_push)
 	FUZZ_ENTRY(attestor_requests)
 	FUZZ_ENTRY(session_ids)
+	FUZZ_ENTRY(logpolicy)
 	{ NULL, NULL, NULL },
 };

@@ -16,7 +16,7 @@ secs=${1:-20}
 shift || true
 build=${FUZZ_BUILD_DIR:-$src/build-fuzz}
 all=(tpmpub quote eventlog ima policy_json verifier_config attestor_config ekcert verifier_push
-	attestor_requests session_ids)
+	attestor_requests session_ids logpolicy)
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] || targets=("${all[@]}")
 

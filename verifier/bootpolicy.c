@@ -8,11 +8,12 @@
 
 #include "bootpolicy.h"
 #include "crypto.h"
+#include "evdata.h"
 #include "log.h"
 #include "policy.h"
 
-#define EV_EFI_VARIABLE_DRIVER_CONFIG 0x80000001u
-#define EV_EFI_BOOT_SERVICES_APPLICATION 0x80000003u
+#define BOOT_APPS_PCR 4   /* UEFI boot manager code: where boot applications are measured */
+#define SECURE_BOOT_PCR 7 /* Secure Boot policy */
 
 struct bootpolicy_list {
 	size_t n;
@@ -20,6 +21,7 @@ struct bootpolicy_list {
 };
 
 struct bootpolicy {
+	char *path;                               /* for load-time refusals */
 	int secure_boot;                          /* -1 no requirement, else 0 / 1 */
 	struct bootpolicy_list pcr[PCRSEL_NUM_PCRS];
 	int has_pcr[PCRSEL_NUM_PCRS];
@@ -83,6 +85,10 @@ int bootpolicy_load(const char *path, struct bootpolicy **out)
 		r = err_set(AERR_ALLOC, "boot policy");
 		goto out;
 	}
+	if (!(p->path = strdup(path))) {
+		r = err_set(AERR_ALLOC, "boot policy");
+		goto out;
+	}
 	p->secure_boot = -1;
 	json_object_object_foreach(root, key, val)
 	{
@@ -117,82 +123,236 @@ void bootpolicy_free(struct bootpolicy *p)
 	for (int i = 0; i < PCRSEL_NUM_PCRS; i++)
 		free(p->pcr[i].d);
 	free(p->apps.d);
+	free(p->path);
 	free(p);
 }
 
-/* UEFI_VARIABLE_DATA: VariableName GUID (16), UnicodeNameLength and
- * VariableDataLength (UINT64 each, little endian), the UTF-16LE name, the data.
- * 1 when this is the SecureBoot variable, with *value its first data byte. */
-static int bootpolicy_is_secure_boot(const struct eventlog_event *e, int *value)
+/* A rule about PCR pcr needs pcr proven (quoted in some bank and replayed),
+ * and each of its digests (l, may be NULL) in a bank that quotes pcr. */
+static int bootpolicy_need_pcr(const struct bootpolicy *p, const TPML_PCR_SELECTION *sel, uint32_t eventlog_pcrs,
+			       const char *what, uint32_t pcr, const struct bootpolicy_list *l)
 {
-	static const char name[] = "SecureBoot";
-	const uint8_t *d = e->data;
-	uint64_t nlen = 0, dlen = 0;
+	TPM2_ALG_ID banks[PCRSEL_MAX_BANKS];
+	size_t n = evdata_banks(sel, eventlog_pcrs, pcr, banks);
 
-	if (e->data_len < 32)
-		return 0;
-	for (int i = 7; i >= 0; i--) {
-		nlen = nlen << 8 | d[16 + i];
-		dlen = dlen << 8 | d[24 + i];
-	}
-	if (nlen != sizeof(name) - 1 || e->data_len < 32 + 2 * nlen + dlen)
-		return 0;
-	for (size_t i = 0; i < nlen; i++)
-		if (d[32 + 2 * i] != (uint8_t)name[i] || d[33 + 2 * i] != 0)
-			return 0;
-	*value = dlen >= 1 ? d[32 + 2 * nlen] : 0;
-	return 1;
-}
-
-int bootpolicy_secure_boot(const struct eventlog *log)
-{
-	int state = -1, v;
-
-	for (size_t i = 0; i < log->nevents; i++) {
-		const struct eventlog_event *e = &log->events[i];
-
-		if (e->pcr == 7 && e->type == EV_EFI_VARIABLE_DRIVER_CONFIG && bootpolicy_is_secure_boot(e, &v))
-			state = v == 1;
-	}
-	return state;
-}
-
-/* 1 when one of e's digests is in l. */
-static int bootpolicy_listed(const struct bootpolicy_list *l, const struct eventlog_event *e)
-{
-	for (size_t i = 0; i < l->n; i++) {
+	if (!n)
+		return err_set(AERR_CONFIG, "%s: %s needs PCR %u, which is not %s, so the boot log's events of it "
+			       "are never proven", p->path, what, pcr,
+			       pcrsel_mask_any(sel) & (1u << pcr) ? "in eventlog_pcrs" : "in the quoted pcrs");
+	for (size_t i = 0; l && i < l->n; i++) {
 		TPM2_ALG_ID alg = crypto_alg_from_name(l->d[i].alg);
+		size_t b = 0;
 
-		for (uint32_t k = 0; k < e->ndigests; k++)
-			if (e->digests[k].alg == alg && e->digests[k].size == l->d[i].len &&
-			    !memcmp(e->digests[k].value, l->d[i].value, l->d[i].len))
-				return 1;
+		while (b < n && banks[b] != alg)
+			b++;
+		if (b == n)
+			return err_set(AERR_CONFIG, "%s: %s entry %zu is a %s digest, but pcrs does not quote PCR %u "
+				       "in the %s bank", p->path, what, i, l->d[i].alg, pcr, l->d[i].alg);
 	}
 	return 0;
 }
 
-int bootpolicy_check(const struct bootpolicy *p, const struct eventlog *log)
+int bootpolicy_check_selection(const struct bootpolicy *p, const TPML_PCR_SELECTION *sel, uint32_t eventlog_pcrs)
 {
-	char first[200] = "";
-	size_t failed = 0;
-	int sb = bootpolicy_secure_boot(log);
+	char what[32];
+	int r;
 
+	for (uint32_t i = 0; i < PCRSEL_NUM_PCRS; i++) {
+		if (!p->has_pcr[i])
+			continue;
+		snprintf(what, sizeof(what), "digests \"%u\"", i);
+		if ((r = bootpolicy_need_pcr(p, sel, eventlog_pcrs, what, i, &p->pcr[i])) != 0)
+			return r;
+	}
+	if (p->has_apps &&
+	    (r = bootpolicy_need_pcr(p, sel, eventlog_pcrs, "boot_applications", BOOT_APPS_PCR, &p->apps)) != 0)
+		return r;
+	if (p->secure_boot != -1 &&
+	    (r = bootpolicy_need_pcr(p, sel, eventlog_pcrs, "secure_boot", SECURE_BOOT_PCR, NULL)) != 0)
+		return r;
+	return 0;
+}
+
+/* Where the SecureBoot variable stands while PCR 7's events are read. */
+struct bootpolicy_sb {
+	TPM2_ALG_ID banks[PCRSEL_MAX_BANKS]; /* proving PCR 7 */
+	size_t nbanks;
+	size_t at;                           /* event that measured it, or SIZE_MAX */
+	int state;                           /* -1 not measured, 0, 1 */
+	int separator;                       /* PCR 7's separator (verified) seen */
+};
+
+/* The value a proven SecureBoot variable holds: empty (not set) is off. */
+static int bootpolicy_sb_value(const struct evdata_variable *v, size_t num, int *state)
+{
+	if (v->data_len == 0) {
+		*state = 0;
+		return 0;
+	}
+	if (v->data_len != 1 || v->data[0] > 1)
+		return err_set(AERR_LOG_POLICY, "event %zu: the SecureBoot variable holds %zu bytes (first 0x%02x), "
+			       "not 0 or 1", num, v->data_len, v->data[0]);
+	*state = v->data[0];
+	return 0;
+}
+
+/* One event of PCR 7. The type is the log's claim as much as the data: an
+ * event that holds the SecureBoot variable under another type, or whose data
+ * its digests do not prove, leaves the state unknown, and so does one that
+ * the firmware could not have measured (after PCR 7's separator, or twice). */
+static int bootpolicy_sb_event(struct bootpolicy_sb *sb, const struct eventlog_event *e, size_t num)
+{
+	struct evdata_variable v;
+	char why[200];
+	int claims, r;
+
+	claims = evdata_variable_parse(e->data, e->data_len, &v) == 0 &&
+		 evdata_variable_is(&v, evdata_efi_global_variable, "SecureBoot");
+	if (e->type == EVENTLOG_EV_SEPARATOR && !claims) {
+		if (!sb->separator && evdata_verify(e, sb->banks, sb->nbanks) == 0)
+			sb->separator = 1;
+		return 0;
+	}
+	if (e->type != EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG && !claims)
+		return 0;
+	if (e->type != EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG)
+		return err_set(AERR_LOG_POLICY, "event %zu holds the SecureBoot variable but claims type 0x%08x, "
+			       "not EV_EFI_VARIABLE_DRIVER_CONFIG", num, e->type);
+	if ((r = evdata_verify(e, sb->banks, sb->nbanks)) == AERR_EVENTLOG || r == AERR_UNSUPPORTED) {
+		/* Copied first: err_set writes into the buffer err_detail returns. */
+		snprintf(why, sizeof(why), "%s", err_detail());
+		return err_set(AERR_LOG_POLICY, "event %zu, %s: its data does not match its PCR 7 digest (%s)", num,
+			       claims ? "the SecureBoot variable" : "a UEFI variable", why);
+	}
+	if (r != 0 || !claims)
+		return r;
+	if (sb->at != SIZE_MAX)
+		return err_set(AERR_LOG_POLICY, "the SecureBoot variable is measured twice (events %zu and %zu)",
+			       sb->at, num);
+	if (sb->separator)
+		return err_set(AERR_LOG_POLICY, "event %zu: the SecureBoot variable is measured after PCR 7's "
+			       "separator, where firmware does not measure it", num);
+	sb->at = num;
+	return bootpolicy_sb_value(&v, num, &sb->state);
+}
+
+int bootpolicy_secure_boot(const struct eventlog *log, const TPML_PCR_SELECTION *quoted, uint32_t replayed_pcrs,
+			   int *state)
+{
+	struct bootpolicy_sb sb = { .at = SIZE_MAX, .state = -1 };
+	int r;
+
+	*state = -1;
+	if (!(sb.nbanks = evdata_banks(quoted, replayed_pcrs, SECURE_BOOT_PCR, sb.banks)))
+		return err_set(AERR_LOG_POLICY, "PCR 7 is not quoted and replayed");
+	for (size_t i = 0; i < log->nevents; i++)
+		if (log->events[i].pcr == SECURE_BOOT_PCR && log->events[i].type != EVENTLOG_EV_NO_ACTION &&
+		    (r = bootpolicy_sb_event(&sb, &log->events[i], i)) != 0)
+			return r;
+	/* Firmware ends PCR 7's configuration with a separator: a SecureBoot
+	 * event without one may have been added later by anyone who can
+	 * extend PCR 7. */
+	if (sb.at != SIZE_MAX && !sb.separator)
+		return err_set(AERR_LOG_POLICY, "event %zu: the SecureBoot variable is not followed by PCR 7's "
+			       "separator", sb.at);
+	*state = sb.state;
+	return 0;
+}
+
+/* 1 when one of e's digests in the proving banks is in l. */
+static int bootpolicy_listed(const struct bootpolicy_list *l, const struct eventlog_event *e,
+			     const TPM2_ALG_ID *banks, size_t nbanks)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		TPM2_ALG_ID alg = crypto_alg_from_name(l->d[i].alg);
+
+		for (size_t b = 0; b < nbanks; b++) {
+			if (banks[b] != alg)
+				continue;
+			for (uint32_t k = 0; k < e->ndigests; k++)
+				if (e->digests[k].alg == alg && e->digests[k].size == l->d[i].len &&
+				    !memcmp(e->digests[k].value, l->d[i].value, l->d[i].len))
+					return 1;
+		}
+	}
+	return 0;
+}
+
+/* The Secure Boot requirement; a state that is not proven fails it. */
+static int bootpolicy_check_sb(const struct bootpolicy *p, const struct eventlog *log,
+			       const TPML_PCR_SELECTION *quoted, uint32_t replayed_pcrs)
+{
+	int sb, r;
+
+	if (p->secure_boot == -1)
+		return 0;
+	if ((r = bootpolicy_secure_boot(log, quoted, replayed_pcrs, &sb)) == AERR_LOG_POLICY)
+		return err_wrap(r, "the Secure Boot state is not proven");
+	if (r != 0)
+		return r;
 	if (p->secure_boot == 1 && sb != 1)
 		return err_set(AERR_LOG_POLICY, "Secure Boot is %s, the boot policy requires it enabled",
 			       sb == 0 ? "disabled" : "not measured");
 	if (p->secure_boot == 0 && sb == 1)
 		return err_set(AERR_LOG_POLICY, "Secure Boot is enabled, the boot policy requires it disabled");
+	return 0;
+}
+
+/* Each allowlist rule needs its PCR proven: a rule that cannot be checked
+ * fails rather than passing every log. */
+static int bootpolicy_check_proven(const struct bootpolicy *p, const TPML_PCR_SELECTION *quoted,
+				   uint32_t replayed_pcrs)
+{
+	TPM2_ALG_ID banks[PCRSEL_MAX_BANKS];
+
+	for (uint32_t i = 0; i < PCRSEL_NUM_PCRS; i++)
+		if (p->has_pcr[i] && !evdata_banks(quoted, replayed_pcrs, i, banks))
+			return err_set(AERR_LOG_POLICY, "the boot policy lists digests for PCR %u, which is not "
+				       "quoted and replayed", i);
+	if (p->has_apps && !evdata_banks(quoted, replayed_pcrs, BOOT_APPS_PCR, banks))
+		return err_set(AERR_LOG_POLICY, "the boot policy lists boot applications, but PCR %d is not "
+			       "quoted and replayed", BOOT_APPS_PCR);
+	return 0;
+}
+
+/* Why e (of a proven PCR) breaks an allowlist, or NULL. A boot application
+ * is any EV_EFI_BOOT_SERVICES_APPLICATION, and any event of PCR 4 whose data
+ * its digests do not prove: its type is only the log's claim, and besides the
+ * boot manager's code UEFI firmware measures only separators and EFI actions
+ * into PCR 4, which prove their data. */
+static const char *bootpolicy_event_why(const struct bootpolicy *p, const struct eventlog_event *e,
+					const TPM2_ALG_ID *banks, size_t nbanks)
+{
+	if (p->has_pcr[e->pcr] && !bootpolicy_listed(&p->pcr[e->pcr], e, banks, nbanks))
+		return "digest not allowed for its PCR";
+	if (!p->has_apps || bootpolicy_listed(&p->apps, e, banks, nbanks))
+		return NULL;
+	if (e->type == EVENTLOG_EV_EFI_BOOT_SERVICES_APPLICATION)
+		return "boot application not allowed";
+	if (e->pcr == BOOT_APPS_PCR && evdata_verify(e, banks, nbanks) != 0)
+		return "its data is not proven, and its digest is not an allowed boot application";
+	return NULL;
+}
+
+int bootpolicy_check(const struct bootpolicy *p, const struct eventlog *log, const TPML_PCR_SELECTION *quoted,
+		     uint32_t replayed_pcrs)
+{
+	TPM2_ALG_ID banks[PCRSEL_MAX_BANKS];
+	char first[200] = "";
+	size_t failed = 0;
+	int r;
+
+	if ((r = bootpolicy_check_sb(p, log, quoted, replayed_pcrs)) != 0 ||
+	    (r = bootpolicy_check_proven(p, quoted, replayed_pcrs)) != 0)
+		return r;
 	for (size_t i = 0; i < log->nevents; i++) {
 		const struct eventlog_event *e = &log->events[i];
-		const char *why = NULL;
+		const char *why;
+		size_t n;
 
-		if (e->type == EVENTLOG_EV_NO_ACTION)
-			continue;
-		if (e->pcr < PCRSEL_NUM_PCRS && p->has_pcr[e->pcr] && !bootpolicy_listed(&p->pcr[e->pcr], e))
-			why = "digest not allowed for its PCR";
-		else if (p->has_apps && e->type == EV_EFI_BOOT_SERVICES_APPLICATION && !bootpolicy_listed(&p->apps, e))
-			why = "boot application not allowed";
-		if (!why)
+		/* Events of PCRs the quote does not prove are not judged. */
+		if (e->type == EVENTLOG_EV_NO_ACTION || !(n = evdata_banks(quoted, replayed_pcrs, e->pcr, banks)) ||
+		    !(why = bootpolicy_event_why(p, e, banks, n)))
 			continue;
 		LOG_WARN("boot event %zu (PCR %u, type 0x%08x): %s", i, e->pcr, e->type, why);
 		if (failed++ == 0)

@@ -7,15 +7,31 @@
  *     "boot_applications": ["sha256:...", ...]
  *   }
  *
+ * Only what the quote proves is judged. A bank proves PCR i when the quoted
+ * selection has that bank and PCR i, and i is one of the PCRs the replay was
+ * compared on (eventlog_pcrs): the event's digests in that bank are then
+ * proven, and its data only when evdata_verify says so (common/evdata.h).
+ * Events of PCRs no bank proves are not judged; digests in other banks are
+ * never compared.
+ *
  * "secure_boot": true requires the UEFI SecureBoot variable, as measured into
- * PCR 7 (EV_EFI_VARIABLE_DRIVER_CONFIG), to be 1; false requires it to be 0 or
- * absent; no key, no requirement. "digests": every event extended into that
- * PCR must carry one of the listed digests (in the bank each names).
- * "boot_applications": every EV_EFI_BOOT_SERVICES_APPLICATION must carry one
- * of the listed digests. Only a log whose replay matched the quote is judged.
- * Unknown keys refuse the file. */
+ * PCR 7 (EV_EFI_VARIABLE_DRIVER_CONFIG), to be 1; false requires it to be 0,
+ * empty or absent; no key, no requirement. The variable is read only from an
+ * event whose data is proven in every bank proving PCR 7; a PCR 7 variable
+ * event whose data is not, the variable under another event type, measured
+ * twice or not before PCR 7's separator, leave the state unproven, and then
+ * either requirement fails. "digests": every event of that PCR must carry one
+ * of the listed digests. "boot_applications": every
+ * EV_EFI_BOOT_SERVICES_APPLICATION, and every PCR 4 event whose data is not
+ * proven (its type is the log's claim), must carry one of the listed digests.
+ * Only a log whose replay matched the quote is judged. Unknown keys refuse
+ * the file. */
 #ifndef VERIFIER_BOOTPOLICY_H
 #define VERIFIER_BOOTPOLICY_H
+
+#include <stdint.h>
+
+#include <tss2/tss2_tpm2_types.h>
 
 #include "err.h"
 #include "eventlog.h"
@@ -26,10 +42,26 @@ struct bootpolicy;
 int bootpolicy_load(const char *path, struct bootpolicy **out) ATTEST_WUR;
 void bootpolicy_free(struct bootpolicy *p);
 
-/* The SecureBoot variable as measured: 1 enabled, 0 disabled, -1 not measured. */
-int bootpolicy_secure_boot(const struct eventlog *log);
+/* A policy must be checkable with what the verifier quotes (sel) and
+ * replays (eventlog_pcrs): AERR_CONFIG with the file, the rule and the PCR
+ * or bank when "digests" names a PCR that is not quoted and replayed or a
+ * digest whose bank does not quote that PCR, when "boot_applications" does so
+ * for PCR 4, or "secure_boot" is set and PCR 7 is not quoted and replayed. */
+int bootpolicy_check_selection(const struct bootpolicy *p, const TPML_PCR_SELECTION *sel,
+			       uint32_t eventlog_pcrs) ATTEST_WUR;
 
-/* AERR_LOG_POLICY naming the first rule broken (and logging every one). */
-int bootpolicy_check(const struct bootpolicy *p, const struct eventlog *log) ATTEST_WUR;
+/* The SecureBoot variable as the quote proves it (quoted: the quote's
+ * selection; replayed_pcrs: the PCRs the replay matched it on): 0 with
+ * *state 1 enabled, 0 disabled (0 or empty), -1 not measured.
+ * AERR_LOG_POLICY with the reason when the state is not proven (see above;
+ * also when PCR 7 is not proven), *state -1; AERR_CRYPTO. */
+int bootpolicy_secure_boot(const struct eventlog *log, const TPML_PCR_SELECTION *quoted, uint32_t replayed_pcrs,
+			   int *state) ATTEST_WUR;
+
+/* Judge a log whose replay matched the quote (quoted, replayed_pcrs as
+ * above). AERR_LOG_POLICY naming the first rule broken (and logging every
+ * broken allowlist rule), also when a rule's PCR is not proven; AERR_CRYPTO. */
+int bootpolicy_check(const struct bootpolicy *p, const struct eventlog *log, const TPML_PCR_SELECTION *quoted,
+		     uint32_t replayed_pcrs) ATTEST_WUR;
 
 #endif

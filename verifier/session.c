@@ -625,7 +625,7 @@ static int check_event_log(struct session *s, const struct session_quote *in, co
 		return err_wrap(r, "boot event log");
 	r = eventlog_check_pcrs(log, &q->pcrs, s->p.eventlog_pcrs & pcrsel_mask_any(&s->p.pcrs));
 	if (r == 0 && s->p.boot_policy)
-		r = bootpolicy_check(s->p.boot_policy, log);
+		r = bootpolicy_check(s->p.boot_policy, log, &s->p.pcrs, s->p.eventlog_pcrs);
 	eventlog_free(log);
 	if (r != 0)
 		return r == AERR_PCR_DIGEST ? err_wrap(AERR_EVENTLOG, "boot event log") : err_wrap(r, "boot event log");

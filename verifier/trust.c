@@ -26,7 +26,8 @@ int trust_load(const struct verifier_config *cfg, struct verifier_trust *out)
 	if ((r = ekcache_new(TRUST_EKCACHE_SIZE, &out->cache)) != 0 ||
 	    (r = ekcache_new(TRUST_AKKEYS_SIZE, &out->ak_keys)) != 0)
 		goto fail;
-	if (cfg->boot_policy && (r = bootpolicy_load(cfg->boot_policy, &out->boot)) != 0)
+	if (cfg->boot_policy && ((r = bootpolicy_load(cfg->boot_policy, &out->boot)) != 0 ||
+				 (r = bootpolicy_check_selection(out->boot, &cfg->pcrs, cfg->eventlog_pcrs)) != 0))
 		goto fail;
 	if (cfg->ima_policy && (r = imapolicy_load(cfg->ima_policy, &out->ima)) != 0)
 		goto fail;

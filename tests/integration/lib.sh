@@ -229,6 +229,17 @@ $tls
 CONF
 }
 
+# extend_from FILE: every line of FILE is one tpm2_pcrextend argument (as
+# tests/tools/log_extend prints them), extended in batches of 50.
+extend_from() {
+	local args=() line
+	while IFS= read -r line; do
+		args+=("$line")
+		if [ "${#args[@]}" -ge 50 ]; then tpm2_pcrextend "${args[@]}" >/dev/null; args=(); fi
+	done <"$1"
+	if [ "${#args[@]}" -gt 0 ]; then tpm2_pcrextend "${args[@]}" >/dev/null; fi
+}
+
 # pcr_policy [BANK [PCRS]]: [policy] lines (BANK.N = hex) fixing the TPM's
 # PCRs (default sha256, 0-7) as they are now: the reference a test's verifier
 # judges by (without one a verified node is only "verified", never passing).

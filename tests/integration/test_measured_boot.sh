@@ -24,16 +24,6 @@ swtpm_start tpm
 pki_make "$WORK/pki"
 . "$SOURCE_DIR/tests/integration/modes.sh"
 
-# extend_from FILE: every line of FILE is one tpm2_pcrextend argument.
-extend_from() {
-	local args=() line
-	while IFS= read -r line; do
-		args+=("$line")
-		if [ "${#args[@]}" -ge 50 ]; then tpm2_pcrextend "${args[@]}" >/dev/null; args=(); fi
-	done <"$1"
-	if [ "${#args[@]}" -gt 0 ]; then tpm2_pcrextend "${args[@]}" >/dev/null; fi
-}
-
 "$LE" eventlog "$BOOTLOG" >"$WORK/boot.extends" 2>/dev/null || fail "log_extend eventlog"
 extend_from "$WORK/boot.extends"
 "$LE" ima-head "$IMALIST" 500 >"$WORK/ima500.bin" || fail "log_extend ima-head"

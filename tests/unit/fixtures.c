@@ -1,8 +1,14 @@
 #include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cmocka.h>
+
+#include "eventlog.h"
 #include "fixtures.h"
 
 uint8_t *fixture_read(const char *path, size_t *len)
@@ -56,4 +62,30 @@ int fixture_unhex(const char *hex, uint8_t *out, size_t cap)
 		out[i] = (uint8_t)v;
 	}
 	return (int)n / 2;
+}
+
+void fixture_log_load(const char *name, struct fixture_log *c)
+{
+	char rel[256];
+
+	snprintf(rel, sizeof(rel), "eventlog/%s", name);
+	memset(c, 0, sizeof(*c));
+	if (!(c->buf = fixture_read(fixture_testdata(rel), &c->len)))
+		fail_msg("cannot read %s", fixture_testdata(rel));
+	fixture_log_reparse(c);
+}
+
+void fixture_log_reparse(struct fixture_log *c)
+{
+	eventlog_free(c->log);
+	c->log = NULL;
+	if (eventlog_parse(c->buf, c->len, &c->log) != 0)
+		fail_msg("event log: %s", err_detail());
+}
+
+void fixture_log_free(struct fixture_log *c)
+{
+	eventlog_free(c->log);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
 }

@@ -16,4 +16,21 @@ const char *fixture_source(const char *rel);
 
 /* Decode hex into out (cap bytes); returns decoded length or -1. */
 int fixture_unhex(const char *hex, uint8_t *out, size_t cap);
+
+/* A boot event log of the shared test data: its bytes, which a test may
+ * alter and parse again, and their parse (the events point into buf). */
+struct eventlog;
+struct fixture_log {
+	uint8_t *buf;
+	size_t len;
+	struct eventlog *log;
+};
+
+/* Read eventlog/NAME and parse it; fails the test when it does not parse. */
+void fixture_log_load(const char *name, struct fixture_log *c);
+
+/* Parse the (altered) bytes again. */
+void fixture_log_reparse(struct fixture_log *c);
+
+void fixture_log_free(struct fixture_log *c);
 #endif

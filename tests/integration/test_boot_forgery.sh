@@ -1,0 +1,141 @@
+#!/bin/bash
+# modes: pull push
+# The Secure Boot forgery of issue #12, against the real services in $MODE.
+# swtpm's PCRs are those of a real boot that measured SecureBoot=0 (a GCE
+# Ubuntu log, tests/tools/log_extend). The attestor sends that log with the
+# SecureBoot event's data changed to say 1 and its digests left alone, so the
+# replay still matches the quote. A verifier requiring Secure Boot fails it,
+# saying the variable's data does not match its PCR 7 digest, and its
+# database records the node failed with that reason, never passing; so does
+# one requiring Secure Boot off (the data proves nothing either way). After
+# a reboot into the same log made honest (data 1 and its digests, a reader
+# independent of ours writes it), the same verifier passes. A boot policy the
+# quoted selection cannot check (PCR 7 not quoted) stops the verifier from
+# starting, naming the file and PCR 7.
+. "$SOURCE_DIR/tests/integration/lib.sh"
+need swtpm swtpm_setup tpm2_pcrextend openssl
+[ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
+LE=$BUILD_DIR/tests/tools/log_extend
+[ -x "$LE" ] || fail "$LE not built"
+BOOTLOG=$TESTDATA_DIR/eventlog/tpm2tools-event-gce-ubuntu-2104-log.bin
+[ -f "$BOOTLOG" ] || fail "test data missing"
+
+swtpm_start tpm
+pki_make "$WORK/pki"
+. "$SOURCE_DIR/tests/integration/modes.sh"
+
+# The log's SecureBoot event (PCR 7, EV_EFI_VARIABLE_DRIVER_CONFIG) made to
+# say 1: forged keeps its digests, honest gets the digests of the new data in
+# every bank the event carries.
+/usr/bin/python3 - "$BOOTLOG" "$WORK/forged.bin" "$WORK/honest.bin" <<'PY'
+import hashlib, struct, sys
+log = bytearray(open(sys.argv[1], "rb").read())
+hashes = {0x0004: hashlib.sha1, 0x000b: hashlib.sha256, 0x000c: hashlib.sha384, 0x000d: hashlib.sha512}
+size, = struct.unpack_from("<I", log, 28)
+spec = log[32:32 + size]
+assert spec.startswith(b"Spec ID Event03\0"), "not a crypto-agile log"
+sizes = {}
+for i in range(struct.unpack_from("<I", spec, 24)[0]):
+    alg, n = struct.unpack_from("<HH", spec, 28 + 4 * i)
+    sizes[alg] = n
+off, found = 32 + size, None
+while off < len(log):
+    pcr, etype, count = struct.unpack_from("<III", log, off)
+    at, digests = off + 12, []
+    for _ in range(count):
+        alg, = struct.unpack_from("<H", log, at)
+        digests.append((alg, at + 2))
+        at += 2 + sizes[alg]
+    dlen, = struct.unpack_from("<I", log, at)
+    data = at + 4
+    if pcr == 7 and etype == 0x80000001 and found is None:
+        nlen, vlen = struct.unpack_from("<QQ", log, data + 16)
+        if bytes(log[data + 32:data + 32 + 2 * nlen]).decode("utf-16-le") == "SecureBoot":
+            found = (data, dlen, digests)
+    off = data + dlen
+assert found, "no SecureBoot event"
+data, dlen, digests = found
+assert dlen == 53 and log[data + 52] == 0, "SecureBoot is not measured as 0"
+log[data + 52] = 1
+open(sys.argv[2], "wb").write(log)
+for alg, at in digests:
+    log[at:at + sizes[alg]] = hashes[alg](log[data:data + dlen]).digest()
+open(sys.argv[3], "wb").write(log)
+PY
+[ -s "$WORK/forged.bin" ] && [ -s "$WORK/honest.bin" ] || fail "could not make the altered logs"
+
+"$LE" eventlog "$BOOTLOG" >"$WORK/boot.extends" 2>/dev/null || fail "log_extend eventlog"
+extend_from "$WORK/boot.extends"
+cmp -s <("$LE" eventlog "$WORK/forged.bin" 2>/dev/null) "$WORK/boot.extends" ||
+	fail "the forged log does not extend what the real one does"
+ok "swtpm extended from the real log (SecureBoot=0); the forged log has the same digests"
+
+printf '{"secure_boot": true}\n' >"$WORK/boot-on.json"
+printf '{"secure_boot": false}\n' >"$WORK/boot-off.json"
+A_PCRS="sha256:0-9,14+sha1:0-9,14"
+BASE_VEXTRA="require_event_log = true"
+REASON="the Secure Boot state is not proven: event 3, the SecureBoot variable: its data does not match its PCR 7 digest"
+
+# db_verdicts DIR: "state|reason" of the one node, then one "pass|reason"
+# line per attestation, from the verifier's database in DIR/vstate.
+db_verdicts() {
+	/usr/bin/python3 - "$1/vstate/verifier.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+nodes = db.execute("SELECT state, reason FROM nodes").fetchall()
+assert len(nodes) == 1, "want one node, have %d" % len(nodes)
+print("%s|%s" % nodes[0])
+for row in db.execute("SELECT pass, reason FROM attestations ORDER BY id"):
+    print("%d|%s" % row)
+PY
+}
+
+A_EVENTLOG=$WORK/forged.bin
+A_VEXTRA="$BASE_VEXTRA
+boot_policy = $WORK/boot-on.json"
+expect_fail forged-on 1 "^FAIL quote: .*$REASON"
+db_verdicts "$WORK/forged-on" >"$WORK/forged-on/db" || fail "reading the database: $(cat "$WORK/forged-on/db")"
+head -n 1 "$WORK/forged-on/db" | grep -q "^failed|.*$REASON" ||
+	fail "the node is not recorded failed with the reason: $(cat "$WORK/forged-on/db")"
+grep -q "^1|" "$WORK/forged-on/db" && fail "an attestation passed: $(cat "$WORK/forged-on/db")"
+tail -n 1 "$WORK/forged-on/db" | grep -q "^0|.*$REASON" ||
+	fail "the last attestation is not the failed quote: $(cat "$WORK/forged-on/db")"
+ok "$MODE: the database says failed, with the reason, and no attestation passed"
+
+A_VEXTRA="$BASE_VEXTRA
+boot_policy = $WORK/boot-off.json"
+expect_fail forged-off 1 "^FAIL quote: .*$REASON"
+
+# The verifier refuses a policy its selection cannot check, before it
+# serves or connects.
+dir=$WORK/unquoted
+A_PCRS="sha256:0-6,8,9,14+sha1:0-6,8,9,14"
+A_VEXTRA="$BASE_VEXTRA
+boot_policy = $WORK/boot-on.json"
+A_NOREF=1 # the boot policy is the reference; PCR 7 values would be refused first
+_mode_confs "$dir" 0
+A_NOREF=0
+if [ "$MODE" = pull ]; then
+	cmd=("$BUILD_DIR/verifier" attest --config "$dir/verifier.conf" 127.0.0.1:1)
+else
+	cmd=("$BUILD_DIR/verifier" serve --config "$dir/verifier.conf")
+fi
+rc=0
+timeout 20 "${cmd[@]}" >"$dir/out" 2>"$dir/err" || rc=$?
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "the verifier started (exit $rc): $(cat "$dir/err")"
+grep -q "boot-on.json: secure_boot needs PCR 7, which is not in the quoted pcrs" "$dir/err" ||
+	fail "no reason naming the file and PCR 7: $(cat "$dir/err")"
+ok "$MODE: a boot policy on PCR 7 outside the quote is refused: $(grep -m1 "secure_boot needs" "$dir/err")"
+A_PCRS="sha256:0-9,14+sha1:0-9,14"
+
+# A reboot into the honest log: the same verifier passes.
+swtpm_stop
+swtpm_run "$SWTPM_PORT"
+"$LE" eventlog "$WORK/honest.bin" >"$WORK/honest.extends" 2>/dev/null || fail "log_extend eventlog honest"
+extend_from "$WORK/honest.extends"
+A_EVENTLOG=$WORK/honest.bin
+A_VEXTRA="$BASE_VEXTRA
+boot_policy = $WORK/boot-on.json"
+expect_pass honest
+db_verdicts "$WORK/honest" | grep -q "^passing|" || fail "the honest node is not passing: $(db_verdicts "$WORK/honest")"
+ok "$MODE: SecureBoot=1 measured honestly passes secure_boot: true"
