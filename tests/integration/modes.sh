@@ -28,6 +28,7 @@ _mode_confs() {
 	local dir=$1 port=$2 aside vside="" atls=""
 	if [ "$MODE" = pull ]; then
 		aside="listen = 127.0.0.1:$port"
+		atls="verifier_identity = verifier"
 	else
 		aside="verifier = 127.0.0.1:$port
 retry_initial_ms = 100
