@@ -51,6 +51,60 @@ static int config_path(const struct config_parse *p, char *dst, size_t cap, cons
 	return 0;
 }
 
+/* One name of verifier_identity (len bytes at s, trimmed, not empty):
+ * 1..CONFIG_IDENTITY_MAX bytes, no control character, at most
+ * CONFIG_VERIFIER_IDS_MAX names. 0, or -1 with the reason in p->error. */
+static int config_identity_add(struct config_parse *p, const char *s, size_t len)
+{
+	struct attestor_config *c = p->cfg;
+
+	if (len > CONFIG_IDENTITY_MAX) {
+		snprintf(p->error, sizeof(p->error), "verifier_identity: a name of %zu bytes, at most %d", len,
+			 CONFIG_IDENTITY_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			snprintf(p->error, sizeof(p->error), "verifier_identity: a name with a control character");
+			return -1;
+		}
+	if (c->tls.n_verifier_ids == CONFIG_VERIFIER_IDS_MAX) {
+		snprintf(p->error, sizeof(p->error), "verifier_identity: more than %d names",
+			 CONFIG_VERIFIER_IDS_MAX);
+		return -1;
+	}
+	memcpy(c->tls.verifier_ids[c->tls.n_verifier_ids], s, len);
+	c->tls.verifier_ids[c->tls.n_verifier_ids++][len] = '\0';
+	return 0;
+}
+
+/* [tls] verifier_identity = NAME[, NAME ...], each name trimmed; the list
+ * replaces any earlier one. 0, or -1 with the reason in p->error. */
+static int config_identities(struct config_parse *p, const char *v)
+{
+	const char *s = v, *e, *end;
+
+	p->cfg->tls.n_verifier_ids = 0;
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		end = strchr(s, ',');
+		e = end ? end : s + strlen(s);
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e == s) {
+			snprintf(p->error, sizeof(p->error),
+				 "verifier_identity '%s': an empty name (write NAME[, NAME ...])", v);
+			return -1;
+		}
+		if (config_identity_add(p, s, (size_t)(e - s)) != 0)
+			return -1;
+		if (!end)
+			return 0;
+		s = end + 1;
+	}
+}
+
 /* inih calls this per key; 0 = error (ini_parse then returns its line). */
 static int config_handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -114,6 +168,8 @@ static int config_handler(void *user, const char *section, const char *name, con
 			bad = config_path(p, c->tls.key, sizeof(c->tls.key), value);
 		else if (!strcmp(name, "server_name"))
 			bad = config_copy(c->tls.server_name, sizeof(c->tls.server_name), value);
+		else if (!strcmp(name, "verifier_identity"))
+			(void)config_identities(p, value); /* its own reason in p->error */
 		else if (!strcmp(name, "insecure"))
 			bad = conf_bool(value, &c->tls.insecure) != 0;
 		else
@@ -128,6 +184,27 @@ static int config_handler(void *user, const char *section, const char *name, con
 		snprintf(p->error, sizeof(p->error), "bad value '%s' for %s in [%s]", value, name,
 			 section);
 	return !p->error[0];
+}
+
+/* A pull attestor answers only its verifiers: without the names it would
+ * serve any certificate of the CA (another attestor could use it as a quote
+ * and credential oracle, or plant secrets). Push pins the verifier by its
+ * server certificate instead, and an insecure server has no identities. */
+static int config_check_identities(const char *path, const struct attestor_config *c)
+{
+	if (c->mode == CONFIG_MODE_PUSH && c->tls.n_verifier_ids)
+		return err_set(AERR_CONFIG,
+			       "%s: [tls] verifier_identity is for mode = pull; in push mode the attestor pins the "
+			       "verifier by its server certificate's name (server_name)", path);
+	if (c->mode == CONFIG_MODE_PULL && c->tls.insecure && c->tls.n_verifier_ids)
+		return err_set(AERR_CONFIG,
+			       "%s: [tls] verifier_identity needs TLS: with insecure = true callers have no "
+			       "identity to check", path);
+	if (c->mode == CONFIG_MODE_PULL && !c->tls.insecure && !c->tls.n_verifier_ids)
+		return err_set(AERR_CONFIG,
+			       "%s: mode = pull needs [tls] verifier_identity = NAME[, NAME ...]: the TLS "
+			       "identities (first subjectAltName) of the verifiers this attestor answers", path);
+	return 0;
 }
 
 static void config_defaults(struct attestor_config *c)
@@ -196,6 +273,8 @@ int attestor_config_load(const char *path, struct attestor_config *out)
 			    path);
 		goto out;
 	}
+	if ((r = config_check_identities(path, out)) != 0)
+		goto out;
 	r = 0;
 out:
 	if (f)

@@ -8,8 +8,14 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "err.h"
+#include "rpc.h"
 
 enum config_mode { CONFIG_MODE_PULL = 0, CONFIG_MODE_PUSH = 1 };
+
+/* [tls] verifier_identity: how many names, and the longest (the TLS identity
+ * limit of common/rpc: a certificate's first subjectAltName). */
+#define CONFIG_VERIFIER_IDS_MAX 8
+#define CONFIG_IDENTITY_MAX RPC_IDENTITY_MAX
 
 struct attestor_config {
 	enum config_mode mode;
@@ -31,13 +37,20 @@ struct attestor_config {
 		char cert[PATH_MAX];
 		char key[PATH_MAX];
 		char server_name[256]; /* push: name expected in the verifier's certificate; "" = its host */
+		/* pull: the only TLS identities (first subjectAltName) whose
+		 * calls are answered; required unless insecure, refused in push
+		 * mode (there server_name pins the verifier). */
+		char verifier_ids[CONFIG_VERIFIER_IDS_MAX][CONFIG_IDENTITY_MAX + 1];
+		unsigned n_verifier_ids;
 		int insecure;
 	} tls;
 };
 
 /* Defaults, then the file. Unknown section/key or bad value: AERR_CONFIG with
  * "FILE:LINE: ..." as detail; a missing file: AERR_IO. Relative paths are
- * resolved against the config file's directory. */
+ * resolved against the config file's directory. Whole-file rules, AERR_CONFIG
+ * naming the key: push needs verifier; TLS needs ca, cert and key; pull over
+ * TLS needs verifier_identity, which push and insecure refuse. */
 int attestor_config_load(const char *path, struct attestor_config *out) ATTEST_WUR;
 
 #endif

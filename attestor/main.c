@@ -14,6 +14,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "driver.h"
+#include "harden.h"
 #include "log.h"
 #include "rpc.h"
 #include "secrets.h"
@@ -403,6 +404,11 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	/* Every subcommand handles secrets or the TPM: none may dump core. */
+	if (harden_process() != 0) {
+		fprintf(stderr, "attestor: %s\n", err_detail());
+		return 1;
+	}
 	crypto_process_init();
 	if (argc < 2) {
 		usage(stderr);

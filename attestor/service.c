@@ -1,5 +1,12 @@
 /* Handlers of service attest.v1.Attestor (pull mode). Each unpacks and checks
- * its request, calls tpm_*, packs the reply; no handler talks to ESYS. */
+ * its request, calls tpm_*, packs the reply; no handler talks to ESYS.
+ *
+ * Only the configured verifiers are answered ([tls] verifier_identity): any
+ * other certificate of the CA, another attestor's say, is refused before any
+ * work, since it could otherwise use this TPM as a quote oracle or a
+ * credential oracle, or plant a key of its choosing with DeliverSecrets. And
+ * a delivery belongs to a session: it is taken only from the identity whose
+ * Quote was answered last, once, within SERVICE_SECRETS_AFTER_QUOTE_S. */
 #define LOG_MODULE "service"
 
 #include <limits.h>
@@ -24,6 +31,16 @@
 #define SERVICE_TPM_MIN_MS 20
 /* Import + Load + PolicyPCR + Unseal/Sign of one secret, RSA EK, swtpm. */
 #define SERVICE_SECRET_MS 30
+/* A verifier delivers right after it checked the quote (milliseconds); a
+ * minute covers a slow verifier and a TPM busy with a second AK, and keeps a
+ * quote from opening deliveries for longer than its nonce lives (nonce_ttl,
+ * 30 s by default, is of the same order). */
+#define SERVICE_SECRETS_AFTER_QUOTE_S 60
+/* Refused callers are logged once per this many ms (with a count of the
+ * calls not logged in between), so that a flood of them cannot fill the log. */
+#define SERVICE_REFUSED_LOG_MS 10000
+/* The most bytes of a refused caller's name shown in a message or a log line. */
+#define SERVICE_PEER_SHOWN 64
 
 struct service {
 	struct tpm *tpm;
@@ -34,9 +51,40 @@ struct service {
 	int rpc_up;
 	pthread_mutex_t stats_lock;
 	struct service_stats stats;
+	/* Whom we answer: the copied verifier_identity list; insecure = no
+	 * identities exist, everyone is answered (local testing only). */
+	char verifier_ids[CONFIG_VERIFIER_IDS_MAX][CONFIG_IDENTITY_MAX + 1];
+	unsigned n_verifier_ids;
+	int insecure;
+	pthread_mutex_t session_lock; /* quoted and refused: handlers may run on any worker */
+	struct {
+		int open;                 /* a Quote was answered and no delivery taken since */
+		char peer[CONFIG_IDENTITY_MAX + 1]; /* to whom ("" on an insecure server) */
+		uint64_t at_ms;           /* when, monotonic */
+	} quoted;
+	struct {
+		uint64_t last_ms;         /* last refusal logged; 0 = none yet */
+		unsigned long quiet;      /* refusals since, not logged */
+	} refused;
 };
 
 static struct service *service_signalled; /* for the signal handler */
+
+/* Indexed by enum service_method; defined with the handlers below. */
+static const struct rpc_method_handler service_handlers[SERVICE_NMETHODS];
+
+static uint64_t service_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t service_now_ms(void)
+{
+	return service_now_ns() / 1000000u;
+}
 
 /* Our status for a project error: the caller's fault is INVALID_ARGUMENT,
  * a wrong order of steps FAILED_PRECONDITION, the rest per rpc's mapping. */
@@ -79,6 +127,119 @@ static int service_time_ok(struct rpc_call *call, struct service *svc)
 			    (long long)left, (long long)need);
 	return 0;
 }
+
+/* ------------------------------------------------------------ whom we answer */
+
+/* The caller's name for a status message or a log line: printable ASCII,
+ * quotes and backslashes escaped as \xNN like anything else, at most
+ * SERVICE_PEER_SHOWN bytes of it. It comes from a certificate another party
+ * chose. out holds SERVICE_PEER_SHOWN * 4 + 4 bytes. */
+static void service_peer_text(const char *peer, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	for (i = 0; peer[i] && i < SERVICE_PEER_SHOWN; i++) {
+		unsigned char ch = (unsigned char)peer[i];
+
+		if (ch >= 0x20 && ch < 0x7f && ch != '\'' && ch != '\\') {
+			out[o++] = (char)ch;
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[ch >> 4];
+		out[o++] = hex[ch & 15];
+	}
+	if (peer[i])
+		for (int k = 0; k < 3; k++)
+			out[o++] = '.';
+	out[o] = '\0';
+}
+
+/* A warning for a refused caller, at most one per SERVICE_REFUSED_LOG_MS. */
+static void service_refused_log(struct service *svc, enum service_method m, const char *shown)
+{
+	uint64_t now = service_now_ms();
+	unsigned long quiet;
+
+	pthread_mutex_lock(&svc->session_lock);
+	if (svc->refused.last_ms && now - svc->refused.last_ms < SERVICE_REFUSED_LOG_MS) {
+		svc->refused.quiet++;
+		pthread_mutex_unlock(&svc->session_lock);
+		return;
+	}
+	quiet = svc->refused.quiet;
+	svc->refused.quiet = 0;
+	svc->refused.last_ms = now ? now : 1;
+	pthread_mutex_unlock(&svc->session_lock);
+	if (quiet)
+		LOG_WARN("refused %s from '%s': not a verifier_identity (and %lu more refused calls since the "
+			 "last such line)", service_handlers[m].method, shown, quiet);
+	else
+		LOG_WARN("refused %s from '%s': not a verifier_identity (more within %d s are counted, not logged)",
+			 service_handlers[m].method, shown, SERVICE_REFUSED_LOG_MS / 1000);
+}
+
+/* 1 when the caller is one of our verifiers; otherwise the call is answered
+ * PERMISSION_DENIED with the reason, and 0. */
+static int service_peer_ok(struct service *svc, enum service_method m, struct rpc_call *call)
+{
+	const char *peer = rpc_call_peer_identity(call);
+	char shown[SERVICE_PEER_SHOWN * 4 + 4];
+	unsigned i;
+
+	if (svc->insecure)
+		return 1;
+	for (i = 0; peer && i < svc->n_verifier_ids; i++)
+		if (strcmp(peer, svc->verifier_ids[i]) == 0)
+			return 1;
+	service_peer_text(peer ? peer : "", shown);
+	service_refused_log(svc, m, shown);
+	(void)rpc_call_fail(call, RPC_PERMISSION_DENIED,
+			    "this attestor answers only its verifier (verifier_identity); '%s' is not one", shown);
+	return 0;
+}
+
+/* A Quote was answered to peer: a delivery from peer may follow. */
+static void service_session_open(struct service *svc, const char *peer)
+{
+	pthread_mutex_lock(&svc->session_lock);
+	svc->quoted.open = 1;
+	snprintf(svc->quoted.peer, sizeof(svc->quoted.peer), "%s", peer ? peer : "");
+	svc->quoted.at_ms = service_now_ms();
+	pthread_mutex_unlock(&svc->session_lock);
+}
+
+/* Take the delivery the last answered Quote allows: peer's own, within
+ * SERVICE_SECRETS_AFTER_QUOTE_S, once. AERR_STATE with the reason otherwise;
+ * another verifier's attempt leaves the quote's owner its delivery. */
+static int service_session_take(struct service *svc, const char *peer)
+{
+	uint64_t age_ms;
+	int r;
+
+	pthread_mutex_lock(&svc->session_lock);
+	age_ms = service_now_ms() - svc->quoted.at_ms;
+	if (!svc->quoted.open)
+		r = err_set(AERR_STATE, "DeliverSecrets only after this verifier's Quote: no quote answered "
+			    "since the last delivery");
+	else if (strcmp(svc->quoted.peer, peer ? peer : "") != 0)
+		r = err_set(AERR_STATE, "DeliverSecrets only after this verifier's Quote: the last quote was "
+			    "answered to another verifier");
+	else if (age_ms > SERVICE_SECRETS_AFTER_QUOTE_S * 1000u)
+		r = err_set(AERR_STATE, "DeliverSecrets only within %d s of this verifier's Quote: the last "
+			    "was answered %llu s ago", SERVICE_SECRETS_AFTER_QUOTE_S,
+			    (unsigned long long)(age_ms / 1000u));
+	else
+		r = 0;
+	if (r == 0 || age_ms > SERVICE_SECRETS_AFTER_QUOTE_S * 1000u)
+		svc->quoted.open = 0;
+	pthread_mutex_unlock(&svc->session_lock);
+	return r;
+}
+
+/* ------------------------------------------------------------ handlers */
 
 /* Each handler answers through answer.h, as the push driver does. */
 static void service_get_endorsement(struct rpc_call *call, const ProtobufCMessage *in, void *app)
@@ -139,8 +300,8 @@ static void service_quote(struct rpc_call *call, const ProtobufCMessage *in, voi
 
 	if ((r = answer_quote(svc->tpm, &logs, (const Attest__V1__QuoteRequest *)in, &a)) != 0)
 		service_fail(call, r);
-	else
-		(void)rpc_call_reply(call, &a.msg.base);
+	else if (rpc_call_reply(call, &a.msg.base) == 0)
+		service_session_open(svc, rpc_call_peer_identity(call));
 	answer_quote_done(&a);
 }
 
@@ -153,6 +314,12 @@ static void service_deliver_secrets(struct rpc_call *call, const ProtobufCMessag
 	int64_t need = SERVICE_TPM_MIN_MS + (int64_t)n * SERVICE_SECRET_MS;
 	int r;
 
+	/* Before anything is looked at: a delivery outside a session is
+	 * refused whatever it holds, and nothing reaches the store. */
+	if ((r = service_session_take(svc, rpc_call_peer_identity(call))) != 0) {
+		service_fail(call, r);
+		return;
+	}
 	if (rpc_call_time_left_ms(call) < need) {
 		(void)rpc_call_fail(call, RPC_DEADLINE_EXCEEDED,
 				    "%lld ms left before the deadline, %zu secrets need about %lld ms",
@@ -166,21 +333,16 @@ static void service_deliver_secrets(struct rpc_call *call, const ProtobufCMessag
 	answer_secrets_done(&a);
 }
 
-static uint64_t service_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Run one handler and account its wall time and the ESYS time within it. */
+/* Run one handler for one of our verifiers and account its wall time and the
+ * ESYS time within it; other callers are refused here, uncounted. */
 static void service_timed(enum service_method m, rpc_handler_fn fn, struct rpc_call *call,
 			  const ProtobufCMessage *in, struct service *svc)
 {
 	struct tpm_stats before, after;
 	uint64_t t0;
 
+	if (!service_peer_ok(svc, m, call))
+		return;
 	tpm_stats_get(svc->tpm, &before);
 	t0 = service_now_ns();
 	fn(call, in, svc);
@@ -231,13 +393,29 @@ static void service_on_signal(int sig)
 	service_pull_stop(service_signalled);
 }
 
-static const struct rpc_method_handler service_handlers[] = {
-	{ "GetEndorsement", service_get_endorsement_timed },
-	{ "GetAttestationKey", service_get_attestation_key_timed },
-	{ "ActivateCredential", service_activate_credential_timed },
-	{ "Quote", service_quote_timed },
-	{ "DeliverSecrets", service_deliver_secrets_timed },
+static const struct rpc_method_handler service_handlers[SERVICE_NMETHODS] = {
+	[SERVICE_GET_ENDORSEMENT] = { "GetEndorsement", service_get_endorsement_timed },
+	[SERVICE_GET_ATTESTATION_KEY] = { "GetAttestationKey", service_get_attestation_key_timed },
+	[SERVICE_ACTIVATE_CREDENTIAL] = { "ActivateCredential", service_activate_credential_timed },
+	[SERVICE_QUOTE] = { "Quote", service_quote_timed },
+	[SERVICE_DELIVER_SECRETS] = { "DeliverSecrets", service_deliver_secrets_timed },
 };
+
+/* Whom this attestor answers, once at start. */
+static void service_log_verifiers(const struct service *svc)
+{
+	char list[CONFIG_VERIFIER_IDS_MAX * (CONFIG_IDENTITY_MAX + 4) + 1];
+	size_t o = 0;
+
+	if (svc->insecure) {
+		LOG_WARN("insecure = true: every caller is answered, without TLS (local testing only)");
+		return;
+	}
+	list[0] = '\0';
+	for (unsigned i = 0; i < svc->n_verifier_ids; i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s'%s'", i ? ", " : "", svc->verifier_ids[i]);
+	LOG_INFO("answering only verifier_identity %s", list);
+}
 
 int service_pull_start(const struct attestor_config *cfg, struct service **out)
 {
@@ -255,12 +433,21 @@ int service_pull_start(const struct attestor_config *cfg, struct service **out)
 	int r;
 
 	*out = NULL;
+	/* The config loader refuses this too; a caller that builds its own
+	 * config (the benchmark) must not get an attestor that answers anyone. */
+	if (!cfg->tls.insecure && (cfg->tls.n_verifier_ids == 0 || cfg->tls.n_verifier_ids > CONFIG_VERIFIER_IDS_MAX))
+		return err_set(AERR_CONFIG, "pull mode over TLS needs 1..%d verifier_identity names, not %u",
+			       CONFIG_VERIFIER_IDS_MAX, cfg->tls.n_verifier_ids);
 	if ((r = rpc_handler_table(d, service_handlers, sizeof(service_handlers) / sizeof(service_handlers[0]),
 				   handlers, sizeof(handlers) / sizeof(handlers[0]))) != 0)
 		return r;
 	if (!(svc = calloc(1, sizeof(*svc))))
 		return err_set(AERR_ALLOC, "service");
 	pthread_mutex_init(&svc->stats_lock, NULL);
+	pthread_mutex_init(&svc->session_lock, NULL);
+	memcpy(svc->verifier_ids, cfg->tls.verifier_ids, sizeof(svc->verifier_ids));
+	svc->n_verifier_ids = cfg->tls.n_verifier_ids;
+	svc->insecure = cfg->tls.insecure;
 	snprintf(svc->state_dir, sizeof(svc->state_dir), "%s", cfg->state_dir);
 	snprintf(svc->event_log, sizeof(svc->event_log), "%s", cfg->event_log);
 	snprintf(svc->ima_log, sizeof(svc->ima_log), "%s", cfg->ima_log);
@@ -275,6 +462,7 @@ int service_pull_start(const struct attestor_config *cfg, struct service **out)
 	svc->rpc_up = 1;
 	if ((r = rpc_server_start(d, handlers, svc, &sc, &svc->srv)) != 0)
 		goto out;
+	service_log_verifiers(svc);
 	*out = svc;
 	svc = NULL; /* transferred */
 	r = 0;
@@ -308,6 +496,7 @@ void service_pull_free(struct service *s)
 		rpc_global_shutdown();
 	tpm_close(s->tpm);
 	pthread_mutex_destroy(&s->stats_lock);
+	pthread_mutex_destroy(&s->session_lock);
 	free(s);
 }
 

@@ -126,7 +126,9 @@ int tpm_quote(struct tpm *t, const uint8_t *nonce, size_t nonce_len,
 
 /* --- Secrets imported under an EK (issue #3). Objects are KEYEDHASH sealed
  * data (AES keys) or RSA signing keys whose authPolicy is PolicyPCR over a
- * selection; they are used only through a policy session, never by password.
+ * selection, followed by PolicyCommandCode(Unseal / Sign) for those of our
+ * verifier (PolicyPCR alone for objects duplicated with tpm2-tools); they are
+ * used only through a policy session, never by password.
  * All three functions return with nothing of theirs loaded. */
 
 /* A TPM_RC_PCR_CHANGED between PolicyPCR and the command is retried this often. */
@@ -150,7 +152,8 @@ int tpm_import(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *pub, size_t
 	       uint8_t *priv, size_t cap, size_t *priv_len) ATTEST_WUR;
 
 /* Load (pub, priv) under the EK, satisfy PolicyPCR(sel) with the TPM's
- * current values, TPM2_Unseal. AERR_PCR_POLICY with "the PCR policy is no
+ * current values (and PolicyCommandCode(TPM2_CC_Unseal) when the object's
+ * authPolicy asks for it), TPM2_Unseal. AERR_PCR_POLICY with "the PCR policy is no
  * longer met (PCRs changed since the secret was sealed)" when the values (or
  * the selection) no longer give the object's authPolicy; AERR_IMPORT when the
  * blobs do not load under this EK. out receives the data (cap >=

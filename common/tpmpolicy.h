@@ -1,7 +1,7 @@
 /* Policy digests computed in software (TPM 2.0 Part 3, 23): what a policy
  * session's policyDigest becomes after a sequence of policy commands, so that
- * an object's authPolicy can be set without a TPM (TPM2_PolicyPCR for secrets
- * delivered to an attested host). */
+ * an object's authPolicy can be set without a TPM (TPM2_PolicyPCR then
+ * TPM2_PolicyCommandCode for secrets delivered to an attested host). */
 #ifndef ATTEST_TPMPOLICY_H
 #define ATTEST_TPMPOLICY_H
 

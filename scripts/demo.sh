@@ -42,6 +42,8 @@ state_dir = $WORK/attestor-state
 ca = $WORK/pki/ca.pem
 cert = $WORK/pki/attestor.pem
 key = $WORK/pki/attestor.key
+; answer only the demo PKI's verifier (its certificate's first subjectAltName)
+verifier_identity = verifier
 CONF
 cat >"$WORK/verifier.conf" <<CONF
 [verifier]

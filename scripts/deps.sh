@@ -10,6 +10,7 @@ PACKAGES=(
 	libtss2-dev swtpm swtpm-tools tpm2-tools
 	libsqlite3-dev libinih-dev libcmocka-dev libjson-c-dev ima-evm-utils
 	python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
+	python3-cryptography util-linux  # secrets_client.py; setpriv (test_no_core_dumps)
 )
 
 missing=()

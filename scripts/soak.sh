@@ -85,7 +85,8 @@ attestor_conf() {
 		echo "ca = $P/ca.pem"
 		echo "cert = $P/attestor.pem"
 		echo "key = $P/attestor.key"
-		if [ "$1" = push ]; then echo "server_name = verifier"; fi
+		# push pins the verifier by its certificate, pull by the caller's identity
+		if [ "$1" = push ]; then echo "server_name = verifier"; else echo "verifier_identity = verifier"; fi
 	} >"$d/attestor.conf"
 }
 

@@ -228,6 +228,22 @@ static int secret_values(const struct secret_def *def, const TPML_PCR_SELECTION 
 	return 0;
 }
 
+/* authPolicy of a delivered secret: PolicyPCR(sel, values), then
+ * PolicyCommandCode of the one command the secret is for. The imported object
+ * has fixedParent clear, so a policy of PolicyPCR alone would also grant
+ * TPM2_Duplicate (the DUP role) to whoever meets it: the RSA private key could
+ * be duplicated out to a parent of the host's choosing. */
+static int secret_policy(enum secret_kind kind, const TPML_PCR_SELECTION *sel, const struct pcr_values *values,
+			 TPM2B_DIGEST *out)
+{
+	int r;
+
+	if ((r = tpmpolicy_pcr(TPM2_ALG_SHA256, NULL, sel, values, out)) != 0)
+		return r;
+	return tpmpolicy_command_code(TPM2_ALG_SHA256, out, kind == SECRET_AES256 ? TPM2_CC_Unseal : TPM2_CC_Sign,
+				      out);
+}
+
 int secret_blob_make(const struct secret_def *def, const TPMT_PUBLIC *ek, const TPML_PCR_SELECTION *quoted_sel,
 		     const struct pcr_values *quoted, struct secret_blob *out)
 {
@@ -246,7 +262,7 @@ int secret_blob_make(const struct secret_def *def, const TPMT_PUBLIC *ek, const 
 	out->sel = c->has_pcrs ? c->pcrs : *quoted_sel;
 	if ((r = secret_values(def, &out->sel, quoted, &values)) != 0)
 		goto out;
-	if ((r = tpmpolicy_pcr(TPM2_ALG_SHA256, NULL, &out->sel, &values, &policy)) != 0) {
+	if ((r = secret_policy(c->kind, &out->sel, &values, &policy)) != 0) {
 		r = err_wrap(r, c->name);
 		goto out;
 	}

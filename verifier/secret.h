@@ -9,7 +9,8 @@
  *           signing key; proof = TPMT_SIGNATURE (RSASSA-SHA256) over the
  *           challenge, verified with the certificate's key.
  * Both are usable only through PolicyPCR over the secret's selection and
- * expected values (default: the selection and values of the passing quote).
+ * expected values (default: the selection and values of the passing quote),
+ * then PolicyCommandCode of their one command (Unseal, Sign).
  * Key material never appears in logs or error details. */
 #ifndef VERIFIER_SECRET_H
 #define VERIFIER_SECRET_H
@@ -108,7 +109,9 @@ size_t secret_set_match(const struct secret_set *set, const struct secret_node *
 
 /* Wrap def for the EK ek as new parent, usable under PolicyPCR over
  * (def's selection and values) or, where def names none, (quoted_sel, the
- * quoted values). A fresh challenge goes with it. */
+ * quoted values), followed by PolicyCommandCode(TPM2_CC_Unseal) for an AES
+ * key, (TPM2_CC_Sign) for an RSA key: the policy grants that one command and
+ * no other (not TPM2_Duplicate). A fresh challenge goes with it. */
 int secret_blob_make(const struct secret_def *def, const TPMT_PUBLIC *ek, const TPML_PCR_SELECTION *quoted_sel,
 		     const struct pcr_values *quoted, struct secret_blob *out) ATTEST_WUR;
 

@@ -12,6 +12,9 @@ call: "<method> <ms> ..." so the test can report costs.
   attestor_client.py COMMON quotes N SEL              (N quotes with random nonces)
   attestor_client.py COMMON activate EKALG NAMEHEX MKCRED_FILE   (prints the secret hex)
   attestor_client.py COMMON expect-error CODE METHOD JSONISH      (asserts the status)
+  attestor_client.py COMMON expect-status CODE TEXT METHOD... (each METHOD with a plausible
+                     request, REPEAT times: the status is CODE, its message contains TEXT)
+  attestor_client.py COMMON quote-only SEL                     (one Quote, random nonce)
 COMMON: --stubs DIR --target HOST:PORT (--insecure | --ca F --cert F --key F)
 """
 import argparse
@@ -202,6 +205,33 @@ def main():
         print("ActivateCredential x%d median %.2f ms min %.2f max %.2f" % (
             len(times), times[len(times) // 2], times[0], times[-1]))
         print("secret=" + resp.secret.hex())
+    elif a.cmd == "expect-status":
+        want, text, methods = a.args[0], a.args[1], a.args[2:]
+        reqs = {
+            "GetEndorsement": pb.Empty(),
+            "GetAttestationKey": pb.Empty(),
+            "ActivateCredential": pb.CredentialChallenge(
+                ek_alg=EK_ALG["rsa"], ak_name=b"\x00\x22\x00\x0b" + os.urandom(32),
+                credential_blob=b"\x00\x20" + os.urandom(32), encrypted_secret=b"\x01\x00" + os.urandom(256)),
+            "Quote": quote_req(os.urandom(32), parse_sel("sha256:0-7")),
+            "DeliverSecrets": pb.SecretDelivery(),
+        }
+        for rep in range(int(os.environ.get("REPEAT", "1"))):
+            for method in methods:
+                if method not in reqs:
+                    die("expect-status: unknown method " + method)
+                try:
+                    call(method, reqs[method])
+                    die("%s succeeded, want %s" % (method, want))
+                except grpc.RpcError as e:
+                    if e.code().name != want or text not in (e.details() or ""):
+                        die("%s: status %s (%s), want %s with '%s'" % (
+                            method, e.code().name, e.details(), want, text))
+                    if rep == 0:
+                        print("%s -> %s: %s" % (method, e.code().name, e.details()))
+    elif a.cmd == "quote-only":
+        call("Quote", quote_req(os.urandom(32), parse_sel(a.args[0])))
+        print("Quote answered")
     elif a.cmd == "expect-error":
         # expect-error CODE quote NONCE_LEN SEL | expect-error CODE deliver
         want, what = a.args[0], a.args[1]

@@ -203,10 +203,10 @@ tls_conf() {
 # attestor_conf FILE MODE ADDRESS STATE_DIR [EXTRA]: an attestor config on
 # $TCTI with the demo PKI in $P (pki_make), sending no measurement logs (its TPM
 # is a swtpm, not this machine's). push: ADDRESS is the verifier's HOST:PORT,
-# retried every 100-500 ms; pull: the address it listens on. EXTRA: more
-# [attestor] lines.
+# retried every 100-500 ms; pull: the address it listens on, answering the
+# demo PKI's verifier only. EXTRA: more [attestor] lines.
 attestor_conf() {
-	local where="listen = $3" tls=""
+	local where="listen = $3" tls="verifier_identity = verifier"
 	if [ "$2" = push ]; then
 		where="verifier = $3
 retry_initial_ms = 100

@@ -32,6 +32,7 @@ _mode_confs() {
 	if [ -z "$policy" ] && [ "$A_NOREF" != 1 ]; then policy=$(pcr_policy); fi
 	if [ "$MODE" = pull ]; then
 		aside="listen = 127.0.0.1:$port"
+		atls="verifier_identity = verifier"
 	else
 		aside="verifier = 127.0.0.1:$port
 retry_initial_ms = 100

@@ -14,8 +14,11 @@ the `cryptography` package). Used by tests/integration/test_attestor_secrets.sh.
       "sha256:0,1", "blob": PREFIX, "tamper": "pub|dup|seed:BIT" (optional),
       "challenge_len": N (optional)}]. Sends one DeliverSecrets with a random
       challenge per secret; writes OUTDIR/NAME.challenge and OUTDIR/NAME.proof,
-      prints "delivered N ms" or "status=CODE details=..." (exit 1).
-COMMON: --stubs DIR --target HOST:PORT --ca F --cert F --key F
+      prints "delivered N ms" or "status=CODE details=..." (exit 1). First a
+      Quote (random nonce) over --quote SEL (default sha256:0), as a verifier
+      does: the attestor takes a delivery only after a Quote it answered to the
+      same identity; --quote none sends the delivery alone.
+COMMON: --stubs DIR --target HOST:PORT --ca F --cert F --key F [--quote SEL|none]
 """
 import hashlib
 import hmac
@@ -174,8 +177,12 @@ def deliver(a, outdir, req_path):
             public=blob["pub"], duplicate=blob["dup"], encrypted_seed=blob["seed"],
             policy_pcrs=[pb.PcrSelection(hash_alg=h, pcrs=p) for h, p in parse_sel(s["sel"])],
             challenge=chal))
+    quote = a.get("quote", "sha256:0")
     t0 = time.monotonic()
     try:
+        if quote != "none":
+            stub.Quote(pb.QuoteRequest(nonce=os.urandom(32), pcrs=[
+                pb.PcrSelection(hash_alg=h, pcrs=p) for h, p in parse_sel(quote)]), timeout=20)
         resp = stub.DeliverSecrets(pb.SecretDelivery(secrets=secrets), timeout=20)
     except grpc.RpcError as e:
         print("status=%s details=%s" % (e.code().name, e.details()))

@@ -6,6 +6,8 @@
 #    written from the spec), itself first checked with tpm2_import +
 #    tpm2_load + tpm2_unseal under a PolicyPCR session
 #  - the PCR policy digest: tpm2_policypcr (trial session)
+# Each delivery follows a Quote of the same (verifier) identity, as the
+# attestor requires (secrets_client.py makes one first).
 # Checks:
 #  - DeliverSecrets (AES with the RSA EK and with the ECC P-256 EK, RSA key):
 #    the HMAC proof equals openssl's HMAC with the known key, the RSA proof
@@ -131,6 +133,7 @@ log_level = debug
 ca = pki/ca.pem
 cert = pki/attestor.pem
 key = pki/attestor.key
+verifier_identity = verifier
 CONF
 bg attestor "$ATTESTOR" --config "$WORK/attestor.conf"
 ATT_PID=$BG_PID

@@ -12,7 +12,8 @@
 #    through the attestor (the secret comes back); a flipped credential byte,
 #    a trailing byte and a foreign AK name are refused with their own status
 #  - malformed requests (3-byte nonce, bank 0x9999, PCR 24) -> INVALID_ARGUMENT
-#    with a message; an empty DeliverSecrets -> INVALID_ARGUMENT
+#    with a message; an empty DeliverSecrets right after a Quote ->
+#    INVALID_ARGUMENT, a second one (no Quote in between) -> FAILED_PRECONDITION
 #  - the same with an ECC P-256 EK as parent, after provisioning one
 #  - SIGTERM stops the attestor with exit status 0
 # for ECC and RSA AKs. Prints the measured cost of each call.
@@ -62,6 +63,7 @@ log_level = info
 ca = pki/ca.pem
 cert = pki/attestor.pem
 key = pki/attestor.key
+verifier_identity = verifier
 insecure = false
 CONF
 	bg "attestor-$1-$2" "$ATTESTOR" --config "$WORK/attestor-$1-$2.conf"
@@ -150,7 +152,9 @@ exercise() {
 	"${CL[@]}" expect-error INVALID_ARGUMENT quote 32 "sha256:24" || fail "PCR 24"
 	"${CL[@]}" expect-error INVALID_ARGUMENT quote 32 "sha256:1,1" || fail "PCR twice"
 	"${CL[@]}" expect-error INVALID_ARGUMENT quote 32 "sha256:0+sha256:1" || fail "bank twice"
+	"${CL[@]}" quote-only "$SEL" >/dev/null || fail "a Quote before the delivery"
 	"${CL[@]}" expect-error INVALID_ARGUMENT deliver || fail "empty DeliverSecrets"
+	"${CL[@]}" expect-error FAILED_PRECONDITION deliver || fail "a second DeliverSecrets after one Quote"
 	ok "$ak/$ek: malformed requests refused with INVALID_ARGUMENT and a message"
 
 	stop_attestor "$ak" "$ek"

@@ -34,6 +34,7 @@ state_dir = $WORK/$1
 event_log =
 ima_log =
 $(tls_conf attestor)
+verifier_identity = verifier
 CONF
 	bg "attestor-$1" "$BUILD_DIR/attestor" --config "$WORK/$1/attestor.conf"
 	eval "PID_$1=$BG_PID"

@@ -33,6 +33,7 @@ event_log =
 ima_log =
 state_dir = $WORK/state
 $(tls_conf attestor)
+verifier_identity = verifier
 CONF
 bg attestor "$BUILD_DIR/attestor" --config "$WORK/attestor.conf"
 aport=$(log_port "$WORK/attestor.log")

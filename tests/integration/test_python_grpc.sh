@@ -33,6 +33,7 @@ ek_alg = rsa
 state_dir = $WORK/state
 
 $(tls_conf attestor)
+verifier_identity = verifier
 insecure = false
 EOF
 bg attestor "$BUILD_DIR/attestor" --config "$WORK/attestor.conf"

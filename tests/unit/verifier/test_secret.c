@@ -1,6 +1,8 @@
 /* Secret definitions: loading refuses what cannot work (wrong AES length, RSA
  * key and certificate that do not match, unreadable files) naming the secret
- * and the file; host matching; RSA proofs checked against the certificate. */
+ * and the file; host matching; RSA proofs checked against the certificate;
+ * the authPolicy of a blob is PolicyPCR then PolicyCommandCode of its one
+ * command, computed here from TPM 2.0 Part 3 with plain SHA-256. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,7 @@
 
 #include "crypto.h"
 #include "secret.h"
+#include "tpmpub.h"
 
 static char dir[64];
 
@@ -276,12 +279,99 @@ static void test_rsa_proof(void **state)
 	EVP_PKEY_free(other);
 }
 
+/* SHA-256 over the concatenation of n parts (pointer, length pairs). */
+static void sha256_parts(uint8_t out[32], size_t n, ...)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	va_list ap;
+
+	assert_non_null(ctx);
+	assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++) {
+		const void *p = va_arg(ap, const void *);
+		size_t len = va_arg(ap, size_t);
+
+		assert_int_equal(EVP_DigestUpdate(ctx, p, len), 1);
+	}
+	va_end(ap);
+	assert_int_equal(EVP_DigestFinal_ex(ctx, out, NULL), 1);
+	EVP_MD_CTX_free(ctx);
+}
+
+/* policyDigest after PolicyPCR(sha256: PCR 0 and 7 = v0, v7) and
+ * PolicyCommandCode(cc), from a fresh SHA-256 session (Part 3, 23.7, 23.11). */
+static void want_policy(const uint8_t v0[32], const uint8_t v7[32], uint32_t cc, uint8_t out[32])
+{
+	static const uint8_t zeros[32];
+	static const uint8_t cc_policy_pcr[4] = { 0x00, 0x00, 0x01, 0x7f };
+	static const uint8_t cc_policy_command_code[4] = { 0x00, 0x00, 0x01, 0x6c };
+	/* TPML_PCR_SELECTION: count 1, sha256, sizeofSelect 3, PCRs 0 and 7 */
+	static const uint8_t sel[] = { 0, 0, 0, 1, 0x00, 0x0b, 3, 0x81, 0x00, 0x00 };
+	uint8_t pcr_digest[32], after_pcr[32], code[4] = { (uint8_t)(cc >> 24), (uint8_t)(cc >> 16),
+							    (uint8_t)(cc >> 8), (uint8_t)cc };
+
+	sha256_parts(pcr_digest, 2, v0, (size_t)32, v7, (size_t)32);
+	sha256_parts(after_pcr, 4, zeros, sizeof(zeros), cc_policy_pcr, sizeof(cc_policy_pcr), sel, sizeof(sel),
+		     pcr_digest, sizeof(pcr_digest));
+	sha256_parts(out, 3, after_pcr, sizeof(after_pcr), cc_policy_command_code, sizeof(cc_policy_command_code),
+		     code, sizeof(code));
+}
+
+static void test_blob_policy(void **state)
+{
+	EVP_PKEY *ek_key = rsa_key(), *k = rsa_key();
+	struct secret_conf c[2];
+	struct secret_def d[2] = { { .conf = &c[0] }, { .conf = &c[1] } };
+	TPML_PCR_SELECTION sel = { .count = 1 };
+	struct pcr_values v;
+	struct secret_blob b;
+	TPMT_PUBLIC ek;
+	TPM2B_PUBLIC pub;
+	uint8_t want[32];
+	size_t off;
+
+	(void)state;
+	tpmpub_ek_template(TPM2_ALG_RSA, &ek);
+	assert_int_equal(tpmpub_set_unique(&ek, ek_key), 0);
+	sel.pcrSelections[0] = (TPMS_PCR_SELECTION){ .hash = TPM2_ALG_SHA256, .sizeofSelect = 3,
+						     .pcrSelect = { 0x81, 0, 0 } };
+	memset(&v, 0, sizeof(v));
+	v.nbanks = 1;
+	v.banks[0].alg = TPM2_ALG_SHA256;
+	v.banks[0].mask = 0x81;
+	memset(v.banks[0].value[0], 0xa0, 32);
+	memset(v.banks[0].value[7], 0x07, 32);
+	conf_init(&c[0], "disk", SECRET_AES256, "x", NULL);
+	memset(d[0].aes, 0x5a, sizeof(d[0].aes));
+	conf_init(&c[1], "sig", SECRET_RSA, "x", "y");
+	d[1].rsa_key = k;
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(secret_blob_make(&d[i], &ek, &sel, &v, &b), 0);
+		off = 0;
+		memset(&pub, 0, sizeof(pub)); /* tss2-mu wants an empty TPM2B to fill */
+		assert_int_equal(Tss2_MU_TPM2B_PUBLIC_Unmarshal(b.pub, b.pub_len, &off, &pub), TSS2_RC_SUCCESS);
+		assert_int_equal(off, b.pub_len);
+		want_policy(v.banks[0].value[0], v.banks[0].value[7], i == 0 ? TPM2_CC_Unseal : TPM2_CC_Sign, want);
+		assert_int_equal(pub.publicArea.authPolicy.size, 32);
+		assert_memory_equal(pub.publicArea.authPolicy.buffer, want, 32);
+		/* The other command's digest is not it. */
+		want_policy(v.banks[0].value[0], v.banks[0].value[7], i == 0 ? TPM2_CC_Sign : TPM2_CC_Unseal, want);
+		assert_memory_not_equal(pub.publicArea.authPolicy.buffer, want, 32);
+		OPENSSL_cleanse(&b, sizeof(b));
+	}
+	EVP_PKEY_free(ek_key);
+	EVP_PKEY_free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_names_and_match),
 		cmocka_unit_test(test_rsa_proof),
+		cmocka_unit_test(test_blob_policy),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
