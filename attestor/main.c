@@ -16,6 +16,7 @@
 #include "driver.h"
 #include "harden.h"
 #include "log.h"
+#include "strsafe.h"
 #include "rpc.h"
 #include "secrets.h"
 #include "service.h"
@@ -87,6 +88,7 @@ static int push_main(const struct attestor_config *cfg, int once, uint32_t wait_
 {
 	struct driver_opts o;
 	struct driver_result res;
+	char why[4 * sizeof(res.reason)];
 	int r;
 
 	memset(&o, 0, sizeof(o));
@@ -119,17 +121,19 @@ static int push_main(const struct attestor_config *cfg, int once, uint32_t wait_
 		       res.restart_count, res.ms);
 		return 0;
 	}
+	/* The reason is the verifier's text: a terminal gets it escaped. */
+	strsafe(why, sizeof(why), res.reason[0] ? res.reason : err_detail(), STRSAFE_LINE);
 	if (r == 0 && res.unjudged) {
 		printf("VERIFIED %s resetCount %u restartCount %u total %.2f ms (%s)\n", cfg->verifier, res.reset_count,
-		       res.restart_count, res.ms, res.reason);
+		       res.restart_count, res.ms, why);
 		return 3;
 	}
 	if (r == 0)
-		fprintf(stderr, "FAIL %s\n", res.reason);
+		fprintf(stderr, "FAIL %s\n", why);
 	else if (r == AERR_RPC)
-		fprintf(stderr, "FAIL transport: %s\n", res.reason);
+		fprintf(stderr, "FAIL transport: %s\n", why);
 	else
-		fprintf(stderr, "FAIL attestor: %s\n", res.reason[0] ? res.reason : err_detail());
+		fprintf(stderr, "FAIL attestor: %s\n", why);
 	return 1;
 }
 

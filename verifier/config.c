@@ -190,6 +190,10 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 		if (conf_uint(v, 1, 1000000, &n))
 			return fail(p, AERR_CONFIG, "max_sessions must be 1..1000000, not '%s'", v);
 		c->max_sessions = (uint32_t)n;
+	} else if (!strcmp(name, "pre_issued_requests")) {
+		if (conf_bool(v, &b))
+			return fail(p, AERR_CONFIG, "pre_issued_requests must be true or false, not '%s'", v);
+		c->pre_issued_requests = b;
 	} else if (!strcmp(name, "max_sessions_per_identity")) {
 		if (conf_uint(v, 1, 1000000, &n))
 			return fail(p, AERR_CONFIG, "max_sessions_per_identity must be 1..1000000, not '%s'", v);
@@ -539,6 +543,7 @@ int verifier_config_load(const char *path, struct verifier_config **out)
 	c->eventlog_pcrs = 0x43ffu; /* 0-9 (firmware, boot loader) and 14 (shim) */
 	c->reattest_interval = 300;
 	c->max_sessions = 1024;
+	c->pre_issued_requests = 1;
 	c->threads = 2;
 	c->hook_timeout_ms = 10000;
 	p.cfg = c;

@@ -47,6 +47,9 @@ struct verifier_config {
 	uint32_t reattest_interval;    /* seconds: told to attestors in every verdict */
 	uint32_t max_sessions;         /* push sessions open at once */
 	uint32_t max_sessions_per_identity; /* of those, held by one TLS identity (default 1/16) */
+	int pre_issued_requests;       /* push, with state_dir: a pass hands out the next quote
+					* request (one call per re-attestation); false: a Hello
+					* and a fresh nonce every round */
 	uint32_t reattest_window;      /* push: seconds without a passing attestation before a
 					* passing node is failed; 0 = never */
 	uint32_t threads;              /* push: calls handled at once */

@@ -18,6 +18,7 @@
 #include "pull.h"
 #include "push.h"
 #include "rpc.h"
+#include "strsafe.h"
 #include "watch.h"
 
 #define EXIT_PASS 0
@@ -119,7 +120,7 @@ static void print_pass(const char *target, int round, const struct pull_result *
 		printf(" secrets %zu", res->secrets);
 	printf(" total %.2f ms\n", res->total_ms);
 	if (!v->pass)
-		printf("  (%s)\n", v->reason);
+		printf("  (%s)\n", v->reason); /* our own text: no peer string */
 	fflush(stdout);
 }
 
@@ -200,7 +201,11 @@ static int attest_main(int argc, char **argv)
 	} else {
 		printf("%-12s FAIL  rpc %8.2f ms  verify %8.2f ms\n", pull_stage_name(res.failed_stage),
 		       res.t[res.failed_stage].rpc_ms, res.t[res.failed_stage].check_ms);
-		fprintf(stderr, "FAIL %s: %s\n", pull_stage_name(res.failed_stage), res.reason);
+		char why[4 * sizeof(res.reason)];
+
+		/* It may quote what the attestor said: escaped for the terminal. */
+		strsafe(why, sizeof(why), res.reason, STRSAFE_LINE);
+		fprintf(stderr, "FAIL %s: %s\n", pull_stage_name(res.failed_stage), why);
 		rc = EXIT_FAIL;
 	}
 out:

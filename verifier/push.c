@@ -505,7 +505,7 @@ static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t sl
 	struct wire_pcrsel_buf selbuf;
 	struct push_entry *e = &p->slots[slot];
 	/* Without a store there is nothing to rebuild the next session from. */
-	struct pushnext_entry *n = p->next && v->pass ? malloc(sizeof(*n)) : NULL;
+	struct pushnext_entry *n = p->next && v->pass && p->cfg->pre_issued_requests ? malloc(sizeof(*n)) : NULL;
 	char next_id[PUSHNEXT_ID_LEN + 1];
 
 	LOG_INFO("verdict %s host '%s' peer '%s' resetCount %u restartCount %u ak %s eventlog %s ima %llu "

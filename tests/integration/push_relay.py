@@ -21,6 +21,7 @@ Scenarios (each prints "ok <scenario>: <what the verifier said>" or exits 1):
   known          the AK was activated before (the verifier's database knows it):
                  Hello asks for a quote at once, which passes
   known-bad      the same, with one flipped signature bit     -> PERMISSION_DENIED (signature)
+  known-no-next  known, against pre_issued_requests = false: PASS without a next request
 With a database a passing verdict hands out the next quote request
 (next_session_id, next_quote), answered by SubmitQuote alone:
   resume         answered: passes, and hands out the one after
@@ -162,6 +163,14 @@ def main():
         if not v.HasField("verdict") or not getattr(v.verdict, "pass"):
             die("the fresh quote did not pass: %s" % v)
         said = "a quote made %.1f s before it came: a fresh nonce, then PASS" % a.sleep
+    elif s == "known-no-next":
+        ch = hello(want="quote")
+        v = ver["attestor"].SubmitQuote(pb.PushQuote(session_id=ch.session_id, quote=quote(ch.quote)), timeout=20)
+        if not v.HasField("verdict") or not getattr(v.verdict, "pass"):
+            die("no passing verdict: %s" % v)
+        if v.verdict.next_session_id or v.verdict.HasField("next_quote"):
+            die("a next quote request was handed out: %s" % v)
+        said = "PASS with the AK activated before, no next quote request"
     elif s in ("known", "known-bad"):
         ch = hello(want="quote")
         qr = quote(ch.quote)

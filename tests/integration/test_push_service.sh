@@ -119,6 +119,17 @@ rc=0; "$BUILD_DIR/verifier" status --config "$WORK/verifier.conf" ffffffffffff >
 [ "$rc" -eq 1 ] && grep -q "no node" "$WORK/status.err" || fail "status of an unknown node: exit $rc"
 ok "verifier list and status agree with the log: $(cat "$WORK/list.out")"
 
+# pre_issued_requests = false: with a database, a pass hands out no next
+# quote request (every round a Hello and a fresh nonce).
+kill "$VERIFIER_PID"
+wait "$VERIFIER_PID" 2>/dev/null || true
+sed -i "/^\[verifier\]$/a pre_issued_requests = false" "$WORK/verifier.conf"
+bg verifier3 "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
+VERIFIER_PID=$BG_PID
+vport=$(log_port "$WORK/verifier3.log")
+out=$(relay known-no-next) || fail "pre_issued_requests = false: a pass handed out a next quote request"
+ok "pre_issued_requests = false: $out"
+
 # A configuration without listen is refused at start with the reason.
 sed '/^listen/d' "$WORK/verifier.conf" >"$WORK/nolisten.conf"
 rc=0; "$BUILD_DIR/verifier" serve --config "$WORK/nolisten.conf" 2>"$WORK/nolisten.err" || rc=$?

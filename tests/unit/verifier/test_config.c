@@ -381,6 +381,17 @@ static void test_trust_rules(void **state)
 	load_fails(text, "max_sessions_per_identity (101) exceeds max_sessions (100)");
 	snprintf(text, sizeof(text), "[verifier]\nmax_sessions_per_identity = 0\n%s", TLS);
 	load_fails(text, "max_sessions_per_identity must be 1..1000000");
+	/* The one-call re-attestation may be turned off. */
+	snprintf(text, sizeof(text), "[verifier]\npre_issued_requests = false\n%s", TLS);
+	write_conf(text);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_int_equal(c->pre_issued_requests, 0);
+	verifier_config_free(c);
+	snprintf(text, sizeof(text), "%s", TLS);
+	write_conf(text);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_int_equal(c->pre_issued_requests, 1);
+	verifier_config_free(c);
 	/* Firmware versions allowed. */
 	snprintf(text, sizeof(text), "%s[policy]\nfirmware_version = 0x2000200 12345\n", TLS);
 	write_conf(text);
