@@ -11,6 +11,7 @@ PACKAGES=(
 	libsqlite3-dev libinih-dev libcmocka-dev libjson-c-dev ima-evm-utils
 	python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
 	python3-cryptography util-linux  # secrets_client.py; setpriv (test_no_core_dumps)
+	xxd systemd                      # the tpm2-tools interop tests; systemd-analyze (test_systemd_units)
 )
 
 missing=()
