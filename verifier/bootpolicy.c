@@ -72,6 +72,14 @@ static int bootpolicy_digests(const char *path, json_object *obj, struct bootpol
 	return 0;
 }
 
+int bootpolicy_has_rules(const struct bootpolicy *p)
+{
+	for (int i = 0; i < PCRSEL_NUM_PCRS; i++)
+		if (p->has_pcr[i])
+			return 1;
+	return p->secure_boot >= 0 || p->has_apps;
+}
+
 int bootpolicy_load(const char *path, struct bootpolicy **out)
 {
 	struct bootpolicy *p = NULL;

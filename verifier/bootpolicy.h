@@ -42,6 +42,10 @@ struct bootpolicy;
 int bootpolicy_load(const char *path, struct bootpolicy **out) ATTEST_WUR;
 void bootpolicy_free(struct bootpolicy *p);
 
+/* 1 when p has a rule (secure_boot, digests of a PCR, boot_applications): a
+ * policy without one judges nothing, and must not count as a reference. */
+int bootpolicy_has_rules(const struct bootpolicy *p);
+
 /* A policy must be checkable with what the verifier quotes (sel) and
  * replays (eventlog_pcrs): AERR_CONFIG with the file, the rule and the PCR
  * or bank when "digests" names a PCR that is not quoted and replayed or a

@@ -232,7 +232,7 @@ int nodes_status_main(int argc, char **argv)
 		store_close(st);
 		return rc == 0 ? EXIT_PASS : EXIT_FAIL;
 	}
-	if (store_node_get(st, a.node, &n) != 0) {
+	if (store_node_get(st, a.node, STORE_KEY_ANY, &n) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		store_close(st);
 		return EXIT_FAIL;
@@ -279,7 +279,7 @@ static int enroll_target(struct store *st, const struct nodes_args *a, char hash
 			return -1;
 		return 0;
 	}
-	if (store_node_get(st, a->node, &n) == 0) {
+	if (store_node_get(st, a->node, STORE_KEY_OPERATOR, &n) == 0) {
 		memcpy(hash, n.ek_hash, 65);
 		return 1;
 	}
@@ -367,7 +367,7 @@ int nodes_remove_main(int argc, char **argv)
 			fprintf(stderr, "usage: verifier remove --config FILE NODE\n");
 		return rc;
 	}
-	if (store_node_get(st, a.node, &n) != 0 || store_node_remove(st, n.ek_hash) != 0) {
+	if (store_node_get(st, a.node, STORE_KEY_OPERATOR, &n) != 0 || store_node_remove(st, n.ek_hash) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		store_close(st);
 		return EXIT_FAIL;

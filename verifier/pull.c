@@ -59,6 +59,23 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* The node the store last saw proven at this target: a round that does not
+ * prove it again fails it, also after this verifier restarted. */
+static void pull_restore(struct pull_driver *d)
+{
+	struct store_node n;
+
+	if (!d->store || store_node_at_target(d->store, d->target, &n) != 0)
+		return;
+	record_host(d->last_host, n.hostname); /* as stored: already safe */
+	snprintf(d->last_peer, sizeof(d->last_peer), "%s", n.identity);
+	d->last_rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = d->last_peer,
+					   .host = d->last_host, .pcrs = &d->cfg->pcrs, .target = d->target,
+					   .explicit_enrollment = d->cfg->explicit_enrollment, .node_id = n.id,
+					   .state = n.state };
+	memcpy(d->last_rec.ek_hash, n.ek_hash, sizeof(d->last_rec.ek_hash));
+}
+
 int pull_open(const struct verifier_config *cfg, const char *target, struct pull_driver **out)
 {
 	struct pull_driver *d = NULL;
@@ -75,6 +92,7 @@ int pull_open(const struct verifier_config *cfg, const char *target, struct pull
 	    (r = hook_start(cfg->hook, cfg->hook_timeout_ms, &d->hook)) != 0)
 		goto out;
 	d->target = target;
+	pull_restore(d);
 	memset(&tls, 0, sizeof(tls));
 	tls.ca_file = cfg->tls.ca;
 	tls.cert_file = cfg->tls.cert;
@@ -430,7 +448,8 @@ static void pull_run_init(struct run *x, struct pull_driver *d, struct pull_resu
 	x->d = d;
 	x->res = res;
 	x->rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = x->peer, .host = x->host,
-				      .pcrs = &d->cfg->pcrs, .explicit_enrollment = d->cfg->explicit_enrollment };
+				      .pcrs = &d->cfg->pcrs, .target = d->target,
+				      .explicit_enrollment = d->cfg->explicit_enrollment };
 }
 
 int pull_attest(struct pull_driver *d, struct pull_result *res)

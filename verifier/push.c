@@ -22,6 +22,7 @@
 #include "secret.h"
 #include "session.h"
 #include "store.h"
+#include "window.h"
 #include "wire.h"
 #include "tpmpub.h"
 #include "trust.h"
@@ -68,12 +69,7 @@ struct push_service {
 	uint32_t nslots, free_head, open;         /* free_head == nslots: none free */
 	uint32_t per_identity;                    /* sessions one TLS identity may hold open */
 	pthread_mutex_t counts_lock;
-	pthread_t window_thread;                  /* fails passing nodes that stop attesting */
-	int64_t started_ms;                       /* Unix ms: windows count from here at the earliest */
-	int window_up;
-	pthread_mutex_t window_lock;
-	pthread_cond_t window_cond;
-	int window_stop;
+	struct window *window;                    /* fails passing nodes that stop attesting */
 	struct push_counts counts;
 };
 
@@ -315,43 +311,76 @@ static uint32_t push_peer_open(const struct push_service *p, const char *peer)
 	return n;
 }
 
-/* A free slot for peer, marked busy; UINT32_MAX when the table is full,
- * or when peer holds per_identity sessions already (*own set): one identity
- * cannot take the table from the others. Counted only once as many sessions
- * as one identity may hold are open at all. */
-static uint32_t push_take_slot(struct push_service *p, const char *peer, int *own)
+/* The oldest session of peer that has proven nothing and no handler holds;
+ * UINT32_MAX when none. With table_lock held. */
+static uint32_t push_peer_idle(const struct push_service *p, const char *peer)
 {
-	uint32_t slot = UINT32_MAX;
+	uint32_t best = UINT32_MAX;
 
-	*own = 0;
+	for (uint32_t i = 0; i < p->nslots; i++) {
+		const struct push_entry *e = &p->slots[i];
+
+		if (!e->s || e->busy || strcmp(e->peer, peer) != 0 || session_proven(e->s))
+			continue;
+		if (best == UINT32_MAX || e->expires_ms < p->slots[best].expires_ms)
+			best = i;
+	}
+	return best;
+}
+
+/* A free slot for peer, marked busy; UINT32_MAX when the table is full, or
+ * when peer holds per_identity sessions that all proved their TPM (*own
+ * set). At its share, peer's oldest session that proved nothing makes room
+ * (*evicted set): a peer that says Hello and never finishes (a stolen
+ * identity key, a bug) only displaces its own idle sessions, and a genuine
+ * exchange, which proves its TPM within a call or two, keeps its place.
+ * vouched: a pre-issued request's session, whose id only the node was
+ * handed, is not held to the share. The count is made only once as many
+ * sessions as one identity may hold are open at all. */
+static uint32_t push_take_slot(struct push_service *p, const char *peer, int vouched, int *own, int *evicted)
+{
+	uint32_t slot = UINT32_MAX, victim;
+
+	*own = *evicted = 0;
 	pthread_mutex_lock(&p->table_lock);
-	if (p->open >= p->per_identity && push_peer_open(p, peer) >= p->per_identity &&
+	if (!vouched && p->open >= p->per_identity && push_peer_open(p, peer) >= p->per_identity &&
 	    (push_reap(p, push_now_ms()), push_peer_open(p, peer) >= p->per_identity)) {
-		*own = 1;
-	} else if (p->free_head < p->nslots || push_reap(p, push_now_ms()) > 0) {
+		if ((victim = push_peer_idle(p, peer)) == UINT32_MAX) {
+			*own = 1;
+			goto out;
+		}
+		push_slot_release(p, victim);
+		*evicted = 1;
+	}
+	if (p->free_head < p->nslots || push_reap(p, push_now_ms()) > 0) {
 		slot = p->free_head;
 		p->free_head = p->slots[slot].next_free;
 		p->slots[slot].busy = 1;
 		push_open_changed(p, +1);
 	}
+out:
 	pthread_mutex_unlock(&p->table_lock);
 	return slot;
 }
 
 /* A new session in a free slot for peer (host: the attestor's claim), its id
- * into id. NULL when the call was answered (table full, this identity's
- * share taken, out of memory). */
+ * into id; vouched as push_take_slot. NULL when the call was answered (table
+ * full, this identity's share taken, out of memory). */
 static struct push_entry *push_open(struct push_service *p, struct rpc_call *call, const char *peer, const char *host,
-				    uint32_t *slot, char id[PUSHID_LEN + 1])
+				    int vouched, uint32_t *slot, char id[PUSHID_LEN + 1])
 {
+	struct record_ctx rec = { .store = p->store, .mode = "push", .peer = peer ? peer : "" };
 	struct session_params sp;
 	struct push_entry *e;
-	int own, r;
+	int own, evicted, r;
 
-	if ((*slot = push_take_slot(p, peer ? peer : "", &own)) == UINT32_MAX) {
+	*slot = push_take_slot(p, peer ? peer : "", vouched, &own, &evicted);
+	if (evicted)
+		record_rejected(&rec, NULL, "endorsement", "a session that proved nothing was ended: this identity opened "
+				"more than max_sessions_per_identity");
+	if (*slot == UINT32_MAX) {
 		if (own) {
-			LOG_WARN("peer '%s' holds %u open sessions, the most one identity may (max_sessions_per_identity)",
-				 peer ? peer : "", p->per_identity);
+			record_rejected(&rec, NULL, "endorsement", "max_sessions_per_identity sessions open, all proven");
 			(void)rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED,
 					    "this TLS identity has %u sessions open, the most one identity may "
 					    "(max_sessions_per_identity); finish or let them expire", p->per_identity);
@@ -402,7 +431,7 @@ static void push_hello(struct rpc_call *call, const ProtobufCMessage *in, void *
 		push_rejected(p, call, rpc_status_from_err(r), "endorsement", why);
 		return;
 	}
-	if (!(e = push_open(p, call, peer, en.hostname, &slot, id)))
+	if (!(e = push_open(p, call, peer, en.hostname, 0, &slot, id)))
 		return;
 	/* Nothing of the node changes here: only what the store knows is read. */
 	if ((r = session_endorse(e->s, &en)) != 0 || (r = record_lookup(&e->rec, e->s)) != 0 ||
@@ -593,7 +622,7 @@ static struct push_entry *push_resume(struct push_service *p, struct rpc_call *c
 				    : r == AERR_NONCE ? RPC_FAILED_PRECONDITION : RPC_NOT_FOUND, err_detail());
 		goto out;
 	}
-	if (!(e = push_open(p, call, n->peer, n->host, slot, sid)))
+	if (!(e = push_open(p, call, n->peer, n->host, 1, slot, sid)))
 		goto out;
 	e->resumed = 1;
 	ak = (struct session_ak){ .pub = n->ak, .pub_len = n->ak_len, .parent_ek_alg = n->ak_parent };
@@ -791,54 +820,6 @@ static void push_confirm_secrets(struct rpc_call *call, const ProtobufCMessage *
 	push_verdict(p, call, slot, req->session_id, &v, push_kept_quote(e, &kept), proofs, n);
 }
 
-/* ------------------------------------------------------------ re-attestation window */
-
-static int push_overdue(const struct store_node *n, void *arg)
-{
-	struct push_service *p = arg;
-	struct record_ctx rec = { .store = p->store, .hook = p->hook, .mode = "push", .host = n->hostname,
-				  .node_id = n->id, .state = n->state, .pcrs = &p->cfg->pcrs };
-	struct session_verdict v;
-
-	snprintf(rec.ek_hash, sizeof(rec.ek_hash), "%s", n->ek_hash);
-	memset(&v, 0, sizeof(v));
-	v.code = AERR_NONCE;
-	v.step = SESSION_STEP_QUOTE;
-	snprintf(v.reason, sizeof(v.reason), "no passing attestation within reattest_window (%u s); last seen %lld s ago",
-		 p->cfg->reattest_window, (long long)(time(NULL) - n->last_seen_ms / 1000));
-	LOG_WARN("node %.16s... (host '%s'): %s", n->ek_hash, n->hostname, v.reason);
-	record_missed(&rec, &v);
-	return 0;
-}
-
-/* Once a second: passing nodes whose last attestation is older than the
- * window are failed (a verdict without contact; the hook hears of it). */
-static void *push_window_loop(void *arg)
-{
-	struct push_service *p = arg;
-	struct timespec ts;
-	int64_t cutoff;
-
-	pthread_mutex_lock(&p->window_lock);
-	while (!p->window_stop) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&p->window_cond, &p->window_lock, &ts);
-		if (p->window_stop)
-			break;
-		pthread_mutex_unlock(&p->window_lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		cutoff = ((int64_t)ts.tv_sec - p->cfg->reattest_window) * 1000 + ts.tv_nsec / 1000000;
-		/* While this verifier was down nobody could attest: a window runs
-		 * only while it serves. */
-		if (cutoff >= p->started_ms && store_nodes_overdue(p->store, cutoff, push_overdue, p) != 0)
-			LOG_ERR("re-attestation window: %s", err_detail());
-		pthread_mutex_lock(&p->window_lock);
-	}
-	pthread_mutex_unlock(&p->window_lock);
-	return NULL;
-}
-
 /* ------------------------------------------------------------ lifecycle */
 
 int push_start(const struct verifier_config *cfg, struct push_service **out)
@@ -873,8 +854,6 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 	}
 	pthread_mutex_init(&p->counts_lock, NULL);
 	pthread_mutex_init(&p->table_lock, NULL);
-	pthread_mutex_init(&p->window_lock, NULL);
-	pthread_cond_init(&p->window_cond, NULL);
 	p->cfg = cfg;
 	p->nslots = cfg->max_sessions;
 	p->per_identity = cfg->max_sessions_per_identity;
@@ -890,19 +869,8 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 		goto out;
 	if (!cfg->state_dir)
 		LOG_WARN("no state_dir: verdicts are logged but not recorded in a database");
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		p->started_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	}
-	if (p->store && cfg->reattest_window) {
-		if (pthread_create(&p->window_thread, NULL, push_window_loop, p) != 0) {
-			r = err_set(AERR_INTERNAL, "push: cannot start the re-attestation window thread");
-			goto out;
-		}
-		p->window_up = 1;
-	}
+	if ((r = window_start(p->store, p->hook, "push", cfg->reattest_window, &cfg->pcrs, &p->window)) != 0)
+		goto out;
 	rpc_global_init();
 	p->rpc_up = 1;
 	if ((r = rpc_server_start(d, handlers, p, &sc, &p->srv)) != 0)
@@ -937,13 +905,7 @@ void push_free(struct push_service *p)
 {
 	if (!p)
 		return;
-	if (p->window_up) {
-		pthread_mutex_lock(&p->window_lock);
-		p->window_stop = 1;
-		pthread_cond_signal(&p->window_cond);
-		pthread_mutex_unlock(&p->window_lock);
-		pthread_join(p->window_thread, NULL);
-	}
+	window_stop(p->window);
 	rpc_server_free(p->srv);
 	for (uint32_t i = 0; i < p->nslots; i++)
 		if (p->slots[i].s)
@@ -959,8 +921,6 @@ void push_free(struct push_service *p)
 		rpc_global_shutdown();
 	pthread_mutex_destroy(&p->counts_lock);
 	pthread_mutex_destroy(&p->table_lock);
-	pthread_mutex_destroy(&p->window_lock);
-	pthread_cond_destroy(&p->window_cond);
 	free(p);
 }
 

@@ -194,6 +194,7 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 	a.pass = v->pass;
 	a.unjudged = v->unjudged;
 	a.no_contact = no_contact;
+	a.target = c->target;
 	a.step = session_step_name(v->step);
 	a.reason = v->reason;
 	if (v->nonce_len) {

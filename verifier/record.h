@@ -26,6 +26,7 @@ struct record_ctx {
 	const char *peer;             /* the peer's TLS identity ("" when insecure) */
 	const char *host;             /* the attestor's claimed hostname, made safe (record_host) */
 	const TPML_PCR_SELECTION *pcrs; /* the selection quoted */
+	const char *target;           /* pull: HOST:PORT, recorded with the node's verdicts */
 	int explicit_enrollment;      /* unknown nodes are refused, not enrolled */
 	/* Set by record_lookup (node_id 0: no such node yet). */
 	int64_t node_id;

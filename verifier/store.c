@@ -87,7 +87,8 @@ static const char *const store_migrations[] = {
 	 " ima_reset INTEGER,"
 	 " ima_state BLOB,"
 	 " identity TEXT,"
-	 " name TEXT UNIQUE);"
+	 " name TEXT UNIQUE,"
+	 " target TEXT);"
 	 "INSERT INTO nodes_v4 (id, ek_hash, ek_alg, ek_pub, ek_cert, hostname, ak_pub, ak_name, enrolled_at,"
 	 " last_seen, reset_count, restart_count, state, reason, clock, ima_reset, ima_state)"
 	 " SELECT id, ek_hash, ek_alg, ek_pub, ek_cert, hostname, ak_pub, ak_name, enrolled_at, last_seen,"
@@ -116,10 +117,10 @@ static const char *const store_migrations[] = {
 #define STORE_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
 enum {
-	S_NODE_FIND, S_NODE_GROUPS, S_NODE_INSERT, S_NODE_UPDATE, S_NODE_BIND, S_ATT_INSERT, S_NODE_VERDICT,
+	S_NODE_FIND, S_NODE_GROUPS, S_NODE_GET_OP, S_NODE_INSERT, S_NODE_UPDATE, S_NODE_BIND, S_ATT_INSERT, S_NODE_VERDICT,
 	S_SECRET_INSERT, S_COUNT, S_NODE_GET, S_NODE_LIST, S_NODE_DELETE, S_NODE_STATE, S_NODE_OVERDUE,
 	S_NODE_NAME, S_NODE_IDENTITY, S_GROUPS_CLEAR, S_GROUP_ADD, S_REJ_UPSERT, S_REJ_COUNT, S_REJ_EVICT,
-	S_REJ_LIST, S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_REJ_LIST, S_NODE_TARGET, S_TARGET_CLEAR, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_N
 };
 
@@ -127,7 +128,7 @@ enum {
 	"id, ek_hash, ek_alg, hostname, state, reason, enrolled_at, last_seen, reset_count, restart_count," \
 	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id),"                             \
 	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id AND a.pass = 1),"              \
-	" ak_name IS NOT NULL, name, identity,"                                                          \
+	" ak_name IS NOT NULL, name, identity, target,"                                                  \
 	" (SELECT group_concat(grp, ',') FROM (SELECT grp FROM node_groups g WHERE g.node_id = nodes.id"  \
 	" ORDER BY grp))"
 
@@ -150,7 +151,7 @@ static const char *const store_sql[S_N] = {
 			   " reset_count = coalesce(?, reset_count), restart_count = coalesce(?, restart_count),"
 			   " clock = coalesce(?, clock), ima_reset = coalesce(?, ima_reset),"
 			   " ima_state = coalesce(?, ima_state), hostname = coalesce(?, hostname),"
-			   " identity = coalesce(identity, ?) WHERE id = ?",
+			   " identity = coalesce(identity, ?), target = coalesce(?, target) WHERE id = ?",
 	[S_NODE_STATE] = "SELECT state FROM nodes WHERE id = ?",
 	[S_NODE_OVERDUE] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE state IN ('passing', 'verified')"
 			   " AND last_seen < ?",
@@ -159,6 +160,8 @@ static const char *const store_sql[S_N] = {
 	[S_COUNT] = "SELECT count(*) FROM attestations WHERE pass = ?",
 	[S_NODE_GET] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE substr(ek_hash, 1, length(?1)) = lower(?1)"
 		       " OR hostname = ?1 OR name = ?1 LIMIT 2",
+	[S_NODE_GET_OP] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE substr(ek_hash, 1, length(?1)) = lower(?1)"
+			  " OR name = ?1 LIMIT 2",
 	[S_NODE_LIST] = "SELECT " STORE_NODE_COLUMNS " FROM nodes ORDER BY id",
 	[S_NODE_DELETE] = "DELETE FROM nodes WHERE id = ?",
 	[S_NODE_NAME] = "UPDATE nodes SET name = ? WHERE id = ?",
@@ -173,6 +176,8 @@ static const char *const store_sql[S_N] = {
 	[S_REJ_EVICT] = "DELETE FROM rejected WHERE id IN (SELECT id FROM rejected ORDER BY last_at, id LIMIT ?)",
 	[S_REJ_LIST] = "SELECT mode, identity, count, first_at, last_at, step, reason, ek_hash FROM rejected"
 		       " ORDER BY last_at DESC, id DESC",
+	[S_NODE_TARGET] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE target = ?",
+	[S_TARGET_CLEAR] = "UPDATE nodes SET target = NULL WHERE target = ? AND id <> ?",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -729,9 +734,18 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 		 * its claims may update the node now, and it binds an unbound one. */
 		store_text(q, 9, a->no_contact ? NULL : a->hostname);
 		store_text(q, 10, a->no_contact || !a->peer || !*a->peer ? NULL : a->peer);
-		sqlite3_bind_int64(q, 11, a->node_id);
+		store_text(q, 11, a->no_contact ? NULL : a->target);
+		sqlite3_bind_int64(q, 12, a->node_id);
 		if ((r = store_run(st, S_NODE_VERDICT, "node verdict")) != 0)
 			goto fail;
+		/* A pull target answers for one node: the one that proved its TPM there last. */
+		if (a->target && !a->no_contact) {
+			q = st->s[S_TARGET_CLEAR];
+			store_text(q, 1, a->target);
+			sqlite3_bind_int64(q, 2, a->node_id);
+			if ((r = store_run(st, S_TARGET_CLEAR, "node target")) != 0)
+				goto fail;
+		}
 	}
 	*id = row;
 	return 0;
@@ -867,12 +881,13 @@ static void store_row_node(sqlite3_stmt *q, struct store_node *n)
 	n->has_ak = sqlite3_column_int(q, 12) != 0;
 	store_column_text(q, 13, n->name, sizeof(n->name));
 	store_column_text(q, 14, n->identity, sizeof(n->identity));
-	store_column_text(q, 15, n->groups, sizeof(n->groups));
+	store_column_text(q, 15, n->target, sizeof(n->target));
+	store_column_text(q, 16, n->groups, sizeof(n->groups));
 }
 
-static int store_node_get_locked(struct store *st, const char *key, struct store_node *out)
+static int store_node_get_locked(struct store *st, const char *key, enum store_key by, struct store_node *out)
 {
-	sqlite3_stmt *q = st->s[S_NODE_GET];
+	sqlite3_stmt *q = st->s[by == STORE_KEY_ANY ? S_NODE_GET : S_NODE_GET_OP];
 	int rc, found = 0, r = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -886,10 +901,12 @@ static int store_node_get_locked(struct store *st, const char *key, struct store
 	if (rc != SQLITE_DONE)
 		r = store_err(st, "find node");
 	else if (found == 0)
-		r = err_set(AERR_NOT_FOUND, "no node with EK hash or hostname '%s'", key);
+		r = err_set(AERR_NOT_FOUND, "no node with EK hash%s '%s'", by == STORE_KEY_ANY ? ", name or hostname"
+										  : " or name (an operator's; "
+										    "never a hostname claim)", key);
 	else if (found > 1)
 		r = err_set(AERR_INVALID_ARG, "'%s' names more than one node: give more of the EK hash", key);
-	else if (strlen(key) < 8 && strcmp(out->hostname, key) != 0 && strcmp(out->name, key) != 0)
+	else if (strlen(key) < 8 && (by != STORE_KEY_ANY || strcmp(out->hostname, key) != 0) && strcmp(out->name, key) != 0)
 		r = err_set(AERR_INVALID_ARG, "'%s': give at least 8 hex digits of the EK hash", key);
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
@@ -917,7 +934,7 @@ static int store_node_remove_locked(struct store *st, const char *key)
 	struct store_node n;
 	int r;
 
-	if ((r = store_node_get_locked(st, key, &n)) != 0)
+	if ((r = store_node_get_locked(st, key, STORE_KEY_OPERATOR, &n)) != 0)
 		return r;
 	sqlite3_bind_int64(st->s[S_NODE_DELETE], 1, n.id);
 	return store_run(st, S_NODE_DELETE, "remove node");
@@ -949,12 +966,12 @@ int store_secret_add(struct store *st, int64_t attestation_id, int64_t node_id, 
 	return r;
 }
 
-int store_node_get(struct store *st, const char *key, struct store_node *out)
+int store_node_get(struct store *st, const char *key, enum store_key by, struct store_node *out)
 {
 	int r;
 
 	pthread_mutex_lock(&st->lock);
-	r = store_node_get_locked(st, key, out);
+	r = store_node_get_locked(st, key, by, out);
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }
@@ -1033,7 +1050,7 @@ static int store_assign_fn(struct store *st, void *arg)
 	struct store_node n;
 	int r;
 
-	if ((r = store_node_get_locked(st, x->key, &n)) != 0)
+	if ((r = store_node_get_locked(st, x->key, STORE_KEY_OPERATOR, &n)) != 0)
 		return r;
 	return store_assign_locked(st, n.id, x->a);
 }
@@ -1115,6 +1132,28 @@ int store_rejected_list(struct store *st, int (*fn)(const struct store_rejected 
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_err(st, "list rejected attempts");
 	sqlite3_reset(q);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int store_node_at_target(struct store *st, const char *target, struct store_node *out)
+{
+	sqlite3_stmt *q = st->s[S_NODE_TARGET];
+	int rc, r;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&st->lock);
+	store_text(q, 1, target);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		store_row_node(q, out);
+		r = 0;
+	} else {
+		r = rc == SQLITE_DONE ? err_set(AERR_NOT_FOUND, "no node proven at target %s", target)
+				      : store_err(st, "node at target");
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }

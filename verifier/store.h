@@ -100,6 +100,7 @@ struct store_attestation {
 	size_t ima_state_len;
 	uint32_t ima_reset;              /* the boot it belongs to */
 	int no_contact;                  /* a verdict without the node (a missed window): last_seen stays */
+	const char *target;              /* pull: the HOST:PORT it was attested at; NULL keeps it */
 };
 
 struct store_node {
@@ -109,6 +110,7 @@ struct store_node {
 	char hostname[256];              /* the node's own claim, for people */
 	char name[STORE_NAME_MAX + 1];   /* an operator's */
 	char identity[STORE_IDENTITY_MAX];
+	char target[256];                /* pull: the target it was last proven at; "" none */
 	char groups[STORE_GROUPS_MAX * (STORE_NAME_MAX + 1) + 1]; /* comma-separated */
 	enum store_state state;
 	char reason[512];
@@ -167,7 +169,8 @@ int store_node_proven(struct store *st, const struct store_node_in *in, int may_
 int store_node_enroll(struct store *st, const char *ek_hash, uint16_t ek_alg, const uint8_t *ek_pub,
 		      size_t ek_pub_len, const struct store_assign *a, int64_t *id) ATTEST_WUR;
 
-/* Change an operator's assignments of the node key names (store_node_get):
+/* Change an operator's assignments of the node key names (store_node_get,
+ * STORE_KEY_OPERATOR):
  * name, the TLS identity it is bound to (a re-bind), groups. One
  * transaction; AERR_NOT_FOUND / AERR_INVALID_ARG as store_node_get, or when
  * the name is another node's. */
@@ -188,15 +191,27 @@ int store_nodes_overdue(struct store *st, int64_t cutoff_ms,
 int store_secret_add(struct store *st, int64_t attestation_id, int64_t node_id, const char *name,
 		     int proof_ok) ATTEST_WUR;
 
-/* A node by EK hash (a unique prefix of at least 8 hex digits), operator
- * name or claimed hostname. AERR_NOT_FOUND, or AERR_INVALID_ARG when the key
- * is ambiguous. */
-int store_node_get(struct store *st, const char *key, struct store_node *out) ATTEST_WUR;
+/* How an operator names a node. What changes a node (enroll, remove) takes
+ * only what the TPM proves or an operator gave it: a hostname is a peer's
+ * claim, and a rogue node claiming another's would receive its assignments. */
+enum store_key {
+	STORE_KEY_OPERATOR = 0,  /* EK hash (a unique prefix of 8+ hex digits) or operator name */
+	STORE_KEY_ANY,           /* also the claimed hostname: for looking only (status) */
+};
+
+/* A node by key. AERR_NOT_FOUND, or AERR_INVALID_ARG when the key is
+ * ambiguous. */
+int store_node_get(struct store *st, const char *key, enum store_key by, struct store_node *out) ATTEST_WUR;
+
+/* The node last proven at a pull target (a verdict records where; the
+ * target is then no other node's). AERR_NOT_FOUND when none. */
+int store_node_at_target(struct store *st, const char *target, struct store_node *out) ATTEST_WUR;
 
 /* Every node in enrollment order. */
 int store_node_list(struct store *st, int (*fn)(const struct store_node *n, void *arg), void *arg) ATTEST_WUR;
 
-/* Remove a node and its history. AERR_NOT_FOUND when there is none. */
+/* Remove a node (by STORE_KEY_OPERATOR) and its history. AERR_NOT_FOUND when
+ * there is none. */
 int store_node_remove(struct store *st, const char *key) ATTEST_WUR;
 
 /* Verdicts recorded: pass = 1 passing, 0 failing (and unjudged). */

@@ -29,6 +29,13 @@ int trust_load(const struct verifier_config *cfg, struct verifier_trust *out)
 	if (cfg->boot_policy && ((r = bootpolicy_load(cfg->boot_policy, &out->boot)) != 0 ||
 				 (r = bootpolicy_check_selection(out->boot, &cfg->pcrs, cfg->eventlog_pcrs)) != 0))
 		goto fail;
+	/* A reference a node is judged by: one without a rule would make
+	 * "passing" mean nothing was checked. */
+	if (out->boot && !bootpolicy_has_rules(out->boot)) {
+		r = err_set(AERR_CONFIG, "%s: the boot policy has no rule (secure_boot, digests of a PCR, "
+			    "boot_applications): it would judge nothing", cfg->boot_policy);
+		goto fail;
+	}
 	if (cfg->ima_policy && (r = imapolicy_load(cfg->ima_policy, &out->ima)) != 0)
 		goto fail;
 	return 0;

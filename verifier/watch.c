@@ -8,8 +8,11 @@
 
 #include "log.h"
 #include "pull.h"
+#include "hook.h"
 #include "rpc.h"
+#include "store.h"
 #include "watch.h"
+#include "window.h"
 
 static volatile int watch_stopping; /* set by the signal handler */
 
@@ -64,6 +67,9 @@ int watch_run(const struct verifier_config *cfg)
 {
 	struct watch_target *w;
 	struct sigaction sa;
+	struct store *store = NULL;
+	struct hook *hook = NULL;
+	struct window *window = NULL;
 	int r = 0;
 
 	if (cfg->ntargets == 0)
@@ -87,6 +93,13 @@ int watch_run(const struct verifier_config *cfg)
 			goto out;
 		}
 	}
+	/* Nodes that stop proving their TPM at their target, and nodes no
+	 * target attests any more, fail when their window runs out. */
+	if (cfg->state_dir && cfg->reattest_window &&
+	    ((r = store_open(cfg->state_dir, &store)) != 0 ||
+	     (r = hook_start(cfg->hook, cfg->hook_timeout_ms, &hook)) != 0 ||
+	     (r = window_start(store, hook, "pull", cfg->reattest_window, &cfg->pcrs, &window)) != 0))
+		goto out;
 	LOG_INFO("pull mode: attesting %zu targets every %u s", cfg->ntargets, cfg->reattest_interval);
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		if (pthread_create(&w[i].thread, NULL, watch_target_loop, &w[i]) == 0)
@@ -98,6 +111,9 @@ int watch_run(const struct verifier_config *cfg)
 		if (w[i].started)
 			pthread_join(w[i].thread, NULL);
 out:
+	window_stop(window);
+	hook_stop(hook);
+	store_close(store);
 	for (size_t i = 0; i < cfg->ntargets; i++)
 		pull_close(w[i].d);
 	rpc_global_shutdown();

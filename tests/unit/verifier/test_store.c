@@ -94,7 +94,7 @@ static void test_lifecycle(void **state)
 	node_in(&in, H2, "web2");
 	/* Explicit enrollment: an unknown node is refused, nothing written. */
 	assert_int_equal(store_node_proven(st, &in, 0, &pr), AERR_NOT_FOUND);
-	assert_int_equal(store_node_get(st, "web2", &n), AERR_NOT_FOUND);
+	assert_int_equal(store_node_get(st, "web2", STORE_KEY_ANY, &n), AERR_NOT_FOUND);
 	assert_int_equal(store_node_proven(st, &in, 1, &pr), 0);
 	id2 = pr.id;
 	assert_int_not_equal(id1, id2);
@@ -102,7 +102,7 @@ static void test_lifecycle(void **state)
 	node_in(&in, H1, "evil");
 	in.identity = "attestor2";
 	assert_int_equal(store_node_proven(st, &in, 1, &pr), AERR_STATE);
-	assert_int_equal(store_node_get(st, "evil", &n), AERR_NOT_FOUND);
+	assert_int_equal(store_node_get(st, "evil", STORE_KEY_ANY, &n), AERR_NOT_FOUND);
 	/* The same EK again: the same node, the hostname and AK updated. */
 	node_in(&in, H1, "web1-renamed");
 	in.ak_pub = (const uint8_t *)"pub";
@@ -163,7 +163,7 @@ static void test_lifecycle(void **state)
 	assert_int_equal(passes, 2);
 	assert_int_equal(fails, 2);
 
-	assert_int_equal(store_node_get(st, "web1-renamed", &n), 0);
+	assert_int_equal(store_node_get(st, "web1-renamed", STORE_KEY_ANY, &n), 0);
 	assert_int_equal(n.id, id1);
 	assert_int_equal(n.state, STORE_PASSING);
 	assert_int_equal(n.reset_count, 7);
@@ -172,14 +172,14 @@ static void test_lifecycle(void **state)
 	assert_true(n.has_ak);
 	assert_string_equal(n.identity, "attestor");
 	assert_true(n.last_seen_ms >= n.enrolled_ms);
-	assert_int_equal(store_node_get(st, "aaaaaaaa22", &n), 0);
+	assert_int_equal(store_node_get(st, "aaaaaaaa22", STORE_KEY_ANY, &n), 0);
 	assert_int_equal(n.state, STORE_VERIFIED);
 	assert_string_equal(n.hostname, "web2");
-	assert_int_equal(store_node_get(st, "AAAAAAAA22", &n), 0);
+	assert_int_equal(store_node_get(st, "AAAAAAAA22", STORE_KEY_ANY, &n), 0);
 	/* Ambiguous, too short, unknown. */
-	assert_int_equal(store_node_get(st, "aaaaaaaa", &n), AERR_INVALID_ARG);
-	assert_int_equal(store_node_get(st, "aaaa", &n), AERR_INVALID_ARG);
-	assert_int_equal(store_node_get(st, "bbbbbbbb", &n), AERR_NOT_FOUND);
+	assert_int_equal(store_node_get(st, "aaaaaaaa", STORE_KEY_ANY, &n), AERR_INVALID_ARG);
+	assert_int_equal(store_node_get(st, "aaaa", STORE_KEY_ANY, &n), AERR_INVALID_ARG);
+	assert_int_equal(store_node_get(st, "bbbbbbbb", STORE_KEY_ANY, &n), AERR_NOT_FOUND);
 	store_close(st);
 
 	/* Everything survives a reopen; removal takes the history with it. */
@@ -188,8 +188,11 @@ static void test_lifecycle(void **state)
 	assert_int_equal(store_open(dir, &st), 0);
 	assert_int_equal(store_node_list(st, count_nodes, &nodes), 0);
 	assert_int_equal(nodes, 2);
-	assert_int_equal(store_node_remove(st, "web1-renamed"), 0);
+	/* What changes a node never takes the node's own hostname claim as its name. */
+	assert_int_equal(store_node_get(st, "web1-renamed", STORE_KEY_OPERATOR, &n), AERR_NOT_FOUND);
 	assert_int_equal(store_node_remove(st, "web1-renamed"), AERR_NOT_FOUND);
+	assert_int_equal(store_node_remove(st, "aaaaaaaa11"), 0);
+	assert_int_equal(store_node_remove(st, "aaaaaaaa11"), AERR_NOT_FOUND);
 	assert_int_equal(store_count_verdicts(st, 1, &passes), 0);
 	assert_int_equal(passes, 0);
 	nodes = 0;
@@ -226,7 +229,7 @@ static void test_assign(void **state)
 	assert_int_equal(pr.ngroups, 2);
 	assert_string_equal(pr.groups[0], "eu");
 	assert_string_equal(pr.groups[1], "web");
-	assert_int_equal(store_node_get(st, "db1", &n), 0);
+	assert_int_equal(store_node_get(st, "db1", STORE_KEY_ANY, &n), 0);
 	assert_string_equal(n.groups, "eu,web");
 	/* The identity an operator enrolled is the one that may prove it. */
 	node_in(&in, H1, "db1");
@@ -261,6 +264,9 @@ static void test_assign(void **state)
 	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
 	assert_string_equal(pr.identity, "attestor2");
 	assert_int_equal(store_node_assign(st, "nobody", &as), AERR_NOT_FOUND);
+	/* A claimed hostname never names the node an operator assigns to. */
+	assert_int_equal(store_node_assign(st, "db1", &as), AERR_NOT_FOUND);
+	assert_int_equal(store_node_get(st, "db1", STORE_KEY_ANY, &n), 0);
 	store_close(st);
 }
 
@@ -369,13 +375,13 @@ static void test_enroll_and_window(void **state)
 	(void)state;
 	assert_int_equal(store_open(dir, &st), 0);
 	assert_int_equal(store_node_enroll(st, H1, 0, NULL, 0, &as, &id), 0);
-	assert_int_equal(store_node_get(st, "db1", &n), 0);
+	assert_int_equal(store_node_get(st, "db1", STORE_KEY_ANY, &n), 0);
 	assert_int_equal(n.state, STORE_ENROLLED);
 	node_in(&in, H1, "db1-claimed");
 	assert_int_equal(store_node_proven(st, &in, 0, &pr), 0);
 	assert_true(pr.existed);
 	assert_int_equal(pr.state, STORE_ENROLLED);
-	assert_int_equal(store_node_get(st, "db1", &n), 0);
+	assert_int_equal(store_node_get(st, "db1", STORE_KEY_ANY, &n), 0);
 	assert_int_equal(n.ek_alg, 1);
 	assert_string_equal(n.hostname, "db1-claimed");
 
@@ -387,7 +393,7 @@ static void test_enroll_and_window(void **state)
 	a.reason = "";
 	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
 	assert_int_equal(ch.from, STORE_ATTESTING);
-	assert_int_equal(store_node_get(st, "db1", &n), 0);
+	assert_int_equal(store_node_get(st, "db1", STORE_KEY_ANY, &n), 0);
 	seen = n.last_seen_ms;
 	assert_int_equal(store_nodes_overdue(st, seen, collect, found), 0);
 	assert_string_equal(found, "");
@@ -400,7 +406,7 @@ static void test_enroll_and_window(void **state)
 	usleep(2000);
 	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
 	assert_int_equal(ch.to, STORE_FAILED);
-	assert_int_equal(store_node_get(st, "db1", &n), 0);
+	assert_int_equal(store_node_get(st, "db1", STORE_KEY_ANY, &n), 0);
 	assert_int_equal(n.last_seen_ms, seen);
 	/* Failed nodes are not overdue again. */
 	found[0] = '\0';
@@ -454,7 +460,7 @@ static void test_migration(void **state)
 	assert_int_equal(pr.state, STORE_PASSING);
 	/* Its push verdicts' peer became its binding (v4). */
 	assert_string_equal(pr.identity, "attestor");
-	assert_int_equal(store_node_get(st, H1, &n), 0);
+	assert_int_equal(store_node_get(st, H1, STORE_KEY_ANY, &n), 0);
 	assert_int_equal(n.attestations, 2);
 	node_in(&in, H1, NULL);
 	in.identity = "attestor2";

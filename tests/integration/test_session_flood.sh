@@ -1,0 +1,83 @@
+#!/bin/bash
+# Issue #12, item 14 (and the threat model's stolen key, section 4): a peer
+# holding a node's TLS identity but not its TPM says Hello as fast as it can
+# and never finishes (what the independent review found could hold the
+# identity's whole share of push sessions, refuse the genuine attestor and
+# let reattest_window fail the node). Now an identity at its share only
+# displaces its own sessions that proved nothing, and a pre-issued request
+# is not held to the share: the node keeps passing through the flood, the
+# flood is counted as rejected attempts of the identity (one row) and the
+# log hears of it at powers of two only.
+. "$SOURCE_DIR/tests/integration/lib.sh"
+need swtpm swtpm_setup tpm2_pcrextend openssl protoc
+[ -x /usr/bin/grpc_python_plugin ] || { echo "SKIP: grpc_python_plugin not installed" >&2; exit 77; }
+/usr/bin/python3 -c 'import grpc' 2>/dev/null || { echo "SKIP: python3-grpcio not installed" >&2; exit 77; }
+[ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
+mkdir -p "$WORK/stubs"
+protoc -I "$SOURCE_DIR/proto" --python_out="$WORK/stubs" --grpc_python_out="$WORK/stubs" \
+	--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin "$SOURCE_DIR/proto/attest.proto" ||
+	fail "protoc could not generate Python stubs"
+pki_make "$WORK/pki"
+P=$WORK/pki
+mkdir -p "$WORK/roots"
+swtpm_start victim
+pcr_extend_some
+VTCTI=$TCTI
+cp "$EK_ROOTS"/* "$WORK/roots/"
+swtpm_start other
+ATCTI=$TCTI
+cp "$EK_ROOTS"/swtpm-localca-rootca-cert.pem "$WORK/roots/other-root.pem"
+cp "$EK_ROOTS"/issuercert.pem "$WORK/roots/other-issuer.pem"
+
+cat >"$WORK/verifier.conf" <<CONF
+[verifier]
+mode = push
+listen = 127.0.0.1:0
+ek_roots = $WORK/roots
+state_dir = $WORK/vstate
+reattest_interval = 2
+session_ttl = 5
+log_level = info
+$(tls_conf verifier)
+[policy]
+$PCR_REF
+CONF
+bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
+VPORT=$(log_port "$WORK/verifier.log")
+
+# The flood's well-formed endorsement: any TPM's (here another swtpm's).
+TCTI=$ATCTI attestor_conf "$WORK/src.conf" pull 127.0.0.1:0 "$WORK/srcstate"
+bg source "$BUILD_DIR/attestor" --config "$WORK/src.conf"
+SPORT=$(log_port "$WORK/source.log")
+
+TCTI=$VTCTI attestor_conf "$WORK/victim.conf" push "127.0.0.1:$VPORT" "$WORK/vicstate"
+bg victim "$BUILD_DIR/attestor" --config "$WORK/victim.conf"
+state() { "$BUILD_DIR/verifier" list --config "$WORK/verifier.conf" --json |
+	/usr/bin/python3 -c 'import json,sys; n=json.load(sys.stdin)["nodes"]; print(n[0]["state"] if n else "none")'; }
+for ((i = 0; i < 100; i++)); do [ "$(state)" = passing ] && break; sleep 0.2; done
+[ "$(state)" = passing ] || fail "the victim never passed: $(tail -n 5 "$WORK/victim.log")"
+ok "the node (identity attestor) passes, re-attesting every 2 s (reattest_window 11 s)"
+
+# 20 s of Hellos under the node's identity, never finished: almost twice the window.
+passes=$(grep -c "attestation PASS" "$WORK/victim.log" || true)
+/usr/bin/python3 "$SOURCE_DIR/tests/integration/starve_sessions.py" --stubs "$WORK/stubs" \
+	--verifier "127.0.0.1:$VPORT" --source "127.0.0.1:$SPORT" --pki "$P" --as attestor --seconds 20 \
+	>"$WORK/flood.out" || fail "the flood client failed: $(cat "$WORK/flood.out")"
+[ "$(state)" = passing ] || fail "the node is $(state) after the flood: $("$BUILD_DIR/verifier" status \
+	--config "$WORK/verifier.conf" 2>&1 | tail -n 3)"
+during=$(($(grep -c "attestation PASS" "$WORK/victim.log" || true) - passes))
+[ "$during" -ge 5 ] || fail "the node passed only $during times during the 20 s flood"
+grep -q "RESOURCE_EXHAUSTED" "$WORK/victim.log" && fail "the genuine attestor was refused: $(grep -m1 RESOURCE_EXHAUSTED "$WORK/victim.log")"
+ok "through the flood ($(cat "$WORK/flood.out")) the node kept passing: $during passes, never refused"
+
+/usr/bin/python3 - "$WORK/vstate/verifier.db" <<'PY' || fail "the database after the flood"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("SELECT mode, identity, count FROM rejected").fetchall()
+assert len(rows) == 1 and rows[0][:2] == ("push", "attestor") and rows[0][2] > 100, rows
+assert db.execute("SELECT count(*) FROM attestations WHERE pass = 0").fetchone()[0] == 0
+assert db.execute("SELECT count(*) FROM nodes").fetchone()[0] == 1
+PY
+lines=$(grep -c "rejected attempt" "$WORK/verifier.log" || true)
+[ "$lines" -le 24 ] || fail "$lines log lines for the flood"
+ok "the flood is one rejected-attempts row, no failing verdict, $lines log lines: $(grep "rejected attempt" "$WORK/verifier.log" | tail -n 1 | cut -d' ' -f4-)"
