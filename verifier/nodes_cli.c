@@ -284,8 +284,9 @@ static int enroll_target(struct store *st, const struct nodes_args *a, char hash
 		return 1;
 	}
 	if (strlen(a->node) != 64 || hex_decode(a->node, 64, d, sizeof(d)) != 32) {
-		err_set(AERR_INVALID_ARG, "EK_HASH must be 64 hex digits (SHA-256 of the EK public), or NODE a node "
-			"the store has, not '%s'", a->node);
+		err_set(AERR_INVALID_ARG, "'%s' is neither 64 hex digits (the SHA-256 of an EK public) nor a node's EK "
+			"hash prefix or operator name (a hostname is the node's own claim and never names it here)",
+			a->node);
 		return -1;
 	}
 	hex_encode(d, sizeof(d), hash);
