@@ -194,6 +194,20 @@ pki_make() {
 	bash "$SOURCE_DIR/certs/mkpki.sh" "$1" >/dev/null
 }
 
+# py_stubs DIR: Python grpcio stubs of proto/attest.proto in DIR, for the
+# tests' own clients (run them with /usr/bin/python3, which has Debian's
+# grpc); skips (77) where grpcio or its protoc plugin is missing.
+py_stubs() {
+	need protoc
+	[ -x /usr/bin/grpc_python_plugin ] || { echo "SKIP: grpc_python_plugin not installed" >&2; exit 77; }
+	/usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null ||
+		{ echo "SKIP: python3-grpcio not installed" >&2; exit 77; }
+	mkdir -p "$1"
+	protoc -I "$SOURCE_DIR/proto" --python_out="$1" --grpc_python_out="$1" \
+		--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin "$SOURCE_DIR/proto/attest.proto" ||
+		fail "protoc could not generate Python stubs"
+}
+
 # tls_conf NAME: the [tls] section of a config for the demo PKI in $P
 # (pki_make) with NAME's certificate (verifier or attestor).
 tls_conf() {
