@@ -194,6 +194,31 @@ pki_make() {
 	bash "$SOURCE_DIR/certs/mkpki.sh" "$1" >/dev/null
 }
 
+# py_stubs DIR: Python grpcio stubs of proto/attest.proto in DIR, for the
+# tests' own clients (run them with /usr/bin/python3, which has Debian's
+# grpc); skips (77) where grpcio or its protoc plugin is missing.
+py_stubs() {
+	need protoc
+	[ -x /usr/bin/grpc_python_plugin ] || { echo "SKIP: grpc_python_plugin not installed" >&2; exit 77; }
+	/usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null ||
+		{ echo "SKIP: python3-grpcio not installed" >&2; exit 77; }
+	mkdir -p "$1"
+	protoc -I "$SOURCE_DIR/proto" --python_out="$1" --grpc_python_out="$1" \
+		--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin "$SOURCE_DIR/proto/attest.proto" ||
+		fail "protoc could not generate Python stubs"
+}
+
+# sql DB QUERY: the rows of QUERY in the SQLite database DB, one a line,
+# columns joined by '|' (NULL as empty): the verifier's state as it is on disk.
+sql() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+for row in con.execute(sys.argv[2]):
+    print("|".join("" if v is None else str(v) for v in row))
+PY
+}
+
 # tls_conf NAME: the [tls] section of a config for the demo PKI in $P
 # (pki_make) with NAME's certificate (verifier or attestor).
 tls_conf() {
@@ -227,6 +252,27 @@ ${5:-}
 $(tls_conf attestor)
 $tls
 CONF
+}
+
+# pull_tpm NAME: swtpm NAME with PCR values (pcr_extend_some), its local CA
+# copied into $WORK/roots (the ek_roots of a verifier that trusts several
+# swtpms), $WORK/NAME.pub its RSA EK public (tpm2_createek -u, as `verifier
+# enroll --ek-pub` takes it), and a pull attestor on it that answers the
+# demo PKI's `verifier` (pki_make into $P first): what the tests' Python
+# clients relay. Sets TPM_ADDR (HOST:PORT of the attestor); TCTI stays
+# this TPM's.
+pull_tpm() {
+	local f
+	need tpm2_createek tpm2_flushcontext
+	swtpm_start "$1"
+	pcr_extend_some
+	tpm2_createek -G rsa -c "$WORK/$1.ctx" -u "$WORK/$1.pub" >/dev/null
+	tpm2_flushcontext -t >/dev/null
+	mkdir -p "$WORK/roots"
+	for f in "$EK_ROOTS"/*.pem; do cp "$f" "$WORK/roots/$1-$(basename "$f")"; done
+	attestor_conf "$WORK/$1.conf" pull 127.0.0.1:0 "$WORK/$1-state"
+	bg "attestor-$1" "$BUILD_DIR/attestor" --config "$WORK/$1.conf"
+	TPM_ADDR=127.0.0.1:$(log_port "$WORK/attestor-$1.log")
 }
 
 # extend_from FILE: every line of FILE is one tpm2_pcrextend argument (as

@@ -38,10 +38,94 @@ import os
 import sys
 import time
 
+from bad_peer import creds
+
 
 def die(msg):
-    print("relay: " + msg, file=sys.stderr)
+    print("%s: %s" % (os.path.basename(sys.argv[0]).rsplit(".", 1)[0], msg), file=sys.stderr)
     sys.exit(1)
+
+
+def load_stubs(stubs):
+    """grpc, the message module and the service module generated into stubs."""
+    sys.path.insert(0, stubs)
+    import grpc
+    import attest_pb2
+    import attest_pb2_grpc
+    return grpc, attest_pb2, attest_pb2_grpc
+
+
+def expect(code, fn, needle=None):
+    """fn() must fail with status code (and details containing needle):
+    "CODE: details", else exit 1."""
+    import grpc
+    try:
+        fn()
+    except grpc.RpcError as err:
+        if err.code() != code:
+            die("expected %s, got %s: %s" % (code, err.code(), err.details()))
+        if needle and needle not in (err.details() or ""):
+            die("status %s does not mention '%s': %s" % (code, needle, err.details()))
+        return "%s: %s" % (code.name, err.details())
+    die("expected %s, the call succeeded" % code)
+
+
+class Relay:
+    """Push-mode calls to the verifier as any TLS identity of the demo PKI,
+    with the genuine evidence of the TPM behind one pull attestor (which
+    answers our `verifier` certificate)."""
+
+    def __init__(self, stubs, verifier, attestor, pki):
+        self.grpc, self.pb, rpc = load_stubs(stubs)
+        self._rpc, self._verifier, self._pki = rpc, verifier, pki
+        self.tpm = rpc.AttestorStub(self.grpc.secure_channel(attestor, creds(pki, "verifier")))
+        self._ver = {}
+
+    def ver(self, peer):
+        """The verifier's Verifier service as TLS identity peer."""
+        if peer not in self._ver:
+            ch = self.grpc.secure_channel(self._verifier, creds(self._pki, peer))
+            self._ver[peer] = self._rpc.VerifierStub(ch)
+        return self._ver[peer]
+
+    def evidence(self):
+        """This TPM's Endorsement and AttestationKey messages."""
+        return self.tpm.GetEndorsement(self.pb.Empty(), timeout=20), self.tpm.GetAttestationKey(self.pb.Empty(), timeout=20)
+
+    def hello(self, peer="attestor", want="credential"):
+        e, k = self.evidence()
+        ch = self.ver(peer).Hello(self.pb.PushHello(endorsement=e, ak=k), timeout=20)
+        if not ch.HasField(want):
+            die("Hello did not answer with a %s: %s" % (want, ch))
+        return ch
+
+    def activate(self, ch, peer="attestor"):
+        r = self.tpm.ActivateCredential(ch.credential, timeout=20)
+        nxt = self.ver(peer).Activate(self.pb.PushActivation(session_id=ch.session_id, response=r), timeout=20)
+        if not nxt.HasField("quote"):
+            die("Activate did not answer with a quote request: %s" % nxt)
+        return nxt
+
+    def quote(self, qr):
+        return self.tpm.Quote(qr, timeout=20)
+
+    def submit(self, sid, qr, peer="attestor"):
+        return self.ver(peer).SubmitQuote(self.pb.PushQuote(session_id=sid, quote=qr), timeout=20)
+
+    def known_pass(self, peer="attestor"):
+        """Hello with the AK the verifier knows: a quote request at once,
+        answered; the passing Verdict with the next quote request."""
+        ch = self.hello(peer, want="quote")
+        v = self.submit(ch.session_id, self.quote(ch.quote), peer)
+        if not v.HasField("verdict") or not getattr(v.verdict, "pass"):
+            die("no passing verdict: %s" % v)
+        if not v.verdict.next_session_id or not v.verdict.HasField("next_quote"):
+            die("a passing verdict with a database hands out no next quote request: %s" % v)
+        return v.verdict
+
+    def resume(self, verdict, peer="attestor", qr=None):
+        """Answer the quote request verdict handed out (quoted now unless qr)."""
+        return self.submit(verdict.next_session_id, qr or self.quote(verdict.next_quote), peer)
 
 
 def main():
@@ -54,59 +138,10 @@ def main():
     ap.add_argument("--db", action="store_true", help="the verifier has a database")
     ap.add_argument("scenario")
     a = ap.parse_args()
-    sys.path.insert(0, a.stubs)
-    import grpc
-    import attest_pb2 as pb
-    import attest_pb2_grpc as rpc
-
-    def creds(name):
-        rd = lambda f: open(os.path.join(a.pki, f), "rb").read()
-        return grpc.ssl_channel_credentials(rd("ca.pem"), rd(name + ".key"), rd(name + ".pem"))
-
-    tpm = rpc.AttestorStub(grpc.secure_channel(a.attestor, creds("verifier")))
-    ver = {n: rpc.VerifierStub(grpc.secure_channel(a.verifier, creds(n))) for n in ("attestor", "attestor2")}
-
-    def hello(peer="attestor", want="credential"):
-        e = tpm.GetEndorsement(pb.Empty(), timeout=20)
-        k = tpm.GetAttestationKey(pb.Empty(), timeout=20)
-        ch = ver[peer].Hello(pb.PushHello(endorsement=e, ak=k), timeout=20)
-        if not ch.HasField(want):
-            die("Hello did not answer with a %s: %s" % (want, ch))
-        return ch
-
-    def activate(ch, peer="attestor"):
-        r = tpm.ActivateCredential(ch.credential, timeout=20)
-        nxt = ver[peer].Activate(pb.PushActivation(session_id=ch.session_id, response=r), timeout=20)
-        if not nxt.HasField("quote"):
-            die("Activate did not answer with a quote request: %s" % nxt)
-        return nxt
-
-    def quote(qr):
-        return tpm.Quote(qr, timeout=20)
-
-    def expect(code, fn, needle=None):
-        try:
-            fn()
-        except grpc.RpcError as err:
-            if err.code() != code:
-                die("expected %s, got %s: %s" % (code, err.code(), err.details()))
-            if needle and needle not in (err.details() or ""):
-                die("status %s does not mention '%s': %s" % (code, needle, err.details()))
-            return "%s: %s" % (code.name, err.details())
-        die("expected %s, the call succeeded" % code)
-
-    def known_pass():
-        ch = hello(want="quote")
-        v = ver["attestor"].SubmitQuote(pb.PushQuote(session_id=ch.session_id, quote=quote(ch.quote)), timeout=20)
-        if not v.HasField("verdict") or not getattr(v.verdict, "pass"):
-            die("no passing verdict: %s" % v)
-        if not v.verdict.next_session_id or not v.verdict.HasField("next_quote"):
-            die("a passing verdict with a database hands out no next quote request: %s" % v)
-        return v.verdict
-
-    def resume(verdict, peer="attestor", qr=None):
-        qr = qr or quote(verdict.next_quote)
-        return ver[peer].SubmitQuote(pb.PushQuote(session_id=verdict.next_session_id, quote=qr), timeout=20)
+    r = Relay(a.stubs, a.verifier, a.attestor, a.pki)
+    grpc, pb, tpm = r.grpc, r.pb, r.tpm
+    ver = {n: r.ver(n) for n in ("attestor", "attestor2")}
+    hello, activate, quote, known_pass, resume = r.hello, r.activate, r.quote, r.known_pass, r.resume
 
     s = a.scenario
     C = grpc.StatusCode

@@ -5,16 +5,9 @@
 # rejection must carry the status and the reason the push protocol promises
 # (verifier/push.h); the verifier keeps serving throughout.
 . "$SOURCE_DIR/tests/integration/lib.sh"
-need protoc openssl swtpm swtpm_setup
-[ -x /usr/bin/grpc_python_plugin ] || { echo "SKIP: grpc_python_plugin not installed" >&2; exit 77; }
-/usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null ||
-	{ echo "SKIP: python3-grpcio not installed" >&2; exit 77; }
+need openssl swtpm swtpm_setup
+py_stubs "$WORK/stubs"
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
-
-mkdir -p "$WORK/stubs"
-protoc -I "$SOURCE_DIR/proto" --python_out="$WORK/stubs" --grpc_python_out="$WORK/stubs" \
-	--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin "$SOURCE_DIR/proto/attest.proto" ||
-	fail "protoc could not generate Python stubs"
 
 swtpm_start tpm
 pcr_extend_some

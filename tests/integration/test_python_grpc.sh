@@ -3,17 +3,10 @@
 # here from proto/attest.proto) talks to our attestor over mutual TLS.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 
-need protoc openssl swtpm swtpm_setup
-[ -x /usr/bin/grpc_python_plugin ] || { echo "SKIP: grpc_python_plugin not installed" >&2; exit 77; }
-/usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null ||
-	{ echo "SKIP: python3-grpcio not installed" >&2; exit 77; }
-[ -x "$BUILD_DIR/attestor" ] || { echo "SKIP: $BUILD_DIR/attestor not built" >&2; exit 77; }
-
+need openssl swtpm swtpm_setup
 # Python stubs, generated at test time into $WORK only.
-mkdir -p "$WORK/stubs"
-protoc -I "$SOURCE_DIR/proto" --python_out="$WORK/stubs" --grpc_python_out="$WORK/stubs" \
-	--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin "$SOURCE_DIR/proto/attest.proto" ||
-	fail "protoc could not generate Python stubs"
+py_stubs "$WORK/stubs"
+[ -x "$BUILD_DIR/attestor" ] || { echo "SKIP: $BUILD_DIR/attestor not built" >&2; exit 77; }
 
 swtpm_start tpm
 pki_make "$WORK/pki"
