@@ -179,8 +179,10 @@ ok "#1: the victim's pending quote request still answerable: $out"
 [ "$(sql "$DB" "SELECT state, (SELECT count(*) FROM attestations a WHERE a.node_id = n.id) FROM nodes n
 	WHERE ek_hash = '$VICTIM'")" = "passing|$((${before##*|} + 1))" ] || fail "victim after its answer: $(node "$VICTIM")"
 
-# --- #14: attestor2 holds Hellos it never finishes (B's evidence) until its
-# share of the 64 sessions (4) is taken; attestor is served meanwhile.
+# --- #14: attestor2 holds Hellos it never finishes (B's evidence): at its
+# share of the 64 sessions (4) each new one displaces its oldest that proved
+# nothing; attestor is served meanwhile. (Sessions that proved their TPM keep
+# their place: below, after the re-bind.)
 out=$(att --tpm "$TB" --as attestor2 --other-tpm "$TA" --other-as attestor --secrets db-key hog --count 4) ||
 	fail "sessions of one identity"
 ok "#14: $out"
@@ -206,6 +208,10 @@ out=$(att --tpm "$TA" --as attestor refused --needle "bound to another TLS ident
 ok "#1: attestor relaying TPM A after the re-bind: $out"
 [ "$(sql "$DB" "SELECT state, identity FROM nodes WHERE ek_hash = '$VICTIM'")" = "passing|attestor2" ] ||
 	fail "the victim after the re-bind: $(sql "$DB" "SELECT state, identity FROM nodes WHERE ek_hash = '$VICTIM'")"
+# --- #14: sessions that proved their TPM keep their place: the victim's,
+# held at its secret, make its identity's next Hello wait (they expire).
+out=$(att --tpm "$TA" --as attestor2 --secrets db-key hog-proven --count 4) || fail "proven sessions of one identity"
+ok "#14: $out"
 kill -0 "$VPID" 2>/dev/null || fail "the verifier exited"
 
 # --- #15: a verifier whose policy expects another PCR 7: the peer learns

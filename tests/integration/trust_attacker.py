@@ -28,10 +28,13 @@ Commands (each prints "ok <command>: <what the verifier said>" or exits 1):
   stolen-activate                 Hello with --tpm's EK and --other-tpm's AK
         (a credential challenge --other-tpm cannot answer)
         -> PERMISSION_DENIED (activation)
-  hog --count N                   Hellos with --tpm's evidence never answered:
-        N open, the next RESOURCE_EXHAUSTED (max_sessions_per_identity); then
-        --other-as relaying --other-tpm passes meanwhile; the held sessions are
-        then answered (they end) and a new Hello is served again
+  hog --count N                   N Hellos with --tpm's evidence never answered,
+        the identity's share: the next Hello is served, the oldest held one is
+        gone (NOT_FOUND); --other-as relaying --other-tpm passes meanwhile;
+        the other held sessions pass once answered
+  hog-proven --count N            N sessions of --tpm's known AK held at their
+        secrets (proven, not finished): the next Hello RESOURCE_EXHAUSTED
+        (max_sessions_per_identity); they are left to expire
   flood --count N                 N Hellos with a bogus endorsement
         -> INVALID_ARGUMENT each
   golden --expected HEX           the whole exchange; the quote's status names
@@ -191,20 +194,39 @@ def cmd_hog(a, r, o):
         if not ch.HasField("quote") and not ch.HasField("credential"):
             die("Hello %d: no demand: %s" % (len(held) + 1, ch))
         held.append(ch)
-    said = expect(C.RESOURCE_EXHAUSTED, lambda: hello(r, a.peer, e, k), "max_sessions_per_identity")
-    if "has %d sessions open" % a.count not in said:
-        die("the refusal does not count this identity's %d sessions: %s" % (a.count, said))
+    # At its share, a new Hello displaces the identity's oldest session that
+    # proved nothing: a peer that never finishes only crowds itself out.
+    extra = hello(r, a.peer, e, k)
+    gone = expect(C.NOT_FOUND, lambda: drive(r, a.peer, held[0]), "unknown or finished")
     ov, got = drive(o, a.other_as, hello(o, a.other_as, *o.evidence()))
     other = passed(ov, got, a.want, "identity %s meanwhile" % a.other_as)
-    for ch in held:
+    for ch in held[1:] + [extra]:
         v, _ = drive(r, a.peer, ch)
         if not getattr(v, "pass"):
             die("a held session did not pass once answered: %s" % v)
-    v, _ = drive(r, a.peer, hello(r, a.peer, e, k))
-    if not getattr(v, "pass"):
-        die("identity %s not served again once its sessions ended: %s" % (a.peer, v))
-    return "%d sessions held, the next Hello %s; %s meanwhile: %s; served again once they ended" % (
-        a.count, said, a.other_as, other)
+    return ("%d sessions held, the next Hello served and the oldest displaced (%s); %s meanwhile: %s; "
+            "the others passed once answered" % (a.count, gone, a.other_as, other))
+
+
+def cmd_hog_proven(a, r, o):
+    C = r.grpc.StatusCode
+    e, k = r.evidence()
+    held = []
+    for _ in range(a.count):
+        ch = hello(r, a.peer, claimed(e, a.hostname), k)
+        if not ch.HasField("quote"):
+            die("Hello with the node's known AK did not ask for a quote: %s" % ch)
+        ch = r.submit(ch.session_id, r.quote(ch.quote), a.peer)
+        if not ch.HasField("secrets"):
+            die("a passing quote of a node with a secret did not deliver it: %s" % ch)
+        held.append(ch)
+    # Sessions that proved their TPM keep their place: the next is refused.
+    said = expect(C.RESOURCE_EXHAUSTED, lambda: hello(r, a.peer, e, k), "max_sessions_per_identity")
+    if "has %d sessions open" % a.count not in said:
+        die("the refusal does not count this identity's %d sessions: %s" % (a.count, said))
+    # They are left to expire: the attestor takes one delivery per quote, so
+    # only the last could still be answered.
+    return "%d proven sessions held at their secret, the next Hello %s" % (a.count, said)
 
 
 def cmd_flood(a, r, o):
@@ -246,7 +268,7 @@ def cmd_golden(a, r, o):
 COMMANDS = {
     "pass": cmd_pass, "refused": cmd_refused, "answer": cmd_answer, "stale": cmd_stale,
     "foreign-ek": cmd_foreign_ek, "stolen-quote": cmd_stolen_quote, "stolen-activate": cmd_stolen_activate,
-    "hog": cmd_hog, "flood": cmd_flood, "golden": cmd_golden,
+    "hog": cmd_hog, "hog-proven": cmd_hog_proven, "flood": cmd_flood, "golden": cmd_golden,
 }
 
 
