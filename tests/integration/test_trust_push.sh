@@ -134,6 +134,19 @@ rc=0; timeout 10 "$BUILD_DIR/verifier" serve --config "$WORK/hosts.conf" >"$WORK
 [ "$rc" = 2 ] && grep -q "hosts: host 'db1' would match the attestor's own hostname claim" "$WORK/hosts.err" ||
 	fail "serve with hosts = db1: exit $rc: $(cat "$WORK/hosts.err")"
 ok "#2: hosts = db1 refused at start: $(head -n 1 "$WORK/hosts.err")"
+# What an operator assigns never lands on a node by its own hostname claim
+# (found by the independent review): "db1" names the victim (its operator
+# name), not B (which claims it); a claim alone names nothing to enroll.
+"$BUILD_DIR/verifier" enroll --config "$V" db1 --group dbs >/dev/null || fail "enroll db1 --group dbs"
+[ "$(sql "$DB" "SELECT n.ek_hash FROM node_groups g JOIN nodes n ON n.id = g.node_id WHERE g.grp = 'dbs'")" = "$VICTIM" ] ||
+	fail "group dbs went to: $(sql "$DB" "SELECT n.ek_hash, n.hostname FROM node_groups g JOIN nodes n ON n.id = g.node_id")"
+"$BUILD_DIR/verifier" enroll --config "$V" db1 --no-groups >/dev/null || fail "enroll db1 --no-groups"
+out=$(att --tpm "$TB" --as attestor2 --hostname web7 pass) || fail "B claiming hostname web7"
+rc=0; "$BUILD_DIR/verifier" enroll --config "$V" web7 --group dbs 2>"$WORK/web7.err" || rc=$?
+[ "$rc" = 2 ] && grep -q "a hostname is the node's own claim" "$WORK/web7.err" ||
+	fail "enroll by a claimed hostname: exit $rc: $(cat "$WORK/web7.err")"
+[ "$(sql "$DB" "SELECT count(*) FROM node_groups")" = 0 ] || fail "a group was assigned by a hostname claim"
+ok "#2: enroll db1 assigns to the node an operator named db1, never by a claim: $(cat "$WORK/web7.err")"
 
 # --- #1: attacks on the victim with its public EK
 before=$(node "$VICTIM")
