@@ -199,12 +199,13 @@ static int attest_main(int argc, char **argv)
 	if (r == 0) {
 		rc = res.verdict.pass ? EXIT_PASS : EXIT_UNJUDGED;
 	} else {
-		printf("%-12s FAIL  rpc %8.2f ms  verify %8.2f ms\n", pull_stage_name(res.failed_stage),
-		       res.t[res.failed_stage].rpc_ms, res.t[res.failed_stage].check_ms);
+		/* The reason may quote the attestor (a refusal's message): one
+		 * line, no terminal escapes. */
 		char why[4 * sizeof(res.reason)];
 
-		/* It may quote what the attestor said: escaped for the terminal. */
 		strsafe(why, sizeof(why), res.reason, STRSAFE_LINE);
+		printf("%-12s FAIL  rpc %8.2f ms  verify %8.2f ms\n", pull_stage_name(res.failed_stage),
+		       res.t[res.failed_stage].rpc_ms, res.t[res.failed_stage].check_ms);
 		fprintf(stderr, "FAIL %s: %s\n", pull_stage_name(res.failed_stage), why);
 		rc = EXIT_FAIL;
 	}

@@ -17,6 +17,9 @@ pull service): each mode misbehaves in one way and checks what the server says.
       N stalled calls of one identity, the most one identity may hold: its next
       call -> RESOURCE_EXHAUSTED "N calls in flight", while another identity's
       call is served; once the N calls end, the first identity is served again.
+  bad_peer.py identity --target HOST:PORT --pki DIR --service verifier|attestor --cert F --key F --needle TEXT
+      a caller of the fleet CA whose certificate's identity the server may not
+      take (too long, odd bytes): every method -> UNAUTHENTICATED with TEXT.
 Each check prints "ok <case>: <status>: <details>"; any other outcome exits 1.
 """
 import argparse
@@ -179,6 +182,18 @@ def mode_stall(a):
         c.close()
 
 
+def mode_identity(a):
+    import grpc
+    svc, methods = SERVICES[a.service]
+    rd = lambda f: open(f, "rb").read()
+    ch = grpc.secure_channel(a.target, grpc.ssl_channel_credentials(
+        rd(os.path.join(a.pki, "ca.pem")), rd(a.key), rd(a.cert)))
+    for m in methods:
+        expect("identity %s" % m, C.UNAUTHENTICATED, a.needle,
+               lambda: raw_unary(ch, "/%s/%s" % (svc, m))(b"", timeout=10))
+    ch.close()
+
+
 def mode_hog(a):
     import grpc
     svc, methods = SERVICES[a.service]
@@ -225,7 +240,7 @@ def mode_hog(a):
 def main():
     global C
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["idle", "calls", "stall", "hog"])
+    ap.add_argument("mode", choices=["idle", "calls", "stall", "hog", "identity"])
     ap.add_argument("--target", required=True)
     ap.add_argument("--stubs")
     ap.add_argument("--pki")
@@ -235,6 +250,9 @@ def main():
     ap.add_argument("--limit", type=float, default=40.0, help="stall: the server must cancel by then")
     ap.add_argument("--min", type=float, default=0.0, help="stall: and not before this")
     ap.add_argument("--bogus-needle", default="EK", help="calls: what the bogus Hello's error must say")
+    ap.add_argument("--cert", help="identity: the caller's certificate")
+    ap.add_argument("--key", help="identity: its key")
+    ap.add_argument("--needle", help="identity: what the refusal must say")
     a = ap.parse_args()
     if a.mode == "idle":
         mode_idle(a)
@@ -245,6 +263,8 @@ def main():
         mode_calls(a)
     elif a.mode == "hog":
         mode_hog(a)
+    elif a.mode == "identity":
+        mode_identity(a)
     else:
         mode_stall(a)
 

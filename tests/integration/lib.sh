@@ -90,6 +90,17 @@ log_port() {
 	fail "$(basename "$1"): no listening port logged after ${2:-10}s: $(tail -n 5 "$1" 2>/dev/null)"
 }
 
+# wait_log FILE PATTERN N SECONDS: until N lines of FILE match PATTERN (grep).
+wait_log() {
+	local i n
+	for ((i = 0; i < $4 * 10; i++)); do
+		n=$(grep -c -- "$2" "$1" 2>/dev/null || true)
+		[ "${n:-0}" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	fail "$(basename "$1"): $3 x '$2' not seen within $4 s (saw ${n:-0}): $(tail -n 5 "$1")"
+}
+
 # bg NAME CMD...: run CMD in the background, output to $WORK/NAME.log.
 bg() {
 	local name=$1; shift
@@ -141,6 +152,23 @@ swtpm_run() {
 	TCTI="swtpm:host=127.0.0.1,port=$SWTPM_PORT"
 	TPM2TOOLS_TCTI=$TCTI
 	export TCTI TPM2TOOLS_TCTI SWTPM_PORT SWTPM_PID
+}
+
+# swtpm_fleet NAME...: swtpm_start tpmNAME for each NAME, each with
+# pcr_extend_some, and every one's EK roots (each swtpm has its own local
+# CA) in $WORK/roots. TCTIS[NAME] is each one's TCTI; TCTI and the swtpm_*
+# state are the last one's.
+swtpm_fleet() {
+	local t
+	declare -gA TCTIS
+	mkdir -p "$WORK/roots"
+	for t in "$@"; do
+		swtpm_start "tpm$t"
+		pcr_extend_some
+		TCTIS[$t]=$TCTI
+		cp "$EK_ROOTS/swtpm-localca-rootca-cert.pem" "$WORK/roots/root-$t.pem"
+		cp "$EK_ROOTS/issuercert.pem" "$WORK/roots/issuer-$t.pem"
+	done
 }
 
 # swtpm_stop: stop the running swtpm (its state stays in $SWTPM_DIR).
@@ -223,6 +251,22 @@ PY
 # (pki_make) with NAME's certificate (verifier or attestor).
 tls_conf() {
 	printf '[tls]\nca = %s/ca.pem\ncert = %s/%s.pem\nkey = %s/%s.key\n' "$P" "$P" "$1" "$P" "$1"
+}
+
+# verifier_conf FILE LINES [POLICY [TAIL]]: a verifier config with the demo
+# PKI in $P (pki_make): [verifier] LINES (mode, where, state...), log level
+# info, [tls], [policy] POLICY (default $PCR_REF; "" for none), then TAIL
+# (more sections: [secret NAME] ...).
+verifier_conf() {
+	cat >"$1" <<CONF
+[verifier]
+$2
+log_level = info
+$(tls_conf verifier)
+[policy]
+${3-$PCR_REF}
+${4:-}
+CONF
 }
 
 # attestor_conf FILE MODE ADDRESS STATE_DIR [EXTRA]: an attestor config on
@@ -313,4 +357,27 @@ pcr_extend_some() {
 		tpm2_pcrextend "$i:sha256=$(printf 'boot component %s' "$i" | sha256sum | cut -d' ' -f1),sha1=$(printf 'boot component %s' "$i" | sha1sum | cut -d' ' -f1)" >/dev/null
 	done
 	PCR_REF=$(pcr_policy)
+}
+
+# py_stubs DIR: Python grpcio stubs of proto/attest.proto (attest_pb2,
+# attest_pb2_grpc) into DIR, for the tests' independent clients and servers.
+py_stubs() {
+	need protoc
+	[ -x /usr/bin/grpc_python_plugin ] || { echo "SKIP: grpc_python_plugin not installed" >&2; exit 77; }
+	/usr/bin/python3 -c 'import grpc, cryptography' 2>/dev/null ||
+		{ echo "SKIP: python3-grpcio or python3-cryptography missing" >&2; exit 77; }
+	mkdir -p "$1"
+	protoc -I"$SOURCE_DIR/proto" --python_out="$1" --grpc_python_out="$1" \
+		--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin attest.proto
+}
+
+# db_rows DB SQL: the rows of SQL over the verifier database DB (read only),
+# one line each, columns joined by '|', blobs in hex, NULL as empty.
+db_rows() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import sqlite3, sys
+con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+for row in con.execute(sys.argv[2]):
+    print("|".join("" if v is None else v.hex() if isinstance(v, bytes) else str(v) for v in row))
+PY
 }

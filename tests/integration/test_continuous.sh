@@ -56,15 +56,6 @@ hosts = *
 CONF
 }
 
-wait_log() {
-	local i n
-	for ((i = 0; i < $4 * 10; i++)); do
-		n=$(grep -c -- "$2" "$1" 2>/dev/null || true)
-		[ "${n:-0}" -ge "$3" ] && return 0
-		sleep 0.1
-	done
-	fail "$(basename "$1"): $3 x '$2' not seen within $4 s (saw ${n:-0}): $(tail -n 5 "$1")"
-}
 count() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 db() { python3 - "$WORK/vstate/verifier.db" "$1" <<'PY'
 import sqlite3, sys

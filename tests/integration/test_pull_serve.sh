@@ -12,15 +12,7 @@ need swtpm swtpm_setup tpm2_pcrextend openssl python3
 
 pki_make "$WORK/pki"
 P=$WORK/pki
-mkdir -p "$WORK/roots"
-declare -A TCTIS
-for t in a b; do
-	swtpm_start "tpm$t"
-	pcr_extend_some
-	TCTIS[$t]=$TCTI
-	cp "$EK_ROOTS/swtpm-localca-rootca-cert.pem" "$WORK/roots/root-$t.pem"
-	cp "$EK_ROOTS/issuercert.pem" "$WORK/roots/issuer-$t.pem"
-done
+swtpm_fleet a b
 
 # attestor NAME PORT: (re)start attestor NAME on PORT (0: any); sets PORT_NAME.
 attestor() {
@@ -61,15 +53,7 @@ bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 VPID=$BG_PID
 
 # wait_count PATTERN N SECONDS: until the verifier log has N matching lines.
-wait_count() {
-	local i n=0
-	for ((i = 0; i < $3 * 10; i++)); do
-		n=$(grep -c -- "$1" "$WORK/verifier.log" 2>/dev/null || true)
-		[ "${n:-0}" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	fail "verifier: $2 x '$1' not seen within $3 s (saw ${n:-0}): $(tail -n 5 "$WORK/verifier.log")"
-}
+wait_count() { wait_log "$WORK/verifier.log" "$@"; }
 for t in a b; do
 	eval "port=\$PORT_$t"
 	wait_count "verdict PASS target 127.0.0.1:$port round 1 (full)" 1 20

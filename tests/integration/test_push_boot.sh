@@ -30,17 +30,6 @@ $(tls_conf verifier)
 $REBOOT_REF
 CONF
 
-# wait_log FILE PATTERN COUNT SECONDS: until FILE has COUNT lines matching.
-wait_log() {
-	local i n
-	for ((i = 0; i < $4 * 10; i++)); do
-		n=$(grep -c -- "$2" "$1" 2>/dev/null || true)
-		[ "${n:-0}" -ge "$3" ] && return 0
-		sleep 0.1
-	done
-	fail "$(basename "$1"): $3 x '$2' not seen within $4 s (saw ${n:-0})"
-}
-
 bg attestor "$BUILD_DIR/attestor" --config "$WORK/attestor.conf"
 APID=$BG_PID
 sleep 2

@@ -31,6 +31,21 @@ uint8_t *fixture_read(const char *path, size_t *len)
 	return buf;
 }
 
+void fixture_tmpdir(char *dir, size_t cap, const char *name)
+{
+	assert_true((size_t)snprintf(dir, cap, "/tmp/%s.XXXXXX", name) < cap);
+	assert_non_null(mkdtemp(dir));
+}
+
+void fixture_rmtree(const char *dir)
+{
+	char cmd[4200];
+
+	assert_null(strchr(dir, '\''));
+	assert_true((size_t)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir) < sizeof(cmd));
+	assert_int_equal(system(cmd), 0);
+}
+
 const char *fixture_testdata(const char *rel)
 {
 	static char path[4096];

@@ -14,6 +14,13 @@ const char *fixture_testdata(const char *rel);
 /* Path under the source tree (static buffer, overwritten per call). */
 const char *fixture_source(const char *rel);
 
+/* A fresh directory /tmp/NAME.XXXXXX into dir (cap >= strlen(NAME) + 13);
+ * fails the test when it cannot be made. */
+void fixture_tmpdir(char *dir, size_t cap, const char *name);
+
+/* Remove dir and everything below it; fails the test when that fails. */
+void fixture_rmtree(const char *dir);
+
 /* Decode hex into out (cap bytes); returns decoded length or -1. */
 int fixture_unhex(const char *hex, uint8_t *out, size_t cap);
 

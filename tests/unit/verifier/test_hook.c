@@ -43,18 +43,14 @@ static const char *tmp(const char *name)
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/test_hook.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	fixture_tmpdir(dir, sizeof(dir), "test_hook");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char rm[128];
-
 	(void)state;
-	snprintf(rm, sizeof(rm), "rm -rf '%s'", dir);
-	assert_int_equal(system(rm), 0);
+	fixture_rmtree(dir);
 	return 0;
 }
 
