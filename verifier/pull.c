@@ -167,7 +167,10 @@ static int rpc(struct run *x, enum pull_stage st, unsigned method, const Protobu
 		return 0;
 	}
 	/* The attestor could not be reached (or went away), or it answered
-	 * with a refusal of its own: say which. */
+	 * with a refusal of its own, or we refused its certificate: say which. */
+	if (rr.ours)
+		return err_set(AERR_RPC, "%s: the attestor's %s", attest__v1__attestor__descriptor.methods[method].name,
+			       rr.message);
 	switch (rr.status) {
 	case RPC_UNAVAILABLE:
 	case RPC_DEADLINE_EXCEEDED:

@@ -160,6 +160,7 @@ static int rpc_client_peer(grpc_call *call, struct rpc_result *res)
 	if (r >= 0)
 		return 0;
 	rpc_result_set(res, RPC_UNAUTHENTICATED, "server certificate refused: %s", why);
+	res->ours = 1;
 	return -1;
 }
 
