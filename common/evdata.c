@@ -94,6 +94,46 @@ int evdata_verify(const struct eventlog_event *e, const TPM2_ALG_ID *banks, size
 	return 0;
 }
 
+/* A separator's event data, a UINT32: 0, or 1 after an error (the PFP;
+ * EDK2's MeasureSeparatorEventWithError), and FFFFFFFF as OpenPOWER
+ * firmware measures it (../shared/testdata acs-tpm2bios.bin). */
+static const uint8_t separators[][4] = {
+	{ 0x00, 0x00, 0x00, 0x00 },
+	{ 0x01, 0x00, 0x00, 0x00 },
+	{ 0xff, 0xff, 0xff, 0xff },
+};
+
+int evdata_separator(const struct eventlog_event *e, const TPM2_ALG_ID *banks, size_t nbanks, int *is)
+{
+	uint8_t h[CRYPTO_MAX_DIGEST];
+	char name[16];
+	int r;
+
+	*is = 0;
+	for (size_t v = 0; nbanks && v < sizeof(separators) / sizeof(separators[0]); v++) {
+		size_t b = 0;
+
+		for (; b < nbanks; b++) {
+			const struct eventlog_digest *d = digest_of(e, banks[b]);
+			size_t size = crypto_digest_size(banks[b]);
+
+			if (!size)
+				return err_set(AERR_UNSUPPORTED, "bank %s cannot be hashed", crypto_alg_label(banks[b], name));
+			if (!d || d->size != size)
+				break;
+			if ((r = crypto_digest(banks[b], separators[v], sizeof(separators[v]), h)) != 0)
+				return r;
+			if (CRYPTO_memcmp(h, d->value, size) != 0)
+				break;
+		}
+		if (b == nbanks) {
+			*is = 1;
+			return 0;
+		}
+	}
+	return 0;
+}
+
 int evdata_variable_parse(const uint8_t *buf, size_t len, struct evdata_variable *out)
 {
 	struct cur c = { buf, len, 0 };

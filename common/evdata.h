@@ -52,6 +52,16 @@ size_t evdata_banks(const TPML_PCR_SELECTION *sel, uint32_t replayed, uint32_t p
  * cannot hash, AERR_CRYPTO. */
 int evdata_verify(const struct eventlog_event *e, const TPM2_ALG_ID *banks, size_t nbanks) ATTEST_WUR;
 
+/* *is 1 when, in each of the nbanks banks given (evdata_banks of its PCR),
+ * e carries a digest that is the hash of one and the same separator's data
+ * (a UINT32: 0; 1 after an error; FFFFFFFF, as OpenPOWER firmware has it),
+ * else 0. Whatever e's type and data say: the
+ * digests are what the replay proves, so a separator found this way cannot
+ * be hidden by relabelling it, nor made by relabelling another event. *is
+ * 0 when no bank is given. AERR_UNSUPPORTED for a bank we cannot hash,
+ * AERR_CRYPTO. */
+int evdata_separator(const struct eventlog_event *e, const TPM2_ALG_ID *banks, size_t nbanks, int *is) ATTEST_WUR;
+
 /* UEFI_VARIABLE_DATA: VariableName (an EFI_GUID), UnicodeNameLength and
  * VariableDataLength (UINT64), the UTF-16LE name, the data. Points into the
  * parsed bytes. */

@@ -9,10 +9,13 @@
  *     contents, as a log of a host that extends what it likes would.
  *   bit 0 set: an IMA list (bit 1: ASCII sha256, else binary), template
  *     hashes verified, judged by a fixed allowlist.
- * Invariants: Secure Boot reads enabled only from an event a reader of the
- * bytes, independent of bootpolicy.c, finds to be SecureBoot=1 with data
- * proven in PCR 7's banks; the secure_boot policy passes exactly then; after
- * the rewrite, every event whose type hashes its data is proven. */
+ * Invariants: Secure Boot reads enabled only when a reader of the bytes,
+ * independent of bootpolicy.c, finds PCR 7's separator by its digests (the
+ * first event whose digests in PCR 7's banks are those of a separator
+ * value, whatever its type), every PCR 7 event before it with data proven
+ * in those banks, and one of them SecureBoot=1; the secure_boot policy
+ * passes exactly then; after the rewrite, every event whose type hashes its
+ * data is proven. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,23 +102,54 @@ static void honest_digests(uint8_t *buf, const struct eventlog *log)
 	}
 }
 
-/* Independently of bootpolicy.c: some PCR 7 EV_EFI_VARIABLE_DRIVER_CONFIG
- * event is exactly the global variable SecureBoot holding 1, with data
- * proven in every bank that proves PCR 7. */
+/* 1 when, in each of the n banks, e's digest is the hash of v (4 bytes). */
+static int digests_are(const struct eventlog_event *e, const TPM2_ALG_ID *banks, size_t n, const uint8_t v[4])
+{
+	uint8_t h[CRYPTO_MAX_DIGEST];
+
+	for (size_t b = 0; b < n; b++) {
+		const struct eventlog_digest *d = NULL;
+
+		for (uint32_t k = 0; k < e->ndigests; k++)
+			if (e->digests[k].alg == banks[b])
+				d = &e->digests[k];
+		if (!d || d->size != crypto_digest_size(banks[b]) || crypto_digest(banks[b], v, 4, h) != 0 ||
+		    memcmp(h, d->value, d->size) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* Independently of bootpolicy.c: PCR 7's separator is its first extended
+ * event whose digests in every bank proving PCR 7 are those of 00000000,
+ * 01000000 or FFFFFFFF; every PCR 7 event before it has data proven in
+ * those banks, and one of them is an EV_EFI_VARIABLE_DRIVER_CONFIG of
+ * exactly the global variable SecureBoot holding 1. */
 static int sb_enabled_oracle(const struct eventlog *log, size_t q)
 {
 	static const uint8_t name[] = { 'S', 0, 'e', 0, 'c', 0, 'u', 0, 'r', 0, 'e', 0, 'B', 0, 'o', 0, 'o', 0, 't', 0 };
 	static const uint8_t lens[16] = { 10, 0, 0, 0, 0, 0, 0, 0, 1 };
+	static const uint8_t seps[3][4] = { { 0, 0, 0, 0 }, { 1, 0, 0, 0 }, { 0xff, 0xff, 0xff, 0xff } };
 	TPM2_ALG_ID banks[PCRSEL_MAX_BANKS];
 	size_t n = evdata_banks(&sel[q], quotes[q].replayed, 7, banks);
+	int enabled = 0;
 
+	if (!n)
+		return 0;
 	for (size_t i = 0; i < log->nevents; i++) {
 		const struct eventlog_event *e = &log->events[i];
 
-		if (e->pcr == 7 && e->type == EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG && e->data_len == 53 &&
+		if (e->pcr != 7 || e->type == EVENTLOG_EV_NO_ACTION)
+			continue;
+		if (digests_are(e, banks, n, seps[0]) || digests_are(e, banks, n, seps[1]) ||
+		    digests_are(e, banks, n, seps[2]))
+			return enabled;
+		if (evdata_verify(e, banks, n) != 0)
+			return 0;
+		if (e->type == EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG && e->data_len == 53 &&
 		    !memcmp(e->data, evdata_efi_global_variable, 16) && !memcmp(e->data + 16, lens, 16) &&
-		    !memcmp(e->data + 32, name, 20) && e->data[52] == 1 && evdata_verify(e, banks, n) == 0)
-			return 1;
+		    !memcmp(e->data + 32, name, 20) && e->data[52] == 1)
+			enabled = 1;
 	}
 	return 0;
 }

@@ -185,9 +185,9 @@ int bootpolicy_check_selection(const struct bootpolicy *p, const TPML_PCR_SELECT
 struct bootpolicy_sb {
 	TPM2_ALG_ID banks[PCRSEL_MAX_BANKS]; /* proving PCR 7 */
 	size_t nbanks;
+	size_t separator;                    /* PCR 7's separator (by its digests), or SIZE_MAX */
 	size_t at;                           /* event that measured it, or SIZE_MAX */
 	int state;                           /* -1 not measured, 0, 1 */
-	int separator;                       /* PCR 7's separator (verified) seen */
 };
 
 /* The value a proven SecureBoot variable holds: empty (not set) is off. */
@@ -204,31 +204,63 @@ static int bootpolicy_sb_value(const struct evdata_variable *v, size_t num, int 
 	return 0;
 }
 
-/* One event of PCR 7. The type is the log's claim as much as the data: an
- * event that holds the SecureBoot variable under another type, or whose data
- * its digests do not prove, leaves the state unknown, and so does one that
- * the firmware could not have measured (after PCR 7's separator, or twice). */
+/* PCR 7's separator: its first event whose proven digests are those of a
+ * separator, whatever the log says its type and data are. Firmware measures
+ * the Secure Boot configuration, then this separator, before the OS runs;
+ * whoever extends PCR 7 later (root at run time) only appends after it and
+ * cannot move it: relabelling the real one does not hide it, and a
+ * separator appended later is never the first. */
+static int bootpolicy_sb_separator(struct bootpolicy_sb *sb, const struct eventlog *log)
+{
+	int is, r;
+
+	for (size_t i = 0; i < log->nevents; i++) {
+		const struct eventlog_event *e = &log->events[i];
+
+		if (e->pcr != SECURE_BOOT_PCR || e->type == EVENTLOG_EV_NO_ACTION)
+			continue;
+		if ((r = evdata_separator(e, sb->banks, sb->nbanks, &is)) == AERR_UNSUPPORTED)
+			return err_wrap(AERR_LOG_POLICY, "PCR 7's separator cannot be found");
+		if (r != 0)
+			return r;
+		if (is) {
+			sb->separator = i;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* One event of PCR 7 (num: its index in the log). Before the separator
+ * every event is the firmware's and must prove its data, whatever its type:
+ * an event there that does not (a type whose digest is not of its data, or
+ * data that is not what was hashed) may be the SecureBoot variable
+ * relabelled and its data replaced, so the state is unknown. Anywhere, the
+ * variable under another type, a variable event whose data is not proven,
+ * and a SecureBoot variable the firmware could not have measured (after the
+ * separator, or twice) leave it unknown too. */
 static int bootpolicy_sb_event(struct bootpolicy_sb *sb, const struct eventlog_event *e, size_t num)
 {
+	int before = num < sb->separator;
 	struct evdata_variable v;
 	char why[200];
 	int claims, r;
 
 	claims = evdata_variable_parse(e->data, e->data_len, &v) == 0 &&
 		 evdata_variable_is(&v, evdata_efi_global_variable, "SecureBoot");
-	if (e->type == EVENTLOG_EV_SEPARATOR && !claims) {
-		if (!sb->separator && evdata_verify(e, sb->banks, sb->nbanks) == 0)
-			sb->separator = 1;
-		return 0;
-	}
-	if (e->type != EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG && !claims)
-		return 0;
-	if (e->type != EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG)
+	if (claims && e->type != EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG)
 		return err_set(AERR_LOG_POLICY, "event %zu holds the SecureBoot variable but claims type 0x%08x, "
 			       "not EV_EFI_VARIABLE_DRIVER_CONFIG", num, e->type);
+	if (!before && e->type != EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG)
+		return 0;
 	if ((r = evdata_verify(e, sb->banks, sb->nbanks)) == AERR_EVENTLOG || r == AERR_UNSUPPORTED) {
 		/* Copied first: err_set writes into the buffer err_detail returns. */
 		snprintf(why, sizeof(why), "%s", err_detail());
+		if (e->type != EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG)
+			return err_set(AERR_LOG_POLICY, "event %zu (type 0x%08x), %s, does not prove its data (%s): "
+				       "it may be the SecureBoot variable relabelled", num, e->type,
+				       sb->separator == SIZE_MAX ? "in a PCR 7 without a separator"
+								 : "before PCR 7's separator", why);
 		return err_set(AERR_LOG_POLICY, "event %zu, %s: its data does not match its PCR 7 digest (%s)", num,
 			       claims ? "the SecureBoot variable" : "a UEFI variable", why);
 	}
@@ -237,7 +269,7 @@ static int bootpolicy_sb_event(struct bootpolicy_sb *sb, const struct eventlog_e
 	if (sb->at != SIZE_MAX)
 		return err_set(AERR_LOG_POLICY, "the SecureBoot variable is measured twice (events %zu and %zu)",
 			       sb->at, num);
-	if (sb->separator)
+	if (!before)
 		return err_set(AERR_LOG_POLICY, "event %zu: the SecureBoot variable is measured after PCR 7's "
 			       "separator, where firmware does not measure it", num);
 	sb->at = num;
@@ -247,12 +279,14 @@ static int bootpolicy_sb_event(struct bootpolicy_sb *sb, const struct eventlog_e
 int bootpolicy_secure_boot(const struct eventlog *log, const TPML_PCR_SELECTION *quoted, uint32_t replayed_pcrs,
 			   int *state)
 {
-	struct bootpolicy_sb sb = { .at = SIZE_MAX, .state = -1 };
+	struct bootpolicy_sb sb = { .separator = SIZE_MAX, .at = SIZE_MAX, .state = -1 };
 	int r;
 
 	*state = -1;
 	if (!(sb.nbanks = evdata_banks(quoted, replayed_pcrs, SECURE_BOOT_PCR, sb.banks)))
 		return err_set(AERR_LOG_POLICY, "PCR 7 is not quoted and replayed");
+	if ((r = bootpolicy_sb_separator(&sb, log)) != 0)
+		return r;
 	for (size_t i = 0; i < log->nevents; i++)
 		if (log->events[i].pcr == SECURE_BOOT_PCR && log->events[i].type != EVENTLOG_EV_NO_ACTION &&
 		    (r = bootpolicy_sb_event(&sb, &log->events[i], i)) != 0)
@@ -260,7 +294,7 @@ int bootpolicy_secure_boot(const struct eventlog *log, const TPML_PCR_SELECTION 
 	/* Firmware ends PCR 7's configuration with a separator: a SecureBoot
 	 * event without one may have been added later by anyone who can
 	 * extend PCR 7. */
-	if (sb.at != SIZE_MAX && !sb.separator)
+	if (sb.at != SIZE_MAX && sb.separator == SIZE_MAX)
 		return err_set(AERR_LOG_POLICY, "event %zu: the SecureBoot variable is not followed by PCR 7's "
 			       "separator", sb.at);
 	*state = sb.state;

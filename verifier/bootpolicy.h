@@ -16,10 +16,14 @@
  *
  * "secure_boot": true requires the UEFI SecureBoot variable, as measured into
  * PCR 7 (EV_EFI_VARIABLE_DRIVER_CONFIG), to be 1; false requires it to be 0,
- * empty or absent; no key, no requirement. The variable is read only from an
- * event whose data is proven in every bank proving PCR 7; a PCR 7 variable
- * event whose data is not, the variable under another event type, measured
- * twice or not before PCR 7's separator, leave the state unproven, and then
+ * empty or absent; no key, no requirement. PCR 7's separator is its first
+ * event whose digests in every bank proving PCR 7 are those of a separator
+ * (evdata_separator), whatever type the log gives it. The variable is read
+ * only from an event before it, and every PCR 7 event before it must prove
+ * its data (evdata_verify) in those banks, whatever its type: an event there
+ * that does not (it may be the variable relabelled), a PCR 7 variable event
+ * whose data is not proven, the variable under another event type, measured
+ * twice or not before the separator, leave the state unproven, and then
  * either requirement fails. "digests": every event of that PCR must carry one
  * of the listed digests. "boot_applications": every
  * EV_EFI_BOOT_SERVICES_APPLICATION, and every PCR 4 event whose data is not

@@ -11,7 +11,10 @@
 # a reboot into the same log made honest (data 1 and its digests, a reader
 # independent of ours writes it), the same verifier passes. A boot policy the
 # quoted selection cannot check (PCR 7 not quoted) stops the verifier from
-# starting, naming the file and PCR 7.
+# starting, naming the file and PCR 7. The red team's relabelling (root adds
+# a genuine SecureBoot=1 event and separator to PCR 7 at run time and hides
+# the firmware's own under another type) fails with the reason, and the
+# database records the node failed.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend openssl
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
@@ -26,8 +29,12 @@ pki_make "$WORK/pki"
 
 # The log's SecureBoot event (PCR 7, EV_EFI_VARIABLE_DRIVER_CONFIG) made to
 # say 1: forged keeps its digests, honest gets the digests of the new data in
-# every bank the event carries.
-/usr/bin/python3 - "$BOOTLOG" "$WORK/forged.bin" "$WORK/honest.bin" <<'PY'
+# every bank the event carries. relabel is the red team's log: the
+# firmware's SecureBoot=0 event and PCR 7 separator relabelled EV_POST_CODE,
+# their data junk, their digests kept; then a SecureBoot=1 event and a
+# separator, with the digests of their data in every bank of the log, as
+# root extends them into PCR 7 at run time.
+/usr/bin/python3 - "$BOOTLOG" "$WORK/forged.bin" "$WORK/honest.bin" "$WORK/relabel.bin" <<'PY'
 import hashlib, struct, sys
 log = bytearray(open(sys.argv[1], "rb").read())
 hashes = {0x0004: hashlib.sha1, 0x000b: hashlib.sha256, 0x000c: hashlib.sha384, 0x000d: hashlib.sha512}
@@ -38,7 +45,7 @@ sizes = {}
 for i in range(struct.unpack_from("<I", spec, 24)[0]):
     alg, n = struct.unpack_from("<HH", spec, 28 + 4 * i)
     sizes[alg] = n
-off, found = 32 + size, None
+off, found, sep = 32 + size, None, None
 while off < len(log):
     pcr, etype, count = struct.unpack_from("<III", log, off)
     at, digests = off + 12, []
@@ -51,18 +58,34 @@ while off < len(log):
     if pcr == 7 and etype == 0x80000001 and found is None:
         nlen, vlen = struct.unpack_from("<QQ", log, data + 16)
         if bytes(log[data + 32:data + 32 + 2 * nlen]).decode("utf-16-le") == "SecureBoot":
-            found = (data, dlen, digests)
+            found = (off, data, dlen, digests)
+    if pcr == 7 and etype == 0x00000004 and sep is None:
+        sep = (off, data, dlen)
     off = data + dlen
-assert found, "no SecureBoot event"
-data, dlen, digests = found
+assert found and sep, "no SecureBoot event or PCR 7 separator"
+sb_off, data, dlen, digests = found
 assert dlen == 53 and log[data + 52] == 0, "SecureBoot is not measured as 0"
-log[data + 52] = 1
+on = bytes(log[data:data + 52]) + b"\x01"
+
+relabel = bytearray(log)
+for ev, at, n in ((sb_off, data, dlen), sep):
+    struct.pack_into("<I", relabel, ev + 4, 0x00000001)  # EV_POST_CODE
+    relabel[at:at + n] = b"J" * n
+for etype, ev in ((0x80000001, on), (0x00000004, b"\0\0\0\0")):
+    relabel += struct.pack("<III", 7, etype, len(sizes))
+    for alg in sizes:
+        relabel += struct.pack("<H", alg) + hashes[alg](ev).digest()
+    relabel += struct.pack("<I", len(ev)) + ev
+open(sys.argv[4], "wb").write(relabel)
+
+log[data:data + dlen] = on
 open(sys.argv[2], "wb").write(log)
 for alg, at in digests:
-    log[at:at + sizes[alg]] = hashes[alg](log[data:data + dlen]).digest()
+    log[at:at + sizes[alg]] = hashes[alg](on).digest()
 open(sys.argv[3], "wb").write(log)
 PY
-[ -s "$WORK/forged.bin" ] && [ -s "$WORK/honest.bin" ] || fail "could not make the altered logs"
+[ -s "$WORK/forged.bin" ] && [ -s "$WORK/honest.bin" ] && [ -s "$WORK/relabel.bin" ] ||
+	fail "could not make the altered logs"
 
 "$LE" eventlog "$BOOTLOG" >"$WORK/boot.extends" 2>/dev/null || fail "log_extend eventlog"
 extend_from "$WORK/boot.extends"
@@ -90,21 +113,31 @@ for row in db.execute("SELECT pass, reason FROM attestations ORDER BY id"):
 PY
 }
 
-A_EVENTLOG=$WORK/forged.bin
-A_VEXTRA="$BASE_VEXTRA
-boot_policy = $WORK/boot-on.json"
-expect_fail forged-on 1 "^FAIL quote: .*$REASON"
-db_verdicts "$WORK/forged-on" >"$WORK/forged-on/db" || fail "reading the database: $(cat "$WORK/forged-on/db")"
-head -n 1 "$WORK/forged-on/db" | grep -q "^failed|.*$REASON" ||
-	fail "the node is not recorded failed with the reason: $(cat "$WORK/forged-on/db")"
-grep -q "^1|" "$WORK/forged-on/db" && fail "an attestation passed: $(cat "$WORK/forged-on/db")"
-tail -n 1 "$WORK/forged-on/db" | grep -q "^0|.*$REASON" ||
-	fail "the last attestation is not the failed quote: $(cat "$WORK/forged-on/db")"
-ok "$MODE: the database says failed, with the reason, and no attestation passed"
+# db_failed NAME REASON: the database of attestation NAME records its node
+# failed with REASON, no attestation passed, and the last one failed so.
+db_failed() {
+	local db=$WORK/$1/db
+	db_verdicts "$WORK/$1" >"$db" || fail "reading the database: $(cat "$db")"
+	head -n 1 "$db" | grep -q "^failed|.*$2" || fail "the node is not recorded failed with the reason: $(cat "$db")"
+	grep -q "^1|" "$db" && fail "an attestation passed: $(cat "$db")"
+	tail -n 1 "$db" | grep -q "^0|.*$2" || fail "the last attestation is not the failed quote: $(cat "$db")"
+	ok "$MODE: $1: the database says failed, with the reason, and no attestation passed"
+}
 
-A_VEXTRA="$BASE_VEXTRA
+# boot_fails NAME REASON: the attestor sending $A_EVENTLOG fails with REASON
+# under secure_boot true (NAME-on, its database checked) and false (NAME-off).
+boot_fails() {
+	A_VEXTRA="$BASE_VEXTRA
+boot_policy = $WORK/boot-on.json"
+	expect_fail "$1-on" 1 "^FAIL quote: .*$2"
+	db_failed "$1-on" "$2"
+	A_VEXTRA="$BASE_VEXTRA
 boot_policy = $WORK/boot-off.json"
-expect_fail forged-off 1 "^FAIL quote: .*$REASON"
+	expect_fail "$1-off" 1 "^FAIL quote: .*$2"
+}
+
+A_EVENTLOG=$WORK/forged.bin
+boot_fails forged "$REASON"
 
 # The verifier refuses a policy its selection cannot check, before it
 # serves or connects.
@@ -128,6 +161,30 @@ grep -q "boot-on.json: secure_boot needs PCR 7, which is not in the quoted pcrs"
 ok "$MODE: a boot policy on PCR 7 outside the quote is refused: $(grep -m1 "secure_boot needs" "$dir/err")"
 A_PCRS="sha256:0-9,14+sha1:0-9,14"
 
+# The red team's relabelling: root extends PCR 7 at run time with a genuine
+# SecureBoot=1 event and separator and sends the log with both appended, the
+# firmware's own SecureBoot=0 event and separator relabelled EV_POST_CODE
+# with junk data. Every digest is genuine, so the replay matches the quote;
+# the boot policy is the only reference. PCR 7's separator is the first
+# event whose digests are a separator's, whatever its type, and every event
+# before it must prove its data: the relabelled SecureBoot=0 event does not.
+"$LE" eventlog "$WORK/relabel.bin" >"$WORK/relabel.extends" 2>/dev/null || fail "log_extend eventlog relabel"
+n=$(wc -l <"$WORK/boot.extends")
+head -n "$n" "$WORK/relabel.extends" | cmp -s - "$WORK/boot.extends" ||
+	fail "the relabelled log does not extend what the real boot did"
+tail -n +"$((n + 1))" "$WORK/relabel.extends" >"$WORK/runtime.extends"
+[ "$(wc -l <"$WORK/runtime.extends")" -eq 2 ] && ! grep -qv "^7:" "$WORK/runtime.extends" ||
+	fail "the relabelled log does not append two PCR 7 events: $(cat "$WORK/runtime.extends")"
+extend_from "$WORK/runtime.extends"
+ok "root extended PCR 7 with SecureBoot=1 and a separator; the relabelled log replays to the TPM's PCRs"
+RELABEL_REASON="the Secure Boot state is not proven: event 3 (type 0x00000001), before PCR 7's separator, \
+does not prove its data (the digest of event type 0x00000001 is not a hash of its data): it may be the \
+SecureBoot variable relabelled"
+A_EVENTLOG=$WORK/relabel.bin
+A_NOREF=1
+boot_fails relabel "$RELABEL_REASON"
+A_NOREF=0
+
 # A reboot into the honest log: the same verifier passes.
 swtpm_stop
 swtpm_run "$SWTPM_PORT"
@@ -137,5 +194,7 @@ A_EVENTLOG=$WORK/honest.bin
 A_VEXTRA="$BASE_VEXTRA
 boot_policy = $WORK/boot-on.json"
 expect_pass honest
-db_verdicts "$WORK/honest" | grep -q "^passing|" || fail "the honest node is not passing: $(db_verdicts "$WORK/honest")"
+# Into a file first: grep -q leaving early would fail the pipeline (pipefail).
+db_verdicts "$WORK/honest" >"$WORK/honest/db" || fail "reading the database: $(cat "$WORK/honest/db")"
+grep -q "^passing|" "$WORK/honest/db" || fail "the honest node is not passing: $(cat "$WORK/honest/db")"
 ok "$MODE: SecureBoot=1 measured honestly passes secure_boot: true"

@@ -1,8 +1,9 @@
 /* Event data proven by its digests (common/evdata): real logs' events of
  * the types whose digest is a hash of their data verify in every bank they
  * carry; altered data, a bank without a digest, no bank at all, and types
- * whose digest is of something else never do. UEFI_VARIABLE_DATA parsing,
- * including lengths whose sum wraps. */
+ * whose digest is of something else never do. Separators found by their
+ * digests alone, whatever the log says their type and data are.
+ * UEFI_VARIABLE_DATA parsing, including lengths whose sum wraps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "crypto.h"
 #include "evdata.h"
 #include "fixtures.h"
 
@@ -130,6 +132,108 @@ static void test_altered(void **state)
 	fixture_log_free(&c);
 }
 
+/* evdata_separator(e, banks, n) succeeds and says want. */
+static void separator_is(const struct eventlog_event *e, const TPM2_ALG_ID *banks, size_t n, int want)
+{
+	int is = 7;
+
+	assert_int_equal(evdata_separator(e, banks, n, &is), 0);
+	assert_int_equal(is, want);
+}
+
+/* The banks e carries a digest for, at most 3. */
+static size_t banks_of(const struct eventlog_event *e, TPM2_ALG_ID banks[3])
+{
+	size_t n = 0;
+
+	for (uint32_t k = 0; k < e->ndigests && n < 3; k++)
+		banks[n++] = e->digests[k].alg;
+	return n;
+}
+
+/* Every real log: each EV_SEPARATOR is found by its digests in all the
+ * banks it carries, and nothing else is, but the EV_ACTION separators
+ * (FFFFFFFF) of OpenPOWER firmware. Relabelled and its data replaced, the
+ * GCE log's PCR 7 separator is still found. */
+static void test_separator_real_logs(void **state)
+{
+	static const char *const logs[] = {
+		"acs-tpm2bios.bin", "keylime-binary_bios_measurements-secureboot.bin",
+		"keylime-binary_bios_measurements.bin", "rustkeylime-uefi_log.bin", "tpm2tools-event-arch-linux.bin",
+		"tpm2tools-event-bootorder.bin", "tpm2tools-event-gce-ubuntu-2104-log.bin",
+		"tpm2tools-event-moklisttrusted.bin", "tpm2tools-event-postcode.bin",
+		"tpm2tools-event-sd-boot-fedora37.bin", "tpm2tools-event-uefi-sha1-log.bin",
+		"tpm2tools-event-uefiaction.bin", "tpm2tools-event-uefiservices.bin", "tpm2tools-event-uefivar.bin",
+		"tss-hcrtm.bin", "tss-pc_client.bin", "tss-specid-vendordata.bin",
+	};
+	static const uint8_t ffs[4] = { 0xff, 0xff, 0xff, 0xff };
+	TPM2_ALG_ID banks[3];
+	struct fixture_log c;
+	struct eventlog_event *e;
+	size_t found = 0, seps = 0;
+	int is;
+
+	(void)state;
+	for (size_t l = 0; l < sizeof(logs) / sizeof(logs[0]); l++) {
+		fixture_log_load(logs[l], &c);
+		for (size_t i = 0; i < c.log->nevents; i++) {
+			e = &c.log->events[i];
+			assert_int_equal(evdata_separator(e, banks, banks_of(e, banks), &is), 0);
+			seps += e->type == EVENTLOG_EV_SEPARATOR;
+			found += is;
+			if (is != (e->type == EVENTLOG_EV_SEPARATOR) &&
+			    !(is && e->type == EVENTLOG_EV_ACTION && e->data_len == 4 && !memcmp(e->data, ffs, 4)))
+				fail_msg("%s event %zu (type 0x%08x): separator %d", logs[l], i, e->type, is);
+		}
+		fixture_log_free(&c);
+	}
+	assert_int_equal(seps, 13 * 8); /* PCRs 0-7 of each log that has separators */
+	assert_int_equal(found, seps + 8);
+
+	fixture_log_load("tpm2tools-event-gce-ubuntu-2104-log.bin", &c);
+	e = find(&c, 7, EVENTLOG_EV_SEPARATOR);
+	memset(c.buf + (e->data - c.buf), 'J', e->data_len);
+	c.buf[e->offset + 4] = 0x01; /* EV_POST_CODE */
+	fixture_log_reparse(&c);
+	e = &c.log->events[8];
+	assert_int_equal(e->type, 0x00000001);
+	separator_is(e, banks, banks_of(e, banks), 1);
+	/* The SecureBoot variable is no separator in any bank. */
+	e = find(&c, 7, EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG);
+	separator_is(e, banks, banks_of(e, banks), 0);
+	fixture_log_free(&c);
+}
+
+/* One value in every bank given: 1 (after an error) in both is a
+ * separator; a bank of another value, a bank without a digest, no bank at
+ * all are not; a bank we cannot hash is an error. */
+static void test_separator(void **state)
+{
+	static const uint8_t zero[4], one[4] = { 1 }, ffs[4] = { 0xff, 0xff, 0xff, 0xff };
+	static const TPM2_ALG_ID sha384[] = { TPM2_ALG_SHA384 }, null[] = { TPM2_ALG_NULL };
+	uint8_t h1[20], h256[32];
+	struct eventlog_digest d[2] = { { TPM2_ALG_SHA1, 20, h1 }, { TPM2_ALG_SHA256, 32, h256 } };
+	struct eventlog_event e = { .pcr = 7, .type = 0x00000001, .ndigests = 2, .digests = d,
+				    .data = (const uint8_t *)"junk", .data_len = 4 };
+	int is = 7;
+
+	(void)state;
+	assert_int_equal(crypto_digest(TPM2_ALG_SHA1, one, 4, h1), 0);
+	assert_int_equal(crypto_digest(TPM2_ALG_SHA256, one, 4, h256), 0);
+	separator_is(&e, sha1_sha256, 2, 1);
+	/* sha1 of 1, sha256 of FFFFFFFF: each bank alone, not both. */
+	assert_int_equal(crypto_digest(TPM2_ALG_SHA256, ffs, 4, h256), 0);
+	separator_is(&e, sha1_sha256, 2, 0);
+	separator_is(&e, sha1_sha256, 1, 1);
+	separator_is(&e, sha1_sha256 + 1, 1, 1);
+	assert_int_equal(crypto_digest(TPM2_ALG_SHA1, zero, 4, h1), 0);
+	separator_is(&e, sha1_sha256, 2, 0);
+	separator_is(&e, sha384, 1, 0);
+	separator_is(&e, sha1_sha256, 0, 0);
+	assert_int_equal(evdata_separator(&e, null, 1, &is), AERR_UNSUPPORTED);
+	assert_int_equal(is, 0);
+}
+
 /* GUID, UnicodeNameLength, VariableDataLength, name, data. */
 static size_t variable(uint8_t *out, uint64_t nlen, uint64_t dlen, const char *name, const uint8_t *data,
 		       size_t data_len)
@@ -204,6 +308,8 @@ int main(void)
 		cmocka_unit_test(test_banks),
 		cmocka_unit_test(test_real_log),
 		cmocka_unit_test(test_altered),
+		cmocka_unit_test(test_separator_real_logs),
+		cmocka_unit_test(test_separator),
 		cmocka_unit_test(test_variable),
 	};
 

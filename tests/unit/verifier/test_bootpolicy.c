@@ -1,8 +1,10 @@
 /* Boot policy over real and made-up event logs, judged only on what the
  * quote proves: the Secure Boot state as measured (the tpm2_eventlog YAML of
  * each real log says 01 or 00) and read only from data its PCR 7 digests
- * prove (a forged SecureBoot=1 with the genuine SecureBoot=0 digests fails),
- * allowed digests per PCR and boot applications compared in quoted and
+ * prove (a forged SecureBoot=1 with the genuine SecureBoot=0 digests fails)
+ * before PCR 7's separator as its digests place it (root's genuine
+ * SecureBoot=1 and separator, appended to a real log whose own SecureBoot=0
+ * event and separator were relabelled, fail), allowed digests per PCR and boot applications compared in quoted and
  * replayed banks only, events of PCRs outside the quote not judged, policies
  * that the selection cannot check refused at load, malformed policy files
  * refused, and UEFI variable lengths that wrap read without overflow. */
@@ -22,6 +24,7 @@
 #include "evdata.h"
 #include "fixtures.h"
 
+#define EV_POST_CODE 0x00000001u
 #define EV_EFI_BOOT_SERVICES_DRIVER 0x80000004u
 #define REPLAYED 0x43ffu /* the verifier's default eventlog_pcrs: 0-9, 14 */
 
@@ -301,6 +304,222 @@ static void test_forged_secure_boot(void **state)
 	fixture_log_free(&c);
 }
 
+/* Every real log: the Secure Boot state as it measured it (its
+ * tpm2_eventlog YAML), in the banks it carries. A log with no PCR 7
+ * separator proves no SecureBoot variable. */
+static void test_secure_boot_real_logs(void **state)
+{
+	static const struct {
+		const char *log, *pcrs;
+		int sb;                /* -2: not proven, saying needle */
+		const char *needle;
+	} cases[] = {
+		/* OpenPOWER: separators of FFFFFFFF, no UEFI variables. */
+		{ "acs-tpm2bios.bin", "sha256:0-9,14+sha1:0-9,14", -1, NULL },
+		{ "keylime-binary_bios_measurements-secureboot.bin", "sha256:0-9,14", 1, NULL },
+		{ "keylime-binary_bios_measurements.bin", "sha256:0-9,14+sha1:0-9,14", 0, NULL },
+		{ "keylime-binary_bios_measurements.bin", "sha1:0-9,14", 0, NULL },
+		{ "rustkeylime-uefi_log.bin", "sha256:0-9,14", 0, NULL },
+		{ "tpm2tools-event-arch-linux.bin", "sha256:0-9,14+sha1:0-9,14", 0, NULL },
+		{ "tpm2tools-event-bootorder.bin", "sha256:0-9,14+sha1:0-9,14", 0, NULL },
+		{ "tpm2tools-event-gce-ubuntu-2104-log.bin", "sha256:0-9,14+sha1:0-9,14+sha384:0-9,14", 0, NULL },
+		{ "tpm2tools-event-gce-ubuntu-2104-log.bin", "sha1:0-9,14", 0, NULL },
+		{ "tpm2tools-event-moklisttrusted.bin", "sha256:0-9,14", 1, NULL },
+		/* Shim's authority events after the separator do not prove
+		 * their data: not read, not needed. */
+		{ "tpm2tools-event-postcode.bin", "sha256:0-9,14+sha1:0-9,14", 1, NULL },
+		{ "tpm2tools-event-sd-boot-fedora37.bin", "sha256:0-9,14", 0, NULL },
+		{ "tpm2tools-event-uefi-sha1-log.bin", "sha1:0-9,14", 0, NULL },
+		{ "tpm2tools-event-uefiaction.bin", "sha256:0-9,14+sha1:0-9,14", -1, NULL },
+		{ "tpm2tools-event-uefiservices.bin", "sha256:0-9,14+sha1:0-9,14", -1, NULL },
+		{ "tpm2tools-event-uefivar.bin", "sha256:0-9,14+sha1:0-9,14", -2,
+		  "event 1: the SecureBoot variable is not followed by PCR 7's separator" },
+		{ "tss-hcrtm.bin", "sha256:0-9,14+sha1:0-9,14", 0, NULL },
+		{ "tss-pc_client.bin", "sha256:0-9,14+sha1:0-9,14", 0, NULL },
+		{ "tss-specid-vendordata.bin", "sha256:0-9,14+sha1:0-9,14", -1, NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fixture_log c;
+		int sb = 7, r;
+
+		print_message("  %s %s\n", cases[i].log, cases[i].pcrs);
+		fixture_log_load(cases[i].log, &c);
+		r = bootpolicy_secure_boot(c.log, sel(cases[i].pcrs), REPLAYED, &sb);
+		if (cases[i].sb == -2) {
+			assert_int_equal(r, AERR_LOG_POLICY);
+			assert_int_equal(sb, -1);
+			detail_has(cases[i].needle);
+		} else {
+			if (r != 0)
+				fail_msg("%s: %s", cases[i].log, err_detail());
+			assert_int_equal(sb, cases[i].sb);
+		}
+		fixture_log_free(&c);
+	}
+}
+
+static void set32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Event i of c relabelled type, its data overwritten with junk when junk is
+ * set; its digests, all that the replay proves, stay. */
+static void relabel(struct fixture_log *c, size_t i, uint32_t type, int junk)
+{
+	set32(c->buf + c->log->events[i].offset + 4, type);
+	if (junk)
+		memset(data_of(c, i), 'J', c->log->events[i].data_len);
+}
+
+/* An event appended to c's crypto-agile log with the digests of its data in
+ * every bank the log declares: what root extends into the TPM at run time
+ * (genuine measurements), then adds to the log it sends. */
+static void append_event(struct fixture_log *c, uint32_t pcr, uint32_t type, const void *data, size_t len)
+{
+	size_t at = c->len, need = 12 + len + 4;
+	uint8_t *p;
+
+	assert_int_equal(c->log->format, EVENTLOG_FORMAT_CRYPTO_AGILE);
+	for (uint32_t k = 0; k < c->log->nalgs; k++)
+		need += 2 + crypto_digest_size(c->log->algs[k].alg);
+	assert_non_null(p = realloc(c->buf, c->len + need));
+	c->buf = p;
+	set32(p + at, pcr);
+	set32(p + at + 4, type);
+	set32(p + at + 8, c->log->nalgs);
+	at += 12;
+	for (uint32_t k = 0; k < c->log->nalgs; k++) {
+		TPM2_ALG_ID alg = c->log->algs[k].alg;
+
+		p[at] = (uint8_t)alg;
+		p[at + 1] = (uint8_t)(alg >> 8);
+		assert_int_equal(crypto_digest(alg, data, len, p + at + 2), 0);
+		at += 2 + crypto_digest_size(alg);
+	}
+	set32(p + at, (uint32_t)len);
+	memcpy(p + at + 4, data, len);
+	c->len = at + 4 + len;
+	/* The old parse points into the old buffer: parse the new one. */
+	fixture_log_reparse(c);
+}
+
+/* The red team's finding: a host booted with Secure Boot off (the GCE log,
+ * SecureBoot=0) where root extends PCR 7 at run time with a genuine
+ * SecureBoot=1 event and a separator, and sends the log with both appended
+ * and the firmware's own SecureBoot=0 event and separator relabelled
+ * EV_POST_CODE with junk data: the replay still matches (no digest
+ * changed), and a reader going by the claimed types saw root's SecureBoot=1
+ * followed by root's separator. The separator is the first PCR 7 event
+ * whose digests are a separator's, and before it every event must prove
+ * its data: the real SecureBoot event cannot be hidden, and keeping it
+ * makes root's a second one. Each way of hiding it, under each quoted bank. */
+static void test_relabelled_pcr7(void **state)
+{
+	static const uint8_t zero[4];
+	enum { SB0 = 3, PK = 4, SEP7 = 8 }; /* the firmware's, in the GCE log */
+	static const struct {
+		const char *what;
+		struct {
+			size_t at;             /* 0: none (event 0 is the Spec ID event) */
+			uint32_t type;
+			int junk;
+		} relabel[2];
+		int append_sb, append_sep;     /* root's genuine SecureBoot=1, separator */
+		const char *needle;            /* "twice": followed by the first appended event */
+	} cases[] = {
+		{ "the red team's", { { SB0, EV_POST_CODE, 1 }, { SEP7, EV_POST_CODE, 1 } }, 1, 1,
+		  "event 3 (type 0x00000001), before PCR 7's separator, does not prove its data (the digest of "
+		  "event type 0x00000001 is not a hash of its data): it may be the SecureBoot variable relabelled" },
+		{ "the real separator typed as such", { { SB0, EV_POST_CODE, 1 } }, 1, 1,
+		  "event 3 (type 0x00000001), before PCR 7's separator, does not prove its data" },
+		{ "no separator appended", { { SB0, EV_POST_CODE, 1 }, { SEP7, EV_POST_CODE, 1 } }, 1, 0,
+		  "event 3 (type 0x00000001), before PCR 7's separator, does not prove its data" },
+		{ "SecureBoot=0 as an EFI action of junk",
+		  { { SB0, EVENTLOG_EV_EFI_ACTION, 1 }, { SEP7, EV_POST_CODE, 1 } }, 1, 1,
+		  "event 3 (type 0x80000007), before PCR 7's separator, does not prove its data (its sha" },
+		{ "SecureBoot=0 as a separator of junk", { { SB0, EVENTLOG_EV_SEPARATOR, 1 }, { SEP7, EV_POST_CODE, 1 } },
+		  1, 1, "event 3 (type 0x00000004), before PCR 7's separator, does not prove its data" },
+		{ "SecureBoot=0 kept, as a variable authority",
+		  { { SB0, EVENTLOG_EV_EFI_VARIABLE_AUTHORITY, 0 }, { SEP7, EV_POST_CODE, 1 } }, 1, 1,
+		  "event 3 holds the SecureBoot variable but claims type 0x800000e0" },
+		{ "SecureBoot=0 kept, as a boot variable",
+		  { { SB0, EVENTLOG_EV_EFI_VARIABLE_BOOT, 0 }, { SEP7, EV_POST_CODE, 1 } }, 1, 1,
+		  "event 3 holds the SecureBoot variable but claims type 0x80000002" },
+		{ "SecureBoot=0 kept, the separator hidden", { { SEP7, EV_POST_CODE, 1 } }, 1, 1,
+		  "the SecureBoot variable is measured twice" },
+		{ "SecureBoot=0 kept, the separator an EFI action of junk", { { SEP7, EVENTLOG_EV_EFI_ACTION, 1 } }, 1, 1,
+		  "the SecureBoot variable is measured twice" },
+		{ "SecureBoot=0 kept, the separator typed a variable",
+		  { { SEP7, EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG, 0 } }, 1, 1,
+		  "the SecureBoot variable is measured twice" },
+		/* Another variable the firmware measured, hidden: it may as well
+		 * have been SecureBoot. */
+		{ "PK hidden", { { PK, EV_POST_CODE, 1 } }, 0, 0, "event 4 (type 0x00000001), before PCR 7's separator" },
+	};
+	static const char *const quotes[] = {
+		"sha256:0-9,14+sha1:0-9,14+sha384:0-9,14", "sha256:0-9,14+sha1:0-9,14", "sha1:0-9,14",
+		"sha256:0-9,14", "sha384:0-9,14",
+	};
+	struct fixture_log c;
+	uint8_t on_data[53];
+	char twice[64];
+	size_t first;
+	int sb = 7;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fixture_log_load("tpm2tools-event-gce-ubuntu-2104-log.bin", &c);
+		assert_int_equal(find(&c, 7, EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG), SB0);
+		assert_int_equal(find(&c, 7, EVENTLOG_EV_SEPARATOR), SEP7);
+		assert_int_equal(c.log->events[SB0].data_len, sizeof(on_data));
+		memcpy(on_data, c.log->events[SB0].data, sizeof(on_data));
+		assert_int_equal(on_data[52], 0);
+		on_data[52] = 1;
+		for (size_t k = 0; k < 2; k++)
+			if (cases[i].relabel[k].at)
+				relabel(&c, cases[i].relabel[k].at, cases[i].relabel[k].type, cases[i].relabel[k].junk);
+		first = c.log->nevents;
+		fixture_log_reparse(&c);
+		if (cases[i].append_sb)
+			append_event(&c, 7, EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG, on_data, sizeof(on_data));
+		if (cases[i].append_sep)
+			append_event(&c, 7, EVENTLOG_EV_SEPARATOR, zero, sizeof(zero));
+		snprintf(twice, sizeof(twice), "(events 3 and %zu)", first);
+		for (size_t q = 0; q < sizeof(quotes) / sizeof(quotes[0]); q++) {
+			print_message("  %s, %s\n", cases[i].what, quotes[q]);
+			sb = 7;
+			assert_int_equal(bootpolicy_secure_boot(c.log, sel(quotes[q]), REPLAYED, &sb), AERR_LOG_POLICY);
+			assert_int_equal(sb, -1);
+			detail_has(cases[i].needle);
+			if (strstr(cases[i].needle, "twice"))
+				detail_has(twice);
+		}
+		judge(on, c.log, sel(quotes[1]), REPLAYED, "the Secure Boot state is not proven: ");
+		detail_has(cases[i].needle);
+		judge(off, c.log, sel(quotes[1]), REPLAYED, "the Secure Boot state is not proven: ");
+		/* No requirement: PCR 7 is not read. */
+		judge("{}", c.log, sel(quotes[1]), REPLAYED, NULL);
+		fixture_log_free(&c);
+	}
+
+	/* What root appends after the firmware's separator is never read:
+	 * junk there changes nothing, a SecureBoot variable there is refused. */
+	fixture_log_load("tpm2tools-event-gce-ubuntu-2104-log.bin", &c);
+	append_event(&c, 7, EV_POST_CODE, "junk", 4);
+	append_event(&c, 7, EVENTLOG_EV_SEPARATOR, zero, sizeof(zero));
+	assert_int_equal(bootpolicy_secure_boot(c.log, sel(quotes[1]), REPLAYED, &sb), 0);
+	assert_int_equal(sb, 0);
+	memcpy(on_data, c.log->events[SB0].data, sizeof(on_data));
+	on_data[52] = 1;
+	append_event(&c, 7, EV_POST_CODE, on_data, sizeof(on_data));
+	judge(on, c.log, sel(quotes[1]), REPLAYED, "holds the SecureBoot variable but claims type 0x00000001");
+	fixture_log_free(&c);
+}
+
 /* A made-up PCR 7: SecureBoot variables (as EV_EFI_VARIABLE_DRIVER_CONFIG
  * unless type says otherwise) and separators, digests honest. */
 #define SEP { 0, -1 }
@@ -323,7 +542,8 @@ static struct eventlog *mk_pcr7(struct mklog *m, const struct sb_step *steps, si
 }
 
 /* Where and how the variable may be measured: before PCR 7's separator,
- * once, as EV_EFI_VARIABLE_DRIVER_CONFIG, 0, 1 or empty. */
+ * once, as EV_EFI_VARIABLE_DRIVER_CONFIG, 0, 1 or empty; before the
+ * separator nothing may hide it. */
 static void test_secure_boot_rules(void **state)
 {
 	static const struct {
@@ -387,6 +607,30 @@ static void test_secure_boot_rules(void **state)
 	judge(on, log, s, REPLAYED, "event 2, a UEFI variable: its data does not match its PCR 7 digest");
 	judge("{}", log, s, REPLAYED, NULL);
 	eventlog_free(log);
+
+	/* The firmware's SecureBoot=0 and separator relabelled, their data
+	 * junk, root's genuine SecureBoot=1 and separator after them: the
+	 * separator is found by its digests, whichever value it holds (0, or
+	 * 1 or FFFFFFFF after an error), and what comes before it must prove
+	 * its data. Without any separator, every PCR 7 event must. */
+	for (size_t k = 0; k < 3; k++) {
+		static const uint8_t sepv[3][4] = { { 0 }, { 1 }, { 0xff, 0xff, 0xff, 0xff } };
+
+		mk_start(&m);
+		n = mk_variable(v, evdata_efi_global_variable, "SecureBoot", (const uint8_t[]){ 0 }, 1);
+		mk_event_digest(&m, 7, EV_POST_CODE, "junk", 4, v, n);
+		mk_event_digest(&m, 7, EV_POST_CODE, "junk", 4, sepv[k], 4);
+		mk_secure_boot(&m, EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG, 1);
+		mk_separator(&m, 7);
+		log = mk_parse(&m);
+		judge(on, log, s, REPLAYED, "event 1 (type 0x00000001), before PCR 7's separator, does not prove its data");
+		eventlog_free(log);
+	}
+	mk_start(&m);
+	mk_event(&m, 7, EV_POST_CODE, "junk", 4);
+	log = mk_parse(&m);
+	judge(off, log, s, REPLAYED, "event 1 (type 0x00000001), in a PCR 7 without a separator, does not prove");
+	eventlog_free(log);
 }
 
 /* A policy listing exactly the PCR 4 digests and boot applications of the
@@ -439,12 +683,6 @@ static void test_digests(void **state)
 	judge(json, c.log, sel("sha256:0-9,14+sha1:0-3,5-9,14"), REPLAYED, "digest not allowed for its PCR");
 	judge(json, c.log, sel("sha256:0-9,14"), REPLAYED, "digest not allowed for its PCR");
 	fixture_log_free(&c);
-}
-
-static void set32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* A boot application whose type was changed to hide it from the rule is
@@ -585,6 +823,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_secure_boot),
 		cmocka_unit_test(test_forged_secure_boot),
+		cmocka_unit_test(test_secure_boot_real_logs),
+		cmocka_unit_test(test_relabelled_pcr7),
 		cmocka_unit_test(test_secure_boot_rules),
 		cmocka_unit_test(test_digests),
 		cmocka_unit_test(test_relabeled_application),
