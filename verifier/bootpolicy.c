@@ -243,11 +243,12 @@ static int bootpolicy_sb_event(struct bootpolicy_sb *sb, const struct eventlog_e
 {
 	int before = num < sb->separator;
 	struct evdata_variable v;
-	char why[200];
-	int claims, r;
+	char why[200], unparsed[200] = "";
+	int parsed, claims, r;
 
-	claims = evdata_variable_parse(e->data, e->data_len, &v) == 0 &&
-		 evdata_variable_is(&v, evdata_efi_global_variable, "SecureBoot");
+	if (!(parsed = evdata_variable_parse(e->data, e->data_len, &v) == 0))
+		snprintf(unparsed, sizeof(unparsed), "%s", err_detail());
+	claims = parsed && evdata_variable_is(&v, evdata_efi_global_variable, "SecureBoot");
 	if (claims && e->type != EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG)
 		return err_set(AERR_LOG_POLICY, "event %zu holds the SecureBoot variable but claims type 0x%08x, "
 			       "not EV_EFI_VARIABLE_DRIVER_CONFIG", num, e->type);
@@ -264,8 +265,15 @@ static int bootpolicy_sb_event(struct bootpolicy_sb *sb, const struct eventlog_e
 		return err_set(AERR_LOG_POLICY, "event %zu, %s: its data does not match its PCR 7 digest (%s)", num,
 			       claims ? "the SecureBoot variable" : "a UEFI variable", why);
 	}
-	if (r != 0 || !claims)
+	if (r != 0)
 		return r;
+	/* Proven, but not a variable: whatever it is, the state cannot be read
+	 * from it, and it might have been the SecureBoot variable. */
+	if (e->type == EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG && !parsed)
+		return err_set(AERR_LOG_POLICY, "event %zu, a UEFI variable event, does not hold a UEFI_VARIABLE_DATA "
+			       "(%s)", num, unparsed);
+	if (!claims)
+		return 0;
 	if (sb->at != SIZE_MAX)
 		return err_set(AERR_LOG_POLICY, "the SecureBoot variable is measured twice (events %zu and %zu)",
 			       sb->at, num);

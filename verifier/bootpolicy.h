@@ -22,7 +22,8 @@
  * only from an event before it, and every PCR 7 event before it must prove
  * its data (evdata_verify) in those banks, whatever its type: an event there
  * that does not (it may be the variable relabelled), a PCR 7 variable event
- * whose data is not proven, the variable under another event type, measured
+ * whose data is not proven or not a UEFI_VARIABLE_DATA, the variable under
+ * another event type, measured
  * twice or not before the separator, leave the state unproven, and then
  * either requirement fails. "digests": every event of that PCR must carry one
  * of the listed digests. "boot_applications": every

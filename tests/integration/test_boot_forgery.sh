@@ -34,7 +34,7 @@ pki_make "$WORK/pki"
 # their data junk, their digests kept; then a SecureBoot=1 event and a
 # separator, with the digests of their data in every bank of the log, as
 # root extends them into PCR 7 at run time.
-/usr/bin/python3 - "$BOOTLOG" "$WORK/forged.bin" "$WORK/honest.bin" "$WORK/relabel.bin" <<'PY'
+/usr/bin/python3 - "$BOOTLOG" "$WORK/forged.bin" "$WORK/honest.bin" "$WORK/relabel.bin" "$WORK/wrap.bin" <<'PY'
 import hashlib, struct, sys
 log = bytearray(open(sys.argv[1], "rb").read())
 hashes = {0x0004: hashlib.sha1, 0x000b: hashlib.sha256, 0x000c: hashlib.sha384, 0x000d: hashlib.sha512}
@@ -77,6 +77,17 @@ for etype, ev in ((0x80000001, on), (0x00000004, b"\0\0\0\0")):
         relabel += struct.pack("<H", alg) + hashes[alg](ev).digest()
     relabel += struct.pack("<I", len(ev)) + ev
 open(sys.argv[4], "wb").write(relabel)
+
+# wrap: the SecureBoot variable's data length so large that 32 + 2 * name
+# length + data length wraps (the heap over-read of issue #12, item 8), with
+# the digests of those bytes in every bank: the data is proven, the parser
+# must still not read past it.
+wrap = bytearray(log)
+bad = bytes(log[data:data + 24]) + struct.pack("<Q", 0xFFFFFFFFFFFFFFF0) + bytes(log[data + 32:data + dlen])
+wrap[data:data + dlen] = bad
+for alg, at in digests:
+    wrap[at:at + sizes[alg]] = hashes[alg](bad).digest()
+open(sys.argv[5], "wb").write(wrap)
 
 log[data:data + dlen] = on
 open(sys.argv[2], "wb").write(log)
@@ -198,3 +209,18 @@ expect_pass honest
 db_verdicts "$WORK/honest" >"$WORK/honest/db" || fail "reading the database: $(cat "$WORK/honest/db")"
 grep -q "^passing|" "$WORK/honest/db" || fail "the honest node is not passing: $(cat "$WORK/honest/db")"
 ok "$MODE: SecureBoot=1 measured honestly passes secure_boot: true"
+
+# Item 8: a reboot into the log whose proven SecureBoot variable has lengths
+# that wrap: refused with the reason, the verifier unharmed (under ASan an
+# over-read aborts it), the node failed.
+swtpm_stop
+swtpm_run "$SWTPM_PORT"
+"$LE" eventlog "$WORK/wrap.bin" >"$WORK/wrap.extends" 2>/dev/null || fail "log_extend eventlog wrap"
+extend_from "$WORK/wrap.extends"
+A_EVENTLOG=$WORK/wrap.bin
+A_NOREF=1
+boot_fails wrap "a UEFI variable event, does not hold a UEFI_VARIABLE_DATA"
+A_NOREF=0
+grep -qi "sanitizer\|heap-buffer-overflow" "$WORK"/*.log "$WORK"/wrap-*/err 2>/dev/null &&
+	fail "a sanitizer report: $(grep -il "sanitizer" "$WORK"/*.log "$WORK"/wrap-*/err)"
+ok "$MODE: a SecureBoot variable whose lengths wrap is refused: $(grep -m1 '^FAIL' "$WORK/wrap-on/err")"

@@ -455,7 +455,7 @@ static void test_relabelled_pcr7(void **state)
 		  "the SecureBoot variable is measured twice" },
 		{ "SecureBoot=0 kept, the separator typed a variable",
 		  { { SEP7, EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG, 0 } }, 1, 1,
-		  "the SecureBoot variable is measured twice" },
+		  "a UEFI variable event, does not hold a UEFI_VARIABLE_DATA" },
 		/* Another variable the firmware measured, hidden: it may as well
 		 * have been SecureBoot. */
 		{ "PK hidden", { { PK, EV_POST_CODE, 1 } }, 0, 0, "event 4 (type 0x00000001), before PCR 7's separator" },
