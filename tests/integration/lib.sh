@@ -222,31 +222,6 @@ pki_make() {
 	bash "$SOURCE_DIR/certs/mkpki.sh" "$1" >/dev/null
 }
 
-# py_stubs DIR: Python grpcio stubs of proto/attest.proto in DIR, for the
-# tests' own clients (run them with /usr/bin/python3, which has Debian's
-# grpc); skips (77) where grpcio or its protoc plugin is missing.
-py_stubs() {
-	need protoc
-	[ -x /usr/bin/grpc_python_plugin ] || { echo "SKIP: grpc_python_plugin not installed" >&2; exit 77; }
-	/usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null ||
-		{ echo "SKIP: python3-grpcio not installed" >&2; exit 77; }
-	mkdir -p "$1"
-	protoc -I "$SOURCE_DIR/proto" --python_out="$1" --grpc_python_out="$1" \
-		--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin "$SOURCE_DIR/proto/attest.proto" ||
-		fail "protoc could not generate Python stubs"
-}
-
-# sql DB QUERY: the rows of QUERY in the SQLite database DB, one a line,
-# columns joined by '|' (NULL as empty): the verifier's state as it is on disk.
-sql() {
-	/usr/bin/python3 - "$1" "$2" <<'PY'
-import sqlite3, sys
-con = sqlite3.connect(sys.argv[1])
-for row in con.execute(sys.argv[2]):
-    print("|".join("" if v is None else str(v) for v in row))
-PY
-}
-
 # tls_conf NAME: the [tls] section of a config for the demo PKI in $P
 # (pki_make) with NAME's certificate (verifier or attestor).
 tls_conf() {
@@ -360,15 +335,17 @@ pcr_extend_some() {
 }
 
 # py_stubs DIR: Python grpcio stubs of proto/attest.proto (attest_pb2,
-# attest_pb2_grpc) into DIR, for the tests' independent clients and servers.
+# attest_pb2_grpc) into DIR, for the tests' independent clients and servers
+# (run them with /usr/bin/python3, which has Debian's grpc).
 py_stubs() {
 	need protoc
 	[ -x /usr/bin/grpc_python_plugin ] || { echo "SKIP: grpc_python_plugin not installed" >&2; exit 77; }
-	/usr/bin/python3 -c 'import grpc, cryptography' 2>/dev/null ||
+	/usr/bin/python3 -c 'import grpc, google.protobuf, cryptography' 2>/dev/null ||
 		{ echo "SKIP: python3-grpcio or python3-cryptography missing" >&2; exit 77; }
 	mkdir -p "$1"
 	protoc -I"$SOURCE_DIR/proto" --python_out="$1" --grpc_python_out="$1" \
-		--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin attest.proto
+		--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin attest.proto ||
+		fail "protoc could not generate Python stubs"
 }
 
 # db_rows DB SQL: the rows of SQL over the verifier database DB (read only),

@@ -79,12 +79,16 @@ ok "verifier logged 3 passes and 2 failures, each with its reason"
 # With a database: the first exchange activates the AK, the next ones reuse it,
 # and every passing verdict hands out the next quote request (one call). A
 # short nonce_ttl for resume-stale: its quote is made 3 s before it is sent.
-kill "$VERIFIER_PID"
-wait "$VERIFIER_PID" 2>/dev/null || true
-sed -i "/^\[verifier\]$/a state_dir = $WORK/vstate\nnonce_ttl = 2" "$WORK/verifier.conf"
-bg verifier2 "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
-VERIFIER_PID=$BG_PID
-vport=$(log_port "$WORK/verifier2.log")
+# restart_verifier NAME LINES: the verifier again, with LINES added to [verifier].
+restart_verifier() {
+	kill "$VERIFIER_PID"
+	wait "$VERIFIER_PID" 2>/dev/null || true
+	sed -i "/^\[verifier\]$/a $2" "$WORK/verifier.conf"
+	bg "$1" "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
+	VERIFIER_PID=$BG_PID
+	vport=$(log_port "$WORK/$1.log")
+}
+restart_verifier verifier2 "state_dir = $WORK/vstate\nnonce_ttl = 2"
 out=$(relay --db pass) || fail "first exchange with a database"
 for s in known known-bad known resume resume-used resume-other resume-forged resume-hello; do
 	out=$(relay --db "$s") || fail "scenario $s"
@@ -114,12 +118,7 @@ ok "verifier list and status agree with the log: $(cat "$WORK/list.out")"
 
 # pre_issued_requests = false: with a database, a pass hands out no next
 # quote request (every round a Hello and a fresh nonce).
-kill "$VERIFIER_PID"
-wait "$VERIFIER_PID" 2>/dev/null || true
-sed -i "/^\[verifier\]$/a pre_issued_requests = false" "$WORK/verifier.conf"
-bg verifier3 "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
-VERIFIER_PID=$BG_PID
-vport=$(log_port "$WORK/verifier3.log")
+restart_verifier verifier3 "pre_issued_requests = false"
 out=$(relay known-no-next) || fail "pre_issued_requests = false: a pass handed out a next quote request"
 ok "pre_issued_requests = false: $out"
 

@@ -9,14 +9,9 @@
 # flood is counted as rejected attempts of the identity (one row) and the
 # log hears of it at powers of two only.
 . "$SOURCE_DIR/tests/integration/lib.sh"
-need swtpm swtpm_setup tpm2_pcrextend openssl protoc
-[ -x /usr/bin/grpc_python_plugin ] || { echo "SKIP: grpc_python_plugin not installed" >&2; exit 77; }
-/usr/bin/python3 -c 'import grpc' 2>/dev/null || { echo "SKIP: python3-grpcio not installed" >&2; exit 77; }
+need swtpm swtpm_setup tpm2_pcrextend openssl
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
-mkdir -p "$WORK/stubs"
-protoc -I "$SOURCE_DIR/proto" --python_out="$WORK/stubs" --grpc_python_out="$WORK/stubs" \
-	--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin "$SOURCE_DIR/proto/attest.proto" ||
-	fail "protoc could not generate Python stubs"
+py_stubs "$WORK/stubs"
 pki_make "$WORK/pki"
 P=$WORK/pki
 mkdir -p "$WORK/roots"
@@ -29,19 +24,12 @@ ATCTI=$TCTI
 cp "$EK_ROOTS"/swtpm-localca-rootca-cert.pem "$WORK/roots/other-root.pem"
 cp "$EK_ROOTS"/issuercert.pem "$WORK/roots/other-issuer.pem"
 
-cat >"$WORK/verifier.conf" <<CONF
-[verifier]
-mode = push
+verifier_conf "$WORK/verifier.conf" "mode = push
 listen = 127.0.0.1:0
 ek_roots = $WORK/roots
 state_dir = $WORK/vstate
 reattest_interval = 2
-session_ttl = 5
-log_level = info
-$(tls_conf verifier)
-[policy]
-$PCR_REF
-CONF
+session_ttl = 5"
 bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 VPORT=$(log_port "$WORK/verifier.log")
 

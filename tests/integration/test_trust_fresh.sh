@@ -56,6 +56,6 @@ grep -q "the quote for the pre-issued nonce may have been made [0-9]* ms before 
 ok "(b) the verifier's log: $(grep -o "the quote for the pre-issued nonce may have been made [0-9]* ms[^(]*" "$VLOG")"
 
 # Neither answer was a verdict: every verdict recorded passed, 2 per TPM.
-[ "$(sql "$WORK/vstate/verifier.db" "SELECT count(*), sum(pass) FROM attestations")" = "4|4" ] ||
-	fail "verdicts: $(sql "$WORK/vstate/verifier.db" "SELECT node_id, pass, step, reason FROM attestations")"
+[ "$(db_rows "$WORK/vstate/verifier.db" "SELECT count(*), sum(pass) FROM attestations")" = "4|4" ] ||
+	fail "verdicts: $(db_rows "$WORK/vstate/verifier.db" "SELECT node_id, pass, step, reason FROM attestations")"
 ok "4 verdicts recorded, all passing: the stale answers were asked again, not judged"

@@ -75,7 +75,7 @@ wait_events() {
 # node HASH: what may not change of a node: state, hostname, last seen, its
 # attestations.
 node() {
-	sql "$DB" "SELECT state, hostname, last_seen, (SELECT count(*) FROM attestations a WHERE a.node_id = n.id)
+	db_rows "$DB" "SELECT state, hostname, last_seen, (SELECT count(*) FROM attestations a WHERE a.node_id = n.id)
 		FROM nodes n WHERE ek_hash = '$1'"
 }
 
@@ -88,8 +88,8 @@ grep -q "$VICTIM" "$WORK/enroll.out" || fail "enrolled another EK than TPM A's: 
 out=$(att --tpm "$TA" --as attestor --hostname victim-a pass --secrets db-key --save "$WORK/victim.next") ||
 	fail "the victim's genuine exchange"
 ok "victim (TPM A, identity attestor, named db1): $out"
-[ "$(sql "$DB" "SELECT state, hostname, name, identity FROM nodes WHERE ek_hash = '$VICTIM'")" = \
-	"passing|victim-a|db1|attestor" ] || fail "victim's node: $(sql "$DB" "SELECT * FROM nodes")"
+[ "$(db_rows "$DB" "SELECT state, hostname, name, identity FROM nodes WHERE ek_hash = '$VICTIM'")" = \
+	"passing|victim-a|db1|attestor" ] || fail "victim's node: $(db_rows "$DB" "SELECT * FROM nodes")"
 wait_events 1
 
 # --- #12: B's first exchange claims a hostname with a newline, a forged log
@@ -99,8 +99,8 @@ FORGED="12:00:00.000 info push: verdict PASS host 'db1'"
 EVIL=$'\x1b[2Jx\n'"$FORGED"$'\x1b[0m'
 out=$(att --tpm "$TB" --as attestor2 --hostname "$EVIL" pass) || fail "B's exchange with an escape-laden hostname"
 ok "#12: B claims hostname ESC[2J x NL '$FORGED' ESC[0m: $out"
-ROGUE=$(sql "$DB" "SELECT ek_hash FROM nodes WHERE ek_hash != '$VICTIM'")
-[ "${#ROGUE}" = 64 ] || fail "B's node: $(sql "$DB" "SELECT ek_hash, hostname FROM nodes")"
+ROGUE=$(db_rows "$DB" "SELECT ek_hash FROM nodes WHERE ek_hash != '$VICTIM'")
+[ "${#ROGUE}" = 64 ] || fail "B's node: $(db_rows "$DB" "SELECT ek_hash, hostname FROM nodes")"
 wait_events 2
 "$BUILD_DIR/verifier" list --config "$V" >"$WORK/list.out" || fail "verifier list"
 "$BUILD_DIR/verifier" status --config "$V" "${ROGUE:0:16}" >"$WORK/status.out" || fail "verifier status"
@@ -124,10 +124,10 @@ ok "#12: log, verifier list, status and hook JSON hold it escaped: $(grep -o "ho
 # it passes as its own node, without the secret that selects name:db1.
 out=$(att --tpm "$TB" --as attestor2 --hostname db1 pass) || fail "B claiming hostname db1"
 ok "#2: B claims hostname db1: $out"
-[ "$(sql "$DB" "SELECT state, hostname, name FROM nodes WHERE ek_hash = '$ROGUE'")" = "passing|db1|" ] ||
-	fail "B's node: $(sql "$DB" "SELECT state, hostname, name FROM nodes WHERE ek_hash = '$ROGUE'")"
-[ "$(sql "$DB" "SELECT DISTINCT n.ek_hash FROM secret_deliveries s JOIN nodes n ON n.id = s.node_id")" = "$VICTIM" ] ||
-	fail "secret deliveries not only to the victim: $(sql "$DB" "SELECT * FROM secret_deliveries")"
+[ "$(db_rows "$DB" "SELECT state, hostname, name FROM nodes WHERE ek_hash = '$ROGUE'")" = "passing|db1|" ] ||
+	fail "B's node: $(db_rows "$DB" "SELECT state, hostname, name FROM nodes WHERE ek_hash = '$ROGUE'")"
+[ "$(db_rows "$DB" "SELECT DISTINCT n.ek_hash FROM secret_deliveries s JOIN nodes n ON n.id = s.node_id")" = "$VICTIM" ] ||
+	fail "secret deliveries not only to the victim: $(db_rows "$DB" "SELECT * FROM secret_deliveries")"
 ok "#2: secret_deliveries has rows for the victim only"
 sed 's/^hosts = name:db1$/hosts = db1/; s|^state_dir = .*|state_dir = '"$WORK"'/hosts-state|' "$V" >"$WORK/hosts.conf"
 rc=0; timeout 10 "$BUILD_DIR/verifier" serve --config "$WORK/hosts.conf" >"$WORK/hosts.err" 2>&1 || rc=$?
@@ -138,19 +138,19 @@ ok "#2: hosts = db1 refused at start: $(head -n 1 "$WORK/hosts.err")"
 # (found by the independent review): "db1" names the victim (its operator
 # name), not B (which claims it); a claim alone names nothing to enroll.
 "$BUILD_DIR/verifier" enroll --config "$V" db1 --group dbs >/dev/null || fail "enroll db1 --group dbs"
-[ "$(sql "$DB" "SELECT n.ek_hash FROM node_groups g JOIN nodes n ON n.id = g.node_id WHERE g.grp = 'dbs'")" = "$VICTIM" ] ||
-	fail "group dbs went to: $(sql "$DB" "SELECT n.ek_hash, n.hostname FROM node_groups g JOIN nodes n ON n.id = g.node_id")"
+[ "$(db_rows "$DB" "SELECT n.ek_hash FROM node_groups g JOIN nodes n ON n.id = g.node_id WHERE g.grp = 'dbs'")" = "$VICTIM" ] ||
+	fail "group dbs went to: $(db_rows "$DB" "SELECT n.ek_hash, n.hostname FROM node_groups g JOIN nodes n ON n.id = g.node_id")"
 "$BUILD_DIR/verifier" enroll --config "$V" db1 --no-groups >/dev/null || fail "enroll db1 --no-groups"
 out=$(att --tpm "$TB" --as attestor2 --hostname web7 pass) || fail "B claiming hostname web7"
 rc=0; "$BUILD_DIR/verifier" enroll --config "$V" web7 --group dbs 2>"$WORK/web7.err" || rc=$?
 [ "$rc" = 2 ] && grep -q "a hostname is the node's own claim" "$WORK/web7.err" ||
 	fail "enroll by a claimed hostname: exit $rc: $(cat "$WORK/web7.err")"
-[ "$(sql "$DB" "SELECT count(*) FROM node_groups")" = 0 ] || fail "a group was assigned by a hostname claim"
+[ "$(db_rows "$DB" "SELECT count(*) FROM node_groups")" = 0 ] || fail "a group was assigned by a hostname claim"
 ok "#2: enroll db1 assigns to the node an operator named db1, never by a claim: $(cat "$WORK/web7.err")"
 
 # --- #1: attacks on the victim with its public EK
 before=$(node "$VICTIM")
-atts=$(sql "$DB" "SELECT count(*) FROM attestations")
+atts=$(db_rows "$DB" "SELECT count(*) FROM attestations")
 nev=$(events)
 for ak in garbage real; do
 	out=$(att --tpm "$TA" --as attestor2 --hostname hijacked foreign-ek --ak "$ak") ||
@@ -165,10 +165,10 @@ out=$(att --tpm "$TA" --other-tpm "$TB" --as attestor --hostname hijacked stolen
 ok "#1: identity attestor without TPM A, the victim's EK and B's AK: $out"
 sleep 0.5 # a hook event would be posted before the refusal; give the hook time to run
 [ "$(node "$VICTIM")" = "$before" ] || fail "the victim's node changed: $before -> $(node "$VICTIM")"
-[ "$(sql "$DB" "SELECT identity, name FROM nodes WHERE ek_hash = '$VICTIM'")" = "attestor|db1" ] ||
-	fail "the victim's binding changed: $(sql "$DB" "SELECT identity, name FROM nodes WHERE ek_hash = '$VICTIM'")"
-[ "$(sql "$DB" "SELECT count(*) FROM attestations")" = "$atts" ] || fail "an attack added an attestation row"
-[ "$(sql "$DB" "SELECT count(*) FROM nodes WHERE hostname = 'hijacked'")" = 0 ] || fail "a node took the hostname hijacked"
+[ "$(db_rows "$DB" "SELECT identity, name FROM nodes WHERE ek_hash = '$VICTIM'")" = "attestor|db1" ] ||
+	fail "the victim's binding changed: $(db_rows "$DB" "SELECT identity, name FROM nodes WHERE ek_hash = '$VICTIM'")"
+[ "$(db_rows "$DB" "SELECT count(*) FROM attestations")" = "$atts" ] || fail "an attack added an attestation row"
+[ "$(db_rows "$DB" "SELECT count(*) FROM nodes WHERE hostname = 'hijacked'")" = 0 ] || fail "a node took the hostname hijacked"
 [ "$(events)" = "$nev" ] || fail "the hook heard of an attack: $(tail -n 1 "$WORK/events.jsonl")"
 ok "#1: the victim's row is as it was ($before), bound to attestor, no attestation row, no hook event"
 "$BUILD_DIR/verifier" rejected --config "$V" --json >"$WORK/rejected.json" || fail "verifier rejected --json"
@@ -189,7 +189,7 @@ ok "#1: verifier rejected counts 2 attempts of attestor2 and 2 of attestor, each
 out=$(att --tpm "$TA" --as attestor answer --load "$WORK/victim.next" --secrets db-key) ||
 	fail "the victim's pending quote request after the attacks"
 ok "#1: the victim's pending quote request still answerable: $out"
-[ "$(sql "$DB" "SELECT state, (SELECT count(*) FROM attestations a WHERE a.node_id = n.id) FROM nodes n
+[ "$(db_rows "$DB" "SELECT state, (SELECT count(*) FROM attestations a WHERE a.node_id = n.id) FROM nodes n
 	WHERE ek_hash = '$VICTIM'")" = "passing|$((${before##*|} + 1))" ] || fail "victim after its answer: $(node "$VICTIM")"
 
 # --- #14: attestor2 holds Hellos it never finishes (B's evidence): at its
@@ -200,13 +200,13 @@ out=$(att --tpm "$TB" --as attestor2 --other-tpm "$TA" --other-as attestor --sec
 	fail "sessions of one identity"
 ok "#14: $out"
 # Hundreds of rejected Hellos of one identity (`verifier`, new here): one row.
-rows=$(sql "$DB" "SELECT count(*) FROM rejected")
-atts=$(sql "$DB" "SELECT count(*) FROM attestations")
+rows=$(db_rows "$DB" "SELECT count(*) FROM rejected")
+atts=$(db_rows "$DB" "SELECT count(*) FROM attestations")
 out=$(att --tpm "$TA" --as verifier flood --count 300) || fail "garbage Hellos"
-[ "$(sql "$DB" "SELECT count(*) FROM rejected")" = $((rows + 1)) ] || fail "rejected rows: $(sql "$DB" "SELECT * FROM rejected")"
-[ "$(sql "$DB" "SELECT count, step FROM rejected WHERE identity = 'verifier'")" = "300|endorsement" ] ||
-	fail "the flood's row: $(sql "$DB" "SELECT * FROM rejected WHERE identity = 'verifier'")"
-[ "$(sql "$DB" "SELECT count(*) FROM attestations")" = "$atts" ] || fail "the flood added attestation rows"
+[ "$(db_rows "$DB" "SELECT count(*) FROM rejected")" = $((rows + 1)) ] || fail "rejected rows: $(db_rows "$DB" "SELECT * FROM rejected")"
+[ "$(db_rows "$DB" "SELECT count, step FROM rejected WHERE identity = 'verifier'")" = "300|endorsement" ] ||
+	fail "the flood's row: $(db_rows "$DB" "SELECT * FROM rejected WHERE identity = 'verifier'")"
+[ "$(db_rows "$DB" "SELECT count(*) FROM attestations")" = "$atts" ] || fail "the flood added attestation rows"
 logged=$(grep -c "rejected attempt [0-9]* of peer 'verifier'" "$VLOG" || true)
 [ "$logged" = 9 ] || fail "the flood's 300 attempts logged $logged times, want 9 (1, 2, 4 ... 256)"
 ok "#14: $out: one rejected row (count 300), no attestation row, 9 log lines"
@@ -219,8 +219,8 @@ ok "#1: re-bound ($(cat "$WORK/rebind.out")): attestor2 relaying TPM A: $out"
 out=$(att --tpm "$TA" --as attestor refused --needle "bound to another TLS identity") ||
 	fail "attestor after the re-bind"
 ok "#1: attestor relaying TPM A after the re-bind: $out"
-[ "$(sql "$DB" "SELECT state, identity FROM nodes WHERE ek_hash = '$VICTIM'")" = "passing|attestor2" ] ||
-	fail "the victim after the re-bind: $(sql "$DB" "SELECT state, identity FROM nodes WHERE ek_hash = '$VICTIM'")"
+[ "$(db_rows "$DB" "SELECT state, identity FROM nodes WHERE ek_hash = '$VICTIM'")" = "passing|attestor2" ] ||
+	fail "the victim after the re-bind: $(db_rows "$DB" "SELECT state, identity FROM nodes WHERE ek_hash = '$VICTIM'")"
 # --- #14: sessions that proved their TPM keep their place: the victim's,
 # held at its secret, make its identity's next Hello wait (they expire).
 out=$(att --tpm "$TA" --as attestor2 --secrets db-key hog-proven --count 4) || fail "proven sessions of one identity"
@@ -240,6 +240,6 @@ out=$(att --tpm "$TB" --as attestor2 golden --expected "$WRONG" --pcr 7 --bank s
 ok "#15: $out"
 grep -q "verdict FAIL .*PCR 7 bank sha256 differs from the policy; quoted $GOOD7, policy expects $WRONG" \
 	"$WORK/golden.log" || fail "the verifier's log does not carry both values: $(grep "verdict" "$WORK/golden.log")"
-reason=$(sql "$WORK/gstate/verifier.db" "SELECT a.reason FROM attestations a WHERE a.pass = 0")
+reason=$(db_rows "$WORK/gstate/verifier.db" "SELECT a.reason FROM attestations a WHERE a.pass = 0")
 case $reason in *"quoted $GOOD7, policy expects $WRONG"*) ;; *) fail "the database reason: $reason" ;; esac
 ok "#15: the verifier's log and the database reason carry quoted and expected values"
