@@ -4,7 +4,7 @@
 
 #include "err.h"
 
-static _Thread_local char detail[512];
+static _Thread_local char detail[ERR_DETAIL_MAX];
 /* Bytes of detail a peer may be told: all of it unless err_private added a
  * part; the copy for err_public_detail. */
 static _Thread_local size_t public_len = sizeof(detail);
@@ -48,7 +48,7 @@ const char *err_str(int code)
 	case AERR_COUNTERS: return "TPM counters went backwards";
 	case AERR_REACTIVATE: return "TPM reset since the AK was activated";
 	case AERR_REQUOTE: return "quote again";
-	case AERR_IDENTITY: return "TLS identity not allowed for this node";
+	case AERR_IDENTITY: return "peer not allowed for this node (its TLS identity or pull target)";
 	case AERR_STORE: return "verifier store unavailable";
 	case AERR_FIRMWARE: return "TPM firmware version not allowed by the policy";
 	}
@@ -115,4 +115,16 @@ void err_clear(void)
 {
 	detail[0] = '\0';
 	public_len = sizeof(detail);
+}
+
+void err_save(struct err_saved *s)
+{
+	memcpy(s->detail, detail, sizeof(detail));
+	s->public_len = public_len;
+}
+
+void err_restore(const struct err_saved *s)
+{
+	memcpy(detail, s->detail, sizeof(detail));
+	public_len = s->public_len;
 }

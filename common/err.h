@@ -42,7 +42,7 @@ enum attest_err {
 	AERR_COUNTERS = -32,         /* TPM resetCount/restartCount/clock went backwards */
 	AERR_REACTIVATE = -33,       /* the TPM was reset since the AK was activated: activate it again */
 	AERR_REQUOTE = -34,          /* not a verdict: quote again (IMA of another boot; a pre-issued nonce not provably fresh) */
-	AERR_IDENTITY = -35,         /* the peer's TLS identity may not act for this node (bound to another) */
+	AERR_IDENTITY = -35,         /* the peer may not act for this node (bound to another TLS identity or pull target) */
 	AERR_STORE = -36,            /* the verifier's store cannot be read or written now: try again */
 	AERR_FIRMWARE = -37,         /* the TPM's firmware version is not one the policy allows */
 };
@@ -72,5 +72,15 @@ const char *err_public_detail(void);
 
 /* Forget the recorded detail. */
 void err_clear(void);
+
+/* The current detail (and which part a peer may be told), kept across a call
+ * that records its own: a lookup on the way out of a failure. */
+#define ERR_DETAIL_MAX 512
+struct err_saved {
+	char detail[ERR_DETAIL_MAX];
+	size_t public_len;
+};
+void err_save(struct err_saved *s);
+void err_restore(const struct err_saved *s);
 
 #endif

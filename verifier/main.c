@@ -52,12 +52,13 @@ static const struct subcommand {
 	  "one node by EK hash prefix (8+ hex digits), name or hostname: state, why it failed,\n"
 	  "when; without NODE, every node (exit 1 when any has failed)" },
 	{ "enroll", nodes_enroll_main,
-	  "enroll --config FILE [--name NAME] [--identity TLS_ID] [--group G]... [--no-groups]\n"
-	  "         (--ek-pub FILE | EK_HASH | NODE)",
+	  "enroll --config FILE [--name NAME] [--identity TLS_ID] [--target HOST:PORT]\n"
+	  "         [--group G]... [--no-groups] (--ek-pub FILE | EK_HASH | NODE)",
 	  "enroll a node before it attests (required with enrollment = explicit): its EK\n"
 	  "public (TPM2B_PUBLIC, as tpm2_createek -u writes it) or the SHA-256 of it; a node\n"
 	  "the store has: change its name, groups (secrets select by name: and group:) or\n"
-	  "the TLS identity it is bound to (a re-bind; \"\" unbinds, the next proof binds)" },
+	  "the TLS identity or pull target it is bound to (a re-bind; \"\" unbinds, the\n"
+	  "next proof binds)" },
 	{ "remove", nodes_remove_main, "remove --config FILE NODE",
 	  "forget a node, its AK and its history; it has to enroll again" },
 	{ "rejected", nodes_rejected_main, "rejected --config FILE [--json]",

@@ -24,6 +24,7 @@ struct nodes_args {
 	int json;
 	const char *name;
 	const char *identity;
+	const char *target;
 	const char *ek_pub;
 	size_t ngroups;
 	int set_groups;
@@ -40,6 +41,7 @@ static int open_store(int argc, char **argv, int want_node, struct store **st, s
 		{ "name", required_argument, NULL, 'n' },
 		{ "identity", required_argument, NULL, 'i' },
 		{ "group", required_argument, NULL, 'g' },
+		{ "target", required_argument, NULL, 't' },
 		{ "no-groups", no_argument, NULL, 'G' },
 		{ "ek-pub", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
@@ -51,12 +53,13 @@ static int open_store(int argc, char **argv, int want_node, struct store **st, s
 	*st = NULL;
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:jn:i:g:Ge:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:jn:i:g:t:Ge:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
 		case 'j': a->json = 1; break;
 		case 'n': a->name = optarg; break;
 		case 'i': a->identity = optarg; break;
+		case 't': a->target = optarg; break;
 		case 'g':
 			if (a->ngroups == STORE_GROUPS_MAX) {
 				fprintf(stderr, "verifier: a node is in at most %d groups\n", STORE_GROUPS_MAX);
@@ -123,6 +126,8 @@ static void print_node(const struct store_node *n, int json, int long_form)
 		jsonout_str(stdout, n->name);
 		printf(", \"identity\": ");
 		jsonout_str(stdout, n->identity);
+		printf(", \"target\": ");
+		jsonout_str(stdout, n->target);
 		printf(", \"groups\": ");
 		jsonout_str(stdout, n->groups);
 		printf(", \"state\": \"%s\", \"reason\": ", store_state_name(n->state));
@@ -142,11 +147,11 @@ static void print_node(const struct store_node *n, int json, int long_form)
 		printf("  %llu/%llu passed\n", (unsigned long long)n->passes, (unsigned long long)n->attestations);
 		return;
 	}
-	printf("node      %s\nname      %s\nhostname  %s (claimed by the attestor)\nidentity  %s\ngroups    %s\n"
+	printf("node      %s\nname      %s\nhostname  %s (claimed by the attestor)\nidentity  %s\n%s%s%sgroups    %s\n"
 	       "state     %s\n",
 	       n->ek_hash, shown(n->name, name, sizeof(name)), shown(n->hostname, host, sizeof(host)),
-	       shown(n->identity, ident, sizeof(ident)), shown(n->groups, groups, sizeof(groups)),
-	       store_state_name(n->state));
+	       shown(n->identity, ident, sizeof(ident)), n->target[0] ? "target    " : "", n->target,
+	       n->target[0] ? "\n" : "", shown(n->groups, groups, sizeof(groups)), store_state_name(n->state));
 	if (n->state == STORE_FAILED || n->state == STORE_VERIFIED)
 		printf("why       %s\n", shown(n->reason, reason, sizeof(reason)));
 	printf("enrolled  ");
@@ -309,13 +314,14 @@ int nodes_enroll_main(int argc, char **argv)
 	if ((rc = open_store(argc, argv, 2, &st, &a)) != EXIT_PASS || (!a.node == !a.ek_pub)) {
 		if (rc == EXIT_PASS || rc == EXIT_USAGE)
 			fprintf(stderr, "usage: verifier enroll --config FILE [--name NAME] [--identity TLS_ID] "
-				"[--group G]... [--no-groups] (--ek-pub FILE | EK_HASH | NODE)\n");
+				"[--target HOST:PORT] [--group G]... [--no-groups] (--ek-pub FILE | EK_HASH | NODE)\n");
 		store_close(st);
 		return rc == EXIT_FAIL ? EXIT_FAIL : EXIT_USAGE;
 	}
 	memset(&as, 0, sizeof(as));
 	as.name = a.name;
 	as.identity = a.identity;
+	as.target = a.target;
 	as.set_groups = a.set_groups;
 	as.ngroups = a.ngroups;
 	as.groups = a.groups;
@@ -329,9 +335,9 @@ int nodes_enroll_main(int argc, char **argv)
 	if (known) {
 		/* A node the store has: change what is assigned to it (a re-bind
 		 * to another TLS identity among them). */
-		if (!a.name && !a.identity && !a.set_groups) {
+		if (!a.name && !a.identity && !a.target && !a.set_groups) {
 			fprintf(stderr, "verifier: node %.16s... is enrolled already; say what to change: --name, "
-				"--identity, --group or --no-groups\n", hash);
+				"--identity, --target, --group or --no-groups\n", hash);
 			store_close(st);
 			return EXIT_FAIL;
 		}
@@ -340,8 +346,9 @@ int nodes_enroll_main(int argc, char **argv)
 			store_close(st);
 			return EXIT_FAIL;
 		}
-		printf("node %s: assigned%s%s%s%s%s\n", hash, a.name ? " name " : "", a.name ? a.name : "",
+		printf("node %s: assigned%s%s%s%s%s%s%s\n", hash, a.name ? " name " : "", a.name ? a.name : "",
 		       a.identity ? " identity " : "", a.identity ? (*a.identity ? a.identity : "(none)") : "",
+		       a.target ? " target " : "", a.target ? (*a.target ? a.target : "(none)") : "",
 		       a.set_groups ? " groups" : "");
 		store_close(st);
 		return EXIT_PASS;

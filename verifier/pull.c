@@ -59,13 +59,24 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The node the store last saw proven at this target: a round that does not
- * prove it again fails it, also after this verifier restarted. */
+/* The node this target answers for, as the store says (the first proven
+ * here, or the one an operator moved here): a round that does not prove it
+ * again fails it, also after this verifier restarted. Without a store, what
+ * this driver proved last. */
 static void pull_restore(struct pull_driver *d)
 {
 	struct store_node n;
+	struct err_saved why; /* the round's failure, which the lookup must not replace */
+	int r;
 
-	if (!d->store || store_node_at_target(d->store, d->target, &n) != 0)
+	if (!d->store)
+		return;
+	err_save(&why);
+	r = store_node_at_target(d->store, d->target, &n);
+	err_restore(&why);
+	if (r == AERR_NOT_FOUND) /* removed, or moved elsewhere: none to fail here */
+		memset(&d->last_rec, 0, sizeof(d->last_rec));
+	if (r != 0) /* a store that cannot answer: the node known so far stays */
 		return;
 	record_host(d->last_host, n.hostname); /* as stored: already safe */
 	snprintf(d->last_peer, sizeof(d->last_peer), "%s", n.identity);
@@ -409,6 +420,7 @@ static int pull_record(struct run *x, int r, enum pull_stage st)
 	rejected = x->s && session_get_state(x->s) == SESSION_FAILED;
 	if (rejected)
 		record_rejected(&x->rec, x->s, NULL, NULL);
+	pull_restore(d); /* an operator may have moved the target's node meanwhile */
 	if (d->last_rec.node_id && (r == AERR_RPC || rejected)) {
 		char prefix[300];
 

@@ -72,6 +72,36 @@ static int record_refuse_foreign(struct session *s, enum session_step step, cons
 	return session_reject(s, step, AERR_IDENTITY);
 }
 
+/* Pull mode: a node is attested at one target, and a target answers for
+ * one node (the first proven there, or the one an operator moved there).
+ * Another node at this target, or this node at another, is someone forwarding
+ * a TPM that is attested elsewhere: refused, so that it can neither fail that
+ * node from here nor take this target's node away. */
+static int record_refuse_target(struct record_ctx *c, struct session *s, const struct store_prior *sp)
+{
+	struct store_node owner;
+	int r;
+
+	if (!c->target)
+		return 0;
+	if (sp->existed && sp->target[0] && strcmp(sp->target, c->target) != 0) {
+		err_set(AERR_IDENTITY, "this TPM's node is attested at another target (an operator moves it with "
+			"verifier enroll NODE --target %s)", c->target);
+		err_private(AERR_IDENTITY, "at %s", sp->target);
+		return session_reject(s, SESSION_STEP_ENDORSEMENT, AERR_IDENTITY);
+	}
+	if ((r = store_node_at_target(c->store, c->target, &owner)) == AERR_NOT_FOUND)
+		return 0;
+	if (r != 0)
+		return record_store_failed("looking the target's node up");
+	if (sp->existed && owner.id == sp->id)
+		return 0;
+	err_set(AERR_IDENTITY, "target %s answers for another node's TPM (an operator moves a node with verifier "
+		"enroll NODE --target, or removes it)", c->target);
+	err_private(AERR_IDENTITY, "node %.16s...", owner.ek_hash);
+	return session_reject(s, SESSION_STEP_ENDORSEMENT, AERR_IDENTITY);
+}
+
 int record_lookup(struct record_ctx *c, struct session *s)
 {
 	struct session_prior none;
@@ -91,6 +121,8 @@ int record_lookup(struct record_ctx *c, struct session *s)
 		return session_set_prior(s, NULL, 0);
 	if (record_foreign(c, &sp))
 		return record_refuse_foreign(s, SESSION_STEP_ENDORSEMENT, &sp);
+	if ((r = record_refuse_target(c, s, &sp)) != 0)
+		return r;
 	return record_prior(c, s, hash, &sp);
 }
 

@@ -26,7 +26,8 @@ struct record_ctx {
 	const char *peer;             /* the peer's TLS identity ("" when insecure) */
 	const char *host;             /* the attestor's claimed hostname, made safe (record_host) */
 	const TPML_PCR_SELECTION *pcrs; /* the selection quoted */
-	const char *target;           /* pull: HOST:PORT, recorded with the node's verdicts */
+	const char *target;           /* pull: HOST:PORT: the node is bound to it (record_lookup),
+				       * recorded with its verdicts */
 	int explicit_enrollment;      /* unknown nodes are refused, not enrolled */
 	/* Set by record_lookup (node_id 0: no such node yet). */
 	int64_t node_id;
@@ -44,8 +45,9 @@ void record_host(char dst[64], const char *claim);
 /* After a passing endorsement: what the store knew of the node, into c and
  * the session (session_set_prior), nothing written. Fails the session (the
  * caller counts a rejected attempt): an unknown node under explicit
- * enrollment (AERR_NOT_FOUND), a node bound to another TLS identity
- * (AERR_IDENTITY). AERR_STORE, the session untouched, when the store
+ * enrollment (AERR_NOT_FOUND), a node bound to another TLS identity, and in
+ * pull mode a node attested at another target or a target that answers for
+ * another node (AERR_IDENTITY). AERR_STORE, the session untouched, when the store
  * cannot be read: the caller ends it without a verdict (the peer retries). */
 int record_lookup(struct record_ctx *c, struct session *s) ATTEST_WUR;
 

@@ -120,7 +120,7 @@ enum {
 	S_NODE_FIND, S_NODE_GROUPS, S_NODE_GET_OP, S_NODE_INSERT, S_NODE_UPDATE, S_NODE_BIND, S_ATT_INSERT, S_NODE_VERDICT,
 	S_SECRET_INSERT, S_COUNT, S_NODE_GET, S_NODE_LIST, S_NODE_DELETE, S_NODE_STATE, S_NODE_OVERDUE,
 	S_NODE_NAME, S_NODE_IDENTITY, S_GROUPS_CLEAR, S_GROUP_ADD, S_REJ_UPSERT, S_REJ_COUNT, S_REJ_EVICT,
-	S_REJ_LIST, S_NODE_TARGET, S_TARGET_CLEAR, S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_REJ_LIST, S_NODE_TARGET, S_TARGET_CLEAR, S_TARGET_SET, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_N
 };
 
@@ -134,7 +134,7 @@ enum {
 
 static const char *const store_sql[S_N] = {
 	[S_NODE_FIND] = "SELECT id, state, reset_count, restart_count, clock, ak_name, identity, name,"
-			" length(ek_pub), ima_reset, ima_state FROM nodes WHERE ek_hash = ?",
+			" length(ek_pub), ima_reset, ima_state, target FROM nodes WHERE ek_hash = ?",
 	[S_NODE_GROUPS] = "SELECT grp FROM node_groups WHERE node_id = ? ORDER BY grp",
 	[S_NODE_INSERT] = "INSERT INTO nodes (ek_hash, ek_alg, ek_pub, ek_cert, hostname, enrolled_at, state, name,"
 			  " identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -178,6 +178,7 @@ static const char *const store_sql[S_N] = {
 		       " ORDER BY last_at DESC, id DESC",
 	[S_NODE_TARGET] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE target = ?",
 	[S_TARGET_CLEAR] = "UPDATE nodes SET target = NULL WHERE target = ? AND id <> ?",
+	[S_TARGET_SET] = "UPDATE nodes SET target = ? WHERE id = ?",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -435,6 +436,7 @@ static int store_node_find(struct store *st, const char *ek_hash, struct store_p
 		}
 		store_column_text(q, 6, p->identity, sizeof(p->identity));
 		store_column_text(q, 7, p->name, sizeof(p->name));
+		store_column_text(q, 11, p->target, sizeof(p->target));
 		if (sqlite3_column_type(q, 10) == SQLITE_BLOB && sqlite3_column_bytes(q, 10) > 0 &&
 		    sqlite3_column_bytes(q, 10) <= STORE_IMA_STATE_MAX) {
 			p->ima_state_len = (size_t)sqlite3_column_bytes(q, 10);
@@ -592,6 +594,22 @@ static int store_assign_locked(struct store *st, int64_t id, const struct store_
 		if ((r = store_run(st, S_NODE_IDENTITY, "bind node")) != 0)
 			return r;
 	}
+	if (a->target) {
+		/* A target answers for one node: moving this one here unbinds it
+		 * from any other. */
+		if (*a->target) {
+			q = st->s[S_TARGET_CLEAR];
+			store_text(q, 1, a->target);
+			sqlite3_bind_int64(q, 2, id);
+			if ((r = store_run(st, S_TARGET_CLEAR, "node target")) != 0)
+				return r;
+		}
+		q = st->s[S_TARGET_SET];
+		store_text(q, 1, *a->target ? a->target : NULL);
+		sqlite3_bind_int64(q, 2, id);
+		if ((r = store_run(st, S_TARGET_SET, "node target")) != 0)
+			return r;
+	}
 	if (!a->set_groups)
 		return 0;
 	sqlite3_bind_int64(st->s[S_GROUPS_CLEAR], 1, id);
@@ -615,6 +633,8 @@ static int store_assign_check(const struct store_assign *a)
 		return err_set(AERR_INVALID_ARG, "a node name has at most %d characters", STORE_NAME_MAX);
 	if (a->identity && strlen(a->identity) >= STORE_IDENTITY_MAX)
 		return err_set(AERR_INVALID_ARG, "a TLS identity has at most %d characters", STORE_IDENTITY_MAX - 1);
+	if (a->target && (strlen(a->target) >= STORE_TARGET_MAX || (*a->target && !strchr(a->target, ':'))))
+		return err_set(AERR_INVALID_ARG, "a target is HOST:PORT of at most %d characters", STORE_TARGET_MAX - 1);
 	for (size_t i = 0; i < a->ngroups; i++)
 		if (!a->groups[i] || !*a->groups[i] || strlen(a->groups[i]) > STORE_NAME_MAX)
 			return err_set(AERR_INVALID_ARG, "a group name has 1..%d characters", STORE_NAME_MAX);

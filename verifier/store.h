@@ -26,6 +26,7 @@ enum store_state { STORE_ENROLLED = 0, STORE_ATTESTING, STORE_PASSING, STORE_FAI
 #define STORE_IDENTITY_MAX 128          /* RPC_IDENTITY_MAX + 1 */
 #define STORE_NAME_MAX 64                /* an operator's node name or group name */
 #define STORE_GROUPS_MAX 16              /* groups one node is in */
+#define STORE_TARGET_MAX 256             /* a pull target, HOST:PORT */
 /* Rejected attempts are kept per (mode, TLS identity), at most this many
  * rows: the least recent goes when a new identity comes. */
 #define STORE_REJECTED_MAX 1024
@@ -67,6 +68,7 @@ struct store_prior {
 	char name[STORE_NAME_MAX + 1];   /* assigned by an operator; "" = none */
 	size_t ngroups;
 	char groups[STORE_GROUPS_MAX][STORE_NAME_MAX + 1];
+	char target[STORE_TARGET_MAX];   /* pull: the target it is attested at; "" = none yet */
 };
 
 /* A node's state before and after a verdict. */
@@ -110,7 +112,7 @@ struct store_node {
 	char hostname[256];              /* the node's own claim, for people */
 	char name[STORE_NAME_MAX + 1];   /* an operator's */
 	char identity[STORE_IDENTITY_MAX];
-	char target[256];                /* pull: the target it was last proven at; "" none */
+	char target[STORE_TARGET_MAX];   /* pull: the target it is attested at; "" none */
 	char groups[STORE_GROUPS_MAX * (STORE_NAME_MAX + 1) + 1]; /* comma-separated */
 	enum store_state state;
 	char reason[512];
@@ -125,6 +127,7 @@ struct store_node {
 struct store_assign {
 	const char *name;                /* NULL keeps it; unique among nodes */
 	const char *identity;            /* NULL keeps it; "" unbinds (the next proof binds) */
+	const char *target;              /* pull: NULL keeps it; "" unbinds; HOST:PORT moves it there */
 	int set_groups;                  /* 1: groups below replace the node's */
 	size_t ngroups;
 	const char *const *groups;
@@ -203,8 +206,9 @@ enum store_key {
  * ambiguous. */
 int store_node_get(struct store *st, const char *key, enum store_key by, struct store_node *out) ATTEST_WUR;
 
-/* The node last proven at a pull target (a verdict records where; the
- * target is then no other node's). AERR_NOT_FOUND when none. */
+/* The node a pull target answers for: the first one proven there (a verdict
+ * records where; the target is then no other node's), or the one an
+ * operator moved there. AERR_NOT_FOUND when none. */
 int store_node_at_target(struct store *st, const char *target, struct store_node *out) ATTEST_WUR;
 
 /* Every node in enrollment order. */

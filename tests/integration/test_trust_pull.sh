@@ -172,7 +172,7 @@ control fake2 "{\"endorsement\": \"$VE\", \"hostname\": \"rogue-b\"}"
 for f in fake2 fake3; do
 	eval "port=\$PORT_$f"
 	refused "bind-$f" "$WORK/v1.conf" "$port" \
-		"^FAIL endorsement: TLS identity not allowed for this node: this TPM's node is bound to another TLS identity"
+		"^FAIL endorsement: peer not allowed for this node (its TLS identity or pull target): this TPM's node is bound to another TLS identity"
 	unchanged "bind-$f" missed
 done
 [ "$(rejected v1 attestor2)" = 2 ] || fail "rejected attempts of 'attestor2': $(rejected v1 attestor2), want 2"

@@ -52,12 +52,29 @@ static void test_private_never_leaks_when_cut(void **state)
 	assert_null(strstr(err_public_detail(), "differs"));
 }
 
+/* A saved detail comes back whole, its operator-only part still private,
+ * whatever was recorded in between. */
+static void test_save_restore(void **state)
+{
+	struct err_saved why;
+
+	(void)state;
+	err_set(AERR_RPC, "transport error: connection refused");
+	err_private(AERR_RPC, "at 10.0.0.1");
+	err_save(&why);
+	err_set(AERR_NOT_FOUND, "no node proven at target x");
+	err_restore(&why);
+	assert_string_equal(err_detail(), "transport error: connection refused; at 10.0.0.1");
+	assert_string_equal(err_public_detail(), "transport error: connection refused");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_public_is_all_by_default),
 		cmocka_unit_test(test_private_part),
 		cmocka_unit_test(test_private_never_leaks_when_cut),
+		cmocka_unit_test(test_save_restore),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

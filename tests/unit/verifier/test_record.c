@@ -3,7 +3,10 @@
  * away, the lookup after an endorsement returns AERR_STORE and leaves the
  * session as it was (ENDORSED, no prior, no verdict) and the store unwritten
  * (no node, no rejected attempt); once the table is back the same session
- * looks its node up and goes on. */
+ * looks its node up and goes on.
+ * And in pull mode a node is attested at one target and a target answers
+ * for one node (second review, P1/P2): the lookup refuses this TPM at
+ * another target and another TPM at this node's target, writing nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -67,18 +70,22 @@ static int64_t count(const char *sql)
 	return n;
 }
 
-/* A session in state ENDORSED for a software RSA key in the TCG EK template. */
+/* A session in state ENDORSED for a software RSA key in the TCG EK
+ * template: the same key (the same TPM) each call. */
 static struct session *endorsed_session(char hash[65])
 {
+	static TPMT_PUBLIC ek;
 	struct session_params p;
 	struct session *s = NULL;
-	TPMT_PUBLIC ek;
-	EVP_PKEY *k = EVP_RSA_gen(2048);
 
-	assert_non_null(k);
-	tpmpub_ek_template(TPM2_ALG_RSA, &ek);
-	assert_int_equal(tpmpub_set_unique(&ek, k), 0);
-	EVP_PKEY_free(k);
+	if (!ek.type) {
+		EVP_PKEY *k = EVP_RSA_gen(2048);
+
+		assert_non_null(k);
+		tpmpub_ek_template(TPM2_ALG_RSA, &ek);
+		assert_int_equal(tpmpub_set_unique(&ek, k), 0);
+		EVP_PKEY_free(k);
+	}
 	memset(&p, 0, sizeof(p));
 	p.ek_alg = TPM2_ALG_RSA;
 	p.ak_alg = TPM2_ALG_ECC;
@@ -133,10 +140,69 @@ static void test_lookup_store_unreadable(void **state)
 	store_close(st);
 }
 
+/* Enroll hash at target (an operator's enroll --target), bound to attestor. */
+static void enroll_at(struct store *st, const char *hash, const char *target)
+{
+	struct store_assign as = { .identity = "attestor", .target = target };
+	int64_t id;
+
+	assert_int_equal(store_node_enroll(st, hash, TPM2_ALG_RSA, NULL, 0, &as, &id), 0);
+}
+
+static void test_lookup_target(void **state)
+{
+	static const char *const other = "bbbbbbbb22222222222222222222222222222222222222222222222222222222";
+	struct store *st = NULL;
+	struct session *s;
+	struct record_ctx c;
+	char hash[65];
+
+	(void)state;
+	assert_int_equal(store_open(dir, &st), 0);
+	s = endorsed_session(hash);
+	enroll_at(st, hash, "10.0.0.1:4433");
+	/* This TPM's node at another target: someone relays it there. */
+	c = (struct record_ctx){ .store = st, .mode = "pull", .peer = "attestor", .host = "h", .target = "10.0.0.9:4433" };
+	assert_int_equal(record_lookup(&c, s), AERR_IDENTITY);
+	assert_int_equal(session_get_state(s), SESSION_FAILED);
+	assert_non_null(strstr(session_last_verdict(s)->reason, "attested at another target"));
+	session_free(s);
+	/* At its own target it goes on. */
+	s = endorsed_session(hash);
+	c.target = "10.0.0.1:4433";
+	assert_int_equal(record_lookup(&c, s), 0);
+	assert_true(c.node_id > 0);
+	assert_int_equal(session_get_state(s), SESSION_ENDORSED);
+	session_free(s);
+	/* Another TPM at this target: a node of no target yet, or a new one. */
+	s = endorsed_session(hash);
+	other_connection("UPDATE nodes SET target = NULL");
+	enroll_at(st, other, "10.0.0.1:4433");
+	c.node_id = 0;
+	assert_int_equal(record_lookup(&c, s), AERR_IDENTITY);
+	assert_non_null(strstr(session_last_verdict(s)->reason, "answers for another node"));
+	session_free(s);
+	other_connection("DELETE FROM nodes");
+	s = endorsed_session(hash);
+	enroll_at(st, other, "10.0.0.1:4433");
+	assert_int_equal(record_lookup(&c, s), AERR_IDENTITY);
+	session_free(s);
+	/* Nothing written by the lookups: one node, no verdict. */
+	assert_int_equal(count("SELECT count(*) FROM nodes"), 1);
+	assert_int_equal(count("SELECT count(*) FROM attestations"), 0);
+	/* Push mode has no target: the same TPM is looked up anywhere. */
+	s = endorsed_session(hash);
+	c = (struct record_ctx){ .store = st, .mode = "push", .peer = "attestor", .host = "h" };
+	assert_int_equal(record_lookup(&c, s), 0);
+	session_free(s);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lookup_store_unreadable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_target, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

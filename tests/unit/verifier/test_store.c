@@ -267,6 +267,59 @@ static void test_assign(void **state)
 	store_close(st);
 }
 
+/* A pull target answers for one node: an operator binds a node to one
+ * (enroll --target), moving it there unbinds any other; "" unbinds; a
+ * target without a port is refused, the node unchanged. */
+static void test_assign_target(void **state)
+{
+	struct store *st = NULL;
+	struct store_assign as;
+	struct store_prior pr;
+	struct store_node n;
+	int64_t id;
+
+	(void)state;
+	assert_int_equal(store_open(dir, &st), 0);
+	memset(&as, 0, sizeof(as));
+	as.name = "a";
+	as.target = "10.0.0.1:4433";
+	assert_int_equal(store_node_enroll(st, H1, 0, NULL, 0, &as, &id), 0);
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
+	assert_string_equal(pr.target, "10.0.0.1:4433");
+	assert_int_equal(store_node_at_target(st, "10.0.0.1:4433", &n), 0);
+	assert_string_equal(n.ek_hash, H1);
+	/* Another node moved to that target takes it. */
+	as.name = "b";
+	assert_int_equal(store_node_enroll(st, H2, 0, NULL, 0, &as, &id), 0);
+	assert_int_equal(store_node_at_target(st, "10.0.0.1:4433", &n), 0);
+	assert_string_equal(n.ek_hash, H2);
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
+	assert_string_equal(pr.target, "");
+	/* Bad targets: refused, nothing changed. */
+	memset(&as, 0, sizeof(as));
+	as.target = "nocolon";
+	assert_int_equal(store_node_assign(st, "b", &as), AERR_INVALID_ARG);
+	assert_non_null(strstr(err_detail(), "HOST:PORT"));
+	{
+		char longer[STORE_TARGET_MAX + 8];
+
+		memset(longer, 'h', sizeof(longer) - 1);
+		longer[sizeof(longer) - 1] = 0;
+		longer[1] = ':';
+		as.target = longer;
+		assert_int_equal(store_node_assign(st, "b", &as), AERR_INVALID_ARG);
+	}
+	assert_int_equal(store_node_at_target(st, "10.0.0.1:4433", &n), 0);
+	assert_string_equal(n.ek_hash, H2);
+	/* Unbound: the target answers for nobody until the next proof. */
+	as.target = "";
+	assert_int_equal(store_node_assign(st, "b", &as), 0);
+	assert_int_equal(store_node_at_target(st, "10.0.0.1:4433", &n), AERR_NOT_FOUND);
+	assert_int_equal(store_node_get(st, "b", STORE_KEY_OPERATOR, &n), 0);
+	assert_string_equal(n.target, "");
+	store_close(st);
+}
+
 struct rejected_seen {
 	int rows;
 	struct store_rejected first;
@@ -547,6 +600,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_assign, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_assign_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enroll_and_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
