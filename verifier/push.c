@@ -29,6 +29,10 @@
 
 #define PUSH_PEER_MAX (RPC_IDENTITY_MAX + 1)
 #define PUSH_HOST_MAX 64
+/* A session this young is never displaced by its identity's next Hello:
+ * enough for a genuine exchange to prove its TPM (an activation or a quote,
+ * and a round trip). */
+#define PUSH_DISPLACE_GRACE_MS 2000
 
 /* The quote a passing verdict waits to record until the secrets it brings
  * are proven: the SubmitQuote request that carried it is gone by then. */
@@ -44,6 +48,7 @@ struct push_entry {
 	uint8_t tag[PUSHID_TAG_LEN];
 	char peer[PUSH_PEER_MAX];                 /* TLS identity that said Hello; "" when insecure */
 	char host[PUSH_HOST_MAX];                 /* the attestor's claim (record_host), for logs */
+	uint64_t opened_ms;
 	uint64_t expires_ms;
 	int busy;                                 /* a handler works on it (table lock) */
 	uint32_t next_free;                       /* free list link */
@@ -311,16 +316,17 @@ static uint32_t push_peer_open(const struct push_service *p, const char *peer)
 	return n;
 }
 
-/* The oldest session of peer that has proven nothing and no handler holds;
- * UINT32_MAX when none. With table_lock held. */
-static uint32_t push_peer_idle(const struct push_service *p, const char *peer)
+/* The oldest session of peer that has proven nothing, no handler holds and
+ * is past its grace; UINT32_MAX when none. With table_lock held. */
+static uint32_t push_peer_idle(const struct push_service *p, const char *peer, uint64_t now)
 {
 	uint32_t best = UINT32_MAX;
 
 	for (uint32_t i = 0; i < p->nslots; i++) {
 		const struct push_entry *e = &p->slots[i];
 
-		if (!e->s || e->busy || strcmp(e->peer, peer) != 0 || session_proven(e->s))
+		if (!e->s || e->busy || strcmp(e->peer, peer) != 0 || session_proven(e->s) ||
+		    now - e->opened_ms < PUSH_DISPLACE_GRACE_MS)
 			continue;
 		if (best == UINT32_MAX || e->expires_ms < p->slots[best].expires_ms)
 			best = i;
@@ -329,23 +335,28 @@ static uint32_t push_peer_idle(const struct push_service *p, const char *peer)
 }
 
 /* A free slot for peer, marked busy; UINT32_MAX when the table is full, or
- * when peer holds per_identity sessions that all proved their TPM (*own
- * set). At its share, peer's oldest session that proved nothing makes room
- * (*evicted set): a peer that says Hello and never finishes (a stolen
- * identity key, a bug) only displaces its own idle sessions, and a genuine
- * exchange, which proves its TPM within a call or two, keeps its place.
+ * when peer holds per_identity sessions that proved their TPM or are in
+ * their grace (*own set: the caller retries, as before any of this). At
+ * its share, peer's oldest session that proved nothing and is past its grace
+ * makes room (*evicted set): a peer that says Hello and never finishes (a
+ * bug, a stolen identity key at a modest rate) only displaces its own stale
+ * sessions, and a genuine exchange, which proves its TPM within a call or
+ * two, is not displaced meanwhile. A flood fast enough to keep the share
+ * young refuses the identity's Hellos, its own and its nodes' alike: that
+ * identity's pre-issued requests still pass (docs/threat-model.md).
  * vouched: a pre-issued request's session, whose id only the node was
  * handed, is not held to the share. The count is made only once as many
  * sessions as one identity may hold are open at all. */
 static uint32_t push_take_slot(struct push_service *p, const char *peer, int vouched, int *own, int *evicted)
 {
 	uint32_t slot = UINT32_MAX, victim;
+	uint64_t now = push_now_ms();
 
 	*own = *evicted = 0;
 	pthread_mutex_lock(&p->table_lock);
 	if (!vouched && p->open >= p->per_identity && push_peer_open(p, peer) >= p->per_identity &&
-	    (push_reap(p, push_now_ms()), push_peer_open(p, peer) >= p->per_identity)) {
-		if ((victim = push_peer_idle(p, peer)) == UINT32_MAX) {
+	    (push_reap(p, now), push_peer_open(p, peer) >= p->per_identity)) {
+		if ((victim = push_peer_idle(p, peer, now)) == UINT32_MAX) {
 			*own = 1;
 			goto out;
 		}
@@ -380,7 +391,8 @@ static struct push_entry *push_open(struct push_service *p, struct rpc_call *cal
 				"more than max_sessions_per_identity");
 	if (*slot == UINT32_MAX) {
 		if (own) {
-			record_rejected(&rec, NULL, "endorsement", "max_sessions_per_identity sessions open, all proven");
+			record_rejected(&rec, NULL, "endorsement", "max_sessions_per_identity sessions open, all proven "
+					"or younger than their grace");
 			(void)rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED,
 					    "this TLS identity has %u sessions open, the most one identity may "
 					    "(max_sessions_per_identity); finish or let them expire", p->per_identity);
@@ -401,7 +413,8 @@ static struct push_entry *push_open(struct push_service *p, struct rpc_call *cal
 	}
 	snprintf(e->peer, sizeof(e->peer), "%s", peer ? peer : "");
 	record_host(e->host, host);
-	e->expires_ms = push_now_ms() + (uint64_t)p->cfg->session_ttl * 1000u;
+	e->opened_ms = push_now_ms();
+	e->expires_ms = e->opened_ms + (uint64_t)p->cfg->session_ttl * 1000u;
 	e->rec = (struct record_ctx){ .store = p->store, .hook = p->hook, .mode = "push", .peer = e->peer, .host = e->host,
 				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment };
 	e->quote = NULL;

@@ -8,6 +8,12 @@
 # is not held to the share: the node keeps passing through the flood, the
 # flood is counted as rejected attempts of the identity (one row) and the
 # log hears of it at powers of two only.
+# Then the second review's finding: a node that must say Hello (here its
+# attestor restarted) lost every session to such a flood, displaced before
+# its ActivateCredential arrived. A session in its grace (2 s) is not
+# displaced now: the node is refused with a status that says why
+# (RESOURCE_EXHAUSTED) or gets through, never loses a session, and passes
+# as soon as the flood stops.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend openssl
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
@@ -31,6 +37,7 @@ state_dir = $WORK/vstate
 reattest_interval = 2
 session_ttl = 5"
 bg verifier "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
+VERPID=$BG_PID
 VPORT=$(log_port "$WORK/verifier.log")
 
 # The flood's well-formed endorsement: any TPM's (here another swtpm's).
@@ -40,6 +47,7 @@ SPORT=$(log_port "$WORK/source.log")
 
 TCTI=$VTCTI attestor_conf "$WORK/victim.conf" push "127.0.0.1:$VPORT" "$WORK/vicstate"
 bg victim "$BUILD_DIR/attestor" --config "$WORK/victim.conf"
+VICPID=$BG_PID
 state() { "$BUILD_DIR/verifier" list --config "$WORK/verifier.conf" --json |
 	/usr/bin/python3 -c 'import json,sys; n=json.load(sys.stdin)["nodes"]; print(n[0]["state"] if n else "none")'; }
 for ((i = 0; i < 100; i++)); do [ "$(state)" = passing ] && break; sleep 0.2; done
@@ -69,3 +77,28 @@ PY
 lines=$(grep -c "rejected attempt" "$WORK/verifier.log" || true)
 [ "$lines" -le 24 ] || fail "$lines log lines for the flood"
 ok "the flood is one rejected-attempts row, no failing verdict, $lines log lines: $(grep "rejected attempt" "$WORK/verifier.log" | tail -n 1 | cut -d' ' -f4-)"
+
+# --- a node that must say Hello, during a flood. A small share (64 / 16 = 4)
+# so that one Python client floods as fast as the displacement needs.
+kill -TERM "$VICPID"; wait "$VICPID" 2>/dev/null || true
+kill -TERM "$VERPID"; wait "$VERPID" 2>/dev/null || true
+sed -i "s|^session_ttl = 5|session_ttl = 5\nmax_sessions = 64|" "$WORK/verifier.conf"
+grep -q "^max_sessions = 64" "$WORK/verifier.conf" || fail "could not set max_sessions"
+bg verifier2 "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
+VPORT=$(log_port "$WORK/verifier2.log")
+sed -i "s|^verifier = .*|verifier = 127.0.0.1:$VPORT|" "$WORK/victim.conf"
+bg flood2 /usr/bin/python3 "$SOURCE_DIR/tests/integration/starve_sessions.py" --stubs "$WORK/stubs" \
+	--verifier "127.0.0.1:$VPORT" --source "127.0.0.1:$SPORT" --pki "$P" --as attestor --seconds 10
+FPID=$BG_PID
+sleep 2
+bg victim2 "$BUILD_DIR/attestor" --config "$WORK/victim.conf"
+wait "$FPID" || fail "the second flood failed: $(cat "$WORK/flood2.log")"
+for ((i = 0; i < 50; i++)); do grep -q "attestation PASS" "$WORK/victim2.log" && break; sleep 0.2; done
+grep -q "attestation PASS" "$WORK/victim2.log" || fail "the node did not pass after the flood: $(tail -n 5 "$WORK/victim2.log")"
+lost=$(grep -c "unknown or finished session" "$WORK/victim2.log" || true)
+[ "$lost" = 0 ] || fail "the flood displaced $lost of the node's sessions: $(grep -m1 "unknown or finished" "$WORK/victim2.log")"
+refused=$(grep -c "RESOURCE_EXHAUSTED.*max_sessions_per_identity" "$WORK/victim2.log" || true)
+others=$(grep "retrying in" "$WORK/victim2.log" | grep -vc "max_sessions_per_identity" || true)
+[ "$others" = 0 ] || fail "the node was refused otherwise: $(grep "retrying in" "$WORK/victim2.log" | grep -v max_sessions_per_identity | head -n 1)"
+grep -q "hellos accepted [1-9]" "$WORK/flood2.log" || fail "the flood did not get in: $(cat "$WORK/flood2.log")"
+ok "a node saying Hello through a flood ($(tail -n 1 "$WORK/flood2.log")): no session lost, refused $refused times with max_sessions_per_identity, passed after it"

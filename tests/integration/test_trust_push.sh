@@ -193,8 +193,9 @@ ok "#1: the victim's pending quote request still answerable: $out"
 	WHERE ek_hash = '$VICTIM'")" = "passing|$((${before##*|} + 1))" ] || fail "victim after its answer: $(node "$VICTIM")"
 
 # --- #14: attestor2 holds Hellos it never finishes (B's evidence): at its
-# share of the 64 sessions (4) each new one displaces its oldest that proved
-# nothing; attestor is served meanwhile. (Sessions that proved their TPM keep
+# share of the 64 sessions (4) a new one waits while they are in their grace
+# (2 s), then displaces its oldest that proved nothing; attestor is served
+# meanwhile. (Sessions that proved their TPM keep
 # their place: below, after the re-bind.)
 out=$(att --tpm "$TB" --as attestor2 --other-tpm "$TA" --other-as attestor --secrets db-key hog --count 4) ||
 	fail "sessions of one identity"

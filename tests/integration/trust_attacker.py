@@ -29,9 +29,11 @@ Commands (each prints "ok <command>: <what the verifier said>" or exits 1):
         (a credential challenge --other-tpm cannot answer)
         -> PERMISSION_DENIED (activation)
   hog --count N                   N Hellos with --tpm's evidence never answered,
-        the identity's share: the next Hello is served, the oldest held one is
-        gone (NOT_FOUND); --other-as relaying --other-tpm passes meanwhile;
-        the other held sessions pass once answered
+        the identity's share: the next Hello RESOURCE_EXHAUSTED while they are
+        in their grace (PUSH_DISPLACE_GRACE_MS); past it, the next Hello is
+        served and the oldest held one is gone (NOT_FOUND); --other-as
+        relaying --other-tpm passes meanwhile; the other held sessions pass
+        once answered
   hog-proven --count N            N sessions of --tpm's known AK held at their
         secrets (proven, not finished): the next Hello RESOURCE_EXHAUSTED
         (max_sessions_per_identity); they are left to expire
@@ -194,8 +196,12 @@ def cmd_hog(a, r, o):
         if not ch.HasField("quote") and not ch.HasField("credential"):
             die("Hello %d: no demand: %s" % (len(held) + 1, ch))
         held.append(ch)
-    # At its share, a new Hello displaces the identity's oldest session that
+    # At its share, a session in its grace is not displaced: a genuine
+    # exchange has that long to prove its TPM.
+    young = expect(C.RESOURCE_EXHAUSTED, lambda: hello(r, a.peer, e, k), "max_sessions_per_identity")
+    # Past it, a new Hello displaces the identity's oldest session that
     # proved nothing: a peer that never finishes only crowds itself out.
+    time.sleep(2.3)
     extra = hello(r, a.peer, e, k)
     gone = expect(C.NOT_FOUND, lambda: drive(r, a.peer, held[0]), "unknown or finished")
     ov, got = drive(o, a.other_as, hello(o, a.other_as, *o.evidence()))
@@ -204,8 +210,9 @@ def cmd_hog(a, r, o):
         v, _ = drive(r, a.peer, ch)
         if not getattr(v, "pass"):
             die("a held session did not pass once answered: %s" % v)
-    return ("%d sessions held, the next Hello served and the oldest displaced (%s); %s meanwhile: %s; "
-            "the others passed once answered" % (a.count, gone, a.other_as, other))
+    return ("%d sessions held, the next Hello refused in their grace (%s), past it served and the oldest "
+            "displaced (%s); %s meanwhile: %s; the others passed once answered"
+            % (a.count, young, gone, a.other_as, other))
 
 
 def cmd_hog_proven(a, r, o):
