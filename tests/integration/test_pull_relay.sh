@@ -40,20 +40,13 @@ bg relay-r /usr/bin/python3 "$SOURCE_DIR/tests/integration/tcp_relay.py" 0 "$TV"
 TR=127.0.0.1:$(log_port "$WORK/relay-r.log")
 
 # reattest_window 0 (off): what holds below is the binding, not the window.
-cat >"$WORK/verifier.conf" <<CONF
-[verifier]
-mode = pull
+verifier_conf "$WORK/verifier.conf" "mode = pull
 targets = $TR, $TV, $TG
 reattest_interval = 1
 reattest_window = 0
 ek_roots = $WORK/roots
 state_dir = $WORK/vstate
-hook = cat >> $WORK/hook.events; echo >> $WORK/hook.events
-log_level = info
-$(tls_conf verifier)
-[policy]
-$PCR_REF
-CONF
+hook = cat >> $WORK/hook.events; echo >> $WORK/hook.events"
 DB=$WORK/vstate/verifier.db
 failed_events() { grep -c '"to":"failed"' "$WORK/hook.events" 2>/dev/null || true; }
 node() { db_rows "$DB" "SELECT state, target FROM nodes WHERE name = '$1'"; }

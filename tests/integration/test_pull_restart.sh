@@ -28,20 +28,13 @@ start_attestor() { # [PORT]
 }
 N=1; start_attestor
 
-cat >"$WORK/verifier.conf" <<CONF
-[verifier]
-mode = pull
+verifier_conf "$WORK/verifier.conf" "mode = pull
 targets = 127.0.0.1:$APORT
 reattest_interval = 1
 reattest_window = 4
 ek_roots = $EK_ROOTS
 state_dir = $WORK/vstate
-hook = cat >> $WORK/hook.events; echo >> $WORK/hook.events
-log_level = info
-$(tls_conf verifier)
-[policy]
-$PCR_REF
-CONF
+hook = cat >> $WORK/hook.events; echo >> $WORK/hook.events"
 start_verifier() {
 	bg "verifier$N" "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 	VPID=$BG_PID
