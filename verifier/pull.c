@@ -36,9 +36,9 @@ struct pull_driver {
 	const char *target;
 	struct rpc_channel *ch;
 	struct session *last;         /* the last passing session: pull_requote continues it */
-	/* The node last proven at this target, and by whom: a round that does
-	 * not prove it again fails it (without contact), and pull_requote
-	 * records its verdicts. */
+	/* The node this target answers for, and by whom it was proven: a
+	 * round that does not prove it again fails it (without contact), and
+	 * pull_requote records its verdicts. */
 	struct record_ctx last_rec;
 	char last_host[64];
 	char last_peer[RPC_IDENTITY_MAX + 1];
@@ -381,7 +381,7 @@ static void pull_failure(struct session_verdict *v, int code, enum pull_stage st
 /* What the round means, by the rule of proof before state: a proven session
  * gives its node a verdict (a pass the store cannot take is no pass); one
  * that failed before any proof is a rejected attempt of the attestor's
- * identity; and the node last proven at this target, not proven again this
+ * identity; and the node this target answers for, not proven again this
  * round, fails without contact. Returns the round's outcome. */
 static int pull_record(struct run *x, int r, enum pull_stage st)
 {
@@ -536,6 +536,20 @@ int pull_requote(struct pull_driver *d, struct pull_result *res)
 	double t0 = now_ms();
 	int r;
 
+	/* An operator moved or removed this target's node meanwhile: going on
+	 * with its session would attest it where it is no longer bound. A full
+	 * exchange decides instead (record_lookup). */
+	if (d->last && d->store) {
+		int64_t node = d->last_rec.node_id;
+
+		pull_restore(d);
+		if (d->last_rec.node_id != node) {
+			LOG_INFO("target %s answers for another node now: full exchange", d->target);
+			session_free(d->last);
+			d->last = NULL;
+			return pull_attest(d, res);
+		}
+	}
 	memset(res, 0, sizeof(*res));
 	pull_run_init(&x, d, res);
 	x.s = d->last;

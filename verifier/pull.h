@@ -53,7 +53,9 @@ int pull_attest(struct pull_driver *d, struct pull_result *res) ATTEST_WUR;
  * nonce and quote only (DESIGN: later attestations of an enrolled host), and
  * the IMA list continued from where that session's replay stopped.
  * AERR_STATE when there is no passing session to continue; a failure ends
- * it (the next call needs pull_attest). */
+ * it (the next call needs pull_attest). When the store says the target
+ * answers for another node now (an operator moved or removed it), a full
+ * exchange (pull_attest) instead. */
 int pull_requote(struct pull_driver *d, struct pull_result *res) ATTEST_WUR;
 
 /* Wait ms between rounds (or until *stop) while the channel to the attestor

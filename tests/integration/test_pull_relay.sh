@@ -12,7 +12,8 @@
 #     rejected attempt; cutting it fails nobody (P1);
 #   - root relaying its own address to another node fails its own node (P2);
 #   - an operator binds a node to its target before its first proof
-#     (enroll --target): no first-proof race for a relay to win;
+#     (enroll --target): no first-proof race for a relay to win, and moves
+#     it while serve runs: it is attested only where it is bound;
 #   - a bad --target is refused, the store unchanged.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend tpm2_createek tpm2_flushcontext openssl python3
@@ -72,6 +73,27 @@ G_EK=$(db_rows "$DB" "SELECT ek_hash FROM nodes WHERE target = '$TG'")
 [ -n "$G_EK" ] || fail "no node at g's target: $(db_rows "$DB" "SELECT ek_hash, target FROM nodes")"
 "$BUILD_DIR/verifier" enroll --config "$WORK/verifier.conf" "$G_EK" --name g >/dev/null || fail "naming g"
 ok "P1: the relay at $TR proving v's TPM is refused: $(grep -m1 "attested at another target" "$WORK/verifier1.log" | cut -d' ' -f4-)"
+
+# --- an operator moves v to the relay's address (say v's address changed)
+# while serve runs: v is attested there, its old target's session is not
+# continued (it would pass v where it is no longer bound); and back.
+moved() { # TARGET OTHER: v passes at TARGET only, OTHER's rounds refuse it
+	local n
+	"$BUILD_DIR/verifier" enroll --config "$WORK/verifier.conf" v --target "$1" >/dev/null || fail "enroll v --target $1"
+	n=$(grep -c "verdict PASS target $1" "$WORK/verifier1.log" || true)
+	wait_log "$WORK/verifier1.log" "verdict PASS target $1" $((n + 2)) 30
+	[ "$(node v)" = "passing|$1" ] || fail "v moved to $1: $(node v)"
+	n=$(grep -c "verdict PASS target $2" "$WORK/verifier1.log" || true)
+	sleep 2.5
+	[ "$(grep -c "verdict PASS target $2" "$WORK/verifier1.log" || true)" = "$n" ] ||
+		fail "v still passes at $2 after its move to $1"
+	[ "$(node v)" = "passing|$1" ] || fail "v after its move to $1: $(node v)"
+}
+moved "$TR" "$TV"
+grep -q "target $TV answers for another node now: full exchange" "$WORK/verifier1.log" ||
+	fail "the old target continued its session"
+moved "$TV" "$TR"
+ok "an operator moved v to $TR and back while serve ran: attested only where bound"
 
 # The rogue cuts the relay: its target's rounds fail, and fail nobody.
 events=$(failed_events)

@@ -269,10 +269,13 @@ static void test_assign(void **state)
 
 /* A pull target answers for one node: an operator binds a node to one
  * (enroll --target), moving it there unbinds any other; "" unbinds; a
- * target without a port is refused, the node unchanged. */
+ * target without a port is refused, the node unchanged; a verdict binds an
+ * unbound node and never moves a bound one. */
 static void test_assign_target(void **state)
 {
 	struct store *st = NULL;
+	struct store_attestation a;
+	struct store_change ch;
 	struct store_assign as;
 	struct store_prior pr;
 	struct store_node n;
@@ -311,12 +314,29 @@ static void test_assign_target(void **state)
 	}
 	assert_int_equal(store_node_at_target(st, "10.0.0.1:4433", &n), 0);
 	assert_string_equal(n.ek_hash, H2);
-	/* Unbound: the target answers for nobody until the next proof. */
+	/* A verdict never moves a bound node: only an operator does. */
+	memset(&a, 0, sizeof(a));
+	a.node_id = id;
+	a.mode = "pull";
+	a.peer = "attestor";
+	a.pass = 1;
+	a.step = "quote";
+	a.reason = "";
+	a.target = "10.0.0.2:4433";
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_int_equal(store_node_at_target(st, "10.0.0.1:4433", &n), 0);
+	assert_string_equal(n.ek_hash, H2);
+	assert_int_equal(store_node_at_target(st, "10.0.0.2:4433", &n), AERR_NOT_FOUND);
+	/* Unbound: the target answers for nobody until the next proof, whose
+	 * verdict binds it. */
 	as.target = "";
 	assert_int_equal(store_node_assign(st, "b", &as), 0);
 	assert_int_equal(store_node_at_target(st, "10.0.0.1:4433", &n), AERR_NOT_FOUND);
 	assert_int_equal(store_node_get(st, "b", STORE_KEY_OPERATOR, &n), 0);
 	assert_string_equal(n.target, "");
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_int_equal(store_node_at_target(st, "10.0.0.2:4433", &n), 0);
+	assert_string_equal(n.ek_hash, H2);
 	store_close(st);
 }
 
