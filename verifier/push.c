@@ -336,7 +336,7 @@ static uint32_t push_peer_idle(const struct push_service *p, const char *peer, u
 
 /* A free slot for peer, marked busy; UINT32_MAX when the table is full, or
  * when peer holds per_identity sessions that proved their TPM or are in
- * their grace (*own set: the caller retries, as before any of this). At
+ * their grace (*own set: RESOURCE_EXHAUSTED, the attestor retries). At
  * its share, peer's oldest session that proved nothing and is past its grace
  * makes room (*evicted set): a peer that says Hello and never finishes (a
  * bug, a stolen identity key at a modest rate) only displaces its own stale

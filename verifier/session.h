@@ -302,7 +302,7 @@ int session_receipt(struct session *s, const struct session_proof *proofs, size_
 int session_proven(const struct session *s);
 
 /* A check outside the session refused it (the node is bound to another TLS
- * identity, or was removed): FAILED at step with code and the current
+ * identity or pull target, or was removed): FAILED at step with code and the current
  * err_detail() as its reason. Returns code. */
 int session_reject(struct session *s, enum session_step step, int code) ATTEST_WUR;
 

@@ -102,7 +102,7 @@ struct store_attestation {
 	size_t ima_state_len;
 	uint32_t ima_reset;              /* the boot it belongs to */
 	int no_contact;                  /* a verdict without the node (a missed window): last_seen stays */
-	const char *target;              /* pull: the HOST:PORT it was attested at; NULL keeps it */
+	const char *target;              /* pull: the HOST:PORT it was attested at (binds an unbound node) */
 };
 
 struct store_node {
@@ -173,10 +173,10 @@ int store_node_enroll(struct store *st, const char *ek_hash, uint16_t ek_alg, co
 		      size_t ek_pub_len, const struct store_assign *a, int64_t *id) ATTEST_WUR;
 
 /* Change an operator's assignments of the node key names (store_node_get,
- * STORE_KEY_OPERATOR):
- * name, the TLS identity it is bound to (a re-bind), groups. One
- * transaction; AERR_NOT_FOUND / AERR_INVALID_ARG as store_node_get, or when
- * the name is another node's. */
+ * STORE_KEY_OPERATOR): name, the TLS identity and the pull target it is
+ * bound to (a re-bind, a move), groups. One transaction; AERR_NOT_FOUND /
+ * AERR_INVALID_ARG as store_node_get, or when the name is another node's
+ * or the target is not HOST:PORT. */
 int store_node_assign(struct store *st, const char *key, const struct store_assign *a) ATTEST_WUR;
 
 /* Record a verdict and move its node to passing or failed with the reason, in
@@ -206,9 +206,9 @@ enum store_key {
  * ambiguous. */
 int store_node_get(struct store *st, const char *key, enum store_key by, struct store_node *out) ATTEST_WUR;
 
-/* The node a pull target answers for: the first one proven there (a verdict
- * records where; the target is then no other node's), or the one an
- * operator moved there. AERR_NOT_FOUND when none. */
+/* The node a pull target answers for: the one whose verdict there bound it
+ * first (a verdict binds an unbound node, never moves a bound one), or the
+ * one an operator moved there. AERR_NOT_FOUND when none. */
 int store_node_at_target(struct store *st, const char *target, struct store_node *out) ATTEST_WUR;
 
 /* Every node in enrollment order. */
