@@ -63,6 +63,7 @@ static const char *const store_migrations[] = {
 	 "ALTER TABLE nodes ADD COLUMN ima_state BLOB;"),
 	/* 4: proof before state. A node is bound to the TLS identity that
 	 * proved its TPM (push nodes: the peer of their last passing verdict),
+	 * and in pull mode to its target (looked up by target every round),
 	 * may carry an operator's name and groups, and may be 'verified' (no
 	 * reference to judge it by). Peers that fail before any proof are
 	 * counted per identity in rejected, never as verdicts of a node. The
@@ -111,7 +112,8 @@ static const char *const store_migrations[] = {
 	 " last_at INTEGER NOT NULL,"
 	 " step TEXT, reason TEXT, ek_hash TEXT,"
 	 " UNIQUE (mode, identity));"
-	 "CREATE INDEX rejected_last ON rejected(last_at);"),
+	 "CREATE INDEX rejected_last ON rejected(last_at);"
+	 "CREATE INDEX nodes_target ON nodes(target);"),
 };
 
 #define STORE_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
