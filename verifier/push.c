@@ -29,9 +29,9 @@
 
 #define PUSH_PEER_MAX (RPC_IDENTITY_MAX + 1)
 #define PUSH_HOST_MAX 64
-/* A session this young is never displaced by its identity's next Hello:
- * enough for a genuine exchange to prove its TPM (an activation or a quote,
- * and a round trip). */
+/* A session that answered a step this recently is never displaced by its
+ * identity's next Hello: enough for a genuine peer to answer the demand it
+ * was just handed (an activation or a quote, and a round trip). */
 #define PUSH_DISPLACE_GRACE_MS 2000
 
 /* The quote a passing verdict waits to record until the secrets it brings
@@ -48,7 +48,7 @@ struct push_entry {
 	uint8_t tag[PUSHID_TAG_LEN];
 	char peer[PUSH_PEER_MAX];                 /* TLS identity that said Hello; "" when insecure */
 	char host[PUSH_HOST_MAX];                 /* the attestor's claim (record_host), for logs */
-	uint64_t opened_ms;
+	uint64_t active_ms;                       /* opened, or last handed back to its peer */
 	uint64_t expires_ms;
 	int busy;                                 /* a handler works on it (table lock) */
 	uint32_t next_free;                       /* free list link */
@@ -196,6 +196,8 @@ static void push_put(struct push_service *p, uint32_t slot, int end)
 	p->slots[slot].busy = 0;
 	if (end)
 		push_slot_release(p, slot);
+	else /* the peer has its next demand now: its grace starts again */
+		p->slots[slot].active_ms = push_now_ms();
 	pthread_mutex_unlock(&p->table_lock);
 }
 
@@ -317,7 +319,8 @@ static uint32_t push_peer_open(const struct push_service *p, const char *peer)
 }
 
 /* The oldest session of peer that has proven nothing, no handler holds and
- * is past its grace; UINT32_MAX when none. With table_lock held. */
+ * is past its grace (now read under the lock: no session is newer); UINT32_MAX
+ * when none. With table_lock held. */
 static uint32_t push_peer_idle(const struct push_service *p, const char *peer, uint64_t now)
 {
 	uint32_t best = UINT32_MAX;
@@ -326,7 +329,7 @@ static uint32_t push_peer_idle(const struct push_service *p, const char *peer, u
 		const struct push_entry *e = &p->slots[i];
 
 		if (!e->s || e->busy || strcmp(e->peer, peer) != 0 || session_proven(e->s) ||
-		    now - e->opened_ms < PUSH_DISPLACE_GRACE_MS)
+		    e->active_ms + PUSH_DISPLACE_GRACE_MS > now)
 			continue;
 		if (best == UINT32_MAX || e->expires_ms < p->slots[best].expires_ms)
 			best = i;
@@ -350,10 +353,11 @@ static uint32_t push_peer_idle(const struct push_service *p, const char *peer, u
 static uint32_t push_take_slot(struct push_service *p, const char *peer, int vouched, int *own, int *evicted)
 {
 	uint32_t slot = UINT32_MAX, victim;
-	uint64_t now = push_now_ms();
+	uint64_t now;
 
 	*own = *evicted = 0;
 	pthread_mutex_lock(&p->table_lock);
+	now = push_now_ms();
 	if (!vouched && p->open >= p->per_identity && push_peer_open(p, peer) >= p->per_identity &&
 	    (push_reap(p, now), push_peer_open(p, peer) >= p->per_identity)) {
 		if ((victim = push_peer_idle(p, peer, now)) == UINT32_MAX) {
@@ -413,8 +417,8 @@ static struct push_entry *push_open(struct push_service *p, struct rpc_call *cal
 	}
 	snprintf(e->peer, sizeof(e->peer), "%s", peer ? peer : "");
 	record_host(e->host, host);
-	e->opened_ms = push_now_ms();
-	e->expires_ms = e->opened_ms + (uint64_t)p->cfg->session_ttl * 1000u;
+	e->active_ms = push_now_ms();
+	e->expires_ms = e->active_ms + (uint64_t)p->cfg->session_ttl * 1000u;
 	e->rec = (struct record_ctx){ .store = p->store, .hook = p->hook, .mode = "push", .peer = e->peer, .host = e->host,
 				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment };
 	e->quote = NULL;
