@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "pcrsel.h"
+#include "target.h"
 
 /* Parser state: inih does not report line numbers to the handler in Debian's
  * build, so our own reader counts them. */
@@ -167,11 +168,16 @@ static int verifier_key(struct parse *p, const char *name, const char *v)
 			return fail(p, AERR_CONFIG, "targets is too long");
 		strcpy(buf, v);
 		for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-			if (!strchr(tok, ':'))
-				return fail(p, AERR_CONFIG, "target '%s' is not HOST:PORT", tok);
+			char canon[TARGET_MAX];
+
+			/* One spelling: a node is bound to its target by this string. */
+			if (target_canonical(tok, canon) != 0)
+				return fail(p, AERR_CONFIG, "%s", err_detail());
+			if (target_listed(canon, c->targets, c->ntargets))
+				return fail(p, AERR_CONFIG, "target '%s' is listed twice (as %s)", tok, canon);
 			if (c->ntargets == CONFIG_MAX_TARGETS)
 				return fail(p, AERR_CONFIG, "more than %d targets", CONFIG_MAX_TARGETS);
-			if (!(c->targets[c->ntargets++] = strdup(tok)))
+			if (!(c->targets[c->ntargets++] = strdup(canon)))
 				return fail(p, AERR_ALLOC, "out of memory");
 		}
 	} else if (!strcmp(name, "listen")) {

@@ -19,6 +19,7 @@
 #include "push.h"
 #include "rpc.h"
 #include "strsafe.h"
+#include "target.h"
 #include "watch.h"
 
 #define EXIT_PASS 0
@@ -90,19 +91,6 @@ static int help_main(int argc, char **argv)
 	return EXIT_PASS;
 }
 
-/* "host:port" or "[v6]:port" with a numeric port. */
-static int target_ok(const char *t)
-{
-	const char *colon = strrchr(t, ':');
-	char *end;
-	long port;
-
-	if (!colon || colon == t || !colon[1])
-		return 0;
-	port = strtol(colon + 1, &end, 10);
-	return !*end && port > 0 && port < 65536;
-}
-
 /* The verdict line of a passing round (or one verified, but unjudged). */
 static void print_pass(const char *target, int round, const struct pull_result *res)
 {
@@ -137,7 +125,8 @@ static int attest_main(int argc, char **argv)
 	struct verifier_config *cfg = NULL;
 	struct pull_driver *d = NULL;
 	struct pull_result res;
-	const char *config = NULL, *target;
+	const char *config = NULL;
+	char target[TARGET_MAX];
 	long rounds = 1, interval = 0;
 	char *end;
 	int opt, r, rc = EXIT_USAGE, rpc_up = 0;
@@ -166,15 +155,19 @@ static int attest_main(int argc, char **argv)
 	}
 	if (!config || optind != argc - 1)
 		goto usage;
-	target = argv[optind];
-	if (!target_ok(target)) {
-		fprintf(stderr, "verifier: target '%s' is not HOST:PORT\n", target);
+	if (target_canonical(argv[optind], target) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
 		return EXIT_USAGE;
 	}
 	if (verifier_config_load(config, &cfg) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		return EXIT_USAGE;
 	}
+	/* A node is bound to the target it is attested at, if that is one of
+	 * `targets` (pull.c): say so when it is not. */
+	if (cfg->mode == CONFIG_MODE_PULL && cfg->state_dir && !target_listed(target, cfg->targets, cfg->ntargets))
+		fprintf(stderr, "verifier: note: %s is not one of %s's targets: the node is not bound to it\n",
+			target, config);
 	log_set_level((enum log_level)cfg->log_level);
 	if (cfg->mode != CONFIG_MODE_PULL) {
 		fprintf(stderr, "verifier: %s: attest needs mode = pull\n", config);

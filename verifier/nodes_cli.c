@@ -24,7 +24,8 @@ struct nodes_args {
 	int json;
 	const char *name;
 	const char *identity;
-	const char *target;
+	const char *target;           /* in its one spelling (target_canonical), into target_buf */
+	char target_buf[TARGET_MAX];
 	const char *ek_pub;
 	size_t ngroups;
 	int set_groups;
@@ -80,6 +81,17 @@ static int open_store(int argc, char **argv, int want_node, struct store **st, s
 	if (verifier_config_load(config, &cfg) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		return EXIT_USAGE;
+	}
+	if (a->target && *a->target) {
+		if (target_canonical(a->target, a->target_buf) != 0) {
+			fprintf(stderr, "verifier: %s\n", err_detail());
+			verifier_config_free(cfg);
+			return EXIT_FAIL;
+		}
+		a->target = a->target_buf;
+		if (!target_listed(a->target, cfg->targets, cfg->ntargets))
+			fprintf(stderr, "verifier: warning: %s is not one of %s's targets: serve does not attest "
+				"the node there\n", a->target, config);
 	}
 	if (!cfg->state_dir)
 		fprintf(stderr, "verifier: %s sets no state_dir: there is no database\n", config);

@@ -16,6 +16,7 @@
 #include "quote.h"
 #include "rpc.h"
 #include "secret.h"
+#include "target.h"
 #include "trust.h"
 
 /* Method indices of service Attestor, in proto declaration order. */
@@ -34,6 +35,10 @@ struct pull_driver {
 	struct store *store;          /* NULL without state_dir */
 	struct hook *hook;            /* NULL without hook */
 	const char *target;
+	/* The target is one of `targets`: its node is bound to it (record_lookup,
+	 * the verdict). A one-shot `verifier attest` elsewhere binds nothing: a
+	 * node bound to an address serve does not attest would be nobody's. */
+	const char *bind_target;
 	struct rpc_channel *ch;
 	struct session *last;         /* the last passing session: pull_requote continues it */
 	/* The node this target answers for, and by whom it was proven: a
@@ -81,7 +86,7 @@ static void pull_restore(struct pull_driver *d)
 	record_host(d->last_host, n.hostname); /* as stored: already safe */
 	snprintf(d->last_peer, sizeof(d->last_peer), "%s", n.identity);
 	d->last_rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = d->last_peer,
-					   .host = d->last_host, .pcrs = &d->cfg->pcrs, .target = d->target,
+					   .host = d->last_host, .pcrs = &d->cfg->pcrs, .target = d->bind_target,
 					   .explicit_enrollment = d->cfg->explicit_enrollment, .node_id = n.id,
 					   .state = n.state };
 	memcpy(d->last_rec.ek_hash, n.ek_hash, sizeof(d->last_rec.ek_hash));
@@ -103,6 +108,7 @@ int pull_open(const struct verifier_config *cfg, const char *target, struct pull
 	    (r = hook_start(cfg->hook, cfg->hook_timeout_ms, &d->hook)) != 0)
 		goto out;
 	d->target = target;
+	d->bind_target = target_listed(target, cfg->targets, cfg->ntargets) ? target : NULL;
 	pull_restore(d);
 	memset(&tls, 0, sizeof(tls));
 	tls.ca_file = cfg->tls.ca;
@@ -388,6 +394,8 @@ static int pull_record(struct run *x, int r, enum pull_stage st)
 	struct pull_driver *d = x->d;
 	struct session_quote q, *qp = NULL;
 	struct session_verdict v;
+	struct err_saved why;
+	char reason[600];
 	int64_t att = 0;
 	int rejected;
 
@@ -417,19 +425,31 @@ static int pull_record(struct run *x, int r, enum pull_stage st)
 	}
 	if (r == 0 || r == AERR_STORE)
 		return r;
+	/* Whatever ended the round before a proof, unreachable, refused or a
+	 * reply that does not even convert, the target's node was not proven:
+	 * an attestor cannot keep its node passing by answering with garbage. */
 	rejected = x->s && session_get_state(x->s) == SESSION_FAILED;
+	err_save(&why);
+	if (rejected)
+		snprintf(reason, sizeof(reason), "%s", session_last_verdict(x->s)->reason);
+	else if (r == AERR_RPC)
+		snprintf(reason, sizeof(reason), "%s", err_detail());
+	else
+		snprintf(reason, sizeof(reason), "%s: %s", err_str(r), err_detail());
 	if (rejected)
 		record_rejected(&x->rec, x->s, NULL, NULL);
+	else if (r != AERR_RPC && x->peer[0]) /* it answered, with something unusable */
+		record_rejected(&x->rec, x->s, stage_names[st < PULL_NSTAGES ? st : PULL_QUOTE], reason);
 	pull_restore(d); /* an operator may have moved the target's node meanwhile */
-	if (d->last_rec.node_id && (r == AERR_RPC || rejected)) {
+	if (d->last_rec.node_id) {
 		char prefix[300];
 
 		snprintf(prefix, sizeof(prefix), "target %s did not prove its node this round: ", d->target);
-		if (rejected)
-			err_set(r, "%s", session_last_verdict(x->s)->reason);
+		err_set(r, "%s", reason);
 		pull_failure(&v, r, st, prefix);
 		record_missed(&d->last_rec, &v);
 	}
+	err_restore(&why); /* pull_finish reports the round's own failure */
 	return r;
 }
 
@@ -463,7 +483,7 @@ static void pull_run_init(struct run *x, struct pull_driver *d, struct pull_resu
 	x->d = d;
 	x->res = res;
 	x->rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = x->peer, .host = x->host,
-				      .pcrs = &d->cfg->pcrs, .target = d->target,
+				      .pcrs = &d->cfg->pcrs, .target = d->bind_target,
 				      .explicit_enrollment = d->cfg->explicit_enrollment };
 }
 

@@ -631,14 +631,23 @@ static int store_assign_locked(struct store *st, int64_t id, const struct store_
 
 static int store_assign_check(const struct store_assign *a)
 {
+	int r;
+
 	if (a->ngroups > STORE_GROUPS_MAX)
 		return err_set(AERR_INVALID_ARG, "%zu groups: a node is in at most %d", a->ngroups, STORE_GROUPS_MAX);
 	if (a->name && strlen(a->name) > STORE_NAME_MAX)
 		return err_set(AERR_INVALID_ARG, "a node name has at most %d characters", STORE_NAME_MAX);
 	if (a->identity && strlen(a->identity) >= STORE_IDENTITY_MAX)
 		return err_set(AERR_INVALID_ARG, "a TLS identity has at most %d characters", STORE_IDENTITY_MAX - 1);
-	if (a->target && (strlen(a->target) >= STORE_TARGET_MAX || (*a->target && !strchr(a->target, ':'))))
-		return err_set(AERR_INVALID_ARG, "a target is HOST:PORT of at most %d characters", STORE_TARGET_MAX - 1);
+	if (a->target && *a->target) {
+		char canon[TARGET_MAX];
+
+		if ((r = target_canonical(a->target, canon)) != 0)
+			return r;
+		if (strcmp(canon, a->target) != 0)
+			return err_set(AERR_INVALID_ARG, "target '%.64s' is not in its one spelling (%s)", a->target,
+				       canon);
+	}
 	for (size_t i = 0; i < a->ngroups; i++)
 		if (!a->groups[i] || !*a->groups[i] || strlen(a->groups[i]) > STORE_NAME_MAX)
 			return err_set(AERR_INVALID_ARG, "a group name has 1..%d characters", STORE_NAME_MAX);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "target.h"
 
 #define STORE_FILE "verifier.db"
 
@@ -26,7 +27,7 @@ enum store_state { STORE_ENROLLED = 0, STORE_ATTESTING, STORE_PASSING, STORE_FAI
 #define STORE_IDENTITY_MAX 128          /* RPC_IDENTITY_MAX + 1 */
 #define STORE_NAME_MAX 64                /* an operator's node name or group name */
 #define STORE_GROUPS_MAX 16              /* groups one node is in */
-#define STORE_TARGET_MAX 256             /* a pull target, HOST:PORT */
+#define STORE_TARGET_MAX TARGET_MAX      /* a pull target, HOST:PORT (target.h) */
 /* Rejected attempts are kept per (mode, TLS identity), at most this many
  * rows: the least recent goes when a new identity comes. */
 #define STORE_REJECTED_MAX 1024

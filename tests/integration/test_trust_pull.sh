@@ -105,7 +105,9 @@ attestor att_a a attestor
 attestor att_b b attestor2
 fake fake1 attestor "$PORT_att_a"
 control fake1 '{"hostname": "victim-a"}'
-vconf "$WORK/v1.conf" v1
+# A's target is one of `targets`: a one-shot `verifier attest` there binds
+# A to it (elsewhere it would only check).
+vconf "$WORK/v1.conf" v1 "targets = 127.0.0.1:$PORT_fake1"
 
 # --- A proven through the relay: the victim's node, and what an attacker can copy of it.
 attest pass1 "$WORK/v1.conf" "$PORT_fake1"
@@ -179,7 +181,7 @@ done
 ok "item 1, binding: 'attestor2' with TPM B presenting A's EK, and relaying A's own TPM: refused, A's row unchanged"
 
 # --- item 9: a delivery that fails fails the node, and the hook hears it.
-vconf "$WORK/v1s.conf" v1 "" "$SECRET"
+vconf "$WORK/v1s.conf" v1 "targets = 127.0.0.1:$PORT_fake1" "$SECRET"
 control fake1 '{"hostname": "victim-a"}'
 attest secret-ok "$WORK/v1s.conf" "$PORT_fake1"
 [ "$RC" -eq 0 ] && grep -q "^PASS .* secrets 1 " "$WORK/secret-ok.out" ||
@@ -200,7 +202,7 @@ failed_by wrong-proof "proof of receipt does not verify"
 control fake1 '{"hostname": "victim-a"}'
 attest secret-ok2 "$WORK/v1s.conf" "$PORT_fake1"
 [ "$RC" -eq 0 ] && [ "$(node v1 state)" = passing ] || fail "passing again: exit $RC: $(cat "$WORK/secret-ok2.err")"
-vconf "$WORK/v1w.conf" v1 "" "[secret wrong-pcr]
+vconf "$WORK/v1w.conf" v1 "targets = 127.0.0.1:$PORT_fake1" "[secret wrong-pcr]
 kind = aes256
 key = $WORK/keys/aes.key
 sha256.0 = $(printf '%064d' 0)

@@ -211,7 +211,8 @@ static void test_push_keys(void **state)
 	assert_string_equal(c->state_dir, text);
 	verifier_config_free(c);
 
-	snprintf(text, sizeof(text), "[verifier]\ntargets = a.example:7500, 10.0.0.6:7500,[::1]:7500\n%s", TLS);
+	/* Targets in their one spelling (a node is bound to it): lower-case. */
+	snprintf(text, sizeof(text), "[verifier]\ntargets = A.example:7500, 10.0.0.6:7500,[::1]:7500\n%s", TLS);
 	write_conf(text);
 	assert_int_equal(verifier_config_load(path, &c), 0);
 	assert_int_equal(c->ntargets, 3);
@@ -220,6 +221,10 @@ static void test_push_keys(void **state)
 	verifier_config_free(c);
 	snprintf(text, sizeof(text), "[verifier]\ntargets = a.example\n%s", TLS);
 	load_fails(text, ":2: target 'a.example' is not HOST:PORT");
+	snprintf(text, sizeof(text), "[verifier]\ntargets = a.example:07500\n%s", TLS);
+	load_fails(text, ":2: target 'a.example:07500': the port is 1..65535 in decimal, without leading zeros");
+	snprintf(text, sizeof(text), "[verifier]\ntargets = a.example:7500, A.EXAMPLE:7500\n%s", TLS);
+	load_fails(text, ":2: target 'A.EXAMPLE:7500' is listed twice (as a.example:7500)");
 
 	snprintf(text, sizeof(text), "[verifier]\nmode = push\n%s", TLS);
 	load_fails(text, "mode = push needs listen = HOST:PORT");

@@ -1,0 +1,74 @@
+#!/bin/bash
+# Issue #12, found by the third independent review: a pull round that
+# proved nothing failed the target's node only when the attestor was
+# unreachable or its session was refused; a reply that does not even
+# convert (here an EK algorithm above 0xffff: AERR_PARSE) failed nobody.
+# So root on a host that attested earlier, after a verifier restart (the
+# next round is a full exchange), changed the host and answered garbage:
+# its node stayed passing, for good with reattest_window = 0. Now any round
+# that ends before a proof fails the target's node and counts a rejected
+# attempt of the attestor's identity; the hook hears of it.
+. "$SOURCE_DIR/tests/integration/lib.sh"
+need swtpm swtpm_setup tpm2_pcrextend openssl sha256sum python3
+[ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
+
+pki_make "$WORK/pki"
+P=$WORK/pki
+py_stubs "$WORK/py"
+swtpm_fleet a
+
+TCTI=${TCTIS[a]} attestor_conf "$WORK/a.conf" pull 127.0.0.1:0 "$WORK/a-state"
+bg attestor "$BUILD_DIR/attestor" --config "$WORK/a.conf"
+PA=$(log_port "$WORK/attestor.log")
+# V's attestor as root on V runs it: V's certificate, answering as it likes
+# (fake_attestor.py relays the genuine attestor until told otherwise).
+printf '{}\n' >"$WORK/fake.json"
+bg fake /usr/bin/python3 "$SOURCE_DIR/tests/integration/fake_attestor.py" --stubs "$WORK/py" \
+	--ca "$P/ca.pem" --cert "$P/attestor.pem" --key "$P/attestor.key" --control "$WORK/fake.json" \
+	--record "$WORK/rec" --upstream "127.0.0.1:$PA" --up-cert "$P/verifier.pem" --up-key "$P/verifier.key"
+TV=127.0.0.1:$(log_port "$WORK/fake.log")
+
+verifier_conf "$WORK/verifier.conf" "mode = pull
+targets = $TV
+reattest_interval = 1
+reattest_window = 0
+ek_roots = $WORK/roots
+state_dir = $WORK/vstate
+hook = cat >> $WORK/hook.events; echo >> $WORK/hook.events"
+DB=$WORK/vstate/verifier.db
+node() { db_rows "$DB" "SELECT state, target FROM nodes"; }
+failed_events() { grep -c '"to":"failed"' "$WORK/hook.events" 2>/dev/null || true; }
+
+bg verifier1 "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
+VPID=$BG_PID
+wait_log "$WORK/verifier1.log" "verdict PASS target $TV" 2 40
+kill -TERM "$VPID"; wait "$VPID" 2>/dev/null || true
+[ "$(node)" = "passing|$TV" ] || fail "V not passing: $(node)"
+ok "V passing at $TV; the verifier stops"
+
+# Root on V changes the host and answers GetEndorsement with an EK
+# algorithm no TPM has (the genuine endorsement, one field changed).
+TPM2TOOLS_TCTI=${TCTIS[a]} tpm2_pcrextend "0:sha256=$(printf 'rootkit' | sha256sum | cut -d' ' -f1)" >/dev/null
+/usr/bin/python3 - "$WORK/py" "$WORK/rec/GetEndorsement.bin" "$WORK/bad-ek.bin" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+import attest_pb2 as pb
+m = pb.Endorsement()
+m.ParseFromString(open(sys.argv[2], "rb").read())
+m.eks[0].alg = 0x10000
+open(sys.argv[3], "wb").write(m.SerializeToString())
+PY
+printf '{"endorsement": "%s"}\n' "$WORK/bad-ek.bin" >"$WORK/fake.json"
+events=$(failed_events)
+bg verifier2 "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
+wait_log "$WORK/verifier2.log" "verdict FAIL target $TV" 1 40
+for ((i = 0; i < 50; i++)); do [ "$(node)" = "failed|$TV" ] && break; sleep 0.1; done
+[ "$(node)" = "failed|$TV" ] || fail "V after a round of garbage: $(node)"
+reason=$(db_rows "$DB" "SELECT reason FROM nodes")
+case $reason in "target $TV did not prove its node this round: malformed structure: "*) ;;
+*) fail "V's reason: $reason" ;; esac
+for ((i = 0; i < 50; i++)); do [ "$(failed_events)" -gt "$events" ] && break; sleep 0.1; done
+[ "$(failed_events)" -gt "$events" ] || fail "the hook did not hear V fail"
+[ "$(db_rows "$DB" "SELECT mode, identity, step FROM rejected")" = "pull|attestor|endorsement" ] ||
+	fail "the rejected attempt: $(db_rows "$DB" "SELECT * FROM rejected")"
+ok "a round of garbage fails V ($reason), the hook heard it, one rejected attempt of 'attestor'"

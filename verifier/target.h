@@ -1,0 +1,24 @@
+/* Pull targets, HOST:PORT, in one spelling. A node is bound to the target
+ * it is attested at and compared by that string (record_lookup, the store),
+ * so "H:0443", "H:+443" and "h:443" must not be three targets: a node bound
+ * under one spelling would be a target nobody attests. Names are not
+ * resolved (an address behind a name may change; the operator writes the
+ * one that `targets` lists). */
+#ifndef VERIFIER_TARGET_H
+#define VERIFIER_TARGET_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define TARGET_MAX 256 /* with its NUL */
+
+/* in as HOST:PORT into out (TARGET_MAX bytes): the host lower-cased (a name,
+ * an IPv4 address or a bracketed IPv6 one), the port in decimal without
+ * sign or leading zeros, 1..65535. AERR_INVALID_ARG naming what is wrong. */
+int target_canonical(const char *in, char out[TARGET_MAX]) ATTEST_WUR;
+
+/* 1 when target (canonical) is one of the n canonical targets. */
+int target_listed(const char *target, char *const *targets, size_t n);
+
+#endif
