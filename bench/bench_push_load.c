@@ -464,7 +464,7 @@ static void *bench_thread_main(void *arg)
 		} else {
 			t->failed++;
 			if (!t->first_error[0])
-				snprintf(t->first_error, sizeof(t->first_error), "node %zu: %s", i, err);
+				snprintf(t->first_error, sizeof(t->first_error), "node %zu: %.480s", i, err);
 			pthread_mutex_lock(&ctx->lock);
 			if (++ctx->failed_total >= BENCH_ABORT_FAILURES)
 				ctx->abort = 1;

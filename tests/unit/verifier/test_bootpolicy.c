@@ -639,7 +639,7 @@ static void test_secure_boot_rules(void **state)
 static void test_digests(void **state)
 {
 	const TPML_PCR_SELECTION *both = sel("sha256:0-9,14+sha1:0-9,14");
-	char json[8192], list[6000] = "", apps[6000] = "", list1[3000] = "";
+	char json[16384], list[6000] = "", apps[6000] = "", list1[3000] = "";
 	size_t used = 0, aused = 0, used1 = 0, n4 = 0;
 	struct fixture_log c;
 
