@@ -188,15 +188,23 @@ rejected:
 	return NULL;
 }
 
-/* The handler is done with the session: free it (end = 1) or let the next
- * step have it. */
-static void push_put(struct push_service *p, uint32_t slot, int end)
+/* How a handler leaves the session it took (push_lookup, push_open). */
+enum push_leave {
+	PUSH_KEEP,   /* a step refused: the session waits as it was (its grace runs on) */
+	PUSH_DEMAND, /* the peer was handed its next demand: its grace starts again */
+	PUSH_END,    /* ended: the slot is free */
+};
+
+/* The handler is done with the session. Only a demand handed out restarts
+ * its grace: a peer that keeps poking a session with steps it refuses
+ * cannot keep it young (push_peer_idle). */
+static void push_put(struct push_service *p, uint32_t slot, enum push_leave how)
 {
 	pthread_mutex_lock(&p->table_lock);
 	p->slots[slot].busy = 0;
-	if (end)
+	if (how == PUSH_END)
 		push_slot_release(p, slot);
-	else /* the peer has its next demand now: its grace starts again */
+	else if (how == PUSH_DEMAND)
 		p->slots[slot].active_ms = push_now_ms();
 	pthread_mutex_unlock(&p->table_lock);
 }
@@ -221,7 +229,7 @@ static void push_rejected(struct push_service *p, struct rpc_call *call, enum rp
 static void push_store_failed(struct push_service *p, struct rpc_call *call, uint32_t slot)
 {
 	(void)rpc_call_fail(call, RPC_UNAVAILABLE, "%s: try again", err_detail());
-	push_put(p, slot, 1);
+	push_put(p, slot, PUSH_END);
 	push_count(p, &p->counts.rejected);
 }
 
@@ -241,7 +249,7 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 	}
 	if (session_get_state(e->s) != SESSION_FAILED) {
 		(void)rpc_call_fail_err(call, code);
-		push_put(p, slot, 0);
+		push_put(p, slot, PUSH_KEEP);
 		push_count(p, &p->counts.rejected);
 		return;
 	}
@@ -250,7 +258,7 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 		record_rejected(&e->rec, e->s, NULL, NULL);
 		(void)rpc_call_fail(call, rpc_status_from_err(v->code), "%s: %s", session_step_name(v->step),
 				    v->peer_reason);
-		push_put(p, slot, 1);
+		push_put(p, slot, PUSH_END);
 		push_count(p, &p->counts.rejected);
 		return;
 	}
@@ -258,7 +266,7 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 	/* Recorded or not, the node failed; the hook hears of it either way. */
 	(void)record_verdict(&e->rec, v, q, NULL);
 	(void)rpc_call_fail(call, rpc_status_from_err(v->code), "%s: %s", session_step_name(v->step), v->peer_reason);
-	push_put(p, slot, 1);
+	push_put(p, slot, PUSH_END);
 	push_count(p, &p->counts.failed);
 }
 
@@ -411,7 +419,7 @@ static struct push_entry *push_open(struct push_service *p, struct rpc_call *cal
 	trust_session_params(p->cfg, &p->trust, &sp);
 	if ((r = session_new(&sp, &e->s)) != 0 || (r = crypto_random(e->tag, sizeof(e->tag))) != 0) {
 		(void)rpc_call_fail_err(call, r);
-		push_put(p, *slot, 1);
+		push_put(p, *slot, PUSH_END);
 		*slot = UINT32_MAX;
 		return NULL;
 	}
@@ -465,7 +473,7 @@ static void push_hello(struct rpc_call *call, const ProtobufCMessage *in, void *
 	} else {
 		push_ask_activation(call, id, &ch);
 	}
-	push_put(p, slot, 0);
+	push_put(p, slot, PUSH_DEMAND);
 out:
 	OPENSSL_cleanse(&ch, sizeof(ch));
 }
@@ -496,7 +504,7 @@ static void push_activate(struct rpc_call *call, const ProtobufCMessage *in, voi
 		return;
 	if (!req->response) {
 		(void)rpc_call_fail(call, RPC_INVALID_ARGUMENT, "no credential response");
-		push_put(p, slot, 0);
+		push_put(p, slot, PUSH_KEEP);
 		push_count(p, &p->counts.rejected);
 		return;
 	}
@@ -509,7 +517,7 @@ static void push_activate(struct rpc_call *call, const ProtobufCMessage *in, voi
 		push_step_failed(p, call, slot, r, NULL);
 		return;
 	}
-	push_put(p, slot, 0);
+	push_put(p, slot, PUSH_DEMAND);
 }
 
 /* With a passing verdict: the node's next quote request, kept with what the
@@ -574,7 +582,7 @@ static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t sl
 	}
 	m.verdict = &vm;
 	push_reply(call, id, &m);
-	push_put(p, slot, 1);
+	push_put(p, slot, PUSH_END);
 	push_count(p, v->pass ? &p->counts.passed : &p->counts.unjudged);
 }
 
@@ -600,7 +608,7 @@ static struct push_entry *push_resume_refused(struct push_service *p, struct rpc
 					      enum rpc_status status, const char *why)
 {
 	if (slot != UINT32_MAX)
-		push_put(p, slot, 1);
+		push_put(p, slot, PUSH_END);
 	(void)rpc_call_fail(call, status, "%s%s", why,
 			    status == RPC_NOT_FOUND || status == RPC_FAILED_PRECONDITION ? "; start again with Hello" : "");
 	push_count(p, &p->counts.rejected);
@@ -706,7 +714,7 @@ static int push_not_a_verdict(struct push_service *p, struct rpc_call *call, uin
 		if ((r = push_ask_quote(e, call, sid)) != 0)
 			push_step_failed(p, call, slot, r, NULL);
 		else
-			push_put(p, slot, 0);
+			push_put(p, slot, PUSH_DEMAND);
 		return 0;
 	}
 	if (r != AERR_REACTIVATE)
@@ -718,7 +726,7 @@ static int push_not_a_verdict(struct push_service *p, struct rpc_call *call, uin
 	}
 	push_ask_activation(call, sid, &ch);
 	OPENSSL_cleanse(&ch, sizeof(ch));
-	push_put(p, slot, 0);
+	push_put(p, slot, PUSH_DEMAND);
 	return 0;
 }
 
@@ -748,7 +756,7 @@ static void push_after_quote(struct push_service *p, struct rpc_call *call, uint
 	/* Secrets for this node: the verdict waits for the proofs. */
 	if ((r = push_keep_quote(e, q)) != 0 || !(buf = malloc(sizeof(*buf)))) {
 		(void)rpc_call_fail_err(call, r ? r : err_set(AERR_ALLOC, "delivery"));
-		push_put(p, slot, 1);
+		push_put(p, slot, PUSH_END);
 		return;
 	}
 	if ((r = session_secrets(e->s, defs, n, &blobs)) != 0) {
@@ -761,7 +769,7 @@ static void push_after_quote(struct push_service *p, struct rpc_call *call, uint
 		m.secrets = &dm;
 		push_reply(call, sid, &m);
 	}
-	push_put(p, slot, 0);
+	push_put(p, slot, r ? PUSH_KEEP : PUSH_DEMAND);
 out:
 	free(buf);
 }
@@ -789,7 +797,7 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 	}
 	if ((r = evidence_quote(req->quote, &values, &q)) != 0) {
 		(void)rpc_call_fail_err(call, r);
-		push_put(p, slot, 0);
+		push_put(p, slot, PUSH_KEEP);
 		push_count(p, &p->counts.rejected);
 		return;
 	}
@@ -823,7 +831,7 @@ static void push_confirm_secrets(struct rpc_call *call, const ProtobufCMessage *
 		return;
 	if ((r = evidence_receipt(req->receipt, proofs, SECRET_MAX_PER_HOST, &n)) != 0) {
 		(void)rpc_call_fail_err(call, r);
-		push_put(p, slot, 0);
+		push_put(p, slot, PUSH_KEEP);
 		push_count(p, &p->counts.rejected);
 		return;
 	}

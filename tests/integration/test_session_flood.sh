@@ -13,7 +13,9 @@
 # its ActivateCredential arrived. A session in its grace (2 s) is not
 # displaced now: the node is refused with a status that says why
 # (RESOURCE_EXHAUSTED) or gets through, never loses a session, and passes
-# as soon as the flood stops.
+# as soon as the flood stops. And the fourth review's: sessions kept busy
+# with steps the verifier refuses stay past their grace (only a demand
+# handed out restarts it), so they hold nothing against the node.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend openssl
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
@@ -87,11 +89,13 @@ grep -q "^max_sessions = 64" "$WORK/verifier.conf" || fail "could not set max_se
 bg verifier2 "$BUILD_DIR/verifier" serve --config "$WORK/verifier.conf"
 VPORT=$(log_port "$WORK/verifier2.log")
 sed -i "s|^verifier = .*|verifier = 127.0.0.1:$VPORT|" "$WORK/victim.conf"
-bg flood2 /usr/bin/python3 "$SOURCE_DIR/tests/integration/starve_sessions.py" --stubs "$WORK/stubs" \
-	--verifier "127.0.0.1:$VPORT" --source "127.0.0.1:$SPORT" --pki "$P" --as attestor --seconds 10
+FLOOD=(/usr/bin/python3 "$SOURCE_DIR/tests/integration/starve_sessions.py" --stubs "$WORK/stubs"
+	--verifier "127.0.0.1:$VPORT" --source "127.0.0.1:$SPORT" --pki "$P" --as attestor)
+bg flood2 "${FLOOD[@]}" --seconds 10
 FPID=$BG_PID
 sleep 2
 bg victim2 "$BUILD_DIR/attestor" --config "$WORK/victim.conf"
+VICPID2=$BG_PID
 wait "$FPID" || fail "the second flood failed: $(cat "$WORK/flood2.log")"
 for ((i = 0; i < 50; i++)); do grep -q "attestation PASS" "$WORK/victim2.log" && break; sleep 0.2; done
 grep -q "attestation PASS" "$WORK/victim2.log" || fail "the node did not pass after the flood: $(tail -n 5 "$WORK/victim2.log")"
@@ -102,3 +106,19 @@ others=$(grep "retrying in" "$WORK/victim2.log" | grep -vc "max_sessions_per_ide
 [ "$others" = 0 ] || fail "the node was refused otherwise: $(grep "retrying in" "$WORK/victim2.log" | grep -v max_sessions_per_identity | head -n 1)"
 grep -q "hellos accepted [1-9]" "$WORK/flood2.log" || fail "the flood did not get in: $(cat "$WORK/flood2.log")"
 ok "a node saying Hello through a flood ($(tail -n 1 "$WORK/flood2.log")): no session lost, refused $refused times with max_sessions_per_identity, passed after it"
+
+# --- the identity's whole share (4) held by sessions poked every second
+# with an Activate the verifier refuses: they never get a demand, so they
+# age, and the node's Hello displaces them.
+kill -TERM "$VICPID2" 2>/dev/null; wait "$VICPID2" 2>/dev/null || true
+bg hold "${FLOOD[@]}" --hold 4 --poke 1 --seconds 20
+HPID=$BG_PID
+wait_log "$WORK/hold.log" "holding 4 sessions" 1 30
+bg victim3 "$BUILD_DIR/attestor" --config "$WORK/victim.conf"
+for ((i = 0; i < 75; i++)); do grep -q "attestation PASS" "$WORK/victim3.log" && break; sleep 0.2; done
+grep -q "attestation PASS" "$WORK/victim3.log" ||
+	fail "the node did not pass past sessions kept busy: $(tail -n 3 "$WORK/victim3.log")"
+kill -0 "$HPID" 2>/dev/null || fail "the holder stopped early: $(cat "$WORK/hold.log")"
+wait "$HPID" || fail "the holder failed: $(cat "$WORK/hold.log")"
+grep -q "pokes [1-9]" "$WORK/hold.log" || fail "the holder poked nothing: $(cat "$WORK/hold.log")"
+ok "a node saying Hello past 4 sessions kept busy with refused steps passed ($(tail -n 1 "$WORK/hold.log"))"
