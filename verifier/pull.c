@@ -35,10 +35,11 @@ struct pull_driver {
 	struct store *store;          /* NULL without state_dir */
 	struct hook *hook;            /* NULL without hook */
 	const char *target;
-	/* The target is one of `targets`: its node is bound to it (record_lookup,
-	 * the verdict). A one-shot `verifier attest` elsewhere binds nothing: a
-	 * node bound to an address serve does not attest would be nobody's. */
-	const char *bind_target;
+	/* The target is one of `targets`: a verdict binds an unbound node to it.
+	 * A one-shot `verifier attest` elsewhere binds nothing (a node bound to
+	 * an address serve does not attest would be nobody's), and the target
+	 * rules (record_lookup) hold there all the same. */
+	int binds;
 	struct rpc_channel *ch;
 	struct session *last;         /* the last passing session: pull_requote continues it */
 	/* The node this target answers for, and by whom it was proven: a
@@ -86,7 +87,8 @@ static void pull_restore(struct pull_driver *d)
 	record_host(d->last_host, n.hostname); /* as stored: already safe */
 	snprintf(d->last_peer, sizeof(d->last_peer), "%s", n.identity);
 	d->last_rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = d->last_peer,
-					   .host = d->last_host, .pcrs = &d->cfg->pcrs, .target = d->bind_target,
+					   .host = d->last_host, .pcrs = &d->cfg->pcrs, .target = d->target,
+					   .binds_target = d->binds,
 					   .explicit_enrollment = d->cfg->explicit_enrollment, .node_id = n.id,
 					   .state = n.state };
 	memcpy(d->last_rec.ek_hash, n.ek_hash, sizeof(d->last_rec.ek_hash));
@@ -108,7 +110,7 @@ int pull_open(const struct verifier_config *cfg, const char *target, struct pull
 	    (r = hook_start(cfg->hook, cfg->hook_timeout_ms, &d->hook)) != 0)
 		goto out;
 	d->target = target;
-	d->bind_target = target_listed(target, cfg->targets, cfg->ntargets) ? target : NULL;
+	d->binds = target_listed(target, cfg->targets, cfg->ntargets);
 	pull_restore(d);
 	memset(&tls, 0, sizeof(tls));
 	tls.ca_file = cfg->tls.ca;
@@ -148,6 +150,7 @@ struct run {
 	ProtobufCMessage *reply;
 	char host[64];                /* the attestor's claimed hostname (record_host), for people */
 	char peer[RPC_IDENTITY_MAX + 1]; /* the attestor's TLS identity (the target when insecure) */
+	int attestor_refused;         /* the call that failed was that attestor's refusal */
 	struct record_ctx rec;
 	/* The quote the verdict judged, kept until the verdict is recorded
 	 * (after the secrets, whose delivery the verdict covers). */
@@ -198,6 +201,13 @@ static int rpc(struct run *x, enum pull_stage st, unsigned method, const Protobu
 			       attest__v1__attestor__descriptor.methods[method].name, rpc_status_name(rr.status),
 			       rr.message);
 	default:
+		/* A refusal is the attestor's only from the server the session
+		 * started with. */
+		if (rr.peer[0] && x->peer[0] && strcmp(rr.peer, x->peer) != 0)
+			return err_set(AERR_IDENTITY, "the attestor's TLS identity changed within the session "
+				       "('%s', then '%s', which refused %s)", x->peer, rr.peer,
+				       attest__v1__attestor__descriptor.methods[method].name);
+		x->attestor_refused = 1;
 		return err_set(AERR_RPC, "the attestor refused %s: %s: %s",
 			       attest__v1__attestor__descriptor.methods[method].name, rpc_status_name(rr.status),
 			       rr.message);
@@ -414,10 +424,19 @@ static int pull_record(struct run *x, int r, enum pull_stage st)
 			record_secrets(&x->rec, att, x->proofs, x->nproofs);
 			return 0;
 		}
-		if (session_get_state(x->s) == SESSION_FAILED)
+		if (session_get_state(x->s) == SESSION_FAILED) {
 			v = *session_last_verdict(x->s);
-		else /* refused or lost after the proof, e.g. DeliverSecrets */
+		} else if (!x->rec.binds_target && !x->attestor_refused) {
+			/* At an address that is not the node's (a check elsewhere,
+			 * maybe through someone's relay), a round cut after the
+			 * proof, or handed to another server, says nothing of the
+			 * node; the attestor's own refusal does. */
+			snprintf(v.reason, sizeof(v.reason), "%s: %s", err_str(r), err_detail());
+			record_rejected(&x->rec, x->s, stage_names[st < PULL_NSTAGES ? st : PULL_QUOTE], v.reason);
+			return r;
+		} else { /* refused or lost after the proof, e.g. DeliverSecrets */
 			pull_failure(&v, r, st, "");
+		}
 		LOG_INFO("verdict FAIL target %s host '%s': %s: %s", d->target, x->host, session_step_name(v.step),
 			 v.reason);
 		(void)record_verdict(&x->rec, &v, qp, NULL);
@@ -483,7 +502,7 @@ static void pull_run_init(struct run *x, struct pull_driver *d, struct pull_resu
 	x->d = d;
 	x->res = res;
 	x->rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = x->peer, .host = x->host,
-				      .pcrs = &d->cfg->pcrs, .target = d->bind_target,
+				      .pcrs = &d->cfg->pcrs, .target = d->target, .binds_target = d->binds,
 				      .explicit_enrollment = d->cfg->explicit_enrollment };
 }
 

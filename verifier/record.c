@@ -226,7 +226,7 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 	a.pass = v->pass;
 	a.unjudged = v->unjudged;
 	a.no_contact = no_contact;
-	a.target = c->target;
+	a.target = c->binds_target ? c->target : NULL;
 	a.step = session_step_name(v->step);
 	a.reason = v->reason;
 	if (v->nonce_len) {

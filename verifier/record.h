@@ -26,8 +26,9 @@ struct record_ctx {
 	const char *peer;             /* the peer's TLS identity ("" when insecure) */
 	const char *host;             /* the attestor's claimed hostname, made safe (record_host) */
 	const TPML_PCR_SELECTION *pcrs; /* the selection quoted */
-	const char *target;           /* pull, one of `targets` (HOST:PORT): the node is bound to it
-				       * (record_lookup, its verdicts); NULL: none */
+	const char *target;           /* pull: this round's HOST:PORT (record_lookup's target rules) */
+	int binds_target;             /* target is one of `targets`: a verdict binds an unbound
+				       * node to it */
 	int explicit_enrollment;      /* unknown nodes are refused, not enrolled */
 	/* Set by record_lookup (node_id 0: no such node yet). */
 	int64_t node_id;

@@ -122,7 +122,7 @@ enum {
 	S_NODE_FIND, S_NODE_GROUPS, S_NODE_GET_OP, S_NODE_INSERT, S_NODE_UPDATE, S_NODE_BIND, S_ATT_INSERT, S_NODE_VERDICT,
 	S_SECRET_INSERT, S_COUNT, S_NODE_GET, S_NODE_LIST, S_NODE_DELETE, S_NODE_STATE, S_NODE_OVERDUE,
 	S_NODE_NAME, S_NODE_IDENTITY, S_GROUPS_CLEAR, S_GROUP_ADD, S_REJ_UPSERT, S_REJ_COUNT, S_REJ_EVICT,
-	S_REJ_LIST, S_NODE_TARGET, S_TARGET_CLEAR, S_TARGET_SET, S_TARGET_TAKEN, S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_REJ_LIST, S_NODE_TARGET, S_TARGET_CLEAR, S_TARGET_SET, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_N
 };
 
@@ -153,7 +153,9 @@ static const char *const store_sql[S_N] = {
 			   " reset_count = coalesce(?, reset_count), restart_count = coalesce(?, restart_count),"
 			   " clock = coalesce(?, clock), ima_reset = coalesce(?, ima_reset),"
 			   " ima_state = coalesce(?, ima_state), hostname = coalesce(?, hostname),"
-			   " identity = coalesce(identity, ?), target = coalesce(target, ?) WHERE id = ?",
+			   " identity = coalesce(identity, ?),"
+			   " target = coalesce(target, (SELECT ?11 WHERE NOT EXISTS (SELECT 1 FROM nodes WHERE target = ?11)))"
+			   " WHERE id = ?",
 	[S_NODE_STATE] = "SELECT state FROM nodes WHERE id = ?",
 	[S_NODE_OVERDUE] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE state IN ('passing', 'verified')"
 			   " AND last_seen < ?",
@@ -181,8 +183,6 @@ static const char *const store_sql[S_N] = {
 	[S_NODE_TARGET] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE target = ?",
 	[S_TARGET_CLEAR] = "UPDATE nodes SET target = NULL WHERE target = ? AND id <> ?",
 	[S_TARGET_SET] = "UPDATE nodes SET target = ? WHERE id = ?",
-	[S_TARGET_TAKEN] = "UPDATE nodes SET target = NULL WHERE target = ?1 AND id <> ?2"
-			   " AND EXISTS (SELECT 1 FROM nodes WHERE id = ?2 AND target = ?1)",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -765,24 +765,17 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 		}
 		/* Verdicts are only ever of a node whose TPM the session proved:
 		 * its claims may update the node now, and it binds an unbound one
-		 * to the peer's identity and to the pull target (never moves it:
-		 * only an operator does, store_node_assign). */
+		 * to the peer's identity and to the pull target if no node has it
+		 * (in one statement, so a round that was under way when an operator
+		 * moved another node there, or two first proofs at once, cannot take
+		 * it). A verdict never moves a node: only an operator does
+		 * (store_node_assign). */
 		store_text(q, 9, a->no_contact ? NULL : a->hostname);
 		store_text(q, 10, a->no_contact || !a->peer || !*a->peer ? NULL : a->peer);
 		store_text(q, 11, a->no_contact ? NULL : a->target);
 		sqlite3_bind_int64(q, 12, a->node_id);
 		if ((r = store_run(st, S_NODE_VERDICT, "node verdict")) != 0)
 			goto fail;
-		/* A pull target answers for one node: once this one is bound
-		 * here, no other is (record_lookup refuses them; this settles two
-		 * first proofs at one target at once). */
-		if (a->target && !a->no_contact) {
-			q = st->s[S_TARGET_TAKEN];
-			store_text(q, 1, a->target);
-			sqlite3_bind_int64(q, 2, a->node_id);
-			if ((r = store_run(st, S_TARGET_TAKEN, "node target")) != 0)
-				goto fail;
-		}
 	}
 	*id = row;
 	return 0;

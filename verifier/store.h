@@ -103,7 +103,8 @@ struct store_attestation {
 	size_t ima_state_len;
 	uint32_t ima_reset;              /* the boot it belongs to */
 	int no_contact;                  /* a verdict without the node (a missed window): last_seen stays */
-	const char *target;              /* pull: the HOST:PORT it was attested at (binds an unbound node) */
+	const char *target;              /* pull: the HOST:PORT it was attested at (binds an unbound
+					  * node to it when no node has it) */
 };
 
 struct store_node {
@@ -208,8 +209,8 @@ enum store_key {
 int store_node_get(struct store *st, const char *key, enum store_key by, struct store_node *out) ATTEST_WUR;
 
 /* The node a pull target answers for: the one whose verdict there bound it
- * first (a verdict binds an unbound node, never moves a bound one), or the
- * one an operator moved there. AERR_NOT_FOUND when none. */
+ * (a verdict binds an unbound node to a target no node has, never moves a
+ * bound one), or the one an operator moved there. AERR_NOT_FOUND when none. */
 int store_node_at_target(struct store *st, const char *target, struct store_node *out) ATTEST_WUR;
 
 /* Every node in enrollment order. */

@@ -1,9 +1,10 @@
 /* Pull targets, HOST:PORT, in one spelling. A node is bound to the target
  * it is attested at and compared by that string (record_lookup, the store),
- * so "H:0443", "H:+443" and "h:443" must not be three targets: a node bound
- * under one spelling would be a target nobody attests. Names are not
- * resolved (an address behind a name may change; the operator writes the
- * one that `targets` lists). */
+ * so "H:0443", "H:+443" and "h:443", or "[0::1]:1" and "[::1]:1", must not
+ * be two targets: a node bound under one spelling would be at a target
+ * nobody attests. Names are not resolved ("localhost" is not "127.0.0.1":
+ * what a name points to may change); the operator writes the one that
+ * `targets` lists. */
 #ifndef VERIFIER_TARGET_H
 #define VERIFIER_TARGET_H
 
@@ -13,9 +14,11 @@
 
 #define TARGET_MAX 256 /* with its NUL */
 
-/* in as HOST:PORT into out (TARGET_MAX bytes): the host lower-cased (a name,
- * an IPv4 address or a bracketed IPv6 one), the port in decimal without
- * sign or leading zeros, 1..65535. AERR_INVALID_ARG naming what is wrong. */
+/* in as HOST:PORT into out (TARGET_MAX bytes): a name lower-cased without a
+ * trailing dot, an IPv4 address as a dotted quad (whatever form the resolver
+ * would take), a bracketed IPv6 address as inet_ntop writes it (a zone after
+ * '%' kept as written); the port in decimal without sign or leading zeros,
+ * 1..65535. AERR_INVALID_ARG naming what is wrong. */
 int target_canonical(const char *in, char out[TARGET_MAX]) ATTEST_WUR;
 
 /* 1 when target (canonical) is one of the n canonical targets. */

@@ -23,7 +23,8 @@ calling it. Keys (each absent = "upstream"):
                is not the AK (the software AK's when ak = "software");
                FILE: a serialized QuoteResponse replayed as it is
   deliver      "wrong-proof": upstream's receipt with one bit of every proof
-               flipped | "refuse": PERMISSION_DENIED with refuse_message
+               flipped | "refuse": PERMISSION_DENIED with refuse_message |
+               "unavailable": UNAVAILABLE, what a cut connection looks like
 Every upstream answer is saved as RECORD/<Method>.bin (the serialized reply),
 so that a later phase can replay what the genuine attestor said.
 """
@@ -192,6 +193,8 @@ def main():
             said("DeliverSecrets", src)
             if src == "refuse":
                 context.abort(grpc.StatusCode.PERMISSION_DENIED, c.get("refuse_message", "refused"))
+            if src == "unavailable":
+                context.abort(grpc.StatusCode.UNAVAILABLE, "connection cut")
             resp = upstream("DeliverSecrets", req, context)
             if src == "wrong-proof":
                 for p in resp.proofs:

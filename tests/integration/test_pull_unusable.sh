@@ -8,6 +8,10 @@
 # its node stayed passing, for good with reattest_window = 0. Now any round
 # that ends before a proof fails the target's node and counts a rejected
 # attempt of the attestor's identity; the hook hears of it.
+# And the fourth review's: a one-shot check at an address `targets` does not
+# list (maybe a rogue's relay to the node) binds nothing, so a round cut
+# there after the node proved its TPM says nothing of the node: a rejected
+# attempt, not a failing verdict. The attestor's own refusal still is one.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend openssl sha256sum python3
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
@@ -45,6 +49,35 @@ wait_log "$WORK/verifier1.log" "verdict PASS target $TV" 2 40
 kill -TERM "$VPID"; wait "$VPID" 2>/dev/null || true
 [ "$(node)" = "passing|$TV" ] || fail "V not passing: $(node)"
 ok "V passing at $TV; the verifier stops"
+
+# --- checks at an address `targets` does not list: a verifier without targets.
+mkdir -p "$WORK/keys"
+openssl rand 32 >"$WORK/keys/aes.key"
+verifier_conf "$WORK/check.conf" "mode = pull
+ek_roots = $WORK/roots
+state_dir = $WORK/cstate
+hook = cat >> $WORK/check.events; echo >> $WORK/check.events" "$PCR_REF" "[secret disk-key]
+kind = aes256
+key = $WORK/keys/aes.key
+pcrs = sha256:0-7
+hosts = *"
+CDB=$WORK/cstate/verifier.db
+printf '{"deliver": "unavailable"}\n' >"$WORK/fake.json"
+rc=0; "$BUILD_DIR/verifier" attest --config "$WORK/check.conf" "$TV" >"$WORK/cut.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] && grep -q "transport error in DeliverSecrets" "$WORK/cut.out" || fail "a check cut after the proof: exit $rc: $(cat "$WORK/cut.out")"
+[ "$(db_rows "$CDB" "SELECT count(*) FROM attestations")" = 0 ] ||
+	fail "a cut check recorded a verdict: $(db_rows "$CDB" "SELECT pass, reason FROM attestations")"
+[ "$(db_rows "$CDB" "SELECT state, target FROM nodes")" = "attesting|" ] || fail "the node after a cut check: $(db_rows "$CDB" "SELECT state, target FROM nodes")"
+[ "$(db_rows "$CDB" "SELECT step FROM rejected")" = secrets ] || fail "the cut check's rejected attempt: $(db_rows "$CDB" "SELECT * FROM rejected")"
+[ ! -s "$WORK/check.events" ] || fail "the hook heard of a cut check: $(cat "$WORK/check.events")"
+printf '{"deliver": "refuse", "refuse_message": "not today"}\n' >"$WORK/fake.json"
+rc=0; "$BUILD_DIR/verifier" attest --config "$WORK/check.conf" "$TV" >"$WORK/refuse.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "a check the attestor refused: exit $rc: $(cat "$WORK/refuse.out")"
+[ "$(db_rows "$CDB" "SELECT pass, step FROM attestations")" = "0|secrets" ] ||
+	fail "the attestor's own refusal is no verdict: $(db_rows "$CDB" "SELECT pass, step, reason FROM attestations")"
+[ "$(db_rows "$CDB" "SELECT state, target FROM nodes")" = "failed|" ] || fail "the node after a refused check: $(db_rows "$CDB" "SELECT state, target FROM nodes")"
+printf '{}\n' >"$WORK/fake.json"
+ok "a check at an unlisted address: cut after the proof, a rejected attempt and no verdict; refused by the attestor, a failing verdict; neither binds"
 
 # Root on V changes the host and answers GetEndorsement with an EK
 # algorithm no TPM has (the genuine endorsement, one field changed).

@@ -270,7 +270,7 @@ static void test_assign(void **state)
 /* A pull target answers for one node: an operator binds a node to one
  * (enroll --target), moving it there unbinds any other; "" unbinds; a
  * target without a port is refused, the node unchanged; a verdict binds an
- * unbound node and never moves a bound one. */
+ * unbound node to a target no node has, and never moves a bound one. */
 static void test_assign_target(void **state)
 {
 	struct store *st = NULL;
@@ -327,6 +327,18 @@ static void test_assign_target(void **state)
 	assert_int_equal(store_node_at_target(st, "10.0.0.1:4433", &n), 0);
 	assert_string_equal(n.ek_hash, H2);
 	assert_int_equal(store_node_at_target(st, "10.0.0.2:4433", &n), AERR_NOT_FOUND);
+	/* Nor takes a target another node has (a round under way when an
+	 * operator moved that node there): the unbound one stays unbound. */
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
+	a.node_id = pr.id;
+	a.target = "10.0.0.1:4433";
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_int_equal(store_node_at_target(st, "10.0.0.1:4433", &n), 0);
+	assert_string_equal(n.ek_hash, H2);
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
+	assert_string_equal(pr.target, "");
+	a.node_id = id;
+	a.target = "10.0.0.2:4433";
 	/* Unbound: the target answers for nobody until the next proof, whose
 	 * verdict binds it. */
 	as.target = "";

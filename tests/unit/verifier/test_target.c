@@ -33,9 +33,18 @@ static void test_spellings(void **state)
 	(void)state;
 	canon("10.0.0.1:4433", "10.0.0.1:4433");
 	canon("DB1.Example.COM:4433", "db1.example.com:4433");
-	canon("[FE80::1%eth0]:443", "[fe80::1%eth0]:443");
+	canon("localhost.:1", "localhost:1");
+	canon("[FE80::1%Eth0]:443", "[fe80::1%Eth0]:443");
 	canon("[::1]:65535", "[::1]:65535");
 	canon("h_1:1", "h_1:1");
+	/* One address, one spelling: what the resolver takes as the same. */
+	canon("[0::1]:7", "[::1]:7");
+	canon("[0:0:0:0:0:0:0:1]:7", "[::1]:7");
+	canon("[::0.0.0.1]:7", "[::1]:7");
+	canon("[::FFFF:127.0.0.1]:7", "[::ffff:127.0.0.1]:7");
+	canon("127.1:7", "127.0.0.1:7");
+	canon("0x7f.0.0.1:7", "127.0.0.1:7");
+	canon("2130706433:7", "127.0.0.1:7");
 }
 
 static void test_refused(void **state)
@@ -55,6 +64,11 @@ static void test_refused(void **state)
 	refused("h\x1b[1m:443", "the host");
 	refused("[::1:443", "the host");
 	refused("[zz]:443", "the host");
+	refused("[::1%]:443", "the host");
+	refused("[::1%e%0]:443", "the host");
+	refused("[1::2::3]:443", "the host");
+	refused("a..b:443", "the host");
+	refused(".:443", "the host");
 	refused("::1:443", "the host");
 	memset(longer, 'h', sizeof(longer));
 	memcpy(longer + sizeof(longer) - 6, ":4433", 6);
