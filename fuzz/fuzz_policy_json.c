@@ -1,6 +1,7 @@
 /* The verifier's policies: boot and IMA policy JSON files, and the policy
- * text helpers (digests "<alg>:<hex>", "[policy] sha256.N = hex", PCR
- * selections). The first byte picks one; the rest is the file or text. */
+ * text helpers (digests "<alg>:<hex>", "[policy] sha256.N = hex" and
+ * "firmware_version = V, ...", PCR selections). The first byte picks one;
+ * the rest is the file or text. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,8 +47,12 @@ static void policy_texts(const uint8_t *data, size_t size)
 			FUZZ_CHECK(d.len <= sizeof(d.value) && memchr(d.alg, '\0', sizeof(d.alg)));
 		memset(&p, 0, sizeof(p));
 		if (policy_add(&p, key, val) == 0) {
-			FUZZ_CHECK(p.n == 1 && p.e[0].index < PCRSEL_NUM_PCRS);
-			/* The same PCR twice is refused. */
+			/* One key adds one PCR value, or the firmware versions. */
+			if (!strcmp(key, "firmware_version"))
+				FUZZ_CHECK(p.n == 0 && p.nfirmware >= 1 && p.nfirmware <= POLICY_MAX_FIRMWARE);
+			else
+				FUZZ_CHECK(p.n == 1 && p.e[0].index < PCRSEL_NUM_PCRS);
+			/* The same PCR (or firmware_version) twice is refused. */
 			FUZZ_CHECK(policy_add(&p, key, val) != 0);
 		}
 		if (pcrsel_parse(key, &sel) == 0) {
