@@ -166,7 +166,7 @@ static int attest_main(int argc, char **argv)
 	/* A node is bound to the target it is attested at, if that is one of
 	 * `targets` (pull.c): say so when it is not. */
 	if (cfg->mode == CONFIG_MODE_PULL && cfg->state_dir && !target_listed(target, cfg->targets, cfg->ntargets))
-		fprintf(stderr, "verifier: note: %s is not one of %s's targets: the node is not bound to it\n",
+		fprintf(stderr, "verifier: note: %s is not one of %s's targets: this check binds no node to it\n",
 			target, config);
 	log_set_level((enum log_level)cfg->log_level);
 	if (cfg->mode != CONFIG_MODE_PULL) {

@@ -394,6 +394,38 @@ static void pull_failure(struct session_verdict *v, int code, enum pull_stage st
 	snprintf(v->peer_reason, sizeof(v->peer_reason), "%s", v->reason);
 }
 
+/* The node target d answers for was not proven this round: it fails
+ * without contact, for reason. */
+static void pull_target_unproven(struct pull_driver *d, int r, enum pull_stage st, const char *reason)
+{
+	struct session_verdict v;
+	char prefix[300];
+
+	pull_restore(d); /* an operator may have moved the target's node meanwhile */
+	if (d->last_rec.node_id) {
+		snprintf(prefix, sizeof(prefix), "target %s did not prove its node this round: ", d->target);
+		err_set(r, "%s", reason);
+		pull_failure(&v, r, st, prefix);
+		record_missed(&d->last_rec, &v);
+	}
+}
+
+/* A proven round whose node was bound to another target while it was under
+ * way (record_verdict's AERR_IDENTITY): it was someone else's address after
+ * all, so a rejected attempt, and the target's own node was not proven. */
+static int pull_moved(struct run *x, enum pull_stage st)
+{
+	struct err_saved why;
+	char reason[600];
+
+	err_save(&why);
+	snprintf(reason, sizeof(reason), "%s: %s", err_str(AERR_IDENTITY), err_detail());
+	record_rejected(&x->rec, x->s, stage_names[st < PULL_NSTAGES ? st : PULL_QUOTE], reason);
+	pull_target_unproven(x->d, AERR_IDENTITY, st, reason);
+	err_restore(&why); /* pull_finish reports the round's own failure */
+	return AERR_IDENTITY;
+}
+
 /* What the round means, by the rule of proof before state: a proven session
  * gives its node a verdict (a pass the store cannot take is no pass); one
  * that failed before any proof is a rejected attempt of the attestor's
@@ -401,7 +433,6 @@ static void pull_failure(struct session_verdict *v, int code, enum pull_stage st
  * round, fails without contact. Returns the round's outcome. */
 static int pull_record(struct run *x, int r, enum pull_stage st)
 {
-	struct pull_driver *d = x->d;
 	struct session_quote q, *qp = NULL;
 	struct session_verdict v;
 	struct err_saved why;
@@ -419,14 +450,15 @@ static int pull_record(struct run *x, int r, enum pull_stage st)
 	}
 	if (x->s && session_proven(x->s)) {
 		if (r == 0) {
-			if ((r = record_verdict(&x->rec, session_last_verdict(x->s), qp, &att)) != 0)
-				return r;
-			record_secrets(&x->rec, att, x->proofs, x->nproofs);
-			return 0;
+			if ((r = record_verdict(&x->rec, session_last_verdict(x->s), qp, &att)) == AERR_IDENTITY)
+				return pull_moved(x, st);
+			if (r == 0)
+				record_secrets(&x->rec, att, x->proofs, x->nproofs);
+			return r;
 		}
 		if (session_get_state(x->s) == SESSION_FAILED) {
 			v = *session_last_verdict(x->s);
-		} else if (!x->rec.binds_target && !x->attestor_refused) {
+		} else if (!x->rec.binds_target && !x->rec.at_own_target && !x->attestor_refused) {
 			/* At an address that is not the node's (a check elsewhere,
 			 * maybe through someone's relay), a round cut after the
 			 * proof, or handed to another server, says nothing of the
@@ -437,9 +469,10 @@ static int pull_record(struct run *x, int r, enum pull_stage st)
 		} else { /* refused or lost after the proof, e.g. DeliverSecrets */
 			pull_failure(&v, r, st, "");
 		}
-		LOG_INFO("verdict FAIL target %s host '%s': %s: %s", d->target, x->host, session_step_name(v.step),
+		LOG_INFO("verdict FAIL target %s host '%s': %s: %s", x->d->target, x->host, session_step_name(v.step),
 			 v.reason);
-		(void)record_verdict(&x->rec, &v, qp, NULL);
+		if (record_verdict(&x->rec, &v, qp, NULL) == AERR_IDENTITY)
+			return pull_moved(x, st);
 		return r;
 	}
 	if (r == 0 || r == AERR_STORE)
@@ -459,16 +492,8 @@ static int pull_record(struct run *x, int r, enum pull_stage st)
 		record_rejected(&x->rec, x->s, NULL, NULL);
 	else if (r != AERR_RPC && x->peer[0]) /* it answered, with something unusable */
 		record_rejected(&x->rec, x->s, stage_names[st < PULL_NSTAGES ? st : PULL_QUOTE], reason);
-	pull_restore(d); /* an operator may have moved the target's node meanwhile */
-	if (d->last_rec.node_id) {
-		char prefix[300];
-
-		snprintf(prefix, sizeof(prefix), "target %s did not prove its node this round: ", d->target);
-		err_set(r, "%s", reason);
-		pull_failure(&v, r, st, prefix);
-		record_missed(&d->last_rec, &v);
-	}
-	err_restore(&why); /* pull_finish reports the round's own failure */
+	pull_target_unproven(x->d, r, st, reason);
+	err_restore(&why);
 	return r;
 }
 

@@ -29,9 +29,10 @@
 
 #define PUSH_PEER_MAX (RPC_IDENTITY_MAX + 1)
 #define PUSH_HOST_MAX 64
-/* A session that answered a step this recently is never displaced by its
- * identity's next Hello: enough for a genuine peer to answer the demand it
- * was just handed (an activation or a quote, and a round trip). */
+/* A session that was handed a demand (a credential to activate, a quote to
+ * make, secrets to prove) this recently is never displaced by its
+ * identity's next Hello: enough for a genuine peer to answer it, and a
+ * round trip. Steps the verifier refuses hand out nothing (PUSH_KEEP). */
 #define PUSH_DISPLACE_GRACE_MS 2000
 
 /* The quote a passing verdict waits to record until the secrets it brings
@@ -48,7 +49,7 @@ struct push_entry {
 	uint8_t tag[PUSHID_TAG_LEN];
 	char peer[PUSH_PEER_MAX];                 /* TLS identity that said Hello; "" when insecure */
 	char host[PUSH_HOST_MAX];                 /* the attestor's claim (record_host), for logs */
-	uint64_t active_ms;                       /* opened, or last handed back to its peer */
+	uint64_t active_ms;                       /* opened, or last handed a demand (PUSH_DEMAND) */
 	uint64_t expires_ms;
 	int busy;                                 /* a handler works on it (table lock) */
 	uint32_t next_free;                       /* free list link */

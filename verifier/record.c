@@ -35,6 +35,7 @@ static int record_prior(struct record_ctx *c, struct session *s, const char *has
 	c->node_id = sp->existed ? sp->id : 0;
 	memcpy(c->ek_hash, hash, sizeof(c->ek_hash));
 	c->state = sp->state;
+	c->at_own_target = c->target && sp->existed && sp->target[0] && strcmp(sp->target, c->target) == 0;
 	memcpy(c->name, sp->name, sizeof(c->name));
 	c->ngroups = sp->ngroups;
 	memcpy(c->groups, sp->groups, sizeof(c->groups));
@@ -211,6 +212,7 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 	size_t ima_len = 0;
 	char sel[256] = "";
 	int64_t id = 0;
+	int r;
 
 	if (att)
 		*att = 0;
@@ -226,7 +228,8 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 	a.pass = v->pass;
 	a.unjudged = v->unjudged;
 	a.no_contact = no_contact;
-	a.target = c->binds_target ? c->target : NULL;
+	a.target = c->target;
+	a.binds_target = c->binds_target;
 	a.step = session_step_name(v->step);
 	a.reason = v->reason;
 	if (v->nonce_len) {
@@ -254,8 +257,10 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 	if (c->pcrs && pcrsel_format(c->pcrs, sel, sizeof(sel)) != 0)
 		sel[0] = '\0';
 	a.pcr_selection = sel[0] ? sel : NULL;
-	if (store_attestation_add(c->store, &a, &id, &change) != 0) {
-		int r = record_store_failed("recording a verdict");
+	if ((r = store_attestation_add(c->store, &a, &id, &change)) != 0) {
+		if (r == AERR_IDENTITY) /* bound elsewhere meanwhile: no verdict of it here */
+			return r;
+		r = record_store_failed("recording a verdict");
 
 		/* A failing verdict still reaches the operator's hook: the node
 		 * must lose what its passing state granted elsewhere. */

@@ -34,6 +34,7 @@ struct record_ctx {
 	int64_t node_id;
 	char ek_hash[65];
 	enum store_state state;       /* the node's state as last recorded */
+	int at_own_target;            /* pull: the node is bound to this round's target */
 	char name[STORE_NAME_MAX + 1];  /* what an operator assigned it: secrets select by these */
 	size_t ngroups;
 	char groups[STORE_GROUPS_MAX][STORE_NAME_MAX + 1];
@@ -68,7 +69,9 @@ int record_proven(struct record_ctx *c, struct session *s) ATTEST_WUR;
  * (NULL when none). *att (may be NULL) receives the attestation's id. 0, or
  * AERR_STORE when it could not be written: then a passing verdict is not a
  * pass (the caller tells the peer to try again), and a failing one still
- * reaches the hook. */
+ * reaches the hook. AERR_IDENTITY, nothing recorded and no hook: a pull round
+ * whose node was bound to another target while it was under way (the caller
+ * counts a rejected attempt). */
 int record_verdict(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q,
 		   int64_t *att);
 

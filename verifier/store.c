@@ -63,9 +63,9 @@ static const char *const store_migrations[] = {
 	 "ALTER TABLE nodes ADD COLUMN ima_state BLOB;"),
 	/* 4: proof before state. A node is bound to the TLS identity that
 	 * proved its TPM (push nodes: the peer of their last passing verdict),
-	 * and in pull mode to its target (looked up by target every round),
-	 * may carry an operator's name and groups, and may be 'verified' (no
-	 * reference to judge it by). Peers that fail before any proof are
+	 * and in pull mode to its target (one node a target: a unique index,
+	 * looked up every round), may carry an operator's name and groups, and
+	 * may be 'verified' (no reference to judge it by). Peers that fail before any proof are
 	 * counted per identity in rejected, never as verdicts of a node. The
 	 * state's CHECK changes, so nodes is rebuilt (foreign keys are off
 	 * during migrations). */
@@ -113,7 +113,7 @@ static const char *const store_migrations[] = {
 	 " step TEXT, reason TEXT, ek_hash TEXT,"
 	 " UNIQUE (mode, identity));"
 	 "CREATE INDEX rejected_last ON rejected(last_at);"
-	 "CREATE INDEX nodes_target ON nodes(target);"),
+	 "CREATE UNIQUE INDEX nodes_target ON nodes(target);"),
 };
 
 #define STORE_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
@@ -156,7 +156,7 @@ static const char *const store_sql[S_N] = {
 			   " identity = coalesce(identity, ?),"
 			   " target = coalesce(target, (SELECT ?11 WHERE NOT EXISTS (SELECT 1 FROM nodes WHERE target = ?11)))"
 			   " WHERE id = ?",
-	[S_NODE_STATE] = "SELECT state FROM nodes WHERE id = ?",
+	[S_NODE_STATE] = "SELECT state, target FROM nodes WHERE id = ?",
 	[S_NODE_OVERDUE] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE state IN ('passing', 'verified')"
 			   " AND last_seen < ?",
 	[S_SECRET_INSERT] = "INSERT INTO secret_deliveries (attestation_id, node_id, name, proof_ok, time)"
@@ -692,16 +692,22 @@ int store_node_enroll(struct store *st, const char *ek_hash, uint16_t ek_alg, co
 	return store_txn(st, store_enroll_fn, &e);
 }
 
-static int store_node_state(struct store *st, int64_t id, enum store_state *out)
+/* The node's recorded state, and (into target, when not NULL) the pull
+ * target it is bound to, "" for none. */
+static int store_node_state(struct store *st, int64_t id, enum store_state *out, char target[STORE_TARGET_MAX])
 {
 	sqlite3_stmt *q = st->s[S_NODE_STATE];
 	int rc, r = 0;
 
 	*out = STORE_ENROLLED;
+	if (target)
+		target[0] = '\0';
 	sqlite3_bind_int64(q, 1, id);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		*out = store_state_parse((const char *)sqlite3_column_text(q, 0));
+		if (target && sqlite3_column_type(q, 1) != SQLITE_NULL)
+			snprintf(target, STORE_TARGET_MAX, "%s", (const char *)sqlite3_column_text(q, 1));
 	} else if (rc != SQLITE_DONE) {
 		r = store_err(st, "node state");
 	}
@@ -716,6 +722,7 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 {
 	sqlite3_stmt *q = st->s[S_ATT_INSERT];
 	int64_t now = store_now_ms(), row;
+	char bound[STORE_TARGET_MAX];
 	int r;
 
 	if (a->node_id)
@@ -745,8 +752,16 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 		goto fail;
 	row = sqlite3_last_insert_rowid(st->db);
 	if (a->node_id) {
-		if ((r = store_node_state(st, a->node_id, &change->from)) != 0)
+		if ((r = store_node_state(st, a->node_id, &change->from, bound)) != 0)
 			goto fail;
+		/* The target rules were checked when the round began; an operator
+		 * may have moved the node since, or its own target proved it
+		 * first. Then the round was at someone else's address: no verdict. */
+		if (a->target && !a->no_contact && bound[0] && strcmp(bound, a->target) != 0) {
+			r = err_set(AERR_IDENTITY, "this TPM's node was bound to another target while the round at %s "
+				    "was under way", a->target);
+			goto fail;
+		}
 		change->to = a->pass ? STORE_PASSING : a->unjudged ? STORE_VERIFIED : STORE_FAILED;
 		change->changed = change->from != change->to;
 		q = st->s[S_NODE_VERDICT];
@@ -772,7 +787,7 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 		 * (store_node_assign). */
 		store_text(q, 9, a->no_contact ? NULL : a->hostname);
 		store_text(q, 10, a->no_contact || !a->peer || !*a->peer ? NULL : a->peer);
-		store_text(q, 11, a->no_contact ? NULL : a->target);
+		store_text(q, 11, a->no_contact || !a->binds_target ? NULL : a->target);
 		sqlite3_bind_int64(q, 12, a->node_id);
 		if ((r = store_run(st, S_NODE_VERDICT, "node verdict")) != 0)
 			goto fail;

@@ -103,8 +103,9 @@ struct store_attestation {
 	size_t ima_state_len;
 	uint32_t ima_reset;              /* the boot it belongs to */
 	int no_contact;                  /* a verdict without the node (a missed window): last_seen stays */
-	const char *target;              /* pull: the HOST:PORT it was attested at (binds an unbound
-					  * node to it when no node has it) */
+	const char *target;              /* pull: the HOST:PORT it was attested at; a node bound to
+					  * another one takes no verdict (AERR_IDENTITY) */
+	int binds_target;                /* target binds an unbound node to it when no node has it */
 };
 
 struct store_node {
@@ -183,7 +184,9 @@ int store_node_assign(struct store *st, const char *key, const struct store_assi
 
 /* Record a verdict and move its node to passing or failed with the reason, in
  * one transaction. *id (may be NULL) receives the attestation's row id,
- * *change (may be NULL) the node's state before and after. */
+ * *change (may be NULL) the node's state before and after. AERR_IDENTITY,
+ * nothing written: a pull verdict at a target the node is no longer (or not
+ * yet, when it was free at the lookup) bound to. */
 int store_attestation_add(struct store *st, const struct store_attestation *a, int64_t *id,
 			  struct store_change *change) ATTEST_WUR;
 

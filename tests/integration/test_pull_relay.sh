@@ -69,7 +69,7 @@ ok "enrolled v at $TV ($out); --target nocolon refused: $(cat "$WORK/bad.out")"
 rc=0; "$BUILD_DIR/verifier" attest --config "$WORK/verifier.conf" "LOCALHOST:$TVPORT" >"$WORK/once.out" 2>&1 || rc=$?
 [ "$rc" = 1 ] && grep -q "attested at another target" "$WORK/once.out" ||
 	fail "verifier attest LOCALHOST:$TVPORT: exit $rc: $(cat "$WORK/once.out")"
-grep -q "note: localhost:$TVPORT is not one of .*targets: the node is not bound to it" "$WORK/once.out" ||
+grep -q "note: localhost:$TVPORT is not one of .*targets: this check binds no node to it" "$WORK/once.out" ||
 	fail "no note on the unlisted target: $(cat "$WORK/once.out")"
 [ "$(node v)" = "enrolled|$TV" ] || fail "a one-shot at another address changed v: $(node v)"
 rc=0; "$BUILD_DIR/verifier" attest --config "$WORK/verifier.conf" "127.000.0.1:$TVPORT" >"$WORK/once.out" 2>&1 || rc=$?

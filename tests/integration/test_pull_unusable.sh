@@ -79,6 +79,28 @@ rc=0; "$BUILD_DIR/verifier" attest --config "$WORK/check.conf" "$TV" >"$WORK/ref
 printf '{}\n' >"$WORK/fake.json"
 ok "a check at an unlisted address: cut after the proof, a rejected attempt and no verdict; refused by the attestor, a failing verdict; neither binds"
 
+# The fifth review's: an operator may bind the node to an address that
+# `targets` does not list (enroll --target) and check it with one-shots
+# only. That address is the node's own: a round cut there after the proof
+# is the node's failing verdict, not a rejected attempt.
+hash=$(db_rows "$CDB" "SELECT ek_hash FROM nodes")
+out=$("$BUILD_DIR/verifier" enroll --config "$WORK/check.conf" "${hash:0:16}" --target "$TV" 2>&1) ||
+	fail "enroll --target $TV: $out"
+rc=0; "$BUILD_DIR/verifier" attest --config "$WORK/check.conf" "$TV" >"$WORK/own.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || fail "a check at the node's own unlisted target: exit $rc: $(cat "$WORK/own.out")"
+[ "$(db_rows "$CDB" "SELECT state, target FROM nodes")" = "passing|$TV" ] || fail "the node after its own check: $(db_rows "$CDB" "SELECT state, target FROM nodes")"
+events=$(grep -c '"to":"failed"' "$WORK/check.events")
+printf '{"deliver": "unavailable"}\n' >"$WORK/fake.json"
+rc=0; "$BUILD_DIR/verifier" attest --config "$WORK/check.conf" "$TV" >"$WORK/owncut.out" 2>&1 || rc=$?
+printf '{}\n' >"$WORK/fake.json"
+[ "$rc" = 1 ] || fail "a cut check at the node's own target: exit $rc: $(cat "$WORK/owncut.out")"
+[ "$(db_rows "$CDB" "SELECT state, target FROM nodes")" = "failed|$TV" ] ||
+	fail "a cut at the node's own target left it: $(db_rows "$CDB" "SELECT state, target FROM nodes")"
+[ "$(db_rows "$CDB" "SELECT pass, step FROM attestations ORDER BY id DESC LIMIT 1")" = "0|secrets" ] ||
+	fail "the cut's verdict: $(db_rows "$CDB" "SELECT pass, step, reason FROM attestations ORDER BY id DESC LIMIT 1")"
+[ "$(grep -c '"to":"failed"' "$WORK/check.events")" -gt "$events" ] || fail "the hook did not hear the cut at the node's own target"
+ok "bound to an unlisted address by the operator: a check cut there after the proof fails the node, the hook heard it"
+
 # Root on V changes the host and answers GetEndorsement with an EK
 # algorithm no TPM has (the genuine endorsement, one field changed).
 TPM2TOOLS_TCTI=${TCTIS[a]} tpm2_pcrextend "0:sha256=$(printf 'rootkit' | sha256sum | cut -d' ' -f1)" >/dev/null

@@ -279,6 +279,7 @@ static void test_assign_target(void **state)
 	struct store_assign as;
 	struct store_prior pr;
 	struct store_node n;
+	uint64_t before, after;
 	int64_t id;
 
 	(void)state;
@@ -314,7 +315,9 @@ static void test_assign_target(void **state)
 	}
 	assert_int_equal(store_node_at_target(st, "10.0.0.1:4433", &n), 0);
 	assert_string_equal(n.ek_hash, H2);
-	/* A verdict never moves a bound node: only an operator does. */
+	/* A verdict never moves a bound node (only an operator does), and a
+	 * round at another target (one under way when the node was moved, or
+	 * won by its own target first) gives it no verdict at all. */
 	memset(&a, 0, sizeof(a));
 	a.node_id = id;
 	a.mode = "pull";
@@ -323,22 +326,41 @@ static void test_assign_target(void **state)
 	a.step = "quote";
 	a.reason = "";
 	a.target = "10.0.0.2:4433";
-	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	a.binds_target = 1;
+	assert_int_equal(store_count_verdicts(st, 1, &before), 0);
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), AERR_IDENTITY);
+	assert_non_null(strstr(err_detail(), "bound to another target while the round at 10.0.0.2:4433"));
+	assert_int_equal(store_count_verdicts(st, 1, &after), 0);
+	assert_int_equal(after, before);
+	assert_int_equal(store_node_get(st, "b", STORE_KEY_OPERATOR, &n), 0);
+	assert_int_equal(n.state, STORE_ENROLLED);
 	assert_int_equal(store_node_at_target(st, "10.0.0.1:4433", &n), 0);
 	assert_string_equal(n.ek_hash, H2);
 	assert_int_equal(store_node_at_target(st, "10.0.0.2:4433", &n), AERR_NOT_FOUND);
-	/* Nor takes a target another node has (a round under way when an
-	 * operator moved that node there): the unbound one stays unbound. */
+	/* At its own target, a verdict. */
+	a.target = "10.0.0.1:4433";
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_int_equal(ch.to, STORE_PASSING);
+	/* An unbound node takes no target another node has (a round under way
+	 * when an operator moved that node there): it stays unbound. */
 	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
 	a.node_id = pr.id;
-	a.target = "10.0.0.1:4433";
 	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
 	assert_int_equal(store_node_at_target(st, "10.0.0.1:4433", &n), 0);
 	assert_string_equal(n.ek_hash, H2);
 	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
 	assert_string_equal(pr.target, "");
+	/* Nor one that does not bind (a check at an address `targets` does
+	 * not list). */
+	a.target = "10.0.0.3:4433";
+	a.binds_target = 0;
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
+	assert_string_equal(pr.target, "");
+	assert_int_equal(store_node_at_target(st, "10.0.0.3:4433", &n), AERR_NOT_FOUND);
 	a.node_id = id;
 	a.target = "10.0.0.2:4433";
+	a.binds_target = 1;
 	/* Unbound: the target answers for nobody until the next proof, whose
 	 * verdict binds it. */
 	as.target = "";
