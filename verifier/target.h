@@ -14,11 +14,13 @@
 
 #define TARGET_MAX 256 /* with its NUL */
 
-/* in as HOST:PORT into out (TARGET_MAX bytes): a name lower-cased without a
- * trailing dot, an IPv4 address as a dotted quad (whatever form the resolver
- * would take), a bracketed IPv6 address as inet_ntop writes it (a zone after
- * '%' kept as written); the port in decimal without sign or leading zeros,
- * 1..65535. AERR_INVALID_ARG naming what is wrong. */
+/* in as HOST:PORT into out (TARGET_MAX bytes): a name lower-cased (one
+ * with a trailing dot is refused), an IPv4 address as a dotted quad
+ * (whatever form inet_aton takes, and an IPv4-mapped IPv6 address), a
+ * bracketed IPv6 address as inet_ntop writes it (a zone after '%', an
+ * interface name, only on a link-local address, kept as written); the port
+ * in decimal without sign or leading zeros, 1..65535. Idempotent: out is its
+ * own canonical form. AERR_INVALID_ARG naming what is wrong. */
 int target_canonical(const char *in, char out[TARGET_MAX]) ATTEST_WUR;
 
 /* 1 when target (canonical) is one of the n canonical targets. */

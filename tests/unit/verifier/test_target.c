@@ -13,10 +13,13 @@
 
 static void canon(const char *in, const char *want)
 {
-	char out[TARGET_MAX];
+	char out[TARGET_MAX], again[TARGET_MAX];
 
 	assert_int_equal(target_canonical(in, out), 0);
 	assert_string_equal(out, want);
+	/* The canonical form is its own. */
+	assert_int_equal(target_canonical(out, again), 0);
+	assert_string_equal(again, out);
 }
 
 static void refused(const char *in, const char *needle)
@@ -33,15 +36,16 @@ static void test_spellings(void **state)
 	(void)state;
 	canon("10.0.0.1:4433", "10.0.0.1:4433");
 	canon("DB1.Example.COM:4433", "db1.example.com:4433");
-	canon("localhost.:1", "localhost:1");
 	canon("[FE80::1%Eth0]:443", "[fe80::1%Eth0]:443");
+	canon("[ff02::1%lo]:443", "[ff02::1%lo]:443");
 	canon("[::1]:65535", "[::1]:65535");
 	canon("h_1:1", "h_1:1");
 	/* One address, one spelling: what the resolver takes as the same. */
 	canon("[0::1]:7", "[::1]:7");
 	canon("[0:0:0:0:0:0:0:1]:7", "[::1]:7");
 	canon("[::0.0.0.1]:7", "[::1]:7");
-	canon("[::FFFF:127.0.0.1]:7", "[::ffff:127.0.0.1]:7");
+	canon("[::FFFF:127.0.0.1]:7", "127.0.0.1:7");
+	canon("[::ffff:7f00:1]:7", "127.0.0.1:7");
 	canon("127.1:7", "127.0.0.1:7");
 	canon("0x7f.0.0.1:7", "127.0.0.1:7");
 	canon("2130706433:7", "127.0.0.1:7");
@@ -68,6 +72,13 @@ static void test_refused(void **state)
 	refused("[::1%e%0]:443", "the host");
 	refused("[1::2::3]:443", "the host");
 	refused("a..b:443", "the host");
+	/* "db1." and "db1" differ under search domains: not one spelling. */
+	refused("localhost.:1", "trailing dot");
+	refused("a..:1", "the host");
+	/* A zone means something on a link-local address only, and is an
+	 * interface's name, not its index. */
+	refused("[::1%lo]:443", "link-local");
+	refused("[fe80::1%2]:443", "interface name");
 	refused(".:443", "the host");
 	refused("::1:443", "the host");
 	memset(longer, 'h', sizeof(longer));
