@@ -19,7 +19,7 @@
 #include "bench_attestor.h"
 #include "crypto.h"
 #include "log.h"
-#include "../verifier/pull.h" /* and through it verifier/config.h */
+#include "pull/driver.h" /* verifier-core is linked first: its config.h */
 #include "rpc.h"
 
 #define BENCH_MAX_CONFIGS 8

@@ -12,7 +12,7 @@
  * hashes no event data, so the work is one extend per event and bank: a
  * 3-bank log costs three times the hashing of a 1-bank log of the same size.
  * IMA: the list's whole entries repeated to --entries (100,000), then what
- * the verifier does per quote (session.c): parse, template-hash check (SHA-1),
+ * the verifier does per quote (session/session.c): parse, template-hash check (SHA-1),
  * replay to the quoted PCR 10 in the SHA-1 and SHA-256 banks (SHA-256 of each
  * entry's template data plus one extend per bank), and an allowlist of
  * --allowlist paths (the list's own, padded with synthetic ones): per phase
@@ -29,7 +29,7 @@
 #include "eventlog.h"
 #include "file.h"
 #include "ima.h"
-#include "imapolicy.h"
+#include "policy/imapolicy.h"
 
 static double bench_now(void)
 {
@@ -301,7 +301,7 @@ static int bench_quote(const uint8_t *buf, size_t size, const TPM2_ALG_ID *banks
 	return 0;
 }
 
-/* The verifier's IMA path (session.c): parse, template hashes, replay to
+/* The verifier's IMA path (session/session.c): parse, template hashes, replay to
  * the quoted PCR 10 (SHA-1 and SHA-256 banks), allowlist. */
 static int bench_ima(const char *path, long allow_paths, long target, int rounds)
 {

@@ -5,9 +5,9 @@
  * seed to mutate (fuzz/seeds.sh also adds real ones). */
 #include <string.h>
 
-#include "ekcert.h"
+#include "endorsement/ekcert.h"
 #include "fuzz.h"
-#include "platformcert.h"
+#include "endorsement/platformcert.h"
 
 static struct ekcert_trust *trust;
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "eventlog.h"
-#include "eventlog_print.h"
+#include "cli/eventlog_print.h"
 #include "fuzz.h"
 
 static FILE *devnull;

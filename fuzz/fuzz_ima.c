@@ -8,7 +8,7 @@
 
 #include "fuzz.h"
 #include "ima.h"
-#include "imapolicy.h"
+#include "policy/imapolicy.h"
 
 static struct imapolicy *policy;
 

@@ -10,7 +10,7 @@
  *   bit 0 set: an IMA list (bit 1: ASCII sha256, else binary), template
  *     hashes verified, judged by a fixed allowlist.
  * Invariants: Secure Boot reads enabled only when a reader of the bytes,
- * independent of bootpolicy.c, finds PCR 7's separator by its digests (the
+ * independent of policy/bootpolicy.c, finds PCR 7's separator by its digests (the
  * first event whose digests in PCR 7's banks are those of a separator
  * value, whatever its type), every PCR 7 event before it with data proven
  * in those banks, and one of them SecureBoot=1; the secure_boot policy
@@ -19,12 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootpolicy.h"
+#include "policy/bootpolicy.h"
 #include "evdata.h"
 #include "eventlog.h"
 #include "fuzz.h"
 #include "ima.h"
-#include "imapolicy.h"
+#include "policy/imapolicy.h"
 
 #define SEP256 "\"sha256:df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119\""
 #define SEP1 "\"sha1:9069ca78e7450a285173431b3e52c5c25299e473\""
@@ -120,7 +120,7 @@ static int digests_are(const struct eventlog_event *e, const TPM2_ALG_ID *banks,
 	return 1;
 }
 
-/* Independently of bootpolicy.c: PCR 7's separator is its first extended
+/* Independently of policy/bootpolicy.c: PCR 7's separator is its first extended
  * event whose digests in every bank proving PCR 7 are those of 00000000,
  * 01000000 or FFFFFFFF; every PCR 7 event before it has data proven in
  * those banks, and one of them is an EV_EFI_VARIABLE_DRIVER_CONFIG of

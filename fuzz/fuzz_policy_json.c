@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bootpolicy.h"
+#include "policy/bootpolicy.h"
 #include "fuzz.h"
-#include "imapolicy.h"
-#include "policy.h"
+#include "policy/imapolicy.h"
+#include "policy/policy.h"
 
 int fuzz_policy_json_init(void)
 {

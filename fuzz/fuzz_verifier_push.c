@@ -1,6 +1,6 @@
-/* The verifier's push handlers (verifier/push.c) and pull driver
- * (verifier/pull.c) without the transport: a request unpacked from hostile
- * bytes, converted by evidence.c, fed to a session whose earlier steps the
+/* The verifier's push handlers (verifier/push/service.c) and pull driver
+ * (verifier/pull/driver.c) without the transport: a request unpacked from hostile
+ * bytes, converted by session/evidence.c, fed to a session whose earlier steps the
  * software TPM (fuzz_fake.c) completed honestly. The first byte picks the
  * message (low 2 bits) and, for quotes, how honest the harness makes it:
  *   0 PushHello       endorsement and AK against the software CA
@@ -16,13 +16,13 @@
 #include <string.h>
 
 #include "attest.pb-c.h"
-#include "ekcache.h"
-#include "evidence.h"
+#include "session/keycache.h"
+#include "session/evidence.h"
 #include "fuzz.h"
-#include "session.h"
+#include "session/session.h"
 
 static struct ekcert_trust *trust;
-static struct ekcache *cache;
+static struct keycache *cache;
 static struct bootpolicy *boot;
 static struct imapolicy *imap;
 static struct secret_conf sconf;
@@ -45,7 +45,7 @@ int fuzz_verifier_push_init(void)
 	FILE *kf;
 
 	fuzz_quiet();
-	if (!(f = fuzz_fake_get()) || ekcert_trust_load(f->trust_dir, &trust) != 0 || ekcache_new(16, &cache) != 0)
+	if (!(f = fuzz_fake_get()) || ekcert_trust_load(f->trust_dir, &trust) != 0 || keycache_new(16, &cache) != 0)
 		return -1;
 	if (!(p = fuzz_memfile(3, (const uint8_t *)boot_json, sizeof(boot_json) - 1)) || bootpolicy_load(p, &boot) != 0 ||
 	    !(p = fuzz_memfile(3, (const uint8_t *)ima_json, sizeof(ima_json) - 1)) || imapolicy_load(p, &imap) != 0)

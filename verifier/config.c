@@ -12,7 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "pcrsel.h"
-#include "target.h"
+#include "pull/target.h"
 
 /* Parser state: inih does not report line numbers to the handler in Debian's
  * build, so our own reader counts them. */

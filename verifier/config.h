@@ -10,8 +10,8 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "err.h"
-#include "policy.h"
-#include "secret.h"
+#include "policy/policy.h"
+#include "policy/secret.h"
 
 #define CONFIG_DEFAULT_EK_ROOTS "/usr/share/tpm-attest/ek-roots"
 
@@ -34,12 +34,12 @@ struct verifier_config {
 					* boot_policy) */
 	uint32_t eventlog_pcrs;        /* bit per PCR a sent boot log must reproduce */
 	int require_ima;               /* fail quotes that come without an IMA list (implied by ima_policy) */
-	char *boot_policy;             /* JSON boot policy (bootpolicy.h); NULL = none */
-	char *ima_policy;              /* JSON IMA allowlist (imapolicy.h); NULL = none */
+	char *boot_policy;             /* JSON boot policy (policy/bootpolicy.h); NULL = none */
+	char *ima_policy;              /* JSON IMA allowlist (policy/imapolicy.h); NULL = none */
 	int log_level;                 /* enum log_level */
 	/* push mode */
 	char *listen;                  /* "HOST:PORT" the Verifier service binds */
-	char *state_dir;               /* the database (store.h); NULL = verdicts only logged */
+	char *state_dir;               /* the database (store/store.h); NULL = verdicts only logged */
 	/* pull mode, verifier serve: the attestors to keep attesting */
 	size_t ntargets;
 	char *targets[CONFIG_MAX_TARGETS];

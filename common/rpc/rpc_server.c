@@ -250,9 +250,6 @@ static int rpc_server_peer(struct rpc_call *c, char *why, size_t whycap)
 	return r < 0 ? -1 : 0;
 }
 
-/* Read the request message; NULL message means the client sent none (or the
- * transport already failed the call, e.g. over the size limit). */
-
 /* Ask gRPC for the next call on this slot. */
 static int rpc_slot_arm(struct rpc_slot *sl)
 {

@@ -3,7 +3,7 @@
 # independent client: Python grpcio relaying genuine evidence from a real
 # attestor (pull mode over swtpm), bending one rule per scenario. Each
 # rejection must carry the status and the reason the push protocol promises
-# (verifier/push.h); the verifier keeps serving throughout.
+# (verifier/push/service.h); the verifier keeps serving throughout.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need openssl swtpm swtpm_setup
 py_stubs "$WORK/stubs"

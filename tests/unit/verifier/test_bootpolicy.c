@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "bootpolicy.h"
+#include "policy/bootpolicy.h"
 #include "crypto.h"
 #include "evdata.h"
 #include "fixtures.h"

@@ -22,7 +22,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "ekcert.h"
+#include "endorsement/ekcert.h"
 #include "fixtures.h"
 
 #define DAY (24L * 3600)
@@ -534,7 +534,7 @@ static void test_signature_bitflips(void **state)
 }
 
 /* Expiry policy: expired certificates anywhere in the chain are accepted
- * (documented in ekcert.c); not-yet-valid ones are not. */
+ * (documented in endorsement/ekcert.c); not-yet-valid ones are not. */
 static void test_validity_policy(void **state)
 {
 	struct pki *p = *state;

@@ -24,7 +24,7 @@
 #include <json-c/json.h>
 
 #include "fixtures.h"
-#include "hook.h"
+#include "record/hook.h"
 
 static char dir[64];
 static char cmd[1024];

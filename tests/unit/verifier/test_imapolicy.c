@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "fixtures.h"
-#include "imapolicy.h"
+#include "policy/imapolicy.h"
 #include "imasig_fixture.h"
 
 #define N 1000

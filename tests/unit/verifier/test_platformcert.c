@@ -22,9 +22,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "ekcert.h"
+#include "endorsement/ekcert.h"
 #include "fixtures.h"
-#include "platformcert.h"
+#include "endorsement/platformcert.h"
 
 static const char *SAMPLES[] = {
 	"Intel_nuc1", "Intel_nuc_pc", "Intel_nuc_pc2", "Intel_pc1", "Intel_pc2", "Intel_pc3", "Intel_pc4",

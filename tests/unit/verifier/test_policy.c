@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 
 static const char *H32 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 static const char *H20 = "00112233445566778899aabbccddeeff00112233";

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "pushid.h"
+#include "push/pushid.h"
 
 static void test_round_trip(void **state)
 {

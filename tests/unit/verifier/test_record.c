@@ -22,9 +22,9 @@
 
 #include "fixtures.h"
 #include "pcrsel.h"
-#include "record.h"
-#include "session.h"
-#include "store.h"
+#include "record/record.h"
+#include "session/session.h"
+#include "store/store.h"
 #include "tpmpub.h"
 
 static char dir[64];

@@ -20,7 +20,7 @@
 #include <tss2/tss2_mu.h>
 
 #include "crypto.h"
-#include "secret.h"
+#include "policy/secret.h"
 #include "tpmpub.h"
 
 static char dir[64];

@@ -25,12 +25,12 @@
 #include <tss2/tss2_mu.h>
 
 #include "crypto.h"
-#include "ekcert.h"
+#include "endorsement/ekcert.h"
 #include "pcrsel.h"
-#include "policy.h"
-#include "secret.h"
+#include "policy/policy.h"
+#include "policy/secret.h"
 #include "hex.h"
-#include "session.h"
+#include "session/session.h"
 #include "tpmpub.h"
 
 /* ------------------------------------------------------------------ the fake TPM */
@@ -1009,7 +1009,7 @@ static void test_ek_truncated(void **state)
  * template check and the later steps. */
 static void test_ek_cache(void **state)
 {
-	struct ekcache *cache = NULL;
+	struct keycache *cache = NULL;
 	struct session_endorsement rogue = endorsement(T.ek_pub_wire, T.ek_pub_len, T.rogue_cert,
 							(size_t)T.rogue_cert_len);
 	struct session_endorsement other = endorsement(T.ek_pub_wire, T.ek_pub_len, T.other_cert,
@@ -1018,7 +1018,7 @@ static void test_ek_cache(void **state)
 	struct ctx c;
 
 	(void)state;
-	assert_int_equal(ekcache_new(4, &cache), 0);
+	assert_int_equal(keycache_new(4, &cache), 0);
 	for (int round = 0; round < 2; round++) {
 		/* Untrusted and mismatched certificates fail every time: not cached. */
 		ctx_init(&c);
@@ -1032,7 +1032,7 @@ static void test_ek_cache(void **state)
 		assert_int_equal(session_endorse(c.s, &other), AERR_EK_CERT_KEY);
 		session_free(c.s);
 	}
-	ekcache_counts(cache, &hits, &misses);
+	keycache_counts(cache, &hits, &misses);
 	assert_int_equal(hits, 0);
 	assert_int_equal(misses, 4);
 
@@ -1046,7 +1046,7 @@ static void test_ek_cache(void **state)
 		assert_int_equal(do_quote(&c, &v), 0);
 		session_free(c.s);
 	}
-	ekcache_counts(cache, &hits, &misses);
+	keycache_counts(cache, &hits, &misses);
 	assert_int_equal(hits, 1);
 	assert_int_equal(misses, 5);
 
@@ -1080,10 +1080,10 @@ static void test_ek_cache(void **state)
 		assert_int_equal(session_endorse(c.s, &e), AERR_UNSUPPORTED);
 		session_free(c.s);
 	}
-	ekcache_counts(cache, &hits, &misses);
+	keycache_counts(cache, &hits, &misses);
 	assert_int_equal(hits, 1);
 	assert_int_equal(misses, 6);
-	ekcache_free(cache);
+	keycache_free(cache);
 }
 
 /* The AK key cache: the second quote by the same AK verifies with the key
@@ -1091,15 +1091,15 @@ static void test_ek_cache(void **state)
  * entry under another AK's name is never used for this one. */
 static void test_ak_keys(void **state)
 {
-	struct ekcache *keys = NULL, *other = NULL;
-	uint8_t key[EKCACHE_KEY_LEN];
+	struct keycache *keys = NULL, *other = NULL;
+	uint8_t key[KEYCACHE_KEY_LEN];
 	TPM2B_NAME name = T.ak_name;
 	struct session_verdict v;
 	uint64_t hits, misses;
 	struct ctx c;
 
 	(void)state;
-	assert_int_equal(ekcache_new(4, &keys), 0);
+	assert_int_equal(keycache_new(4, &keys), 0);
 	for (int round = 0; round < 3; round++) {
 		ctx_init(&c);
 		c.p.ak_keys = keys;
@@ -1110,26 +1110,26 @@ static void test_ak_keys(void **state)
 		assert_int_equal(do_quote(&c, &v), round == 2 ? AERR_SIGNATURE : 0);
 		session_free(c.s);
 	}
-	ekcache_counts(keys, &hits, &misses);
+	keycache_counts(keys, &hits, &misses);
 	assert_int_equal(hits, 2);
 	assert_int_equal(misses, 1);
-	ekcache_free(keys);
+	keycache_free(keys);
 
 	/* The EK's key kept under a name one bit away from the AK's. */
-	assert_int_equal(ekcache_new(4, &other), 0);
+	assert_int_equal(keycache_new(4, &other), 0);
 	name.name[name.size - 1] ^= 0x01;
-	assert_int_equal(ekcache_key(name.name, name.size, NULL, 0, NULL, 0, key), 0);
-	ekcache_add_pkey(other, key, T.ek_key);
+	assert_int_equal(keycache_key(name.name, name.size, NULL, 0, NULL, 0, key), 0);
+	keycache_add_pkey(other, key, T.ek_key);
 	ctx_init(&c);
 	c.p.ak_keys = other;
 	to_activated(&c);
 	request_and_quote(&c);
 	assert_int_equal(do_quote(&c, &v), 0);
 	session_free(c.s);
-	ekcache_counts(other, &hits, &misses);
+	keycache_counts(other, &hits, &misses);
 	assert_int_equal(hits, 0);
 	assert_int_equal(misses, 1);
-	ekcache_free(other);
+	keycache_free(other);
 }
 
 /* Secrets: only after a passing quote; one proof per secret, by name, and

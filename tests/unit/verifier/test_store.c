@@ -19,7 +19,7 @@
 #include <sqlite3.h>
 
 #include "fixtures.h"
-#include "store.h"
+#include "store/store.h"
 
 static char dir[64];
 

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "target.h"
+#include "pull/target.h"
 
 static void canon(const char *in, const char *want)
 {

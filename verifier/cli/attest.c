@@ -1,0 +1,138 @@
+/* verifier attest: one pull-mode check of a target (cli/commands.h). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "verifier"
+#include "cli/commands.h"
+#include "config.h"
+#include "log.h"
+#include "pull/driver.h"
+#include "pull/target.h"
+#include "rpc.h"
+#include "strsafe.h"
+
+/* The verdict line of a passing round (or one verified, but unjudged). */
+static void print_pass(const char *target, int round, const struct pull_result *res)
+{
+	const struct session_verdict *v = &res->verdict;
+
+	printf("%s %s resetCount %u restartCount %u", v->pass ? "PASS" : "VERIFIED", target, v->reset_count,
+	       v->restart_count);
+	if (round > 0)
+		printf(" round %d", round);
+	if (v->event_log_checked)
+		printf(" eventlog ok");
+	if (v->ima_checked)
+		printf(" ima %llu entries (%llu new)", (unsigned long long)v->ima_entries,
+		       (unsigned long long)v->ima_new);
+	if (res->secrets)
+		printf(" secrets %zu", res->secrets);
+	printf(" total %.2f ms\n", res->total_ms);
+	if (!v->pass)
+		printf("  (%s)\n", v->reason); /* our own text: no peer string */
+	fflush(stdout);
+}
+
+int attest_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct verifier_config *cfg = NULL;
+	struct pull_driver *d = NULL;
+	struct pull_result res;
+	const char *config = NULL;
+	char target[TARGET_MAX];
+	long rounds = 1, interval = 0;
+	char *end;
+	int opt, r, rc = CLI_EXIT_USAGE, rpc_up = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:r:i:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'r':
+			rounds = strtol(optarg, &end, 10);
+			if (*end || rounds < 1 || rounds > 1000000) {
+				fprintf(stderr, "verifier: --rounds takes 1..1000000, not '%s'\n", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'i':
+			interval = strtol(optarg, &end, 10);
+			if (*end || interval < 0 || interval > 86400) {
+				fprintf(stderr, "verifier: --interval takes 0..86400 seconds, not '%s'\n", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'h': printf("usage: verifier %s\n", CLI_ATTEST_USAGE); return CLI_EXIT_PASS;
+		default: goto usage;
+		}
+	}
+	if (!config || optind != argc - 1)
+		goto usage;
+	if (target_canonical(argv[optind], target) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		return CLI_EXIT_USAGE;
+	}
+	if (verifier_config_load(config, &cfg) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		return CLI_EXIT_USAGE;
+	}
+	/* A node is bound to the target it is attested at, if that is one of
+	 * `targets` (pull/driver.c): say so when it is not. */
+	if (cfg->mode == CONFIG_MODE_PULL && cfg->state_dir && !target_listed(target, cfg->targets, cfg->ntargets))
+		fprintf(stderr, "verifier: note: %s is not one of %s's targets: this check binds no node to it\n",
+			target, config);
+	log_set_level((enum log_level)cfg->log_level);
+	if (cfg->mode != CONFIG_MODE_PULL) {
+		fprintf(stderr, "verifier: %s: attest needs mode = pull\n", config);
+		goto out;
+	}
+	rpc_global_init();
+	rpc_up = 1;
+	if (pull_open(cfg, target, &d) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		goto out;
+	}
+	r = pull_attest(d, &res);
+	for (int i = 0; i < res.stages_done && i < PULL_NSTAGES; i++)
+		printf("%-12s ok    rpc %8.2f ms  verify %8.2f ms\n", pull_stage_name((enum pull_stage)i),
+		       res.t[i].rpc_ms, res.t[i].check_ms);
+	for (long round = 1; r == 0; round++) {
+		print_pass(target, rounds > 1 ? (int)round : 0, &res);
+		if (round == rounds)
+			break;
+		pull_wait(d, (uint32_t)interval * 1000u, NULL);
+		r = pull_requote(d, &res);
+	}
+	if (r == 0) {
+		rc = res.verdict.pass ? CLI_EXIT_PASS : CLI_EXIT_UNJUDGED;
+	} else {
+		/* The reason may quote the attestor (a refusal's message): one
+		 * line, no terminal escapes. */
+		char why[4 * sizeof(res.reason)];
+
+		strsafe(why, sizeof(why), res.reason, STRSAFE_LINE);
+		printf("%-12s FAIL  rpc %8.2f ms  verify %8.2f ms\n", pull_stage_name(res.failed_stage),
+		       res.t[res.failed_stage].rpc_ms, res.t[res.failed_stage].check_ms);
+		fprintf(stderr, "FAIL %s: %s\n", pull_stage_name(res.failed_stage), why);
+		rc = CLI_EXIT_FAIL;
+	}
+out:
+	pull_close(d);
+	if (rpc_up)
+		rpc_global_shutdown();
+	verifier_config_free(cfg);
+	return rc;
+usage:
+	fprintf(stderr, "usage: verifier %s\n", CLI_ATTEST_USAGE);
+	return CLI_EXIT_USAGE;
+}
+

@@ -1,0 +1,31 @@
+/* The verifier's commands, one <name>_main each (main.c dispatches them by
+ * name). Each returns the process exit status below. */
+#ifndef VERIFIER_CLI_COMMANDS_H
+#define VERIFIER_CLI_COMMANDS_H
+
+#define CLI_EXIT_PASS 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_UNJUDGED 3 /* verified, but no reference to judge the node's state by */
+
+#define CLI_ATTEST_USAGE "attest --config FILE [--rounds N [--interval S]] HOST:PORT"
+
+/* attest.c: one pull-mode check of a target, each step and the verdict. */
+int attest_main(int argc, char **argv);
+/* serve.c: the push service, or the pull serve loop over `targets`. */
+int serve_main(int argc, char **argv);
+/* eventlog.c: a TCG boot event log as YAML (tpm2_eventlog's layout) or JSON. */
+int eventlog_main(int argc, char **argv);
+
+/* nodes.c: the operator's view of the nodes in the database named by a
+ * config's state_dir, and of the peers refused before they proved any node.
+ * 0 done (status: the node passes), 1 failed (status: a node has failed),
+ * 2 usage or configuration error. What peers claimed is escaped for the
+ * terminal (strsafe) or JSON. */
+int nodes_list_main(int argc, char **argv);
+int nodes_status_main(int argc, char **argv);
+int nodes_enroll_main(int argc, char **argv);
+int nodes_remove_main(int argc, char **argv);
+int nodes_rejected_main(int argc, char **argv);
+
+#endif

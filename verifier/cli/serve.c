@@ -1,0 +1,56 @@
+/* verifier serve: the push service or the pull serve loop, by the
+ * configuration's mode (cli/commands.h). */
+#include <getopt.h>
+#include <stdio.h>
+
+#define LOG_MODULE "verifier"
+#include "cli/commands.h"
+#include "config.h"
+#include "log.h"
+#include "pull/serve.h"
+#include "push/service.h"
+
+int serve_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct verifier_config *cfg = NULL;
+	const char *config = NULL;
+	int opt, rc = CLI_EXIT_USAGE;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config = optarg; break;
+		case 'h': printf("usage: verifier serve --config FILE\n"); return CLI_EXIT_PASS;
+		default: goto usage;
+		}
+	}
+	if (!config || optind != argc)
+		goto usage;
+	if (verifier_config_load(config, &cfg) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		return CLI_EXIT_USAGE;
+	}
+	log_set_level((enum log_level)cfg->log_level);
+	if (cfg->mode == CONFIG_MODE_PULL && cfg->ntargets == 0) {
+		fprintf(stderr, "verifier: %s: serve in pull mode needs targets = HOST:PORT, ...\n", config);
+		goto out;
+	}
+	if ((cfg->mode == CONFIG_MODE_PUSH ? push_run(cfg) : pull_serve_run(cfg)) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		rc = CLI_EXIT_FAIL;
+		goto out;
+	}
+	rc = CLI_EXIT_PASS;
+out:
+	verifier_config_free(cfg);
+	return rc;
+usage:
+	fprintf(stderr, "usage: verifier serve --config FILE\n");
+	return CLI_EXIT_USAGE;
+}
+

@@ -1,0 +1,375 @@
+#define LOG_MODULE "record"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "imastate.h"
+#include "log.h"
+#include "pcrsel.h"
+#include "record/record.h"
+#include "strsafe.h"
+#include "tpmpub.h"
+
+void record_host(char dst[64], const char *claim)
+{
+	strsafe(dst, 64, claim, STRSAFE_HOSTNAME);
+}
+
+/* The store could not be read or written: the session cannot go on without
+ * its node's record (fail closed), and says so to the peer as a condition
+ * to retry, not as a verdict. */
+static int record_store_failed(const char *what)
+{
+	LOG_ERR("%s: %s", what, err_detail());
+	return err_wrap(AERR_STORE, what);
+}
+
+/* What the store knew of the node, into c and the session. */
+static int record_prior(struct record_ctx *c, struct session *s, const char *hash, const struct store_prior *sp)
+{
+	struct session_prior prior;
+
+	memset(&prior, 0, sizeof(prior));
+	c->node_id = sp->existed ? sp->id : 0;
+	memcpy(c->ek_hash, hash, sizeof(c->ek_hash));
+	c->state = sp->state;
+	c->at_own_target = c->target && sp->existed && sp->target[0] && strcmp(sp->target, c->target) == 0;
+	memcpy(c->name, sp->name, sizeof(c->name));
+	c->ngroups = sp->ngroups;
+	memcpy(c->groups, sp->groups, sizeof(c->groups));
+	prior.has_counts = sp->has_counts;
+	prior.reset_count = sp->reset_count;
+	prior.restart_count = sp->restart_count;
+	prior.clock = sp->clock;
+	if (sp->ak_name_len <= sizeof(prior.ak_name)) {
+		memcpy(prior.ak_name, sp->ak_name, sp->ak_name_len);
+		prior.ak_name_len = sp->ak_name_len;
+	}
+	/* A state that does not load only costs the next session the whole list. */
+	if (sp->ima_state_len) {
+		if (imastate_load(sp->ima_state, sp->ima_state_len, &prior.ima) == 0) {
+			prior.has_ima = 1;
+			prior.ima_reset = sp->ima_reset;
+		} else {
+			LOG_WARN("node %.16s...: stored IMA state ignored: %s", hash, err_detail());
+		}
+	}
+	return session_set_prior(s, &prior, 1);
+}
+
+/* A node bound to another TLS identity: the peer may not act for it. */
+static int record_foreign(const struct record_ctx *c, const struct store_prior *sp)
+{
+	return sp->existed && sp->identity[0] && strcmp(sp->identity, c->peer ? c->peer : "") != 0;
+}
+
+static int record_refuse_foreign(struct session *s, enum session_step step, const struct store_prior *sp)
+{
+	err_set(AERR_IDENTITY, "this TPM's node is bound to another TLS identity (an operator re-binds it with "
+		"verifier enroll NODE --identity)");
+	err_private(AERR_IDENTITY, "bound to '%s'", sp->identity);
+	return session_reject(s, step, AERR_IDENTITY);
+}
+
+/* Pull mode: a node is attested at one target, and a target answers for
+ * one node (the first proven there, or the one an operator moved there).
+ * Another node at this target, or this node at another, is someone forwarding
+ * a TPM that is attested elsewhere: refused, so that it can neither fail that
+ * node from here nor take this target's node away. */
+static int record_refuse_target(struct record_ctx *c, struct session *s, const struct store_prior *sp)
+{
+	struct store_node owner;
+	int r;
+
+	if (!c->target)
+		return 0;
+	if (sp->existed && sp->target[0] && strcmp(sp->target, c->target) != 0) {
+		err_set(AERR_IDENTITY, "this TPM's node is attested at another target (an operator moves it with "
+			"verifier enroll NODE --target %s)", c->target);
+		err_private(AERR_IDENTITY, "at %s", sp->target);
+		return session_reject(s, SESSION_STEP_ENDORSEMENT, AERR_IDENTITY);
+	}
+	if ((r = store_node_at_target(c->store, c->target, &owner)) == AERR_NOT_FOUND)
+		return 0;
+	if (r != 0)
+		return record_store_failed("looking the target's node up");
+	if (sp->existed && owner.id == sp->id)
+		return 0;
+	err_set(AERR_IDENTITY, "target %s answers for another node's TPM (an operator moves a node with verifier "
+		"enroll NODE --target, or removes it)", c->target);
+	err_private(AERR_IDENTITY, "node %.16s...", owner.ek_hash);
+	return session_reject(s, SESSION_STEP_ENDORSEMENT, AERR_IDENTITY);
+}
+
+int record_lookup(struct record_ctx *c, struct session *s)
+{
+	struct session_prior none;
+	struct store_prior sp;
+	char hash[65];
+	int r;
+
+	memset(&none, 0, sizeof(none));
+	if (session_ek_hash(s, hash) != 0)
+		return err_set(AERR_STATE, "no endorsed EK to look the node up by");
+	memcpy(c->ek_hash, hash, sizeof(c->ek_hash));
+	if (!c->store)
+		return session_set_prior(s, &none, 1);
+	if ((r = store_node_lookup(c->store, hash, &sp)) != 0)
+		return record_store_failed("looking the node up");
+	if (!sp.existed && c->explicit_enrollment)
+		return session_set_prior(s, NULL, 0);
+	if (record_foreign(c, &sp))
+		return record_refuse_foreign(s, SESSION_STEP_ENDORSEMENT, &sp);
+	if ((r = record_refuse_target(c, s, &sp)) != 0)
+		return r;
+	return record_prior(c, s, hash, &sp);
+}
+
+int record_lookup_known(struct record_ctx *c, struct session *s)
+{
+	struct store_prior sp;
+	char hash[65];
+	int r;
+
+	if (!c->store || session_ek_hash(s, hash) != 0)
+		return err_set(AERR_STATE, "no store or no endorsed EK to look the node up by");
+	if ((r = store_node_lookup(c->store, hash, &sp)) != 0)
+		return record_store_failed("looking the node up");
+	if (!sp.existed)
+		return err_set(AERR_NOT_FOUND, "node %.16s... is no longer enrolled", hash);
+	if (record_foreign(c, &sp))
+		return err_set(AERR_NOT_FOUND, "node %.16s... was bound to another TLS identity", hash);
+	return record_prior(c, s, hash, &sp);
+}
+
+int record_proven(struct record_ctx *c, struct session *s)
+{
+	const TPMT_PUBLIC *ek = session_ek_public(s), *ak = session_ak_public(s);
+	const TPM2B_NAME *ak_name = session_ak_name(s);
+	uint8_t ek_wire[sizeof(TPM2B_PUBLIC)], ak_wire[sizeof(TPM2B_PUBLIC)];
+	size_t ek_len = 0, ak_len = 0, cert_len = 0;
+	const uint8_t *cert = session_ek_cert(s, &cert_len);
+	struct store_node_in in;
+	struct store_prior sp;
+	int r;
+
+	if (!c->store)
+		return 0;
+	if (!ek || !ak || !ak_name || !session_proven(s))
+		return err_set(AERR_STATE, "record_proven before the TPM was proven");
+	if ((r = tpmpub_marshal(ek, ek_wire, sizeof(ek_wire), &ek_len)) != 0 ||
+	    (r = tpmpub_marshal(ak, ak_wire, sizeof(ak_wire), &ak_len)) != 0)
+		return r;
+	memset(&in, 0, sizeof(in));
+	in.ek_hash = c->ek_hash;
+	in.ek_alg = ek->type;
+	in.ek_pub = ek_wire;
+	in.ek_pub_len = ek_len;
+	in.ek_cert = cert;
+	in.ek_cert_len = cert_len;
+	in.hostname = c->host;
+	in.identity = c->peer;
+	in.ak_pub = ak_wire;
+	in.ak_pub_len = ak_len;
+	in.ak_name = ak_name->name;
+	in.ak_name_len = ak_name->size;
+	r = store_node_proven(c->store, &in, !c->explicit_enrollment, &sp);
+	if (r == AERR_NOT_FOUND)
+		return session_reject(s, SESSION_STEP_ACTIVATION, r);
+	if (r == AERR_STATE) {
+		err_set(AERR_IDENTITY, "this TPM's node was bound to another TLS identity meanwhile");
+		return session_reject(s, SESSION_STEP_ACTIVATION, AERR_IDENTITY);
+	}
+	if (r != 0)
+		return record_store_failed("recording the proven node");
+	c->node_id = sp.id;
+	c->state = sp.existed && sp.state != STORE_ENROLLED ? sp.state : STORE_ATTESTING;
+	return 0;
+}
+
+/* A node changed state: tell the operator's hook. */
+static void record_changed(struct record_ctx *c, const struct store_change *ch, const char *reason, int64_t att)
+{
+	LOG_INFO("node %lld: %s -> %s%s%s", (long long)c->node_id, store_state_name(ch->from),
+		 store_state_name(ch->to), *reason ? ": " : "", reason);
+	struct hook_event ev = {
+		.node = c->ek_hash, .hostname = c->host, .from = store_state_name(ch->from),
+		.to = store_state_name(ch->to), .reason = reason, .mode = c->mode, .attestation_id = att,
+	};
+
+	c->state = ch->to;
+	hook_post(c->hook, &ev);
+}
+
+static int record_add(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q,
+		      int no_contact, int64_t *att)
+{
+	struct store_attestation a;
+	struct store_change change;
+	uint8_t ima[IMASTATE_MAX];
+	size_t ima_len = 0;
+	char sel[256] = "";
+	int64_t id = 0;
+	int r;
+
+	if (att)
+		*att = 0;
+	if (!c->store)
+		return 0;
+	if (c->node_id < 1)
+		return err_set(AERR_STATE, "a verdict without a node");
+	memset(&a, 0, sizeof(a));
+	a.node_id = c->node_id;
+	a.mode = c->mode;
+	a.peer = c->peer;
+	a.hostname = c->host;
+	a.pass = v->pass;
+	a.unjudged = v->unjudged;
+	a.no_contact = no_contact;
+	a.target = c->target;
+	a.binds_target = c->binds_target;
+	a.step = session_step_name(v->step);
+	a.reason = v->reason;
+	if (v->nonce_len) {
+		a.nonce = v->nonce;
+		a.nonce_len = v->nonce_len;
+	}
+	if (q) {
+		a.quote = q->attest;
+		a.quote_len = q->attest_len;
+		a.signature = q->sig;
+		a.signature_len = q->sig_len;
+	}
+	if (v->pass || v->unjudged) {
+		a.has_counts = 1;
+		a.reset_count = v->reset_count;
+		a.restart_count = v->restart_count;
+		a.clock = v->clock;
+		if (v->ima_state && imastate_save(v->ima_state, ima, sizeof(ima), &ima_len) == 0) {
+			a.ima_state = ima;
+			a.ima_state_len = ima_len;
+			a.ima_reset = v->reset_count;
+		}
+		a.ima_entries = v->ima_entries;
+	}
+	if (c->pcrs && pcrsel_format(c->pcrs, sel, sizeof(sel)) != 0)
+		sel[0] = '\0';
+	a.pcr_selection = sel[0] ? sel : NULL;
+	if ((r = store_attestation_add(c->store, &a, &id, &change)) != 0) {
+		if (r == AERR_IDENTITY) /* bound elsewhere meanwhile: no verdict of it here */
+			return r;
+		r = record_store_failed("recording a verdict");
+
+		/* A failing verdict still reaches the operator's hook: the node
+		 * must lose what its passing state granted elsewhere. */
+		if (!v->pass && !v->unjudged && c->state != STORE_FAILED) {
+			struct store_change ch = { .changed = 1, .from = c->state, .to = STORE_FAILED };
+
+			record_changed(c, &ch, v->reason, 0);
+		}
+		return r;
+	}
+	if (change.changed)
+		record_changed(c, &change, v->pass ? "" : v->reason, id);
+	if (att)
+		*att = id;
+	return 0;
+}
+
+void record_secrets(struct record_ctx *c, int64_t att, const struct session_proof *proofs, size_t n)
+{
+	if (!c->store || !att)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (store_secret_add(c->store, att, c->node_id, proofs[i].name, 1) != 0)
+			LOG_ERR("recording secret '%s': %s", proofs[i].name, err_detail());
+}
+
+int record_verdict(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q, int64_t *att)
+{
+	return record_add(c, v, q, 0, att);
+}
+
+void record_missed(struct record_ctx *c, const struct session_verdict *v)
+{
+	(void)record_add(c, v, NULL, 1, NULL);
+}
+
+void record_secret_node(const struct record_ctx *c, struct secret_node *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->ek_hash = c->ek_hash;
+	out->name = c->name;
+	for (size_t i = 0; i < c->ngroups && i < SECRET_NODE_GROUPS; i++)
+		out->groups[out->ngroups++] = c->groups[i];
+}
+
+/* ------------------------------------------------------------ rejected attempts */
+
+/* Without a store, rejected attempts are counted here: a few identities,
+ * the least recent replaced. */
+#define RECORD_MEM_REJECTS 64
+
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		char key[8 + STORE_IDENTITY_MAX];
+		uint64_t count;
+		uint64_t last;
+	} e[RECORD_MEM_REJECTS];
+	uint64_t tick;
+} record_mem = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t record_mem_count(const char *mode, const char *identity)
+{
+	char key[sizeof(record_mem.e[0].key)];
+	size_t victim = 0;
+	uint64_t n;
+
+	snprintf(key, sizeof(key), "%s %s", mode, identity);
+	pthread_mutex_lock(&record_mem.lock);
+	record_mem.tick++;
+	for (size_t i = 0; i < RECORD_MEM_REJECTS; i++) {
+		if (record_mem.e[i].count && !strcmp(record_mem.e[i].key, key)) {
+			victim = i;
+			goto found;
+		}
+		if (record_mem.e[i].last < record_mem.e[victim].last)
+			victim = i;
+	}
+	snprintf(record_mem.e[victim].key, sizeof(record_mem.e[victim].key), "%s", key);
+	record_mem.e[victim].count = 0;
+found:
+	n = ++record_mem.e[victim].count;
+	record_mem.e[victim].last = record_mem.tick;
+	pthread_mutex_unlock(&record_mem.lock);
+	return n;
+}
+
+void record_rejected(struct record_ctx *c, const struct session *s, const char *step, const char *reason)
+{
+	const struct session_verdict *v = s ? session_last_verdict(s) : NULL;
+	const char *peer = c->peer ? c->peer : "";
+	char hash[65] = "";
+	uint64_t n = 0;
+
+	if (v && v->code) {
+		step = session_step_name(v->step);
+		reason = v->reason;
+	}
+	if (s && session_ek_hash(s, hash) != 0)
+		hash[0] = '\0'; /* it failed before its EK was endorsed */
+	if (!c->store || store_rejected_add(c->store, c->mode, peer, step, reason, hash, &n) != 0) {
+		if (c->store)
+			LOG_ERR("recording a rejected attempt: %s", err_detail());
+		n = record_mem_count(c->mode, peer);
+	}
+	/* Every attempt is counted; the log hears of the 1st, 2nd, 4th, 8th...
+	 * of each identity, so a flood cannot fill it. */
+	if ((n & (n - 1)) == 0)
+		LOG_WARN("rejected attempt %llu of peer '%s' (%s%s%.16s%s): %s: %s", (unsigned long long)n, peer,
+			 c->mode, hash[0] ? ", EK " : "", hash, hash[0] ? "..." : "", step ? step : "?",
+			 reason ? reason : "");
+}

@@ -1,0 +1,239 @@
+/* The verifier's durable state: one SQLite database (WAL) in its state
+ * directory. Nodes are known by the SHA-256 of their EK public (what the TPM
+ * proves); every attestation is recorded with its verdict and evidence, and
+ * every secret delivery with whether its proof verified. The schema is created
+ * and migrated here (PRAGMA user_version); statements are prepared once. This
+ * module does no crypto, and nothing else touches the database handle.
+ * Thread-safe: one connection per struct store, every call under its lock
+ * (the push service handles calls on several threads). */
+#ifndef VERIFIER_STORE_STORE_H
+#define VERIFIER_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "pull/target.h"
+
+#define STORE_FILE "verifier.db"
+
+/* enrolled: by an operator, never attested; attesting: proven, no verdict
+ * yet; passing / failed: judged against a reference; verified: the TPM and
+ * its quote verified, but there was no reference to judge its state by. */
+enum store_state { STORE_ENROLLED = 0, STORE_ATTESTING, STORE_PASSING, STORE_FAILED, STORE_VERIFIED };
+
+#define STORE_AK_NAME_MAX 68             /* sizeof(TPMU_NAME) */
+#define STORE_IMA_STATE_MAX 8192        /* >= IMASTATE_MAX (common/imastate.h) */
+#define STORE_IDENTITY_MAX 128          /* RPC_IDENTITY_MAX + 1 */
+#define STORE_NAME_MAX 64                /* an operator's node name or group name */
+#define STORE_GROUPS_MAX 16              /* groups one node is in */
+#define STORE_TARGET_MAX TARGET_MAX      /* a pull target, HOST:PORT (pull/target.h) */
+/* Rejected attempts are kept per (mode, TLS identity), at most this many
+ * rows: the least recent goes when a new identity comes. */
+#define STORE_REJECTED_MAX 1024
+
+struct store;
+
+/* What a peer that proved a node's TPM tells about it. */
+struct store_node_in {
+	const char *ek_hash;             /* 64 hex digits */
+	uint16_t ek_alg;
+	const uint8_t *ek_pub;           /* TPM2B_PUBLIC */
+	size_t ek_pub_len;
+	const uint8_t *ek_cert;          /* DER, may be NULL */
+	size_t ek_cert_len;
+	const char *hostname;            /* untrusted, informational; NULL keeps it */
+	const char *identity;            /* the TLS identity that proved it; NULL or "" binds none */
+	const uint8_t *ak_pub;           /* the AK it activated (TPM2B_PUBLIC); NULL keeps it */
+	size_t ak_pub_len;
+	const uint8_t *ak_name;          /* TPM2B_NAME contents */
+	size_t ak_name_len;
+};
+
+/* What the store knew of a node before this attestation: the reference for
+ * the counter rules, the AK activated earlier, where its IMA list stands,
+ * who it is bound to and what an operator named it. */
+struct store_prior {
+	int64_t id;
+	int existed;                     /* 0: no such node (yet) */
+	enum store_state state;
+	int has_counts;                  /* counters of the last verified quote */
+	uint32_t reset_count, restart_count;
+	uint64_t clock;
+	uint8_t ak_name[STORE_AK_NAME_MAX]; /* the AK activated last (ak_name_len 0: none) */
+	size_t ak_name_len;
+	uint32_t ima_reset;              /* the boot of ima_state */
+	uint8_t ima_state[STORE_IMA_STATE_MAX]; /* opaque to the store (imastate.h); len 0: none */
+	size_t ima_state_len;
+	char identity[STORE_IDENTITY_MAX]; /* the TLS identity it is bound to; "" = none yet */
+	char name[STORE_NAME_MAX + 1];   /* assigned by an operator; "" = none */
+	size_t ngroups;
+	char groups[STORE_GROUPS_MAX][STORE_NAME_MAX + 1];
+	char target[STORE_TARGET_MAX];   /* pull: the target it is attested at; "" = none yet */
+};
+
+/* A node's state before and after a verdict. */
+struct store_change {
+	int changed;
+	enum store_state from, to;
+};
+
+/* One attestation and its verdict. */
+struct store_attestation {
+	int64_t node_id;                 /* the node whose TPM the session proved */
+	const char *mode;                /* "pull" | "push" */
+	const char *peer;                /* TLS identity */
+	const char *hostname;            /* the proven peer's claim; NULL keeps the node's */
+	int pass;
+	int unjudged;                    /* with pass = 0: verified, no reference (STORE_VERIFIED) */
+	const char *step;                /* failed step, or the last one */
+	const char *reason;              /* "" on pass */
+	const uint8_t *nonce;
+	size_t nonce_len;
+	const char *pcr_selection;       /* text, "sha256:0,1,..." */
+	const uint8_t *quote;            /* TPM2B_ATTEST, may be NULL */
+	size_t quote_len;
+	const uint8_t *signature;        /* TPMT_SIGNATURE, may be NULL */
+	size_t signature_len;
+	int has_counts;
+	uint32_t reset_count, restart_count;
+	uint64_t clock;                  /* TPMS_CLOCK_INFO.clock of the quote, with has_counts */
+	uint64_t ima_entries;
+	const uint8_t *ima_state;        /* pass: the IMA replay reached (imastate.h), or NULL */
+	size_t ima_state_len;
+	uint32_t ima_reset;              /* the boot it belongs to */
+	int no_contact;                  /* a verdict without the node (a missed window): last_seen stays */
+	const char *target;              /* pull: the HOST:PORT it was attested at; a node bound to
+					  * another one takes no verdict (AERR_IDENTITY) */
+	int binds_target;                /* target binds an unbound node to it when no node has it */
+};
+
+struct store_node {
+	int64_t id;
+	char ek_hash[65];
+	uint16_t ek_alg;
+	char hostname[256];              /* the node's own claim, for people */
+	char name[STORE_NAME_MAX + 1];   /* an operator's */
+	char identity[STORE_IDENTITY_MAX];
+	char target[STORE_TARGET_MAX];   /* pull: the target it is attested at; "" none */
+	char groups[STORE_GROUPS_MAX * (STORE_NAME_MAX + 1) + 1]; /* comma-separated */
+	enum store_state state;
+	char reason[512];
+	int64_t enrolled_ms, last_seen_ms; /* Unix time, ms; last_seen 0 = never */
+	int has_counts;
+	uint32_t reset_count, restart_count;
+	uint64_t attestations, passes;
+	int has_ak;                      /* an AK was activated */
+};
+
+/* What an operator assigns a node (verifier enroll). */
+struct store_assign {
+	const char *name;                /* NULL keeps it; unique among nodes */
+	const char *identity;            /* NULL keeps it; "" unbinds (the next proof binds) */
+	const char *target;              /* pull: NULL keeps it; "" unbinds; HOST:PORT moves it there */
+	int set_groups;                  /* 1: groups below replace the node's */
+	size_t ngroups;
+	const char *const *groups;
+};
+
+/* An anonymous rejected attempt: a peer that failed before it proved any
+ * node's TPM, counted per TLS identity. */
+struct store_rejected {
+	char mode[8];
+	char identity[STORE_IDENTITY_MAX];
+	uint64_t count;
+	int64_t first_ms, last_ms;       /* Unix ms */
+	char step[32];
+	char reason[512];                /* the last one */
+	char ek_hash[65];                /* the EK the last one presented ("" none) */
+};
+
+/* Open (creating and migrating) <dir>/verifier.db. AERR_IO with the path and
+ * SQLite's reason; AERR_CONFIG when the database is newer than this verifier. */
+int store_open(const char *dir, struct store **out) ATTEST_WUR;
+void store_close(struct store *st);
+
+const char *store_state_name(enum store_state s);
+
+/* The node of ek_hash as the store knows it, without writing: *prior
+ * (existed 0 when there is none). AERR_IO when the store cannot be read. */
+int store_node_lookup(struct store *st, const char *ek_hash, struct store_prior *prior) ATTEST_WUR;
+
+/* A session proved this node's TPM (credential activation): in one
+ * transaction enroll it (with may_create; AERR_NOT_FOUND without, for an
+ * unknown node), or update what may change (hostname, EK certificate, an
+ * operator-enrolled node's EK public, the AK), and bind it to in->identity
+ * when it is bound to none. AERR_STATE, nothing written, when it is bound to
+ * another identity. *prior (may be NULL) receives the node as it was, with
+ * its id. */
+int store_node_proven(struct store *st, const struct store_node_in *in, int may_create,
+		      struct store_prior *prior) ATTEST_WUR;
+
+/* Operator enrollment (verifier enroll): a node known by EK hash before it
+ * attests, state enrolled; ek_pub may be NULL. AERR_INVALID_ARG when it is
+ * enrolled already or the name is taken. */
+int store_node_enroll(struct store *st, const char *ek_hash, uint16_t ek_alg, const uint8_t *ek_pub,
+		      size_t ek_pub_len, const struct store_assign *a, int64_t *id) ATTEST_WUR;
+
+/* Change an operator's assignments of the node key names (store_node_get,
+ * STORE_KEY_OPERATOR): name, the TLS identity and the pull target it is
+ * bound to (a re-bind, a move), groups. One transaction; AERR_NOT_FOUND /
+ * AERR_INVALID_ARG as store_node_get, or when the name is another node's
+ * or the target is not HOST:PORT. */
+int store_node_assign(struct store *st, const char *key, const struct store_assign *a) ATTEST_WUR;
+
+/* Record a verdict and move its node to passing or failed with the reason, in
+ * one transaction. *id (may be NULL) receives the attestation's row id,
+ * *change (may be NULL) the node's state before and after. AERR_IDENTITY,
+ * nothing written: a pull verdict at a target the node is no longer (or not
+ * yet, when it was free at the lookup) bound to. */
+int store_attestation_add(struct store *st, const struct store_attestation *a, int64_t *id,
+			  struct store_change *change) ATTEST_WUR;
+
+/* Passing and verified nodes not seen since before cutoff_ms (Unix ms): fn for each, outside
+ * any transaction, so fn may record verdicts. */
+int store_nodes_overdue(struct store *st, int64_t cutoff_ms,
+			int (*fn)(const struct store_node *n, void *arg), void *arg) ATTEST_WUR;
+
+/* Record one secret delivered in attestation attestation_id. */
+int store_secret_add(struct store *st, int64_t attestation_id, int64_t node_id, const char *name,
+		     int proof_ok) ATTEST_WUR;
+
+/* How an operator names a node. What changes a node (enroll, remove) takes
+ * only what the TPM proves or an operator gave it: a hostname is a peer's
+ * claim, and a rogue node claiming another's would receive its assignments. */
+enum store_key {
+	STORE_KEY_OPERATOR = 0,  /* EK hash (a unique prefix of 8+ hex digits) or operator name */
+	STORE_KEY_ANY,           /* also the claimed hostname: for looking only (status) */
+};
+
+/* A node by key. AERR_NOT_FOUND, or AERR_INVALID_ARG when the key is
+ * ambiguous. */
+int store_node_get(struct store *st, const char *key, enum store_key by, struct store_node *out) ATTEST_WUR;
+
+/* The node a pull target answers for: the one whose verdict there bound it
+ * (a verdict binds an unbound node to a target no node has, never moves a
+ * bound one), or the one an operator moved there. AERR_NOT_FOUND when none. */
+int store_node_at_target(struct store *st, const char *target, struct store_node *out) ATTEST_WUR;
+
+/* Every node in enrollment order. */
+int store_node_list(struct store *st, int (*fn)(const struct store_node *n, void *arg), void *arg) ATTEST_WUR;
+
+/* Remove a node (by STORE_KEY_OPERATOR) and its history. AERR_NOT_FOUND when
+ * there is none. */
+int store_node_remove(struct store *st, const char *key) ATTEST_WUR;
+
+/* Verdicts recorded: pass = 1 passing, 0 failing (and unjudged). */
+int store_count_verdicts(struct store *st, int pass, uint64_t *n) ATTEST_WUR;
+
+/* Count one rejected attempt of identity ("" when insecure) in mode, with
+ * its step, reason and the EK it presented (NULL: none); *count (may be
+ * NULL) receives the identity's count so far. Bounded: STORE_REJECTED_MAX. */
+int store_rejected_add(struct store *st, const char *mode, const char *identity, const char *step,
+		       const char *reason, const char *ek_hash, uint64_t *count) ATTEST_WUR;
+
+/* Every identity's rejected attempts, most recent first. */
+int store_rejected_list(struct store *st, int (*fn)(const struct store_rejected *r, void *arg),
+			void *arg) ATTEST_WUR;
+
+#endif
