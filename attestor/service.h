@@ -1,6 +1,6 @@
 /* Pull mode: serve attest.v1.Attestor over common/rpc. Protobuf types stay
  * inside service.c: requests are unpacked and checked into our structs, the
- * work is done by tpm.c. */
+ * work is done by attestor/tpm/. */
 #ifndef ATTEST_SERVICE_H
 #define ATTEST_SERVICE_H
 

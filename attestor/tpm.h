@@ -78,8 +78,6 @@ struct tpm_ak {
 	TPMI_ALG_PUBLIC parent_ek_alg;
 };
 
-/* 1 when the AK exists in this process (no slow creation ahead), else 0. */
-int tpm_ak_ready(const struct tpm *t);
 
 /* Rough cost in ms of creating the AK (for deadline checks): RSA ~170-300, ECC ~10. */
 int64_t tpm_ak_create_cost_ms(const struct tpm *t);

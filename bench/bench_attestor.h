@@ -1,5 +1,5 @@
 /* The attestor side of the pull benchmark: the real pull service (attestor
- * service.c + tpm.c) serving in a thread of the benchmark process, and the
+ * service.c + tpm/) serving in a thread of the benchmark process, and the
  * measurements it exposes. A separate translation unit because attestor/ and
  * verifier/ both have a config.h; this header uses neither. */
 #ifndef BENCH_ATTESTOR_H

@@ -188,9 +188,8 @@ int quote_verify_signature(const TPMT_PUBLIC *key, const uint8_t *data, size_t l
 	return verify_signature(key, NULL, data, len, sig, sig_len);
 }
 
-/* H_hash(values of sel in selection order: banks as listed, PCR indices ascending). */
-static int pcr_digest(TPM2_ALG_ID hash, const TPML_PCR_SELECTION *sel, const struct pcr_values *values,
-		      uint8_t *out, size_t *out_len)
+int quote_pcr_digest(TPM2_ALG_ID hash, const TPML_PCR_SELECTION *sel, const struct pcr_values *values,
+		     uint8_t *out, size_t *out_len)
 {
 	const EVP_MD *md = crypto_md(hash);
 	EVP_MD_CTX *ctx = NULL;
@@ -345,7 +344,7 @@ int quote_verify_pkey(const TPMT_PUBLIC *ak, EVP_PKEY *ak_pkey, const uint8_t *a
 		goto out;
 
 	/* 6. The values are the ones the TPM hashed. */
-	if ((r = pcr_digest(hash, &q->pcrSelect, values, digest, &dlen)) != 0)
+	if ((r = quote_pcr_digest(hash, &q->pcrSelect, values, digest, &dlen)) != 0)
 		goto out;
 	if (q->pcrDigest.size != dlen || CRYPTO_memcmp(q->pcrDigest.buffer, digest, dlen) != 0) {
 		r = err_set(AERR_PCR_DIGEST, "quoted PCR digest (%u bytes) does not match the PCR values supplied",

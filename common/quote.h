@@ -26,6 +26,12 @@ struct quoted_state {
 				       * set also when a later check failed */
 };
 
+/* What TPM2_Quote puts in pcrDigest: H_hash of the values of sel in selection
+ * order (banks as listed, PCR indices ascending), into out (at least
+ * CRYPTO_MAX_DIGEST bytes). Every selected value must be in values. */
+int quote_pcr_digest(TPM2_ALG_ID hash, const TPML_PCR_SELECTION *sel, const struct pcr_values *values,
+		     uint8_t *out, size_t *out_len) ATTEST_WUR;
+
 /* Verify a quote. attest is TPM2B_ATTEST wire bytes, sig is TPMT_SIGNATURE wire
  * bytes; both are parsed strictly (no trailing bytes). Order of checks:
  * 1. signature over the attest bytes, scheme and hash pinned by ak's scheme (AERR_SIGNATURE)

@@ -4,11 +4,11 @@
  * byte picks the message.
  *
  * The handlers (attestor/answer.c) check a request and call the TPM in one
- * function; everything they and tpm.c decode before the TPM is reached here
- * through the same functions: the unpack, wire_pcrsel_from_proto,
+ * function; everything they and attestor/tpm/ decode before the TPM is
+ * reached here through the same functions: the unpack, wire_pcrsel_from_proto,
  * secrets_name_check, ima_list_offsets, and attestor/tpmwire.c, which
  * decodes and checks TPM2_ActivateCredential's and TPM2_Import's arguments
- * for tpm.c. */
+ * for attestor/tpm/. */
 #include <string.h>
 
 #include <tss2/tss2_mu.h>

@@ -1,0 +1,381 @@
+/* The endorsement: the EKs (a matching persistent one, else created from
+ * the template and kept as a saved context), and the EK and platform
+ * certificates read from NV (cached: they do not change while we run). */
+#define LOG_MODULE "tpm"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "tpm/tpm_priv.h"
+#include "tpmpub.h"
+#include "tpmwire.h"
+
+/* Template-defined parts equal (everything but unique, whose size must still
+ * be the template's: the TPM fills it from the EPS). */
+static int tpm_public_matches_template(const TPMT_PUBLIC *have, const TPMT_PUBLIC *tmpl)
+{
+	TPMT_PUBLIC a = *have;
+	uint8_t ba[sizeof(TPMT_PUBLIC)], bb[sizeof(TPMT_PUBLIC)];
+	size_t la = 0, lb = 0;
+
+	if (have->type != tmpl->type)
+		return 0;
+	if (have->type == TPM2_ALG_RSA && have->unique.rsa.size != tmpl->unique.rsa.size)
+		return 0;
+	if (have->type == TPM2_ALG_ECC && (have->unique.ecc.x.size != tmpl->unique.ecc.x.size ||
+					   have->unique.ecc.y.size != tmpl->unique.ecc.y.size))
+		return 0;
+	a.unique = tmpl->unique;
+	if (Tss2_MU_TPMT_PUBLIC_Marshal(&a, ba, sizeof(ba), &la) != TSS2_RC_SUCCESS ||
+	    Tss2_MU_TPMT_PUBLIC_Marshal(tmpl, bb, sizeof(bb), &lb) != TSS2_RC_SUCCESS)
+		return 0;
+	return la == lb && memcmp(ba, bb, la) == 0;
+}
+
+/* Use a persistent EK at the well-known handle when it is the template's key. */
+static int tpm_ek_check_persistent(struct tpm *t, TPMI_ALG_PUBLIC alg)
+{
+	struct tpm_ek_slot *ek = &t->ek[tpm_ek_index(alg)];
+	TPM2_HANDLE h = alg == TPM2_ALG_RSA ? TPM_PERSISTENT_EK_RSA : TPM_PERSISTENT_EK_ECC;
+	ESYS_TR tr = ESYS_TR_NONE;
+	TPM2B_PUBLIC *pub = NULL;
+	TPMT_PUBLIC tmpl;
+	int present = 0, r;
+
+	ek->persistent_checked = 1;
+	if ((r = tpm_handle_present(t, h, &present)) != 0 || !present)
+		goto out;
+	if ((r = ESYS(t, TR_FromTPMPublic, h, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr)) != 0)
+		goto out;
+	if ((r = ESYS(t, ReadPublic, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL)) != 0)
+		goto out;
+	tpmpub_ek_template(alg, &tmpl);
+	if (!tpm_public_matches_template(&pub->publicArea, &tmpl)) {
+		LOG_INFO("persistent handle 0x%08x is not the default %s EK: creating the EK instead",
+			 h, tpm_alg_name(alg));
+		goto out;
+	}
+	LOG_DEBUG("using persistent %s EK at 0x%08x", tpm_alg_name(alg), h);
+	ek->persistent = tr;
+	tr = ESYS_TR_NONE; /* transferred */
+	ek->pub = *pub;
+	ek->have_pub = 1;
+	r = 0;
+out:
+	if (tr != ESYS_TR_NONE)
+		(void)ESYS(t, TR_Close, &tr);
+	Esys_Free(pub);
+	return r;
+}
+
+/* Load the EK of alg. *flush says whether the caller must flush *h (a
+ * transient copy) or not (persistent). */
+int tpm_ek_load(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *h, int *flush)
+{
+	struct tpm_ek_slot *ek = &t->ek[tpm_ek_index(alg)];
+	TPM2B_SENSITIVE_CREATE sens = { 0 };
+	TPM2B_PUBLIC in = { 0 };
+	TPM2B_DATA outside = { 0 };
+	TPML_PCR_SELECTION no_pcrs = { 0 };
+	TPM2B_PUBLIC *out_pub = NULL;
+	ESYS_TR obj = ESYS_TR_NONE;
+	int r;
+
+	*h = ESYS_TR_NONE;
+	*flush = 0;
+	if (alg != TPM2_ALG_RSA && alg != TPM2_ALG_ECC)
+		return err_set(AERR_INVALID_ARG, "EK algorithm 0x%04x is neither RSA nor ECC", alg);
+	if (!ek->persistent_checked && (r = tpm_ek_check_persistent(t, alg)) != 0)
+		goto out;
+	if (ek->persistent != ESYS_TR_NONE) {
+		*h = ek->persistent;
+		r = 0;
+		goto out;
+	}
+	if (ek->saved) {
+		if ((r = ESYS_QUIET(t, ContextLoad, ek->saved, &obj)) == 0) {
+			*h = obj;
+			obj = ESYS_TR_NONE; /* transferred */
+			*flush = 1;
+			r = 0;
+			goto out;
+		}
+		if (t->lost) { /* not the context's fault: no TPM to load anything into */
+			LOG_ERR("%s", err_detail());
+			goto out;
+		}
+		LOG_INFO("saved %s EK context does not load any more (%s): recreating the EK",
+			 tpm_alg_name(alg), err_detail());
+		Esys_Free(ek->saved);
+		ek->saved = NULL;
+	}
+	tpmpub_ek_template(alg, &in.publicArea);
+	if ((r = ESYS(t, CreatePrimary, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+		      ESYS_TR_NONE, &sens, &in, &outside, &no_pcrs, &obj, &out_pub, NULL, NULL,
+		      NULL)) != 0)
+		goto out;
+	if (ek->have_pub && (ek->pub.size != out_pub->size ||
+			     memcmp(&ek->pub.publicArea.unique, &out_pub->publicArea.unique,
+				    sizeof(TPMU_PUBLIC_ID)) != 0))
+		LOG_WARN("%s EK changed (endorsement seed changed?): the AK no longer loads",
+			 tpm_alg_name(alg));
+	ek->pub = *out_pub;
+	ek->have_pub = 1;
+	if (!t->no_cache && ESYS(t, ContextSave, obj, &ek->saved) != 0)
+		ek->saved = NULL; /* only a cache: go on without it */
+	*h = obj;
+	obj = ESYS_TR_NONE; /* transferred */
+	*flush = 1;
+	r = 0;
+out:
+	if (obj != ESYS_TR_NONE)
+		(void)tpm_flush(t, &obj);
+	Esys_Free(out_pub);
+	return r;
+}
+
+void tpm_ek_release(struct tpm *t, ESYS_TR *h, int flush)
+{
+	if (flush)
+		(void)tpm_flush(t, h);
+	*h = ESYS_TR_NONE;
+}
+
+/* A policy session satisfying the EK's PolicyA, for one command that uses
+ * the EK (as parent or as decryption key). The caller flushes it. */
+int tpm_ek_session(struct tpm *t, ESYS_TR *out)
+{
+	TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
+	ESYS_TR s = ESYS_TR_NONE;
+	int r;
+
+	*out = ESYS_TR_NONE;
+	if ((r = ESYS(t, StartAuthSession, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+		      ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, &s)) != 0)
+		goto out;
+	/* Keep the session past the command so that it is flushed in one place,
+	 * whether the command succeeds or fails. */
+	if ((r = ESYS(t, TRSess_SetAttributes, s, TPMA_SESSION_CONTINUESESSION,
+		      TPMA_SESSION_CONTINUESESSION)) != 0)
+		goto out;
+	if ((r = ESYS(t, PolicySecret, ESYS_TR_RH_ENDORSEMENT, s, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+		      ESYS_TR_NONE, NULL, NULL, NULL, 0, NULL, NULL)) != 0)
+		goto out;
+	*out = s;
+	s = ESYS_TR_NONE; /* transferred */
+	r = 0;
+out:
+	(void)tpm_flush(t, &s);
+	return r;
+}
+
+/* Length of the DER element at the start of buf, or 0 when it is not one
+ * that fits: NV indices may be larger than the certificate they hold. */
+static size_t tpm_der_length(const uint8_t *buf, size_t len)
+{
+	size_t n, hdr, i, body = 0;
+
+	if (len < 2 || buf[0] != 0x30)
+		return 0;
+	if (buf[1] < 0x80) {
+		hdr = 2;
+		body = buf[1];
+	} else {
+		n = buf[1] & 0x7f;
+		if (n == 0 || n > 3 || len < 2 + n)
+			return 0;
+		for (i = 0; i < n; i++)
+			body = (body << 8) | buf[2 + i];
+		hdr = 2 + n;
+	}
+	return body <= len - hdr ? hdr + body : 0;
+}
+
+/* Contents of an NV index; *out NULL when the index does not exist or was
+ * never written (a TPM without that certificate). */
+static int tpm_nv_read(struct tpm *t, TPM2_HANDLE index, uint8_t **out, size_t *out_len)
+{
+	ESYS_TR tr = ESYS_TR_NONE, auth;
+	TPM2B_NV_PUBLIC *nvpub = NULL;
+	TPM2B_MAX_NV_BUFFER *chunk = NULL;
+	uint8_t *buf = NULL;
+	size_t size, off, der;
+	int present = 0, r;
+	TPMA_NV attrs;
+
+	*out = NULL;
+	*out_len = 0;
+	if ((r = tpm_handle_present(t, index, &present)) != 0 || !present)
+		goto out;
+	if ((r = ESYS(t, TR_FromTPMPublic, index, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr)) != 0)
+		goto out;
+	if ((r = ESYS(t, NV_ReadPublic, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &nvpub, NULL)) != 0)
+		goto out;
+	attrs = nvpub->nvPublic.attributes;
+	size = nvpub->nvPublic.dataSize;
+	if (!(attrs & TPMA_NV_WRITTEN) || size == 0) {
+		LOG_DEBUG("NV 0x%08x defined but empty", index);
+		r = 0;
+		goto out;
+	}
+	if (size > TPM_MAX_CERT) {
+		r = err_set(AERR_TOO_LARGE, "NV 0x%08x holds %zu bytes (limit %d)", index, size,
+			    TPM_MAX_CERT);
+		goto out;
+	}
+	/* Certificate indices are readable with their own empty auth or the
+	 * owner's; pick what the index allows. */
+	if (attrs & TPMA_NV_AUTHREAD)
+		auth = tr;
+	else if (attrs & TPMA_NV_OWNERREAD)
+		auth = ESYS_TR_RH_OWNER;
+	else if (attrs & TPMA_NV_PPREAD)
+		auth = ESYS_TR_RH_PLATFORM;
+	else {
+		r = err_set(AERR_UNSUPPORTED, "NV 0x%08x is not readable with an empty auth", index);
+		goto out;
+	}
+	if (!(buf = malloc(size))) {
+		r = err_set(AERR_ALLOC, "NV 0x%08x", index);
+		goto out;
+	}
+	for (off = 0; off < size; off += chunk->size) {
+		uint16_t n = size - off < t->nv_chunk ? (uint16_t)(size - off) : t->nv_chunk;
+
+		Esys_Free(chunk);
+		chunk = NULL;
+		if ((r = ESYS(t, NV_Read, auth, tr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, n,
+			      (uint16_t)off, &chunk)) != 0)
+			goto out;
+		if (chunk->size != n) {
+			r = err_set(AERR_TPM, "NV 0x%08x: asked %u bytes at %zu, got %u", index, n, off,
+				    chunk->size);
+			goto out;
+		}
+		memcpy(buf + off, chunk->buffer, n);
+	}
+	der = tpm_der_length(buf, size);
+	*out_len = der ? der : size;
+	*out = buf;
+	buf = NULL; /* transferred */
+	r = 0;
+out:
+	if (tr != ESYS_TR_NONE)
+		(void)ESYS(t, TR_Close, &tr);
+	Esys_Free(nvpub);
+	Esys_Free(chunk);
+	free(buf);
+	return r;
+}
+
+/* tpm_nv_read once per index for the life of t (unless no_cache); later calls
+ * return a copy of what was read, absence included. */
+static int tpm_nv_read_cached(struct tpm *t, TPM2_HANDLE index, uint8_t **out, size_t *out_len)
+{
+	uint8_t *data = NULL;
+	size_t len = 0, i;
+	int r;
+
+	*out = NULL;
+	*out_len = 0;
+	for (i = 0; i < t->nv_cached; i++)
+		if (t->nv_cache[i].index == index)
+			break;
+	if (i == t->nv_cached) {
+		if ((r = tpm_nv_read(t, index, &data, &len)) != 0)
+			return r;
+		if (t->no_cache || i == TPM_NV_CACHE) {
+			*out = data;
+			*out_len = len;
+			return 0;
+		}
+		t->nv_cache[i].index = index;
+		t->nv_cache[i].data = data;
+		t->nv_cache[i].len = len;
+		t->nv_cached++;
+	}
+	if (!t->nv_cache[i].data)
+		return 0;
+	if (!(*out = malloc(t->nv_cache[i].len)))
+		return err_set(AERR_ALLOC, "NV 0x%08x copy", index);
+	memcpy(*out, t->nv_cache[i].data, t->nv_cache[i].len);
+	*out_len = t->nv_cache[i].len;
+	return 0;
+}
+
+/* The EK's public area, creating the EK once when it is not known yet. */
+static int tpm_ek_public(struct tpm *t, TPMI_ALG_PUBLIC alg, const TPM2B_PUBLIC **pub)
+{
+	struct tpm_ek_slot *ek = &t->ek[tpm_ek_index(alg)];
+	ESYS_TR h = ESYS_TR_NONE;
+	int flush = 0, r;
+
+	*pub = NULL;
+	if (!ek->have_pub) {
+		if ((r = tpm_ek_load(t, alg, &h, &flush)) != 0)
+			return r;
+		tpm_ek_release(t, &h, flush);
+	}
+	*pub = &ek->pub;
+	return 0;
+}
+
+void tpm_endorsement_free(struct tpm_endorsement *e)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < TPM_MAX_EKS; i++)
+		free(e->eks[i].cert);
+	free(e->platform_cert);
+	free(e);
+}
+
+int tpm_endorsement(struct tpm *t, struct tpm_endorsement **out)
+{
+	static const struct {
+		TPMI_ALG_PUBLIC alg;
+		TPM2_HANDLE nv;
+	} kinds[] = { { TPM2_ALG_RSA, TPM_NV_EK_CERT_RSA }, { TPM2_ALG_ECC, TPM_NV_EK_CERT_ECC } };
+	struct tpm_endorsement *e = NULL;
+	const TPM2B_PUBLIC *pub;
+	uint8_t *cert = NULL;
+	size_t cert_len = 0, i;
+	int r;
+
+	*out = NULL;
+	if ((r = tpm_ready(t)) != 0)
+		return r;
+	if (!(e = calloc(1, sizeof(*e))))
+		return err_set(AERR_ALLOC, "endorsement");
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct tpm_ek *ek = &e->eks[e->neks];
+
+		if ((r = tpm_nv_read_cached(t, kinds[i].nv, &cert, &cert_len)) != 0)
+			goto out;
+		if (!cert && kinds[i].alg != t->ek_alg)
+			continue;
+		if ((r = tpm_ek_public(t, kinds[i].alg, &pub)) != 0)
+			goto out;
+		ek->alg = kinds[i].alg;
+		if ((r = tpmpub_marshal(&pub->publicArea, ek->pub, sizeof(ek->pub), &ek->pub_len)) != 0)
+			goto out;
+		ek->cert = cert;
+		ek->cert_len = cert_len;
+		cert = NULL; /* transferred */
+		e->neks++;
+	}
+	if ((r = tpm_nv_read_cached(t, TPM_NV_PLATFORM_CERT, &e->platform_cert,
+				    &e->platform_cert_len)) != 0)
+		goto out;
+	*out = e;
+	e = NULL; /* transferred */
+	r = 0;
+out:
+	free(cert);
+	tpm_endorsement_free(e);
+	return r;
+}
