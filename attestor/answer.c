@@ -9,20 +9,13 @@
 #include <openssl/crypto.h>
 
 #include "answer.h"
+#include "clock.h"
 #include "crypto.h"
 #include "eventlog.h"
 #include "file.h"
 #include "ima.h"
 #include "log.h"
 #include "tpmpub.h"
-
-static uint64_t answer_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 int answer_endorsement(struct tpm *t, struct answer_endorsement *a)
 {
@@ -230,7 +223,7 @@ static int answer_secret_receive(struct tpm *t, struct answer_secret *sec)
 	struct tpm_signature *sig = NULL;
 	uint8_t key[TPM_MAX_SEALED], digest[32];
 	size_t key_len = 0;
-	uint64_t t0 = answer_now_ns(), t1 = 0;
+	uint64_t t0 = clock_mono_ns(), t1 = 0;
 	int r;
 
 	if ((r = tpm_import(t, rec->ek_alg, in->public_.data, in->public_.len,
@@ -239,7 +232,7 @@ static int answer_secret_receive(struct tpm *t, struct answer_secret *sec)
 		goto out;
 	memcpy(rec->pub, in->public_.data, in->public_.len);
 	rec->pub_len = in->public_.len;
-	t1 = answer_now_ns();
+	t1 = clock_mono_ns();
 	if (rec->kind == SECRETS_KIND_AES256) {
 		if ((r = tpm_unseal(t, rec->ek_alg, rec->pub, rec->pub_len, rec->priv,
 				    rec->priv_len, &rec->sel, key, sizeof(key), &key_len)) != 0)
@@ -269,7 +262,7 @@ static int answer_secret_receive(struct tpm *t, struct answer_secret *sec)
 	}
 	LOG_INFO("secret '%s': import %.1f ms, %s under the PCR policy %.1f ms", rec->name,
 		 (double)(t1 - t0) / 1e6, rec->kind == SECRETS_KIND_AES256 ? "unseal" : "sign",
-		 (double)(answer_now_ns() - t1) / 1e6);
+		 (double)(clock_mono_ns() - t1) / 1e6);
 	r = 0;
 out:
 	OPENSSL_cleanse(key, sizeof(key));

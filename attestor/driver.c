@@ -10,6 +10,7 @@
 
 #include "answer.h"
 #include "attest.pb-c.h"
+#include "clock.h"
 #include "crypto.h"
 #include "driver.h"
 #include "log.h"
@@ -33,14 +34,6 @@ struct driver {
 };
 
 static volatile int driver_stopping; /* set by the signal handler */
-
-static double driver_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 uint32_t driver_backoff_ms(uint32_t initial, uint32_t cap, unsigned attempt, uint32_t random32)
 {
@@ -246,7 +239,7 @@ int driver_attest(struct driver *d, struct driver_result *res)
 	Attest__V1__PushChallenge *ch = NULL, *next = NULL;
 	struct answer_endorsement e;
 	struct answer_ak ak;
-	double t0 = driver_now_ms();
+	double t0 = ((double)clock_mono_ns() / 1e6);
 	int r = 2, steps;
 
 	memset(res, 0, sizeof(*res));
@@ -314,7 +307,7 @@ int driver_attest(struct driver *d, struct driver_result *res)
 out:
 	if (ch)
 		protobuf_c_message_free_unpacked(&ch->base, NULL);
-	res->ms = driver_now_ms() - t0;
+	res->ms = ((double)clock_mono_ns() / 1e6) - t0;
 	if (r != 0 && r != AERR_RPC && !res->reason[0])
 		snprintf(res->reason, sizeof(res->reason), "%s: %s", err_str(r), err_detail());
 	return r;
@@ -331,7 +324,7 @@ int driver_run(const struct driver_opts *o, int once, uint32_t give_up_ms, struc
 	struct driver *d = NULL;
 	struct sigaction sa;
 	unsigned attempt = 0;
-	double waiting_since = driver_now_ms();
+	double waiting_since = ((double)clock_mono_ns() / 1e6);
 	int r;
 
 	memset(last, 0, sizeof(*last));
@@ -348,7 +341,7 @@ int driver_run(const struct driver_opts *o, int once, uint32_t give_up_ms, struc
 		if (r == AERR_RPC) {
 			uint32_t rnd = 0, delay;
 
-			if (give_up_ms && driver_now_ms() - waiting_since >= give_up_ms) {
+			if (give_up_ms && ((double)clock_mono_ns() / 1e6) - waiting_since >= give_up_ms) {
 				LOG_ERR("no verdict from %s within %u ms: %s", o->verifier, give_up_ms, last->reason);
 				break;
 			}
@@ -374,7 +367,7 @@ int driver_run(const struct driver_opts *o, int once, uint32_t give_up_ms, struc
 		if (once)
 			break;
 		rpc_channel_wait(d->ch, (int)((uint64_t)last->reattest_s * 1000u), &driver_stopping);
-		waiting_since = driver_now_ms();
+		waiting_since = ((double)clock_mono_ns() / 1e6);
 	}
 	driver_close(d);
 	if (!once)

@@ -20,6 +20,7 @@
 
 
 #include "attest.pb-c.h"
+#include "clock.h"
 #include "hex.h"
 #include "log.h"
 #include "answer.h"
@@ -73,17 +74,9 @@ static struct service *service_signalled; /* for the signal handler */
 /* Indexed by enum service_method; defined with the handlers below. */
 static const struct rpc_method_handler service_handlers[SERVICE_NMETHODS];
 
-static uint64_t service_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t service_now_ms(void)
 {
-	return service_now_ns() / 1000000u;
+	return clock_mono_ns() / 1000000u;
 }
 
 /* Our status for a project error: the caller's fault is INVALID_ARGUMENT,
@@ -344,9 +337,9 @@ static void service_timed(enum service_method m, rpc_handler_fn fn, struct rpc_c
 	if (!service_peer_ok(svc, m, call))
 		return;
 	tpm_stats_get(svc->tpm, &before);
-	t0 = service_now_ns();
+	t0 = clock_mono_ns();
 	fn(call, in, svc);
-	t0 = service_now_ns() - t0;
+	t0 = clock_mono_ns() - t0;
 	tpm_stats_get(svc->tpm, &after);
 	pthread_mutex_lock(&svc->stats_lock);
 	/* A reset from another thread in between would make tpm_ns negative. */

@@ -36,6 +36,7 @@
 #include <openssl/crypto.h>
 
 #include "attest.pb-c.h"
+#include "clock.h"
 #include "jsonout.h"
 #include "crypto.h"
 #include "hex.h"
@@ -126,14 +127,6 @@ static unsigned bench_m_hello, bench_m_activate, bench_m_quote;
 
 /* Controls: answers altered on purpose, which the verifier must refuse. */
 enum bench_tamper { BENCH_HONEST = 0, BENCH_WRONG_SECRET, BENCH_BAD_SIGNATURE };
-
-static double bench_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double bench_self_cpu(void)
 {
@@ -449,13 +442,13 @@ static void *bench_thread_main(void *arg)
 	if (i >= ctx->n)
 		return NULL;
 	while (!ctx->abort) {
-		double t0 = bench_now(), t1;
+		double t0 = clock_mono_s(), t1;
 
 		if (ctx->reattest && t0 >= ctx->deadline)
 			break;
 		err[0] = '\0';
 		r = bench_attest(ctx->nodes[i], i, ch, BENCH_HONEST, &ctx->pending[i], &nrpc, err, sizeof(err));
-		t1 = bench_now();
+		t1 = clock_mono_s();
 		t->rpcs[nrpc <= BENCH_MAX_STEPS ? nrpc : BENCH_MAX_STEPS]++;
 		if (r == 0) {
 			t->ok++;
@@ -517,7 +510,7 @@ static int bench_phase_run(struct bench_ctx *ctx, pid_t vpid, int reattest, doub
 	ctx->failed_total = 0;
 	v0 = bench_proc_cpu(vpid);
 	c0 = bench_self_cpu();
-	t0 = bench_now();
+	t0 = clock_mono_s();
 	ctx->deadline = t0 + seconds;
 	for (int i = 0; i < ctx->threads; i++) {
 		th[i].ctx = ctx;
@@ -531,7 +524,7 @@ static int bench_phase_run(struct bench_ctx *ctx, pid_t vpid, int reattest, doub
 	}
 	for (int i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
-	ph->wall_s = bench_now() - t0;
+	ph->wall_s = clock_mono_s() - t0;
 	ph->bench_cpu_s = bench_self_cpu() - c0;
 	ph->verifier_cpu_s = bench_proc_cpu(vpid);
 	/* -1: the verifier is gone (it died during the phase). */
@@ -668,11 +661,11 @@ static int bench_write_config(const struct bench_args *a, const char *dir, size_
 static int bench_wait_port(pid_t pid, const char *log, int *port)
 {
 	char line[1024], *p;
-	double end = bench_now() + 20;
+	double end = clock_mono_s() + 20;
 	int status;
 
 	*port = 0;
-	while (bench_now() < end) {
+	while (clock_mono_s() < end) {
 		FILE *f = fopen(log, "r");
 
 		if (f) {
@@ -711,11 +704,11 @@ static int bench_start_verifier(const struct bench_args *a, const char *conf, co
 /* SIGTERM, then SIGKILL after 10 s. The exit status, or -1. */
 static int bench_stop_verifier(pid_t pid)
 {
-	double end = bench_now() + 10;
+	double end = clock_mono_s() + 10;
 	int status;
 
 	kill(pid, SIGTERM);
-	while (bench_now() < end) {
+	while (clock_mono_s() < end) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		usleep(20000);
@@ -1198,11 +1191,11 @@ int main(int argc, char **argv)
 
 	/* Distinct keys for every node: an EK (when RSA) and an AK each. */
 	nkeys = a.ek_alg == TPM2_ALG_RSA ? 2 * maxn : maxn;
-	t0 = bench_now();
+	t0 = clock_mono_s();
 	if ((r = simtpm_keys_make(nkeys, 2, &keys)) != 0)
 		goto out;
-	keygen_s = bench_now() - t0;
-	t0 = bench_now();
+	keygen_s = clock_mono_s() - t0;
+	t0 = clock_mono_s();
 	if ((r = simtpm_ca_new(&ca)) != 0)
 		goto out;
 	if (!(nodes = calloc(maxn, sizeof(*nodes)))) {
@@ -1211,7 +1204,7 @@ int main(int argc, char **argv)
 	}
 	if ((r = bench_nodes_make(&a, keys, ca, nodes, maxn)) != 0)
 		goto out;
-	nodes_s = bench_now() - t0;
+	nodes_s = clock_mono_s() - t0;
 	printf("%zu simulated nodes: %zu distinct RSA-2048 keys from %zu primes in %.1f s, nodes and EK certificates "
 	       "in %.1f s\n",
 	       maxn, nkeys, simtpm_keys_primes(keys), keygen_s, nodes_s);

@@ -25,19 +25,12 @@
 
 #include <openssl/evp.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "eventlog.h"
 #include "file.h"
 #include "ima.h"
 #include "policy/imapolicy.h"
-
-static double bench_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int bench_cmp(const void *a, const void *b)
 {
@@ -77,21 +70,21 @@ static void bench_sha256_ref(void)
 	static uint8_t block[16384];
 	uint8_t out[32];
 	unsigned int len;
-	double t0 = bench_now(), t;
+	double t0 = clock_mono_s(), t;
 	long n = 0;
 
 	do {
 		for (int i = 0; i < 256; i++, n++)
 			EVP_Digest(block, sizeof(block), out, &len, crypto_md(TPM2_ALG_SHA256), NULL);
-		t = bench_now() - t0;
+		t = clock_mono_s() - t0;
 	} while (t < 1.0);
 	ref.mbs = (double)n * sizeof(block) / t / 1e6;
-	t0 = bench_now();
+	t0 = clock_mono_s();
 	n = 0;
 	do {
 		for (int i = 0; i < 4096; i++, n++)
 			EVP_Digest(block, 64, out, &len, crypto_md(TPM2_ALG_SHA256), NULL);
-		t = bench_now() - t0;
+		t = clock_mono_s() - t0;
 	} while (t < 1.0);
 	ref.small = (double)n / t;
 }
@@ -170,14 +163,14 @@ static int bench_boot_run(const uint8_t *src, size_t len, long copies, int separ
 
 		nevents = nextends = 0;
 		for (long c = 0; c < (separate ? copies : 1); c++) {
-			double t0 = bench_now(), t1;
+			double t0 = clock_mono_s(), t1;
 			uint32_t ext;
 
 			if (eventlog_parse(big ? big : src, size, &log) != 0) {
 				fprintf(stderr, "bench_replay: boot log: %s\n", err_detail());
 				goto out;
 			}
-			t1 = bench_now();
+			t1 = clock_mono_s();
 			for (uint32_t b = 0; b < log->nalgs; b++) {
 				if (!crypto_md(log->algs[b].alg))
 					continue;
@@ -188,7 +181,7 @@ static int bench_boot_run(const uint8_t *src, size_t len, long copies, int separ
 				for (size_t k = 0; k < log->nevents; k++)
 					nextends += log->events[k].type != EVENTLOG_EV_NO_ACTION;
 			}
-			tr += bench_now() - t1;
+			tr += clock_mono_s() - t1;
 			tp += t1 - t0;
 			nevents += log->nevents;
 			nbanks = log->nalgs;
@@ -352,23 +345,23 @@ static int bench_ima(const char *path, long allow_paths, long target, int rounds
 		goto out;
 	}
 	for (int i = 0; i < rounds; i++) {
-		double t0 = bench_now(), t1, t2, t3;
+		double t0 = clock_mono_s(), t1, t2, t3;
 
 		if (ima_replay_init(&st, banks, 2, IMA_REPLAY_PER_BANK) != 0 || ima_parse(big, size, 0, &list) != 0) {
 			fprintf(stderr, "bench_replay: IMA: %s\n", err_detail());
 			goto out;
 		}
-		t1 = bench_now();
+		t1 = clock_mono_s();
 		if (ima_list_verify(list, NULL) != 0) {
 			fprintf(stderr, "bench_replay: IMA: %s\n", err_detail());
 			goto out;
 		}
-		t2 = bench_now();
+		t2 = clock_mono_s();
 		if (ima_replay_to_quote(&st, list, &quote, 1u << IMA_PCR, &used) != 0 || used != list->nentries) {
 			fprintf(stderr, "bench_replay: IMA replay: %s\n", err_detail());
 			goto out;
 		}
-		t3 = bench_now();
+		t3 = clock_mono_s();
 		if (imapolicy_check(pol, list, used) != 0) {
 			fprintf(stderr, "bench_replay: allowlist: %s\n", err_detail());
 			goto out;
@@ -376,7 +369,7 @@ static int bench_ima(const char *path, long allow_paths, long target, int rounds
 		bench_phase(&ph, 0, i, t1 - t0);
 		bench_phase(&ph, 1, i, t2 - t1);
 		bench_phase(&ph, 2, i, t3 - t2);
-		bench_phase(&ph, 3, i, bench_now() - t3);
+		bench_phase(&ph, 3, i, clock_mono_s() - t3);
 		n = list->nentries;
 		data = 0;
 		for (size_t k = 0; k < n; k++)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "crypto.h"
 #include "log.h"
 #include "tpm/tpm_priv.h"
@@ -24,19 +25,11 @@ int tpm_esys(struct tpm *t, TSS2_RC rc, const char *cmd, int quiet)
 	return tpmwire_rc_err(rc, AERR_TPM, cmd, quiet);
 }
 
-uint64_t tpm_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Account one ESYS call. cmd is the string literal of the ESYS() expansion;
  * the table is short, so a linear search costs nothing next to a TPM command. */
 void tpm_stats_add(struct tpm *t, const char *cmd, uint64_t t0)
 {
-	uint64_t ns = tpm_now_ns() - t0;
+	uint64_t ns = clock_mono_ns() - t0;
 	size_t i;
 
 	pthread_mutex_lock(&t->stats_lock);

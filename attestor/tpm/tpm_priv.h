@@ -12,6 +12,7 @@
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "clock.h"
 #include "tpm.h"
 
 /* NV indices whose contents we keep: two EK certificates, the platform one. */
@@ -63,7 +64,7 @@ struct tpm {
  * client cannot avoid for the TPM commands it sends) and its TSS2_RC checked. */
 #define TPM_ESYS_CALL(t, fn, quiet, ...)                                                 \
 	({                                                                              \
-		uint64_t t0_ = tpm_now_ns();                                            \
+		uint64_t t0_ = clock_mono_ns();                                         \
 		TSS2_RC rc_ = Esys_##fn((t)->ectx, __VA_ARGS__);                        \
 		tpm_stats_add((t), #fn, t0_);                                           \
 		tpm_esys((t), rc_, "Esys_" #fn, (quiet));                               \
@@ -74,9 +75,6 @@ struct tpm {
 
 /* The one place a TSS2_RC becomes text and a project error. */
 int tpm_esys(struct tpm *t, TSS2_RC rc, const char *cmd, int quiet);
-
-/* CLOCK_MONOTONIC in nanoseconds: the ESYS call timing. */
-uint64_t tpm_now_ns(void);
 
 /* Account one ESYS call. cmd is the string literal of the ESYS() expansion;
  * the table is short, so a linear search costs nothing next to a TPM command. */

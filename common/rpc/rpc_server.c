@@ -25,6 +25,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "rpc_priv.h"
 
@@ -98,19 +99,11 @@ struct rpc_server {
 	char shutdown_tag;
 };
 
-static uint64_t rpc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void rpc_slot_set(struct rpc_slot *sl, enum rpc_slot_state st)
 {
 	pthread_mutex_lock(&sl->lock);
 	sl->state = st;
-	sl->since_ms = rpc_now_ms();
+	sl->since_ms = clock_mono_ms();
 	pthread_mutex_unlock(&sl->lock);
 }
 
@@ -538,7 +531,7 @@ static void rpc_server_pause(struct rpc_server *s, uint64_t ms)
  * their pending operation then completes (failed) and frees the slot. */
 static void rpc_server_sweep(struct rpc_server *s)
 {
-	uint64_t now = rpc_now_ms();
+	uint64_t now = clock_mono_ms();
 
 	for (unsigned i = 0; i < s->nslots; i++) {
 		struct rpc_slot *sl = &s->slots[i];
@@ -701,7 +694,7 @@ int rpc_server_port(const struct rpc_server *s)
 /* A worker: take completions until the stop flag. Worker 0 also sweeps. */
 static void rpc_server_work(struct rpc_server *s, int sweeper)
 {
-	uint64_t last_sweep = rpc_now_ms();
+	uint64_t last_sweep = clock_mono_ms();
 	grpc_event ev;
 
 	while (!atomic_load(&s->stop)) {
@@ -712,8 +705,8 @@ static void rpc_server_work(struct rpc_server *s, int sweeper)
 			LOG_ERR("unexpected event %d on the server queue", (int)ev.type);
 			break;
 		}
-		if (sweeper && rpc_now_ms() - last_sweep >= 1000) {
-			uint64_t now = rpc_now_ms();
+		if (sweeper && clock_mono_ms() - last_sweep >= 1000) {
+			uint64_t now = clock_mono_ms();
 
 			/* The stall clocks run only while the workers poll: when
 			 * they were all busy (a long handler, a database sync),

@@ -9,6 +9,7 @@
 
 #define LOG_MODULE "pull"
 #include "session/evidence.h"
+#include "clock.h"
 #include "log.h"
 #include "pull/driver.h"
 #include "record/hook.h"
@@ -55,14 +56,6 @@ static const char *const stage_names[PULL_NSTAGES] = { "endorsement", "ak", "act
 const char *pull_stage_name(enum pull_stage st)
 {
 	return (unsigned)st < PULL_NSTAGES ? stage_names[st] : "?";
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* The node this target answers for, as the store says (the first proven
@@ -165,7 +158,7 @@ struct run {
 static int rpc(struct run *x, enum pull_stage st, unsigned method, const ProtobufCMessage *in)
 {
 	struct rpc_result rr;
-	double t0 = now_ms();
+	double t0 = ((double)clock_mono_ns() / 1e6);
 	int r;
 
 	protobuf_c_message_free_unpacked(x->reply, NULL);
@@ -173,7 +166,7 @@ static int rpc(struct run *x, enum pull_stage st, unsigned method, const Protobu
 	memset(&rr, 0, sizeof(rr));
 	r = rpc_call_unary(x->d->ch, &attest__v1__attestor__descriptor, method, in, x->d->cfg->timeout_ms, 0,
 			   &x->reply, &rr);
-	x->res->t[st].rpc_ms += now_ms() - t0;
+	x->res->t[st].rpc_ms += ((double)clock_mono_ns() / 1e6) - t0;
 	if (r == 0) {
 		/* One session, one attestor: the channel may have reconnected to
 		 * another server meanwhile. */
@@ -223,14 +216,14 @@ static int stage_endorsement(struct run *x)
 
 	if ((r = rpc(x, PULL_ENDORSEMENT, M_GET_ENDORSEMENT, &empty.base)) != 0)
 		return r;
-	t0 = now_ms();
+	t0 = ((double)clock_mono_ns() / 1e6);
 	if ((r = evidence_endorsement((const Attest__V1__Endorsement *)x->reply, &e)) == 0)
 		r = session_endorse(x->s, &e);
 	record_host(x->host, e.hostname);
 	/* Nothing of the node changes here: only what the store knows is read. */
 	if (r == 0)
 		r = record_lookup(&x->rec, x->s);
-	x->res->t[PULL_ENDORSEMENT].check_ms += now_ms() - t0;
+	x->res->t[PULL_ENDORSEMENT].check_ms += ((double)clock_mono_ns() / 1e6) - t0;
 	return r;
 }
 
@@ -243,10 +236,10 @@ static int stage_ak(struct run *x, struct session_challenge *c)
 
 	if ((r = rpc(x, PULL_AK, M_GET_ATTESTATION_KEY, &empty.base)) != 0)
 		return r;
-	t0 = now_ms();
+	t0 = ((double)clock_mono_ns() / 1e6);
 	if ((r = evidence_ak((const Attest__V1__AttestationKey *)x->reply, &ak)) == 0)
 		r = session_ak(x->s, &ak, c);
-	x->res->t[PULL_AK].check_ms += now_ms() - t0;
+	x->res->t[PULL_AK].check_ms += ((double)clock_mono_ns() / 1e6) - t0;
 	return r;
 }
 
@@ -262,7 +255,7 @@ static int stage_activation(struct run *x, const struct session_challenge *c)
 		return r;
 	if ((r = rpc(x, PULL_ACTIVATION, M_ACTIVATE_CREDENTIAL, &m.base)) != 0)
 		return r;
-	t0 = now_ms();
+	t0 = ((double)clock_mono_ns() / 1e6);
 	resp = (const Attest__V1__CredentialResponse *)x->reply;
 	r = session_activate(x->s, resp->secret.data, resp->secret.len);
 	/* The released secret is single use; do not leave it in the reply buffer. */
@@ -271,7 +264,7 @@ static int stage_activation(struct run *x, const struct session_challenge *c)
 	/* Proven: the node may be enrolled or updated now. */
 	if (r == 0)
 		r = record_proven(&x->rec, x->s);
-	x->res->t[PULL_ACTIVATION].check_ms += now_ms() - t0;
+	x->res->t[PULL_ACTIVATION].check_ms += ((double)clock_mono_ns() / 1e6) - t0;
 	return r;
 }
 
@@ -282,15 +275,15 @@ static int stage_quote(struct run *x)
 	struct session_quote_request qr;
 	struct session_quote q;
 	struct pcr_values values;
-	double t0 = now_ms();
+	double t0 = ((double)clock_mono_ns() / 1e6);
 	int r;
 
 	if ((r = session_quote_request(x->s, &qr)) != 0 || (r = evidence_quote_request(&qr, &selbuf, &m)) != 0)
 		goto out;
-	x->res->t[PULL_QUOTE].check_ms += now_ms() - t0;
+	x->res->t[PULL_QUOTE].check_ms += ((double)clock_mono_ns() / 1e6) - t0;
 	if ((r = rpc(x, PULL_QUOTE, M_QUOTE, &m.base)) != 0)
 		return r;
-	t0 = now_ms();
+	t0 = ((double)clock_mono_ns() / 1e6);
 	if ((r = evidence_quote((const Attest__V1__QuoteResponse *)x->reply, &values, &q)) != 0)
 		goto out;
 	r = session_quote(x->s, &q, &x->res->verdict);
@@ -303,7 +296,7 @@ static int stage_quote(struct run *x)
 		x->sig_len = q.sig_len;
 	}
 out:
-	x->res->t[PULL_QUOTE].check_ms += now_ms() - t0;
+	x->res->t[PULL_QUOTE].check_ms += ((double)clock_mono_ns() / 1e6) - t0;
 	return r;
 }
 
@@ -343,7 +336,7 @@ static int stage_secrets(struct run *x)
 	Attest__V1__SecretDelivery m;
 	char ek[65];
 	size_t n, np;
-	double t0 = now_ms();
+	double t0 = ((double)clock_mono_ns() / 1e6);
 	int r;
 
 	/* Only a passing node, judged against a reference, receives secrets. */
@@ -360,10 +353,10 @@ static int stage_secrets(struct run *x)
 	}
 	if ((r = session_secrets(x->s, defs, n, &blobs)) != 0 || (r = evidence_delivery(blobs, n, buf, &m)) != 0)
 		goto out;
-	x->res->t[PULL_SECRETS].check_ms += now_ms() - t0;
+	x->res->t[PULL_SECRETS].check_ms += ((double)clock_mono_ns() / 1e6) - t0;
 	if ((r = rpc(x, PULL_SECRETS, M_DELIVER_SECRETS, &m.base)) != 0)
 		goto done;
-	t0 = now_ms();
+	t0 = ((double)clock_mono_ns() / 1e6);
 	if ((r = evidence_receipt((const Attest__V1__SecretReceipt *)x->reply, x->proofs, SECRET_MAX_PER_HOST,
 				  &np)) != 0 ||
 	    (r = session_receipt(x->s, x->proofs, np, &x->res->verdict)) != 0)
@@ -374,7 +367,7 @@ static int stage_secrets(struct run *x)
 	x->nproofs = np;
 	x->res->secrets = n;
 out:
-	x->res->t[PULL_SECRETS].check_ms += now_ms() - t0;
+	x->res->t[PULL_SECRETS].check_ms += ((double)clock_mono_ns() / 1e6) - t0;
 done:
 	free(buf);
 	return r;
@@ -504,7 +497,7 @@ static int pull_finish(struct run *x, double t0, int r, enum pull_stage st)
 	struct pull_result *res = x->res;
 
 	r = pull_record(x, r, st);
-	res->total_ms = now_ms() - t0;
+	res->total_ms = ((double)clock_mono_ns() / 1e6) - t0;
 	res->code = r;
 	if (r == 0)
 		return 0;
@@ -536,7 +529,7 @@ int pull_attest(struct pull_driver *d, struct pull_result *res)
 	struct session_params sp;
 	struct session_challenge c;
 	struct run x;
-	double t0 = now_ms();
+	double t0 = ((double)clock_mono_ns() / 1e6);
 	enum pull_stage st = PULL_ENDORSEMENT;
 	int r;
 
@@ -597,7 +590,7 @@ void pull_wait(struct pull_driver *d, uint32_t ms, volatile const int *stop)
 int pull_requote(struct pull_driver *d, struct pull_result *res)
 {
 	struct run x;
-	double t0 = now_ms();
+	double t0 = ((double)clock_mono_ns() / 1e6);
 	int r;
 
 	/* An operator moved or removed this target's node meanwhile: going on

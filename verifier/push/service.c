@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "attest.pb-c.h"
+#include "clock.h"
 #include "crypto.h"
 #include "session/evidence.h"
 #include "record/hook.h"
@@ -80,14 +81,6 @@ struct push_service {
 };
 
 static struct push_service *push_signalled;
-
-static uint64_t push_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void push_count(struct push_service *p, uint64_t *field)
 {
@@ -172,7 +165,7 @@ static struct push_entry *push_lookup(struct push_service *p, struct rpc_call *c
 		(void)rpc_call_fail(call, RPC_ABORTED, "another step of this session is in progress");
 		goto rejected;
 	}
-	if (e->expires_ms <= push_now_ms()) {
+	if (e->expires_ms <= clock_mono_ms()) {
 		LOG_INFO("session of host '%s' (peer '%s') used after it expired", e->host, e->peer);
 		push_slot_release(p, i);
 		pthread_mutex_unlock(&p->table_lock);
@@ -206,7 +199,7 @@ static void push_put(struct push_service *p, uint32_t slot, enum push_leave how)
 	if (how == PUSH_END)
 		push_slot_release(p, slot);
 	else if (how == PUSH_DEMAND)
-		p->slots[slot].active_ms = push_now_ms();
+		p->slots[slot].active_ms = clock_mono_ms();
 	pthread_mutex_unlock(&p->table_lock);
 }
 
@@ -366,7 +359,7 @@ static uint32_t push_take_slot(struct push_service *p, const char *peer, int vou
 
 	*own = *evicted = 0;
 	pthread_mutex_lock(&p->table_lock);
-	now = push_now_ms();
+	now = clock_mono_ms();
 	if (!vouched && p->open >= p->per_identity && push_peer_open(p, peer) >= p->per_identity &&
 	    (push_reap(p, now), push_peer_open(p, peer) >= p->per_identity)) {
 		if ((victim = push_peer_idle(p, peer, now)) == UINT32_MAX) {
@@ -376,7 +369,7 @@ static uint32_t push_take_slot(struct push_service *p, const char *peer, int vou
 		push_slot_release(p, victim);
 		*evicted = 1;
 	}
-	if (p->free_head < p->nslots || push_reap(p, push_now_ms()) > 0) {
+	if (p->free_head < p->nslots || push_reap(p, clock_mono_ms()) > 0) {
 		slot = p->free_head;
 		p->free_head = p->slots[slot].next_free;
 		p->slots[slot].busy = 1;
@@ -426,7 +419,7 @@ static struct push_entry *push_open(struct push_service *p, struct rpc_call *cal
 	}
 	snprintf(e->peer, sizeof(e->peer), "%s", peer ? peer : "");
 	record_host(e->host, host);
-	e->active_ms = push_now_ms();
+	e->active_ms = clock_mono_ms();
 	e->expires_ms = e->active_ms + (uint64_t)p->cfg->session_ttl * 1000u;
 	e->rec = (struct record_ctx){ .store = p->store, .hook = p->hook, .mode = "push", .peer = e->peer, .host = e->host,
 				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment };
@@ -637,7 +630,7 @@ static struct push_entry *push_resume(struct push_service *p, struct rpc_call *c
 		return push_resume_refused(p, call, UINT32_MAX, RPC_NOT_FOUND, "this verifier hands out no quote requests");
 	if (!(n = malloc(sizeof(*n))))
 		return push_resume_refused(p, call, UINT32_MAX, RPC_RESOURCE_EXHAUSTED, "out of memory");
-	if ((r = preissued_take(p->next, id, peer, push_now_ms(), max_age, &node, n)) != 0) {
+	if ((r = preissued_take(p->next, id, peer, clock_mono_ms(), max_age, &node, n)) != 0) {
 		if (r == AERR_STATE) {
 			struct record_ctx rec = { .store = p->store, .mode = "push", .peer = peer ? peer : "" };
 

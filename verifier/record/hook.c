@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "record/hook.h"
+#include "clock.h"
 #include "log.h"
 
 /* Output of one run is logged up to this many lines, then read and discarded
@@ -59,22 +60,6 @@ struct hook_lines {
 	unsigned logged;
 	int truncated_note;
 };
-
-static int64_t hook_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t hook_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Copy a caller string for a log line: at most 64 bytes, printable ASCII only. */
 static void hook_log_copy(char *dst, size_t cap, const char *src)
@@ -185,7 +170,7 @@ static int hook_add(struct json_object *o, const char *key, struct json_object *
 /* The event as one "\n"-terminated line of JSON. */
 static int hook_format(const struct hook_event *ev, char **out, size_t *len)
 {
-	int64_t ms = ev->time_ms > 0 ? ev->time_ms : hook_now_ms();
+	int64_t ms = ev->time_ms > 0 ? ev->time_ms : clock_wall_ms();
 	struct json_object *o = NULL;
 	const char *text;
 	char when[48];
@@ -382,7 +367,7 @@ static void hook_supervise(const struct hook *h, const struct hook_item *it, pid
 			   struct hook_run *res)
 {
 	struct hook_lines lines = { .pid = pid };
-	int64_t deadline = hook_mono_ms() + h->timeout_ms;
+	int64_t deadline = (int64_t)clock_mono_ms() + h->timeout_ms;
 	int pidfd = pidfd_open(pid, 0), status = 0, reaped = 0;
 	size_t off = 0;
 	pid_t w;
@@ -393,7 +378,7 @@ static void hook_supervise(const struct hook *h, const struct hook_item *it, pid
 		hook_close(&in_w);
 	for (;;) {
 		struct pollfd p[3];
-		int64_t left = deadline - hook_mono_ms();
+		int64_t left = deadline - (int64_t)clock_mono_ms();
 		int np = 0, wait_ms;
 
 		if ((w = waitpid(pid, &status, WNOHANG)) == pid || (w < 0 && errno == ECHILD)) {

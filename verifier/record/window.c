@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "record/record.h"
 #include "record/window.h"
@@ -23,14 +24,6 @@ struct window {
 	int stop;
 };
 
-static int64_t window_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int window_fail(const struct store_node *n, void *arg)
 {
 	struct window *w = arg;
@@ -43,7 +36,7 @@ static int window_fail(const struct store_node *n, void *arg)
 	v.code = AERR_NONCE;
 	v.step = SESSION_STEP_QUOTE;
 	snprintf(v.reason, sizeof(v.reason), "no passing attestation within reattest_window (%u s); last seen %lld s ago",
-		 w->window_s, (long long)((window_now_ms() - n->last_seen_ms) / 1000));
+		 w->window_s, (long long)((clock_wall_ms() - n->last_seen_ms) / 1000));
 	LOG_WARN("node %.16s... (host '%s'): %s", n->ek_hash, n->hostname, v.reason);
 	record_missed(&rec, &v);
 	return 0;
@@ -63,7 +56,7 @@ static void *window_loop(void *arg)
 		if (w->stop)
 			break;
 		pthread_mutex_unlock(&w->lock);
-		cutoff = window_now_ms() - (int64_t)w->window_s * 1000;
+		cutoff = clock_wall_ms() - (int64_t)w->window_s * 1000;
 		if (cutoff >= w->started_ms && store_nodes_overdue(w->store, cutoff, window_fail, w) != 0)
 			LOG_ERR("re-attestation window: %s", err_detail());
 		pthread_mutex_lock(&w->lock);
@@ -87,7 +80,7 @@ int window_start(struct store *store, struct hook *hook, const char *mode, uint3
 	w->mode = mode;
 	w->window_s = window_s;
 	w->pcrs = pcrs;
-	w->started_ms = window_now_ms();
+	w->started_ms = clock_wall_ms();
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	if (pthread_create(&w->thread, NULL, window_loop, w) != 0) {

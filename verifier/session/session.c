@@ -8,6 +8,7 @@
 #define LOG_MODULE "session"
 #include "akpub.h"
 #include "credential.h"
+#include "clock.h"
 #include "crypto.h"
 #include "session/keycache.h"
 #include "eventlog.h"
@@ -84,11 +85,8 @@ const char *session_step_name(enum session_step step)
 
 static uint64_t monotonic_ms(void *arg)
 {
-	struct timespec ts;
-
 	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return clock_mono_ms();
 }
 
 static uint64_t now_ms(const struct session *s)

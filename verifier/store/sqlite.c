@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "log.h"
 #include "store/store.h"
 
@@ -227,14 +228,6 @@ static enum store_state store_state_parse(const char *name)
 		if (name && !strcmp(name, store_state_names[i]))
 			return (enum store_state)i;
 	return STORE_ENROLLED;
-}
-
-static int64_t store_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int store_err(struct store *st, const char *what)
@@ -470,7 +463,7 @@ static int store_insert_node(struct store *st, const struct store_node_in *in, c
 			  SQLITE_TRANSIENT);
 	store_blob(q, 4, in->ek_cert, in->ek_cert_len);
 	store_text(q, 5, in->hostname);
-	sqlite3_bind_int64(q, 6, store_now_ms());
+	sqlite3_bind_int64(q, 6, clock_wall_ms());
 	store_text(q, 7, store_state_names[state]);
 	store_text(q, 8, name && *name ? name : NULL);
 	store_text(q, 9, in->identity && *in->identity ? in->identity : NULL);
@@ -721,7 +714,7 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 				 struct store_change *change)
 {
 	sqlite3_stmt *q = st->s[S_ATT_INSERT];
-	int64_t now = store_now_ms(), row;
+	int64_t now = clock_wall_ms(), row;
 	char bound[STORE_TARGET_MAX];
 	int r;
 
@@ -899,7 +892,7 @@ static int store_secret_add_locked(struct store *st, int64_t attestation_id, int
 		sqlite3_bind_null(q, 2);
 	store_text(q, 3, name);
 	sqlite3_bind_int(q, 4, proof_ok ? 1 : 0);
-	sqlite3_bind_int64(q, 5, store_now_ms());
+	sqlite3_bind_int64(q, 5, clock_wall_ms());
 	return store_run(st, S_SECRET_INSERT, "record secret delivery");
 }
 
@@ -1136,7 +1129,7 @@ int store_rejected_add(struct store *st, const char *mode, const char *identity,
 	pthread_mutex_lock(&st->lock);
 	store_text(q, 1, mode);
 	store_text(q, 2, identity ? identity : "");
-	sqlite3_bind_int64(q, 3, store_now_ms());
+	sqlite3_bind_int64(q, 3, clock_wall_ms());
 	store_text(q, 4, step);
 	store_text(q, 5, reason);
 	store_text(q, 6, ek_hash && *ek_hash ? ek_hash : NULL);

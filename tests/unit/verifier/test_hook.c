@@ -23,6 +23,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "fixtures.h"
 #include "record/hook.h"
 
@@ -103,14 +104,6 @@ static size_t count_lines(const char *s)
 	for (; s && *s; s++)
 		n += *s == '\n';
 	return n;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static struct hook_event event(const char *to, const char *reason)
@@ -323,11 +316,11 @@ static void test_timeout_kills_group(void **state)
 		 tmp("bgpid"), tmp("next"));
 	assert_int_equal(hook_start(cmd, 300, &h), 0);
 	capture_begin();
-	t0 = now_s();
+	t0 = clock_mono_s();
 	hook_post(h, &hang);
 	hook_post(h, &next);
 	hook_drain(h);
-	dt = now_s() - t0;
+	dt = clock_mono_s() - t0;
 	log = capture_end();
 	assert_true(dt >= 0.3);
 	assert_true(dt < 5.0);
