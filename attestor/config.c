@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "tpm.h"
+#include "tpmpub.h"
 
 struct config_parse {
 	struct attestor_config *cfg;
@@ -139,9 +140,9 @@ static int config_handler(void *user, const char *section, const char *name, con
 		} else if (!strcmp(name, "tcti")) {
 			bad = !value[0] || config_copy(c->tcti, sizeof(c->tcti), value);
 		} else if (!strcmp(name, "ak_alg")) {
-			bad = (c->ak_alg = tpm_alg_from_name(value)) == TPM2_ALG_ERROR;
+			bad = (c->ak_alg = tpmpub_type_from_name(value)) == TPM2_ALG_ERROR;
 		} else if (!strcmp(name, "ek_alg")) {
-			bad = (c->ek_alg = tpm_alg_from_name(value)) == TPM2_ALG_ERROR;
+			bad = (c->ek_alg = tpmpub_type_from_name(value)) == TPM2_ALG_ERROR;
 		} else if (!strcmp(name, "event_log")) {
 			bad = value[0] && config_path(p, c->event_log, sizeof(c->event_log), value);
 			if (!value[0])

@@ -21,6 +21,7 @@
 #include "secrets.h"
 #include "service.h"
 #include "tpm.h"
+#include "tpmpub.h"
 
 static void usage(FILE *f)
 {
@@ -381,7 +382,7 @@ static int secrets_main(int argc, char **argv)
 			printf("%s\tunreadable: %s\n", names[i], err_detail());
 		else
 			printf("%s\t%s\t%s EK\n", names[i], secrets_kind_name(rec.kind),
-			       tpm_alg_name(rec.ek_alg));
+			       tpmpub_type_name(rec.ek_alg));
 	}
 	secrets_list_free(names, n);
 	return 0;

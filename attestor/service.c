@@ -27,6 +27,7 @@
 #include "rpc.h"
 #include "service.h"
 #include "tpm.h"
+#include "tpmpub.h"
 
 /* Slack for a TPM command or two, when no AK has to be created. */
 #define SERVICE_TPM_MIN_MS 20
@@ -449,8 +450,8 @@ int service_pull_start(const struct attestor_config *cfg, struct service **out)
 	if ((r = tpm_ak_get(svc->tpm, &ak)) != 0)
 		goto out;
 	hex_encode(ak.name.name, ak.name.size, name_hex);
-	LOG_INFO("AK (%s, parent %s EK) name %s", tpm_alg_name(cfg->ak_alg),
-		 tpm_alg_name(cfg->ek_alg), name_hex);
+	LOG_INFO("AK (%s, parent %s EK) name %s", tpmpub_type_name(cfg->ak_alg),
+		 tpmpub_type_name(cfg->ek_alg), name_hex);
 	rpc_global_init();
 	svc->rpc_up = 1;
 	if ((r = rpc_server_start(d, handlers, svc, &sc, &svc->srv)) != 0)

@@ -196,8 +196,4 @@ void tpm_stats_reset(struct tpm *t);
 /* Number of transient objects loaded in the TPM right now (tests, debugging). */
 int tpm_transient_count(struct tpm *t, uint32_t *count) ATTEST_WUR;
 
-/* "rsa"/"ecc" <-> TPM2_ALG_RSA/TPM2_ALG_ECC; TPM2_ALG_ERROR / NULL when unknown. */
-TPMI_ALG_PUBLIC tpm_alg_from_name(const char *name);
-const char *tpm_alg_name(TPMI_ALG_PUBLIC alg);
-
 #endif

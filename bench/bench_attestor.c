@@ -14,6 +14,7 @@
 #include "../attestor/config.h"
 #include "../attestor/service.h"
 #include "../attestor/tpm.h"
+#include "tpmpub.h"
 
 _Static_assert(BENCH_METHODS == SERVICE_NMETHODS, "one sample slot per service method");
 _Static_assert(BENCH_TPM_CMDS >= TPM_STATS_MAX, "room for every TPM command name");
@@ -34,8 +35,8 @@ static int bench_attestor_config(const struct bench_attestor_opts *o, struct att
 {
 	memset(c, 0, sizeof(*c));
 	c->mode = CONFIG_MODE_PULL;
-	c->ak_alg = tpm_alg_from_name(o->ak_alg);
-	c->ek_alg = tpm_alg_from_name(o->ek_alg);
+	c->ak_alg = tpmpub_type_from_name(o->ak_alg);
+	c->ek_alg = tpmpub_type_from_name(o->ek_alg);
 	if (c->ak_alg == TPM2_ALG_ERROR || c->ek_alg == TPM2_ALG_ERROR)
 		return err_set(AERR_INVALID_ARG, "AK %s / EK %s: expected rsa or ecc", o->ak_alg, o->ek_alg);
 	if (snprintf(c->tcti, sizeof(c->tcti), "%s", o->tcti) >= (int)sizeof(c->tcti) ||

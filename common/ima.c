@@ -25,16 +25,6 @@ static void put_u32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)(v >> 24);
 }
 
-static const char *alg_text(TPM2_ALG_ID alg, char buf[16])
-{
-	const char *name = crypto_alg_name(alg);
-
-	if (name)
-		return name;
-	snprintf(buf, 16, "0x%04x", alg);
-	return buf;
-}
-
 /* Field layouts of the templates we parse (kernel ima_template.c). */
 enum field { F_DNG, F_DNGV2, F_NNG, F_SIG, F_BUF, F_DMODSIG, F_MODSIG };
 
@@ -615,7 +605,7 @@ int ima_ascii_parse(const char *text, size_t len, TPM2_ALG_ID template_hash_alg,
 	}
 	if (!crypto_digest_size(template_hash_alg)) {
 		r = err_set(AERR_UNSUPPORTED, "IMA ASCII list: template hash algorithm %s",
-			    alg_text(template_hash_alg, name));
+			    crypto_alg_label(template_hash_alg, name));
 		goto out;
 	}
 	if (len > IMA_MAX_LIST_SIZE) {
@@ -762,12 +752,12 @@ int ima_replay_init(struct ima_replay_state *st, const TPM2_ALG_ID *algs, uint32
 		size_t size = crypto_digest_size(algs[b]);
 
 		if (!size) {
-			r = err_set(AERR_UNSUPPORTED, "IMA replay: bank %s unknown", alg_text(algs[b], name));
+			r = err_set(AERR_UNSUPPORTED, "IMA replay: bank %s unknown", crypto_alg_label(algs[b], name));
 			goto out;
 		}
 		for (uint32_t k = 0; k < b; k++)
 			if (algs[k] == algs[b]) {
-				r = err_set(AERR_INVALID_ARG, "IMA replay: bank %s given twice", alg_text(algs[b], name));
+				r = err_set(AERR_INVALID_ARG, "IMA replay: bank %s given twice", crypto_alg_label(algs[b], name));
 				goto out;
 			}
 		st->algs[b] = algs[b];
@@ -925,19 +915,19 @@ int ima_replay_check(const struct ima_replay_state *st, TPM2_ALG_ID alg, uint32_
 		goto out;
 	}
 	if (!(v = ima_replay_value(st, alg, pcr))) {
-		r = err_set(AERR_NOT_FOUND, "IMA replay: bank %s not replayed", alg_text(alg, name));
+		r = err_set(AERR_NOT_FOUND, "IMA replay: bank %s not replayed", crypto_alg_label(alg, name));
 		goto out;
 	}
 	if (expected_len != crypto_digest_size(alg)) {
 		r = err_set(AERR_INVALID_ARG, "IMA replay check: %zu-byte value for bank %s", expected_len,
-			    alg_text(alg, name));
+			    crypto_alg_label(alg, name));
 		goto out;
 	}
 	if (memcmp(v, expected, expected_len) != 0) {
 		LOG_DEBUG("IMA replay of %s PCR %u after %" PRIu64 " entries differs from the expected value",
-			  alg_text(alg, name), pcr, st->count);
+			  crypto_alg_label(alg, name), pcr, st->count);
 		r = err_set(AERR_EVENTLOG, "IMA replay of %s PCR %u after %" PRIu64 " entries differs from the quoted value",
-			    alg_text(alg, name), pcr, st->count);
+			    crypto_alg_label(alg, name), pcr, st->count);
 		goto out;
 	}
 	r = 0;

@@ -285,3 +285,21 @@ int tpmpub_set_unique(TPMT_PUBLIC *pub, EVP_PKEY *key)
 		return r;
 	return tpmpub_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, pub->unique.ecc.y.buffer, n);
 }
+
+const char *tpmpub_type_name(TPMI_ALG_PUBLIC type)
+{
+	switch (type) {
+	case TPM2_ALG_RSA: return "rsa";
+	case TPM2_ALG_ECC: return "ecc";
+	default: return NULL;
+	}
+}
+
+TPMI_ALG_PUBLIC tpmpub_type_from_name(const char *name)
+{
+	if (name && !strcmp(name, "rsa"))
+		return TPM2_ALG_RSA;
+	if (name && !strcmp(name, "ecc"))
+		return TPM2_ALG_ECC;
+	return TPM2_ALG_ERROR;
+}

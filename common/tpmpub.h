@@ -51,4 +51,9 @@ size_t tpmpub_ecc_coord_size(TPMI_ECC_CURVE curve);
 /* OpenSSL group name of a TPM curve ("prime256v1"), NULL when unsupported. */
 const char *tpmpub_ecc_group(TPMI_ECC_CURVE curve);
 
+/* A key type by its name in configurations and logs: "rsa" / "ecc", NULL
+ * for other types; and back, TPM2_ALG_ERROR for other names (and NULL). */
+const char *tpmpub_type_name(TPMI_ALG_PUBLIC type);
+TPMI_ALG_PUBLIC tpmpub_type_from_name(const char *name);
+
 #endif

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "pcrsel.h"
 #include "pull/target.h"
+#include "tpmpub.h"
 
 /* Parser state: inih does not report line numbers to the handler in Debian's
  * build, so our own reader counts them. */
@@ -81,14 +82,11 @@ static int set_str(struct parse *p, char **dst, const char *v)
 
 static int alg_value(const char *v, int allow_any, TPM2_ALG_ID *out)
 {
-	if (!strcmp(v, "rsa"))
-		*out = TPM2_ALG_RSA;
-	else if (!strcmp(v, "ecc"))
-		*out = TPM2_ALG_ECC;
-	else if (allow_any && !strcmp(v, "any"))
-		*out = TPM2_ALG_NULL;
-	else
+	if ((*out = tpmpub_type_from_name(v)) != TPM2_ALG_ERROR)
+		return 0;
+	if (!allow_any || strcmp(v, "any") != 0)
 		return -1;
+	*out = TPM2_ALG_NULL;
 	return 0;
 }
 

@@ -46,7 +46,7 @@ static int tpm_ak_create(struct tpm *t)
 	Esys_Free(t->ak.saved);
 	t->ak.saved = NULL;
 	t->ak.have = 1;
-	LOG_INFO("created a new AK (%s) under the %s EK", tpm_alg_name(t->ak_alg), tpm_alg_name(t->ek_alg));
+	LOG_INFO("created a new AK (%s) under the %s EK", tpmpub_type_name(t->ak_alg), tpmpub_type_name(t->ek_alg));
 	r = 0;
 out:
 	(void)tpm_flush(t, &s);

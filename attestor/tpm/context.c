@@ -81,24 +81,6 @@ TSS2_RC tpm_rc_base(TSS2_RC rc)
 	return rc;
 }
 
-TPMI_ALG_PUBLIC tpm_alg_from_name(const char *name)
-{
-	if (name && strcmp(name, "rsa") == 0)
-		return TPM2_ALG_RSA;
-	if (name && strcmp(name, "ecc") == 0)
-		return TPM2_ALG_ECC;
-	return TPM2_ALG_ERROR;
-}
-
-const char *tpm_alg_name(TPMI_ALG_PUBLIC alg)
-{
-	switch (alg) {
-	case TPM2_ALG_RSA: return "rsa";
-	case TPM2_ALG_ECC: return "ecc";
-	default: return NULL;
-	}
-}
-
 int tpm_ek_index(TPMI_ALG_PUBLIC alg)
 {
 	return alg == TPM2_ALG_RSA ? 0 : 1;

@@ -54,10 +54,10 @@ static int tpm_ek_check_persistent(struct tpm *t, TPMI_ALG_PUBLIC alg)
 	tpmpub_ek_template(alg, &tmpl);
 	if (!tpm_public_matches_template(&pub->publicArea, &tmpl)) {
 		LOG_INFO("persistent handle 0x%08x is not the default %s EK: creating the EK instead",
-			 h, tpm_alg_name(alg));
+			 h, tpmpub_type_name(alg));
 		goto out;
 	}
-	LOG_DEBUG("using persistent %s EK at 0x%08x", tpm_alg_name(alg), h);
+	LOG_DEBUG("using persistent %s EK at 0x%08x", tpmpub_type_name(alg), h);
 	ek->persistent = tr;
 	tr = ESYS_TR_NONE; /* transferred */
 	ek->pub = *pub;
@@ -107,7 +107,7 @@ int tpm_ek_load(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *h, int *flush)
 			goto out;
 		}
 		LOG_INFO("saved %s EK context does not load any more (%s): recreating the EK",
-			 tpm_alg_name(alg), err_detail());
+			 tpmpub_type_name(alg), err_detail());
 		Esys_Free(ek->saved);
 		ek->saved = NULL;
 	}
@@ -120,7 +120,7 @@ int tpm_ek_load(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *h, int *flush)
 			     memcmp(&ek->pub.publicArea.unique, &out_pub->publicArea.unique,
 				    sizeof(TPMU_PUBLIC_ID)) != 0))
 		LOG_WARN("%s EK changed (endorsement seed changed?): the AK no longer loads",
-			 tpm_alg_name(alg));
+			 tpmpub_type_name(alg));
 	ek->pub = *out_pub;
 	ek->have_pub = 1;
 	if (!t->no_cache && ESYS(t, ContextSave, obj, &ek->saved) != 0)

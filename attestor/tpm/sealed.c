@@ -42,7 +42,7 @@ int tpm_import(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *pub, size_t
 		if (tpm_rc_is_param_error(t->last_rc))
 			r = err_set(AERR_IMPORT,
 				    "the TPM refused the import blob (%s): it was not made for this TPM's %s EK, or it was altered",
-				    Tss2_RC_Decode(t->last_rc), tpm_alg_name(ek_alg));
+				    Tss2_RC_Decode(t->last_rc), tpmpub_type_name(ek_alg));
 		else if (tpm_rc_base(t->last_rc) == TPM2_RC_FAILURE && ek_alg == TPM2_ALG_RSA)
 			/* libtpms 0.9.2 (Debian 12's swtpm) enters failure mode when
 			 * the OAEP decryption of the seed fails, instead of TPM_RC_VALUE. */
@@ -85,7 +85,7 @@ static int tpm_secret_load(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const TPM2B_PU
 		if (tpm_rc_is_param_error(t->last_rc))
 			r = err_set(AERR_IMPORT,
 				    "the secret does not load under this TPM's %s EK (%s): imported by another TPM or EK, or altered",
-				    tpm_alg_name(ek_alg), Tss2_RC_Decode(t->last_rc));
+				    tpmpub_type_name(ek_alg), Tss2_RC_Decode(t->last_rc));
 		else
 			LOG_ERR("%s", err_detail());
 		goto out;

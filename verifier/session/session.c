@@ -110,14 +110,12 @@ static void wipe_secret(struct session *s)
 	s->secret_live = 0;
 }
 
+/* A configured key type: "rsa", "ecc", or "any" (TPM2_ALG_NULL). */
 static const char *alg_text(TPM2_ALG_ID alg)
 {
-	switch (alg) {
-	case TPM2_ALG_RSA: return "rsa";
-	case TPM2_ALG_ECC: return "ecc";
-	case TPM2_ALG_NULL: return "any";
-	}
-	return "unknown";
+	const char *name = tpmpub_type_name(alg);
+
+	return name ? name : alg == TPM2_ALG_NULL ? "any" : "unknown";
 }
 
 /* A step arrived in the wrong state: refuse it without touching the session,
@@ -355,7 +353,7 @@ static int admit_ak(struct session *s, const struct session_ak *in)
 		return r;
 	if (s->p.ak_alg != TPM2_ALG_NULL && s->ak.type != s->p.ak_alg)
 		return err_set(AERR_AK_ATTRS, "AK is %s, configuration accepts %s",
-			       s->ak.type == TPM2_ALG_RSA ? "rsa" : s->ak.type == TPM2_ALG_ECC ? "ecc" : "other",
+			       tpmpub_type_name(s->ak.type) ? tpmpub_type_name(s->ak.type) : "other",
 			       alg_text(s->p.ak_alg));
 	if (in->parent_ek_alg != s->p.ek_alg)
 		LOG_DEBUG("AK parent is the %s EK; the credential is for the %s EK",
