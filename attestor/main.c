@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "array.h"
 #include "config.h"
 #include "crypto.h"
 #include "driver.h"
@@ -424,7 +425,7 @@ int main(int argc, char **argv)
 	/* "attestor --config FILE" is "attestor serve --config FILE" */
 	if (argv[1][0] == '-')
 		return serve_main(argc, argv);
-	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+	for (i = 0; i < ARRAY_LEN(subcommands); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "attestor: unknown subcommand '%s'\n", argv[1]);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 
+#include "array.h"
 #include "attest.pb-c.h"
 #include "clock.h"
 #include "hex.h"
@@ -432,8 +433,8 @@ int service_pull_start(const struct attestor_config *cfg, struct service **out)
 	if (!cfg->tls.insecure && (cfg->tls.n_verifier_ids == 0 || cfg->tls.n_verifier_ids > CONFIG_VERIFIER_IDS_MAX))
 		return err_set(AERR_CONFIG, "pull mode over TLS needs 1..%d verifier_identity names, not %u",
 			       CONFIG_VERIFIER_IDS_MAX, cfg->tls.n_verifier_ids);
-	if ((r = rpc_handler_table(d, service_handlers, sizeof(service_handlers) / sizeof(service_handlers[0]),
-				   handlers, sizeof(handlers) / sizeof(handlers[0]))) != 0)
+	if ((r = rpc_handler_table(d, service_handlers, ARRAY_LEN(service_handlers),
+				   handlers, ARRAY_LEN(handlers))) != 0)
 		return r;
 	if (!(svc = calloc(1, sizeof(*svc))))
 		return err_set(AERR_ALLOC, "service");

@@ -35,6 +35,7 @@
 
 #include <openssl/crypto.h>
 
+#include "array.h"
 #include "attest.pb-c.h"
 #include "clock.h"
 #include "jsonout.h"
@@ -587,7 +588,7 @@ static int bench_controls(struct bench_ctx *ctx, char *out, size_t cap)
 	int refused = 0, nrpc;
 
 	out[0] = '\0';
-	for (size_t k = 0; k < sizeof(controls) / sizeof(controls[0]) && k < ctx->n; k++) {
+	for (size_t k = 0; k < ARRAY_LEN(controls) && k < ctx->n; k++) {
 		int r, ok;
 
 		err[0] = '\0';

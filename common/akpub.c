@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include "akpub.h"
+#include "array.h"
 #include "crypto.h"
 #include "tpmpub.h"
 
@@ -40,7 +41,7 @@ static int akpub_attrs(TPMA_OBJECT a)
 		{ TPMA_OBJECT_DECRYPT, "decrypt", 0 },
 	};
 
-	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(checks); i++) {
 		int set = (a & checks[i].bit) != 0;
 
 		if (set != checks[i].want)

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "array.h"
 #include "crypto.h"
 
 static const struct {
@@ -28,7 +29,7 @@ static const struct {
 	{ TPM2_ALG_SM3_256, "sm3", "SM3", 32 },
 };
 
-#define NHASHES (sizeof(hashes) / sizeof(hashes[0]))
+#define NHASHES ARRAY_LEN(hashes)
 
 void crypto_process_init(void)
 {

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include "array.h"
 #include "cursor.h"
 #include "evdata.h"
 
@@ -34,7 +35,7 @@ static const uint32_t hashes_data[] = {
 
 int evdata_hashes_data(uint32_t type)
 {
-	for (size_t i = 0; i < sizeof(hashes_data) / sizeof(hashes_data[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(hashes_data); i++)
 		if (hashes_data[i] == type)
 			return 1;
 	return 0;
@@ -110,7 +111,7 @@ int evdata_separator(const struct eventlog_event *e, const TPM2_ALG_ID *banks, s
 	int r;
 
 	*is = 0;
-	for (size_t v = 0; nbanks && v < sizeof(separators) / sizeof(separators[0]); v++) {
+	for (size_t v = 0; nbanks && v < ARRAY_LEN(separators); v++) {
 		size_t b = 0;
 
 		for (; b < nbanks; b++) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #define LOG_MODULE "ima"
+#include "array.h"
 #include "cursor.h"
 #include "hex.h"
 #include "ima.h"
@@ -47,7 +48,7 @@ static const struct tmpl_desc tmpls[] = {
 
 static const struct tmpl_desc *tmpl_by_name(const char *name)
 {
-	for (size_t i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(tmpls); i++)
 		if (strcmp(tmpls[i].name, name) == 0)
 			return &tmpls[i];
 	return NULL;
@@ -55,7 +56,7 @@ static const struct tmpl_desc *tmpl_by_name(const char *name)
 
 const char *ima_template_str(enum ima_template t)
 {
-	for (size_t i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(tmpls); i++)
 		if (tmpls[i].id == t)
 			return tmpls[i].name;
 	return "unknown";
@@ -559,7 +560,7 @@ static int ascii_line(struct ima_list *l, struct ima_entry *e, const char *s, si
 	for (size_t i = 0, start = 0; i <= n; i++) {
 		if (i < n && s[i] != ' ')
 			continue;
-		if (nf == sizeof(f) / sizeof(f[0]))
+		if (nf == ARRAY_LEN(f))
 			return err_set(AERR_PARSE, "IMA %s: too many fields", where_text(w, wt));
 		f[nf].p = s + start;
 		f[nf].n = i - start;

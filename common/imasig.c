@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #define LOG_MODULE "imasig"
+#include "array.h"
 #include "crypto.h"
 #include "file.h"
 #include "imasig.h"
@@ -33,7 +34,7 @@ static const struct {
 	{ 17, "sm3", "SM3", 32 },
 };
 
-#define IMASIG_NHASHES (sizeof(imasig_hashes) / sizeof(imasig_hashes[0]))
+#define IMASIG_NHASHES ARRAY_LEN(imasig_hashes)
 
 struct imasig_key {
 	EVP_PKEY *pkey;

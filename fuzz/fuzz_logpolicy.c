@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "policy/bootpolicy.h"
+#include "array.h"
 #include "evdata.h"
 #include "eventlog.h"
 #include "fuzz.h"
@@ -38,7 +39,7 @@ static const char *const boot_json[] = {
 	", " SEP1 "] } }",
 	"{ \"boot_applications\": [" GCE_APP256 ", " GCE_APP1 "] }",
 };
-#define NPOLICIES (sizeof(boot_json) / sizeof(boot_json[0]))
+#define NPOLICIES ARRAY_LEN(boot_json)
 
 static const char ima_json[] =
 	"{ \"allow\": { \"boot_aggregate\": [\"sha1:0000000000000000000000000000000000000000\"],\n"

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "array.h"
 #include "attest.pb-c.h"
 #include "file.h"
 #include "fuzz.h"
@@ -166,7 +167,7 @@ static int seeds_attestor(void)
 	r |= seed_packed("attestor_requests", "credential", 0, &cc.base);
 
 	ps.hash_alg = TPM2_ALG_SHA256;
-	ps.n_pcrs = sizeof(idx) / sizeof(idx[0]);
+	ps.n_pcrs = ARRAY_LEN(idx);
 	ps.pcrs = idx;
 	q.n_pcrs = 1;
 	q.pcrs = &psp;

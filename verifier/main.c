@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "array.h"
 #include "crypto.h"
 #include "err.h"
 #include "harden.h"
@@ -49,7 +50,7 @@ static const struct subcommand {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: verifier <command> [options]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(subcommands); i++) {
 		const char *p = subcommands[i].summary, *nl;
 
 		fprintf(f, "  %s\n", subcommands[i].usage);
@@ -86,7 +87,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return CLI_EXIT_PASS;
 	}
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(subcommands); i++)
 		if (!strcmp(argv[1], subcommands[i].name))
 			return subcommands[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "verifier: unknown command '%s'\n", argv[1]);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "crypto.h"
 #include "log.h"
 #include "tpm/tpm_priv.h"
@@ -351,7 +352,7 @@ int tpm_endorsement(struct tpm *t, struct tpm_endorsement **out)
 		return r;
 	if (!(e = calloc(1, sizeof(*e))))
 		return err_set(AERR_ALLOC, "endorsement");
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+	for (i = 0; i < ARRAY_LEN(kinds); i++) {
 		struct tpm_ek *ek = &e->eks[e->neks];
 
 		if ((r = tpm_nv_read_cached(t, kinds[i].nv, &cert, &cert_len)) != 0)

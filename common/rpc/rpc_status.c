@@ -8,6 +8,7 @@
 #include <grpc/support/log.h>
 #include <grpc/support/time.h>
 
+#include "array.h"
 #include "log.h"
 #include "rpc_priv.h"
 
@@ -51,7 +52,7 @@ const char *rpc_status_name(enum rpc_status status)
 		"UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
 	};
 
-	if ((unsigned)status < sizeof(names) / sizeof(names[0]))
+	if ((unsigned)status < ARRAY_LEN(names))
 		return names[status];
 	return "UNKNOWN_STATUS";
 }

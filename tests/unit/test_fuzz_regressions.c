@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "array.h"
 #include "file.h"
 #include "fuzz.h"
 
@@ -36,7 +37,7 @@ static void test_dirs_name_targets(void **state)
 	DIR *d;
 
 	(void)state;
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+	for (size_t k = 0; k < ARRAY_LEN(kinds); k++) {
 		snprintf(path, sizeof(path), "%s/%s", FUZZ_DIR, kinds[k]);
 		assert_non_null(d = opendir(path));
 		while ((e = readdir(d))) {
@@ -89,7 +90,7 @@ static void test_replay(void **state)
 	size_t n = 0;
 
 	assert_int_equal(t->init(), 0);
-	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+	for (size_t k = 0; k < ARRAY_LEN(kinds); k++)
 		n += replay_dir(t, kinds[k]);
 	/* Every target ships with at least one hand-made seed or regression. */
 	assert_true(n > 0);
@@ -131,7 +132,7 @@ int main(void)
 
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_dirs_name_targets);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_split);
-	for (const struct fuzz_target *t = fuzz_targets; t->name && n < sizeof(tests) / sizeof(tests[0]); t++) {
+	for (const struct fuzz_target *t = fuzz_targets; t->name && n < ARRAY_LEN(tests); t++) {
 		tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_replay, (void *)t);
 		tests[n++].name = t->name;
 	}

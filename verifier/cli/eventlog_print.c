@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "array.h"
 #include "crypto.h"
 #include "cli/eventlog_print.h"
 
@@ -26,7 +27,7 @@ static const struct {
 
 const char *eventlog_type_name(uint32_t type)
 {
-	for (size_t i = 0; i < sizeof(eventlog_types) / sizeof(eventlog_types[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(eventlog_types); i++)
 		if (eventlog_types[i].type == type)
 			return eventlog_types[i].name;
 	return NULL;

@@ -33,6 +33,7 @@
 #include <openssl/x509v3.h>
 
 #define LOG_MODULE "ekcert"
+#include "array.h"
 #include "crypto.h"
 #include "endorsement/ekcert.h"
 #include "file.h"
@@ -317,7 +318,7 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
 	switch (X509_STORE_CTX_get_error(ctx)) {
 	case X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION:
 		if (x && critical_known(X509_get0_extensions(x), ekcert_known_critical,
-					sizeof(ekcert_known_critical) / sizeof(ekcert_known_critical[0]),
+					ARRAY_LEN(ekcert_known_critical),
 					note ? note->oid : NULL, note ? sizeof(note->oid) : 0)) {
 			X509_STORE_CTX_set_error(ctx, X509_V_OK);
 			return 1;
@@ -507,7 +508,7 @@ static int ac_verify(const struct ekcert_trust *t, const uint8_t *der, size_t le
 	if ((r = platformcert_parse(der, len, &pc)) != 0)
 		goto out;
 	if (!critical_known(pc->exts, platformcert_known_critical,
-			    sizeof(platformcert_known_critical) / sizeof(platformcert_known_critical[0]), oid,
+			    ARRAY_LEN(platformcert_known_critical), oid,
 			    sizeof(oid))) {
 		r = err_set(AERR_PLATFORM_CERT, "platform certificate: unhandled critical extension %s", oid);
 		goto out;

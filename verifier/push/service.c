@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "array.h"
 #include "attest.pb-c.h"
 #include "clock.h"
 #include "crypto.h"
@@ -865,7 +866,7 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 	*out = NULL;
 	if (!cfg->listen)
 		return err_set(AERR_CONFIG, "push mode needs listen = HOST:PORT");
-	if ((r = rpc_handler_table(d, map, sizeof(map) / sizeof(map[0]), handlers, 8)) != 0)
+	if ((r = rpc_handler_table(d, map, ARRAY_LEN(map), handlers, 8)) != 0)
 		return r;
 	if (!(p = calloc(1, sizeof(*p))) || !(p->slots = calloc(cfg->max_sessions, sizeof(*p->slots)))) {
 		free(p);

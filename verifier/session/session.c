@@ -7,6 +7,7 @@
 
 #define LOG_MODULE "session"
 #include "akpub.h"
+#include "array.h"
 #include "credential.h"
 #include "clock.h"
 #include "crypto.h"
@@ -75,12 +76,12 @@ static const char *const step_names[] = {
 
 const char *session_state_name(enum session_state st)
 {
-	return (unsigned)st < sizeof(state_names) / sizeof(state_names[0]) ? state_names[st] : "?";
+	return (unsigned)st < ARRAY_LEN(state_names) ? state_names[st] : "?";
 }
 
 const char *session_step_name(enum session_step step)
 {
-	return (unsigned)step < sizeof(step_names) / sizeof(step_names[0]) ? step_names[step] : "?";
+	return (unsigned)step < ARRAY_LEN(step_names) ? step_names[step] : "?";
 }
 
 static uint64_t monotonic_ms(void *arg)

@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 
+#include "array.h"
 #include "clock.h"
 #include "log.h"
 #include "store/store.h"
@@ -117,7 +118,7 @@ static const char *const store_migrations[] = {
 	 "CREATE UNIQUE INDEX nodes_target ON nodes(target);"),
 };
 
-#define STORE_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
+#define STORE_VERSION ((int)ARRAY_LEN(store_migrations))
 
 enum {
 	S_NODE_FIND, S_NODE_GROUPS, S_NODE_GET_OP, S_NODE_INSERT, S_NODE_UPDATE, S_NODE_BIND, S_ATT_INSERT, S_NODE_VERDICT,
@@ -190,7 +191,7 @@ static const char *const store_sql[S_N] = {
 };
 
 static const char *const store_state_names[] = { "enrolled", "attesting", "passing", "failed", "verified" };
-#define STORE_NSTATES ((int)(sizeof(store_state_names) / sizeof(store_state_names[0])))
+#define STORE_NSTATES ((int)ARRAY_LEN(store_state_names))
 
 /* One verdict waiting to be written (store_attestation_add). */
 struct store_job {

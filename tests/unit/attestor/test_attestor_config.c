@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "array.h"
 #include "config.h"
 #include "fixtures.h"
 
@@ -139,7 +140,7 @@ static void test_verifier_identity(void **state)
 	longname[CONFIG_IDENTITY_MAX] = 'n';
 	longname[CONFIG_IDENTITY_MAX + 1] = '\0';
 	bad[0].value = longname;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
 		snprintf(text, sizeof(text), "%sverifier_identity = %s\n", TLS, bad[i].value);
 		load_fails(text, AERR_CONFIG, bad[i].needle);
 	}

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <openssl/rand.h>
 
+#include "array.h"
 #include "fixtures.h"
 #include "secrets.h"
 
@@ -204,7 +205,7 @@ static void test_names(void **state)
 	char **names = NULL;
 	size_t i, n = 0;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (i = 0; i < ARRAY_LEN(bad); i++) {
 		assert_int_equal(secrets_name_check(bad[i]), AERR_INVALID_ARG);
 		assert_non_null(strstr(err_detail(), "secret name"));
 		make_record(&r, "x", SECRETS_KIND_AES256);
@@ -214,7 +215,7 @@ static void test_names(void **state)
 		assert_int_equal(secrets_load(c->dir, bad[i], &got), AERR_INVALID_ARG);
 	}
 	assert_int_equal(secrets_name_check(NULL), AERR_INVALID_ARG);
-	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+	for (i = 0; i < ARRAY_LEN(good); i++)
 		assert_int_equal(secrets_name_check(good[i]), 0);
 	/* nothing was written by the refused stores */
 	assert_int_equal(secrets_list(c->dir, &names, &n), 0);

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "array.h"
 #include "conf.h"
 
 static void test_bool(void **state)
@@ -22,7 +23,7 @@ static void test_bool(void **state)
 		assert_int_equal(conf_bool(no[i], &b), 0);
 		assert_int_equal(b, 0);
 	}
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
 		assert_int_equal(conf_bool(bad[i], &b), -1);
 }
 
@@ -37,7 +38,7 @@ static void test_uint(void **state)
 	assert_int_equal(conf_uint("1", 1, 1, &n), 0);
 	assert_int_equal(conf_uint("0", 1, 10, &n), -1);
 	assert_int_equal(conf_uint("11", 1, 10, &n), -1);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
 		assert_int_equal(conf_uint(bad[i], 0, 100, &n), -1);
 }
 

@@ -22,6 +22,7 @@
 #include <openssl/rsa.h>
 #include <tss2/tss2_mu.h>
 
+#include "array.h"
 #include "credential.h"
 #include "crypto.h"
 #include "seed.h"
@@ -273,7 +274,7 @@ static void roundtrip(struct ek *ek)
 	size_t got_len;
 
 	ak_name(&name, 1);
-	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(lens); i++) {
 		assert_int_equal(crypto_random(secret, lens[i]), 0);
 		assert_int_equal(credential_make(&ek->pub, &name, secret, lens[i], &blob, &enc), 0);
 		assert_int_equal(activate(ek, "IDENTITY", &name, &blob, &enc, got, &got_len), ACT_OK);

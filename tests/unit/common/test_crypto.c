@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "array.h"
 #include "crypto.h"
 
 static size_t unhex(const char *hex, uint8_t *out, size_t cap)
@@ -44,7 +45,7 @@ static const struct vector vectors[] = {
 	{ TPM2_ALG_SM3_256, "sm3", "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0" },
 };
 
-#define NVECTORS (sizeof(vectors) / sizeof(vectors[0]))
+#define NVECTORS ARRAY_LEN(vectors)
 
 static void test_digest_vectors(void **state)
 {

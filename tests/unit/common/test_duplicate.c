@@ -30,6 +30,7 @@
 #include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
+#include "array.h"
 #include "duplicate.h"
 #include "err.h"
 #include "tpmpub.h"
@@ -321,7 +322,7 @@ static void sealed_roundtrip(struct ek *ek)
 	uint8_t data[DUP_MAX_SEALED], un[32 + DUP_MAX_SEALED], h[32];
 
 	policy_of(&policy, 3);
-	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(lens); i++) {
 		size_t len = lens[i];
 
 		assert_int_equal(RAND_bytes(data, (int)len), 1);

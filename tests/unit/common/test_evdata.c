@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "array.h"
 #include "crypto.h"
 #include "evdata.h"
 #include "fixtures.h"
@@ -174,7 +175,7 @@ static void test_separator_real_logs(void **state)
 	int is;
 
 	(void)state;
-	for (size_t l = 0; l < sizeof(logs) / sizeof(logs[0]); l++) {
+	for (size_t l = 0; l < ARRAY_LEN(logs); l++) {
 		fixture_log_load(logs[l], &c);
 		for (size_t i = 0; i < c.log->nevents; i++) {
 			e = &c.log->events[i];

@@ -28,6 +28,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "array.h"
 #include "eventlog.h"
 #include "fixtures.h"
 
@@ -180,7 +181,7 @@ static const struct pcr0_quirk quirks[] = {
 
 static const struct pcr0_quirk *quirk_for(const char *file)
 {
-	for (size_t i = 0; i < sizeof(quirks) / sizeof(quirks[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(quirks); i++)
 		if (strcmp(quirks[i].file, file) == 0)
 			return &quirks[i];
 	return NULL;
@@ -765,7 +766,7 @@ static void test_byte_flips(void **state)
 	size_t parsed = 0, rejected = 0;
 
 	(void)state;
-	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+	for (size_t f = 0; f < ARRAY_LEN(files); f++) {
 		size_t len;
 		uint8_t *buf = load(files[f], &len);
 		uint8_t *copy = malloc(len);
@@ -836,7 +837,7 @@ int main(void)
 		cmocka_unit_test(test_args),
 	};
 	enum { MAX_LOGS = 64 };
-	struct CMUnitTest tests[MAX_LOGS + sizeof(fixed) / sizeof(fixed[0])];
+	struct CMUnitTest tests[MAX_LOGS + ARRAY_LEN(fixed)];
 	static char names[MAX_LOGS][256];
 	size_t n = 0;
 	DIR *d = opendir(fixture_testdata("eventlog"));
@@ -863,6 +864,6 @@ int main(void)
 	}
 	closedir(d);
 	memcpy(tests + n, fixed, sizeof(fixed));
-	n += sizeof(fixed) / sizeof(fixed[0]);
+	n += ARRAY_LEN(fixed);
 	return _cmocka_run_group_tests("eventlog", tests, n, NULL, NULL);
 }

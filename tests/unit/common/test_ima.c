@@ -84,6 +84,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 
+#include "array.h"
 #include "fixtures.h"
 #include "ima.h"
 
@@ -265,7 +266,7 @@ static void make_values(struct pcr_values *pv, const TPM2_ALG_ID *algs, const ch
 static void test_binary_lists(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(bin_refs) / sizeof(bin_refs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(bin_refs); i++) {
 		const struct bin_ref *ref = &bin_refs[i];
 		struct ima_replay_state st, pad;
 		struct ima_list *l = NULL;
@@ -346,7 +347,7 @@ static void test_violation_twins(void **state)
 		struct pcr_values pv;
 		size_t nv = 0;
 
-		for (size_t i = 0; i < sizeof(bin_refs) / sizeof(bin_refs[0]); i++)
+		for (size_t i = 0; i < ARRAY_LEN(bin_refs); i++)
 			if (strcmp(bin_refs[i].file, twins[t].good) == 0)
 				good = &bin_refs[i];
 		assert_non_null(good);
@@ -522,7 +523,7 @@ static void test_incremental(void **state)
 	(void)state;
 	assert_string_equal(ref->file, "acs-imasig.bin");
 	expect_rc(ima_parse(buf, len, 0, &full), 0);
-	for (size_t c = 0; c < sizeof(nchunks) / sizeof(nchunks[0]); c++) {
+	for (size_t c = 0; c < ARRAY_LEN(nchunks); c++) {
 		struct ima_replay_state st, before;
 		size_t start = 0;
 
@@ -619,7 +620,7 @@ static char *load_text(const char *name, size_t *len)
 static void test_ascii_lists(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(ascii_refs) / sizeof(ascii_refs[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(ascii_refs); i++) {
 		const struct ascii_ref *ref = &ascii_refs[i];
 		struct ima_replay_state st;
 		struct ima_list *l = NULL;
@@ -1060,7 +1061,7 @@ static void test_list_offsets(void **state)
 	(void)state;
 	assert_int_equal(ima_parse(buf, len, 0, &list), 0);
 	assert_int_equal(list->nentries, 1083);
-	for (size_t i = 0; i < sizeof(skips) / sizeof(skips[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(skips); i++) {
 		assert_int_equal(ima_list_offsets(buf, len, skips[i], &at, &end), 0);
 		assert_int_equal(end, len);
 		assert_int_equal(at, skips[i] < list->nentries ? list->entries[skips[i]].offset : len);
@@ -1089,7 +1090,7 @@ static void test_fast_hash(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(in); i++)
 		in[i] = (uint8_t)(i * 7 + 1);
-	for (size_t k = 0; k < sizeof(algs) / sizeof(algs[0]); k++) {
+	for (size_t k = 0; k < ARRAY_LEN(algs); k++) {
 		size_t size = crypto_digest_size(algs[k]);
 
 		if (!crypto_md(algs[k]))

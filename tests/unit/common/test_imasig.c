@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "array.h"
 #include "imasig.h"
 #include "imasig_fixture.h"
 
@@ -34,7 +35,7 @@ static const struct sigcase good[] = {
 	{ "verity", TPM2_ALG_SHA256, "ima-sigv2", "verity:sha256:" },
 };
 
-#define NGOOD (sizeof(good) / sizeof(good[0]))
+#define NGOOD ARRAY_LEN(good)
 
 struct material {
 	char dir[64];
@@ -161,7 +162,7 @@ static void test_flipped_bits(void **state)
 	const size_t cases[] = { 0, 1, 3 }; /* rsa, ec, v3 */
 
 	(void)state;
-	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+	for (size_t k = 0; k < ARRAY_LEN(cases); k++) {
 		const struct sigcase *c = &good[cases[k]];
 		struct one o;
 		uint8_t *sig;

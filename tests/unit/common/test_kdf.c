@@ -17,6 +17,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include "array.h"
 #include "crypto.h"
 #include "kdf.h"
 
@@ -93,7 +94,7 @@ static void test_kdfa_matches_kbkdf(void **state)
 	const char *labels[] = { "STORAGE", "INTEGRITY", "ATH", "X" };
 
 	(void)state;
-	for (size_t hi = 0; hi < sizeof(hashes) / sizeof(hashes[0]); hi++) {
+	for (size_t hi = 0; hi < ARRAY_LEN(hashes); hi++) {
 		TPM2_ALG_ID h = hashes[hi];
 		size_t ks = crypto_digest_size(h);
 
@@ -102,7 +103,7 @@ static void test_kdfa_matches_kbkdf(void **state)
 		fill(v, sizeof(v), 0x3c);
 		memcpy(uv, u, sizeof(u));
 		memcpy(uv + sizeof(u), v, sizeof(v));
-		for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++) {
+		for (size_t li = 0; li < ARRAY_LEN(lengths); li++) {
 			size_t n = lengths[li];
 			const char *label = labels[li % 4];
 
@@ -147,7 +148,7 @@ static void test_kdfa_odd_bits(void **state)
 
 	(void)state;
 	fill(key, sizeof(key), 0x42);
-	for (size_t i = 0; i < sizeof(bits_list) / sizeof(bits_list[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(bits_list); i++) {
 		uint32_t bits = bits_list[i];
 		size_t nbytes = (bits + 7) / 8;
 
@@ -173,10 +174,10 @@ static void test_kdfe_matches_sskdf(void **state)
 	uint8_t z[66], u[66], v[66], info[10 + 132], ours[300], ref[300];
 
 	(void)state;
-	for (size_t hi = 0; hi < sizeof(hashes) / sizeof(hashes[0]); hi++) {
+	for (size_t hi = 0; hi < ARRAY_LEN(hashes); hi++) {
 		TPM2_ALG_ID h = hashes[hi];
 
-		for (size_t li = 0; li < sizeof(lengths) / sizeof(lengths[0]); li++) {
+		for (size_t li = 0; li < ARRAY_LEN(lengths); li++) {
 			size_t n = lengths[li], cs = li % 2 ? 32 : 48, il;
 
 			fill(z, cs, (uint8_t)(li + hi));

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "array.h"
 #include "pcrsel.h"
 
 static void parse_ok(const char *text, TPML_PCR_SELECTION *sel)
@@ -70,7 +71,7 @@ static void test_round_trip(void **state)
 	char buf[256], buf2[256];
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		TPML_PCR_SELECTION a, b;
 
 		parse_ok(cases[i].in, &a);
@@ -120,7 +121,7 @@ static void test_bad_texts(void **state)
 	TPML_PCR_SELECTION sel;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
 		memset(&sel, 0xa5, sizeof(sel));
 		int r = pcrsel_parse(bad[i], &sel);
 		if (r != AERR_CONFIG)

@@ -18,6 +18,7 @@
 #include <openssl/rsa.h>
 #include <tss2/tss2_mu.h>
 
+#include "array.h"
 #include "crypto.h"
 #include "quote.h"
 #include "tpmpub.h"
@@ -285,7 +286,7 @@ static int qfx_verify(const struct qfx *fx, struct quoted_state *st)
 	} while (0)
 
 static const struct ak *all_aks[] = { &ak_ecc, &ak_rsassa, &ak_rsapss };
-#define NAKS (sizeof(all_aks) / sizeof(all_aks[0]))
+#define NAKS ARRAY_LEN(all_aks)
 
 static void test_valid(void **state)
 {
@@ -436,7 +437,7 @@ static void test_selection_mismatch(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(quoted) / sizeof(quoted[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(quoted); i++) {
 		struct qfx fx;
 
 		qfx_init(&fx, &ak_ecc);

@@ -23,6 +23,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "array.h"
 #include "attest.pb-c.h"
 #include "crypto.h"
 #include "fixtures.h"
@@ -378,7 +379,7 @@ static void test_status_mapping(void **state)
 		{ -1000, RPC_INTERNAL },
 	};
 
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(map); i++) {
 		if (rpc_status_from_err(map[i].err) != map[i].st)
 			fail_msg("err %d (%s): got %s, want %s", map[i].err, err_str(map[i].err),
 				 rpc_status_name(rpc_status_from_err(map[i].err)), rpc_status_name(map[i].st));

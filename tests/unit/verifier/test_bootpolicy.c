@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "policy/bootpolicy.h"
+#include "array.h"
 #include "crypto.h"
 #include "evdata.h"
 #include "fixtures.h"
@@ -340,7 +341,7 @@ static void test_secure_boot_real_logs(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		struct fixture_log c;
 		int sb = 7, r;
 
@@ -471,7 +472,7 @@ static void test_relabelled_pcr7(void **state)
 	int sb = 7;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		fixture_log_load("tpm2tools-event-gce-ubuntu-2104-log.bin", &c);
 		assert_int_equal(find(&c, 7, EVENTLOG_EV_EFI_VARIABLE_DRIVER_CONFIG), SB0);
 		assert_int_equal(find(&c, 7, EVENTLOG_EV_SEPARATOR), SEP7);
@@ -489,7 +490,7 @@ static void test_relabelled_pcr7(void **state)
 		if (cases[i].append_sep)
 			append_event(&c, 7, EVENTLOG_EV_SEPARATOR, zero, sizeof(zero));
 		snprintf(twice, sizeof(twice), "(events 3 and %zu)", first);
-		for (size_t q = 0; q < sizeof(quotes) / sizeof(quotes[0]); q++) {
+		for (size_t q = 0; q < ARRAY_LEN(quotes); q++) {
 			print_message("  %s, %s\n", cases[i].what, quotes[q]);
 			sb = 7;
 			assert_int_equal(bootpolicy_secure_boot(c.log, sel(quotes[q]), REPLAYED, &sb), AERR_LOG_POLICY);
@@ -570,7 +571,7 @@ static void test_secure_boot_rules(void **state)
 	size_t n;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		print_message("  case %zu: %s\n", i, cases[i].needle ? cases[i].needle : "passes");
 		log = mk_pcr7(&m, cases[i].steps, 4);
 		judge(cases[i].json, log, s, REPLAYED, cases[i].needle);

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "endorsement/ekcert.h"
+#include "array.h"
 #include "fixtures.h"
 
 #define DAY (24L * 3600)
@@ -669,7 +670,7 @@ static int vendor_unchained(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(VENDOR_UNCHAINED) / sizeof(VENDOR_UNCHAINED[0]); i++)
+	for (i = 0; i < ARRAY_LEN(VENDOR_UNCHAINED); i++)
 		if (!strcmp(VENDOR_UNCHAINED[i], name))
 			return 1;
 	return 0;
@@ -745,7 +746,7 @@ static void test_vendor_store(void **state)
 	}
 	pclose(ls);
 	assert_int_equal(checked, 56);
-	assert_int_equal(passed, 56 - sizeof(VENDOR_UNCHAINED) / sizeof(VENDOR_UNCHAINED[0]));
+	assert_int_equal(passed, 56 - ARRAY_LEN(VENDOR_UNCHAINED));
 	ekcert_trust_free(t);
 }
 

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "array.h"
 #include "fixtures.h"
 #include "policy/imapolicy.h"
 #include "imasig_fixture.h"
@@ -245,7 +246,7 @@ static const struct {
 	{ NULL, "rsa", "ima-sig" },       /* 6 no signature, under /opt: not required by pattern */
 };
 
-#define NSIGNED (sizeof(signed_entries) / sizeof(signed_entries[0]))
+#define NSIGNED ARRAY_LEN(signed_entries)
 
 static char sigdir[64];
 static struct ima_list *siglist;

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "endorsement/ekcert.h"
+#include "array.h"
 #include "fixtures.h"
 #include "endorsement/platformcert.h"
 
@@ -37,7 +38,7 @@ static const char *SAMPLES[] = {
  * (OU=TrustedSupplyChain, ST=California): see test_issuer_name_mismatch. */
 static const char *INTEL_SIGNED[] = { "Intel_nuc_pc", "Intel_nuc_pc2", "Intel_pc2", "Intel_pc3" };
 
-#define NSAMPLES (sizeof(SAMPLES) / sizeof(SAMPLES[0]))
+#define NSAMPLES ARRAY_LEN(SAMPLES)
 
 /* ---- a very small reader for the go-attestation json: the value of the
  * first "key" after the first occurrence of anchor (string or number, or
@@ -303,7 +304,7 @@ static void test_intel_signed(void **state)
 	struct intel *it = *state;
 	size_t s;
 
-	for (s = 0; s < sizeof(INTEL_SIGNED) / sizeof(INTEL_SIGNED[0]); s++) {
+	for (s = 0; s < ARRAY_LEN(INTEL_SIGNED); s++) {
 		const char *name = INTEL_SIGNED[s];
 		size_t len, eklen, eklen2;
 		uint8_t *der = read_sample(name, ".cer", &len), *ek, *ek_near;

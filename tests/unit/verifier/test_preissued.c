@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "push/preissued.h"
+#include "array.h"
 
 static void entry(struct preissued_entry *e, const char *peer, uint64_t issued, uint8_t fill)
 {
@@ -118,7 +119,7 @@ static void test_malformed_ids(void **state)
 	assert_int_equal(preissued_new(&t), 0);
 	entry(&e, "attestor", 0, 2);
 	assert_int_equal(preissued_put(t, 1, &e, id), 0);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
 		assert_int_equal(preissued_take(t, bad[i], "attestor", 0, 1000, &node, &got), AERR_NOT_FOUND);
 	assert_int_equal(preissued_take(t, NULL, "attestor", 0, 1000, &node, &got), AERR_NOT_FOUND);
 	assert_false(pushid_is_next(NULL));

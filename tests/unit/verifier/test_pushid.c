@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "push/pushid.h"
+#include "array.h"
 
 static void test_round_trip(void **state)
 {
@@ -20,7 +21,7 @@ static void test_round_trip(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(tag); i++)
 		tag[i] = (uint8_t)(0xf1 * i + 3);
-	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(slots); i++) {
 		pushid_format(slots[i], tag, id);
 		assert_int_equal(strlen(id), PUSHID_LEN);
 		assert_int_equal(pushid_parse(id, &slot, back), 0);
@@ -47,7 +48,7 @@ static void test_refusals(void **state)
 	uint32_t slot;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
 		assert_int_equal(pushid_parse(bad[i], &slot, tag), AERR_INVALID_ARG);
 		assert_non_null(strstr(err_detail(), "40 lower-case hex digits"));
 	}

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 #include <tss2/tss2_mu.h>
 
+#include "array.h"
 #include "crypto.h"
 #include "policy/secret.h"
 #include "tpmpub.h"
@@ -87,7 +88,7 @@ static int teardown(void **state)
 	static const char *files[] = { "aes", "aes31", "k.pem", "k.crt", "other.crt", "notpem" };
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(files); i++)
 		unlink(path(files[i]));
 	rmdir(dir);
 	return 0;
@@ -170,7 +171,7 @@ static void test_names_and_match(void **state)
 
 	(void)state;
 	assert_int_equal(secret_name_check("disk-key_1.v2"), 0);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
 		assert_int_equal(secret_name_check(bad[i]), AERR_CONFIG);
 
 	/* What a hosts entry may say: never the attestor's own hostname claim. */

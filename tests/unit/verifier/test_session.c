@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 #include <tss2/tss2_mu.h>
 
+#include "array.h"
 #include "crypto.h"
 #include "endorsement/ekcert.h"
 #include "pcrsel.h"
@@ -952,7 +953,7 @@ static void test_ek_not_template(void **state)
 	size_t len;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(flips); i++) {
 		struct ctx c;
 		TPMT_PUBLIC bad = T.ek_pub;
 		struct session_endorsement e;
@@ -1429,7 +1430,7 @@ static void test_counters_backwards(void **state)
 	struct ctx c;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		ctx_init(&c);
 		prior_of(&pr, T.clock.resetCount + cases[i].dreset, T.clock.restartCount + cases[i].drestart,
 			 T.clock.clock + cases[i].dclock, 0);
