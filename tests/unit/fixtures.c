@@ -33,7 +33,9 @@ uint8_t *fixture_read(const char *path, size_t *len)
 
 void fixture_tmpdir(char *dir, size_t cap, const char *name)
 {
-	assert_true((size_t)snprintf(dir, cap, "/tmp/%s.XXXXXX", name) < cap);
+	const char *tmp = getenv("TMPDIR");
+
+	assert_true((size_t)snprintf(dir, cap, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", name) < cap);
 	assert_non_null(mkdtemp(dir));
 }
 

@@ -14,8 +14,10 @@ const char *fixture_testdata(const char *rel);
 /* Path under the source tree (static buffer, overwritten per call). */
 const char *fixture_source(const char *rel);
 
-/* A fresh directory /tmp/NAME.XXXXXX into dir (cap >= strlen(NAME) + 13);
- * fails the test when it cannot be made. */
+/* A fresh directory $TMPDIR/NAME.XXXXXX (/tmp without TMPDIR) into dir;
+ * fails the test when it cannot be made or dir is too small. Every unit
+ * test that needs a directory takes it here and removes it with
+ * fixture_rmtree. */
 void fixture_tmpdir(char *dir, size_t cap, const char *name);
 
 /* Remove dir and everything below it; fails the test when that fails. */

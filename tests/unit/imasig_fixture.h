@@ -21,9 +21,7 @@ static int imasig_fx_make(char dir[64], const char *env_prefix)
 	char cmd[512];
 	int rc;
 
-	snprintf(dir, 64, "/tmp/test_imasig.XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
+	fixture_tmpdir(dir, 64, "test_imasig");
 	snprintf(cmd, sizeof(cmd), "%s bash %s/tests/tools/imasig_make.sh %s >/dev/null", env_prefix, SOURCE_DIR, dir);
 	rc = system(cmd);
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
@@ -31,11 +29,7 @@ static int imasig_fx_make(char dir[64], const char *env_prefix)
 
 static void imasig_fx_remove(const char *dir)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	fixture_rmtree(dir);
 }
 
 /* dir/name read whole (caller frees), or NULL. */

@@ -29,9 +29,9 @@ static int setup(void **state)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
 
-	snprintf(c->root, sizeof(c->root), "/tmp/test_secrets.XXXXXX");
-	if (!c || !mkdtemp(c->root))
+	if (!c)
 		return -1;
+	fixture_tmpdir(c->root, sizeof(c->root), "test_secrets");
 	snprintf(c->dir, sizeof(c->dir), "%s/state", c->root);
 	*state = c;
 	return 0;
@@ -40,11 +40,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct ctx *c = *state;
-	char cmd[PATH_MAX + 16];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->root);
-	if (system(cmd) != 0)
-		return -1;
+	fixture_rmtree(c->root);
 	free(c);
 	return 0;
 }

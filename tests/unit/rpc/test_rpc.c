@@ -800,11 +800,7 @@ const char *__lsan_default_suppressions(void)
 static int group_setup(void **state)
 {
 	char cmd[1024];
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(g_pki, sizeof(g_pki), "%s/test_rpc.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(g_pki))
-		return -1;
+	fixture_tmpdir(g_pki, sizeof(g_pki), "test_rpc");
 	snprintf(cmd, sizeof(cmd), "bash '%s/certs/mkpki.sh' '%s/pki' >/dev/null", SOURCE_DIR, g_pki);
 	if (system(cmd) != 0)
 		return -1;
@@ -815,13 +811,11 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	char cmd[1024];
-
 	rpc_global_shutdown();
 	/* g_pki ends in /pki: remove its parent */
 	g_pki[strlen(g_pki) - 4] = '\0';
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_pki);
-	return system(cmd) == 0 ? 0 : -1;
+	fixture_rmtree(g_pki);
+	return 0;
 }
 
 int main(void)

@@ -30,8 +30,7 @@ static void write_conf(const char *text)
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/test_config.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	fixture_tmpdir(dir, sizeof(dir), "test_config");
 	snprintf(path, sizeof(path), "%s/v.conf", dir);
 	return 0;
 }
@@ -39,8 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	unlink(path);
-	rmdir(dir);
+	fixture_rmtree(dir);
 	return 0;
 }
 

@@ -180,14 +180,6 @@ static void write_bytes(const char *dir, const char *name, const void *buf, size
 	fclose(f);
 }
 
-static void rm_dir(const char *dir)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
 /* The EK's TPMT_PUBLIC as a TPM would report it (standard EK template shape). */
 static void tpmpub_from_evp(EVP_PKEY *k, TPMT_PUBLIC *pub)
 {
@@ -260,8 +252,7 @@ static int pki_setup(void **state)
 	struct pki *p = calloc(1, sizeof(*p));
 
 	assert_non_null(p);
-	strcpy(p->dir, "/tmp/test_ekcert.XXXXXX");
-	assert_non_null(mkdtemp(p->dir));
+	fixture_tmpdir(p->dir, sizeof(p->dir), "test_ekcert");
 	p->root_key = key_rsa();
 	p->int_key = key_ec();
 	p->ek_rsa = key_rsa();
@@ -295,7 +286,7 @@ static int pki_teardown(void **state)
 	EVP_PKEY_free(p->ek_rsa);
 	EVP_PKEY_free(p->ek_ec);
 	EVP_PKEY_free(p->other_key);
-	rm_dir(p->dir);
+	fixture_rmtree(p->dir);
 	free(p);
 	return 0;
 }
@@ -402,14 +393,14 @@ static void test_unknown_critical(void **state)
 static void test_unknown_critical_in_intermediate(void **state)
 {
 	struct pki *p = *state;
-	char dir[64] = "/tmp/test_ekcert_ic.XXXXXX";
+	char dir[64];
 	struct ekcert_trust *t = NULL;
 	X509 *inter, *ek;
 	TPMT_PUBLIC pub;
 	uint8_t *der;
 	size_t len;
 
-	assert_non_null(mkdtemp(dir));
+	fixture_tmpdir(dir, sizeof(dir), "test_ekcert_ic");
 	inter = make_cert("odd CA", p->root, p->root_key, p->int_key, 3, EXT_CA | EXT_UNKNOWN_CRIT, -1, 3650);
 	write_pem(dir, "root.pem", p->root);
 	write_pem(dir, "inter.pem", inter);
@@ -423,7 +414,7 @@ static void test_unknown_critical_in_intermediate(void **state)
 	X509_free(ek);
 	X509_free(inter);
 	ekcert_trust_free(t);
-	rm_dir(dir);
+	fixture_rmtree(dir);
 }
 
 static void test_key_mismatch(void **state)
@@ -539,7 +530,7 @@ static void test_signature_bitflips(void **state)
 static void test_validity_policy(void **state)
 {
 	struct pki *p = *state;
-	char dir[64] = "/tmp/test_ekcert_exp.XXXXXX";
+	char dir[64];
 	struct ekcert_trust *t = NULL;
 	X509 *old_inter, *ek;
 	TPMT_PUBLIC pub;
@@ -553,7 +544,7 @@ static void test_validity_policy(void **state)
 	assert_non_null(strstr(err_detail(), "not yet valid"));
 
 	/* Expired intermediate (as with Infineon's CA 01). */
-	assert_non_null(mkdtemp(dir));
+	fixture_tmpdir(dir, sizeof(dir), "test_ekcert_exp");
 	old_inter = make_cert("expired CA", p->root, p->root_key, p->int_key, 4, EXT_CA, -4000, -300);
 	write_pem(dir, "root.pem", p->root);
 	write_pem(dir, "old.pem", old_inter);
@@ -566,21 +557,21 @@ static void test_validity_policy(void **state)
 	X509_free(ek);
 	X509_free(old_inter);
 	ekcert_trust_free(t);
-	rm_dir(dir);
+	fixture_rmtree(dir);
 }
 
 /* No partial chains: an intermediate in the dir is not an anchor. */
 static void test_no_partial_chain(void **state)
 {
 	struct pki *p = *state;
-	char dir[64] = "/tmp/test_ekcert_pc.XXXXXX";
+	char dir[64];
 	struct ekcert_trust *t = NULL;
 	X509 *ek;
 	TPMT_PUBLIC pub;
 	uint8_t *der;
 	size_t len;
 
-	assert_non_null(mkdtemp(dir));
+	fixture_tmpdir(dir, sizeof(dir), "test_ekcert_pc");
 	write_pem(dir, "intermediate.pem", p->inter);
 	/* Only an intermediate: no root at all. */
 	assert_int_equal(ekcert_trust_load(dir, &t), AERR_CONFIG);
@@ -595,13 +586,13 @@ static void test_no_partial_chain(void **state)
 	OPENSSL_free(der);
 	X509_free(ek);
 	ekcert_trust_free(t);
-	rm_dir(dir);
+	fixture_rmtree(dir);
 }
 
 static void test_trust_load_formats(void **state)
 {
 	struct pki *p = *state;
-	char dir[64] = "/tmp/test_ekcert_fmt.XXXXXX";
+	char dir[64];
 	struct ekcert_trust *t = NULL;
 	size_t a, i, len;
 	uint8_t *der;
@@ -611,7 +602,7 @@ static void test_trust_load_formats(void **state)
 	X509 *ek;
 	TPMT_PUBLIC pub;
 
-	assert_non_null(mkdtemp(dir));
+	fixture_tmpdir(dir, sizeof(dir), "test_ekcert_fmt");
 	/* Root as DER with a .crt name, intermediate twice in one PEM bundle. */
 	der = cert_der(p->root, &len);
 	write_bytes(dir, "root.crt", der, len);
@@ -641,15 +632,15 @@ static void test_trust_load_formats(void **state)
 	assert_non_null(strstr(err_detail(), "broken.pem"));
 	BIO_free(b);
 	/* A .der file that is not DER fails too. */
-	rm_dir(dir);
-	assert_non_null(mkdtemp(strcpy(dir, "/tmp/test_ekcert_fmt.XXXXXX")));
+	fixture_rmtree(dir);
+	fixture_tmpdir(dir, sizeof(dir), "test_ekcert_fmt");
 	der = cert_der(p->root, &len);
 	write_bytes(dir, "root.der", der, len);
 	write_bytes(dir, "junk.der", der, len / 2);
 	OPENSSL_free(der);
 	assert_int_equal(ekcert_trust_load(dir, &t), AERR_CONFIG);
 	assert_non_null(strstr(err_detail(), "junk.der"));
-	rm_dir(dir);
+	fixture_rmtree(dir);
 	assert_int_equal(ekcert_trust_load("/nonexistent/ek-roots", &t), AERR_CONFIG);
 	assert_null(t);
 }

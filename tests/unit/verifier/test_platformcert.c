@@ -241,8 +241,7 @@ static int intel_setup(void **state)
 	FILE *f;
 
 	assert_non_null(it);
-	strcpy(it->dir, "/tmp/test_platformcert.XXXXXX");
-	assert_non_null(mkdtemp(it->dir));
+	fixture_tmpdir(it->dir, sizeof(it->dir), "test_platformcert");
 	der = read_sample("IntelSigningKey_20April2017", ".cer", &len);
 	snprintf(path, sizeof(path), "%s/intel.cer", it->dir);
 	assert_non_null(f = fopen(path, "wb"));
@@ -258,12 +257,10 @@ static int intel_setup(void **state)
 static int intel_teardown(void **state)
 {
 	struct intel *it = *state;
-	char cmd[128];
 
 	ekcert_trust_free(it->trust);
 	EVP_PKEY_free(it->fake_ca_key);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", it->dir);
-	assert_int_equal(system(cmd), 0);
+	fixture_rmtree(it->dir);
 	free(it);
 	return 0;
 }
@@ -459,7 +456,7 @@ static void rsa_tpmpub(EVP_PKEY *k, TPMT_PUBLIC *pub)
 
 static void test_swtpm_kind(void **state)
 {
-	char dir[64] = "/tmp/test_platformcert_sw.XXXXXX", path[128];
+	char dir[64], path[128];
 	EVP_PKEY *ca_key = EVP_EC_gen("P-256"), *ek_key = EVP_RSA_gen(2048), *other = EVP_RSA_gen(2048);
 	X509 *ca, *pcert, *rogue;
 	struct ekcert_trust *t = NULL;
@@ -467,13 +464,12 @@ static void test_swtpm_kind(void **state)
 	uint8_t *der = NULL, *rder = NULL;
 	int n, rn;
 	FILE *f;
-	char cmd[128];
 
 	(void)state;
 	assert_non_null(ca_key);
 	assert_non_null(ek_key);
 	assert_non_null(other);
-	assert_non_null(mkdtemp(dir));
+	fixture_tmpdir(dir, sizeof(dir), "test_platformcert_sw");
 	ca = mk("swtpm-localca-root", NULL, ca_key, ca_key, 1);
 	pcert = mk("platform", ca, ca_key, ek_key, 0);
 	rogue = mk("platform", NULL, other, ek_key, 0);
@@ -502,8 +498,7 @@ static void test_swtpm_kind(void **state)
 	EVP_PKEY_free(ek_key);
 	EVP_PKEY_free(other);
 	ekcert_trust_free(t);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	fixture_rmtree(dir);
 }
 
 int main(void)

@@ -22,6 +22,7 @@
 #include "array.h"
 #include "crypto.h"
 #include "policy/secret.h"
+#include "fixtures.h"
 #include "tpmpub.h"
 
 static char dir[64];
@@ -78,19 +79,14 @@ static void write_key_cert(const char *keyname, const char *certname, EVP_PKEY *
 static int setup(void **state)
 {
 	(void)state;
-	strcpy(dir, "/tmp/test_secret.XXXXXX");
-	assert_non_null(mkdtemp(dir));
+	fixture_tmpdir(dir, sizeof(dir), "test_secret");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	static const char *files[] = { "aes", "aes31", "k.pem", "k.crt", "other.crt", "notpem" };
-
 	(void)state;
-	for (size_t i = 0; i < ARRAY_LEN(files); i++)
-		unlink(path(files[i]));
-	rmdir(dir);
+	fixture_rmtree(dir);
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "array.h"
 #include "crypto.h"
 #include "endorsement/ekcert.h"
+#include "fixtures.h"
 #include "pcrsel.h"
 #include "policy/policy.h"
 #include "policy/secret.h"
@@ -323,8 +324,7 @@ static int group_setup(void **state)
 	T.other_cert_len = cert_der(oc, &T.other_cert);
 	T.rogue_cert_len = cert_der(rc, &T.rogue_cert);
 
-	strcpy(T.trust_dir, "/tmp/test_session.XXXXXX");
-	assert_non_null(mkdtemp(T.trust_dir));
+	fixture_tmpdir(T.trust_dir, sizeof(T.trust_dir), "test_session");
 	write_pem(T.trust_dir, "root.pem", ca);
 	assert_int_equal(ekcert_trust_load(T.trust_dir, &T.trust), 0);
 
@@ -360,13 +360,9 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
-	char path[128];
-
 	(void)state;
 	ekcert_trust_free(T.trust);
-	snprintf(path, sizeof(path), "%s/root.pem", T.trust_dir);
-	unlink(path);
-	rmdir(T.trust_dir);
+	fixture_rmtree(T.trust_dir);
 	OPENSSL_free(T.ek_cert);
 	OPENSSL_free(T.other_cert);
 	OPENSSL_free(T.rogue_cert);
