@@ -76,27 +76,15 @@ struct push_service {
 	struct push_entry *slots;
 	uint32_t nslots, free_head, open;         /* free_head == nslots: none free */
 	uint32_t per_identity;                    /* sessions one TLS identity may hold open */
-	pthread_mutex_t counts_lock;
 	struct window *window;                    /* fails passing nodes that stop attesting */
-	struct push_counts counts;
 };
 
 static struct push_service *push_signalled;
 
-static void push_count(struct push_service *p, uint64_t *field)
-{
-	pthread_mutex_lock(&p->counts_lock);
-	(*field)++;
-	pthread_mutex_unlock(&p->counts_lock);
-}
-
-/* p->open is under table_lock; readers see this copy. */
+/* With table_lock held. */
 static void push_open_changed(struct push_service *p, int delta)
 {
 	p->open = (uint32_t)((int64_t)p->open + delta);
-	pthread_mutex_lock(&p->counts_lock);
-	p->counts.open = p->open;
-	pthread_mutex_unlock(&p->counts_lock);
 }
 
 /* ------------------------------------------------------------ the session table */
@@ -179,7 +167,6 @@ static struct push_entry *push_lookup(struct push_service *p, struct rpc_call *c
 	*slot = i;
 	return e;
 rejected:
-	push_count(p, &p->counts.rejected);
 	return NULL;
 }
 
@@ -216,7 +203,6 @@ static void push_rejected(struct push_service *p, struct rpc_call *call, enum rp
 
 	record_rejected(&rec, NULL, step, why);
 	(void)rpc_call_fail(call, status, "%s: %s", step, why);
-	push_count(p, &p->counts.rejected);
 }
 
 /* The store could not look the node up or take its verdict: no verdict, the
@@ -225,7 +211,6 @@ static void push_store_failed(struct push_service *p, struct rpc_call *call, uin
 {
 	(void)rpc_call_fail(call, RPC_UNAVAILABLE, "%s: try again", err_detail());
 	push_put(p, slot, PUSH_END);
-	push_count(p, &p->counts.rejected);
 }
 
 /* A failed step: out of order leaves the session as it was (the attestor may
@@ -245,7 +230,6 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 	if (session_get_state(e->s) != SESSION_FAILED) {
 		(void)rpc_call_fail_err(call, code);
 		push_put(p, slot, PUSH_KEEP);
-		push_count(p, &p->counts.rejected);
 		return;
 	}
 	v = session_last_verdict(e->s);
@@ -254,7 +238,6 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 		(void)rpc_call_fail(call, rpc_status_from_err(v->code), "%s: %s", session_step_name(v->step),
 				    v->peer_reason);
 		push_put(p, slot, PUSH_END);
-		push_count(p, &p->counts.rejected);
 		return;
 	}
 	LOG_INFO("verdict FAIL host '%s' peer '%s': %s: %s", e->host, e->peer, session_step_name(v->step), v->reason);
@@ -262,7 +245,6 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 	(void)record_verdict(&e->rec, v, q, NULL);
 	(void)rpc_call_fail(call, rpc_status_from_err(v->code), "%s: %s", session_step_name(v->step), v->peer_reason);
 	push_put(p, slot, PUSH_END);
-	push_count(p, &p->counts.failed);
 }
 
 static void push_reply(struct rpc_call *call, const char *id, Attest__V1__PushChallenge *m)
@@ -407,7 +389,6 @@ static struct push_entry *push_open(struct push_service *p, struct rpc_call *cal
 			(void)rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED,
 					    "%u sessions open (max_sessions); try again later", p->nslots);
 		}
-		push_count(p, &p->counts.rejected);
 		return NULL;
 	}
 	e = &p->slots[*slot];
@@ -500,7 +481,6 @@ static void push_activate(struct rpc_call *call, const ProtobufCMessage *in, voi
 	if (!req->response) {
 		(void)rpc_call_fail(call, RPC_INVALID_ARGUMENT, "no credential response");
 		push_put(p, slot, PUSH_KEEP);
-		push_count(p, &p->counts.rejected);
 		return;
 	}
 	r = session_activate(e->s, req->response->secret.data, req->response->secret.len);
@@ -578,7 +558,6 @@ static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t sl
 	m.verdict = &vm;
 	push_reply(call, id, &m);
 	push_put(p, slot, PUSH_END);
-	push_count(p, v->pass ? &p->counts.passed : &p->counts.unjudged);
 }
 
 /* Record the verdict that ends a proven session and answer with it; a
@@ -606,7 +585,6 @@ static struct push_entry *push_resume_refused(struct push_service *p, struct rpc
 		push_put(p, slot, PUSH_END);
 	(void)rpc_call_fail(call, status, "%s%s", why,
 			    status == RPC_NOT_FOUND || status == RPC_FAILED_PRECONDITION ? "; start again with Hello" : "");
-	push_count(p, &p->counts.rejected);
 	return NULL;
 }
 
@@ -793,7 +771,6 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 	if ((r = evidence_quote(req->quote, &values, &q)) != 0) {
 		(void)rpc_call_fail_err(call, r);
 		push_put(p, slot, PUSH_KEEP);
-		push_count(p, &p->counts.rejected);
 		return;
 	}
 	was_proven = session_proven(e->s);
@@ -827,7 +804,6 @@ static void push_confirm_secrets(struct rpc_call *call, const ProtobufCMessage *
 	if ((r = evidence_receipt(req->receipt, proofs, SECRET_MAX_PER_HOST, &n)) != 0) {
 		(void)rpc_call_fail_err(call, r);
 		push_put(p, slot, PUSH_KEEP);
-		push_count(p, &p->counts.rejected);
 		return;
 	}
 	if ((r = session_receipt(e->s, proofs, n, &v)) != 0) {
@@ -872,7 +848,6 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 		free(p);
 		return err_set(AERR_ALLOC, "push: %u sessions", cfg->max_sessions);
 	}
-	pthread_mutex_init(&p->counts_lock, NULL);
 	pthread_mutex_init(&p->table_lock, NULL);
 	p->cfg = cfg;
 	p->nslots = cfg->max_sessions;
@@ -939,16 +914,8 @@ void push_free(struct push_service *p)
 	store_close(p->store);
 	if (p->rpc_up)
 		rpc_global_shutdown();
-	pthread_mutex_destroy(&p->counts_lock);
 	pthread_mutex_destroy(&p->table_lock);
 	free(p);
-}
-
-void push_get_counts(struct push_service *p, struct push_counts *out)
-{
-	pthread_mutex_lock(&p->counts_lock);
-	*out = p->counts;
-	pthread_mutex_unlock(&p->counts_lock);
 }
 
 static void push_on_signal(int sig)

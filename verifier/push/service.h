@@ -31,13 +31,6 @@
 
 struct push_service;
 
-struct push_counts {
-	uint64_t passed, failed;       /* verdicts */
-	uint64_t unjudged;             /* verdicts "verified" without a reference */
-	uint64_t rejected;             /* calls refused without a verdict (unknown id, wrong peer, ...) */
-	uint32_t open;                 /* sessions open now */
-};
-
 /* Load the trust stores, bind cfg->listen (port 0 picks one) and start serving.
  * cfg is borrowed and must outlive the service. Calls rpc_global_init; undone
  * by push_free. AERR_CONFIG / AERR_IO with detail. */
@@ -53,9 +46,6 @@ void push_stop(struct push_service *p);
 
 /* NULL-safe. */
 void push_free(struct push_service *p);
-
-/* Thread-safe snapshot (tests, the benchmark). */
-void push_get_counts(struct push_service *p, struct push_counts *out);
 
 /* start, serve until SIGINT/SIGTERM, free. 0 after a clean stop. */
 int push_run(const struct verifier_config *cfg) ATTEST_WUR;
