@@ -54,14 +54,6 @@ static const struct tmpl_desc *tmpl_by_name(const char *name)
 	return NULL;
 }
 
-const char *ima_template_str(enum ima_template t)
-{
-	for (size_t i = 0; i < ARRAY_LEN(tmpls); i++)
-		if (tmpls[i].id == t)
-			return tmpls[i].name;
-	return "unknown";
-}
-
 /* Kernel hash_algo_name[] spellings; SM3 was "sm3-256" before 5.13. */
 static TPM2_ALG_ID alg_from_kernel_name(const char *name)
 {

@@ -221,8 +221,6 @@ int ima_replay_check_pcrs(const struct ima_replay_state *st, const struct pcr_va
 int ima_replay_to_quote(struct ima_replay_state *st, const struct ima_list *list,
 			const struct pcr_values *values, uint32_t pcr_mask, size_t *used) ATTEST_WUR;
 
-const char *ima_template_str(enum ima_template t);
-
 /* The attestor's side of "entries after N": walk the framing of the first
  * `skip` entries of a binary list (lengths only, no template parsing) and
  * give the byte offset of entry `skip`, and in *end the offset just after the

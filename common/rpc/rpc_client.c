@@ -171,7 +171,6 @@ int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc
 	int r = AERR_INTERNAL;
 	const ProtobufCMethodDescriptor *m;
 	char *path = NULL;
-	uint8_t *buf = NULL;
 	size_t len;
 	grpc_slice method_slice, slice, details = grpc_empty_slice();
 	grpc_byte_buffer *send = NULL, *recv = NULL;
@@ -208,26 +207,17 @@ int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc
 		r = err_set(AERR_ALLOC, "rpc_call_unary: method path");
 		goto out;
 	}
-	len = protobuf_c_message_get_packed_size(in);
-	if (len > ch->max_message) {
+	if ((r = rpc_pack(in, ch->max_message, &send, &len)) == AERR_TOO_LARGE) {
 		rpc_result_set(res, RPC_RESOURCE_EXHAUSTED, "request of %zu bytes exceeds the limit of %zu",
 			       len, ch->max_message);
 		r = err_set(AERR_RPC, "%s: %s", path, res->message);
 		goto out;
 	}
-	if (!(buf = malloc(len ? len : 1))) {
-		rpc_result_set(res, RPC_INTERNAL, "out of memory");
-		r = err_set(AERR_ALLOC, "rpc_call_unary: request buffer");
+	if (r != 0) {
+		rpc_result_set(res, RPC_INTERNAL, r == AERR_ALLOC ? "out of memory" : "packing the request failed");
+		r = err_wrap(r, path);
 		goto out;
 	}
-	if (protobuf_c_message_pack(in, buf) != len) {
-		rpc_result_set(res, RPC_INTERNAL, "packing the request failed");
-		r = err_set(AERR_INTERNAL, "%s: protobuf_c_message_pack size mismatch", path);
-		goto out;
-	}
-	slice = grpc_slice_from_copied_buffer((const char *)buf, len);
-	send = grpc_raw_byte_buffer_create(&slice, 1);
-	grpc_slice_unref(slice);
 
 	method_slice = grpc_slice_from_static_string(path);
 	call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ch->cq, method_slice,
@@ -328,7 +318,6 @@ out:
 	gpr_free((void *)error_string);
 	grpc_metadata_array_destroy(&initial_md);
 	grpc_metadata_array_destroy(&trailing_md);
-	free(buf);
 	free(path);
 	return r;
 }

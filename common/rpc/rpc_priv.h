@@ -25,6 +25,12 @@ int rpc_identity_read(const grpc_auth_context *ctx, char out[RPC_IDENTITY_MAX + 
 /* "/" svc->name "/" method name, malloc'd; NULL on allocation failure. */
 char *rpc_method_path(const ProtobufCServiceDescriptor *svc, unsigned method);
 
+/* m packed into a new byte buffer (*out, the caller destroys it) of at most
+ * max bytes, for a request or a reply alike. 0; AERR_TOO_LARGE with *len the
+ * size it would have; AERR_ALLOC; AERR_INTERNAL when protobuf-c packs another
+ * size than it announced. */
+int rpc_pack(const ProtobufCMessage *m, size_t max, grpc_byte_buffer **out, size_t *len) ATTEST_WUR;
+
 /* Absolute deadline timeout_ms from now (infinite when timeout_ms <= 0). */
 gpr_timespec rpc_deadline_ms(int timeout_ms);
 

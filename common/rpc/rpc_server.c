@@ -126,11 +126,9 @@ static int rpc_server_finish(struct rpc_call *c, grpc_byte_buffer *msg, enum rpc
 
 int rpc_call_reply(struct rpc_call *c, const ProtobufCMessage *out)
 {
-	int r = AERR_INTERNAL;
-	uint8_t *buf = NULL;
-	size_t len;
-	grpc_slice slice;
 	grpc_byte_buffer *bb = NULL;
+	size_t len;
+	int r;
 
 	if (!c || !out)
 		return err_set(AERR_INVALID_ARG, "rpc_call_reply: NULL argument");
@@ -143,33 +141,18 @@ int rpc_call_reply(struct rpc_call *c, const ProtobufCMessage *out)
 		return err_set(AERR_INVALID_ARG, "%s: reply is a %s, expected %s", c->path,
 			       out->descriptor->name, c->method->output->name);
 	}
-	len = protobuf_c_message_get_packed_size(out);
-	if (len > c->s->max_message) {
+	if ((r = rpc_pack(out, c->s->max_message, &bb, &len)) == AERR_TOO_LARGE) {
 		(void)rpc_call_fail(c, RPC_RESOURCE_EXHAUSTED, "reply of %zu bytes exceeds the limit of %zu",
 				    len, c->s->max_message);
 		return err_set(AERR_TOO_LARGE, "%s: reply of %zu bytes exceeds the limit of %zu", c->path,
 			       len, c->s->max_message);
 	}
-	if (!(buf = malloc(len ? len : 1))) {
-		(void)rpc_call_fail(c, RPC_INTERNAL, "out of memory");
-		return err_set(AERR_ALLOC, "%s: reply buffer", c->path);
+	if (r != 0) {
+		(void)rpc_call_fail(c, RPC_INTERNAL, r == AERR_ALLOC ? "out of memory" : "internal error: packing the reply");
+		return err_wrap(r, c->path);
 	}
-	if (protobuf_c_message_pack(out, buf) != len) {
-		(void)rpc_call_fail(c, RPC_INTERNAL, "internal error: packing the reply");
-		r = err_set(AERR_INTERNAL, "%s: protobuf_c_message_pack size mismatch", c->path);
-		goto out;
-	}
-	slice = grpc_slice_from_copied_buffer((const char *)buf, len);
-	bb = grpc_raw_byte_buffer_create(&slice, 1);
-	grpc_slice_unref(slice); /* the buffer holds its own reference */
 	/* The slot owns bb from here, until the send completes. */
-	r = rpc_server_finish(c, bb, RPC_OK, NULL);
-	bb = NULL;
-out:
-	if (bb)
-		grpc_byte_buffer_destroy(bb);
-	free(buf);
-	return r;
+	return rpc_server_finish(c, bb, RPC_OK, NULL);
 }
 
 static int rpc_call_vfail(struct rpc_call *c, enum rpc_status status, const char *fmt, va_list ap)

@@ -1,4 +1,5 @@
-/* Status codes, library lifetime, and routing gRPC's own log into ours. */
+/* Status codes, library lifetime, routing gRPC's own log into ours, and what
+ * the client and the server share: method paths, deadlines, packing. */
 #define LOG_MODULE "grpc"
 
 #include <stdio.h>
@@ -127,4 +128,27 @@ gpr_timespec rpc_deadline_ms(int timeout_ms)
 		return gpr_inf_future(GPR_CLOCK_MONOTONIC);
 	return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
 			    gpr_time_from_millis(timeout_ms, GPR_TIMESPAN));
+}
+
+int rpc_pack(const ProtobufCMessage *m, size_t max, grpc_byte_buffer **out, size_t *len)
+{
+	grpc_slice slice;
+	uint8_t *buf;
+
+	*out = NULL;
+	*len = protobuf_c_message_get_packed_size(m);
+	if (*len > max)
+		return err_set(AERR_TOO_LARGE, "%s of %zu bytes exceeds the limit of %zu", m->descriptor->name, *len,
+			       max);
+	if (!(buf = malloc(*len ? *len : 1)))
+		return err_set(AERR_ALLOC, "%s: out of memory", m->descriptor->name);
+	if (protobuf_c_message_pack(m, buf) != *len) {
+		free(buf);
+		return err_set(AERR_INTERNAL, "%s: protobuf_c_message_pack size mismatch", m->descriptor->name);
+	}
+	slice = grpc_slice_from_copied_buffer((const char *)buf, *len);
+	free(buf);
+	*out = grpc_raw_byte_buffer_create(&slice, 1);
+	grpc_slice_unref(slice); /* the byte buffer holds its own reference */
+	return 0;
 }
