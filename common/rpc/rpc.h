@@ -147,9 +147,10 @@ int rpc_channel_open(const char *target, const struct rpc_tls *tls, size_t max_m
 		     struct rpc_channel **out) ATTEST_WUR;
 void rpc_channel_close(struct rpc_channel *ch);
 
-/* Wait ms milliseconds (or until *stop, when given) while the channel keeps
- * (re)connecting: a retry after this finds the connection made, where a plain
- * sleep would let the handshake time out unpolled. */
+/* Wait ms milliseconds (not at all when ms <= 0; less when *stop is set)
+ * while the channel keeps (re)connecting: a retry after this finds the
+ * connection made, where a plain sleep would let the handshake time out
+ * unpolled. */
 void rpc_channel_wait(struct rpc_channel *ch, int ms, volatile const int *stop);
 
 /* One unary call of svc->methods[method]. timeout_ms bounds the whole call

@@ -118,11 +118,14 @@ void rpc_channel_close(struct rpc_channel *ch)
  * handshake time out. Watching the channel's state polls it. */
 void rpc_channel_wait(struct rpc_channel *ch, int ms, volatile const int *stop)
 {
-	gpr_timespec until = rpc_deadline_ms(ms);
+	gpr_timespec until;
 	grpc_connectivity_state st;
 	grpc_event ev;
 	char tag;
 
+	if (ms <= 0) /* no wait (rpc_deadline_ms would make it forever) */
+		return;
+	until = rpc_deadline_ms(ms);
 	st = grpc_channel_check_connectivity_state(ch->channel, 1);
 	while (!(stop && *stop) && gpr_time_cmp(gpr_now(GPR_CLOCK_MONOTONIC), until) < 0) {
 		/* Short slices, so a stop request is seen soon. */

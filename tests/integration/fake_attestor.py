@@ -22,6 +22,8 @@ calling it. Keys (each absent = "upstream"):
                quote in RECORD/Quote.bin (a genuine one), signed by a key that
                is not the AK (the software AK's when ak = "software");
                FILE: a serialized QuoteResponse replayed as it is
+  quote_cut_from  N: the Nth Quote call since the fake started and every later
+               one UNAVAILABLE (count the "Quote:" lines printed so far)
   deliver      "wrong-proof": upstream's receipt with one bit of every proof
                flipped | "refuse": PERMISSION_DENIED with refuse_message |
                "unavailable": UNAVAILABLE, what a cut connection looks like
@@ -145,6 +147,8 @@ def main():
         m.ParseFromString(rd(path))
         return m
 
+    quotes = [0]  # Quote calls so far (quote_cut_from)
+
     def said(method, what):
         print("%s: %s" % (method, what), flush=True)
 
@@ -177,6 +181,10 @@ def main():
         def Quote(self, req, context):
             c = control()
             src = c.get("quote", "upstream")
+            quotes[0] += 1
+            if "quote_cut_from" in c and quotes[0] >= c["quote_cut_from"]:
+                said("Quote", "unavailable")
+                context.abort(grpc.StatusCode.UNAVAILABLE, "connection cut")
             said("Quote", src)
             if src == "upstream":
                 return upstream("Quote", req, context)

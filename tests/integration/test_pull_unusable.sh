@@ -101,6 +101,22 @@ printf '{}\n' >"$WORK/fake.json"
 [ "$(grep -c '"to":"failed"' "$WORK/check.events")" -gt "$events" ] || fail "the hook did not hear the cut at the node's own target"
 ok "bound to an unlisted address by the operator: a check cut there after the proof fails the node, the hook heard it"
 
+# The sixth review's: the same holds in the quote rounds of one check
+# (--rounds): the second round's quote is cut.
+rc=0; "$BUILD_DIR/verifier" attest --config "$WORK/check.conf" "$TV" >"$WORK/own2.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] && [ "$(db_rows "$CDB" "SELECT state FROM nodes")" = passing ] || fail "the node's own check again: exit $rc: $(cat "$WORK/own2.out")"
+events=$(grep -c '"to":"failed"' "$WORK/check.events")
+printf '{"quote_cut_from": %d}\n' $(($(grep -c '^Quote:' "$WORK/fake.log") + 2)) >"$WORK/fake.json"
+rc=0; "$BUILD_DIR/verifier" attest --config "$WORK/check.conf" --rounds 2 --interval 0 "$TV" >"$WORK/rounds.out" 2>&1 || rc=$?
+printf '{}\n' >"$WORK/fake.json"
+[ "$rc" = 1 ] && grep -q "^PASS .* round 1" "$WORK/rounds.out" || fail "two rounds, the second cut: exit $rc: $(cat "$WORK/rounds.out")"
+[ "$(db_rows "$CDB" "SELECT state, target FROM nodes")" = "failed|$TV" ] ||
+	fail "a cut in the second round left the node: $(db_rows "$CDB" "SELECT state, target FROM nodes")"
+[ "$(db_rows "$CDB" "SELECT pass, step FROM attestations ORDER BY id DESC LIMIT 1")" = "0|quote" ] ||
+	fail "the second round's verdict: $(db_rows "$CDB" "SELECT pass, step, reason FROM attestations ORDER BY id DESC LIMIT 1")"
+[ "$(grep -c '"to":"failed"' "$WORK/check.events")" -gt "$events" ] || fail "the hook did not hear the second round's cut"
+ok "a quote round cut at the node's own unlisted target fails it too"
+
 # Root on V changes the host and answers GetEndorsement with an EK
 # algorithm no TPM has (the genuine endorsement, one field changed).
 TPM2TOOLS_TCTI=${TCTIS[a]} tpm2_pcrextend "0:sha256=$(printf 'rootkit' | sha256sum | cut -d' ' -f1)" >/dev/null

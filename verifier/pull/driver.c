@@ -83,7 +83,9 @@ static void pull_restore(struct pull_driver *d)
 					   .host = d->last_host, .pcrs = &d->cfg->pcrs, .target = d->target,
 					   .binds_target = d->binds,
 					   .explicit_enrollment = d->cfg->explicit_enrollment, .node_id = n.id,
-					   .state = n.state };
+					   .state = n.state,
+					   /* store_node_at_target found it: bound to this target */
+					   .at_own_target = 1 };
 	memcpy(d->last_rec.ek_hash, n.ek_hash, sizeof(d->last_rec.ek_hash));
 }
 
@@ -268,7 +270,8 @@ static int stage_activation(struct run *x, const struct session_challenge *c)
 	return r;
 }
 
-static int stage_quote(struct run *x)
+/* A quote request and its quote; *next says what the quote leads to. */
+static int stage_quote(struct run *x, enum session_next *next)
 {
 	Attest__V1__QuoteRequest m;
 	struct wire_pcrsel_buf selbuf;
@@ -278,6 +281,7 @@ static int stage_quote(struct run *x)
 	double t0 = ((double)clock_mono_ns() / 1e6);
 	int r;
 
+	*next = SESSION_NEXT_VERDICT;
 	if ((r = session_quote_request(x->s, &qr)) != 0 || (r = evidence_quote_request(&qr, &selbuf, &m)) != 0)
 		goto out;
 	x->res->t[PULL_QUOTE].check_ms += ((double)clock_mono_ns() / 1e6) - t0;
@@ -286,10 +290,11 @@ static int stage_quote(struct run *x)
 	t0 = ((double)clock_mono_ns() / 1e6);
 	if ((r = evidence_quote((const Attest__V1__QuoteResponse *)x->reply, &values, &q)) != 0)
 		goto out;
-	r = session_quote(x->s, &q, &x->res->verdict);
-	/* Kept for the record, which waits for the secrets (pull_finish). */
-	if ((r == 0 || session_get_state(x->s) == SESSION_FAILED) && q.attest_len <= sizeof(x->attest) &&
-	    q.sig_len <= sizeof(x->sig)) {
+	r = session_quote(x->s, &q, &x->res->verdict, next);
+	/* A verdict's quote is kept for the record, which waits for the
+	 * secrets (pull_finish). */
+	if (((r == 0 && *next == SESSION_NEXT_VERDICT) || session_get_state(x->s) == SESSION_FAILED) &&
+	    q.attest_len <= sizeof(x->attest) && q.sig_len <= sizeof(x->sig)) {
 		memcpy(x->attest, q.attest, q.attest_len);
 		x->attest_len = q.attest_len;
 		memcpy(x->sig, q.sig, q.sig_len);
@@ -305,16 +310,18 @@ out:
 static int stage_quote_round(struct run *x)
 {
 	struct session_challenge c;
+	enum session_next next = SESSION_NEXT_VERDICT;
 	int r, reactivated = 0;
 
 	/* At most: the IMA list of another boot (quote again), a reboot
 	 * (activate again), then the IMA list again. */
 	for (int round = 0; round < 4; round++) {
-		r = stage_quote(x);
-		if (r == AERR_REQUOTE)
-			continue;
-		if (r != AERR_REACTIVATE || reactivated)
+		if ((r = stage_quote(x, &next)) != 0 || next == SESSION_NEXT_VERDICT)
 			return r;
+		if (next == SESSION_NEXT_REQUOTE)
+			continue;
+		if (reactivated)
+			break;
 		reactivated = 1;
 		if ((r = session_reactivate(x->s, &c)) == 0)
 			r = stage_activation(x, &c);
@@ -322,7 +329,7 @@ static int stage_quote_round(struct run *x)
 		if (r != 0)
 			return r;
 	}
-	return r;
+	return err_set(AERR_STATE, "no verdict after 4 quotes, the last: %s", session_next_reason(x->s));
 }
 
 /* Secrets configured for this host, after the passing quote: deliver, check
