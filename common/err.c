@@ -46,11 +46,10 @@ const char *err_str(int code)
 	case AERR_PROOF: return "proof of receipt does not verify";
 	case AERR_LOG_POLICY: return "measurements violate the policy";
 	case AERR_COUNTERS: return "TPM counters went backwards";
-	case AERR_REACTIVATE: return "TPM reset since the AK was activated";
-	case AERR_REQUOTE: return "quote again";
 	case AERR_IDENTITY: return "peer not allowed for this node (its TLS identity or pull target)";
 	case AERR_STORE: return "verifier store unavailable";
 	case AERR_FIRMWARE: return "TPM firmware version not allowed by the policy";
+	case AERR_WINDOW: return "no attestation within the re-attestation window";
 	}
 	return "unknown error";
 }

@@ -40,11 +40,12 @@ enum attest_err {
 	AERR_PROOF = -30,            /* a proof of receipt of a secret does not verify */
 	AERR_LOG_POLICY = -31,       /* replayed measurements (boot events, IMA entries) break a policy */
 	AERR_COUNTERS = -32,         /* TPM resetCount/restartCount/clock went backwards */
-	AERR_REACTIVATE = -33,       /* the TPM was reset since the AK was activated: activate it again */
-	AERR_REQUOTE = -34,          /* not a verdict: quote again (IMA of another boot; a pre-issued nonce not provably fresh) */
+	/* -33, -34: retired (a quote that asks for another step is an outcome,
+	 * session_next, not an error) */
 	AERR_IDENTITY = -35,         /* the peer may not act for this node (bound to another TLS identity or pull target) */
 	AERR_STORE = -36,            /* the verifier's store cannot be read or written now: try again */
 	AERR_FIRMWARE = -37,         /* the TPM's firmware version is not one the policy allows */
+	AERR_WINDOW = -38,           /* no passing attestation within the re-attestation window */
 };
 
 /* Static text for a code; never NULL. */

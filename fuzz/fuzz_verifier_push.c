@@ -193,6 +193,7 @@ static void push_quote(const uint8_t *data, size_t size, int honest, int replaye
 	Attest__V1__PushQuote *req = attest__v1__push_quote__unpack(NULL, size, data);
 	struct session_quote_request qr;
 	struct session_verdict v;
+	enum session_next next;
 	struct session_quote q;
 	struct session *s;
 	size_t alen = 0, slen = 0;
@@ -215,7 +216,9 @@ static void push_quote(const uint8_t *data, size_t size, int honest, int replaye
 		q.sig = sig;
 		q.sig_len = slen;
 	}
-	r = session_quote(s, &q, &v);
+	r = session_quote(s, &q, &v, &next);
+	/* A fresh session with no history: every quote is a verdict. */
+	FUZZ_CHECK(next == SESSION_NEXT_VERDICT);
 	FUZZ_CHECK(r == 0 ? v.pass && session_get_state(s) == SESSION_QUOTED
 			  : session_get_state(s) == SESSION_FAILED && !v.pass && v.code == r);
 	session_free(s);
@@ -233,6 +236,7 @@ static void push_receipt(const uint8_t *data, size_t size)
 	const struct secret_blob *blobs;
 	struct session_quote_request qr;
 	struct session_verdict v;
+	enum session_next next;
 	struct session_quote q = { .values = &zero };
 	struct session *s;
 	size_t n = 0;
@@ -254,7 +258,7 @@ static void push_receipt(const uint8_t *data, size_t size)
 				   sig, sizeof(sig), &q.sig_len) == 0);
 	q.attest = attest;
 	q.sig = sig;
-	FUZZ_CHECK(session_quote(s, &q, &v) == 0);
+	FUZZ_CHECK(session_quote(s, &q, &v, &next) == 0 && next == SESSION_NEXT_VERDICT);
 	FUZZ_CHECK(session_secrets(s, defs, 1, &blobs) == 0);
 	if (session_receipt(s, proofs, n, &v) == 0)
 		FUZZ_CHECK(v.pass && v.secrets_proven == 1);

@@ -71,9 +71,8 @@ enum rpc_status rpc_status_from_err(int err)
 	case AERR_IMPORT:
 		return RPC_INVALID_ARGUMENT;
 	case AERR_STATE:
-	case AERR_REACTIVATE:
-	case AERR_REQUOTE:
 	case AERR_CONFIG:
+	case AERR_WINDOW: /* the verifier's own verdict without contact: never a peer's status */
 		return RPC_FAILED_PRECONDITION;
 	case AERR_NOT_FOUND:
 		return RPC_NOT_FOUND;

@@ -675,32 +675,32 @@ static const struct session_quote *push_kept_quote(const struct push_entry *e, s
 	return q;
 }
 
-/* A quote that verified but asks for another step: a quote with a fresh
- * nonce (IMA of another boot; a pre-issued nonce not provably fresh), or
- * activation again after a reset. 0 when this answered the call. */
-static int push_not_a_verdict(struct push_service *p, struct rpc_call *call, uint32_t slot, const char *sid, int r)
+/* A quote that verified but asks for another step (next, not
+ * SESSION_NEXT_VERDICT): a quote with a fresh nonce (IMA of another boot; a
+ * pre-issued nonce not provably fresh), or activation again after a reset.
+ * Answers the call. */
+static void push_ask_next(struct push_service *p, struct rpc_call *call, uint32_t slot, const char *sid,
+			  enum session_next next)
 {
 	struct push_entry *e = &p->slots[slot];
 	struct session_challenge ch;
+	int r;
 
-	if (r == AERR_REQUOTE) {
+	if (next == SESSION_NEXT_REQUOTE) {
 		if ((r = push_ask_quote(e, call, sid)) != 0)
 			push_step_failed(p, call, slot, r, NULL);
 		else
 			push_put(p, slot, PUSH_DEMAND);
-		return 0;
+		return;
 	}
-	if (r != AERR_REACTIVATE)
-		return -1;
 	/* The TPM was reset since its AK was activated: again, then quote. */
 	if ((r = session_reactivate(e->s, &ch)) != 0) {
 		push_step_failed(p, call, slot, r, NULL);
-		return 0;
+		return;
 	}
 	push_ask_activation(call, sid, &ch);
 	OPENSSL_cleanse(&ch, sizeof(ch));
 	push_put(p, slot, PUSH_DEMAND);
-	return 0;
 }
 
 /* A passing quote: the secrets selected for this node (by its EK, or the
@@ -757,6 +757,7 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 	struct push_entry *e;
 	char rid[PUSHID_LEN + 1];
 	const char *sid = req->session_id;
+	enum session_next next;
 	int was_proven;
 	uint32_t slot;
 	int r;
@@ -774,12 +775,14 @@ static void push_submit_quote(struct rpc_call *call, const ProtobufCMessage *in,
 		return;
 	}
 	was_proven = session_proven(e->s);
-	r = session_quote(e->s, &q, &v);
+	r = session_quote(e->s, &q, &v, &next);
 	/* An AK activated before signed this session's nonce: proven now. */
 	if (!was_proven && session_proven(e->s) && !e->resumed && p->next)
 		preissued_drop(p->next, e->rec.node_id);
-	if (push_not_a_verdict(p, call, slot, sid, r) == 0)
+	if (r == 0 && next != SESSION_NEXT_VERDICT) {
+		push_ask_next(p, call, slot, sid, next);
 		return;
+	}
 	if (r != 0) {
 		push_step_failed(p, call, slot, r, &q);
 		return;

@@ -33,7 +33,7 @@ static int window_fail(const struct store_node *n, void *arg)
 
 	snprintf(rec.ek_hash, sizeof(rec.ek_hash), "%s", n->ek_hash);
 	memset(&v, 0, sizeof(v));
-	v.code = AERR_NONCE;
+	v.code = AERR_WINDOW;
 	v.step = SESSION_STEP_QUOTE;
 	snprintf(v.reason, sizeof(v.reason), "no passing attestation within reattest_window (%u s); last seen %lld s ago",
 		 w->window_s, (long long)((clock_wall_ms() - n->last_seen_ms) / 1000));

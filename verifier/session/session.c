@@ -1,3 +1,4 @@
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,7 @@ struct session {
 	int epoch_known;               /* the boot the AK's activation holds for */
 	uint32_t epoch_reset;
 	int reactivate_due;            /* a quote showed a reset: activation again first */
+	char next_reason[256];         /* why the last quote asked for another step (session_next_reason) */
 	int ima_from_store;            /* the IMA replay below continues an earlier session's */
 	uint64_t ima_new;              /* entries the last IMA check replayed */
 
@@ -550,25 +552,44 @@ int session_quote_preissued(struct session *s, const struct session_resume *r)
 	return 0;
 }
 
+/* No verdict yet: the quote verified, but the caller asks for what next
+ * (a fresh quote, or activation again) first, for the reason given, which
+ * session_next_reason keeps. */
+static void ask_next(struct session *s, enum session_next *next, enum session_next what, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void ask_next(struct session *s, enum session_next *next, enum session_next what, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->next_reason, sizeof(s->next_reason), fmt, ap);
+	va_end(ap);
+	*next = what;
+}
+
 /* A quote answering a pre-issued nonce may have been made any time since the
  * verdict that handed it out: the TPM's clock says when, measured from the
  * anchor (the last quote of this boot over a fresh nonce, made after that
- * nonce was issued). AERR_REQUOTE when it cannot show the quote is as fresh
- * as nonce_ttl, or the clock ran ahead of the verifier's (TPM2_ClockSet
- * forward, to quote now and answer later). */
-static int check_preissued(struct session *s, const TPMS_CLOCK_INFO *c, uint64_t now)
+ * nonce was issued). SESSION_NEXT_REQUOTE when it cannot show the quote is
+ * as fresh as nonce_ttl, or the clock ran ahead of the verifier's
+ * (TPM2_ClockSet forward, to quote now and answer later). */
+static void check_preissued(struct session *s, const TPMS_CLOCK_INFO *c, uint64_t now, enum session_next *next)
 {
 	const struct session_resume *r = &s->resume;
 	uint64_t wall, tpm, ahead_max, age;
 
 	if (c->resetCount != r->reset_count || c->restartCount != r->restart_count || c->clock < r->clock ||
-	    c->clock < r->anchor_clock)
-		return err_set(AERR_REQUOTE, "the pre-issued nonce's quote is from another boot or power cycle "
-			       "(resetCount %u -> %u, restartCount %u -> %u): a fresh nonce",
-			       r->reset_count, c->resetCount, r->restart_count, c->restartCount);
-	if (c->safe != TPM2_YES)
-		return err_set(AERR_REQUOTE, "the quote's clockInfo.safe is NO (the TPM may have reported a later "
-			       "clock before): its clock cannot date the quote, a fresh nonce");
+	    c->clock < r->anchor_clock) {
+		ask_next(s, next, SESSION_NEXT_REQUOTE, "the pre-issued nonce's quote is from another boot or power "
+			 "cycle (resetCount %u -> %u, restartCount %u -> %u): a fresh nonce", r->reset_count,
+			 c->resetCount, r->restart_count, c->restartCount);
+		return;
+	}
+	if (c->safe != TPM2_YES) {
+		ask_next(s, next, SESSION_NEXT_REQUOTE, "the quote's clockInfo.safe is NO (the TPM may have reported "
+			 "a later clock before): its clock cannot date the quote, a fresh nonce");
+		return;
+	}
 	wall = now >= r->anchor_ms ? now - r->anchor_ms : 0;
 	tpm = c->clock - r->anchor_clock;
 	/* A TPM's clock rate is within a fraction of a percent. */
@@ -576,18 +597,18 @@ static int check_preissued(struct session *s, const TPMS_CLOCK_INFO *c, uint64_t
 	if (tpm > ahead_max) {
 		LOG_WARN("TPM clock of EK %.16s... ran %llu ms ahead of the verifier's in %llu ms (TPM2_ClockSet?)",
 			 s->ek_hash, (unsigned long long)(tpm - wall), (unsigned long long)wall);
-		return err_set(AERR_REQUOTE, "the TPM clock advanced %llu ms in %llu ms since the last fresh quote: "
-			       "it cannot date the quote for the pre-issued nonce, a fresh nonce",
-			       (unsigned long long)tpm, (unsigned long long)wall);
+		ask_next(s, next, SESSION_NEXT_REQUOTE, "the TPM clock advanced %llu ms in %llu ms since the last "
+			 "fresh quote: it cannot date the quote for the pre-issued nonce, a fresh nonce",
+			 (unsigned long long)tpm, (unsigned long long)wall);
+		return;
 	}
 	/* The quote was made at least tpm after the anchor's nonce was issued. */
 	age = wall > tpm ? wall - tpm : 0;
 	if (age > s->p.nonce_ttl_ms)
-		return err_set(AERR_REQUOTE, "the quote for the pre-issued nonce may have been made %llu ms before "
-			       "it came (TPM clock +%llu ms in %llu ms since the last fresh quote), more than "
-			       "nonce_ttl allows: a fresh nonce",
-			       (unsigned long long)age, (unsigned long long)tpm, (unsigned long long)wall);
-	return 0;
+		ask_next(s, next, SESSION_NEXT_REQUOTE, "the quote for the pre-issued nonce may have been made %llu ms "
+			 "before it came (TPM clock +%llu ms in %llu ms since the last fresh quote), more than "
+			 "nonce_ttl allows: a fresh nonce", (unsigned long long)age, (unsigned long long)tpm,
+			 (unsigned long long)wall);
 }
 
 int session_quote_request(struct session *s, struct session_quote_request *out)
@@ -632,7 +653,8 @@ static int check_event_log(struct session *s, const struct session_quote *in, co
 /* The IMA list: entries from ima_first, continuing this session's replay of
  * this boot (entry 0 starts it afresh); replayed up to the prefix the quoted
  * PCR 10 covers. */
-static int check_ima(struct session *s, const struct session_quote *in, const struct quoted_state *q)
+static int check_ima(struct session *s, const struct session_quote *in, const struct quoted_state *q,
+		     enum session_next *next)
 {
 	static const TPM2_ALG_ID banks[] = { TPM2_ALG_SHA1, TPM2_ALG_SHA256 };
 	struct ima_replay_state st;
@@ -648,9 +670,10 @@ static int check_ima(struct session *s, const struct session_quote *in, const st
 			 * ask again, from entry 0. */
 			s->ima_started = 0;
 			s->ima_from_store = 0;
-			return err_set(AERR_REQUOTE, "IMA list continues entry %llu of boot %u, the quote is from "
-				       "boot %u", (unsigned long long)in->ima_first, s->ima_reset_count,
-				       q->clock.resetCount);
+			ask_next(s, next, SESSION_NEXT_REQUOTE, "IMA list continues entry %llu of boot %u, the "
+				 "quote is from boot %u", (unsigned long long)in->ima_first, s->ima_reset_count,
+				 q->clock.resetCount);
+			return 0;
 		}
 		if (in->ima_first != 0)
 			return err_set(AERR_EVENTLOG, "IMA list starts at entry %llu, but this verifier holds none of "
@@ -688,7 +711,7 @@ out:
  * moves forward within one boot. Then the activation: a quote from another
  * boot than the AK was activated in asks for activation again (not a failure:
  * a reboot). */
-static int check_counters(struct session *s, const TPMS_CLOCK_INFO *c)
+static int check_counters(struct session *s, const TPMS_CLOCK_INFO *c, enum session_next *next)
 {
 	int known = s->quoted_before || s->prior.has_counts;
 	uint32_t reset = s->quoted_before ? s->last_reset_count : s->prior.reset_count;
@@ -704,9 +727,11 @@ static int check_counters(struct session *s, const TPMS_CLOCK_INFO *c)
 	if (known && c->resetCount == reset && c->clock < clock)
 		return err_set(AERR_COUNTERS, "the TPM clock went backwards within boot %u (%llu ms after %llu ms)",
 			       reset, (unsigned long long)c->clock, (unsigned long long)clock);
-	if (s->epoch_known && c->resetCount != s->epoch_reset)
-		return err_set(AERR_REACTIVATE, "resetCount %u, the AK was activated in boot %u: activate it again",
-			       c->resetCount, s->epoch_reset);
+	if (s->epoch_known && c->resetCount != s->epoch_reset) {
+		ask_next(s, next, SESSION_NEXT_REACTIVATE, "resetCount %u, the AK was activated in boot %u: "
+			 "activate it again", c->resetCount, s->epoch_reset);
+		return 0;
+	}
 	s->epoch_known = 1;
 	s->epoch_reset = c->resetCount;
 	return 0;
@@ -733,16 +758,22 @@ static int ak_pkey(struct session *s, EVP_PKEY **out)
 	return 0;
 }
 
-/* A quote that verified but asks for another step before a verdict
- * (AERR_REACTIVATE, AERR_REQUOTE): the session stays open, its used nonce goes. */
-static int not_a_verdict(struct session *s, int r)
+/* A quote that verified but asks for another step before a verdict (*next):
+ * the session stays open, its used nonce goes. */
+static int not_a_verdict(struct session *s)
 {
-	LOG_INFO("%s", err_detail());
+	LOG_INFO("%s", s->next_reason);
 	OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
-	return r;
+	return 0;
 }
 
-int session_quote(struct session *s, const struct session_quote *in, struct session_verdict *verdict)
+const char *session_next_reason(const struct session *s)
+{
+	return s->next_reason;
+}
+
+int session_quote(struct session *s, const struct session_quote *in, struct session_verdict *verdict,
+		  enum session_next *next)
 {
 	struct session_verdict *v = &s->verdict;
 	struct quoted_state q;
@@ -752,6 +783,8 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 
 	if (verdict)
 		memset(verdict, 0, sizeof(*verdict));
+	*next = SESSION_NEXT_VERDICT;
+	s->next_reason[0] = '\0';
 	if ((s->state != SESSION_ACTIVATED && s->state != SESSION_QUOTED) || s->nonce_state == NONCE_NONE)
 		return out_of_order(s, SESSION_STEP_QUOTE);
 	if (s->nonce_state == NONCE_USED) {
@@ -783,24 +816,24 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 		s->proven = 1;
 	if (r != 0)
 		goto fail;
-	if ((r = check_counters(s, &q.clock)) == AERR_REACTIVATE) {
+	if ((r = check_counters(s, &q.clock, next)) != 0)
+		goto fail;
+	if (*next == SESSION_NEXT_REACTIVATE) {
 		/* The caller asks for activation (session_reactivate). */
 		s->reactivate_due = 1;
 		s->state = SESSION_AK_ADMITTED;
-		return not_a_verdict(s, r);
+		return not_a_verdict(s);
 	}
-	if (r != 0)
-		goto fail;
-	if (s->preissued && (r = check_preissued(s, &q.clock, now)) != 0)
-		return not_a_verdict(s, r); /* the caller asks for a quote with a fresh nonce */
+	if (s->preissued && (check_preissued(s, &q.clock, now, next), *next != SESSION_NEXT_VERDICT))
+		return not_a_verdict(s); /* the caller asks for a quote with a fresh nonce */
 	if (s->p.policy && (r = policy_check(s->p.policy, &q)) != 0)
 		goto fail;
 	if ((r = check_event_log(s, in, &q)) != 0)
 		goto fail;
-	if ((r = check_ima(s, in, &q)) == AERR_REQUOTE)
-		return not_a_verdict(s, r);
-	if (r != 0)
+	if ((r = check_ima(s, in, &q, next)) != 0)
 		goto fail;
+	if (*next != SESSION_NEXT_VERDICT)
+		return not_a_verdict(s);
 
 	memset(v, 0, sizeof(*v));
 	v->pass = s->p.has_reference;

@@ -9,8 +9,9 @@
  *
  * An AK this node's TPM activated in an earlier session (session_set_prior)
  * goes from ENDORSED straight to ACTIVATED. A quote from another boot than
- * the AK's activation returns AERR_REACTIVATE (no verdict): session_reactivate
- * issues a new credential for the same AK (AK_ADMITTED again).
+ * the AK's activation is no verdict but SESSION_NEXT_REACTIVATE:
+ * session_reactivate issues a new credential for the same AK (AK_ADMITTED
+ * again).
  *
  * Every step is accepted once and in order (AERR_STATE otherwise); a quote
  * round (request + quote) may repeat after QUOTED (re-attestation with the same
@@ -219,8 +220,8 @@ int session_set_prior(struct session *s, const struct session_prior *prior, int 
  * challenge to send. */
 int session_ak_preactivated(const struct session *s);
 
-/* After session_quote returned AERR_REACTIVATE: a new credential for the same
- * AK (state AK_ADMITTED; then session_activate and a new quote round). */
+/* After session_quote asked for SESSION_NEXT_REACTIVATE: a new credential for
+ * the same AK (state AK_ADMITTED; then session_activate and a new quote round). */
 int session_reactivate(struct session *s, struct session_challenge *out) ATTEST_WUR;
 
 /* Step 3. Constant-time comparison with the secret (AERR_CREDENTIAL); the secret is
@@ -267,21 +268,34 @@ int session_endorse_known(struct session *s, const TPMT_PUBLIC *ek) ATTEST_WUR;
  * verifier's since (plus 100 ms and 0.1% for the rate), and the quote may be
  * no older than nonce_ttl (wall time since the anchor less the TPM clock's
  * advance); clockInfo.safe must be YES. Otherwise, or when the counters
- * moved, session_quote returns AERR_REQUOTE (ask again with a fresh nonce),
- * not a verdict. */
+ * moved, session_quote asks for SESSION_NEXT_REQUOTE (a fresh nonce), not a
+ * verdict. */
 int session_quote_preissued(struct session *s, const struct session_resume *r) ATTEST_WUR;
+
+/* What a quote that verified leads to. Asking again is no verdict and no
+ * error: the TPM proved itself, the verifier needs one more step first. */
+enum session_next {
+	SESSION_NEXT_VERDICT = 0,  /* the verdict (the return value and *verdict say which) */
+	SESSION_NEXT_REQUOTE,      /* request a quote again, with a fresh nonce: the IMA list
+				    * continued the replay the store had from another boot (IMA
+				    * from entry 0 then), or the quote for a pre-issued nonce is
+				    * not provably fresh (session_quote_preissued) */
+	SESSION_NEXT_REACTIVATE,   /* the TPM was reset since the AK was activated:
+				    * session_reactivate, then a quote round */
+};
 
 /* Step 5. quote_verify against the AK and the outstanding nonce (consumed even on
  * failure), the counter rules (above), then the PCR policy over the proven
- * values. AERR_REACTIVATE: no verdict, activate again (session_reactivate).
- * AERR_REQUOTE: no verdict: the IMA list continued the replay the store had
- * from another boot, or the quote for a pre-issued nonce is not provably
- * fresh (session_quote_preissued); request a quote again (a fresh nonce; IMA
- * from entry 0 in the first case). AERR_NONCE when no
- * unused, unexpired nonce is outstanding. Fills *verdict (may be NULL) either way
- * when the step was in order. */
-int session_quote(struct session *s, const struct session_quote *in,
-		  struct session_verdict *verdict) ATTEST_WUR;
+ * values. *next says what the quote leads to; 0 with SESSION_NEXT_VERDICT is
+ * a passing (or unjudged) verdict, an error code a failing one (AERR_NONCE
+ * when no unused, unexpired nonce is outstanding). Fills *verdict (may be
+ * NULL) either way when the step was in order. */
+int session_quote(struct session *s, const struct session_quote *in, struct session_verdict *verdict,
+		  enum session_next *next) ATTEST_WUR;
+
+/* Why the last session_quote asked for another step, for logs; "" after a
+ * verdict. */
+const char *session_next_reason(const struct session *s);
 
 /* Step 6, only after a passing quote (state QUOTED, judged against a
  * reference; AERR_STATE otherwise, the session unchanged): wrap each of the n definitions (1..SECRET_MAX_PER_HOST)

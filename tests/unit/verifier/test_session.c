@@ -450,13 +450,25 @@ static int do_activate(struct ctx *c)
 	return session_activate(c->s, secret, len);
 }
 
+/* What do_quote returns when the quote is no verdict but asks for another
+ * step (session_next): apart from 0 and every error code. */
+#define ASKS_REQUOTE 1001
+#define ASKS_REACTIVATE 1002
+
 static int do_quote(struct ctx *c, struct session_verdict *v)
 {
 	struct session_quote in = {
 		.attest = c->q.attest, .attest_len = c->q.attest_len,
 		.sig = c->q.sig, .sig_len = c->q.sig_len, .values = &c->sent,
 	};
-	return session_quote(c->s, &in, v);
+	enum session_next next;
+	int r = session_quote(c->s, &in, v, &next);
+
+	if (r == 0 && next != SESSION_NEXT_VERDICT)
+		return next == SESSION_NEXT_REQUOTE ? ASKS_REQUOTE : ASKS_REACTIVATE;
+	assert_int_equal(next, SESSION_NEXT_VERDICT);
+	assert_string_equal(session_next_reason(c->s), "");
+	return r;
 }
 
 /* Endorse, AK, activate: the session is ACTIVATED. */
@@ -1351,12 +1363,12 @@ static void test_preissued(void **state)
 	assert_int_equal(preissued_quote(&c, 91000, 100000, 0, &v), 0);
 	session_free(c.s);
 	/* 20 s old: no longer excused by a share of the wait (it was 15%). */
-	assert_int_equal(preissued_quote(&c, 80000, 100000, 0, &v), AERR_REQUOTE);
-	assert_non_null(strstr(err_detail(), "more than nonce_ttl allows"));
+	assert_int_equal(preissued_quote(&c, 80000, 100000, 0, &v), ASKS_REQUOTE);
+	assert_non_null(strstr(session_next_reason(c.s), "more than nonce_ttl allows"));
 	session_free(c.s);
 	/* 30 s old: not a verdict; a fresh request, and its quote passes and
 	 * becomes the anchor. */
-	assert_int_equal(preissued_quote(&c, 70000, 100000, 0, &v), AERR_REQUOTE);
+	assert_int_equal(preissued_quote(&c, 70000, 100000, 0, &v), ASKS_REQUOTE);
 	assert_int_equal(session_get_state(c.s), SESSION_ACTIVATED);
 	request_and_quote(&c);
 	assert_int_equal(do_quote(&c, &v), 0);
@@ -1367,21 +1379,21 @@ static void test_preissued(void **state)
 	session_free(c.s);
 	/* The TPM clock ran an hour ahead (TPM2_ClockSet): it cannot date the
 	 * quote. Within the rate's tolerance it can. */
-	assert_int_equal(preissued_quote(&c, 100000 + 3600000, 100000, 0, &v), AERR_REQUOTE);
-	assert_non_null(strstr(err_detail(), "cannot date the quote"));
+	assert_int_equal(preissued_quote(&c, 100000 + 3600000, 100000, 0, &v), ASKS_REQUOTE);
+	assert_non_null(strstr(session_next_reason(c.s), "cannot date the quote"));
 	session_free(c.s);
-	assert_int_equal(preissued_quote(&c, 100000 + 201, 100000, 0, &v), AERR_REQUOTE);
+	assert_int_equal(preissued_quote(&c, 100000 + 201, 100000, 0, &v), ASKS_REQUOTE);
 	session_free(c.s);
 	assert_int_equal(preissued_quote(&c, 100000 + 199, 100000, 0, &v), 0);
 	session_free(c.s);
 	/* clockInfo.safe NO: the clock may have been reported ahead before. */
 	T.clock.safe = 0;
-	assert_int_equal(preissued_quote(&c, 100000, 100000, 0, &v), AERR_REQUOTE);
-	assert_non_null(strstr(err_detail(), "safe is NO"));
+	assert_int_equal(preissued_quote(&c, 100000, 100000, 0, &v), ASKS_REQUOTE);
+	assert_non_null(strstr(session_next_reason(c.s), "safe is NO"));
 	T.clock.safe = 1;
 	session_free(c.s);
 	/* restartCount moved (a suspend): the clocks do not compare. */
-	assert_int_equal(preissued_quote(&c, 100000, 100000, 1, &v), AERR_REQUOTE);
+	assert_int_equal(preissued_quote(&c, 100000, 100000, 1, &v), ASKS_REQUOTE);
 	session_free(c.s);
 	T.clock.clock -= 10000000;
 
@@ -1461,7 +1473,7 @@ static void test_reactivation(void **state)
 	assert_true(session_ak_preactivated(c.s));
 	assert_int_equal(session_reactivate(c.s, &c.ch), AERR_STATE);
 	request_and_quote(&c);
-	assert_int_equal(do_quote(&c, &v), AERR_REACTIVATE);
+	assert_int_equal(do_quote(&c, &v), ASKS_REACTIVATE);
 	assert_int_equal(session_get_state(c.s), SESSION_AK_ADMITTED);
 	assert_int_equal(v.pass, 0);
 	/* Neither a new quote nor an activation before the new challenge. */
@@ -1477,7 +1489,7 @@ static void test_reactivation(void **state)
 	 * that goes back within the boot fails. */
 	T.clock.resetCount++;
 	request_and_quote(&c);
-	assert_int_equal(do_quote(&c, &v), AERR_REACTIVATE);
+	assert_int_equal(do_quote(&c, &v), ASKS_REACTIVATE);
 	assert_int_equal(session_reactivate(c.s, &c.ch), 0);
 	assert_int_equal(do_activate(&c), 0);
 	request_and_quote(&c);
