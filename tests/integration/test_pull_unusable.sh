@@ -79,6 +79,17 @@ rc=0; "$BUILD_DIR/verifier" attest --config "$WORK/check.conf" "$TV" >"$WORK/ref
 printf '{}\n' >"$WORK/fake.json"
 ok "a check at an unlisted address: cut after the proof, a rejected attempt and no verdict; refused by the attestor, a failing verdict; neither binds"
 
+# After a cut at the node's own target (WHAT): the node failed there, the
+# last verdict a failure at STEP, and the hook heard more failures than
+# $events.
+own_cut_failed() {
+	[ "$(db_rows "$CDB" "SELECT state, target FROM nodes")" = "failed|$TV" ] ||
+		fail "$1 left the node: $(db_rows "$CDB" "SELECT state, target FROM nodes")"
+	[ "$(db_rows "$CDB" "SELECT pass, step FROM attestations ORDER BY id DESC LIMIT 1")" = "0|$2" ] ||
+		fail "$1: the verdict: $(db_rows "$CDB" "SELECT pass, step, reason FROM attestations ORDER BY id DESC LIMIT 1")"
+	[ "$(grep -c '"to":"failed"' "$WORK/check.events")" -gt "$events" ] || fail "the hook did not hear $1"
+}
+
 # The fifth review's: an operator may bind the node to an address that
 # `targets` does not list (enroll --target) and check it with one-shots
 # only. That address is the node's own: a round cut there after the proof
@@ -94,11 +105,7 @@ printf '{"deliver": "unavailable"}\n' >"$WORK/fake.json"
 rc=0; "$BUILD_DIR/verifier" attest --config "$WORK/check.conf" "$TV" >"$WORK/owncut.out" 2>&1 || rc=$?
 printf '{}\n' >"$WORK/fake.json"
 [ "$rc" = 1 ] || fail "a cut check at the node's own target: exit $rc: $(cat "$WORK/owncut.out")"
-[ "$(db_rows "$CDB" "SELECT state, target FROM nodes")" = "failed|$TV" ] ||
-	fail "a cut at the node's own target left it: $(db_rows "$CDB" "SELECT state, target FROM nodes")"
-[ "$(db_rows "$CDB" "SELECT pass, step FROM attestations ORDER BY id DESC LIMIT 1")" = "0|secrets" ] ||
-	fail "the cut's verdict: $(db_rows "$CDB" "SELECT pass, step, reason FROM attestations ORDER BY id DESC LIMIT 1")"
-[ "$(grep -c '"to":"failed"' "$WORK/check.events")" -gt "$events" ] || fail "the hook did not hear the cut at the node's own target"
+own_cut_failed "a cut at the node's own target" secrets
 ok "bound to an unlisted address by the operator: a check cut there after the proof fails the node, the hook heard it"
 
 # The sixth review's: the same holds in the quote rounds of one check
@@ -110,11 +117,7 @@ printf '{"quote_cut_from": %d}\n' $(($(grep -c '^Quote:' "$WORK/fake.log") + 2))
 rc=0; "$BUILD_DIR/verifier" attest --config "$WORK/check.conf" --rounds 2 --interval 0 "$TV" >"$WORK/rounds.out" 2>&1 || rc=$?
 printf '{}\n' >"$WORK/fake.json"
 [ "$rc" = 1 ] && grep -q "^PASS .* round 1" "$WORK/rounds.out" || fail "two rounds, the second cut: exit $rc: $(cat "$WORK/rounds.out")"
-[ "$(db_rows "$CDB" "SELECT state, target FROM nodes")" = "failed|$TV" ] ||
-	fail "a cut in the second round left the node: $(db_rows "$CDB" "SELECT state, target FROM nodes")"
-[ "$(db_rows "$CDB" "SELECT pass, step FROM attestations ORDER BY id DESC LIMIT 1")" = "0|quote" ] ||
-	fail "the second round's verdict: $(db_rows "$CDB" "SELECT pass, step, reason FROM attestations ORDER BY id DESC LIMIT 1")"
-[ "$(grep -c '"to":"failed"' "$WORK/check.events")" -gt "$events" ] || fail "the hook did not hear the second round's cut"
+own_cut_failed "a cut in the second round" quote
 ok "a quote round cut at the node's own unlisted target fails it too"
 
 # Root on V changes the host and answers GetEndorsement with an EK
