@@ -3,7 +3,7 @@
  * Starts the real `verifier serve` (push mode, mutual TLS, SQLite state) as a
  * separate process with a generated configuration, then drives the push
  * protocol from client threads over a few gRPC channels for N simulated nodes
- * (bench/simtpm: software EKs with certificates from a throwaway CA, RSA-2048
+ * (tests/simtpm: software EKs with certificates from a throwaway CA, RSA-2048
  * AKs, software ActivateCredential and Quote). Phase 1 enrolls every node
  * once; phase 2 re-attests them round-robin for a fixed time. Each challenge
  * is answered by what it asks for, so the loop works whether the verifier
@@ -246,8 +246,9 @@ static int bench_answer_credential(struct simtpm *node, struct rpc_channel *ch, 
 		bench_errf(err, cap, "credential for EK 0x%04x, the node has 0x%04x", cc->ek_alg, simtpm_ek_alg(node));
 		return AERR_STATE;
 	}
-	if ((r = simtpm_activate(node, cc->credential_blob.data, cc->credential_blob.len, cc->encrypted_secret.data,
-				 cc->encrypted_secret.len, secret, sizeof(secret), &len)) != 0) {
+	if ((r = simtpm_activate_wire(node, cc->credential_blob.data, cc->credential_blob.len,
+				      cc->encrypted_secret.data, cc->encrypted_secret.len, secret, sizeof(secret),
+				      &len)) != 0) {
 		bench_errf(err, cap, "ActivateCredential: %s", err_detail());
 		return r;
 	}
@@ -273,28 +274,25 @@ static int bench_answer_quote(struct simtpm *node, struct rpc_channel *ch, const
 	Attest__V1__QuoteResponse q = ATTEST__V1__QUOTE_RESPONSE__INIT;
 	const Attest__V1__QuoteRequest *qr = c->quote;
 	struct wire_pcr_values_buf vbuf;
-	struct pcr_values values;
+	struct simtpm_quote sq;
 	TPML_PCR_SELECTION sel;
-	uint8_t attest[sizeof(TPM2B_ATTEST)], sig[sizeof(TPMT_SIGNATURE)];
-	size_t attest_len = 0, sig_len = 0;
 	int r;
 
 	if ((r = wire_pcrsel_from_proto(qr->pcrs, qr->n_pcrs, &sel)) != 0) {
 		bench_errf(err, cap, "quote request selection: %s", err_detail());
 		return r;
 	}
-	if ((r = simtpm_quote(node, qr->nonce.data, qr->nonce.len, &sel, attest, sizeof(attest), &attest_len, sig,
-			      sizeof(sig), &sig_len, &values)) != 0) {
+	if ((r = simtpm_quote(node, qr->nonce.data, qr->nonce.len, &sel, &sq)) != 0) {
 		bench_errf(err, cap, "Quote: %s", err_detail());
 		return r;
 	}
 	if (tamper == BENCH_BAD_SIGNATURE)
-		sig[sig_len - 1] ^= 1;
-	q.attest.data = attest;
-	q.attest.len = attest_len;
-	q.signature.data = sig;
-	q.signature.len = sig_len;
-	wire_pcr_values_to_proto(&values, &vbuf, &q.pcr_values, &q.n_pcr_values);
+		sq.sig[sq.sig_len - 1] ^= 1;
+	q.attest.data = sq.attest;
+	q.attest.len = sq.attest_len;
+	q.signature.data = sq.sig;
+	q.signature.len = sq.sig_len;
+	wire_pcr_values_to_proto(&sq.values, &vbuf, &q.pcr_values, &q.n_pcr_values);
 	/* No boot log or IMA list: the simulated node has none (the verifier
 	 * requires them only with require_event_log / require_ima). */
 	q.ima_offset = qr->ima_offset;
@@ -603,6 +601,10 @@ static int bench_controls(struct bench_ctx *ctx, char *out, size_t cap)
 	return refused;
 }
 
+/* Every simulated node boots the same firmware: these PCR values, which
+ * the verifier's policy expects (set once, shared by all nodes). */
+static struct pcr_values bench_node_pcrs;
+
 /* ------------------------------------------------------------ the verifier process */
 
 static int bench_mkdir(const char *path)
@@ -615,7 +617,6 @@ static int bench_mkdir(const char *path)
 static int bench_write_config(const struct bench_args *a, const char *dir, size_t nodes, char *conf, size_t cap)
 {
 	TPML_PCR_SELECTION sel;
-	uint8_t v[CRYPTO_MAX_DIGEST];
 	char hex[2 * CRYPTO_MAX_DIGEST + 1];
 	FILE *f;
 	int r;
@@ -642,15 +643,17 @@ static int bench_write_config(const struct bench_args *a, const char *dir, size_
 	for (uint32_t b = 0; b < sel.count; b++) {
 		TPMI_ALG_HASH alg = sel.pcrSelections[b].hash;
 		uint32_t mask = pcrsel_mask(&sel, alg);
+		const struct pcr_bank *bank = pcr_values_bank(&bench_node_pcrs, alg);
+
+		if (!bank) {
+			fclose(f);
+			return err_set(AERR_CONFIG, "simulated nodes have no %s bank", crypto_alg_name(alg));
+		}
 
 		for (unsigned i = 0; i < PCRSEL_NUM_PCRS; i++) {
 			if (!(mask & (1u << i)))
 				continue;
-			if ((r = simtpm_pcr_value(alg, i, v)) != 0) {
-				fclose(f);
-				return r;
-			}
-			hex_encode(v, crypto_digest_size(alg), hex);
+			hex_encode(bank->value[i], crypto_digest_size(alg), hex);
 			fprintf(f, "%s.%u = %s\n", crypto_alg_name(alg), i, hex);
 		}
 	}
@@ -1023,8 +1026,14 @@ static void *bench_setup_thread(void *arg)
 		job->r = rsa ? simtpm_keys_get(job->keys, 2 * i, &ek) : 0;
 		if (job->r == 0)
 			job->r = simtpm_keys_get(job->keys, rsa ? 2 * i + 1 : i, &ak);
+		if (job->r == 0) {
+			struct simtpm_params p = { .ek_alg = job->a->ek_alg, .ek_key = ek, .ak_key = ak,
+						   .ca = job->ca, .serial = (uint64_t)i + 2, .clock_tick_ms = 1 };
+
+			job->r = simtpm_new(&p, &job->nodes[i]);
+		}
 		if (job->r == 0)
-			job->r = simtpm_new(job->a->ek_alg, ek, ak, job->ca, (uint64_t)i + 2, &job->nodes[i]);
+			simtpm_set_pcrs(job->nodes[i], &bench_node_pcrs);
 		if (job->r != 0)
 			snprintf(job->detail, sizeof(job->detail), "node %zu: %s", i, err_detail());
 		EVP_PKEY_free(ek);
@@ -1197,7 +1206,8 @@ int main(int argc, char **argv)
 		goto out;
 	keygen_s = clock_mono_s() - t0;
 	t0 = clock_mono_s();
-	if ((r = simtpm_ca_new(&ca)) != 0)
+	if ((r = simtpm_ca_new(NULL, "simtpm throwaway EK CA", &ca)) != 0 ||
+	    (r = simtpm_pcrs_reproducible(&bench_node_pcrs)) != 0)
 		goto out;
 	if (!(nodes = calloc(maxn, sizeof(*nodes)))) {
 		r = err_set(AERR_ALLOC, "%zu nodes", maxn);

@@ -18,6 +18,7 @@
 #include <tss2/tss2_tpm2_types.h>
 
 #include "pcrsel.h"
+#include "simtpm.h"
 
 #define FUZZ_CHECK(cond)                                                                       \
 	do {                                                                                   \
@@ -79,37 +80,28 @@ const char *fuzz_tmpdir(void);
  * up to max parts (the last part takes the rest). Returns the number of parts. */
 size_t fuzz_split(const uint8_t *data, size_t size, const uint8_t **parts, size_t *lens, size_t max);
 
-/* --- fuzz_fake.c: a TPM simulated in software (fixed keys), so the
+/* --- fuzz_fake.c: the software TPM (tests/simtpm) with fixed keys, so the
  * harnesses can produce what passes the signature and credential checks and
  * fuzz what the verifier does after them. */
 struct fuzz_fake {
+	struct simtpm *tpm;                    /* simtpm_sign, simtpm_activate */
 	TPMT_PUBLIC ek_pub;                    /* RSA-2048, TCG default EK template */
-	uint8_t ek_pub_wire[sizeof(TPM2B_PUBLIC)];
+	const uint8_t *ek_pub_wire;
 	size_t ek_pub_len;
-	uint8_t *ek_cert;                      /* DER, from the CA in trust_dir */
+	const uint8_t *ek_cert;                /* DER, from the CA in trust_dir */
 	size_t ek_cert_len;
 	TPMT_PUBLIC ak_pub;                    /* ECC P-256, ECDSA-SHA256, restricted signing */
-	uint8_t ak_pub_wire[sizeof(TPM2B_PUBLIC)];
+	const uint8_t *ak_pub_wire;
 	size_t ak_pub_len;
-	TPM2B_NAME ak_name;
 	char trust_dir[256];                   /* root.pem: the CA over ek_cert */
 };
 
 /* Made once; NULL on failure. */
 const struct fuzz_fake *fuzz_fake_get(void);
 
-/* TPMT_SIGNATURE wire bytes (ECDSA-SHA256 by the AK) over data. */
-int fuzz_fake_sign(const uint8_t *data, size_t len, uint8_t *sig, size_t cap, size_t *sig_len);
-
-/* An honest TPM2_Quote: TPM2B_ATTEST over nonce, sel and the PCR digest of
- * values (missing values count as zeros), and its signature. */
+/* An honest TPM2_Quote over nonce, sel and values (missing values count as
+ * zeros): the node's PCRs are values for this quote only. */
 int fuzz_fake_quote(const uint8_t *nonce, size_t nonce_len, const TPML_PCR_SELECTION *sel,
-		    const struct pcr_values *values, uint8_t *attest, size_t attest_cap, size_t *attest_len,
-		    uint8_t *sig, size_t sig_cap, size_t *sig_len);
-
-/* TPM2_ActivateCredential with the EK private key: the credential secret of
- * (blob, enc_seed) for the AK's name; -1 when a TPM would refuse it. */
-int fuzz_fake_activate(const TPM2B_ID_OBJECT *blob, const TPM2B_ENCRYPTED_SECRET *enc_seed, uint8_t *secret,
-		       size_t cap, size_t *secret_len);
+		    const struct pcr_values *values, struct simtpm_quote *out);
 
 #endif

@@ -9,8 +9,6 @@
  * with every value zero (fuzz/seeds/quote holds a passing quote of these). */
 #include <string.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
@@ -24,24 +22,12 @@ static TPML_PCR_SELECTION sel;
 static struct pcr_values values;
 static TPMT_PUBLIC rsassa, rsapss;
 
+/* An RSA-2048 AK public area of key k, pinned to scheme. */
 static int quote_rsa_public(EVP_PKEY *k, TPM2_ALG_ID scheme, TPMT_PUBLIC *p)
 {
-	BIGNUM *n = NULL;
-	int ok;
-
-	memset(p, 0, sizeof(*p));
-	p->type = TPM2_ALG_RSA;
-	p->nameAlg = TPM2_ALG_SHA256;
-	p->objectAttributes = TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_RESTRICTED;
-	p->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
+	tpmpub_ak_template(TPM2_ALG_RSA, p);
 	p->parameters.rsaDetail.scheme.scheme = scheme;
-	p->parameters.rsaDetail.scheme.details.anySig.hashAlg = TPM2_ALG_SHA256;
-	p->parameters.rsaDetail.keyBits = 2048;
-	ok = EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
-	     BN_bn2binpad(n, p->unique.rsa.buffer, 256) == 256;
-	p->unique.rsa.size = 256;
-	BN_free(n);
-	return ok ? 0 : -1;
+	return tpmpub_set_unique(p, k) == 0 ? 0 : -1;
 }
 
 int fuzz_quote_init(void)
@@ -83,7 +69,7 @@ int fuzz_quote(const uint8_t *data, size_t size)
 	}
 	data++;
 	size--;
-	if (size < 2 || fuzz_fake_sign(data + 2, size - 2, sig, sizeof(sig), &sig_len) != 0)
+	if (size < 2 || simtpm_sign(f->tpm, data + 2, size - 2, sig, sizeof(sig), &sig_len) != 0)
 		return 0;
 	if (quote_verify(&f->ak_pub, data, size, sig, sig_len, (const uint8_t *)FUZZ_QUOTE_NONCE,
 			 strlen(FUZZ_QUOTE_NONCE), &sel, &values, &q) == 0) {

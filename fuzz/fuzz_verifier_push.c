@@ -1,7 +1,7 @@
 /* The verifier's push handlers (verifier/push/service.c) and pull driver
  * (verifier/pull/driver.c) without the transport: a request unpacked from hostile
  * bytes, converted by session/evidence.c, fed to a session whose earlier steps the
- * software TPM (fuzz_fake.c) completed honestly. The first byte picks the
+ * software TPM (fuzz_fake.c, tests/simtpm) completed honestly. The first byte picks the
  * message (low 2 bits) and, for quotes, how honest the harness makes it:
  *   0 PushHello       endorsement and AK against the software CA
  *   1 PushActivation  the credential response to a real challenge
@@ -90,12 +90,13 @@ static struct session *push_admitted(struct session_challenge *ch)
 /* ... and activated: quotes may be requested. */
 static struct session *push_activated(void)
 {
+	const struct fuzz_fake *f = fuzz_fake_get();
 	struct session_challenge ch;
 	uint8_t secret[64];
 	size_t len = 0;
 	struct session *s = push_admitted(&ch);
 
-	FUZZ_CHECK(fuzz_fake_activate(&ch.blob, &ch.enc_seed, secret, sizeof(secret), &len) == 0);
+	FUZZ_CHECK(simtpm_activate(f->tpm, &ch.blob, &ch.enc_seed, secret, sizeof(secret), &len) == 0);
 	FUZZ_CHECK(session_activate(s, secret, len) == 0);
 	return s;
 }
@@ -188,7 +189,7 @@ static void push_values_from_logs(const struct session_quote *q, const TPML_PCR_
 
 static void push_quote(const uint8_t *data, size_t size, int honest, int replayed)
 {
-	static uint8_t attest[sizeof(TPM2B_ATTEST)], sig[sizeof(TPMT_SIGNATURE)];
+	static struct simtpm_quote honest_quote;
 	static struct pcr_values values, fixed;
 	Attest__V1__PushQuote *req = attest__v1__push_quote__unpack(NULL, size, data);
 	struct session_quote_request qr;
@@ -196,7 +197,6 @@ static void push_quote(const uint8_t *data, size_t size, int honest, int replaye
 	enum session_next next;
 	struct session_quote q;
 	struct session *s;
-	size_t alen = 0, slen = 0;
 	int r;
 
 	if (!req)
@@ -209,12 +209,11 @@ static void push_quote(const uint8_t *data, size_t size, int honest, int replaye
 		push_values_from_logs(&q, &qr.pcrs, &fixed);
 		q.values = &fixed;
 	}
-	if (honest && fuzz_fake_quote(qr.nonce, qr.nonce_len, &qr.pcrs, q.values, attest, sizeof(attest), &alen,
-				      sig, sizeof(sig), &slen) == 0) {
-		q.attest = attest;
-		q.attest_len = alen;
-		q.sig = sig;
-		q.sig_len = slen;
+	if (honest && fuzz_fake_quote(qr.nonce, qr.nonce_len, &qr.pcrs, q.values, &honest_quote) == 0) {
+		q.attest = honest_quote.attest;
+		q.attest_len = honest_quote.attest_len;
+		q.sig = honest_quote.sig;
+		q.sig_len = honest_quote.sig_len;
 	}
 	r = session_quote(s, &q, &v, &next);
 	/* A fresh session with no history: every quote is a verdict. */
@@ -228,7 +227,7 @@ out:
 
 static void push_receipt(const uint8_t *data, size_t size)
 {
-	static uint8_t attest[sizeof(TPM2B_ATTEST)], sig[sizeof(TPMT_SIGNATURE)];
+	static struct simtpm_quote passing;
 	static struct pcr_values zero;
 	Attest__V1__PushReceipt *req = attest__v1__push_receipt__unpack(NULL, size, data);
 	struct session_proof proofs[SECRET_MAX_PER_HOST];
@@ -254,10 +253,11 @@ static void push_receipt(const uint8_t *data, size_t size)
 		zero.banks[i].alg = qr.pcrs.pcrSelections[i].hash;
 		zero.banks[i].mask = pcrsel_mask(&qr.pcrs, zero.banks[i].alg);
 	}
-	FUZZ_CHECK(fuzz_fake_quote(qr.nonce, qr.nonce_len, &qr.pcrs, &zero, attest, sizeof(attest), &q.attest_len,
-				   sig, sizeof(sig), &q.sig_len) == 0);
-	q.attest = attest;
-	q.sig = sig;
+	FUZZ_CHECK(fuzz_fake_quote(qr.nonce, qr.nonce_len, &qr.pcrs, &zero, &passing) == 0);
+	q.attest = passing.attest;
+	q.attest_len = passing.attest_len;
+	q.sig = passing.sig;
+	q.sig_len = passing.sig_len;
 	FUZZ_CHECK(session_quote(s, &q, &v, &next) == 0 && next == SESSION_NEXT_VERDICT);
 	FUZZ_CHECK(session_secrets(s, defs, 1, &blobs) == 0);
 	if (session_receipt(s, proofs, n, &v) == 0)

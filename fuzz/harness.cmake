@@ -9,7 +9,7 @@ set(FUZZ_DIR ${CMAKE_SOURCE_DIR}/fuzz)
 
 add_library(attest-fuzz-util STATIC ${FUZZ_DIR}/fuzz_util.c ${FUZZ_DIR}/fuzz_fake.c)
 target_include_directories(attest-fuzz-util PUBLIC ${FUZZ_DIR})
-target_link_libraries(attest-fuzz-util PUBLIC attest-common)
+target_link_libraries(attest-fuzz-util PUBLIC attest-common attest-simtpm)
 
 add_library(attest-fuzz-attestor STATIC ${FUZZ_DIR}/fuzz_attestor_config.c ${FUZZ_DIR}/fuzz_attestor_requests.c)
 target_link_libraries(attest-fuzz-attestor PUBLIC attest-fuzz-util attestor-core)

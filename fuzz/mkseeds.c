@@ -52,18 +52,14 @@ static int seed_packed(const char *target, const char *name, uint8_t sel, const 
 /* The fixed quote the quote target expects: all-zero values of its selection. */
 static int seeds_quote(void)
 {
-	static uint8_t attest[sizeof(TPM2B_ATTEST)], sig[sizeof(TPMT_SIGNATURE)];
-	struct pcr_values zero;
+	static struct simtpm_quote q;
 	TPML_PCR_SELECTION sel;
-	size_t alen = 0, slen = 0;
 
-	memset(&zero, 0, sizeof(zero));
 	if (pcrsel_parse("sha256:0-7+sha1:0-7", &sel) != 0 ||
-	    fuzz_fake_quote((const uint8_t *)FUZZ_QUOTE_NONCE, strlen(FUZZ_QUOTE_NONCE), &sel, &zero, attest,
-			    sizeof(attest), &alen, sig, sizeof(sig), &slen) != 0)
+	    fuzz_fake_quote((const uint8_t *)FUZZ_QUOTE_NONCE, strlen(FUZZ_QUOTE_NONCE), &sel, NULL, &q) != 0)
 		return -1;
-	return seed_write("quote", "attest-passing", 0, attest, alen) |
-	       seed_write("quote", "signature-ecdsa", 1, sig, slen);
+	return seed_write("quote", "attest-passing", 0, q.attest, q.attest_len) |
+	       seed_write("quote", "signature-ecdsa", 1, q.sig, q.sig_len);
 }
 
 static int seeds_push(const uint8_t *elog, size_t elog_len, const uint8_t *ima, size_t ima_len)
@@ -92,7 +88,7 @@ static int seeds_push(const uint8_t *elog, size_t elog_len, const uint8_t *ima, 
 	ek.alg = TPM2_ALG_RSA;
 	ek.public_.data = (uint8_t *)f->ek_pub_wire;
 	ek.public_.len = f->ek_pub_len;
-	ek.certificate.data = f->ek_cert;
+	ek.certificate.data = (uint8_t *)f->ek_cert;
 	ek.certificate.len = f->ek_cert_len;
 	en.n_eks = 1;
 	en.eks = &ekp;

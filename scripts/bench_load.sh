@@ -2,7 +2,7 @@
 # The push-mode verifier under load (issue #6): build (RelWithDebInfo), make a
 # throwaway mTLS PKI, then run bench/bench_push_load, which starts the real
 # `verifier serve` (push, mTLS, SQLite) as its own process and drives it with
-# simulated nodes (bench/simtpm: software TPMs with RSA-2048 EKs certified by a
+# simulated nodes (tests/simtpm: software TPMs with RSA-2048 EKs certified by a
 # throwaway CA and RSA-2048 AKs; for load only). For each node count: enroll
 # every node once, then re-attest them round-robin for SECONDS. Prints a table
 # (attestations/s, latency, RPCs per attestation, failures, the verifier's CPU

@@ -1,7 +1,7 @@
-/* quote_verify against quotes built here in software exactly as a TPM builds
- * them: AK keys from OpenSSL, TPMS_ATTEST marshalled with tss2-mu, signatures
- * made with OpenSSL and marshalled as TPMT_SIGNATURE. The PCR digest is
- * computed here independently (TPM 2.0 Part 3, TPM2_Quote: H(PCR values in
+/* quote_verify against quotes built here field by field as a TPM builds them:
+ * AK keys from OpenSSL, TPMS_ATTEST marshalled with tss2-mu, the PCR digest
+ * and the TPMT_SIGNATURE from the software TPM (tests/simtpm), which computes
+ * them apart from quote.c (TPM 2.0 Part 3, TPM2_Quote: H(PCR values in
  * selection order)). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,8 +10,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -21,6 +19,7 @@
 #include "array.h"
 #include "crypto.h"
 #include "quote.h"
+#include "simtpm.h"
 #include "tpmpub.h"
 
 struct ak {
@@ -30,50 +29,13 @@ struct ak {
 
 static struct ak ak_ecc, ak_ecc_other, ak_rsassa, ak_rsapss;
 
-static const TPMA_OBJECT ak_attrs = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM |
-				    TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-				    TPMA_OBJECT_USERWITHAUTH;
-
-static void ecc_public(EVP_PKEY *key, TPM2_ALG_ID hash, TPMT_PUBLIC *pub)
+/* An AK public area of key (the attestor's template) pinned to (scheme, hash). */
+static void ak_public(EVP_PKEY *key, TPM2_ALG_ID scheme, TPM2_ALG_ID hash, TPMT_PUBLIC *pub)
 {
-	uint8_t point[65];
-	size_t plen = 0;
-
-	assert_int_equal(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point), &plen), 1);
-	assert_int_equal(plen, 65);
-	assert_int_equal(point[0], 0x04);
-	memset(pub, 0, sizeof(*pub));
-	pub->type = TPM2_ALG_ECC;
-	pub->nameAlg = TPM2_ALG_SHA256;
-	pub->objectAttributes = ak_attrs;
-	pub->parameters.eccDetail.symmetric.algorithm = TPM2_ALG_NULL;
-	pub->parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDSA;
-	pub->parameters.eccDetail.scheme.details.ecdsa.hashAlg = hash;
-	pub->parameters.eccDetail.curveID = TPM2_ECC_NIST_P256;
-	pub->parameters.eccDetail.kdf.scheme = TPM2_ALG_NULL;
-	pub->unique.ecc.x.size = 32;
-	memcpy(pub->unique.ecc.x.buffer, point + 1, 32);
-	pub->unique.ecc.y.size = 32;
-	memcpy(pub->unique.ecc.y.buffer, point + 33, 32);
-}
-
-static void rsa_public(EVP_PKEY *key, TPM2_ALG_ID scheme, TPM2_ALG_ID hash, TPMT_PUBLIC *pub)
-{
-	BIGNUM *n = NULL;
-
-	assert_int_equal(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n), 1);
-	memset(pub, 0, sizeof(*pub));
-	pub->type = TPM2_ALG_RSA;
-	pub->nameAlg = TPM2_ALG_SHA256;
-	pub->objectAttributes = ak_attrs;
-	pub->parameters.rsaDetail.symmetric.algorithm = TPM2_ALG_NULL;
-	pub->parameters.rsaDetail.scheme.scheme = scheme;
-	pub->parameters.rsaDetail.scheme.details.anySig.hashAlg = hash;
-	pub->parameters.rsaDetail.keyBits = 2048;
-	pub->parameters.rsaDetail.exponent = 0;
-	pub->unique.rsa.size = 256;
-	assert_int_equal(BN_bn2binpad(n, pub->unique.rsa.buffer, 256), 256);
-	BN_free(n);
+	tpmpub_ak_template(EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? TPM2_ALG_RSA : TPM2_ALG_ECC, pub);
+	pub->parameters.asymDetail.scheme.scheme = scheme;
+	pub->parameters.asymDetail.scheme.details.anySig.hashAlg = hash;
+	assert_int_equal(tpmpub_set_unique(pub, key), 0);
 }
 
 static int group_setup(void **state)
@@ -88,10 +50,10 @@ static int group_setup(void **state)
 	 * that a signature valid under one scheme is refused under the other. */
 	ak_rsapss.key = ak_rsassa.key;
 	EVP_PKEY_up_ref(ak_rsapss.key);
-	ecc_public(ak_ecc.key, TPM2_ALG_SHA256, &ak_ecc.pub);
-	ecc_public(ak_ecc_other.key, TPM2_ALG_SHA256, &ak_ecc_other.pub);
-	rsa_public(ak_rsassa.key, TPM2_ALG_RSASSA, TPM2_ALG_SHA256, &ak_rsassa.pub);
-	rsa_public(ak_rsapss.key, TPM2_ALG_RSAPSS, TPM2_ALG_SHA256, &ak_rsapss.pub);
+	ak_public(ak_ecc.key, TPM2_ALG_ECDSA, TPM2_ALG_SHA256, &ak_ecc.pub);
+	ak_public(ak_ecc_other.key, TPM2_ALG_ECDSA, TPM2_ALG_SHA256, &ak_ecc_other.pub);
+	ak_public(ak_rsassa.key, TPM2_ALG_RSASSA, TPM2_ALG_SHA256, &ak_rsassa.pub);
+	ak_public(ak_rsapss.key, TPM2_ALG_RSAPSS, TPM2_ALG_SHA256, &ak_rsapss.pub);
 	return 0;
 }
 
@@ -108,49 +70,11 @@ static int group_teardown(void **state)
 /* The TPM's PSS salt is as long as the digest; tests change it to show nothing else passes. */
 static int pss_saltlen = RSA_PSS_SALTLEN_DIGEST;
 
-/* Sign data as the TPM would with (scheme, hash) and marshal a TPMT_SIGNATURE. */
+/* Sign data as the TPM would with (scheme, hash), as a TPMT_SIGNATURE. */
 static void tpm_sign(EVP_PKEY *key, TPM2_ALG_ID scheme, TPM2_ALG_ID hash, const uint8_t *data, size_t len,
 		     uint8_t *out, size_t cap, size_t *out_len)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	EVP_PKEY_CTX *pctx = NULL;
-	uint8_t raw[512];
-	size_t raw_len = sizeof(raw), off = 0;
-	TPMT_SIGNATURE s;
-
-	assert_non_null(ctx);
-	assert_int_equal(EVP_DigestSignInit(ctx, &pctx, crypto_md(hash), NULL, key), 1);
-	if (scheme == TPM2_ALG_RSASSA)
-		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING), 1);
-	if (scheme == TPM2_ALG_RSAPSS) {
-		assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
-		assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, pss_saltlen), 1);
-	}
-	assert_int_equal(EVP_DigestSign(ctx, raw, &raw_len, data, len), 1);
-	EVP_MD_CTX_free(ctx);
-
-	memset(&s, 0, sizeof(s));
-	s.sigAlg = scheme;
-	if (scheme == TPM2_ALG_ECDSA) {
-		const uint8_t *p = raw;
-		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)raw_len);
-		const BIGNUM *r, *sv;
-
-		assert_non_null(es);
-		ECDSA_SIG_get0(es, &r, &sv);
-		s.signature.ecdsa.hash = hash;
-		s.signature.ecdsa.signatureR.size = 32;
-		s.signature.ecdsa.signatureS.size = 32;
-		assert_int_equal(BN_bn2binpad(r, s.signature.ecdsa.signatureR.buffer, 32), 32);
-		assert_int_equal(BN_bn2binpad(sv, s.signature.ecdsa.signatureS.buffer, 32), 32);
-		ECDSA_SIG_free(es);
-	} else {
-		s.signature.rsassa.hash = hash;
-		s.signature.rsassa.sig.size = (UINT16)raw_len;
-		memcpy(s.signature.rsassa.sig.buffer, raw, raw_len);
-	}
-	assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(&s, out, cap, &off), TSS2_RC_SUCCESS);
-	*out_len = off;
+	assert_int_equal(simtpm_sign_with(key, scheme, hash, pss_saltlen, data, len, out, cap, out_len), 0);
 }
 
 /* Everything that goes into one quote. */
@@ -174,28 +98,11 @@ static TPM2_ALG_ID ak_scheme(const struct ak *ak)
 					    : ak->pub.parameters.rsaDetail.scheme.scheme;
 }
 
-/* The TPM's pcrDigest: H(values in selection order), written independently of quote.c. */
+/* The TPM's pcrDigest over v as sel picks them. */
 static void digest_values(TPM2_ALG_ID hash, const TPML_PCR_SELECTION *sel, const struct pcr_values *v,
 			  TPM2B_DIGEST *out)
 {
-	uint8_t cat[PCRSEL_MAX_BANKS * PCRSEL_NUM_PCRS * CRYPTO_MAX_DIGEST];
-	size_t n = 0;
-
-	for (uint32_t b = 0; b < sel->count; b++) {
-		const TPMS_PCR_SELECTION *s = &sel->pcrSelections[b];
-		const struct pcr_bank *bank = pcr_values_bank(v, s->hash);
-		size_t ds = crypto_digest_size(s->hash);
-
-		assert_non_null(bank);
-		for (unsigned byte = 0; byte < s->sizeofSelect; byte++)
-			for (unsigned bit = 0; bit < 8; bit++)
-				if (s->pcrSelect[byte] & (1u << bit)) {
-					memcpy(cat + n, bank->value[byte * 8 + bit], ds);
-					n += ds;
-				}
-	}
-	out->size = (UINT16)crypto_digest_size(hash);
-	assert_int_equal(crypto_digest(hash, cat, n, out->buffer), 0);
+	assert_int_equal(simtpm_pcr_digest(hash, sel, v, out, NULL), 0);
 }
 
 /* Marshal fx->a as TPM2B_ATTEST and sign its contents. */
@@ -556,7 +463,7 @@ static void test_scheme_pinned(void **state)
 
 	/* ECDSA with SHA-384 instead of the AK's SHA-256. */
 	ecc384.key = ak_ecc.key;
-	ecc_public(ak_ecc.key, TPM2_ALG_SHA384, &ecc384.pub);
+	ak_public(ak_ecc.key, TPM2_ALG_ECDSA, TPM2_ALG_SHA384, &ecc384.pub);
 	qfx_init(&fx, &ak_ecc);
 	fx.sig_hash = TPM2_ALG_SHA384;
 	qfx_resign(&fx);

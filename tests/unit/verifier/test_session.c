@@ -1,8 +1,8 @@
-/* The verifier's state machine against a TPM simulated in software inside this
- * test: an RSA-2048 EK from the TCG default template with a certificate from a
- * CA made here, an ECC P-256 AK, TPM2_ActivateCredential done with the EK
- * private key, and quotes signed with the AK private key. Every rejection must
- * come back with its own error code. */
+/* The verifier's state machine against the software TPM (tests/simtpm): an
+ * RSA-2048 EK from the TCG default template with a certificate from a CA made
+ * here, an ECC P-256 AK, TPM2_ActivateCredential done with the EK private
+ * key, and quotes signed with the AK private key. Every rejection must come
+ * back with its own error code. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,19 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rsa.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <tss2/tss2_mu.h>
 
 #include "array.h"
 #include "crypto.h"
@@ -33,30 +25,31 @@
 #include "policy/secret.h"
 #include "hex.h"
 #include "session/session.h"
+#include "simtpm.h"
 #include "tpmpub.h"
 
-/* ------------------------------------------------------------------ the fake TPM */
+/* ------------------------------------------------------------------ the software TPM */
 
 struct fake_tpm {
-	EVP_PKEY *ek_key;             /* RSA-2048 EK private key */
+	struct simtpm *tpm;           /* RSA EK certified by the trusted test CA, ECC P-256 AK */
+	EVP_PKEY *ek_key;             /* its RSA-2048 EK private key */
 	TPMT_PUBLIC ek_pub;
-	uint8_t ek_pub_wire[sizeof(TPM2B_PUBLIC)];
+	const uint8_t *ek_pub_wire;
 	size_t ek_pub_len;
-	uint8_t *ek_cert;             /* DER, from the trusted test CA */
-	int ek_cert_len;
+	const uint8_t *ek_cert;       /* DER, from the trusted test CA */
+	size_t ek_cert_len;
 	uint8_t *other_cert;          /* DER, same CA, certifies a different RSA key */
-	int other_cert_len;
-	uint8_t *rogue_cert;          /* DER over the EK key, from an untrusted CA */
-	int rogue_cert_len;
+	size_t other_cert_len;
+	uint8_t *rogue_cert;          /* DER over the EK key, from an untrusted CA of the same name */
+	size_t rogue_cert_len;
 
-	EVP_PKEY *ak_key;             /* ECC P-256 AK private key */
 	TPMT_PUBLIC ak_pub;
-	uint8_t ak_pub_wire[sizeof(TPM2B_PUBLIC)];
+	const uint8_t *ak_pub_wire;
 	size_t ak_pub_len;
 	TPM2B_NAME ak_name;
 
 	struct pcr_values pcrs;       /* the TPM's current PCR values */
-	TPMS_CLOCK_INFO clock;
+	TPMS_CLOCK_INFO *clock;       /* what its next quote reports */
 
 	char trust_dir[64];
 	struct ekcert_trust *trust;
@@ -71,267 +64,50 @@ static EVP_PKEY *gen_rsa(void)
 	return k;
 }
 
-static EVP_PKEY *gen_p256(void)
-{
-	EVP_PKEY *k = EVP_EC_gen("P-256");
-	assert_non_null(k);
-	return k;
-}
-
-static void ek_template(EVP_PKEY *rsa, TPMT_PUBLIC *p)
-{
-	tpmpub_ek_template(TPM2_ALG_RSA, p);
-	assert_int_equal(tpmpub_set_unique(p, rsa), 0);
-}
-
-static void ak_template(EVP_PKEY *ec, TPMA_OBJECT extra, TPMT_PUBLIC *p)
-{
-	tpmpub_ak_template(TPM2_ALG_ECC, p);
-	p->objectAttributes |= extra;
-	assert_int_equal(tpmpub_set_unique(p, ec), 0);
-}
-
-static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *ext;
-
-	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	assert_non_null(ext);
-	assert_int_equal(X509_add_ext(cert, ext, -1), 1);
-	X509_EXTENSION_free(ext);
-}
-
-/* A certificate for subject_key. ca == NULL makes it self-signed (a root). */
-static X509 *make_cert(EVP_PKEY *subject_key, const char *cn, X509 *ca, EVP_PKEY *ca_key, long serial)
-{
-	X509 *c = X509_new();
-	X509_NAME *name = X509_NAME_new();
-
-	assert_non_null(c);
-	assert_int_equal(X509_set_version(c, 2), 1);
-	ASN1_INTEGER_set(X509_get_serialNumber(c), serial);
-	X509_gmtime_adj(X509_getm_notBefore(c), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(c), 3600L * 24 * 365);
-	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"attest unit tests", -1, -1, 0);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(c, name);
-	X509_set_issuer_name(c, ca ? X509_get_subject_name(ca) : name);
-	X509_set_pubkey(c, subject_key);
-	if (!ca) {
-		add_ext(c, c, NID_basic_constraints, "critical,CA:TRUE");
-		add_ext(c, c, NID_key_usage, "critical,keyCertSign,cRLSign");
-		add_ext(c, c, NID_subject_key_identifier, "hash");
-	} else {
-		add_ext(c, ca, NID_basic_constraints, "critical,CA:FALSE");
-		add_ext(c, ca, NID_key_usage, "critical,keyEncipherment");
-		add_ext(c, ca, NID_ext_key_usage, "2.23.133.8.1");
-		add_ext(c, ca, NID_authority_key_identifier, "keyid:always");
-	}
-	assert_true(X509_sign(c, ca ? ca_key : subject_key, EVP_sha256()) > 0);
-	X509_NAME_free(name);
-	return c;
-}
-
-static int cert_der(X509 *c, uint8_t **der)
-{
-	int n;
-
-	*der = NULL;
-	n = i2d_X509(c, der);
-	assert_true(n > 0);
-	return n;
-}
-
-/* KDFa (TPM 2.0 Part 1, 11.4.10.2) with SHA-256. */
-static void kdfa(const uint8_t *key, size_t key_len, const char *label, const uint8_t *u, size_t ulen,
-		 uint32_t bits, uint8_t *out)
-{
-	size_t need = bits / 8, done = 0;
-	uint32_t counter = 1;
-
-	while (done < need) {
-		uint8_t buf[512], h[32];
-		size_t off = 0, llen = strlen(label) + 1;
-		buf[off++] = (uint8_t)(counter >> 24);
-		buf[off++] = (uint8_t)(counter >> 16);
-		buf[off++] = (uint8_t)(counter >> 8);
-		buf[off++] = (uint8_t)counter;
-		memcpy(buf + off, label, llen);
-		off += llen;
-		if (ulen) {
-			memcpy(buf + off, u, ulen);
-			off += ulen;
-		}
-		buf[off++] = (uint8_t)(bits >> 24);
-		buf[off++] = (uint8_t)(bits >> 16);
-		buf[off++] = (uint8_t)(bits >> 8);
-		buf[off++] = (uint8_t)bits;
-		assert_int_equal(crypto_hmac(TPM2_ALG_SHA256, key, key_len, buf, off, h), 0);
-		memcpy(out + done, h, need - done < 32 ? need - done : 32);
-		done += need - done < 32 ? need - done : 32;
-		counter++;
-	}
-}
-
-/* TPM2_ActivateCredential(activateHandle = AK of `name`, keyHandle = EK): the
- * secret, or -1 when the TPM would refuse (integrity check fails). */
-static int fake_activate(const struct session_challenge *c, const TPM2B_NAME *name, uint8_t *secret,
+/* TPM2_ActivateCredential by tpm of the challenge: 0 and the secret, or
+ * the code of a TPM's refusal. */
+static int fake_activate(struct simtpm *tpm, const struct session_challenge *c, uint8_t *secret, size_t cap,
 			 size_t *secret_len)
 {
-	uint8_t seed[256], sym[16], hmac_key[32], mac[32], plain[256];
-	size_t seed_len = sizeof(seed), off = 0;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(T.ek_key, NULL);
-	char label[] = "IDENTITY";
-	TPM2B_DIGEST integrity, inner;
-	EVP_CIPHER_CTX *cctx;
-	int outl = 0, ok = -1;
-
-	assert_non_null(ctx);
-	assert_int_equal(EVP_PKEY_decrypt_init(ctx), 1);
-	assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING), 1);
-	assert_int_equal(EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()), 1);
-	/* OpenSSL takes ownership of the label; the TPM's label includes the NUL. */
-	assert_int_equal(EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, OPENSSL_memdup(label, sizeof(label)), sizeof(label)), 1);
-	if (EVP_PKEY_decrypt(ctx, seed, &seed_len, c->enc_seed.secret, c->enc_seed.size) != 1)
-		goto out;
-	kdfa(seed, seed_len, "STORAGE", name->name, name->size, 128, sym);
-	kdfa(seed, seed_len, "INTEGRITY", NULL, 0, 256, hmac_key);
-	if (Tss2_MU_TPM2B_DIGEST_Unmarshal(c->blob.credential, c->blob.size, &off, &integrity) != TSS2_RC_SUCCESS)
-		goto out;
-	{
-		uint8_t msg[sizeof(c->blob.credential) + sizeof(name->name)];
-		size_t enc_len = c->blob.size - off;
-		memcpy(msg, c->blob.credential + off, enc_len);
-		memcpy(msg + enc_len, name->name, name->size);
-		assert_int_equal(crypto_hmac(TPM2_ALG_SHA256, hmac_key, 32, msg, enc_len + name->size, mac), 0);
-		if (integrity.size != 32 || memcmp(mac, integrity.buffer, 32) != 0)
-			goto out;
-		uint8_t iv[16] = { 0 };
-		cctx = EVP_CIPHER_CTX_new();
-		assert_int_equal(EVP_DecryptInit_ex(cctx, EVP_aes_128_cfb(), NULL, sym, iv), 1);
-		assert_int_equal(EVP_DecryptUpdate(cctx, plain, &outl, c->blob.credential + off, (int)enc_len), 1);
-		EVP_CIPHER_CTX_free(cctx);
-		off = 0;
-		if (Tss2_MU_TPM2B_DIGEST_Unmarshal(plain, (size_t)outl, &off, &inner) != TSS2_RC_SUCCESS)
-			goto out;
-	}
-	memcpy(secret, inner.buffer, inner.size);
-	*secret_len = inner.size;
-	ok = 0;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	return ok;
+	return simtpm_activate(tpm, &c->blob, &c->enc_seed, secret, cap, secret_len);
 }
 
-/* TPM2_Quote with the AK: TPM2B_ATTEST and TPMT_SIGNATURE wire bytes. */
-struct fake_quote {
-	uint8_t attest[sizeof(TPM2B_ATTEST)];
-	size_t attest_len;
-	uint8_t sig[sizeof(TPMT_SIGNATURE)];
-	size_t sig_len;
-};
-
+/* TPM2_Quote by the AK over the TPM's current PCR values. */
 static void fake_quote(const uint8_t *nonce, size_t nonce_len, const TPML_PCR_SELECTION *sel,
-		       const struct pcr_values *values, struct fake_quote *q)
+		       struct simtpm_quote *q)
 {
-	TPMS_ATTEST a;
-	uint8_t concat[PCRSEL_MAX_BANKS * PCRSEL_NUM_PCRS * CRYPTO_MAX_DIGEST], der[80], digest[32];
-	size_t clen = 0, off = 2, der_len = sizeof(der);
-	const unsigned char *p = der;
-	EVP_PKEY_CTX *ctx;
-	ECDSA_SIG *es;
-	TPMT_SIGNATURE sig;
-
-	memset(&a, 0, sizeof(a));
-	a.magic = TPM2_GENERATED_VALUE;
-	a.type = TPM2_ST_ATTEST_QUOTE;
-	a.qualifiedSigner = T.ak_name;
-	a.extraData.size = (UINT16)nonce_len;
-	memcpy(a.extraData.buffer, nonce, nonce_len);
-	a.clockInfo = T.clock;
-	a.firmwareVersion = 0x2019102300000000ull;
-	a.attested.quote.pcrSelect = *sel;
-	for (uint32_t i = 0; i < sel->count; i++) {
-		const TPMS_PCR_SELECTION *ps = &sel->pcrSelections[i];
-		const struct pcr_bank *b = pcr_values_bank(values, ps->hash);
-		size_t ds = crypto_digest_size(ps->hash);
-		assert_non_null(b);
-		for (unsigned pcr = 0; pcr < PCRSEL_NUM_PCRS; pcr++)
-			if (ps->pcrSelect[pcr / 8] & (1u << (pcr % 8))) {
-				memcpy(concat + clen, b->value[pcr], ds);
-				clen += ds;
-			}
-	}
-	a.attested.quote.pcrDigest.size = 32;
-	assert_int_equal(crypto_digest(TPM2_ALG_SHA256, concat, clen, a.attested.quote.pcrDigest.buffer), 0);
-	assert_int_equal(Tss2_MU_TPMS_ATTEST_Marshal(&a, q->attest, sizeof(q->attest), &off), TSS2_RC_SUCCESS);
-	q->attest[0] = (uint8_t)((off - 2) >> 8);
-	q->attest[1] = (uint8_t)(off - 2);
-	q->attest_len = off;
-
-	assert_int_equal(crypto_digest(TPM2_ALG_SHA256, q->attest + 2, off - 2, digest), 0);
-	ctx = EVP_PKEY_CTX_new(T.ak_key, NULL);
-	assert_int_equal(EVP_PKEY_sign_init(ctx), 1);
-	assert_int_equal(EVP_PKEY_sign(ctx, der, &der_len, digest, sizeof(digest)), 1);
-	EVP_PKEY_CTX_free(ctx);
-	es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-	assert_non_null(es);
-	memset(&sig, 0, sizeof(sig));
-	sig.sigAlg = TPM2_ALG_ECDSA;
-	sig.signature.ecdsa.hash = TPM2_ALG_SHA256;
-	sig.signature.ecdsa.signatureR.size = 32;
-	sig.signature.ecdsa.signatureS.size = 32;
-	assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_r(es), sig.signature.ecdsa.signatureR.buffer, 32), 32);
-	assert_int_equal(BN_bn2binpad(ECDSA_SIG_get0_s(es), sig.signature.ecdsa.signatureS.buffer, 32), 32);
-	ECDSA_SIG_free(es);
-	off = 0;
-	assert_int_equal(Tss2_MU_TPMT_SIGNATURE_Marshal(&sig, q->sig, sizeof(q->sig), &off), TSS2_RC_SUCCESS);
-	q->sig_len = off;
-}
-
-static void write_pem(const char *dir, const char *file, X509 *c)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(PEM_write_X509(f, c), 1);
-	fclose(f);
+	assert_int_equal(simtpm_quote(T.tpm, nonce, nonce_len, sel, q), 0);
 }
 
 static int group_setup(void **state)
 {
-	EVP_PKEY *ca_key = gen_p256(), *rogue_ca_key = gen_p256(), *other = gen_rsa();
-	X509 *ca, *rogue_ca, *ek, *oc, *rc;
+	struct simtpm_params p = { .ek_alg = TPM2_ALG_RSA, .serial = 2 };
+	struct simtpm_ca *ca = NULL, *rogue_ca = NULL;
+	EVP_PKEY *other = gen_rsa();
+	char path[128];
 
 	(void)state;
 	memset(&T, 0, sizeof(T));
 	T.ek_key = gen_rsa();
-	ek_template(T.ek_key, &T.ek_pub);
-	assert_int_equal(tpmpub_marshal(&T.ek_pub, T.ek_pub_wire, sizeof(T.ek_pub_wire), &T.ek_pub_len), 0);
-
-	ca = make_cert(ca_key, "test EK root", NULL, NULL, 1);
-	rogue_ca = make_cert(rogue_ca_key, "test EK root", NULL, NULL, 1); /* same name, other key */
-	ek = make_cert(T.ek_key, "test EK", ca, ca_key, 2);
-	oc = make_cert(other, "test EK", ca, ca_key, 3);
-	rc = make_cert(T.ek_key, "test EK", rogue_ca, rogue_ca_key, 4);
-	T.ek_cert_len = cert_der(ek, &T.ek_cert);
-	T.other_cert_len = cert_der(oc, &T.other_cert);
-	T.rogue_cert_len = cert_der(rc, &T.rogue_cert);
+	assert_int_equal(simtpm_ca_new(NULL, "test EK root", &ca), 0);
+	assert_int_equal(simtpm_ca_new(NULL, "test EK root", &rogue_ca), 0); /* same name, other key */
+	p.ek_key = T.ek_key;
+	p.ca = ca;
+	assert_int_equal(simtpm_new(&p, &T.tpm), 0);
+	T.ek_pub = *simtpm_ek_pub(T.tpm);
+	T.ek_pub_wire = simtpm_ek_public(T.tpm, &T.ek_pub_len);
+	T.ek_cert = simtpm_ek_cert(T.tpm, &T.ek_cert_len);
+	assert_int_equal(simtpm_ca_issue(ca, other, "test EK", 3, &T.other_cert, &T.other_cert_len), 0);
+	assert_int_equal(simtpm_ca_issue(rogue_ca, T.ek_key, "test EK", 4, &T.rogue_cert, &T.rogue_cert_len), 0);
 
 	fixture_tmpdir(T.trust_dir, sizeof(T.trust_dir), "test_session");
-	write_pem(T.trust_dir, "root.pem", ca);
+	snprintf(path, sizeof(path), "%s/root.pem", T.trust_dir);
+	assert_int_equal(simtpm_ca_write(ca, path), 0);
 	assert_int_equal(ekcert_trust_load(T.trust_dir, &T.trust), 0);
 
-	T.ak_key = gen_p256();
-	ak_template(T.ak_key, 0, &T.ak_pub);
-	assert_int_equal(tpmpub_marshal(&T.ak_pub, T.ak_pub_wire, sizeof(T.ak_pub_wire), &T.ak_pub_len), 0);
-	assert_int_equal(tpmpub_name(&T.ak_pub, &T.ak_name), 0);
+	T.ak_pub = *simtpm_ak_pub(T.tpm);
+	T.ak_pub_wire = simtpm_ak_public(T.tpm, &T.ak_pub_len);
+	T.ak_name = *simtpm_ak_name(T.tpm);
 
 	/* Distinct, non-trivial PCR values in two banks. */
 	T.pcrs.nbanks = 2;
@@ -342,18 +118,12 @@ static int group_setup(void **state)
 		for (int i = 0; i < PCRSEL_NUM_PCRS; i++)
 			assert_int_equal(crypto_random(T.pcrs.banks[b].value[i], CRYPTO_MAX_DIGEST), 0);
 	}
-	T.clock.clock = 123456;
-	T.clock.resetCount = 7;
-	T.clock.restartCount = 3;
-	T.clock.safe = 1;
+	simtpm_set_pcrs(T.tpm, &T.pcrs);
+	T.clock = simtpm_clock(T.tpm);
+	*T.clock = (TPMS_CLOCK_INFO){ .clock = 123456, .resetCount = 7, .restartCount = 3, .safe = TPM2_YES };
 
-	X509_free(ca);
-	X509_free(rogue_ca);
-	X509_free(ek);
-	X509_free(oc);
-	X509_free(rc);
-	EVP_PKEY_free(ca_key);
-	EVP_PKEY_free(rogue_ca_key);
+	simtpm_ca_free(ca);
+	simtpm_ca_free(rogue_ca);
 	EVP_PKEY_free(other);
 	return 0;
 }
@@ -363,11 +133,10 @@ static int group_teardown(void **state)
 	(void)state;
 	ekcert_trust_free(T.trust);
 	fixture_rmtree(T.trust_dir);
-	OPENSSL_free(T.ek_cert);
-	OPENSSL_free(T.other_cert);
-	OPENSSL_free(T.rogue_cert);
+	free(T.other_cert);
+	free(T.rogue_cert);
+	simtpm_free(T.tpm);
 	EVP_PKEY_free(T.ek_key);
-	EVP_PKEY_free(T.ak_key);
 	return 0;
 }
 
@@ -386,7 +155,7 @@ struct ctx {
 	struct session *s;
 	struct session_challenge ch;
 	struct session_quote_request qr;
-	struct fake_quote q;
+	struct simtpm_quote q;
 	struct pcr_values sent;   /* the PCR values the attestor sends with the quote */
 };
 
@@ -446,7 +215,7 @@ static int do_activate(struct ctx *c)
 	uint8_t secret[64];
 	size_t len = 0;
 
-	assert_int_equal(fake_activate(&c->ch, &T.ak_name, secret, &len), 0);
+	assert_int_equal(fake_activate(T.tpm, &c->ch, secret, sizeof(secret), &len), 0);
 	return session_activate(c->s, secret, len);
 }
 
@@ -485,7 +254,7 @@ static void to_activated(struct ctx *c)
 static void request_and_quote(struct ctx *c)
 {
 	assert_int_equal(session_quote_request(c->s, &c->qr), 0);
-	fake_quote(c->qr.nonce, c->qr.nonce_len, &c->qr.pcrs, &T.pcrs, &c->q);
+	fake_quote(c->qr.nonce, c->qr.nonce_len, &c->qr.pcrs, &c->q);
 }
 
 static void policy_expect(struct ctx *c, const char *key, const uint8_t *value, size_t len)
@@ -533,8 +302,8 @@ static void test_pass(void **state)
 	assert_int_equal(do_quote(&c, &v), 0);
 	assert_int_equal(v.pass, 1);
 	assert_int_equal(v.code, 0);
-	assert_int_equal(v.reset_count, T.clock.resetCount);
-	assert_int_equal(v.restart_count, T.clock.restartCount);
+	assert_int_equal(v.reset_count, T.clock->resetCount);
+	assert_int_equal(v.restart_count, T.clock->restartCount);
 	assert_memory_equal(pcr_values_bank(&v.quoted.pcrs, TPM2_ALG_SHA256)->value[5], T.pcrs.banks[0].value[5], 32);
 	assert_int_equal(session_get_state(c.s), SESSION_QUOTED);
 
@@ -561,7 +330,7 @@ static void test_wrong_secret(void **state)
 	ctx_start(&c);
 	assert_int_equal(do_endorse(&c), 0);
 	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), 0);
-	assert_int_equal(fake_activate(&c.ch, &T.ak_name, secret, &len), 0);
+	assert_int_equal(fake_activate(T.tpm, &c.ch, secret, sizeof(secret), &len), 0);
 	assert_int_equal(len, SESSION_SECRET_LEN);
 	secret[len - 1] ^= 0x01;
 	assert_int_equal(session_activate(c.s, secret, len), AERR_CREDENTIAL);
@@ -573,27 +342,34 @@ static void test_wrong_secret(void **state)
 	ctx_start(&c);
 	assert_int_equal(do_endorse(&c), 0);
 	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), 0);
-	assert_int_equal(fake_activate(&c.ch, &T.ak_name, secret, &len), 0);
+	assert_int_equal(fake_activate(T.tpm, &c.ch, secret, sizeof(secret), &len), 0);
 	assert_int_equal(session_activate(c.s, secret, len - 1), AERR_CREDENTIAL);
 	assert_failed(&c, AERR_CREDENTIAL, SESSION_STEP_ACTIVATION, "bytes");
 	session_free(c.s);
 }
 
-/* The credential is bound to the AK's name: a TPM holding another AK cannot open it. */
+/* The credential is bound to the AK's name: a TPM with the same EK holding
+ * another AK cannot open it. */
 static void test_credential_bound_to_ak(void **state)
 {
+	struct simtpm_params p = { .ek_alg = TPM2_ALG_RSA, .ek_key = T.ek_key };
+	struct simtpm *other = NULL;
 	struct ctx c;
-	TPM2B_NAME other = T.ak_name;
 	uint8_t secret[64];
 	size_t len = 0;
 
 	(void)state;
+	assert_int_equal(simtpm_new(&p, &other), 0);
 	ctx_init(&c);
 	ctx_start(&c);
 	assert_int_equal(do_endorse(&c), 0);
 	assert_int_equal(do_ak(&c, T.ak_pub_wire, T.ak_pub_len), 0);
-	other.name[5] ^= 0x80;
-	assert_int_equal(fake_activate(&c.ch, &other, secret, &len), -1);
+	assert_int_equal(fake_activate(other, &c.ch, secret, sizeof(secret), &len), AERR_CREDENTIAL);
+	assert_int_equal(len, 0);
+	/* The TPM that holds the AK opens it. */
+	assert_int_equal(fake_activate(T.tpm, &c.ch, secret, sizeof(secret), &len), 0);
+	assert_int_equal(len, SESSION_SECRET_LEN);
+	simtpm_free(other);
 	session_free(c.s);
 }
 
@@ -608,7 +384,7 @@ static void test_wrong_nonce(void **state)
 	assert_int_equal(session_quote_request(c.s, &c.qr), 0);
 	memcpy(nonce, c.qr.nonce, sizeof(nonce));
 	nonce[0] ^= 0x01;
-	fake_quote(nonce, sizeof(nonce), &c.qr.pcrs, &T.pcrs, &c.q);
+	fake_quote(nonce, sizeof(nonce), &c.qr.pcrs, &c.q);
 	assert_int_equal(do_quote(&c, NULL), AERR_NONCE);
 	assert_failed(&c, AERR_NONCE, SESSION_STEP_QUOTE, NULL);
 	session_free(c.s);
@@ -617,7 +393,7 @@ static void test_wrong_nonce(void **state)
 static void test_replayed_nonce(void **state)
 {
 	struct ctx c;
-	struct fake_quote old;
+	struct simtpm_quote old;
 
 	(void)state;
 	ctx_init(&c);
@@ -791,7 +567,7 @@ static void test_proven(void **state)
 	/* The node's AK, known to the store, presented by someone without its
 	 * TPM: not proven until a quote over this nonce verifies. */
 	ctx_init(&c);
-	prior_of(&pr, T.clock.resetCount, T.clock.restartCount, T.clock.clock - 1, 1);
+	prior_of(&pr, T.clock->resetCount, T.clock->restartCount, T.clock->clock - 1, 1);
 	start_with_prior(&c, &pr);
 	assert_true(session_ak_preactivated(c.s));
 	assert_false(session_proven(c.s));
@@ -809,7 +585,7 @@ static void test_proven(void **state)
 
 		memcpy(other, c.qr.nonce, sizeof(other));
 		other[0] ^= 1;
-		fake_quote(other, sizeof(other), &c.p.pcrs, &T.pcrs, &c.q);
+		fake_quote(other, sizeof(other), &c.p.pcrs, &c.q);
 	}
 	assert_int_equal(do_quote(&c, NULL), AERR_NONCE);
 	assert_false(session_proven(c.s));
@@ -846,7 +622,7 @@ static void test_out_of_order(void **state)
 	assert_int_equal(session_quote_request(c.s, &c.qr), AERR_STATE);
 	assert_int_equal(do_activate(&c), 0);
 	/* A quote that nobody requested. */
-	fake_quote(secret, sizeof(secret), &c.p.pcrs, &T.pcrs, &c.q);
+	fake_quote(secret, sizeof(secret), &c.p.pcrs, &c.q);
 	assert_int_equal(do_quote(&c, &v), AERR_STATE);
 	assert_int_equal(session_get_state(c.s), SESSION_ACTIVATED);
 	/* Out-of-order attempts did not spoil the session. */
@@ -893,7 +669,8 @@ static void test_ak_decrypt(void **state)
 	size_t len;
 
 	(void)state;
-	ak_template(T.ak_key, TPMA_OBJECT_DECRYPT, &bad);
+	bad = T.ak_pub;
+	bad.objectAttributes |= TPMA_OBJECT_DECRYPT;
 	assert_int_equal(tpmpub_marshal(&bad, wire, sizeof(wire), &len), 0);
 	ctx_init(&c);
 	ctx_start(&c);
@@ -1275,7 +1052,7 @@ static void test_prior_ak_no_activation(void **state)
 
 	(void)state;
 	ctx_init(&c);
-	prior_of(&pr, T.clock.resetCount, T.clock.restartCount, T.clock.clock - 1, 1);
+	prior_of(&pr, T.clock->resetCount, T.clock->restartCount, T.clock->clock - 1, 1);
 	start_with_prior(&c, &pr);
 	assert_true(session_ak_preactivated(c.s));
 	assert_int_equal(session_get_state(c.s), SESSION_ACTIVATED);
@@ -1283,7 +1060,7 @@ static void test_prior_ak_no_activation(void **state)
 	assert_int_equal(session_activate(c.s, (const uint8_t *)"x", 1), AERR_STATE);
 	request_and_quote(&c);
 	assert_int_equal(do_quote(&c, &v), 0);
-	assert_int_equal(v.clock, T.clock.clock);
+	assert_int_equal(v.clock, T.clock->clock);
 	session_free(c.s);
 
 	/* Another AK than the one recorded: the full activation. */
@@ -1315,21 +1092,21 @@ static int preissued_quote(struct ctx *c, uint64_t tpm_ms, uint64_t wall_ms, uin
 	assert_int_equal(session_ek_hash(c->s, a), 0);
 	assert_int_equal(tpmpub_identity(&T.ek_pub, b), 0);
 	assert_string_equal(a, b);
-	prior_of(&pr, T.clock.resetCount, T.clock.restartCount - restart_back, T.clock.clock - tpm_ms, 1);
+	prior_of(&pr, T.clock->resetCount, T.clock->restartCount - restart_back, T.clock->clock - tpm_ms, 1);
 	assert_int_equal(session_set_prior(c->s, &pr, 1), 0);
 	assert_int_equal(do_ak(c, T.ak_pub_wire, T.ak_pub_len), 0);
 	assert_true(session_ak_preactivated(c->s));
 	memset(&res, 0, sizeof(res));
 	memset(res.nonce, 0x5a, sizeof(res.nonce));
 	res.issued_ms = fake_now;
-	res.reset_count = T.clock.resetCount;
-	res.restart_count = T.clock.restartCount - restart_back;
-	res.clock = T.clock.clock - tpm_ms;
+	res.reset_count = T.clock->resetCount;
+	res.restart_count = T.clock->restartCount - restart_back;
+	res.clock = T.clock->clock - tpm_ms;
 	res.anchor_ms = fake_now;
 	res.anchor_clock = res.clock;
 	assert_int_equal(session_quote_preissued(c->s, &res), 0);
 	fake_now += wall_ms;
-	fake_quote(res.nonce, sizeof(res.nonce), &c->p.pcrs, &T.pcrs, &c->q);
+	fake_quote(res.nonce, sizeof(res.nonce), &c->p.pcrs, &c->q);
 	return do_quote(c, v);
 }
 
@@ -1347,7 +1124,7 @@ static void test_preissued(void **state)
 
 	(void)state;
 	/* A TPM up for hours: its clock can be set back by more than a wait. */
-	T.clock.clock += 10000000;
+	T.clock->clock += 10000000;
 	/* Quoted just now, 100 s after the request was handed out. */
 	assert_int_equal(preissued_quote(&c, 100000, 100000, 0, &v), 0);
 	assert_int_equal(v.pass, 1);
@@ -1355,7 +1132,7 @@ static void test_preissued(void **state)
 	/* The next request keeps the anchor: the fresh nonce it was measured from. */
 	assert_int_equal(session_next_request(c.s, &next, &qr), 0);
 	assert_int_equal(next.anchor_ms, fake_now - 100000);
-	assert_int_equal(next.anchor_clock, T.clock.clock - 100000);
+	assert_int_equal(next.anchor_clock, T.clock->clock - 100000);
 	/* Once. */
 	assert_int_equal(do_quote(&c, &v), AERR_NONCE);
 	session_free(c.s);
@@ -1375,7 +1152,7 @@ static void test_preissued(void **state)
 	assert_int_equal(v.pass, 1);
 	assert_int_equal(session_next_request(c.s, &next, &qr), 0);
 	assert_int_equal(next.anchor_ms, fake_now);
-	assert_int_equal(next.anchor_clock, T.clock.clock);
+	assert_int_equal(next.anchor_clock, T.clock->clock);
 	session_free(c.s);
 	/* The TPM clock ran an hour ahead (TPM2_ClockSet): it cannot date the
 	 * quote. Within the rate's tolerance it can. */
@@ -1387,15 +1164,15 @@ static void test_preissued(void **state)
 	assert_int_equal(preissued_quote(&c, 100000 + 199, 100000, 0, &v), 0);
 	session_free(c.s);
 	/* clockInfo.safe NO: the clock may have been reported ahead before. */
-	T.clock.safe = 0;
+	T.clock->safe = 0;
 	assert_int_equal(preissued_quote(&c, 100000, 100000, 0, &v), ASKS_REQUOTE);
 	assert_non_null(strstr(session_next_reason(c.s), "safe is NO"));
-	T.clock.safe = 1;
+	T.clock->safe = 1;
 	session_free(c.s);
 	/* restartCount moved (a suspend): the clocks do not compare. */
 	assert_int_equal(preissued_quote(&c, 100000, 100000, 1, &v), ASKS_REQUOTE);
 	session_free(c.s);
-	T.clock.clock -= 10000000;
+	T.clock->clock -= 10000000;
 
 	/* Out of order: before the AK, or for an AK that still needs activation. */
 	{
@@ -1440,8 +1217,8 @@ static void test_counters_backwards(void **state)
 	(void)state;
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		ctx_init(&c);
-		prior_of(&pr, T.clock.resetCount + cases[i].dreset, T.clock.restartCount + cases[i].drestart,
-			 T.clock.clock + cases[i].dclock, 0);
+		prior_of(&pr, T.clock->resetCount + cases[i].dreset, T.clock->restartCount + cases[i].drestart,
+			 T.clock->clock + cases[i].dclock, 0);
 		start_with_prior(&c, &pr);
 		assert_int_equal(do_activate(&c), 0);
 		request_and_quote(&c);
@@ -1451,7 +1228,7 @@ static void test_counters_backwards(void **state)
 	}
 	/* A later boot, or a later restart with an earlier clock: fine. */
 	ctx_init(&c);
-	prior_of(&pr, T.clock.resetCount - 1, T.clock.restartCount + 5, T.clock.clock + 1000, 0);
+	prior_of(&pr, T.clock->resetCount - 1, T.clock->restartCount + 5, T.clock->clock + 1000, 0);
 	start_with_prior(&c, &pr);
 	assert_int_equal(do_activate(&c), 0);
 	request_and_quote(&c);
@@ -1468,7 +1245,7 @@ static void test_reactivation(void **state)
 
 	(void)state;
 	ctx_init(&c);
-	prior_of(&pr, T.clock.resetCount - 1, 0, 0, 1);
+	prior_of(&pr, T.clock->resetCount - 1, 0, 0, 1);
 	start_with_prior(&c, &pr);
 	assert_true(session_ak_preactivated(c.s));
 	assert_int_equal(session_reactivate(c.s, &c.ch), AERR_STATE);
@@ -1487,19 +1264,19 @@ static void test_reactivation(void **state)
 
 	/* Within one session: a reset between rounds asks again too; a clock
 	 * that goes back within the boot fails. */
-	T.clock.resetCount++;
+	T.clock->resetCount++;
 	request_and_quote(&c);
 	assert_int_equal(do_quote(&c, &v), ASKS_REACTIVATE);
 	assert_int_equal(session_reactivate(c.s, &c.ch), 0);
 	assert_int_equal(do_activate(&c), 0);
 	request_and_quote(&c);
 	assert_int_equal(do_quote(&c, &v), 0);
-	T.clock.clock -= 10;
+	T.clock->clock -= 10;
 	request_and_quote(&c);
 	assert_int_equal(do_quote(&c, &v), AERR_COUNTERS);
 	assert_failed(&c, AERR_COUNTERS, SESSION_STEP_QUOTE, "clock went backwards");
-	T.clock.clock += 10;
-	T.clock.resetCount--;
+	T.clock->clock += 10;
+	T.clock->resetCount--;
 	session_free(c.s);
 }
 
