@@ -33,6 +33,13 @@ struct driver {
 	Attest__V1__PushChallenge *pending;
 };
 
+/* What an answer of the verifier leads to: not an error, a way on. */
+enum driver_next {
+	DRIVER_NEXT_DEMAND,  /* the reply holds the verifier's next demand or its verdict */
+	DRIVER_NEXT_REFUSED, /* the verifier refused our evidence: the failing verdict is in res */
+	DRIVER_NEXT_HELLO,   /* the handed-out quote request is gone: start over with Hello */
+};
+
 static volatile int driver_stopping; /* set by the signal handler */
 
 uint32_t driver_backoff_ms(uint32_t initial, uint32_t cap, unsigned attempt, uint32_t random32)
@@ -93,15 +100,17 @@ void driver_close(struct driver *d)
 
 /* One call to the verifier. A status that means "try again later" returns
  * AERR_RPC; a refusal of our evidence ends the exchange with a failing verdict
- * (1 is returned, res filled); OK returns 0 with *reply set. */
+ * (0, *next DRIVER_NEXT_REFUSED, res filled); OK returns 0 with *reply set
+ * and *next DRIVER_NEXT_DEMAND. */
 static int driver_call(struct driver *d, int method, const ProtobufCMessage *in, Attest__V1__PushChallenge **reply,
-		       struct driver_result *res)
+		       enum driver_next *next, struct driver_result *res)
 {
 	struct rpc_result rr;
 	ProtobufCMessage *out = NULL;
 	int r;
 
 	*reply = NULL;
+	*next = DRIVER_NEXT_DEMAND;
 	r = rpc_call_unary(d->ch, &attest__v1__verifier__descriptor, d->method[method], in, d->o->timeout_ms, 0, &out,
 			   &rr);
 	if (r == 0) {
@@ -120,7 +129,8 @@ static int driver_call(struct driver *d, int method, const ProtobufCMessage *in,
 		res->verdict = 1;
 		res->pass = 0;
 		snprintf(res->reason, sizeof(res->reason), "%s", rr.message);
-		return 1;
+		*next = DRIVER_NEXT_REFUSED;
+		return 0;
 	default:
 		snprintf(res->reason, sizeof(res->reason), "%s: %s: %s", driver_method_names[method],
 			 rpc_status_name(rr.status), rr.message);
@@ -151,12 +161,15 @@ static void driver_note_reset_count(struct driver *d, const struct tpm_quote *q,
 	d->reset_count = a.clockInfo.resetCount;
 }
 
-/* Answer one demand of the verifier; *next is its following demand. */
-static int driver_step(struct driver *d, const Attest__V1__PushChallenge *ch, Attest__V1__PushChallenge **next,
-		       struct driver_result *res)
+/* Answer one demand of the verifier; *reply is its following demand (as
+ * driver_call). */
+static int driver_step(struct driver *d, const Attest__V1__PushChallenge *ch, Attest__V1__PushChallenge **reply,
+		       enum driver_next *next, struct driver_result *res)
 {
 	int r;
 
+	*reply = NULL;
+	*next = DRIVER_NEXT_DEMAND;
 	if (ch->credential) {
 		Attest__V1__PushActivation m = ATTEST__V1__PUSH_ACTIVATION__INIT;
 		struct answer_activation a;
@@ -164,7 +177,7 @@ static int driver_step(struct driver *d, const Attest__V1__PushChallenge *ch, At
 		if ((r = answer_activation(d->tpm, ch->credential, &a)) == 0) {
 			m.session_id = ch->session_id;
 			m.response = &a.msg;
-			r = driver_call(d, M_ACTIVATE, &m.base, next, res);
+			r = driver_call(d, M_ACTIVATE, &m.base, reply, next, res);
 		}
 		answer_activation_done(&a);
 		return r;
@@ -177,7 +190,7 @@ static int driver_step(struct driver *d, const Attest__V1__PushChallenge *ch, At
 			driver_note_reset_count(d, a.q, res);
 			m.session_id = ch->session_id;
 			m.quote = &a.msg;
-			r = driver_call(d, M_SUBMIT_QUOTE, &m.base, next, res);
+			r = driver_call(d, M_SUBMIT_QUOTE, &m.base, reply, next, res);
 		}
 		answer_quote_done(&a);
 		return r;
@@ -198,7 +211,7 @@ static int driver_step(struct driver *d, const Attest__V1__PushChallenge *ch, At
 		}
 		m.session_id = ch->session_id;
 		m.receipt = &a.msg;
-		r = driver_call(d, M_CONFIRM_SECRETS, &m.base, next, res);
+		r = driver_call(d, M_CONFIRM_SECRETS, &m.base, reply, next, res);
 		answer_secrets_done(&a);
 		if (local[0] && res->reason[0]) {
 			size_t n = strlen(res->reason);
@@ -210,9 +223,11 @@ static int driver_step(struct driver *d, const Attest__V1__PushChallenge *ch, At
 }
 
 /* Answer the quote request the last verdict handed out (one call). *ch is
- * the verifier's next demand; 2 when the verifier no longer knows the request
- * (it restarted, the node changed, too late): say Hello instead. */
-static int driver_resume(struct driver *d, Attest__V1__PushChallenge **ch, struct driver_result *res)
+ * the verifier's next demand (as driver_call); *next DRIVER_NEXT_HELLO when
+ * the verifier no longer knows the request (it restarted, the node changed,
+ * too late): say Hello instead. */
+static int driver_resume(struct driver *d, Attest__V1__PushChallenge **ch, enum driver_next *next,
+			 struct driver_result *res)
 {
 	Attest__V1__PushChallenge first = ATTEST__V1__PUSH_CHALLENGE__INIT;
 	Attest__V1__PushChallenge *pending = d->pending;
@@ -222,13 +237,14 @@ static int driver_resume(struct driver *d, Attest__V1__PushChallenge **ch, struc
 	first.session_id = pending->verdict->next_session_id;
 	first.quote = pending->verdict->next_quote;
 	d->last_status = 0;
-	r = driver_step(d, &first, ch, res);
+	r = driver_step(d, &first, ch, next, res);
 	protobuf_c_message_free_unpacked(&pending->base, NULL);
 	if (r == AERR_RPC && (d->last_status == RPC_NOT_FOUND || d->last_status == RPC_FAILED_PRECONDITION)) {
 		LOG_INFO("the verifier no longer holds the quote request it handed out (%s): Hello", res->reason);
 		err_clear();
 		memset(res->reason, 0, sizeof(res->reason));
-		return 2;
+		*next = DRIVER_NEXT_HELLO;
+		return 0;
 	}
 	return r;
 }
@@ -236,11 +252,12 @@ static int driver_resume(struct driver *d, Attest__V1__PushChallenge **ch, struc
 int driver_attest(struct driver *d, struct driver_result *res)
 {
 	Attest__V1__PushHello hello = ATTEST__V1__PUSH_HELLO__INIT;
-	Attest__V1__PushChallenge *ch = NULL, *next = NULL;
+	Attest__V1__PushChallenge *ch = NULL, *reply = NULL;
+	enum driver_next next = DRIVER_NEXT_HELLO;
 	struct answer_endorsement e;
 	struct answer_ak ak;
 	double t0 = ((double)clock_mono_ns() / 1e6);
-	int r = 2, steps;
+	int r = 0, steps;
 
 	memset(res, 0, sizeof(*res));
 	/* A failing verdict is a status, which names no interval: keep the one
@@ -256,11 +273,10 @@ int driver_attest(struct driver *d, struct driver_result *res)
 		if ((r = tpm_ak_renew(d->tpm)) != 0)
 			goto out;
 		d->renew_ak = 0;
-		r = 2;
 	}
-	if (d->pending)
-		r = driver_resume(d, &ch, res);
-	if (r == 2) {
+	if (d->pending && (r = driver_resume(d, &ch, &next, res)) != 0)
+		goto out;
+	if (next == DRIVER_NEXT_HELLO) {
 		if ((r = answer_endorsement(d->tpm, &e)) != 0)
 			goto out;
 		if ((r = answer_ak(d->tpm, &ak)) != 0) {
@@ -269,24 +285,24 @@ int driver_attest(struct driver *d, struct driver_result *res)
 		}
 		hello.endorsement = &e.msg;
 		hello.ak = &ak.msg;
-		r = driver_call(d, M_HELLO, &hello.base, &ch, res);
+		r = driver_call(d, M_HELLO, &hello.base, &ch, &next, res);
 		answer_endorsement_done(&e);
+		if (r != 0)
+			goto out;
 	}
 	/* Activate, SubmitQuote, then (with secrets) ConfirmSecrets; after a
 	 * reboot also a second activation and quote, and a quote again from IMA
 	 * entry 0 or with a fresh nonce: a verdict within eight demands, or the
 	 * verifier is not following the protocol. */
-	for (steps = 0; r == 0 && !ch->verdict && steps < 8; steps++) {
-		r = driver_step(d, ch, &next, res);
+	for (steps = 0; next == DRIVER_NEXT_DEMAND && !ch->verdict && steps < 8; steps++) {
+		r = driver_step(d, ch, &reply, &next, res);
 		protobuf_c_message_free_unpacked(&ch->base, NULL);
-		ch = next;
-		next = NULL;
+		ch = reply;
+		reply = NULL;
+		if (r != 0)
+			goto out;
 	}
-	if (r == 1) { /* refused: the failing verdict is in res */
-		r = 0;
-		goto out;
-	}
-	if (r != 0)
+	if (next == DRIVER_NEXT_REFUSED) /* the failing verdict is in res */
 		goto out;
 	if (!ch->verdict) {
 		r = err_set(AERR_PARSE, "no verdict after %d demands", steps);
