@@ -21,9 +21,23 @@
 
 enum nonce_state { NONCE_NONE = 0, NONCE_ISSUED, NONCE_USED };
 
+/* Why the AK is bound to the EK. */
+enum ak_binding {
+	AK_UNBOUND = 0,  /* not yet, or a new challenge is out (session_reactivate) */
+	AK_ACTIVATED,    /* the credential was activated in this session */
+	AK_FROM_STORE,   /* the store's record: activated in an earlier session */
+};
+
+/* Whose IMA replay the session continues. */
+enum ima_origin {
+	IMA_NONE = 0,
+	IMA_REPLAYED,    /* this session replayed it */
+	IMA_FROM_STORE,  /* an earlier session's, as the store kept it (maybe of another boot) */
+};
+
 struct session {
 	struct session_params p;
-	enum session_state state;
+	enum session_state state;      /* written by enter() and failed() only, along session_machine */
 
 	TPMT_PUBLIC ek;
 	char ek_hash[65];              /* tpmpub_identity of ek, from the endorsement on */
@@ -36,11 +50,13 @@ struct session {
 	uint8_t secret[SESSION_SECRET_LEN];
 	int secret_live;
 
-	uint8_t nonce[SESSION_NONCE_LEN];
-	enum nonce_state nonce_state;
-	uint64_t nonce_issued_ms;
-	int preissued;                 /* the nonce was handed out with the last verdict */
-	struct session_resume resume;  /* ... and what that verdict's quote showed */
+	struct {
+		uint8_t value[SESSION_NONCE_LEN];
+		enum nonce_state state;
+		uint64_t issued_ms;
+		int preissued;                 /* handed out with the last verdict (session_quote_preissued) */
+		struct session_resume resume;  /* ... and what that verdict's quote showed */
+	} nonce;
 
 	int quoted_before;
 	uint32_t last_reset_count, last_restart_count;
@@ -50,15 +66,15 @@ struct session {
 	int proven;                    /* the peer proved the EK's TPM (session/session.h) */
 
 	struct session_prior prior;    /* the store's record of this node */
-	int ak_preactivated;           /* the AK was activated in an earlier session */
-	int epoch_known;               /* the boot the AK's activation holds for */
-	uint32_t epoch_reset;
-	int reactivate_due;            /* a quote showed a reset: activation again first */
+	struct {
+		enum ak_binding how;
+		int boot_known;
+		uint32_t boot;         /* the resetCount the binding holds for (check_counters) */
+	} binding;
 	char next_reason[256];         /* why the last quote asked for another step (session_next_reason) */
-	int ima_from_store;            /* the IMA replay below continues an earlier session's */
-	uint64_t ima_new;              /* entries the last IMA check replayed */
 
-	int ima_started;
+	enum ima_origin ima_origin;
+	uint64_t ima_new;              /* entries the last IMA check replayed */
 	uint32_t ima_reset_count;      /* the boot the replay below belongs to */
 	struct ima_replay_state ima;   /* PCR 10 replayed so far (re-quote rounds continue it) */
 
@@ -69,8 +85,52 @@ struct session {
 };
 
 static const char *const state_names[] = {
-	"NEW", "ENDORSED", "AK_ADMITTED", "ACTIVATED", "QUOTED", "SECRETS_SENT", "FAILED",
+	"NEW", "ENDORSED", "AK_ADMITTED", "REACTIVATE_DUE", "ACTIVATED", "QUOTED", "SECRETS_SENT", "FAILED",
 };
+
+/* The state machine in one place: the calls each state admits and the
+ * states it may move to (every state but FAILED may also fail). A call a
+ * state does not admit is refused with AERR_STATE and changes nothing;
+ * some calls have one more guard, named at the call. The unit test
+ * (test_session_machine) walks every state with every call. */
+enum session_call {
+	CALL_ENDORSE,          /* session_endorse, session_endorse_known */
+	CALL_SET_PRIOR,
+	CALL_AK,
+	CALL_ACTIVATE,
+	CALL_REACTIVATE,
+	CALL_QUOTE_REQUEST,
+	CALL_QUOTE_PREISSUED,  /* guard: the AK is bound by the store */
+	CALL_QUOTE,            /* guard: a nonce was issued */
+	CALL_NEXT_REQUEST,     /* guard: the verdict passed */
+	CALL_SECRETS,          /* guard: the verdict passed */
+	CALL_RECEIPT,
+};
+
+#define ONE(x) (1u << (x))
+
+static const struct {
+	uint32_t calls;  /* ONE(enum session_call) */
+	uint32_t moves;  /* ONE(enum session_state) */
+} session_machine[] = {
+	[SESSION_NEW] = { ONE(CALL_ENDORSE), ONE(SESSION_ENDORSED) },
+	/* A known AK (the store's) skips the challenge. */
+	[SESSION_ENDORSED] = { ONE(CALL_SET_PRIOR) | ONE(CALL_AK), ONE(SESSION_AK_ADMITTED) | ONE(SESSION_ACTIVATED) },
+	[SESSION_AK_ADMITTED] = { ONE(CALL_ACTIVATE), ONE(SESSION_ACTIVATED) },
+	[SESSION_REACTIVATE_DUE] = { ONE(CALL_REACTIVATE), ONE(SESSION_AK_ADMITTED) },
+	/* A quote from another boot than the AK's activation: activation again. */
+	[SESSION_ACTIVATED] = { ONE(CALL_QUOTE_REQUEST) | ONE(CALL_QUOTE_PREISSUED) | ONE(CALL_QUOTE),
+				ONE(SESSION_QUOTED) | ONE(SESSION_REACTIVATE_DUE) },
+	[SESSION_QUOTED] = { ONE(CALL_QUOTE_REQUEST) | ONE(CALL_QUOTE) | ONE(CALL_NEXT_REQUEST) | ONE(CALL_SECRETS),
+			     ONE(SESSION_QUOTED) | ONE(SESSION_REACTIVATE_DUE) | ONE(SESSION_SECRETS_SENT) },
+	[SESSION_SECRETS_SENT] = { ONE(CALL_RECEIPT), ONE(SESSION_QUOTED) },
+	[SESSION_FAILED] = { 0, 0 },
+};
+
+static int admits(const struct session *s, enum session_call call)
+{
+	return (session_machine[s->state].calls & ONE(call)) != 0;
+}
 
 static const char *const step_names[] = {
 	"endorsement", "ak", "activation", "quote request", "quote", "secrets", "receipt",
@@ -136,7 +196,7 @@ static int failed(struct session *s, enum session_step step, int code)
 
 	wipe_secret(s);
 	drop_blobs(s);
-	OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
+	OPENSSL_cleanse(s->nonce.value, sizeof(s->nonce.value));
 	s->state = SESSION_FAILED;
 	memset(v, 0, sizeof(*v));
 	v->pass = 0;
@@ -146,6 +206,17 @@ static int failed(struct session *s, enum session_step step, int code)
 	snprintf(v->peer_reason, sizeof(v->peer_reason), "%s: %s", err_str(code), err_public_detail());
 	LOG_INFO("%s failed: %s", session_step_name(step), v->reason);
 	return code;
+}
+
+/* The one way a step moves the session on: along the table, or (a bug
+ * here, never a peer's doing) not at all but to FAILED. */
+static int enter(struct session *s, enum session_step step, enum session_state to)
+{
+	if (!(session_machine[s->state].moves & ONE(to)))
+		return failed(s, step, err_set(AERR_INTERNAL, "session: no move %s -> %s", session_state_name(s->state),
+					       session_state_name(to)));
+	s->state = to;
+	return 0;
 }
 
 int session_new(const struct session_params *params, struct session **out)
@@ -180,7 +251,7 @@ void session_free(struct session *s)
 	/* The secrets only: the rest (public keys, PCR values, the IMA replay:
 	 * kilobytes) is not worth wiping on every re-attestation. */
 	wipe_secret(s);
-	OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
+	OPENSSL_cleanse(s->nonce.value, sizeof(s->nonce.value));
 	free(s);
 }
 
@@ -335,15 +406,14 @@ int session_endorse(struct session *s, const struct session_endorsement *in)
 {
 	int r;
 
-	if (s->state != SESSION_NEW)
+	if (!admits(s, CALL_ENDORSE))
 		return out_of_order(s, SESSION_STEP_ENDORSEMENT);
 	if ((r = endorse(s, in)) != 0)
 		return failed(s, SESSION_STEP_ENDORSEMENT, r);
 	/* Computed once: the store, the logs and the secret hosts all ask. */
 	if ((r = tpmpub_identity(&s->ek, s->ek_hash)) != 0)
 		return failed(s, SESSION_STEP_ENDORSEMENT, r);
-	s->state = SESSION_ENDORSED;
-	return 0;
+	return enter(s, SESSION_STEP_ENDORSEMENT, SESSION_ENDORSED);
 }
 
 static int admit_ak(struct session *s, const struct session_ak *in)
@@ -385,7 +455,7 @@ int session_ak(struct session *s, const struct session_ak *in, struct session_ch
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (s->state != SESSION_ENDORSED)
+	if (!admits(s, CALL_AK))
 		return out_of_order(s, SESSION_STEP_AK);
 	if ((r = admit_ak(s, in)) != 0)
 		return failed(s, SESSION_STEP_AK, r);
@@ -393,23 +463,21 @@ int session_ak(struct session *s, const struct session_ak *in, struct session_ch
 	 * still have to show the boot it was activated in (see check_counters). */
 	if (s->prior.ak_name_len && s->prior.ak_name_len == s->ak_name.size &&
 	    memcmp(s->prior.ak_name, s->ak_name.name, s->ak_name.size) == 0) {
-		s->ak_preactivated = 1;
-		s->epoch_known = s->prior.has_counts;
-		s->epoch_reset = s->prior.reset_count;
-		s->state = SESSION_ACTIVATED;
-		return 0;
+		s->binding.how = AK_FROM_STORE;
+		s->binding.boot_known = s->prior.has_counts;
+		s->binding.boot = s->prior.reset_count;
+		return enter(s, SESSION_STEP_AK, SESSION_ACTIVATED);
 	}
 	if ((r = make_challenge(s, out)) != 0) {
 		memset(out, 0, sizeof(*out));
 		return failed(s, SESSION_STEP_AK, r);
 	}
-	s->state = SESSION_AK_ADMITTED;
-	return 0;
+	return enter(s, SESSION_STEP_AK, SESSION_AK_ADMITTED);
 }
 
 int session_set_prior(struct session *s, const struct session_prior *prior, int enrolled)
 {
-	if (s->state != SESSION_ENDORSED)
+	if (!admits(s, CALL_SET_PRIOR))
 		return err_set(AERR_STATE, "prior state only between endorsement and AK (state %s)",
 			       session_state_name(s->state));
 	if (!enrolled)
@@ -421,16 +489,15 @@ int session_set_prior(struct session *s, const struct session_prior *prior, int 
 	s->prior = *prior;
 	if (prior->has_ima) {
 		s->ima = prior->ima;
-		s->ima_started = 1;
 		s->ima_reset_count = prior->ima_reset;
-		s->ima_from_store = 1;
+		s->ima_origin = IMA_FROM_STORE;
 	}
 	return 0;
 }
 
 int session_ak_preactivated(const struct session *s)
 {
-	return s->ak_preactivated;
+	return s->binding.how == AK_FROM_STORE;
 }
 
 int session_reactivate(struct session *s, struct session_challenge *out)
@@ -438,27 +505,25 @@ int session_reactivate(struct session *s, struct session_challenge *out)
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (!s->reactivate_due)
+	if (!admits(s, CALL_REACTIVATE))
 		return out_of_order(s, SESSION_STEP_ACTIVATION);
 	if ((r = make_challenge(s, out)) != 0) {
 		memset(out, 0, sizeof(*out));
 		return failed(s, SESSION_STEP_ACTIVATION, r);
 	}
-	s->reactivate_due = 0;
-	s->ak_preactivated = 0;
+	s->binding.how = AK_UNBOUND;
+	s->binding.boot_known = 0;
 	/* A new boot: the stored IMA replay is of the old one. */
-	if (s->ima_from_store)
-		s->ima_started = s->ima_from_store = 0;
-	s->epoch_known = 0;
-	s->state = SESSION_AK_ADMITTED;
-	return 0;
+	if (s->ima_origin == IMA_FROM_STORE)
+		s->ima_origin = IMA_NONE;
+	return enter(s, SESSION_STEP_ACTIVATION, SESSION_AK_ADMITTED);
 }
 
 int session_activate(struct session *s, const uint8_t *secret, size_t len)
 {
 	int ok;
 
-	if (s->state != SESSION_AK_ADMITTED || !s->secret_live)
+	if (!admits(s, CALL_ACTIVATE) || !s->secret_live)
 		return out_of_order(s, SESSION_STEP_ACTIVATION);
 	/* Length first (it is not secret), then constant time over the bytes. */
 	ok = secret && len == sizeof(s->secret) && CRYPTO_memcmp(secret, s->secret, len) == 0;
@@ -471,9 +536,9 @@ int session_activate(struct session *s, const uint8_t *secret, size_t len)
 				"the AK is not in the TPM of the EK");
 		return failed(s, SESSION_STEP_ACTIVATION, AERR_CREDENTIAL);
 	}
-	s->state = SESSION_ACTIVATED;
+	s->binding.how = AK_ACTIVATED;
 	s->proven = 1;
-	return 0;
+	return enter(s, SESSION_STEP_ACTIVATION, SESSION_ACTIVATED);
 }
 
 int session_proven(const struct session *s)
@@ -501,7 +566,7 @@ static void request_fill(const struct session *s, const uint8_t nonce[SESSION_NO
 	memcpy(out->nonce, nonce, SESSION_NONCE_LEN);
 	out->nonce_len = SESSION_NONCE_LEN;
 	out->pcrs = s->p.pcrs;
-	out->ima_offset = s->ima_started ? s->ima.count : 0;
+	out->ima_offset = s->ima_origin != IMA_NONE ? s->ima.count : 0;
 }
 
 int session_next_request(const struct session *s, struct session_resume *resume, struct session_quote_request *out)
@@ -510,7 +575,7 @@ int session_next_request(const struct session *s, struct session_resume *resume,
 
 	memset(resume, 0, sizeof(*resume));
 	memset(out, 0, sizeof(*out));
-	if (s->state != SESSION_QUOTED || !s->verdict.pass)
+	if (!admits(s, CALL_NEXT_REQUEST) || !s->verdict.pass)
 		return err_set(AERR_STATE, "no passing verdict to hand the next quote request out with");
 	if ((r = crypto_random(resume->nonce, sizeof(resume->nonce))) != 0)
 		return r;
@@ -528,7 +593,7 @@ int session_endorse_known(struct session *s, const TPMT_PUBLIC *ek)
 {
 	int r;
 
-	if (s->state != SESSION_NEW)
+	if (!admits(s, CALL_ENDORSE))
 		return out_of_order(s, SESSION_STEP_ENDORSEMENT);
 	if (ek->type != s->p.ek_alg)
 		return failed(s, SESSION_STEP_ENDORSEMENT,
@@ -536,19 +601,18 @@ int session_endorse_known(struct session *s, const TPMT_PUBLIC *ek)
 	s->ek = *ek;
 	if ((r = tpmpub_identity(&s->ek, s->ek_hash)) != 0)
 		return failed(s, SESSION_STEP_ENDORSEMENT, r);
-	s->state = SESSION_ENDORSED;
-	return 0;
+	return enter(s, SESSION_STEP_ENDORSEMENT, SESSION_ENDORSED);
 }
 
 int session_quote_preissued(struct session *s, const struct session_resume *r)
 {
-	if (s->state != SESSION_ACTIVATED || !s->ak_preactivated)
+	if (!admits(s, CALL_QUOTE_PREISSUED) || s->binding.how != AK_FROM_STORE)
 		return out_of_order(s, SESSION_STEP_QUOTE_REQUEST);
-	memcpy(s->nonce, r->nonce, sizeof(s->nonce));
-	s->nonce_state = NONCE_ISSUED;
-	s->nonce_issued_ms = r->issued_ms;
-	s->preissued = 1;
-	s->resume = *r;
+	memcpy(s->nonce.value, r->nonce, sizeof(s->nonce.value));
+	s->nonce.state = NONCE_ISSUED;
+	s->nonce.issued_ms = r->issued_ms;
+	s->nonce.preissued = 1;
+	s->nonce.resume = *r;
 	return 0;
 }
 
@@ -575,7 +639,7 @@ static void ask_next(struct session *s, enum session_next *next, enum session_ne
  * (TPM2_ClockSet forward, to quote now and answer later). */
 static void check_preissued(struct session *s, const TPMS_CLOCK_INFO *c, uint64_t now, enum session_next *next)
 {
-	const struct session_resume *r = &s->resume;
+	const struct session_resume *r = &s->nonce.resume;
 	uint64_t wall, tpm, ahead_max, age;
 
 	if (c->resetCount != r->reset_count || c->restartCount != r->restart_count || c->clock < r->clock ||
@@ -616,15 +680,15 @@ int session_quote_request(struct session *s, struct session_quote_request *out)
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if (s->state != SESSION_ACTIVATED && s->state != SESSION_QUOTED)
+	if (!admits(s, CALL_QUOTE_REQUEST))
 		return out_of_order(s, SESSION_STEP_QUOTE_REQUEST);
 	/* A new request retires any older nonce: only the newest one is valid. */
-	if ((r = crypto_random(s->nonce, sizeof(s->nonce))) != 0)
+	if ((r = crypto_random(s->nonce.value, sizeof(s->nonce.value))) != 0)
 		return failed(s, SESSION_STEP_QUOTE_REQUEST, r);
-	s->nonce_state = NONCE_ISSUED;
-	s->nonce_issued_ms = now_ms(s);
-	s->preissued = 0;
-	request_fill(s, s->nonce, out);
+	s->nonce.state = NONCE_ISSUED;
+	s->nonce.issued_ms = now_ms(s);
+	s->nonce.preissued = 0;
+	request_fill(s, s->nonce.value, out);
 	return 0;
 }
 
@@ -664,12 +728,11 @@ static int check_ima(struct session *s, const struct session_quote *in, const st
 
 	if (!in->ima_len && !in->ima_first)
 		return s->p.require_ima ? err_set(AERR_EVENTLOG, "no IMA list was sent (require_ima)") : 0;
-	if (in->ima_first == 0 || !s->ima_started || s->ima_reset_count != q->clock.resetCount) {
-		if (in->ima_first != 0 && s->ima_started && s->ima_from_store) {
+	if (in->ima_first == 0 || s->ima_origin == IMA_NONE || s->ima_reset_count != q->clock.resetCount) {
+		if (in->ima_first != 0 && s->ima_origin == IMA_FROM_STORE) {
 			/* The offset came from an earlier session, of another boot:
 			 * ask again, from entry 0. */
-			s->ima_started = 0;
-			s->ima_from_store = 0;
+			s->ima_origin = IMA_NONE;
 			ask_next(s, next, SESSION_NEXT_REQUOTE, "IMA list continues entry %llu of boot %u, the "
 				 "quote is from boot %u", (unsigned long long)in->ima_first, s->ima_reset_count,
 				 q->clock.resetCount);
@@ -696,8 +759,7 @@ static int check_ima(struct session *s, const struct session_quote *in, const st
 	if (s->p.ima_policy && (r = imapolicy_check(s->p.ima_policy, list, used)) != 0)
 		goto out;
 	s->ima = st;
-	s->ima_started = 1;
-	s->ima_from_store = 0;
+	s->ima_origin = IMA_REPLAYED;
 	s->ima_new = used;
 	s->ima_reset_count = q->clock.resetCount;
 	r = 0;
@@ -727,13 +789,13 @@ static int check_counters(struct session *s, const TPMS_CLOCK_INFO *c, enum sess
 	if (known && c->resetCount == reset && c->clock < clock)
 		return err_set(AERR_COUNTERS, "the TPM clock went backwards within boot %u (%llu ms after %llu ms)",
 			       reset, (unsigned long long)c->clock, (unsigned long long)clock);
-	if (s->epoch_known && c->resetCount != s->epoch_reset) {
+	if (s->binding.boot_known && c->resetCount != s->binding.boot) {
 		ask_next(s, next, SESSION_NEXT_REACTIVATE, "resetCount %u, the AK was activated in boot %u: "
-			 "activate it again", c->resetCount, s->epoch_reset);
+			 "activate it again", c->resetCount, s->binding.boot);
 		return 0;
 	}
-	s->epoch_known = 1;
-	s->epoch_reset = c->resetCount;
+	s->binding.boot_known = 1;
+	s->binding.boot = c->resetCount;
 	return 0;
 }
 
@@ -763,7 +825,7 @@ static int ak_pkey(struct session *s, EVP_PKEY **out)
 static int not_a_verdict(struct session *s)
 {
 	LOG_INFO("%s", s->next_reason);
-	OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
+	OPENSSL_cleanse(s->nonce.value, sizeof(s->nonce.value));
 	return 0;
 }
 
@@ -785,18 +847,18 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 		memset(verdict, 0, sizeof(*verdict));
 	*next = SESSION_NEXT_VERDICT;
 	s->next_reason[0] = '\0';
-	if ((s->state != SESSION_ACTIVATED && s->state != SESSION_QUOTED) || s->nonce_state == NONCE_NONE)
+	if (!admits(s, CALL_QUOTE) || s->nonce.state == NONCE_NONE)
 		return out_of_order(s, SESSION_STEP_QUOTE);
-	if (s->nonce_state == NONCE_USED) {
+	if (s->nonce.state == NONCE_USED) {
 		r = err_set(AERR_NONCE, "the issued nonce was already used: replayed quote");
 		goto fail;
 	}
 	/* Single use: consumed before anything else can fail. */
-	s->nonce_state = NONCE_USED;
+	s->nonce.state = NONCE_USED;
 	now = now_ms(s);
-	age = now >= s->nonce_issued_ms ? now - s->nonce_issued_ms : 0;
+	age = now >= s->nonce.issued_ms ? now - s->nonce.issued_ms : 0;
 	/* A pre-issued nonce is older by design: the TPM clock decides below. */
-	if (!s->preissued && age >= s->p.nonce_ttl_ms) {
+	if (!s->nonce.preissued && age >= s->p.nonce_ttl_ms) {
 		r = err_set(AERR_NONCE, "nonce expired: issued %llu ms ago, ttl %u ms", (unsigned long long)age,
 			    s->p.nonce_ttl_ms);
 		goto fail;
@@ -807,8 +869,8 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	}
 	if ((r = ak_pkey(s, &pkey)) != 0)
 		goto fail;
-	r = quote_verify_pkey(&s->ak, pkey, in->attest, in->attest_len, in->sig, in->sig_len, s->nonce,
-			      sizeof(s->nonce), &s->p.pcrs, in->values, &q);
+	r = quote_verify_pkey(&s->ak, pkey, in->attest, in->attest_len, in->sig, in->sig_len, s->nonce.value,
+			      sizeof(s->nonce.value), &s->p.pcrs, in->values, &q);
 	EVP_PKEY_free(pkey);
 	/* An AK bound to this EK (activated in this session, or before by the
 	 * store's record) signed this session's nonce: the TPM is here. */
@@ -820,11 +882,11 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 		goto fail;
 	if (*next == SESSION_NEXT_REACTIVATE) {
 		/* The caller asks for activation (session_reactivate). */
-		s->reactivate_due = 1;
-		s->state = SESSION_AK_ADMITTED;
+		if ((r = enter(s, SESSION_STEP_QUOTE, SESSION_REACTIVATE_DUE)) != 0)
+			return r;
 		return not_a_verdict(s);
 	}
-	if (s->preissued && (check_preissued(s, &q.clock, now, next), *next != SESSION_NEXT_VERDICT))
+	if (s->nonce.preissued && (check_preissued(s, &q.clock, now, next), *next != SESSION_NEXT_VERDICT))
 		return not_a_verdict(s); /* the caller asks for a quote with a fresh nonce */
 	if (s->p.policy && (r = policy_check(s->p.policy, &q)) != 0)
 		goto fail;
@@ -847,30 +909,31 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	v->reset_count = q.clock.resetCount;
 	v->restart_count = q.clock.restartCount;
 	v->clock = q.clock.clock;
-	memcpy(v->nonce, s->nonce, sizeof(s->nonce));
-	v->nonce_len = sizeof(s->nonce);
+	memcpy(v->nonce, s->nonce.value, sizeof(s->nonce.value));
+	v->nonce_len = sizeof(s->nonce.value);
 	v->reboot_seen = s->quoted_before && q.clock.resetCount != s->last_reset_count;
 	v->quoted = q;
 	v->event_log_checked = in->event_log_len > 0;
-	v->ima_checked = s->ima_started;
-	v->ima_entries = s->ima_started ? s->ima.count : 0;
+	v->ima_checked = s->ima_origin != IMA_NONE;
+	v->ima_entries = v->ima_checked ? s->ima.count : 0;
 	v->ima_new = in->ima_len ? s->ima_new : 0;
-	v->ima_state = s->ima_started && (in->ima_len || in->ima_first) ? &s->ima : NULL;
+	v->ima_state = v->ima_checked && (in->ima_len || in->ima_first) ? &s->ima : NULL;
 	s->quoted_before = 1;
 	s->last_reset_count = q.clock.resetCount;
 	s->last_restart_count = q.clock.restartCount;
 	s->last_clock = q.clock.clock;
 	/* A fresh nonce dates this quote to after its issue: the anchor of
 	 * later pre-issued ones. A pre-issued one keeps the anchor it had. */
-	if (s->preissued) {
-		s->anchor_ms = s->resume.anchor_ms;
-		s->anchor_clock = s->resume.anchor_clock;
+	if (s->nonce.preissued) {
+		s->anchor_ms = s->nonce.resume.anchor_ms;
+		s->anchor_clock = s->nonce.resume.anchor_clock;
 	} else {
-		s->anchor_ms = s->nonce_issued_ms;
+		s->anchor_ms = s->nonce.issued_ms;
 		s->anchor_clock = q.clock.clock;
 	}
-	s->state = SESSION_QUOTED;
-	OPENSSL_cleanse(s->nonce, sizeof(s->nonce));
+	OPENSSL_cleanse(s->nonce.value, sizeof(s->nonce.value));
+	if ((r = enter(s, SESSION_STEP_QUOTE, SESSION_QUOTED)) != 0)
+		goto fail;
 	if (verdict)
 		*verdict = *v;
 	return 0;
@@ -887,7 +950,7 @@ int session_secrets(struct session *s, const struct secret_def *const *defs, siz
 	int r;
 
 	*out = NULL;
-	if (s->state != SESSION_QUOTED || !s->verdict.pass)
+	if (!admits(s, CALL_SECRETS) || !s->verdict.pass)
 		return err_set(AERR_STATE, "secrets only after a passing quote (state %s%s)", session_state_name(s->state),
 			       s->state == SESSION_QUOTED ? ", unjudged" : "");
 	if (n == 0 || n > SECRET_MAX_PER_HOST)
@@ -898,7 +961,8 @@ int session_secrets(struct session *s, const struct secret_def *const *defs, siz
 	for (size_t i = 0; i < n; i++)
 		if ((r = secret_blob_make(defs[i], &s->ek, &s->p.pcrs, &s->verdict.quoted.pcrs, &s->blobs[i])) != 0)
 			return failed(s, SESSION_STEP_SECRETS, r);
-	s->state = SESSION_SECRETS_SENT;
+	if ((r = enter(s, SESSION_STEP_SECRETS, SESSION_SECRETS_SENT)) != 0)
+		return r;
 	*out = s->blobs;
 	return 0;
 }
@@ -909,7 +973,7 @@ int session_receipt(struct session *s, const struct session_proof *proofs, size_
 
 	if (verdict)
 		memset(verdict, 0, sizeof(*verdict));
-	if (s->state != SESSION_SECRETS_SENT)
+	if (!admits(s, CALL_RECEIPT))
 		return out_of_order(s, SESSION_STEP_RECEIPT);
 	if (n != s->nblobs) {
 		r = err_set(AERR_PROOF, "%zu proofs for %zu secrets", n, s->nblobs);
@@ -938,7 +1002,8 @@ int session_receipt(struct session *s, const struct session_proof *proofs, size_
 	s->verdict.step = SESSION_STEP_RECEIPT;
 	s->verdict.secrets_proven = s->nblobs;
 	drop_blobs(s);
-	s->state = SESSION_QUOTED;
+	if ((r = enter(s, SESSION_STEP_RECEIPT, SESSION_QUOTED)) != 0)
+		goto fail;
 	if (verdict)
 		*verdict = s->verdict;
 	return 0;

@@ -9,12 +9,14 @@
  *
  * An AK this node's TPM activated in an earlier session (session_set_prior)
  * goes from ENDORSED straight to ACTIVATED. A quote from another boot than
- * the AK's activation is no verdict but SESSION_NEXT_REACTIVATE:
- * session_reactivate issues a new credential for the same AK (AK_ADMITTED
- * again).
+ * the AK's activation is no verdict but SESSION_NEXT_REACTIVATE and state
+ * REACTIVATE_DUE: session_reactivate issues a new credential for the same AK
+ * (AK_ADMITTED again).
  *
- * Every step is accepted once and in order (AERR_STATE otherwise); a quote
- * round (request + quote) may repeat after QUOTED (re-attestation with the same
+ * The table of which state admits which call and moves where is in one
+ * place, session.c's session_machine. Every step is accepted once and in
+ * order (AERR_STATE otherwise, the session unchanged); a quote round
+ * (request + quote) may repeat after QUOTED (re-attestation with the same
  * AK). Any failed check moves the session to FAILED, which accepts nothing.
  *
  * Proof before state: session_proven says whether the peer has proven the
@@ -49,6 +51,8 @@ enum session_state {
 	SESSION_NEW = 0,
 	SESSION_ENDORSED,
 	SESSION_AK_ADMITTED,   /* credential challenge issued */
+	SESSION_REACTIVATE_DUE, /* a quote showed another boot than the AK's activation:
+				 * a new challenge first (session_reactivate) */
 	SESSION_ACTIVATED,     /* AK bound to the EK; quotes may be requested */
 	SESSION_QUOTED,        /* at least one quote passed */
 	SESSION_SECRETS_SENT,  /* secrets delivered, proofs of receipt awaited */
@@ -220,8 +224,9 @@ int session_set_prior(struct session *s, const struct session_prior *prior, int 
  * challenge to send. */
 int session_ak_preactivated(const struct session *s);
 
-/* After session_quote asked for SESSION_NEXT_REACTIVATE: a new credential for
- * the same AK (state AK_ADMITTED; then session_activate and a new quote round). */
+/* After session_quote asked for SESSION_NEXT_REACTIVATE (state
+ * REACTIVATE_DUE): a new credential for the same AK (state AK_ADMITTED; then
+ * session_activate and a new quote round). */
 int session_reactivate(struct session *s, struct session_challenge *out) ATTEST_WUR;
 
 /* Step 3. Constant-time comparison with the secret (AERR_CREDENTIAL); the secret is

@@ -1251,11 +1251,12 @@ static void test_reactivation(void **state)
 	assert_int_equal(session_reactivate(c.s, &c.ch), AERR_STATE);
 	request_and_quote(&c);
 	assert_int_equal(do_quote(&c, &v), ASKS_REACTIVATE);
-	assert_int_equal(session_get_state(c.s), SESSION_AK_ADMITTED);
+	assert_int_equal(session_get_state(c.s), SESSION_REACTIVATE_DUE);
 	assert_int_equal(v.pass, 0);
 	/* Neither a new quote nor an activation before the new challenge. */
 	assert_int_equal(session_quote_request(c.s, &c.qr), AERR_STATE);
 	assert_int_equal(session_reactivate(c.s, &c.ch), 0);
+	assert_int_equal(session_get_state(c.s), SESSION_AK_ADMITTED);
 	assert_int_equal(c.ch.ak_name.size, T.ak_name.size);
 	assert_int_equal(do_activate(&c), 0);
 	request_and_quote(&c);
@@ -1294,6 +1295,270 @@ static void test_not_enrolled(void **state)
 	session_free(c.s);
 }
 
+/* ------------------------------------------------------------ the state machine, walked */
+
+/* Where a walk starts: a state reached as the services reach it, and what
+ * the calls' guards need there (a nonce issued, an AK the store bound, a
+ * passing verdict). */
+enum walk_pos {
+	POS_NEW, POS_ENDORSED, POS_ENDORSED_PRIOR, POS_AK_ADMITTED, POS_REACTIVATE_DUE, POS_ACTIVATED,
+	POS_ACTIVATED_NONCE, POS_ACTIVATED_STORE, POS_ACTIVATED_STALE, POS_QUOTED, POS_QUOTED_NONCE,
+	POS_QUOTED_REBOOT, POS_QUOTED_UNJUDGED, POS_SECRETS_SENT, POS_FAILED, POS_COUNT
+};
+
+enum walk_call {
+	W_ENDORSE, W_ENDORSE_KNOWN, W_SET_PRIOR, W_AK, W_ACTIVATE, W_REACTIVATE, W_QUOTE_REQUEST,
+	W_QUOTE_PREISSUED, W_QUOTE, W_NEXT_REQUEST, W_SECRETS, W_RECEIPT, W_COUNT
+};
+
+static const char *const walk_call_names[W_COUNT] = {
+	"endorse", "endorse_known", "set_prior", "ak", "activate", "reactivate", "quote_request",
+	"quote_preissued", "quote", "next_request", "secrets", "receipt",
+};
+
+#define W(x) (1u << (x))
+#define W_QUOTED_CALLS (W(W_QUOTE_REQUEST) | W(W_QUOTE) | W(W_NEXT_REQUEST) | W(W_SECRETS))
+
+/* What the design (docs/design.md, session.h) says each position admits;
+ * every other call is refused with AERR_STATE and changes nothing. */
+static const struct {
+	enum session_state state;
+	uint32_t admits;
+} walk_expect[POS_COUNT] = {
+	[POS_NEW] = { SESSION_NEW, W(W_ENDORSE) | W(W_ENDORSE_KNOWN) },
+	[POS_ENDORSED] = { SESSION_ENDORSED, W(W_SET_PRIOR) | W(W_AK) },
+	[POS_ENDORSED_PRIOR] = { SESSION_ENDORSED, W(W_SET_PRIOR) | W(W_AK) },
+	[POS_AK_ADMITTED] = { SESSION_AK_ADMITTED, W(W_ACTIVATE) },
+	[POS_REACTIVATE_DUE] = { SESSION_REACTIVATE_DUE, W(W_REACTIVATE) },
+	/* No nonce yet: no quote; activated here: nothing pre-issued. */
+	[POS_ACTIVATED] = { SESSION_ACTIVATED, W(W_QUOTE_REQUEST) },
+	[POS_ACTIVATED_NONCE] = { SESSION_ACTIVATED, W(W_QUOTE_REQUEST) | W(W_QUOTE) },
+	[POS_ACTIVATED_STORE] = { SESSION_ACTIVATED, W(W_QUOTE_REQUEST) | W(W_QUOTE_PREISSUED) },
+	[POS_ACTIVATED_STALE] = { SESSION_ACTIVATED, W(W_QUOTE_REQUEST) | W(W_QUOTE_PREISSUED) | W(W_QUOTE) },
+	[POS_QUOTED] = { SESSION_QUOTED, W_QUOTED_CALLS },
+	[POS_QUOTED_NONCE] = { SESSION_QUOTED, W_QUOTED_CALLS },
+	[POS_QUOTED_REBOOT] = { SESSION_QUOTED, W_QUOTED_CALLS },
+	/* Not passed: neither secrets nor a request handed out with a verdict. */
+	[POS_QUOTED_UNJUDGED] = { SESSION_QUOTED, W(W_QUOTE_REQUEST) | W(W_QUOTE) },
+	[POS_SECRETS_SENT] = { SESSION_SECRETS_SENT, W(W_RECEIPT) },
+	[POS_FAILED] = { SESSION_FAILED, 0 },
+};
+
+/* The moves between states the design allows (besides staying, and failing). */
+static const enum session_state walk_moves[][2] = {
+	{ SESSION_NEW, SESSION_ENDORSED },
+	{ SESSION_ENDORSED, SESSION_AK_ADMITTED },
+	{ SESSION_ENDORSED, SESSION_ACTIVATED },
+	{ SESSION_AK_ADMITTED, SESSION_ACTIVATED },
+	{ SESSION_REACTIVATE_DUE, SESSION_AK_ADMITTED },
+	{ SESSION_ACTIVATED, SESSION_QUOTED },
+	{ SESSION_ACTIVATED, SESSION_REACTIVATE_DUE },
+	{ SESSION_QUOTED, SESSION_REACTIVATE_DUE },
+	{ SESSION_QUOTED, SESSION_SECRETS_SENT },
+	{ SESSION_SECRETS_SENT, SESSION_QUOTED },
+};
+
+struct walk {
+	struct ctx c;
+	struct secret_conf conf;
+	struct secret_def def;
+	const struct secret_blob *blobs;
+};
+
+static void walk_to(struct walk *w, enum walk_pos pos)
+{
+	struct ctx *c = &w->c;
+	struct session_prior pr;
+	struct session_verdict v;
+	const struct secret_def *defs[1] = { &w->def };
+
+	ctx_init(c);
+	secret_def_aes(&w->conf, &w->def, "walk", 0x33);
+	w->blobs = NULL;
+	if (pos == POS_QUOTED_UNJUDGED)
+		c->p.has_reference = 0;
+	switch (pos) {
+	case POS_NEW:
+		ctx_start(c);
+		break;
+	case POS_ENDORSED:
+	case POS_ENDORSED_PRIOR:
+		ctx_start(c);
+		assert_int_equal(do_endorse(c), 0);
+		prior_of(&pr, T.clock->resetCount, T.clock->restartCount, T.clock->clock - 1, 1);
+		if (pos == POS_ENDORSED_PRIOR)
+			assert_int_equal(session_set_prior(c->s, &pr, 1), 0);
+		break;
+	case POS_AK_ADMITTED:
+		ctx_start(c);
+		assert_int_equal(do_endorse(c), 0);
+		assert_int_equal(do_ak(c, T.ak_pub_wire, T.ak_pub_len), 0);
+		break;
+	case POS_REACTIVATE_DUE:
+	case POS_ACTIVATED_STALE:
+		prior_of(&pr, T.clock->resetCount - 1, 0, 0, 1);
+		start_with_prior(c, &pr);
+		assert_int_equal(session_quote_request(c->s, &c->qr), 0);
+		if (pos == POS_REACTIVATE_DUE) {
+			fake_quote(c->qr.nonce, c->qr.nonce_len, &c->qr.pcrs, &c->q);
+			assert_int_equal(do_quote(c, &v), ASKS_REACTIVATE);
+		}
+		break;
+	case POS_ACTIVATED_STORE:
+		prior_of(&pr, T.clock->resetCount, T.clock->restartCount, T.clock->clock - 1, 1);
+		start_with_prior(c, &pr);
+		break;
+	case POS_ACTIVATED:
+	case POS_ACTIVATED_NONCE:
+		to_activated(c);
+		if (pos == POS_ACTIVATED_NONCE)
+			assert_int_equal(session_quote_request(c->s, &c->qr), 0);
+		break;
+	case POS_QUOTED:
+	case POS_QUOTED_NONCE:
+	case POS_QUOTED_REBOOT:
+	case POS_QUOTED_UNJUDGED:
+	case POS_SECRETS_SENT:
+		to_activated(c);
+		request_and_quote(c);
+		assert_int_equal(do_quote(c, &v), 0);
+		assert_int_equal(v.pass, pos != POS_QUOTED_UNJUDGED);
+		if (pos == POS_QUOTED_NONCE || pos == POS_QUOTED_REBOOT)
+			assert_int_equal(session_quote_request(c->s, &c->qr), 0);
+		if (pos == POS_QUOTED_REBOOT)
+			T.clock->resetCount++; /* undone by walk_done */
+		if (pos == POS_SECRETS_SENT)
+			assert_int_equal(session_secrets(c->s, defs, 1, &w->blobs), 0);
+		break;
+	case POS_FAILED:
+		to_activated(c);
+		assert_int_equal(session_reject(c->s, SESSION_STEP_QUOTE, AERR_NONCE), AERR_NONCE);
+		break;
+	default:
+		fail_msg("position %d", pos);
+	}
+}
+
+static void walk_done(struct walk *w, enum walk_pos pos)
+{
+	if (pos == POS_QUOTED_REBOOT)
+		T.clock->resetCount--;
+	session_free(w->c.s);
+}
+
+/* One call as a peer's message makes it, with the inputs a genuine peer
+ * would send in this position. */
+static int walk_call(struct walk *w, enum walk_call call)
+{
+	struct ctx *c = &w->c;
+	struct session_prior pr;
+	struct session_resume res;
+	struct session_quote_request qr;
+	struct session_challenge ch;
+	struct session_verdict v;
+	struct session_proof proof;
+	const struct secret_def *defs[1] = { &w->def };
+	const struct secret_blob *blobs;
+	uint8_t secret[64] = { 0 }, mac[32];
+	size_t len = SESSION_SECRET_LEN;
+
+	switch (call) {
+	case W_ENDORSE:
+		return do_endorse(c);
+	case W_ENDORSE_KNOWN:
+		return session_endorse_known(c->s, &T.ek_pub);
+	case W_SET_PRIOR:
+		prior_of(&pr, T.clock->resetCount, T.clock->restartCount, T.clock->clock - 1, 0);
+		return session_set_prior(c->s, &pr, 1);
+	case W_AK:
+		return do_ak(c, T.ak_pub_wire, T.ak_pub_len);
+	case W_ACTIVATE:
+		if (c->ch.blob.size)
+			assert_int_equal(fake_activate(T.tpm, &c->ch, secret, sizeof(secret), &len), 0);
+		return session_activate(c->s, secret, len);
+	case W_REACTIVATE:
+		return session_reactivate(c->s, &ch);
+	case W_QUOTE_REQUEST:
+		return session_quote_request(c->s, &qr);
+	case W_QUOTE_PREISSUED:
+		memset(&res, 0, sizeof(res));
+		res.issued_ms = res.anchor_ms = fake_now;
+		res.reset_count = T.clock->resetCount;
+		res.restart_count = T.clock->restartCount;
+		res.clock = res.anchor_clock = T.clock->clock;
+		return session_quote_preissued(c->s, &res);
+	case W_QUOTE:
+		fake_quote(c->qr.nonce, SESSION_NONCE_LEN, &c->p.pcrs, &c->q);
+		return do_quote(c, &v);
+	case W_NEXT_REQUEST:
+		return session_next_request(c->s, &res, &qr);
+	case W_SECRETS:
+		return session_secrets(c->s, defs, 1, &blobs);
+	case W_RECEIPT:
+		if (!w->blobs)
+			return session_receipt(c->s, &proof, 0, &v);
+		hmac_proof(&w->blobs[0], mac);
+		proof = (struct session_proof){ .name = "walk", .proof = mac, .len = sizeof(mac) };
+		return session_receipt(c->s, &proof, 1, &v);
+	default:
+		fail_msg("call %d", call);
+	}
+	return -1;
+}
+
+static int walk_move_allowed(enum session_state from, enum session_state to)
+{
+	for (size_t i = 0; i < ARRAY_LEN(walk_moves); i++)
+		if (walk_moves[i][0] == from && walk_moves[i][1] == to)
+			return 1;
+	return 0;
+}
+
+/* Every call in every position: a call the position does not admit is
+ * refused (AERR_STATE) and leaves the state as it was; an admitted one is
+ * not refused for its order and moves only along the design's moves (or to
+ * FAILED). Every move of the design is seen, and every state. */
+static void test_session_machine(void **state)
+{
+	int seen_move[ARRAY_LEN(walk_moves)] = { 0 };
+	int seen_state[SESSION_FAILED + 1] = { 0 };
+
+	(void)state;
+	for (int pos = 0; pos < POS_COUNT; pos++) {
+		for (int call = 0; call < W_COUNT; call++) {
+			struct walk w;
+			enum session_state from, to;
+			int r, admitted = (walk_expect[pos].admits & W(call)) != 0;
+
+			walk_to(&w, (enum walk_pos)pos);
+			from = session_get_state(w.c.s);
+			if (from != walk_expect[pos].state)
+				fail_msg("position %d is in state %s", pos, session_state_name(from));
+			seen_state[from] = 1;
+			r = walk_call(&w, (enum walk_call)call);
+			to = session_get_state(w.c.s);
+			if (!admitted && (r != AERR_STATE || to != from))
+				fail_msg("%s in %s (position %d): %d, state %s; want AERR_STATE, unchanged",
+					 walk_call_names[call], session_state_name(from), pos, r, session_state_name(to));
+			if (admitted && (r == AERR_STATE ||
+					 (to != from && to != SESSION_FAILED && !walk_move_allowed(from, to))))
+				fail_msg("%s in %s (position %d): %d, moved to %s", walk_call_names[call],
+					 session_state_name(from), pos, r, session_state_name(to));
+			for (size_t i = 0; i < ARRAY_LEN(walk_moves); i++)
+				if (walk_moves[i][0] == from && walk_moves[i][1] == to)
+					seen_move[i] = 1;
+			walk_done(&w, (enum walk_pos)pos);
+		}
+	}
+	for (size_t i = 0; i < ARRAY_LEN(walk_moves); i++)
+		if (!seen_move[i])
+			fail_msg("move %s -> %s never made", session_state_name(walk_moves[i][0]),
+				 session_state_name(walk_moves[i][1]));
+	for (int st = 0; st <= SESSION_FAILED; st++)
+		if (!seen_state[st])
+			fail_msg("state %s never walked", session_state_name((enum session_state)st));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1325,6 +1590,7 @@ int main(void)
 		cmocka_unit_test(test_counters_backwards),
 		cmocka_unit_test(test_reactivation),
 		cmocka_unit_test(test_not_enrolled),
+		cmocka_unit_test(test_session_machine),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
