@@ -1,4 +1,5 @@
-/* attestor configuration: INI (libinih), see examples/attestor-pull.conf. */
+/* attestor configuration: INI (common/conf.h's loader), see
+ * examples/attestor-pull.conf. */
 #ifndef ATTEST_ATTESTOR_CONFIG_H
 #define ATTEST_ATTESTOR_CONFIG_H
 
@@ -7,6 +8,7 @@
 
 #include <tss2/tss2_tpm2_types.h>
 
+#include "conf.h"
 #include "err.h"
 #include "rpc.h"
 
@@ -32,22 +34,17 @@ struct attestor_config {
 	char event_log[PATH_MAX];  /* TCG boot event log sent with quotes; "" = none */
 	char ima_log[PATH_MAX];    /* IMA binary measurement list sent with quotes; "" = none */
 	int log_level;             /* enum log_level */
-	struct {
-		char ca[PATH_MAX];
-		char cert[PATH_MAX];
-		char key[PATH_MAX];
-		char server_name[256]; /* push: name expected in the verifier's certificate; "" = its host */
-		/* pull: the only TLS identities (first subjectAltName) whose
-		 * calls are answered; required unless insecure, refused in push
-		 * mode (there server_name pins the verifier). */
-		char verifier_ids[CONFIG_VERIFIER_IDS_MAX][CONFIG_IDENTITY_MAX + 1];
-		unsigned n_verifier_ids;
-		int insecure;
-	} tls;
+	struct conf_tls tls;       /* [tls], as the verifier's; server_name (push): the name
+				    * expected in the verifier's certificate, "" = its host */
+	/* [tls] verifier_identity (pull): the only TLS identities (first
+	 * subjectAltName) whose calls are answered; required unless insecure,
+	 * refused in push mode (there server_name pins the verifier). */
+	char verifier_ids[CONFIG_VERIFIER_IDS_MAX][CONFIG_IDENTITY_MAX + 1];
+	unsigned n_verifier_ids;
 };
 
-/* Defaults, then the file. Unknown section/key or bad value: AERR_CONFIG with
- * "FILE:LINE: ..." as detail; a missing file: AERR_IO. Relative paths are
+/* Defaults, then the file. Unknown section/key, bad value or a file that
+ * cannot be read: AERR_CONFIG with "FILE:LINE: ..." as detail. Relative paths are
  * resolved against the config file's directory. Whole-file rules, AERR_CONFIG
  * naming the key: push needs verifier; TLS needs ca, cert and key; pull over
  * TLS needs verifier_identity, which push and insecure refuse. */

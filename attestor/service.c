@@ -430,9 +430,9 @@ int service_pull_start(const struct attestor_config *cfg, struct service **out)
 	*out = NULL;
 	/* The config loader refuses this too; a caller that builds its own
 	 * config (the benchmark) must not get an attestor that answers anyone. */
-	if (!cfg->tls.insecure && (cfg->tls.n_verifier_ids == 0 || cfg->tls.n_verifier_ids > CONFIG_VERIFIER_IDS_MAX))
+	if (!cfg->tls.insecure && (cfg->n_verifier_ids == 0 || cfg->n_verifier_ids > CONFIG_VERIFIER_IDS_MAX))
 		return err_set(AERR_CONFIG, "pull mode over TLS needs 1..%d verifier_identity names, not %u",
-			       CONFIG_VERIFIER_IDS_MAX, cfg->tls.n_verifier_ids);
+			       CONFIG_VERIFIER_IDS_MAX, cfg->n_verifier_ids);
 	if ((r = rpc_handler_table(d, service_handlers, ARRAY_LEN(service_handlers),
 				   handlers, ARRAY_LEN(handlers))) != 0)
 		return r;
@@ -440,8 +440,8 @@ int service_pull_start(const struct attestor_config *cfg, struct service **out)
 		return err_set(AERR_ALLOC, "service");
 	pthread_mutex_init(&svc->stats_lock, NULL);
 	pthread_mutex_init(&svc->session_lock, NULL);
-	memcpy(svc->verifier_ids, cfg->tls.verifier_ids, sizeof(svc->verifier_ids));
-	svc->n_verifier_ids = cfg->tls.n_verifier_ids;
+	memcpy(svc->verifier_ids, cfg->verifier_ids, sizeof(svc->verifier_ids));
+	svc->n_verifier_ids = cfg->n_verifier_ids;
 	svc->insecure = cfg->tls.insecure;
 	snprintf(svc->state_dir, sizeof(svc->state_dir), "%s", cfg->state_dir);
 	snprintf(svc->event_log, sizeof(svc->event_log), "%s", cfg->event_log);

@@ -48,8 +48,8 @@ static int bench_attestor_config(const struct bench_attestor_opts *o, struct att
 		return err_set(AERR_INVALID_ARG, "tcti or pki path too long");
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1:0");
 	/* The demo PKI's verifier (certs/mkpki.sh), whose driver the benchmark runs. */
-	snprintf(c->tls.verifier_ids[0], sizeof(c->tls.verifier_ids[0]), "verifier");
-	c->tls.n_verifier_ids = 1;
+	snprintf(c->verifier_ids[0], sizeof(c->verifier_ids[0]), "verifier");
+	c->n_verifier_ids = 1;
 	if (o->state_dir)
 		snprintf(c->state_dir, sizeof(c->state_dir), "%s", o->state_dir);
 	c->log_level = log_get_level();

@@ -27,11 +27,11 @@ int fuzz_attestor_config(const uint8_t *data, size_t size)
 		FUZZ_CHECK(memchr(cfg.ima_log, '\0', sizeof(cfg.ima_log)));
 		FUZZ_CHECK(memchr(cfg.tls.server_name, '\0', sizeof(cfg.tls.server_name)));
 		/* A pull attestor over TLS always knows whom it answers. */
-		FUZZ_CHECK(cfg.tls.n_verifier_ids <= CONFIG_VERIFIER_IDS_MAX);
-		FUZZ_CHECK(cfg.mode != CONFIG_MODE_PULL || cfg.tls.insecure || cfg.tls.n_verifier_ids > 0);
-		for (unsigned i = 0; i < cfg.tls.n_verifier_ids; i++)
-			FUZZ_CHECK(cfg.tls.verifier_ids[i][0] &&
-				   memchr(cfg.tls.verifier_ids[i], '\0', sizeof(cfg.tls.verifier_ids[i])));
+		FUZZ_CHECK(cfg.n_verifier_ids <= CONFIG_VERIFIER_IDS_MAX);
+		FUZZ_CHECK(cfg.mode != CONFIG_MODE_PULL || cfg.tls.insecure || cfg.n_verifier_ids > 0);
+		for (unsigned i = 0; i < cfg.n_verifier_ids; i++)
+			FUZZ_CHECK(cfg.verifier_ids[i][0] &&
+				   memchr(cfg.verifier_ids[i], '\0', sizeof(cfg.verifier_ids[i])));
 		FUZZ_CHECK(cfg.ak_alg == TPM2_ALG_ECC || cfg.ak_alg == TPM2_ALG_RSA);
 		FUZZ_CHECK(cfg.ek_alg == TPM2_ALG_ECC || cfg.ek_alg == TPM2_ALG_RSA);
 	}

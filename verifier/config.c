@@ -8,6 +8,7 @@
 #include <ini.h>
 
 #define LOG_MODULE "config"
+#include "array.h"
 #include "conf.h"
 #include "config.h"
 #include "log.h"
@@ -15,246 +16,148 @@
 #include "pull/target.h"
 #include "tpmpub.h"
 
-/* Parser state: inih does not report line numbers to the handler in Debian's
- * build, so our own reader counts them. */
+/* What the verifier's own sections need beside the loader's state. */
 struct parse {
+	struct conf_load l;
 	struct verifier_config *cfg;
-	const char *path;
-	char dir[PATH_MAX];
-	struct conf_reader rd;         /* the file, and the line being read */
-	int failed;
-	int code;
-	char msg[480];
-	int has_pcrs;
-	int has_window;
-	int has_per_identity;
-	int set_require_event_log, set_require_ima; /* given explicitly */
-	char last_section[128];        /* to tell a repeated [secret NAME] from its continuation */
 };
 
-/* Records the first problem only: that is the one the operator fixes first. */
-static int fail(struct parse *p, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct parse *p, int code, const char *fmt, ...)
+#define CFG struct verifier_config
+
+static const struct conf_choice ak_algs[] = {
+	{ "ecc", TPM2_ALG_ECC }, { "rsa", TPM2_ALG_RSA }, { "any", TPM2_ALG_NULL }, { NULL, 0 },
+};
+static const struct conf_choice enrollments[] = { { "auto", 0 }, { "explicit", 1 }, { NULL, 0 } };
+static const struct conf_choice secret_kinds[] = {
+	{ "aes256", SECRET_AES256 }, { "rsa", SECRET_RSA }, { NULL, 0 },
+};
+
+static int parse_pcrs(struct conf_load *l, void *field, const char *v)
 {
-	char text[400];
-	va_list ap;
+	TPML_PCR_SELECTION *sel = field;
 
-	if (p->failed)
-		return 0;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	snprintf(p->msg, sizeof(p->msg), "%s:%d: %s", p->path, p->rd.line, text);
-	p->failed = 1;
-	p->code = code;
-	return 0;
-}
-
-/* A path relative to the config file's directory, as a new absolute-or-as-given string. */
-static int set_path(struct parse *p, char **dst, const char *v)
-{
-	char *s;
-
-	free(*dst);
-	*dst = NULL;
-	if (!*v)
-		return 0;
-	if (v[0] == '/' || !p->dir[0])
-		s = strdup(v);
-	else if (asprintf(&s, "%s/%s", p->dir, v) < 0)
-		s = NULL;
-	if (!s)
-		return fail(p, AERR_ALLOC, "out of memory");
-	*dst = s;
+	if (pcrsel_parse(v, sel) != 0)
+		return conf_fail(l, AERR_CONFIG, "pcrs: %s", err_detail());
+	if (sel->count == 0)
+		return conf_fail(l, AERR_CONFIG, "pcrs selects nothing");
 	return 1;
 }
 
-static int set_str(struct parse *p, char **dst, const char *v)
+static int parse_eventlog_pcrs(struct conf_load *l, void *field, const char *v)
 {
-	free(*dst);
-	*dst = NULL;
-	if (!*v)
-		return 1;
-	if (!(*dst = strdup(v)))
-		return fail(p, AERR_ALLOC, "out of memory");
+	TPML_PCR_SELECTION sel;
+	char text[128];
+	uint32_t mask;
+
+	if (snprintf(text, sizeof(text), "sha256:%s", v) >= (int)sizeof(text) || pcrsel_parse(text, &sel) != 0)
+		return conf_fail(l, AERR_CONFIG, "eventlog_pcrs must be PCRs and ranges like 0-9,14, not '%s'", v);
+	mask = pcrsel_mask(&sel, TPM2_ALG_SHA256);
+	memcpy(field, &mask, sizeof(mask));
 	return 1;
 }
 
-static int alg_value(const char *v, int allow_any, TPM2_ALG_ID *out)
+/* targets = HOST:PORT[, ...], each in its one canonical spelling: a node is
+ * bound to its target by this string. Lines add to the list. */
+static int parse_targets(struct conf_load *l, void *field, const char *v)
 {
-	if ((*out = tpmpub_type_from_name(v)) != TPM2_ALG_ERROR)
-		return 0;
-	if (!allow_any || strcmp(v, "any") != 0)
-		return -1;
-	*out = TPM2_ALG_NULL;
-	return 0;
-}
+	struct verifier_config *c = l->cfg;
+	char buf[8192], *save = NULL, *tok;
 
-static int verifier_key(struct parse *p, const char *name, const char *v)
-{
-	struct verifier_config *c = p->cfg;
-	unsigned long n;
-	int b, lvl;
+	(void)field;
+	if (strlen(v) >= sizeof(buf))
+		return conf_fail(l, AERR_CONFIG, "targets is too long");
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		char canon[TARGET_MAX];
 
-	if (!strcmp(name, "mode")) {
-		if (!strcmp(v, "pull"))
-			c->mode = CONFIG_MODE_PULL;
-		else if (!strcmp(v, "push"))
-			c->mode = CONFIG_MODE_PUSH;
-		else
-			return fail(p, AERR_CONFIG, "mode must be pull or push, not '%s'", v);
-	} else if (!strcmp(name, "ek_roots")) {
-		if (!*v)
-			return fail(p, AERR_CONFIG, "ek_roots must name a directory");
-		return set_path(p, &c->ek_roots, v);
-	} else if (!strcmp(name, "ek_alg")) {
-		if (alg_value(v, 0, &c->ek_alg))
-			return fail(p, AERR_CONFIG, "ek_alg must be rsa or ecc, not '%s'", v);
-	} else if (!strcmp(name, "require_ek_cert")) {
-		if (conf_bool(v, &b))
-			return fail(p, AERR_CONFIG, "require_ek_cert must be true or false, not '%s'", v);
-		c->require_ek_cert = b;
-	} else if (!strcmp(name, "platform_ca")) {
-		return set_path(p, &c->platform_ca, v) || !p->failed;
-	} else if (!strcmp(name, "require_platform_cert")) {
-		if (conf_bool(v, &b))
-			return fail(p, AERR_CONFIG, "require_platform_cert must be true or false, not '%s'", v);
-		c->require_platform_cert = b;
-	} else if (!strcmp(name, "pcrs")) {
-		if (pcrsel_parse(v, &c->pcrs) != 0)
-			return fail(p, AERR_CONFIG, "pcrs: %s", err_detail());
-		if (c->pcrs.count == 0)
-			return fail(p, AERR_CONFIG, "pcrs selects nothing");
-		p->has_pcrs = 1;
-	} else if (!strcmp(name, "ak_alg")) {
-		if (alg_value(v, 1, &c->ak_alg))
-			return fail(p, AERR_CONFIG, "ak_alg must be ecc, rsa or any, not '%s'", v);
-	} else if (!strcmp(name, "nonce_ttl")) {
-		if (conf_uint(v, 1, 86400, &n))
-			return fail(p, AERR_CONFIG, "nonce_ttl must be 1..86400 seconds, not '%s'", v);
-		c->nonce_ttl = (uint32_t)n;
-	} else if (!strcmp(name, "timeout_ms")) {
-		if (conf_uint(v, 1, 3600000, &n))
-			return fail(p, AERR_CONFIG, "timeout_ms must be 1..3600000, not '%s'", v);
-		c->timeout_ms = (int)n;
-	} else if (!strcmp(name, "require_event_log")) {
-		if (conf_bool(v, &b))
-			return fail(p, AERR_CONFIG, "require_event_log must be true or false, not '%s'", v);
-		c->require_event_log = b;
-		p->set_require_event_log = 1;
-	} else if (!strcmp(name, "require_ima")) {
-		if (conf_bool(v, &b))
-			return fail(p, AERR_CONFIG, "require_ima must be true or false, not '%s'", v);
-		c->require_ima = b;
-		p->set_require_ima = 1;
-	} else if (!strcmp(name, "state_dir")) {
-		return set_path(p, &c->state_dir, v) || !p->failed;
-	} else if (!strcmp(name, "boot_policy")) {
-		return set_path(p, &c->boot_policy, v) || !p->failed;
-	} else if (!strcmp(name, "ima_policy")) {
-		return set_path(p, &c->ima_policy, v) || !p->failed;
-	} else if (!strcmp(name, "eventlog_pcrs")) {
-		TPML_PCR_SELECTION sel;
-		char text[128];
-		if (snprintf(text, sizeof(text), "sha256:%s", v) >= (int)sizeof(text) || pcrsel_parse(text, &sel) != 0)
-			return fail(p, AERR_CONFIG, "eventlog_pcrs must be PCRs and ranges like 0-9,14, not '%s'", v);
-		c->eventlog_pcrs = pcrsel_mask(&sel, TPM2_ALG_SHA256);
-	} else if (!strcmp(name, "targets")) {
-		char buf[8192], *save = NULL, *tok;
-
-		if (strlen(v) >= sizeof(buf))
-			return fail(p, AERR_CONFIG, "targets is too long");
-		strcpy(buf, v);
-		for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-			char canon[TARGET_MAX];
-
-			/* One spelling: a node is bound to its target by this string. */
-			if (target_canonical(tok, canon) != 0)
-				return fail(p, AERR_CONFIG, "%s", err_detail());
-			if (target_listed(canon, c->targets, c->ntargets))
-				return fail(p, AERR_CONFIG, "target '%s' is listed twice (as %s)", tok, canon);
-			if (c->ntargets == CONFIG_MAX_TARGETS)
-				return fail(p, AERR_CONFIG, "more than %d targets", CONFIG_MAX_TARGETS);
-			if (!(c->targets[c->ntargets++] = strdup(canon)))
-				return fail(p, AERR_ALLOC, "out of memory");
-		}
-	} else if (!strcmp(name, "listen")) {
-		if (!strchr(v, ':'))
-			return fail(p, AERR_CONFIG, "listen must be HOST:PORT, not '%s'", v);
-		return set_str(p, &c->listen, v);
-	} else if (!strcmp(name, "session_ttl")) {
-		if (conf_uint(v, 1, 86400, &n))
-			return fail(p, AERR_CONFIG, "session_ttl must be 1..86400 seconds, not '%s'", v);
-		c->session_ttl = (uint32_t)n;
-	} else if (!strcmp(name, "reattest_interval")) {
-		if (conf_uint(v, 1, 7 * 86400, &n))
-			return fail(p, AERR_CONFIG, "reattest_interval must be 1..604800 seconds, not '%s'", v);
-		c->reattest_interval = (uint32_t)n;
-	} else if (!strcmp(name, "max_sessions")) {
-		if (conf_uint(v, 1, 1000000, &n))
-			return fail(p, AERR_CONFIG, "max_sessions must be 1..1000000, not '%s'", v);
-		c->max_sessions = (uint32_t)n;
-	} else if (!strcmp(name, "pre_issued_requests")) {
-		if (conf_bool(v, &b))
-			return fail(p, AERR_CONFIG, "pre_issued_requests must be true or false, not '%s'", v);
-		c->pre_issued_requests = b;
-	} else if (!strcmp(name, "max_sessions_per_identity")) {
-		if (conf_uint(v, 1, 1000000, &n))
-			return fail(p, AERR_CONFIG, "max_sessions_per_identity must be 1..1000000, not '%s'", v);
-		c->max_sessions_per_identity = (uint32_t)n;
-		p->has_per_identity = 1;
-	} else if (!strcmp(name, "reattest_window")) {
-		if (conf_uint(v, 0, 30 * 86400, &n))
-			return fail(p, AERR_CONFIG, "reattest_window must be 0 (off) or 1..2592000 seconds, not '%s'", v);
-		c->reattest_window = (uint32_t)n;
-		p->has_window = 1;
-	} else if (!strcmp(name, "threads")) {
-		if (conf_uint(v, 1, 64, &n))
-			return fail(p, AERR_CONFIG, "threads must be 1..64, not '%s'", v);
-		c->threads = (uint32_t)n;
-	} else if (!strcmp(name, "enrollment")) {
-		if (strcmp(v, "auto") && strcmp(v, "explicit"))
-			return fail(p, AERR_CONFIG, "enrollment must be auto or explicit, not '%s'", v);
-		c->explicit_enrollment = !strcmp(v, "explicit");
-	} else if (!strcmp(name, "hook")) {
-		if (!*v)
-			return fail(p, AERR_CONFIG, "hook is empty");
-		return set_str(p, &c->hook, v);
-	} else if (!strcmp(name, "hook_timeout")) {
-		if (conf_uint(v, 1, 3600, &n))
-			return fail(p, AERR_CONFIG, "hook_timeout must be 1..3600 seconds, not '%s'", v);
-		c->hook_timeout_ms = (uint32_t)n * 1000u;
-	} else if (!strcmp(name, "log_level")) {
-		if ((lvl = log_level_parse(v)) < 0)
-			return fail(p, AERR_CONFIG, "log_level must be error, warn, info or debug, not '%s'", v);
-		c->log_level = lvl;
-	} else {
-		return fail(p, AERR_CONFIG, "unknown key '%s' in [verifier]", name);
+		if (target_canonical(tok, canon) != 0)
+			return conf_fail(l, AERR_CONFIG, "%s", err_detail());
+		if (target_listed(canon, c->targets, c->ntargets))
+			return conf_fail(l, AERR_CONFIG, "target '%s' is listed twice (as %s)", tok, canon);
+		if (c->ntargets == CONFIG_MAX_TARGETS)
+			return conf_fail(l, AERR_CONFIG, "more than %d targets", CONFIG_MAX_TARGETS);
+		if (!(c->targets[c->ntargets++] = strdup(canon)))
+			return conf_fail(l, AERR_ALLOC, "out of memory");
 	}
 	return 1;
 }
 
-static int tls_key(struct parse *p, const char *name, const char *v)
-{
-	struct verifier_config *c = p->cfg;
-	int b;
+static const struct conf_key verifier_keys[] = {
+	CONF_KEY_CHOICE(CFG, "mode", mode, conf_modes),
+	CONF_KEY_PATH(CFG, "ek_roots", ek_roots, CONF_ALLOC | CONF_NOT_EMPTY),
+	CONF_KEY_CHOICE(CFG, "ek_alg", ek_alg, conf_key_algs),
+	CONF_KEY_BOOL(CFG, "require_ek_cert", require_ek_cert),
+	CONF_KEY_PATH(CFG, "platform_ca", platform_ca, CONF_ALLOC),
+	CONF_KEY_BOOL(CFG, "require_platform_cert", require_platform_cert),
+	CONF_KEY_FUNC(CFG, "pcrs", pcrs, parse_pcrs),
+	CONF_KEY_CHOICE(CFG, "ak_alg", ak_alg, ak_algs),
+	CONF_KEY_UINT(CFG, "nonce_ttl", nonce_ttl, 1, 86400, 1, "seconds"),
+	CONF_KEY_UINT(CFG, "timeout_ms", timeout_ms, 1, 3600000, 1, NULL),
+	CONF_KEY_BOOL(CFG, "require_event_log", require_event_log),
+	CONF_KEY_BOOL(CFG, "require_ima", require_ima),
+	CONF_KEY_PATH(CFG, "state_dir", state_dir, CONF_ALLOC),
+	CONF_KEY_PATH(CFG, "boot_policy", boot_policy, CONF_ALLOC),
+	CONF_KEY_PATH(CFG, "ima_policy", ima_policy, CONF_ALLOC),
+	CONF_KEY_FUNC(CFG, "eventlog_pcrs", eventlog_pcrs, parse_eventlog_pcrs),
+	CONF_KEY_FUNC(CFG, "targets", ntargets, parse_targets),
+	CONF_KEY_TEXT(CFG, "listen", listen, CONF_ALLOC | CONF_HOSTPORT),
+	CONF_KEY_UINT(CFG, "session_ttl", session_ttl, 1, 86400, 1, "seconds"),
+	CONF_KEY_UINT(CFG, "reattest_interval", reattest_interval, 1, 7 * 86400, 1, "seconds"),
+	CONF_KEY_UINT(CFG, "max_sessions", max_sessions, 1, 1000000, 1, NULL),
+	CONF_KEY_BOOL(CFG, "pre_issued_requests", pre_issued_requests),
+	CONF_KEY_UINT(CFG, "max_sessions_per_identity", max_sessions_per_identity, 1, 1000000, 1, NULL),
+	CONF_KEY_UINT(CFG, "reattest_window", reattest_window, 0, 30 * 86400, 1, "seconds (0: never)"),
+	CONF_KEY_UINT(CFG, "threads", threads, 1, 64, 1, NULL),
+	CONF_KEY_CHOICE(CFG, "enrollment", explicit_enrollment, enrollments),
+	CONF_KEY_TEXT(CFG, "hook", hook, CONF_ALLOC | CONF_NOT_EMPTY),
+	CONF_KEY_UINT(CFG, "hook_timeout", hook_timeout_ms, 1, 3600, 1000, "seconds"),
+	CONF_KEY_CHOICE(CFG, "log_level", log_level, conf_log_levels),
+};
 
-	if (!strcmp(name, "ca"))
-		return set_path(p, &c->tls.ca, v) || !p->failed;
-	if (!strcmp(name, "cert"))
-		return set_path(p, &c->tls.cert, v) || !p->failed;
-	if (!strcmp(name, "key"))
-		return set_path(p, &c->tls.key, v) || !p->failed;
-	if (!strcmp(name, "server_name"))
-		return set_str(p, &c->tls.server_name, v);
-	if (!strcmp(name, "insecure")) {
-		if (conf_bool(v, &b))
-			return fail(p, AERR_CONFIG, "insecure must be true or false, not '%s'", v);
-		c->tls.insecure = b;
-		return 1;
+static const struct conf_section verifier_sections[] = {
+	{ "verifier", verifier_keys, ARRAY_LEN(verifier_keys), 0 },
+	{ "tls", conf_tls_keys, CONF_TLS_NKEYS, offsetof(CFG, tls) },
+};
+
+/* The secret of a field of it. */
+#define SECRET_OF(field, member) ((struct secret_conf *)((char *)(field) - offsetof(struct secret_conf, member)))
+
+static int parse_secret_hosts(struct conf_load *l, void *field, const char *v)
+{
+	struct secret_conf *sc = SECRET_OF(field, nhosts);
+	char buf[4096], *save = NULL, *tok;
+
+	if (strlen(v) >= sizeof(buf))
+		return conf_fail(l, AERR_CONFIG, "hosts is too long");
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (secret_host_check(tok) != 0)
+			return conf_fail(l, AERR_CONFIG, "[secret %s] hosts: %s", sc->name, err_detail());
+		if (sc->nhosts == SECRET_MAX_HOSTS)
+			return conf_fail(l, AERR_CONFIG, "hosts names more than %d hosts", SECRET_MAX_HOSTS);
+		if (!(sc->hosts[sc->nhosts++] = strdup(tok)))
+			return conf_fail(l, AERR_ALLOC, "out of memory");
 	}
-	return fail(p, AERR_CONFIG, "unknown key '%s' in [tls]", name);
+	return 1;
 }
+
+static int parse_secret_pcrs(struct conf_load *l, void *field, const char *v)
+{
+	struct secret_conf *sc = SECRET_OF(field, pcrs);
+
+	if (pcrsel_parse(v, &sc->pcrs) != 0)
+		return conf_fail(l, AERR_CONFIG, "pcrs: %s", err_detail());
+	sc->has_pcrs = 1;
+	return 1;
+}
+
+static const struct conf_key secret_keys[] = {
+	CONF_KEY_CHOICE(struct secret_conf, "kind", kind, secret_kinds),
+	CONF_KEY_PATH(struct secret_conf, "key", key, CONF_ALLOC),
+	CONF_KEY_PATH(struct secret_conf, "cert", cert, CONF_ALLOC),
+	CONF_KEY_FUNC(struct secret_conf, "hosts", nhosts, parse_secret_hosts),
+	CONF_KEY_FUNC(struct secret_conf, "pcrs", pcrs, parse_secret_pcrs),
+};
 
 /* The [secret NAME] being read; a name seen in an earlier section is refused. */
 static struct secret_conf *secret_section(struct parse *p, const char *section)
@@ -262,21 +165,21 @@ static struct secret_conf *secret_section(struct parse *p, const char *section)
 	struct verifier_config *c = p->cfg;
 	const char *name = section + strlen("secret ");
 	struct secret_conf *grown;
-	int same = !strcmp(section, p->last_section);
+	int same = !strcmp(section, p->l.prev_section);
 
 	for (size_t i = 0; i < c->nsecrets; i++)
 		if (!strcmp(c->secrets[i].name, name)) {
 			if (same && i == c->nsecrets - 1)
 				return &c->secrets[i];
-			fail(p, AERR_CONFIG, "[secret %s] appears twice", name);
+			conf_fail(&p->l, AERR_CONFIG, "[secret %s] appears twice", name);
 			return NULL;
 		}
 	if (secret_name_check(name) != 0) {
-		fail(p, AERR_CONFIG, "[secret %s]: %s", name, err_detail());
+		conf_fail(&p->l, AERR_CONFIG, "[secret %s]: %s", name, err_detail());
 		return NULL;
 	}
 	if (!(grown = realloc(c->secrets, (c->nsecrets + 1) * sizeof(*grown)))) {
-		fail(p, AERR_ALLOC, "out of memory");
+		conf_fail(&p->l, AERR_ALLOC, "out of memory");
 		return NULL;
 	}
 	c->secrets = grown;
@@ -285,69 +188,29 @@ static struct secret_conf *secret_section(struct parse *p, const char *section)
 	return &c->secrets[c->nsecrets++];
 }
 
-static int secret_key(struct parse *p, struct secret_conf *sc, const char *name, const char *v)
+/* [policy] and [secret NAME]: sections of no table. */
+static int other_section(struct conf_load *l, const char *section, const char *name, const char *value)
 {
-	if (!strcmp(name, "kind")) {
-		if (!strcmp(v, "aes256"))
-			sc->kind = SECRET_AES256;
-		else if (!strcmp(v, "rsa"))
-			sc->kind = SECRET_RSA;
-		else
-			return fail(p, AERR_CONFIG, "kind must be aes256 or rsa, not '%s'", v);
-	} else if (!strcmp(name, "key")) {
-		return set_path(p, &sc->key, v) || !p->failed;
-	} else if (!strcmp(name, "cert")) {
-		return set_path(p, &sc->cert, v) || !p->failed;
-	} else if (!strcmp(name, "hosts")) {
-		char buf[4096], *save = NULL, *tok;
+	struct parse *p = l->user;
+	struct secret_conf *sc;
+	int r;
 
-		if (strlen(v) >= sizeof(buf))
-			return fail(p, AERR_CONFIG, "hosts is too long");
-		strcpy(buf, v);
-		for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-			if (secret_host_check(tok) != 0)
-				return fail(p, AERR_CONFIG, "[secret %s] hosts: %s", sc->name, err_detail());
-			if (sc->nhosts == SECRET_MAX_HOSTS)
-				return fail(p, AERR_CONFIG, "hosts names more than %d hosts", SECRET_MAX_HOSTS);
-			if (!(sc->hosts[sc->nhosts++] = strdup(tok)))
-				return fail(p, AERR_ALLOC, "out of memory");
-		}
-	} else if (!strcmp(name, "pcrs")) {
-		if (pcrsel_parse(v, &sc->pcrs) != 0)
-			return fail(p, AERR_CONFIG, "pcrs: %s", err_detail());
-		sc->has_pcrs = 1;
-	} else if (strchr(name, '.')) {
-		if (policy_add(&sc->values, name, v) != 0)
-			return fail(p, AERR_CONFIG, "%s", err_detail());
-	} else {
-		return fail(p, AERR_CONFIG, "unknown key '%s' in [secret %s]", name, sc->name);
-	}
-	return 1;
-}
-
-static int handler(void *user, const char *section, const char *name, const char *value)
-{
-	struct parse *p = user;
-
-	if (p->failed)
-		return 0;
 	if (!strncmp(section, "secret ", 7)) {
-		struct secret_conf *sc = secret_section(p, section);
-
-		snprintf(p->last_section, sizeof(p->last_section), "%s", section);
-		return sc ? secret_key(p, sc, name, value) : 0;
-	}
-	snprintf(p->last_section, sizeof(p->last_section), "%s", section);
-	if (!strcmp(section, "verifier"))
-		return verifier_key(p, name, value);
-	if (!strcmp(section, "tls"))
-		return tls_key(p, name, value);
-	if (!strcmp(section, "policy")) {
-		if (policy_add(&p->cfg->policy, name, value) != 0)
-			return fail(p, AERR_CONFIG, "%s", err_detail());
+		if (!(sc = secret_section(p, section)))
+			return 0;
+		if ((r = conf_apply(l, secret_keys, ARRAY_LEN(secret_keys), sc, name, value)) >= 0)
+			return r;
+		if (!strchr(name, '.'))
+			return conf_fail(l, AERR_CONFIG, "unknown key '%s' in [secret %s]", name, sc->name);
+		if (policy_add(&sc->values, name, value) != 0)
+			return conf_fail(l, AERR_CONFIG, "%s", err_detail());
 		return 1;
 	}
-	return fail(p, AERR_CONFIG, "unknown section [%s]", section);
+	if (strcmp(section, "policy") != 0)
+		return -1;
+	if (policy_add(&p->cfg->policy, name, value) != 0)
+		return conf_fail(l, AERR_CONFIG, "%s", err_detail());
+	return 1;
 }
 
 /* A secret's policy: values alone imply their selection; a selection with
@@ -357,11 +220,11 @@ static int validate_secret(struct parse *p, struct secret_conf *sc)
 	const struct policy *v = &sc->values;
 
 	if (!sc->kind)
-		return err_set(AERR_CONFIG, "%s: [secret %s] needs kind = aes256 | rsa", p->path, sc->name);
+		return err_set(AERR_CONFIG, "%s: [secret %s] needs kind = aes256 | rsa", p->l.path, sc->name);
 	if (!sc->key)
-		return err_set(AERR_CONFIG, "%s: [secret %s] needs key = FILE", p->path, sc->name);
+		return err_set(AERR_CONFIG, "%s: [secret %s] needs key = FILE", p->l.path, sc->name);
 	if (sc->kind == SECRET_RSA && !sc->cert)
-		return err_set(AERR_CONFIG, "%s: [secret %s] kind rsa needs cert = FILE", p->path, sc->name);
+		return err_set(AERR_CONFIG, "%s: [secret %s] kind rsa needs cert = FILE", p->l.path, sc->name);
 	if (v->n == 0)
 		return 0;
 	if (!sc->has_pcrs) {
@@ -371,7 +234,7 @@ static int validate_secret(struct parse *p, struct secret_conf *sc)
 				;
 			if (b == sc->pcrs.count) {
 				if (b == TPM2_NUM_PCR_BANKS)
-					return err_set(AERR_CONFIG, "%s: [secret %s]: too many banks", p->path, sc->name);
+					return err_set(AERR_CONFIG, "%s: [secret %s]: too many banks", p->l.path, sc->name);
 				sc->pcrs.pcrSelections[b].hash = v->e[i].alg;
 				sc->pcrs.pcrSelections[b].sizeofSelect = 3;
 				sc->pcrs.count++;
@@ -383,7 +246,7 @@ static int validate_secret(struct parse *p, struct secret_conf *sc)
 	}
 	if (policy_check_selection(v, &sc->pcrs) != 0) {
 		char what[PATH_MAX + 96];
-		snprintf(what, sizeof(what), "%s: [secret %s]", p->path, sc->name);
+		snprintf(what, sizeof(what), "%s: [secret %s]", p->l.path, sc->name);
 		return err_wrap(AERR_CONFIG, what);
 	}
 	for (uint32_t b = 0; b < sc->pcrs.count; b++)
@@ -396,7 +259,7 @@ static int validate_secret(struct parse *p, struct secret_conf *sc)
 				have = v->e[e].alg == ps->hash && v->e[e].index == i;
 			if (!have)
 				return err_set(AERR_CONFIG, "%s: [secret %s]: PCR %u bank %s is selected but has no value "
-					       "(give every value, or none to take the passing quote's)", p->path, sc->name,
+					       "(give every value, or none to take the passing quote's)", p->l.path, sc->name,
 					       i, crypto_alg_name(ps->hash));
 		}
 	return 0;
@@ -412,7 +275,7 @@ static int validate_secret_reference(struct parse *p, const struct secret_conf *
 
 	if (!c->policy.n && !c->boot_policy && !c->ima_policy)
 		return err_set(AERR_CONFIG, "%s: [secret %s]: secrets go only to nodes that pass against a reference, "
-			       "and there is none ([policy] PCR values, boot_policy or ima_policy)", p->path, sc->name);
+			       "and there is none ([policy] PCR values, boot_policy or ima_policy)", p->l.path, sc->name);
 	if (sc->values.n)
 		return 0;
 	for (uint32_t b = 0; b < sel->count; b++)
@@ -427,7 +290,7 @@ static int validate_secret_reference(struct parse *p, const struct secret_conf *
 			if (!pinned)
 				return err_set(AERR_CONFIG, "%s: [secret %s] has no PCR values of its own, and [policy] does "
 					       "not fix PCR %u bank %s of its selection: give the secret its values "
-					       "(%s.%u = ...) or fix them in [policy]", p->path, sc->name, i,
+					       "(%s.%u = ...) or fix them in [policy]", p->l.path, sc->name, i,
 					       crypto_alg_name(ps->hash), crypto_alg_name(ps->hash), i);
 		}
 	return 0;
@@ -439,7 +302,7 @@ static int validate_secret_hosts(struct parse *p, const struct secret_conf *sc)
 	for (size_t h = 0; h < sc->nhosts; h++)
 		if ((!strncmp(sc->hosts[h], "name:", 5) || !strncmp(sc->hosts[h], "group:", 6)) && !p->cfg->state_dir)
 			return err_set(AERR_CONFIG, "%s: [secret %s] hosts = %s needs state_dir (the names and groups "
-				       "operators assign with verifier enroll)", p->path, sc->name, sc->hosts[h]);
+				       "operators assign with verifier enroll)", p->l.path, sc->name, sc->hosts[h]);
 	return 0;
 }
 
@@ -450,15 +313,15 @@ static int validate_logs(struct parse *p)
 	struct verifier_config *c = p->cfg;
 
 	if (c->boot_policy) {
-		if (p->set_require_event_log && !c->require_event_log)
+		if (conf_given(&p->l, "verifier", "require_event_log") && !c->require_event_log)
 			return err_set(AERR_CONFIG, "%s: boot_policy needs the boot event log: require_event_log "
-				       "cannot be false with it", p->path);
+				       "cannot be false with it", p->l.path);
 		c->require_event_log = 1;
 	}
 	if (c->ima_policy) {
-		if (p->set_require_ima && !c->require_ima)
+		if (conf_given(&p->l, "verifier", "require_ima") && !c->require_ima)
 			return err_set(AERR_CONFIG, "%s: ima_policy needs the IMA list: require_ima cannot be false "
-				       "with it", p->path);
+				       "with it", p->l.path);
 		c->require_ima = 1;
 	}
 	return 0;
@@ -472,41 +335,41 @@ static int validate(struct parse *p)
 
 	if (!c->ek_roots && !(c->ek_roots = strdup(CONFIG_DEFAULT_EK_ROOTS)))
 		return err_set(AERR_ALLOC, "out of memory");
-	if (!p->has_pcrs && pcrsel_parse("sha256:0-7+sha1:0-7", &c->pcrs) != 0)
+	if (!conf_given(&p->l, "verifier", "pcrs") && pcrsel_parse("sha256:0-7+sha1:0-7", &c->pcrs) != 0)
 		return err_wrap(AERR_INTERNAL, "default pcrs");
-	if (!c->tls.insecure && (!c->tls.ca || !c->tls.cert || !c->tls.key))
-		return err_set(AERR_CONFIG, "%s: [tls] ca, cert and key are required (or insecure = true)", p->path);
+	if ((r = conf_tls_check(&p->l, &c->tls)) != 0)
+		return r;
 	if ((r = validate_logs(p)) != 0)
 		return r;
 	if (c->require_ima && !(pcrsel_mask_any(&c->pcrs) & (1u << 10)))
-		return err_set(AERR_CONFIG, "%s: require_ima = true%s needs PCR 10 in pcrs", p->path,
+		return err_set(AERR_CONFIG, "%s: require_ima = true%s needs PCR 10 in pcrs", p->l.path,
 			       c->ima_policy ? " (ima_policy)" : "");
 	if (c->mode == CONFIG_MODE_PUSH && !c->listen)
-		return err_set(AERR_CONFIG, "%s: mode = push needs listen = HOST:PORT", p->path);
+		return err_set(AERR_CONFIG, "%s: mode = push needs listen = HOST:PORT", p->l.path);
 	if (c->explicit_enrollment && !c->state_dir)
-		return err_set(AERR_CONFIG, "%s: enrollment = explicit needs state_dir (the enrolled nodes)", p->path);
+		return err_set(AERR_CONFIG, "%s: enrollment = explicit needs state_dir (the enrolled nodes)", p->l.path);
 	/* Three missed intervals, and a session's lifetime, before a node fails. */
-	if (!p->has_window)
+	if (!conf_given(&p->l, "verifier", "reattest_window"))
 		c->reattest_window = 3 * c->reattest_interval + c->session_ttl;
 	if (c->reattest_window && c->reattest_window <= c->reattest_interval)
-		return err_set(AERR_CONFIG, "%s: reattest_window (%u s) must exceed reattest_interval (%u s)", p->path,
+		return err_set(AERR_CONFIG, "%s: reattest_window (%u s) must exceed reattest_interval (%u s)", p->l.path,
 			       c->reattest_window, c->reattest_interval);
 	/* A sixteenth of the table: a fleet's attestors behind one certificate
 	 * still attest side by side, one identity cannot take it all. */
-	if (!p->has_per_identity)
+	if (!conf_given(&p->l, "verifier", "max_sessions_per_identity"))
 		c->max_sessions_per_identity = c->max_sessions / 16 ? c->max_sessions / 16 : 1;
 	if (c->max_sessions_per_identity > c->max_sessions)
-		return err_set(AERR_CONFIG, "%s: max_sessions_per_identity (%u) exceeds max_sessions (%u)", p->path,
+		return err_set(AERR_CONFIG, "%s: max_sessions_per_identity (%u) exceeds max_sessions (%u)", p->l.path,
 			       c->max_sessions_per_identity, c->max_sessions);
 	if (c->require_platform_cert && !c->platform_ca)
-		return err_set(AERR_CONFIG, "%s: require_platform_cert = true needs platform_ca", p->path);
+		return err_set(AERR_CONFIG, "%s: require_platform_cert = true needs platform_ca", p->l.path);
 	/* A platform certificate names the EK certificate it belongs to: that is
 	 * a binding only to a certificate the verifier checked. */
 	if (c->platform_ca && !c->require_ek_cert)
 		return err_set(AERR_CONFIG, "%s: platform_ca needs require_ek_cert = true: a platform certificate is "
-			       "bound to the EK certificate, which require_ek_cert = false leaves unverified", p->path);
+			       "bound to the EK certificate, which require_ek_cert = false leaves unverified", p->l.path);
 	if (policy_check_selection(&c->policy, &c->pcrs) != 0)
-		return err_wrap(AERR_CONFIG, p->path);
+		return err_wrap(AERR_CONFIG, p->l.path);
 	for (size_t i = 0; i < c->nsecrets; i++)
 		if (validate_secret(p, &c->secrets[i]) != 0 || validate_secret_hosts(p, &c->secrets[i]) != 0 ||
 		    validate_secret_reference(p, &c->secrets[i]) != 0)
@@ -518,24 +381,12 @@ int verifier_config_load(const char *path, struct verifier_config **out)
 {
 	struct parse p;
 	struct verifier_config *c = NULL;
-	char *slash;
-	int r = AERR_INTERNAL, line;
+	int r;
 
 	*out = NULL;
 	memset(&p, 0, sizeof(p));
-	p.path = path;
-	p.rd.at_line_start = 1;
-	if (strlen(path) >= sizeof(p.dir))
-		return err_set(AERR_CONFIG, "%s: path too long", path);
-	strcpy(p.dir, path);
-	if ((slash = strrchr(p.dir, '/')))
-		slash[slash == p.dir ? 1 : 0] = '\0';
-	else
-		strcpy(p.dir, ".");
-	if (!(c = calloc(1, sizeof(*c)))) {
-		r = err_set(AERR_ALLOC, "out of memory");
-		goto out;
-	}
+	if (!(c = calloc(1, sizeof(*c))))
+		return err_set(AERR_ALLOC, "out of memory");
 	c->mode = CONFIG_MODE_PULL;
 	c->ek_alg = TPM2_ALG_RSA;
 	c->require_ek_cert = 1;
@@ -551,32 +402,16 @@ int verifier_config_load(const char *path, struct verifier_config **out)
 	c->threads = 2;
 	c->hook_timeout_ms = 10000;
 	p.cfg = c;
-	if (!(p.rd.f = fopen(path, "r"))) {
-		r = err_set(AERR_CONFIG, "%s: cannot open: %s", path, strerror(errno));
-		goto out;
-	}
-	line = ini_parse_stream(conf_read_line, &p.rd, handler, &p);
-	if (p.rd.too_long_line && !p.failed) {
-		r = err_set(AERR_CONFIG, "%s:%d: line longer than %d characters (put list values on several lines)",
-			    path, p.rd.too_long_line, p.rd.max);
-		goto out;
-	}
-	if (p.failed) {
-		r = err_set(p.code, "%s", p.msg);
-		goto out;
-	}
-	if (line != 0) {
-		r = err_set(AERR_CONFIG, "%s:%d: syntax error (expected [section] or key = value)", path, line);
-		goto out;
-	}
-	if ((r = validate(&p)) != 0)
+	p.l.sections = verifier_sections;
+	p.l.nsections = ARRAY_LEN(verifier_sections);
+	p.l.cfg = c;
+	p.l.other = other_section;
+	p.l.user = &p;
+	if ((r = conf_load(&p.l, path)) != 0 || (r = validate(&p)) != 0)
 		goto out;
 	*out = c;
 	c = NULL; /* transferred */
-	r = 0;
 out:
-	if (p.rd.f)
-		fclose(p.rd.f);
 	verifier_config_free(c);
 	return r;
 }
@@ -587,10 +422,6 @@ void verifier_config_free(struct verifier_config *cfg)
 		return;
 	free(cfg->ek_roots);
 	free(cfg->platform_ca);
-	free(cfg->tls.ca);
-	free(cfg->tls.cert);
-	free(cfg->tls.key);
-	free(cfg->tls.server_name);
 	free(cfg->listen);
 	free(cfg->boot_policy);
 	free(cfg->state_dir);

@@ -1,7 +1,7 @@
-/* Verifier configuration (INI, libinih): [verifier], [tls], [policy].
- * Unknown sections or keys and bad values refuse the whole file with
- * "FILE:LINE: ..." so a typo never silently weakens a check. Relative paths
- * are resolved against the config file's directory. */
+/* Verifier configuration (INI, common/conf.h's loader): [verifier], [tls],
+ * [policy], [secret NAME]. Unknown sections or keys and bad values refuse
+ * the whole file with "FILE:LINE: ..." so a typo never silently weakens a
+ * check. Relative paths are resolved against the config file's directory. */
 #ifndef VERIFIER_CONFIG_H
 #define VERIFIER_CONFIG_H
 
@@ -9,6 +9,7 @@
 
 #include <tss2/tss2_tpm2_types.h>
 
+#include "conf.h"
 #include "err.h"
 #include "policy/policy.h"
 #include "policy/secret.h"
@@ -56,11 +57,7 @@ struct verifier_config {
 	int explicit_enrollment;       /* enrollment = explicit: only nodes enrolled by an operator */
 	char *hook;                    /* command run with a JSON event on every node state change */
 	uint32_t hook_timeout_ms;      /* the hook is killed after this long */
-	struct {
-		char *ca, *cert, *key;     /* absolute paths; NULL when insecure */
-		char *server_name;         /* NULL = host of the target */
-		int insecure;
-	} tls;
+	struct conf_tls tls;           /* [tls], as the attestor's */
 	struct policy policy;
 	size_t nsecrets;               /* [secret NAME] sections, in file order */
 	struct secret_conf *secrets;

@@ -111,7 +111,7 @@ int pull_open(const struct verifier_config *cfg, const char *target, struct pull
 	tls.ca_file = cfg->tls.ca;
 	tls.cert_file = cfg->tls.cert;
 	tls.key_file = cfg->tls.key;
-	tls.server_name = cfg->tls.server_name;
+	tls.server_name = cfg->tls.server_name[0] ? cfg->tls.server_name : NULL;
 	tls.insecure = cfg->tls.insecure;
 	if ((r = rpc_channel_open(target, &tls, 0, &d->ch)) != 0)
 		goto out;

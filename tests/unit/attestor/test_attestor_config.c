@@ -66,8 +66,8 @@ static void test_defaults(void **state)
 	write_conf(PULL_TLS);
 	assert_int_equal(attestor_config_load(path, &c), 0);
 	assert_int_equal(c.mode, CONFIG_MODE_PULL);
-	assert_int_equal(c.tls.n_verifier_ids, 1);
-	assert_string_equal(c.tls.verifier_ids[0], "verifier");
+	assert_int_equal(c.n_verifier_ids, 1);
+	assert_string_equal(c.verifier_ids[0], "verifier");
 	assert_string_equal(c.tcti, "device:/dev/tpmrm0");
 	assert_int_equal(c.reattest_interval, 300);
 	assert_int_equal(c.retry_initial_ms, 500);
@@ -97,7 +97,7 @@ static void test_push_keys(void **state)
 	assert_int_equal(c.retry_max_ms, 2000);
 	assert_int_equal(c.timeout_ms, 5000);
 	assert_string_equal(c.tls.server_name, "verifier");
-	assert_int_equal(c.tls.n_verifier_ids, 0);
+	assert_int_equal(c.n_verifier_ids, 0);
 }
 
 static void test_verifier_identity(void **state)
@@ -119,10 +119,10 @@ static void test_verifier_identity(void **state)
 	snprintf(text, sizeof(text), "%sverifier_identity = v1 ,v2.example.org,  spiffe://fleet/verifier\n", TLS);
 	write_conf(text);
 	assert_int_equal(attestor_config_load(path, &c), 0);
-	assert_int_equal(c.tls.n_verifier_ids, 3);
-	assert_string_equal(c.tls.verifier_ids[0], "v1");
-	assert_string_equal(c.tls.verifier_ids[1], "v2.example.org");
-	assert_string_equal(c.tls.verifier_ids[2], "spiffe://fleet/verifier");
+	assert_int_equal(c.n_verifier_ids, 3);
+	assert_string_equal(c.verifier_ids[0], "v1");
+	assert_string_equal(c.verifier_ids[1], "v2.example.org");
+	assert_string_equal(c.verifier_ids[2], "spiffe://fleet/verifier");
 
 	/* The most names, one of them as long as a name may be (the line limit
 	 * keeps all eight from being that long). */
@@ -131,9 +131,9 @@ static void test_verifier_identity(void **state)
 	snprintf(text, sizeof(text), "%sverifier_identity = %s,a,b,c,d,e,f,g\n", TLS, longname);
 	write_conf(text);
 	assert_int_equal(attestor_config_load(path, &c), 0);
-	assert_int_equal(c.tls.n_verifier_ids, CONFIG_VERIFIER_IDS_MAX);
-	assert_string_equal(c.tls.verifier_ids[0], longname);
-	assert_string_equal(c.tls.verifier_ids[7], "g");
+	assert_int_equal(c.n_verifier_ids, CONFIG_VERIFIER_IDS_MAX);
+	assert_string_equal(c.verifier_ids[0], longname);
+	assert_string_equal(c.verifier_ids[7], "g");
 
 	longname[CONFIG_IDENTITY_MAX] = 'n';
 	longname[CONFIG_IDENTITY_MAX + 1] = '\0';
@@ -154,7 +154,7 @@ static void test_verifier_identity(void **state)
 		   "verifier_identity needs TLS");
 	write_conf("[tls]\ninsecure = true\n");
 	assert_int_equal(attestor_config_load(path, &c), 0);
-	assert_int_equal(c.tls.n_verifier_ids, 0);
+	assert_int_equal(c.n_verifier_ids, 0);
 }
 
 static void test_rejects(void **state)
@@ -165,11 +165,11 @@ static void test_rejects(void **state)
 	snprintf(text, sizeof(text), "[attestor]\nmode = push\n%s", TLS);
 	load_fails(text, AERR_CONFIG, "mode = push needs verifier = HOST:PORT");
 	snprintf(text, sizeof(text), "[attestor]\nverifier = nohost\n%s", TLS);
-	load_fails(text, AERR_CONFIG, ":2: bad value 'nohost' for verifier");
+	load_fails(text, AERR_CONFIG, ":2: verifier must be HOST:PORT, not 'nohost'");
 	snprintf(text, sizeof(text), "[attestor]\nreattest_interval = 0\n%s", TLS);
-	load_fails(text, AERR_CONFIG, ":2: bad value '0' for reattest_interval");
+	load_fails(text, AERR_CONFIG, ":2: reattest_interval must be 1..604800 seconds, not '0'");
 	snprintf(text, sizeof(text), "[attestor]\nretry_max_ms = 10s\n%s", TLS);
-	load_fails(text, AERR_CONFIG, ":2: bad value '10s' for retry_max_ms");
+	load_fails(text, AERR_CONFIG, ":2: retry_max_ms must be 1..3600000, not '10s'");
 	{
 		char longline[300];
 
@@ -179,7 +179,7 @@ static void test_rejects(void **state)
 		load_fails(text, AERR_CONFIG, ":3: line longer than 198 characters");
 	}
 	snprintf(text, sizeof(text), "[attestor]\ntimeout_ms = -1\n%s", TLS);
-	load_fails(text, AERR_CONFIG, ":2: bad value '-1' for timeout_ms");
+	load_fails(text, AERR_CONFIG, ":2: timeout_ms must be 1..3600000, not '-1'");
 	snprintf(text, sizeof(text), "[attestor]\nretry_initial_ms = 5000\nretry_max_ms = 100\n%s", TLS);
 	load_fails(text, AERR_CONFIG, "retry_max_ms (100) is below retry_initial_ms (5000)");
 	snprintf(text, sizeof(text), "[attestor]\nverifer = v:1\n%s", TLS);
@@ -197,8 +197,8 @@ static void test_examples(void **state)
 	if (attestor_config_load(fixture_source("examples/attestor-pull.conf"), &c) != 0)
 		fail_msg("%s", err_detail());
 	assert_int_equal(c.mode, CONFIG_MODE_PULL);
-	assert_int_equal(c.tls.n_verifier_ids, 1);
-	assert_string_equal(c.tls.verifier_ids[0], "verifier");
+	assert_int_equal(c.n_verifier_ids, 1);
+	assert_string_equal(c.verifier_ids[0], "verifier");
 	if (attestor_config_load(fixture_source("examples/attestor-push.conf"), &c) != 0)
 		fail_msg("%s", err_detail());
 	assert_int_equal(c.mode, CONFIG_MODE_PUSH);

@@ -76,7 +76,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->timeout_ms, 10000);
 	assert_int_equal(c->log_level, LOG_LEVEL_INFO);
 	assert_int_equal(c->tls.insecure, 0);
-	assert_null(c->tls.server_name);
+	assert_string_equal(c->tls.server_name, "");
 	assert_int_equal(c->policy.n, 0);
 	/* Relative TLS paths are resolved against the config file's directory. */
 	{
@@ -129,7 +129,7 @@ static void test_all_keys(void **state)
 	assert_int_equal(c->timeout_ms, 250);
 	assert_int_equal(c->log_level, LOG_LEVEL_DEBUG);
 	assert_int_equal(c->tls.insecure, 1);
-	assert_null(c->tls.ca);
+	assert_string_equal(c->tls.ca, "");
 	assert_string_equal(c->tls.server_name, "attestor.example");
 	assert_int_equal(c->policy.n, 2);
 	assert_int_equal(c->policy.e[0].index, 7);
