@@ -167,160 +167,170 @@ static int rpc_client_peer(grpc_call *call, struct rpc_result *res)
 	return -1;
 }
 
-int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc, unsigned method,
-		   const ProtobufCMessage *in, int timeout_ms, int wait_for_ready,
-		   ProtobufCMessage **out, struct rpc_result *res)
-{
-	int r = AERR_INTERNAL;
-	const ProtobufCMethodDescriptor *m;
-	char *path = NULL;
-	size_t len;
-	grpc_slice method_slice, slice, details = grpc_empty_slice();
-	grpc_byte_buffer *send = NULL, *recv = NULL;
-	grpc_byte_buffer_reader reader;
-	int have_reader = 0;
-	grpc_call *call = NULL;
+/* One unary call in flight. */
+struct rpc_unary {
+	char *path;                        /* "/package.Service/Method" */
+	grpc_byte_buffer *send, *recv;
+	grpc_call *call;
 	grpc_metadata_array initial_md, trailing_md;
-	grpc_status_code status = GRPC_STATUS_UNKNOWN;
-	const char *error_string = NULL;
-	grpc_op ops[6];
-	grpc_call_error e;
-	grpc_event ev;
-	char tag;
+	grpc_status_code status;
+	grpc_slice details;
+	const char *error_string;
+};
 
-	*out = NULL;
-	grpc_metadata_array_init(&initial_md);
-	grpc_metadata_array_init(&trailing_md);
-	memset(res, 0, sizeof(*res));
-	res->status = RPC_UNKNOWN;
+/* The request checked against the method and packed; u->path set. */
+static int rpc_unary_prepare(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc, unsigned method,
+			     const ProtobufCMessage *in, struct rpc_unary *u, struct rpc_result *res)
+{
+	const ProtobufCMethodDescriptor *m;
+	size_t len;
+	int r;
+
 	if (!ch || !svc || !in || method >= svc->n_methods) {
 		rpc_result_set(res, RPC_INTERNAL, "invalid call arguments");
-		r = err_set(AERR_INVALID_ARG, "rpc_call_unary: bad channel, service, method or request");
-		goto out;
+		return err_set(AERR_INVALID_ARG, "rpc_call_unary: bad channel, service, method or request");
 	}
 	m = &svc->methods[method];
 	if (in->descriptor != m->input) {
 		rpc_result_set(res, RPC_INTERNAL, "request type mismatch");
-		r = err_set(AERR_INVALID_ARG, "rpc_call_unary: %s takes %s, not %s", m->name, m->input->name,
-			    in->descriptor->name);
-		goto out;
+		return err_set(AERR_INVALID_ARG, "rpc_call_unary: %s takes %s, not %s", m->name, m->input->name,
+			       in->descriptor->name);
 	}
-	if (!(path = rpc_method_path(svc, method))) {
+	if (!(u->path = rpc_method_path(svc, method))) {
 		rpc_result_set(res, RPC_INTERNAL, "out of memory");
-		r = err_set(AERR_ALLOC, "rpc_call_unary: method path");
-		goto out;
+		return err_set(AERR_ALLOC, "rpc_call_unary: method path");
 	}
-	if ((r = rpc_pack(in, ch->max_message, &send, &len)) == AERR_TOO_LARGE) {
-		rpc_result_set(res, RPC_RESOURCE_EXHAUSTED, "request of %zu bytes exceeds the limit of %zu",
-			       len, ch->max_message);
-		r = err_set(AERR_RPC, "%s: %s", path, res->message);
-		goto out;
+	if ((r = rpc_pack(in, ch->max_message, &u->send, &len)) == AERR_TOO_LARGE) {
+		rpc_result_set(res, RPC_RESOURCE_EXHAUSTED, "request of %zu bytes exceeds the limit of %zu", len,
+			       ch->max_message);
+		return err_set(AERR_RPC, "%s: %s", u->path, res->message);
 	}
 	if (r != 0) {
 		rpc_result_set(res, RPC_INTERNAL, r == AERR_ALLOC ? "out of memory" : "packing the request failed");
-		r = err_wrap(r, path);
-		goto out;
+		return err_wrap(r, u->path);
 	}
+	return 0;
+}
 
-	method_slice = grpc_slice_from_static_string(path);
-	call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ch->cq, method_slice,
-					NULL, rpc_deadline_ms(timeout_ms), NULL);
-	if (!call) {
+/* Send, then wait for the status (the call's deadline bounds the wait);
+ * res gets the status, its message and the peer. 0 only for OK. */
+static int rpc_unary_exchange(struct rpc_channel *ch, int timeout_ms, int wait_for_ready, struct rpc_unary *u,
+			      struct rpc_result *res)
+{
+	grpc_op ops[6];
+	grpc_call_error e;
+	grpc_event ev;
+	size_t dlen;
+	char tag;
+
+	u->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ch->cq,
+					   grpc_slice_from_static_string(u->path), NULL, rpc_deadline_ms(timeout_ms),
+					   NULL);
+	if (!u->call) {
 		rpc_result_set(res, RPC_INTERNAL, "cannot create call");
-		r = err_set(AERR_RPC, "%s: grpc_channel_create_call failed", path);
-		goto out;
+		return err_set(AERR_RPC, "%s: grpc_channel_create_call failed", u->path);
 	}
-
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
 	if (wait_for_ready)
-		ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY |
-			       GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET;
+		ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY | GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET;
 	ops[1].op = GRPC_OP_SEND_MESSAGE;
-	ops[1].data.send_message.send_message = send;
+	ops[1].data.send_message.send_message = u->send;
 	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
 	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-	ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial_md;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &u->initial_md;
 	ops[4].op = GRPC_OP_RECV_MESSAGE;
-	ops[4].data.recv_message.recv_message = &recv;
+	ops[4].data.recv_message.recv_message = &u->recv;
 	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[5].data.recv_status_on_client.trailing_metadata = &trailing_md;
-	ops[5].data.recv_status_on_client.status = &status;
-	ops[5].data.recv_status_on_client.status_details = &details;
-	ops[5].data.recv_status_on_client.error_string = &error_string;
-	if ((e = grpc_call_start_batch(call, ops, 6, &tag, NULL)) != GRPC_CALL_OK) {
+	ops[5].data.recv_status_on_client.trailing_metadata = &u->trailing_md;
+	ops[5].data.recv_status_on_client.status = &u->status;
+	ops[5].data.recv_status_on_client.status_details = &u->details;
+	ops[5].data.recv_status_on_client.error_string = &u->error_string;
+	if ((e = grpc_call_start_batch(u->call, ops, 6, &tag, NULL)) != GRPC_CALL_OK) {
 		rpc_result_set(res, RPC_INTERNAL, "start_batch failed: %d", (int)e);
-		r = err_set(AERR_RPC, "%s: grpc_call_start_batch failed: %d", path, (int)e);
-		goto out;
+		return err_set(AERR_RPC, "%s: grpc_call_start_batch failed: %d", u->path, (int)e);
 	}
-	/* The call's deadline bounds this wait. */
 	ev = grpc_completion_queue_pluck(ch->cq, &tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
 	if (ev.type != GRPC_OP_COMPLETE) {
 		rpc_result_set(res, RPC_INTERNAL, "completion queue failed");
-		r = err_set(AERR_RPC, "%s: completion queue event %d", path, (int)ev.type);
-		goto out;
+		return err_set(AERR_RPC, "%s: completion queue event %d", u->path, (int)ev.type);
 	}
 	/* ev.success is 1 even for failed calls: the status is the truth. */
-	res->status = (enum rpc_status)status;
-	if (rpc_client_peer(call, res) != 0) {
-		r = err_set(AERR_RPC, "%s on %s: %s: %s", path, ch->target, rpc_status_name(res->status), res->message);
-		goto out;
+	res->status = (enum rpc_status)u->status;
+	if (rpc_client_peer(u->call, res) != 0)
+		return err_set(AERR_RPC, "%s on %s: %s: %s", u->path, ch->target, rpc_status_name(res->status),
+			       res->message);
+	dlen = GRPC_SLICE_LENGTH(u->details);
+	if (dlen >= sizeof(res->message))
+		dlen = sizeof(res->message) - 1;
+	memcpy(res->message, GRPC_SLICE_START_PTR(u->details), dlen);
+	res->message[dlen] = '\0';
+	if (u->status != GRPC_STATUS_OK) {
+		if (u->error_string)
+			LOG_DEBUG("%s on %s: %s", u->path, ch->target, u->error_string);
+		return err_set(AERR_RPC, "%s on %s: %s: %s", u->path, ch->target, rpc_status_name(res->status),
+			       res->message);
 	}
-	{
-		size_t dlen = GRPC_SLICE_LENGTH(details);
+	return 0;
+}
 
-		if (dlen >= sizeof(res->message))
-			dlen = sizeof(res->message) - 1;
-		memcpy(res->message, GRPC_SLICE_START_PTR(details), dlen);
-		res->message[dlen] = '\0';
-	}
-	if (status != GRPC_STATUS_OK) {
-		if (error_string)
-			LOG_DEBUG("%s on %s: %s", path, ch->target, error_string);
-		r = err_set(AERR_RPC, "%s on %s: %s: %s", path, ch->target, rpc_status_name(res->status),
-			    res->message);
-		goto out;
-	}
-	if (!recv) {
+/* The response of an OK call, within the size limit, as the method's output. */
+static int rpc_unary_unpack(struct rpc_channel *ch, const ProtobufCMethodDescriptor *m, struct rpc_unary *u,
+			    ProtobufCMessage **out, struct rpc_result *res)
+{
+	grpc_byte_buffer_reader reader;
+	grpc_slice slice;
+
+	if (!u->recv) {
 		rpc_result_set(res, RPC_INTERNAL, "OK status without a response message");
-		r = err_set(AERR_RPC, "%s on %s: %s", path, ch->target, res->message);
-		goto out;
+		return err_set(AERR_RPC, "%s on %s: %s", u->path, ch->target, res->message);
 	}
-	if (!grpc_byte_buffer_reader_init(&reader, recv)) {
+	if (!grpc_byte_buffer_reader_init(&reader, u->recv)) {
 		rpc_result_set(res, RPC_INTERNAL, "undecodable response");
-		r = err_set(AERR_RPC, "%s on %s: %s", path, ch->target, res->message);
-		goto out;
+		return err_set(AERR_RPC, "%s on %s: %s", u->path, ch->target, res->message);
 	}
-	have_reader = 1;
 	slice = grpc_byte_buffer_reader_readall(&reader);
+	grpc_byte_buffer_reader_destroy(&reader);
 	if (GRPC_SLICE_LENGTH(slice) > ch->max_message) {
 		rpc_result_set(res, RPC_RESOURCE_EXHAUSTED, "response of %zu bytes exceeds the limit of %zu",
 			       (size_t)GRPC_SLICE_LENGTH(slice), ch->max_message);
 		grpc_slice_unref(slice);
-		r = err_set(AERR_RPC, "%s on %s: %s", path, ch->target, res->message);
-		goto out;
+		return err_set(AERR_RPC, "%s on %s: %s", u->path, ch->target, res->message);
 	}
 	*out = protobuf_c_message_unpack(m->output, NULL, GRPC_SLICE_LENGTH(slice), GRPC_SLICE_START_PTR(slice));
 	grpc_slice_unref(slice);
 	if (!*out) {
 		rpc_result_set(res, RPC_INTERNAL, "malformed response (not a %s)", m->output->name);
-		r = err_set(AERR_RPC, "%s on %s: %s", path, ch->target, res->message);
-		goto out;
+		return err_set(AERR_RPC, "%s on %s: %s", u->path, ch->target, res->message);
 	}
-	r = 0;
-out:
-	if (have_reader)
-		grpc_byte_buffer_reader_destroy(&reader);
-	if (recv)
-		grpc_byte_buffer_destroy(recv);
-	if (send)
-		grpc_byte_buffer_destroy(send);
-	if (call)
-		grpc_call_unref(call);
-	grpc_slice_unref(details);
-	gpr_free((void *)error_string);
-	grpc_metadata_array_destroy(&initial_md);
-	grpc_metadata_array_destroy(&trailing_md);
-	free(path);
+	return 0;
+}
+
+int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc, unsigned method,
+		   const ProtobufCMessage *in, int timeout_ms, int wait_for_ready,
+		   ProtobufCMessage **out, struct rpc_result *res)
+{
+	struct rpc_unary u = { .status = GRPC_STATUS_UNKNOWN, .details = grpc_empty_slice() };
+	int r;
+
+	*out = NULL;
+	grpc_metadata_array_init(&u.initial_md);
+	grpc_metadata_array_init(&u.trailing_md);
+	memset(res, 0, sizeof(*res));
+	res->status = RPC_UNKNOWN;
+	if ((r = rpc_unary_prepare(ch, svc, method, in, &u, res)) == 0 &&
+	    (r = rpc_unary_exchange(ch, timeout_ms, wait_for_ready, &u, res)) == 0)
+		r = rpc_unary_unpack(ch, &svc->methods[method], &u, out, res);
+	if (u.recv)
+		grpc_byte_buffer_destroy(u.recv);
+	if (u.send)
+		grpc_byte_buffer_destroy(u.send);
+	if (u.call)
+		grpc_call_unref(u.call);
+	grpc_slice_unref(u.details);
+	gpr_free((void *)u.error_string);
+	grpc_metadata_array_destroy(&u.initial_md);
+	grpc_metadata_array_destroy(&u.trailing_md);
+	free(u.path);
 	return r;
 }

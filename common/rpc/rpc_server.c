@@ -12,22 +12,16 @@
 
 #include <malloc.h>
 #include <pthread.h>
-#include <stdarg.h>
-#include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
-#include <grpc/slice.h>
 #include <grpc/support/alloc.h>
-#include <grpc/support/time.h>
 
 #include "clock.h"
 #include "log.h"
 #include "rpc_priv.h"
+#include "rpc_server_priv.h"
 
 /* How often the workers look at the stop flag and the stall sweep runs. */
 #define RPC_SERVER_POLL_MS 50
@@ -41,177 +35,12 @@
 #define RPC_SERVER_DEFAULT_SLOTS 64
 #define RPC_SERVER_MAX_THREADS 64
 
-enum rpc_slot_state {
-	SLOT_IDLE = 0,      /* nothing pending (not armed, or stopped) */
-	SLOT_REQUESTED,     /* grpc_server_request_call pending */
-	SLOT_RECEIVING,     /* RECV_MESSAGE pending */
-	SLOT_HANDLING,      /* a worker runs the handler */
-	SLOT_FINISHING,     /* reply + status sent, close pending */
-};
-
-struct rpc_call {
-	struct rpc_server *s;
-	grpc_call *call;
-	const ProtobufCMethodDescriptor *method;
-	const char *path;
-	gpr_timespec deadline;
-	int answered;
-	int has_peer;
-	char peer[RPC_IDENTITY_MAX + 1];
-};
-
-/* One concurrent call. Its tag on the queue is the slot itself: a slot has at
- * most one operation pending, and its state says which. */
-struct rpc_slot {
-	struct rpc_server *s;
-	pthread_mutex_t lock;       /* state, call and since vs. the stall sweep */
-	enum rpc_slot_state state;
-	uint64_t since_ms;          /* when the pending operation started */
-	grpc_call *call;
-	grpc_call_details details;
-	grpc_metadata_array request_md;
-	grpc_byte_buffer *request;
-	grpc_byte_buffer *reply;    /* kept until the send completes */
-	grpc_slice status_details;
-	int has_status_details;
-	int cancelled;              /* RECV_CLOSE_ON_SERVER output */
-	enum rpc_status status;     /* what was sent, for the debug line */
-	struct rpc_call c;
-};
-
-struct rpc_server {
-	const ProtobufCServiceDescriptor *svc;
-	rpc_handler_fn *handlers;
-	char **paths;               /* per method: "/pkg.Service/Method" */
-	void *app;
-	size_t max_message;
-	grpc_server *server;
-	grpc_completion_queue *cq;  /* every notification and call operation */
-	int port;
-	int insecure;
-	int started;
-	unsigned threads;
-	struct rpc_slot *slots;
-	unsigned nslots;
-	unsigned per_peer_max;      /* slots one identity may hold: a quarter, at least 1 */
-	atomic_uint busy;           /* slots holding a call, accepted and not yet done */
-	atomic_int stop;
-	char shutdown_tag;
-};
-
 static void rpc_slot_set(struct rpc_slot *sl, enum rpc_slot_state st)
 {
 	pthread_mutex_lock(&sl->lock);
 	sl->state = st;
 	sl->since_ms = clock_mono_ms();
 	pthread_mutex_unlock(&sl->lock);
-}
-
-/* Records the answer; rpc_slot_send sends it once the handler has returned,
- * so nothing of the slot is touched after its call is handed back to gRPC. */
-static int rpc_server_finish(struct rpc_call *c, grpc_byte_buffer *msg, enum rpc_status status,
-			     const char *details)
-{
-	struct rpc_slot *sl = (struct rpc_slot *)((char *)c - offsetof(struct rpc_slot, c));
-
-	sl->reply = msg;
-	sl->status = status;
-	if (status != RPC_OK) {
-		sl->status_details = grpc_slice_from_copied_string(details ? details : "");
-		sl->has_status_details = 1;
-	}
-	c->answered = 1;
-	return 0;
-}
-
-int rpc_call_reply(struct rpc_call *c, const ProtobufCMessage *out)
-{
-	grpc_byte_buffer *bb = NULL;
-	size_t len;
-	int r;
-
-	if (!c || !out)
-		return err_set(AERR_INVALID_ARG, "rpc_call_reply: NULL argument");
-	if (c->answered)
-		return err_set(AERR_STATE, "%s: call already answered", c->path);
-	if (out->descriptor != c->method->output) {
-		LOG_ERR("%s: handler replied with %s, method returns %s", c->path, out->descriptor->name,
-			c->method->output->name);
-		(void)rpc_call_fail(c, RPC_INTERNAL, "internal error: wrong reply type");
-		return err_set(AERR_INVALID_ARG, "%s: reply is a %s, expected %s", c->path,
-			       out->descriptor->name, c->method->output->name);
-	}
-	if ((r = rpc_pack(out, c->s->max_message, &bb, &len)) == AERR_TOO_LARGE) {
-		(void)rpc_call_fail(c, RPC_RESOURCE_EXHAUSTED, "reply of %zu bytes exceeds the limit of %zu",
-				    len, c->s->max_message);
-		return err_set(AERR_TOO_LARGE, "%s: reply of %zu bytes exceeds the limit of %zu", c->path,
-			       len, c->s->max_message);
-	}
-	if (r != 0) {
-		(void)rpc_call_fail(c, RPC_INTERNAL, r == AERR_ALLOC ? "out of memory" : "internal error: packing the reply");
-		return err_wrap(r, c->path);
-	}
-	/* The slot owns bb from here, until the send completes. */
-	return rpc_server_finish(c, bb, RPC_OK, NULL);
-}
-
-static int rpc_call_vfail(struct rpc_call *c, enum rpc_status status, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
-static int rpc_call_vfail(struct rpc_call *c, enum rpc_status status, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	if (!c)
-		return err_set(AERR_INVALID_ARG, "rpc_call_fail: NULL call");
-	if (c->answered)
-		return err_set(AERR_STATE, "%s: call already answered", c->path);
-	if (status == RPC_OK) {
-		/* A failure reported as OK would look like success without a message. */
-		LOG_ERR("%s: rpc_call_fail with status OK; sending INTERNAL", c->path);
-		status = RPC_INTERNAL;
-	}
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	return rpc_server_finish(c, NULL, status, msg);
-}
-
-int rpc_call_fail(struct rpc_call *c, enum rpc_status status, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = rpc_call_vfail(c, status, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-int rpc_call_fail_err(struct rpc_call *c, int err)
-{
-	const char *detail = err_detail();
-
-	if (*detail)
-		return rpc_call_fail(c, rpc_status_from_err(err), "%s: %s", err_str(err), detail);
-	return rpc_call_fail(c, rpc_status_from_err(err), "%s", err_str(err));
-}
-
-const char *rpc_call_peer_identity(const struct rpc_call *c)
-{
-	return c && c->has_peer ? c->peer : NULL;
-}
-
-int64_t rpc_call_time_left_ms(const struct rpc_call *c)
-{
-	gpr_timespec deadline, left;
-	int64_t ms;
-
-	if (!c)
-		return INT64_MAX;
-	if (gpr_time_cmp(c->deadline, gpr_inf_future(c->deadline.clock_type)) == 0)
-		return INT64_MAX;
-	deadline = gpr_convert_clock_type(c->deadline, GPR_CLOCK_MONOTONIC);
-	left = gpr_time_sub(deadline, gpr_now(GPR_CLOCK_MONOTONIC));
-	ms = gpr_time_to_millis(left);
-	return ms < 0 ? 0 : ms;
 }
 
 /* The caller's identity into c; -1 (why set) when its certificate's
@@ -564,14 +393,72 @@ void rpc_heap_keep(void)
 	pthread_once(&once, rpc_heap_keep_once);
 }
 
+/* The server's settings and method table from cfg, checked. */
+static int rpc_server_setup(struct rpc_server *s, const ProtobufCServiceDescriptor *svc,
+			    rpc_handler_fn const *handlers, void *app, const struct rpc_server_config *cfg)
+{
+	s->svc = svc;
+	s->app = app;
+	s->insecure = cfg->tls.insecure;
+	s->max_message = cfg->max_message ? cfg->max_message : RPC_DEFAULT_MAX_MESSAGE;
+	s->threads = cfg->threads ? cfg->threads : 1;
+	s->nslots = cfg->max_calls ? cfg->max_calls : RPC_SERVER_DEFAULT_SLOTS;
+	if (s->threads > RPC_SERVER_MAX_THREADS || s->nslots > 65536)
+		return err_set(AERR_CONFIG, "rpc: %u threads, %u concurrent calls (at most %d and 65536)", s->threads,
+			       s->nslots, RPC_SERVER_MAX_THREADS);
+	s->per_peer_max = s->nslots / 4 ? s->nslots / 4 : 1;
+	atomic_init(&s->busy, 0);
+	atomic_init(&s->stop, 0);
+	if (!(s->handlers = calloc(svc->n_methods ? svc->n_methods : 1, sizeof(*s->handlers))) ||
+	    !(s->paths = calloc(svc->n_methods ? svc->n_methods : 1, sizeof(*s->paths))))
+		return err_set(AERR_ALLOC, "rpc_server_start");
+	for (unsigned i = 0; i < svc->n_methods; i++) {
+		s->handlers[i] = handlers[i];
+		if (!(s->paths[i] = rpc_method_path(svc, i)))
+			return err_set(AERR_ALLOC, "rpc_server_start: method path");
+	}
+	return 0;
+}
+
+/* The call slots, the completion queue and the gRPC server (not yet bound). */
+static int rpc_server_create(struct rpc_server *s)
+{
+	grpc_arg args[3];
+	grpc_channel_args chargs;
+
+	memset(args, 0, sizeof(args));
+	args[0].type = GRPC_ARG_INTEGER;
+	args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+	args[0].value.integer = (int)s->max_message;
+	args[1].type = GRPC_ARG_INTEGER;
+	args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+	args[1].value.integer = (int)s->max_message;
+	/* gRPC binds with SO_REUSEPORT by default: a second server on the same port
+	 * would silently share it instead of failing. */
+	args[2].type = GRPC_ARG_INTEGER;
+	args[2].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
+	args[2].value.integer = 0;
+	chargs.num_args = 3;
+	chargs.args = args;
+	if (!(s->slots = calloc(s->nslots, sizeof(*s->slots))))
+		return err_set(AERR_ALLOC, "rpc_server_start: %u call slots", s->nslots);
+	for (unsigned i = 0; i < s->nslots; i++) {
+		s->slots[i].s = s;
+		pthread_mutex_init(&s->slots[i].lock, NULL);
+	}
+	s->cq = grpc_completion_queue_create_for_next(NULL);
+	s->server = grpc_server_create(&chargs, NULL);
+	if (!s->cq || !s->server)
+		return err_set(AERR_INTERNAL, "rpc: cannot create gRPC server");
+	return 0;
+}
+
 int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const *handlers,
 		     void *app, const struct rpc_server_config *cfg, struct rpc_server **out)
 {
 	int r = AERR_INTERNAL;
 	struct rpc_server *s = NULL;
 	grpc_server_credentials *creds = NULL;
-	grpc_arg args[3];
-	grpc_channel_args chargs;
 	unsigned i;
 
 	*out = NULL;
@@ -588,64 +475,9 @@ int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const
 		r = err_set(AERR_ALLOC, "rpc_server_start");
 		goto out;
 	}
-	s->svc = svc;
-	s->app = app;
-	s->insecure = cfg->tls.insecure;
-	s->max_message = cfg->max_message ? cfg->max_message : RPC_DEFAULT_MAX_MESSAGE;
-	s->threads = cfg->threads ? cfg->threads : 1;
-	s->nslots = cfg->max_calls ? cfg->max_calls : RPC_SERVER_DEFAULT_SLOTS;
-	if (s->threads > RPC_SERVER_MAX_THREADS || s->nslots > 65536) {
-		r = err_set(AERR_CONFIG, "rpc: %u threads, %u concurrent calls (at most %d and 65536)", s->threads,
-			    s->nslots, RPC_SERVER_MAX_THREADS);
+	if ((r = rpc_server_setup(s, svc, handlers, app, cfg)) != 0 ||
+	    (r = rpc_tls_server_creds(&cfg->tls, &creds)) != 0 || (r = rpc_server_create(s)) != 0)
 		goto out;
-	}
-	s->per_peer_max = s->nslots / 4 ? s->nslots / 4 : 1;
-	atomic_init(&s->busy, 0);
-	atomic_init(&s->stop, 0);
-	if (!(s->handlers = calloc(svc->n_methods ? svc->n_methods : 1, sizeof(*s->handlers))) ||
-	    !(s->paths = calloc(svc->n_methods ? svc->n_methods : 1, sizeof(*s->paths)))) {
-		r = err_set(AERR_ALLOC, "rpc_server_start");
-		goto out;
-	}
-	for (i = 0; i < svc->n_methods; i++) {
-		s->handlers[i] = handlers[i];
-		if (!(s->paths[i] = rpc_method_path(svc, i))) {
-			r = err_set(AERR_ALLOC, "rpc_server_start: method path");
-			goto out;
-		}
-	}
-	if ((r = rpc_tls_server_creds(&cfg->tls, &creds)) != 0)
-		goto out;
-
-	memset(args, 0, sizeof(args));
-	args[0].type = GRPC_ARG_INTEGER;
-	args[0].key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-	args[0].value.integer = (int)s->max_message;
-	args[1].type = GRPC_ARG_INTEGER;
-	args[1].key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-	args[1].value.integer = (int)s->max_message;
-	/* gRPC binds with SO_REUSEPORT by default: a second server on the same port
-	 * would silently share it instead of failing. */
-	args[2].type = GRPC_ARG_INTEGER;
-	args[2].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
-	args[2].value.integer = 0;
-	chargs.num_args = 3;
-	chargs.args = args;
-
-	if (!(s->slots = calloc(s->nslots, sizeof(*s->slots)))) {
-		r = err_set(AERR_ALLOC, "rpc_server_start: %u call slots", s->nslots);
-		goto out;
-	}
-	for (i = 0; i < s->nslots; i++) {
-		s->slots[i].s = s;
-		pthread_mutex_init(&s->slots[i].lock, NULL);
-	}
-	s->cq = grpc_completion_queue_create_for_next(NULL);
-	s->server = grpc_server_create(&chargs, NULL);
-	if (!s->cq || !s->server) {
-		r = err_set(AERR_INTERNAL, "rpc: cannot create gRPC server");
-		goto out;
-	}
 	grpc_server_register_completion_queue(s->server, s->cq, NULL);
 	s->port = grpc_server_add_http2_port(s->server, cfg->listen, creds);
 	if (s->port <= 0) {
