@@ -65,21 +65,9 @@ int tpm_ak_load(struct tpm *t, ESYS_TR *h)
 	*h = ESYS_TR_NONE;
 	if (!t->ak.have && (r = tpm_ak_create(t)) != 0)
 		goto out;
-	if (t->ak.saved) {
-		if ((r = ESYS_QUIET(t, ContextLoad, t->ak.saved, &obj)) == 0) {
-			*h = obj;
-			obj = ESYS_TR_NONE; /* transferred */
-			r = 0;
-			goto out;
-		}
-		if (t->lost) { /* not the context's fault: no TPM to load anything into */
-			LOG_ERR("%s", err_detail());
-			goto out;
-		}
-		LOG_INFO("saved AK context does not load any more (%s): reloading the AK",
-			 err_detail());
-		Esys_Free(t->ak.saved);
-		t->ak.saved = NULL;
+	if ((r = tpm_context_reload(t, &t->ak.saved, "AK", h)) != 0) {
+		r = r > 0 ? 0 : r;
+		goto out;
 	}
 	if ((r = tpm_ek_load(t, t->ek_alg, &ek, &ek_flush)) != 0)
 		goto out;

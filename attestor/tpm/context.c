@@ -148,6 +148,26 @@ int tpm_flush(struct tpm *t, ESYS_TR *h)
 	return r;
 }
 
+int tpm_context_reload(struct tpm *t, TPMS_CONTEXT **saved, const char *what, ESYS_TR *h)
+{
+	int r;
+
+	*h = ESYS_TR_NONE;
+	if (!*saved)
+		return 0;
+	if ((r = ESYS_QUIET(t, ContextLoad, *saved, h)) == 0)
+		return 1;
+	*h = ESYS_TR_NONE;
+	if (t->lost) {
+		LOG_ERR("%s", err_detail());
+		return r;
+	}
+	LOG_INFO("saved %s context does not load any more (%s): making it again", what, err_detail());
+	Esys_Free(*saved);
+	*saved = NULL;
+	return 0;
+}
+
 /* Drop the TCTI and ESYS context. What lives outside them stays: the AK's
  * blobs, saved contexts (they load again unless the TPM was reset, and the
  * loaders recreate what does not), the NV cache. */

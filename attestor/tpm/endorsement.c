@@ -95,22 +95,10 @@ int tpm_ek_load(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *h, int *flush)
 		r = 0;
 		goto out;
 	}
-	if (ek->saved) {
-		if ((r = ESYS_QUIET(t, ContextLoad, ek->saved, &obj)) == 0) {
-			*h = obj;
-			obj = ESYS_TR_NONE; /* transferred */
-			*flush = 1;
-			r = 0;
-			goto out;
-		}
-		if (t->lost) { /* not the context's fault: no TPM to load anything into */
-			LOG_ERR("%s", err_detail());
-			goto out;
-		}
-		LOG_INFO("saved %s EK context does not load any more (%s): recreating the EK",
-			 tpmpub_type_name(alg), err_detail());
-		Esys_Free(ek->saved);
-		ek->saved = NULL;
+	if ((r = tpm_context_reload(t, &ek->saved, alg == TPM2_ALG_RSA ? "RSA EK" : "ECC EK", h)) != 0) {
+		*flush = r > 0;
+		r = r > 0 ? 0 : r;
+		goto out;
 	}
 	tpmpub_ek_template(alg, &in.publicArea);
 	if ((r = ESYS(t, CreatePrimary, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,

@@ -100,6 +100,13 @@ int tpm_handle_present(struct tpm *t, TPM2_HANDLE h, int *present);
 /* Flush *h unless it is ESYS_TR_NONE, which it is afterwards. */
 int tpm_flush(struct tpm *t, ESYS_TR *h);
 
+/* The object of a saved context (*saved may be NULL: none) into *h: 1.
+ * A context that no longer loads (the TPM was reset, the object's
+ * hierarchy changed) is forgotten, said with what it was: 0, the caller
+ * makes the object again. A lost TPM is not the context's fault: the
+ * error. */
+int tpm_context_reload(struct tpm *t, TPMS_CONTEXT **saved, const char *what, ESYS_TR *h);
+
 /* Every public operation starts here: after a lost connection (the TPM or
  * its simulator restarted, a TCTI error mid-command) the ESYS context is
  * unusable for good, so set up a new one rather than fail forever. */
