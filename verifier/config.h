@@ -64,7 +64,7 @@ struct verifier_config {
 };
 
 /* Parse path into a new config (caller frees with verifier_config_free). On failure
- * returns AERR_CONFIG (or AERR_IO / AERR_ALLOC), *out is NULL and err_detail()
+ * returns AERR_CONFIG (or AERR_ALLOC), *out is NULL and err_detail()
  * holds "FILE:LINE: reason" (or "FILE: reason" for whole-file problems). */
 int verifier_config_load(const char *path, struct verifier_config **out) ATTEST_WUR;
 

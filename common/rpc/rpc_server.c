@@ -7,7 +7,10 @@
  * attestor needs for its TPM). A client that stalls holds one slot until the
  * stall limit cancels its call; the others keep being served. One TLS
  * identity holds at most a quarter of the slots, so a peer that opens calls
- * and stalls them (a bug, a stolen attestor key) cannot take them all. */
+ * and stalls them (a bug, a stolen attestor key) cannot take them all.
+ * About 620 lines, kept whole on purpose: the slots' states and the one
+ * event loop that moves them are read together; what a handler does with
+ * its call is rpc_call.c. */
 #define LOG_MODULE "rpc"
 
 #include <malloc.h>

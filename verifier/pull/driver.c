@@ -1,3 +1,8 @@
+/* The pull driver (pull/driver.h): one exchange with an attestor, stage by
+ * stage (endorsement, AK, activation, quote, secrets), each timed, and the
+ * re-quote rounds after it, with the target rules of proof before state.
+ * About 640 lines, kept whole on purpose: the stages run in order through
+ * one session and read best in that order. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,8 @@
+/* The push service (push/service.h): the handlers of attest.v1.Verifier,
+ * one per protocol step (Hello, Activate, SubmitQuote, ConfirmSecrets), and
+ * the service's lifecycle. About 660 lines, kept whole on purpose: each
+ * step sits beside the ones it hands over to, as the protocol reads; the
+ * session table is push/table.c. */
 #define LOG_MODULE "push"
 
 #include <signal.h>
@@ -6,7 +11,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-
 
 #include "array.h"
 #include "attest.pb-c.h"

@@ -1,3 +1,8 @@
+/* The verifier's one attestation state machine (session.h): its table
+ * (session_machine), the steps that move along it and the verdict of a
+ * quote. About 650 lines, kept whole on purpose: the table and every step
+ * that moves by it are read together; the checks a step runs live in
+ * endorse.c and quotecheck.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1255,8 +1255,17 @@ static void test_reactivation(void **state)
 	assert_int_equal(v.pass, 0);
 	/* Neither a new quote nor an activation before the new challenge. */
 	assert_int_equal(session_quote_request(c.s, &c.qr), AERR_STATE);
+	assert_int_equal(session_activate(c.s, (const uint8_t *)"x", 1), AERR_STATE);
 	assert_int_equal(session_reactivate(c.s, &c.ch), 0);
 	assert_int_equal(session_get_state(c.s), SESSION_AK_ADMITTED);
+	/* The store's binding is gone with the old boot: no pre-issued quote. */
+	assert_false(session_ak_preactivated(c.s));
+	{
+		struct session_resume res;
+
+		memset(&res, 0, sizeof(res));
+		assert_int_equal(session_quote_preissued(c.s, &res), AERR_STATE);
+	}
 	assert_int_equal(c.ch.ak_name.size, T.ak_name.size);
 	assert_int_equal(do_activate(&c), 0);
 	request_and_quote(&c);
@@ -1303,7 +1312,11 @@ static void test_not_enrolled(void **state)
 enum walk_pos {
 	POS_NEW, POS_ENDORSED, POS_ENDORSED_PRIOR, POS_AK_ADMITTED, POS_REACTIVATE_DUE, POS_ACTIVATED,
 	POS_ACTIVATED_NONCE, POS_ACTIVATED_STORE, POS_ACTIVATED_STALE, POS_QUOTED, POS_QUOTED_NONCE,
-	POS_QUOTED_REBOOT, POS_QUOTED_UNJUDGED, POS_SECRETS_SENT, POS_FAILED, POS_COUNT
+	POS_QUOTED_REBOOT, POS_QUOTED_UNJUDGED, POS_SECRETS_SENT, POS_FAILED,
+	/* After a pass, a quote from the next boot: the passing verdict is still
+	 * the last one, so only the table keeps secrets and a handed-out request
+	 * from these. */
+	POS_PASSED_REACTIVATE_DUE, POS_PASSED_AK_ADMITTED, POS_PASSED_ACTIVATED, POS_COUNT
 };
 
 enum walk_call {
@@ -1342,6 +1355,11 @@ static const struct {
 	[POS_QUOTED_UNJUDGED] = { SESSION_QUOTED, W(W_QUOTE_REQUEST) | W(W_QUOTE) },
 	[POS_SECRETS_SENT] = { SESSION_SECRETS_SENT, W(W_RECEIPT) },
 	[POS_FAILED] = { SESSION_FAILED, 0 },
+	[POS_PASSED_REACTIVATE_DUE] = { SESSION_REACTIVATE_DUE, W(W_REACTIVATE) },
+	[POS_PASSED_AK_ADMITTED] = { SESSION_AK_ADMITTED, W(W_ACTIVATE) },
+	/* The reactivating quote's nonce is used: a quote without a new request
+	 * is a replay, which fails the session (admitted, then refused). */
+	[POS_PASSED_ACTIVATED] = { SESSION_ACTIVATED, W(W_QUOTE_REQUEST) | W(W_QUOTE) },
 };
 
 /* The moves between states the design allows (besides staying, and failing). */
@@ -1434,6 +1452,21 @@ static void walk_to(struct walk *w, enum walk_pos pos)
 		to_activated(c);
 		assert_int_equal(session_reject(c->s, SESSION_STEP_QUOTE, AERR_NONCE), AERR_NONCE);
 		break;
+	case POS_PASSED_REACTIVATE_DUE:
+	case POS_PASSED_AK_ADMITTED:
+	case POS_PASSED_ACTIVATED:
+		to_activated(c);
+		request_and_quote(c);
+		assert_int_equal(do_quote(c, &v), 0);
+		T.clock->resetCount++; /* undone by walk_done */
+		request_and_quote(c);
+		assert_int_equal(do_quote(c, &v), ASKS_REACTIVATE);
+		assert_true(session_last_verdict(c->s)->pass);
+		if (pos != POS_PASSED_REACTIVATE_DUE)
+			assert_int_equal(session_reactivate(c->s, &c->ch), 0);
+		if (pos == POS_PASSED_ACTIVATED)
+			assert_int_equal(do_activate(c), 0);
+		break;
 	default:
 		fail_msg("position %d", pos);
 	}
@@ -1441,7 +1474,7 @@ static void walk_to(struct walk *w, enum walk_pos pos)
 
 static void walk_done(struct walk *w, enum walk_pos pos)
 {
-	if (pos == POS_QUOTED_REBOOT)
+	if (pos == POS_QUOTED_REBOOT || pos >= POS_PASSED_REACTIVATE_DUE)
 		T.clock->resetCount--;
 	session_free(w->c.s);
 }
@@ -1506,6 +1539,21 @@ static int walk_call(struct walk *w, enum walk_call call)
 	return -1;
 }
 
+/* What a refused call must leave as it was, beside the state. */
+struct walk_snapshot {
+	int proven, preactivated, has_ak;
+	struct session_verdict verdict;
+};
+
+static void walk_snap(const struct session *s, struct walk_snapshot *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->proven = session_proven(s);
+	out->preactivated = session_ak_preactivated(s);
+	out->has_ak = session_ak_name(s) != NULL;
+	out->verdict = *session_last_verdict(s);
+}
+
 static int walk_move_allowed(enum session_state from, enum session_state to)
 {
 	for (size_t i = 0; i < ARRAY_LEN(walk_moves); i++)
@@ -1515,7 +1563,8 @@ static int walk_move_allowed(enum session_state from, enum session_state to)
 }
 
 /* Every call in every position: a call the position does not admit is
- * refused (AERR_STATE) and leaves the state as it was; an admitted one is
+ * refused (AERR_STATE) and leaves the state, the proof, the AK's binding
+ * and the last verdict as they were; an admitted one is
  * not refused for its order and moves only along the design's moves (or to
  * FAILED). Every move of the design is seen, and every state. */
 static void test_session_machine(void **state)
@@ -1527,6 +1576,7 @@ static void test_session_machine(void **state)
 	for (int pos = 0; pos < POS_COUNT; pos++) {
 		for (int call = 0; call < W_COUNT; call++) {
 			struct walk w;
+			struct walk_snapshot before, after;
 			enum session_state from, to;
 			int r, admitted = (walk_expect[pos].admits & W(call)) != 0;
 
@@ -1535,8 +1585,13 @@ static void test_session_machine(void **state)
 			if (from != walk_expect[pos].state)
 				fail_msg("position %d is in state %s", pos, session_state_name(from));
 			seen_state[from] = 1;
+			walk_snap(w.c.s, &before);
 			r = walk_call(&w, (enum walk_call)call);
 			to = session_get_state(w.c.s);
+			walk_snap(w.c.s, &after);
+			if (!admitted && memcmp(&before, &after, sizeof(before)) != 0)
+				fail_msg("%s in %s (position %d) was refused but changed the session",
+					 walk_call_names[call], session_state_name(from), pos);
 			if (!admitted && (r != AERR_STATE || to != from))
 				fail_msg("%s in %s (position %d): %d, state %s; want AERR_STATE, unchanged",
 					 walk_call_names[call], session_state_name(from), pos, r, session_state_name(to));
