@@ -39,7 +39,8 @@ static void usage(FILE *f)
 		"                 RSASSA-SHA256 signature over DATA with the delivered RSA key NAME\n"
 		"                 (raw bytes, as openssl dgst -sha256 -verify expects), on stdout or into FILE\n"
 		"       attestor secrets --config FILE        list the delivered secrets\n"
-		"       attestor help | --help\n"
+		"       attestor help | --help | --version\n"
+		"(installed as tpm-attestor)\n"
 		"(timings of the exchange: scripts/bench.sh)\n");
 }
 
@@ -422,6 +423,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		return help_main(argc, argv);
+	if (!strcmp(argv[1], "--version")) {
+		printf("tpm-attestor (tpm-attest) %s\n", ATTEST_VERSION);
+		return 0;
+	}
 	/* "attestor --config FILE" is "attestor serve --config FILE" */
 	if (argv[1][0] == '-')
 		return serve_main(argc, argv);

@@ -22,7 +22,7 @@ targets=("$@")
 
 bash "$src/scripts/deps.sh"
 mkdir -p "$build"
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DATTEST_FUZZ=ON \
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DATTEST_FUZZ=ON -DATTEST_WERROR=ON \
 	>"$build/cmake.log" 2>&1 || { cat "$build/cmake.log" >&2; exit 1; }
 cmake --build "$build" -j2 --target fuzz_mkseeds "${targets[@]/#/fuzz_}" >"$build/fuzz-build.log" 2>&1 ||
 	{ tail -n 40 "$build/fuzz-build.log" >&2; exit 1; }

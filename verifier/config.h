@@ -14,7 +14,9 @@
 #include "policy/policy.h"
 #include "policy/secret.h"
 
-#define CONFIG_DEFAULT_EK_ROOTS "/usr/share/tpm-attest/ek-roots"
+/* Where `cmake --install` puts certs/ek-roots (DATADIR/tpm-attest/ek-roots:
+ * /usr/share/... in the packages, /usr/local/share/... by default). */
+#define CONFIG_DEFAULT_EK_ROOTS ATTEST_EK_ROOTS
 
 enum config_mode { CONFIG_MODE_PULL = 0, CONFIG_MODE_PUSH = 1 };
 

@@ -49,7 +49,7 @@ static const struct subcommand {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: verifier <command> [options]\n\ncommands:\n");
+	fprintf(f, "usage: verifier <command> [options]   (installed as tpm-verifier; --version)\n\ncommands:\n");
 	for (size_t i = 0; i < ARRAY_LEN(subcommands); i++) {
 		const char *p = subcommands[i].summary, *nl;
 
@@ -85,6 +85,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
+		return CLI_EXIT_PASS;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("tpm-verifier (tpm-attest) %s\n", ATTEST_VERSION);
 		return CLI_EXIT_PASS;
 	}
 	for (size_t i = 0; i < ARRAY_LEN(subcommands); i++)

@@ -279,7 +279,7 @@ CONF
 # enroll --ek-pub` takes it), and a pull attestor on it that answers the
 # demo PKI's `verifier` (pki_make into $P first): what the tests' Python
 # clients relay. Sets TPM_ADDR (HOST:PORT of the attestor); TCTI stays
-# this TPM's.
+# this TPM's. ATTESTOR_BIN: another attestor program (an installed one).
 pull_tpm() {
 	local f
 	need tpm2_createek tpm2_flushcontext
@@ -290,7 +290,7 @@ pull_tpm() {
 	mkdir -p "$WORK/roots"
 	for f in "$EK_ROOTS"/*.pem; do cp "$f" "$WORK/roots/$1-$(basename "$f")"; done
 	attestor_conf "$WORK/$1.conf" pull 127.0.0.1:0 "$WORK/$1-state"
-	bg "attestor-$1" "$BUILD_DIR/attestor" --config "$WORK/$1.conf"
+	bg "attestor-$1" "${ATTESTOR_BIN:-$BUILD_DIR/attestor}" --config "$WORK/$1.conf"
 	TPM_ADDR=127.0.0.1:$(log_port "$WORK/attestor-$1.log")
 }
 

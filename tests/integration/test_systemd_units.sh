@@ -3,9 +3,13 @@
 # programs of this build, and start them with the subcommands that exist.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need systemd-analyze
+# The units as the build configured them (systemd/*.service.in), their
+# ExecStart turned from the installed program to this build's.
 for unit in tpm-attestor tpm-verifier; do
 	prog=${unit#tpm-}
-	sed "s|/usr/local/bin/$prog|$BUILD_DIR/$prog|" "$SOURCE_DIR/systemd/$unit.service" >"$WORK/$unit.service"
+	grep -q "^ExecStart=/[^ ]*/bin/$unit " "$BUILD_DIR/systemd/$unit.service" ||
+		fail "$unit: ExecStart does not run the installed $unit"
+	sed "s|^ExecStart=/[^ ]*/bin/$unit |ExecStart=$BUILD_DIR/$prog |" "$BUILD_DIR/systemd/$unit.service" >"$WORK/$unit.service"
 	grep -q "^ExecStart=$BUILD_DIR/$prog " "$WORK/$unit.service" || fail "$unit: ExecStart does not run $prog"
 	systemd-analyze verify "$WORK/$unit.service" >"$WORK/$unit.out" 2>&1 ||
 		fail "$unit: systemd-analyze verify: $(cat "$WORK/$unit.out")"
