@@ -20,28 +20,27 @@ static const struct subcommand {
 	{ "attest", attest_main, CLI_ATTEST_USAGE,
 	  "attest one host (pull mode), print each step and the verdict; --rounds:\n"
 	  "then quote again N-1 times, S seconds apart, with the activated AK" },
-	{ "serve", serve_main, "serve --config FILE",
+	{ "serve", serve_main, CLI_SERVE_USAGE,
 	  "push mode: serve attest.v1.Verifier and attest every attestor that connects;\n"
 	  "pull mode: keep attesting every target, every reattest_interval" },
-	{ "eventlog", eventlog_main, "eventlog [--json] FILE",
+	{ "eventlog", eventlog_main, CLI_EVENTLOG_USAGE,
 	  "parse a TCG boot event log: its events and the PCRs it replays to\n"
 	  "(YAML laid out like tpm2_eventlog's, or JSON)" },
-	{ "list", nodes_list_main, "list --config FILE [--json]",
+	{ "list", nodes_list_main, CLI_LIST_USAGE,
 	  "the nodes in the verifier's database (state_dir): state, last seen, verdicts" },
-	{ "status", nodes_status_main, "status --config FILE [--json] [NODE]",
+	{ "status", nodes_status_main, CLI_STATUS_USAGE,
 	  "one node by EK hash prefix (8+ hex digits), name or hostname: state, why it failed,\n"
 	  "when; without NODE, every node (exit 1 when any has failed)" },
 	{ "enroll", nodes_enroll_main,
-	  "enroll --config FILE [--name NAME] [--identity TLS_ID] [--target HOST:PORT]\n"
-	  "         [--group G]... [--no-groups] (--ek-pub FILE | EK_HASH | NODE)",
+	  CLI_ENROLL_USAGE,
 	  "enroll a node before it attests (required with enrollment = explicit): its EK\n"
 	  "public (TPM2B_PUBLIC, as tpm2_createek -u writes it) or the SHA-256 of it; a node\n"
 	  "the store has: change its name, groups (secrets select by name: and group:) or\n"
 	  "the TLS identity or pull target it is bound to (a re-bind; \"\" unbinds, the\n"
 	  "next proof binds)" },
-	{ "remove", nodes_remove_main, "remove --config FILE NODE",
+	{ "remove", nodes_remove_main, CLI_REMOVE_USAGE,
 	  "forget a node, its AK and its history; it has to enroll again" },
-	{ "rejected", nodes_rejected_main, "rejected --config FILE [--json]",
+	{ "rejected", nodes_rejected_main, CLI_REJECTED_USAGE,
 	  "peers refused before they proved any node's TPM, per TLS identity: how often,\n"
 	  "when last, why, and the EK they presented" },
 	{ "help", help_main, "help", "show this help" },

@@ -27,6 +27,16 @@ grep -q 'serve --config FILE' <<<"$("$VERIFIER" --help)" || fail "--help does no
 rc=0; "$VERIFIER" attest --config "$WORK/none.conf" 127.0.0.1:1 2>"$WORK/err" || rc=$?
 [ "$rc" -eq 2 ] && grep -q "none.conf: cannot open" "$WORK/err" || fail "missing config: exit $rc, $(cat "$WORK/err")"
 ok "usage and missing config exit 2"
+# Every command answers --help with its usage, exit 0.
+for cmd in attest serve eventlog list status enroll remove rejected; do
+	out=$("$VERIFIER" "$cmd" --help) || fail "verifier $cmd --help: exit $?"
+	grep -q "^usage: verifier $cmd " <<<"$out" || fail "verifier $cmd --help: '$out'"
+done
+for cmd in serve unseal sign secrets; do
+	out=$("$BUILD_DIR/attestor" "$cmd" --help) || fail "attestor $cmd --help: exit $?"
+	grep -q "^usage: attestor" <<<"$out" || fail "attestor $cmd --help: '$out'"
+done
+ok "every command's --help"
 
 swtpm_start tpm
 swtpm_add_p256_ek

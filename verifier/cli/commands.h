@@ -8,7 +8,17 @@
 #define CLI_EXIT_USAGE 2
 #define CLI_EXIT_UNJUDGED 3 /* verified, but no reference to judge the node's state by */
 
+/* Each command's usage line: main.c's help and the command's own --help. */
 #define CLI_ATTEST_USAGE "attest --config FILE [--rounds N [--interval S]] HOST:PORT"
+#define CLI_SERVE_USAGE "serve --config FILE"
+#define CLI_EVENTLOG_USAGE "eventlog [--json] FILE"
+#define CLI_LIST_USAGE "list --config FILE [--json]"
+#define CLI_STATUS_USAGE "status --config FILE [--json] [NODE]"
+#define CLI_ENROLL_USAGE                                                        \
+	"enroll --config FILE [--name NAME] [--identity TLS_ID] [--target HOST:PORT]\n" \
+	"         [--group G]... [--no-groups] (--ek-pub FILE | EK_HASH | NODE)"
+#define CLI_REMOVE_USAGE "remove --config FILE NODE"
+#define CLI_REJECTED_USAGE "rejected --config FILE [--json]"
 
 /* attest.c: one pull-mode check of a target, each step and the verdict. */
 int attest_main(int argc, char **argv);

@@ -26,7 +26,7 @@ int eventlog_main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j': json = 1; break;
-		case 'h': printf("usage: verifier eventlog [--json] FILE\n"); return CLI_EXIT_PASS;
+		case 'h': printf("usage: verifier %s\n", CLI_EVENTLOG_USAGE); return CLI_EXIT_PASS;
 		default: goto usage;
 		}
 	}

@@ -30,7 +30,14 @@ struct nodes_args {
 
 /* --config FILE [options] [NODE]: parse, then open the store named by the
  * config's state_dir. want_node: 0 none, 1 required, 2 optional. */
-static int open_store(int argc, char **argv, int want_node, struct store **st, struct nodes_args *a)
+/* What open_store returns after --help (the usage printed): not an exit
+ * status, the command returns CLI_EXIT_PASS. */
+#define NODES_HELPED (-1)
+
+/* The command line (usage: the command's, printed to stdout for --help and to
+ * stderr when the line is not one) and the store of its config. */
+static int open_store(int argc, char **argv, int want_node, const char *usage, struct store **st,
+		      struct nodes_args *a)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -41,6 +48,7 @@ static int open_store(int argc, char **argv, int want_node, struct store **st, s
 		{ "target", required_argument, NULL, 't' },
 		{ "no-groups", no_argument, NULL, 'G' },
 		{ "ek-pub", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct verifier_config *cfg = NULL;
@@ -50,7 +58,7 @@ static int open_store(int argc, char **argv, int want_node, struct store **st, s
 	*st = NULL;
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:jn:i:g:t:Ge:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:jn:i:g:t:Ge:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
 		case 'j': a->json = 1; break;
@@ -67,12 +75,13 @@ static int open_store(int argc, char **argv, int want_node, struct store **st, s
 			break;
 		case 'G': a->set_groups = 1; break;
 		case 'e': a->ek_pub = optarg; break;
-		default: return CLI_EXIT_USAGE;
+		case 'h': printf("usage: verifier %s\n", usage); return NODES_HELPED;
+		default: goto usage;
 		}
 	}
 	rest = argc - optind;
 	if (!config || rest > 1 || (want_node == 1 && rest != 1) || (want_node == 0 && rest != 0))
-		return CLI_EXIT_USAGE;
+		goto usage;
 	a->node = rest ? argv[optind] : NULL;
 	if (verifier_config_load(config, &cfg) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
@@ -97,6 +106,9 @@ static int open_store(int argc, char **argv, int want_node, struct store **st, s
 		rc = CLI_EXIT_PASS;
 	verifier_config_free(cfg);
 	return rc == CLI_EXIT_PASS ? CLI_EXIT_PASS : CLI_EXIT_FAIL;
+usage:
+	fprintf(stderr, "usage: verifier %s\n", usage);
+	return CLI_EXIT_USAGE;
 }
 
 static void print_time(FILE *f, int64_t ms)
@@ -218,11 +230,8 @@ int nodes_list_main(int argc, char **argv)
 	struct store *st = NULL;
 	int rc;
 
-	if ((rc = open_store(argc, argv, 0, &st, &a)) != CLI_EXIT_PASS) {
-		if (rc == CLI_EXIT_USAGE)
-			fprintf(stderr, "usage: verifier list --config FILE [--json]\n");
-		return rc;
-	}
+	if ((rc = open_store(argc, argv, 0, CLI_LIST_USAGE, &st, &a)) != CLI_EXIT_PASS)
+		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
 	rc = list_all(st, a.json) < 0 ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
 	store_close(st);
 	return rc;
@@ -235,11 +244,8 @@ int nodes_status_main(int argc, char **argv)
 	struct store_node n;
 	int rc;
 
-	if ((rc = open_store(argc, argv, 2, &st, &a)) != CLI_EXIT_PASS) {
-		if (rc == CLI_EXIT_USAGE)
-			fprintf(stderr, "usage: verifier status --config FILE [--json] [NODE]\n");
-		return rc;
-	}
+	if ((rc = open_store(argc, argv, 2, CLI_STATUS_USAGE, &st, &a)) != CLI_EXIT_PASS)
+		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
 	if (!a.node) {
 		rc = list_all(st, a.json);
 		store_close(st);
@@ -319,10 +325,11 @@ int nodes_enroll_main(int argc, char **argv)
 	int64_t id;
 	int rc, known;
 
-	if ((rc = open_store(argc, argv, 2, &st, &a)) != CLI_EXIT_PASS || (!a.node == !a.ek_pub)) {
-		if (rc == CLI_EXIT_PASS || rc == CLI_EXIT_USAGE)
-			fprintf(stderr, "usage: verifier enroll --config FILE [--name NAME] [--identity TLS_ID] "
-				"[--target HOST:PORT] [--group G]... [--no-groups] (--ek-pub FILE | EK_HASH | NODE)\n");
+	if ((rc = open_store(argc, argv, 2, CLI_ENROLL_USAGE, &st, &a)) == NODES_HELPED)
+		return CLI_EXIT_PASS;
+	if (rc != CLI_EXIT_PASS || (!a.node == !a.ek_pub)) {
+		if (rc == CLI_EXIT_PASS)
+			fprintf(stderr, "usage: verifier %s\n", CLI_ENROLL_USAGE);
 		store_close(st);
 		return rc == CLI_EXIT_FAIL ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
 	}
@@ -378,11 +385,8 @@ int nodes_remove_main(int argc, char **argv)
 	struct store_node n;
 	int rc;
 
-	if ((rc = open_store(argc, argv, 1, &st, &a)) != CLI_EXIT_PASS) {
-		if (rc == CLI_EXIT_USAGE)
-			fprintf(stderr, "usage: verifier remove --config FILE NODE\n");
-		return rc;
-	}
+	if ((rc = open_store(argc, argv, 1, CLI_REMOVE_USAGE, &st, &a)) != CLI_EXIT_PASS)
+		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
 	if (store_node_get(st, a.node, STORE_KEY_OPERATOR, &n) != 0 || store_node_remove(st, n.ek_hash) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		store_close(st);
@@ -436,11 +440,8 @@ int nodes_rejected_main(int argc, char **argv)
 	struct rejected_state rs = { 0 };
 	int rc;
 
-	if ((rc = open_store(argc, argv, 0, &st, &a)) != CLI_EXIT_PASS) {
-		if (rc == CLI_EXIT_USAGE)
-			fprintf(stderr, "usage: verifier rejected --config FILE [--json]\n");
-		return rc;
-	}
+	if ((rc = open_store(argc, argv, 0, CLI_REJECTED_USAGE, &st, &a)) != CLI_EXIT_PASS)
+		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
 	rs.json = a.json;
 	if (rs.json)
 		printf("{\"rejected\": [");

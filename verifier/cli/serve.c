@@ -25,7 +25,7 @@ int serve_main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
-		case 'h': printf("usage: verifier serve --config FILE\n"); return CLI_EXIT_PASS;
+		case 'h': printf("usage: verifier %s\n", CLI_SERVE_USAGE); return CLI_EXIT_PASS;
 		default: goto usage;
 		}
 	}
