@@ -112,6 +112,10 @@ V=$WORK/verifier1.log
 wait_log "$V" "verdict PASS .*ak activated" 1 20
 wait_log "$V" "verdict PASS .*ak known, resumed" 2 10
 ok "re-attestation every second with the activated AK: $(count "$V" 'ak known') without a new activation, in one call each"
+# A new database says so once, in one line, not a migration per version.
+[ "$(grep -c 'new database, schema version' "$V")" = 1 ] && ! grep -q 'migrated' "$V" ||
+	fail "a new database's log: $(grep -e 'schema' -e 'migrated' "$V")"
+ok "a new database: one line, no migration noise"
 
 wait_events 1 5
 events_check 1 attesting passing '^$'
@@ -161,10 +165,11 @@ ok "kill -9 five times mid-run: database intact, node state = last verdict, next
 # the failing verdict (its own default is 300 s)
 tpm2_pcrextend "16:sha256=$(printf 'rogue' | sha256sum | cut -d' ' -f1)" >/dev/null
 wait_log "$V" "verdict FAIL" 1 15
+grep -q ' warn push: verdict FAIL' "$V" || fail "a failing verdict is not logged at warn: $(grep 'verdict FAIL' "$V" | head -1)"
 delivered=$(db "SELECT count(*) FROM secret_deliveries")
 state=$(db "SELECT state || ': ' || reason FROM nodes")
 case $state in failed:*"PCR 16"*) ;; *) fail "node after the PCR change: $state" ;; esac
-ok "PCR 16 changed: node $state"
+ok "PCR 16 changed: node $state, logged at warn"
 wait_events 2 5
 events_check 2 passing failed 'PCR 16'
 ok "hook: passing -> failed, the reason names PCR 16"

@@ -474,7 +474,7 @@ static int pull_record(struct run *x, int r, enum pull_stage st)
 		} else { /* refused or lost after the proof, e.g. DeliverSecrets */
 			pull_failure(&v, r, st, "");
 		}
-		LOG_INFO("verdict FAIL target %s host '%s': %s: %s", x->d->target, x->host, session_step_name(v.step),
+		LOG_WARN("verdict FAIL target %s host '%s': %s: %s", x->d->target, x->host, session_step_name(v.step),
 			 v.reason);
 		if (record_verdict(&x->rec, &v, qp, NULL) == AERR_IDENTITY)
 			return pull_moved(x, st);

@@ -75,7 +75,7 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 		push_put(p, slot, PUSH_END);
 		return;
 	}
-	LOG_INFO("verdict FAIL host '%s' peer '%s': %s: %s", e->host, e->peer, session_step_name(v->step), v->reason);
+	LOG_WARN("verdict FAIL host '%s' peer '%s': %s: %s", e->host, e->peer, session_step_name(v->step), v->reason);
 	/* Recorded or not, the node failed; the hook hears of it either way. */
 	(void)record_verdict(&e->rec, v, q, NULL);
 	(void)rpc_call_fail(call, rpc_status_from_err(v->code), "%s: %s", session_step_name(v->step), v->peer_reason);

@@ -206,7 +206,7 @@ static int store_exec(struct store *st, const char *sql, const char *what)
 static int store_migrate(struct store *st)
 {
 	sqlite3_stmt *q = NULL;
-	int version = 0, r;
+	int version = 0, from, r;
 	char sql[64];
 
 	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK || sqlite3_step(q) != SQLITE_ROW) {
@@ -221,6 +221,7 @@ static int store_migrate(struct store *st)
 			       STORE_VERSION);
 	if (version == STORE_VERSION)
 		return 0;
+	from = version;
 	/* A migration that rebuilds a table must not cascade its DROP to the
 	 * rows referencing it (the pragma is a no-op inside a transaction). */
 	if ((r = store_exec(st, "PRAGMA foreign_keys = OFF", "migration")) != 0)
@@ -237,8 +238,12 @@ static int store_migrate(struct store *st)
 		}
 		if ((r = store_exec(st, "COMMIT", "migration")) != 0)
 			return r;
-		LOG_INFO("%s: schema migrated to version %d", st->path, version + 1);
 	}
+	/* One line: a new database is created, not migrated step by step. */
+	if (from == 0)
+		LOG_INFO("%s: new database, schema version %d", st->path, STORE_VERSION);
+	else
+		LOG_INFO("%s: schema migrated from version %d to %d", st->path, from, STORE_VERSION);
 	return store_exec(st, "PRAGMA foreign_keys = ON", "migration");
 }
 
