@@ -51,6 +51,7 @@ struct ekcert_trust {
 	STACK_OF(X509) *inter; /* everything else: untrusted, for chain building */
 	STACK_OF(X509) *all;   /* anchors and intermediates: attribute-cert issuer lookup */
 	size_t n_anchors, n_inter;
+	char dir[512];         /* where they were read from, for the operator's messages */
 };
 
 /* Critical extensions an EK certificate (or its CAs) may carry (TCG EK
@@ -252,6 +253,7 @@ int ekcert_trust_load(const char *dir, struct ekcert_trust **out)
 		r = err_set(AERR_ALLOC, "trust store");
 		goto out;
 	}
+	snprintf(t->dir, sizeof(t->dir), "%s", dir);
 	for (i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
 
@@ -358,6 +360,17 @@ static int chain_verify(const struct ekcert_trust *t, X509 *x, int code, const c
 		r = err_set(code, "%s: %s%s%s (depth %d, subject \"%s\")", what,
 			    e == X509_V_OK ? "verification failed" : X509_verify_cert_error_string(e),
 			    note.oid[0] ? ": " : "", note.oid, X509_STORE_CTX_get_error_depth(ctx), subject);
+		/* No anchor for the chain: say which CA is missing and where the
+		 * operator adds it (the directory is the operator's, not the peer's). */
+		if (bad && (e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+			    e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || e == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE)) {
+			char issuer[256] = "";
+
+			X509_NAME_oneline(X509_get_issuer_name(bad), issuer, sizeof(issuer));
+			r = err_private(code, "no certificate of issuer \"%s\" among the %zu roots and %zu intermediates "
+					"read from %s: add that CA's certificate there if this TPM's vendor is trusted",
+					issuer, t->n_anchors, t->n_inter, t->dir);
+		}
 		goto out;
 	}
 	if (note.expired_excused)

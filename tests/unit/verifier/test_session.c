@@ -720,6 +720,31 @@ static void test_ek_cert_untrusted(void **state)
 	assert_failed(&c, AERR_EK_CERT_CHAIN, SESSION_STEP_ENDORSEMENT, NULL);
 	session_free(c.s);
 
+	/* From a CA the trust directory does not hold: the operator is told
+	 * which issuer is missing and where the roots are read from; the peer
+	 * is not told the verifier's paths. */
+	{
+		struct simtpm_ca *vendor = NULL;
+		uint8_t *der = NULL;
+		size_t der_len = 0;
+		const struct session_verdict *v;
+
+		assert_int_equal(simtpm_ca_new(NULL, "Unknown Vendor EK Root", &vendor), 0);
+		assert_int_equal(simtpm_ca_issue(vendor, T.ek_key, "test EK", 5, &der, &der_len), 0);
+		e = endorsement(T.ek_pub_wire, T.ek_pub_len, der, der_len);
+		ctx_init(&c);
+		ctx_start(&c);
+		assert_int_equal(session_endorse(c.s, &e), AERR_EK_CERT_CHAIN);
+		v = session_last_verdict(c.s);
+		if (!strstr(v->reason, "issuer \"/CN=Unknown Vendor EK Root\"") || !strstr(v->reason, T.trust_dir))
+			fail_msg("reason '%s' names neither the missing issuer nor %s", v->reason, T.trust_dir);
+		if (strstr(v->peer_reason, T.trust_dir) || !strstr(v->peer_reason, "unable to get local issuer"))
+			fail_msg("peer is told '%s'", v->peer_reason);
+		session_free(c.s);
+		free(der);
+		simtpm_ca_free(vendor);
+	}
+
 	/* No certificate at all while one is required. */
 	e = endorsement(T.ek_pub_wire, T.ek_pub_len, NULL, 0);
 	ctx_init(&c);
