@@ -15,22 +15,22 @@
 
 /* One name of verifier_identity (len bytes at s, trimmed, not empty):
  * 1..CONFIG_IDENTITY_MAX bytes, no control character, at most
- * CONFIG_VERIFIER_IDS_MAX names. 0, or -1 after conf_fail. */
+ * CONFIG_VERIFIER_IDS_MAX names. 1, or 0 after conf_fail (as a key's parser). */
 static int config_identity_add(struct conf_load *l, const char *s, size_t len)
 {
 	struct attestor_config *c = l->cfg;
 
 	if (len > CONFIG_IDENTITY_MAX)
 		return conf_fail(l, AERR_CONFIG, "verifier_identity: a name of %zu bytes, at most %d", len,
-				 CONFIG_IDENTITY_MAX) - 1;
+				 CONFIG_IDENTITY_MAX);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return conf_fail(l, AERR_CONFIG, "verifier_identity: a name with a control character") - 1;
+			return conf_fail(l, AERR_CONFIG, "verifier_identity: a name with a control character");
 	if (c->n_verifier_ids == CONFIG_VERIFIER_IDS_MAX)
-		return conf_fail(l, AERR_CONFIG, "verifier_identity: more than %d names", CONFIG_VERIFIER_IDS_MAX) - 1;
+		return conf_fail(l, AERR_CONFIG, "verifier_identity: more than %d names", CONFIG_VERIFIER_IDS_MAX);
 	memcpy(c->verifier_ids[c->n_verifier_ids], s, len);
 	c->verifier_ids[c->n_verifier_ids++][len] = '\0';
-	return 0;
+	return 1;
 }
 
 /* [tls] verifier_identity = NAME[, NAME ...], each name trimmed; the list
@@ -52,7 +52,7 @@ static int config_identities(struct conf_load *l, void *field, const char *v)
 		if (e == s)
 			return conf_fail(l, AERR_CONFIG, "verifier_identity '%s': an empty name (write NAME[, NAME ...])",
 					 v);
-		if (config_identity_add(l, s, (size_t)(e - s)) != 0)
+		if (!config_identity_add(l, s, (size_t)(e - s)))
 			return 0;
 		if (!end)
 			return 1;

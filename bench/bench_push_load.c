@@ -639,7 +639,7 @@ static int bench_write_config(const struct bench_args *a, const char *dir, size_
 		fprintf(f, "threads = %d\n", a->verifier_threads);
 	fprintf(f, "[tls]\nca = %s/ca.pem\ncert = %s/verifier.pem\nkey = %s/verifier.key\n[policy]\n", a->pki, a->pki,
 		a->pki);
-	/* Every simulated node boots the same firmware: the policy expects its values. */
+	/* The policy expects the nodes' values (bench_node_pcrs). */
 	for (uint32_t b = 0; b < sel.count; b++) {
 		TPMI_ALG_HASH alg = sel.pcrSelections[b].hash;
 		uint32_t mask = pcrsel_mask(&sel, alg);

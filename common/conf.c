@@ -73,7 +73,24 @@ int conf_fail(struct conf_load *l, int code, const char *fmt, ...)
 	return 0;
 }
 
-int conf_path_dup(struct conf_load *l, const char *v, char **out)
+int conf_each(struct conf_load *l, const char *key, const char *v,
+	      int (*each)(struct conf_load *l, void *arg, const char *item), void *arg)
+{
+	char buf[1024], *save = NULL, *tok;
+
+	/* Longer than any line the reader passes on. */
+	if (strlen(v) >= sizeof(buf))
+		return conf_fail(l, AERR_CONFIG, "%s is too long", key);
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
+		if (!each(l, arg, tok))
+			return 0;
+	return 1;
+}
+
+/* A relative path taken from the config file's directory, malloc'd. 0, or
+ * -1 after conf_fail. */
+static int conf_path_dup(struct conf_load *l, const char *v, char **out)
 {
 	*out = NULL;
 	if (v[0] == '/' || !l->dir[0])

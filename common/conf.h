@@ -116,9 +116,11 @@ int conf_given(const struct conf_load *l, const char *section, const char *key);
 int conf_apply(struct conf_load *l, const struct conf_key *keys, size_t nkeys, void *base, const char *name,
 	       const char *value);
 
-/* A relative path taken from the config file's directory, malloc'd. 0, or
- * -1 after conf_fail. */
-int conf_path_dup(struct conf_load *l, const char *v, char **out);
+/* Each item of a list value (items separated by commas, spaces or tabs) to
+ * each(l, arg, item), in order, until one refuses (returns 0 after
+ * conf_fail). 1, or 0; key names the value in messages. */
+int conf_each(struct conf_load *l, const char *key, const char *v,
+	      int (*each)(struct conf_load *l, void *arg, const char *item), void *arg);
 
 /* ------------------------------------------------------------ [tls] */
 

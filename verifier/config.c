@@ -58,28 +58,26 @@ static int parse_eventlog_pcrs(struct conf_load *l, void *field, const char *v)
 
 /* targets = HOST:PORT[, ...], each in its one canonical spelling: a node is
  * bound to its target by this string. Lines add to the list. */
+static int add_target(struct conf_load *l, void *arg, const char *tok)
+{
+	struct verifier_config *c = arg;
+	char canon[TARGET_MAX];
+
+	if (target_canonical(tok, canon) != 0)
+		return conf_fail(l, AERR_CONFIG, "%s", err_detail());
+	if (target_listed(canon, c->targets, c->ntargets))
+		return conf_fail(l, AERR_CONFIG, "target '%s' is listed twice (as %s)", tok, canon);
+	if (c->ntargets == CONFIG_MAX_TARGETS)
+		return conf_fail(l, AERR_CONFIG, "more than %d targets", CONFIG_MAX_TARGETS);
+	if (!(c->targets[c->ntargets++] = strdup(canon)))
+		return conf_fail(l, AERR_ALLOC, "out of memory");
+	return 1;
+}
+
 static int parse_targets(struct conf_load *l, void *field, const char *v)
 {
-	struct verifier_config *c = l->cfg;
-	char buf[8192], *save = NULL, *tok;
-
 	(void)field;
-	if (strlen(v) >= sizeof(buf))
-		return conf_fail(l, AERR_CONFIG, "targets is too long");
-	strcpy(buf, v);
-	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		char canon[TARGET_MAX];
-
-		if (target_canonical(tok, canon) != 0)
-			return conf_fail(l, AERR_CONFIG, "%s", err_detail());
-		if (target_listed(canon, c->targets, c->ntargets))
-			return conf_fail(l, AERR_CONFIG, "target '%s' is listed twice (as %s)", tok, canon);
-		if (c->ntargets == CONFIG_MAX_TARGETS)
-			return conf_fail(l, AERR_CONFIG, "more than %d targets", CONFIG_MAX_TARGETS);
-		if (!(c->targets[c->ntargets++] = strdup(canon)))
-			return conf_fail(l, AERR_ALLOC, "out of memory");
-	}
-	return 1;
+	return conf_each(l, "targets", v, add_target, l->cfg);
 }
 
 static const struct conf_key verifier_keys[] = {
@@ -122,23 +120,22 @@ static const struct conf_section verifier_sections[] = {
 /* The secret of a field of it. */
 #define SECRET_OF(field, member) ((struct secret_conf *)((char *)(field) - offsetof(struct secret_conf, member)))
 
+static int add_secret_host(struct conf_load *l, void *arg, const char *tok)
+{
+	struct secret_conf *sc = arg;
+
+	if (secret_host_check(tok) != 0)
+		return conf_fail(l, AERR_CONFIG, "[secret %s] hosts: %s", sc->name, err_detail());
+	if (sc->nhosts == SECRET_MAX_HOSTS)
+		return conf_fail(l, AERR_CONFIG, "hosts names more than %d hosts", SECRET_MAX_HOSTS);
+	if (!(sc->hosts[sc->nhosts++] = strdup(tok)))
+		return conf_fail(l, AERR_ALLOC, "out of memory");
+	return 1;
+}
+
 static int parse_secret_hosts(struct conf_load *l, void *field, const char *v)
 {
-	struct secret_conf *sc = SECRET_OF(field, nhosts);
-	char buf[4096], *save = NULL, *tok;
-
-	if (strlen(v) >= sizeof(buf))
-		return conf_fail(l, AERR_CONFIG, "hosts is too long");
-	strcpy(buf, v);
-	for (tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		if (secret_host_check(tok) != 0)
-			return conf_fail(l, AERR_CONFIG, "[secret %s] hosts: %s", sc->name, err_detail());
-		if (sc->nhosts == SECRET_MAX_HOSTS)
-			return conf_fail(l, AERR_CONFIG, "hosts names more than %d hosts", SECRET_MAX_HOSTS);
-		if (!(sc->hosts[sc->nhosts++] = strdup(tok)))
-			return conf_fail(l, AERR_ALLOC, "out of memory");
-	}
-	return 1;
+	return conf_each(l, "hosts", v, add_secret_host, SECRET_OF(field, nhosts));
 }
 
 static int parse_secret_pcrs(struct conf_load *l, void *field, const char *v)

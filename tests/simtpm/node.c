@@ -1,5 +1,5 @@
 /* One simulated node of simtpm.h: its keys, public areas, certificate and
- * the state (PCRs, clock, firmware) the caller sets. */
+ * the state (PCRs, clock) the caller sets. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +13,6 @@
 #include "tpmpub.h"
 
 #define SIMTPM_START_CLOCK_MS 1000u
-#define SIMTPM_FIRMWARE 0x2024000100000000ull
 
 /* The templates say exponent 0: 65537, the only one a TPM uses by default. */
 static int simtpm_rsa_exponent(EVP_PKEY *key, const char *what)
@@ -73,7 +72,6 @@ int simtpm_new(const struct simtpm_params *p, struct simtpm **out)
 	s->clock.resetCount = 1;
 	s->clock.safe = TPM2_YES;
 	s->clock_tick_ms = p->clock_tick_ms;
-	s->firmware = SIMTPM_FIRMWARE;
 	tpmpub_ek_template(p->ek_alg, &s->ekpub);
 	tpmpub_ak_template(ak_alg, &s->akpub);
 	if ((r = simtpm_key(p->ek_alg, p->ek_key, "EK", &s->ek)) != 0 ||
@@ -150,9 +148,4 @@ void simtpm_set_pcrs(struct simtpm *s, const struct pcr_values *values)
 TPMS_CLOCK_INFO *simtpm_clock(struct simtpm *s)
 {
 	return &s->clock;
-}
-
-void simtpm_set_firmware(struct simtpm *s, uint64_t version)
-{
-	s->firmware = version;
 }

@@ -170,7 +170,7 @@ int simtpm_quote(struct simtpm *s, const uint8_t *nonce, size_t nonce_len, const
 	a.extraData.size = (UINT16)nonce_len;
 	memcpy(a.extraData.buffer, nonce, nonce_len);
 	a.clockInfo = s->clock;
-	a.firmwareVersion = s->firmware;
+	a.firmwareVersion = SIMTPM_FIRMWARE;
 	a.attested.quote.pcrSelect = *sel;
 	if ((r = simtpm_pcr_digest(s->akpub.parameters.asymDetail.scheme.details.anySig.hashAlg, sel, s->pcrs,
 				   &a.attested.quote.pcrDigest, &out->values)) != 0)

@@ -72,7 +72,6 @@ void simtpm_set_pcrs(struct simtpm *s, const struct pcr_values *values);
 /* The clock the next quote reports (starts at clock 1000, resetCount 1,
  * restartCount 0, safe): the caller may move it, e.g. to a reboot. */
 TPMS_CLOCK_INFO *simtpm_clock(struct simtpm *s);
-void simtpm_set_firmware(struct simtpm *s, uint64_t version);
 
 /* ------------------------------------------------------------ commands */
 

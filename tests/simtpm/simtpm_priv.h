@@ -15,6 +15,8 @@ struct simtpm {
 	const struct pcr_values *pcrs;
 	TPMS_CLOCK_INFO clock;
 	uint64_t clock_tick_ms;
-	uint64_t firmware;
 };
+
+/* The firmware version every simulated node reports in its quotes. */
+#define SIMTPM_FIRMWARE 0x2024000100000000ull
 #endif
