@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "driver.h"
 #include "harden.h"
+#include "keyfile.h"
 #include "log.h"
 #include "strsafe.h"
 #include "rpc.h"
@@ -177,6 +178,11 @@ static int serve_main(int argc, char **argv)
 	}
 	if (load_config(path, &cfg) != 0)
 		return 2;
+	/* Before the TPM is opened: a refused key costs no TPM object. */
+	if (!cfg.tls.insecure && keyfile_check("TLS key", cfg.tls.key) != 0) {
+		fprintf(stderr, "attestor: %s\n", err_detail());
+		return 2;
+	}
 	if (cfg.mode == CONFIG_MODE_PUSH)
 		return push_main(&cfg, once, (uint32_t)wait_s);
 	if (once) {

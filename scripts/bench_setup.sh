@@ -27,7 +27,7 @@ key = $WORK/pki/verifier.key
 [policy]
 $PCR_REF
 CONF
-	openssl rand 32 >"$WORK/bench-aes.key"
+	(umask 077; openssl rand 32 >"$WORK/bench-aes.key")
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/bench-rsa.pem" -out "$WORK/bench-rsa.crt" \
 		-days 30 -subj "/CN=bench signing key" 2>/dev/null
 }

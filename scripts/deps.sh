@@ -12,6 +12,8 @@ PACKAGES=(
 	python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
 	python3-cryptography util-linux  # secrets_client.py; setpriv (test_no_core_dumps)
 	xxd systemd                      # the tpm2-tools interop tests; systemd-analyze (test_systemd_units)
+	man-db groff-base                # man -l, groff (test_install: the man pages)
+	debhelper dpkg-dev fakeroot lintian adduser  # the Debian packages (test_packages)
 )
 
 missing=()

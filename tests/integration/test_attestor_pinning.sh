@@ -64,7 +64,7 @@ tpm2_flushcontext -t >/dev/null
 tpm2_startauthsession -S trial.ctx
 tpm2_policypcr -S trial.ctx -l "$SEL" -L pcr.policy >/dev/null
 tpm2_flushcontext trial.ctx
-openssl rand 32 >rogue.key
+(umask 077; openssl rand 32 >rogue.key)
 /usr/bin/python3 "$SOURCE_DIR/tests/integration/secrets_client.py" mkseal ek_rsa.pub rogue.key pcr.policy planted \
 	>/dev/null
 printf '[{"name": "disk-key", "kind": "aes256", "ek": "rsa", "sel": "%s", "blob": "planted"}]' "$SEL" >planted.json
@@ -116,7 +116,7 @@ out=$(as verifier expect-status FAILED_PRECONDITION "$NOQUOTE" DeliverSecrets) |
 ok "the verifier's DeliverSecrets before any Quote: $out"
 
 # --- the real verifier, with a secret
-openssl rand 32 >verifier-aes.key
+(umask 077; openssl rand 32 >verifier-aes.key)
 cat >verifier.conf <<CONF
 [verifier]
 mode = pull

@@ -73,7 +73,7 @@ tpm2_policypcr -S trial.ctx -l "$SEL" -f wrong.pcrs -L wrong.policy >/dev/null
 tpm2_flushcontext trial.ctx
 cmp -s pcr.policy wrong.policy && fail "policy digests over different values are equal"
 
-openssl rand 32 >aes.key
+(umask 077; openssl rand 32 >aes.key)
 KEY_HEX=$(xxd -p -c 64 aes.key)
 H=$HELPER
 /usr/bin/python3 "$H" mkseal ek_rsa.pub aes.key pcr.policy aes >/dev/null
@@ -169,7 +169,7 @@ echo "  $OUT"
 for n in aes aes-ecc; do
 	openssl dgst -sha256 -mac HMAC -macopt "hexkey:$KEY_HEX" -binary out/$n.challenge >out/$n.expect
 	cmp -s out/$n.expect out/$n.proof || fail "$n: HMAC proof differs from HMAC(key, challenge)"
-	openssl rand 32 >out/other.challenge
+	(umask 077; openssl rand 32 >out/other.challenge)
 	openssl dgst -sha256 -mac HMAC -macopt "hexkey:$KEY_HEX" -binary out/other.challenge >out/other.expect
 	cmp -s out/other.expect out/$n.proof && fail "$n: proof also matches another challenge"
 done

@@ -123,7 +123,7 @@ exercise() {
 	"${CL[@]}" costs 20 | sed "s/^/  [$ak AK, $ek EK] /" || fail "$ak/$ek: costs"
 
 	# Credential for our AK, made offline by tpm2-tools for the EK we returned.
-	openssl rand 32 >"$d/secret.bin"
+	(umask 077; openssl rand 32 >"$d/secret.bin")
 	tpm2_makecredential --tcti none -u "$d/ek_$ek.pub" -s "$d/secret.bin" -n "$name" \
 		-o "$d/mkcred.out" >/dev/null 2>"$d/mkcred.err" ||
 		{ cat "$d/mkcred.err" >&2; fail "$ak/$ek: tpm2_makecredential"; }

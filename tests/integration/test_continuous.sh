@@ -23,7 +23,7 @@ pki_make "$WORK/pki"
 P=$WORK/pki
 vport=$(free_port)
 mkdir -p "$WORK/astate" "$WORK/vstate" "$WORK/keys"
-openssl rand 32 >"$WORK/keys/aes.key"
+(umask 077; openssl rand 32 >"$WORK/keys/aes.key")
 cat >"$WORK/hook.sh" <<HOOK
 #!/bin/sh
 cat >>"$WORK/events.jsonl"

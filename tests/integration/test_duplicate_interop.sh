@@ -143,7 +143,7 @@ for ekalg in rsa ecc; do
 	# PolicyPCR + PolicyCommandCode(Unseal): digest equals the tools', and the
 	# object opens only when the session carries the command code too.
 	p=$d/sealed-cc
-	openssl rand 32 >"$p.data"
+	(umask 077; openssl rand 32 >"$p.data")
 	"$MKDUP" "$d/ek.pub" sealed "$p.data" "$SEL" "$d/pcrs.bin" "$p" 0x15e || fail "$ekalg: mkdup cc"
 	cmp -s "$p.policy" "$d/tools-cc.policy" || fail "$ekalg: PolicyCommandCode digest differs from tpm2_policycommandcode's"
 	import_load "$d" "$p" || fail "$ekalg: sealed-cc import: $(cat "$d/import.log")"

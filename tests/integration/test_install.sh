@@ -2,11 +2,12 @@
 # `cmake --install` of this build into a throwaway root (DESTDIR, prefix /usr,
 # as a package installs it): the programs under their installed names with
 # --version, the units pointing at them and verifying, the EK roots and the
-# examples and documentation where the verifier and the units say they are;
+# examples, documentation and man pages where the verifier, the units and the
+# pages say they are, every command of each program's --help in its page;
 # then a full pull attestation with the installed programs, their default
 # ek_roots found (an installed verifier with no ek_roots line).
 . "$SOURCE_DIR/tests/integration/lib.sh"
-need cmake swtpm swtpm_setup tpm2_pcrextend tpm2_createek tpm2_flushcontext openssl ldd systemd-analyze
+need cmake swtpm swtpm_setup tpm2_pcrextend tpm2_createek tpm2_flushcontext openssl ldd systemd-analyze man groff
 ROOT=$WORK/root
 
 # A build tree configured for /usr, so that the programs' built-in paths
@@ -37,7 +38,8 @@ for unit in tpm-verifier tpm-attestor; do
 	grep -q '@' "$f" && fail "$unit.service keeps an unconfigured @VARIABLE@"
 	# systemd-analyze checks that ExecStart's program exists: point it into the root.
 	sed "s|^ExecStart=/usr/bin/|ExecStart=$ROOT/usr/bin/|" "$f" >"$WORK/$unit.service"
-	systemd-analyze verify "$WORK/$unit.service" >"$WORK/$unit.out" 2>&1 || fail "$unit: $(cat "$WORK/$unit.out")"
+	# Documentation=man:... is checked with man: the installed pages.
+	MANPATH=$ROOT/usr/share/man systemd-analyze verify "$WORK/$unit.service" >"$WORK/$unit.out" 2>&1 || fail "$unit: $(cat "$WORK/$unit.out")"
 	[ ! -s "$WORK/$unit.out" ] || fail "$unit: systemd-analyze warns: $(cat "$WORK/$unit.out")"
 done
 ok "units installed, run /usr/bin/tpm-*, verify"
@@ -52,7 +54,30 @@ for f in README.md design.md threat-model.md examples/verifier-push.conf example
 	[ -f "$doc/$f" ] || fail "$f not installed in /usr/share/doc/tpm-attest"
 done
 [ -x "$doc/examples/mkpki.sh" ] || fail "mkpki.sh not executable"
-ok "$have EK roots, examples and docs installed"
+grep -q '^u tpm-verifier ' "$ROOT/usr/lib/sysusers.d/tpm-verifier.conf" || fail "no sysusers.d entry for tpm-verifier"
+ok "$have EK roots, examples, docs and the sysusers.d entry installed"
+
+# The man pages: configured, clean to groff, shown by man, and describing
+# every command the program's --help lists (a command added without its
+# page fails here).
+for prog in tpm-verifier tpm-attestor; do
+	page=$ROOT/usr/share/man/man8/$prog.8
+	[ -f "$page" ] || fail "$prog.8 not installed in /usr/share/man/man8"
+	grep -q '@[A-Z_]*@' "$page" && fail "$prog.8 keeps an unconfigured @VARIABLE@"
+	grep -q "^\.TH ${prog^^} 8 .*tpm-attest $version" "$page" || fail "$prog.8: $(grep '^\.TH' "$page")"
+	warn=$(groff -man -ww -z -Tutf8 "$page" 2>&1) || fail "$prog.8: groff: $warn"
+	[ -z "$warn" ] || fail "$prog.8: groff warns: $warn"
+	MANWIDTH=80 man -l "$page" >"$WORK/$prog.man" 2>"$WORK/$prog.man.err" || fail "man -l $prog.8: $(cat "$WORK/$prog.man.err")"
+	grep -q "^NAME" "$WORK/$prog.man" && grep -q "^SYNOPSIS" "$WORK/$prog.man" || fail "$prog.8 renders without NAME/SYNOPSIS"
+	"$ROOT/usr/bin/$prog" --help >"$WORK/$prog.help"
+	cmds=$(sed -n 's/^usage: [a-z]* \[\([a-z]*\)\].*/\1/p; s/^ *attestor \([a-z][a-z]*\) .*/\1/p
+		s/^  \([a-z][a-z]*\)\( .*\)\{0,1\}$/\1/p' "$WORK/$prog.help" | grep -vx help | sort -u)
+	[ "$(wc -w <<<"$cmds")" -ge 4 ] || fail "$prog --help: commands not found in: $(cat "$WORK/$prog.help")"
+	for c in $cmds; do
+		grep -q "^\.B $c\b" "$page" || fail "$prog.8 does not describe the command '$c' of --help"
+	done
+	ok "man $prog: $(wc -l <"$WORK/$prog.man") lines, commands $(echo $cmds)"
+done
 
 # The installed verifier reads its default ek_roots from the installed path:
 # shown by a verifier config without ek_roots failing on that directory, as

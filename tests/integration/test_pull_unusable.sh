@@ -52,7 +52,7 @@ ok "V passing at $TV; the verifier stops"
 
 # --- checks at an address `targets` does not list: a verifier without targets.
 mkdir -p "$WORK/keys"
-openssl rand 32 >"$WORK/keys/aes.key"
+(umask 077; openssl rand 32 >"$WORK/keys/aes.key")
 verifier_conf "$WORK/check.conf" "mode = pull
 ek_roots = $WORK/roots
 state_dir = $WORK/cstate

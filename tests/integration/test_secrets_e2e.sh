@@ -22,7 +22,7 @@ pki_make "$WORK/pki"
 
 K=$WORK/keys
 mkdir -p "$K"
-openssl rand 32 >"$K/aes.key"
+(umask 077; openssl rand 32 >"$K/aes.key")
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$K/rsa.pem" -out "$K/rsa.crt" -days 30 \
 	-subj "/CN=host signing key" 2>/dev/null
 AES_HEX=$(od -An -tx1 -v "$K/aes.key" | tr -d ' \n')

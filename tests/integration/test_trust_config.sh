@@ -21,7 +21,7 @@ P=$WORK/pki
 mkdir -p "$WORK/roots" "$WORK/platform-ca"
 cp "$P/ca.pem" "$WORK/roots/"
 cp "$P/ca.pem" "$WORK/platform-ca/"
-openssl rand 32 >"$WORK/aes.key"
+(umask 077; openssl rand 32 >"$WORK/aes.key")
 printf '{"secure_boot": false}\n' >"$WORK/boot.json"
 printf '{"allow": {}}\n' >"$WORK/ima.json"
 REF="sha256.0 = $(printf '%064d' 0)"

@@ -35,7 +35,7 @@ P=$WORK/pki
 py_stubs "$WORK/py"
 mkdir -p "$WORK/victim" "$WORK/keys"
 swtpm_fleet a b
-openssl rand 32 >"$WORK/keys/aes.key"
+(umask 077; openssl rand 32 >"$WORK/keys/aes.key")
 cat >"$WORK/hook.sh" <<HOOK
 #!/bin/sh
 { cat; echo; } >>"\$1"

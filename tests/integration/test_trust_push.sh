@@ -28,7 +28,7 @@ need sha256sum
 . "$SOURCE_DIR/tests/integration/trust.sh"
 VICTIM=$(sha256sum "$WORK/tpma.pub" | cut -d' ' -f1)
 
-openssl rand 32 >"$WORK/db.key"
+(umask 077; openssl rand 32 >"$WORK/db.key")
 cat >"$WORK/hook.sh" <<HOOK
 #!/bin/sh
 cat >>"$WORK/events.jsonl"

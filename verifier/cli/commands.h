@@ -24,6 +24,10 @@
 int attest_main(int argc, char **argv);
 /* serve.c: the push service, or the pull serve loop over `targets`. */
 int serve_main(int argc, char **argv);
+/* keys.c: the TLS key and the secrets' key files of a verifier about to
+ * serve or attest pass common/keyfile.h's rule (0, or prints why not). */
+struct verifier_config;
+int cli_check_keys(const struct verifier_config *cfg);
 /* eventlog.c: a TCG boot event log as YAML (tpm2_eventlog's layout) or JSON. */
 int eventlog_main(int argc, char **argv);
 

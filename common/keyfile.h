@@ -1,0 +1,19 @@
+/* Private key files a daemon is about to use (its TLS key, the verifier's
+ * secrets), checked at start, before any TPM object is made or any port is
+ * opened, so that a key another user could read or replace costs nothing
+ * but a clear message. The rule, as sshd's StrictModes: owned by root or by
+ * this program's user; readable by no other user, and by a group only when
+ * it is one of this program's groups; writable by the owner alone; and
+ * readable by this program. Every refusal names the file, its owner, group
+ * and mode, and the owner and mode to give it (root:GROUP 0640, GROUP this
+ * program's group: "root:tss 0640" for the attestor as its unit runs it). */
+#ifndef ATTEST_KEYFILE_H
+#define ATTEST_KEYFILE_H
+
+#include "err.h"
+
+/* 0, or AERR_CONFIG (AERR_NOT_FOUND when it does not exist) with
+ * "WHAT PATH: why; make it root:GROUP 0640 (chown ...; chmod ...)". */
+int keyfile_check(const char *what, const char *path) ATTEST_WUR;
+
+#endif

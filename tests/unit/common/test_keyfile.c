@@ -1,0 +1,145 @@
+/* keyfile: the ownership and mode rule for private key files. Each refusal
+ * names the file, its owner and mode and what to make it. As root (CI) the
+ * owner and group cases are made with chown; as another user only the mode
+ * cases run (there is no other owner to give a file to). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "keyfile.h"
+#include "fixtures.h"
+
+#define NOBODY 65534
+
+static char dir[256], key[300];
+
+static int setup(void **state)
+{
+	FILE *f;
+
+	(void)state;
+	fixture_tmpdir(dir, sizeof(dir), "keyfile");
+	snprintf(key, sizeof(key), "%s/tls.key", dir);
+	f = fopen(key, "w");
+	assert_non_null(f);
+	fputs("not a real key\n", f);
+	fclose(f);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	fixture_rmtree(dir);
+	return 0;
+}
+
+/* keyfile_check refuses with AERR_CONFIG, and its text has every part. */
+static void refused(const char *mode_text, const char *why)
+{
+	assert_int_equal(keyfile_check("TLS key", key), AERR_CONFIG);
+	assert_non_null(strstr(err_detail(), "TLS key "));
+	assert_non_null(strstr(err_detail(), key));
+	assert_non_null(strstr(err_detail(), mode_text));
+	assert_non_null(strstr(err_detail(), why));
+	assert_non_null(strstr(err_detail(), "make it root:"));
+	assert_non_null(strstr(err_detail(), " 0640 (chown root:"));
+}
+
+static void test_modes(void **state)
+{
+	(void)state;
+	assert_int_equal(chmod(key, 0600), 0);
+	assert_int_equal(keyfile_check("TLS key", key), 0);
+	assert_int_equal(chmod(key, 0400), 0);
+	assert_int_equal(keyfile_check("TLS key", key), 0);
+	/* Its group is this program's own (the file was made here). */
+	assert_int_equal(chmod(key, 0640), 0);
+	assert_int_equal(keyfile_check("TLS key", key), 0);
+
+	assert_int_equal(chmod(key, 0644), 0);
+	refused(" 0644: ", "other users can read or change it");
+	assert_int_equal(chmod(key, 0602), 0);
+	refused(" 0602: ", "other users can read or change it");
+	assert_int_equal(chmod(key, 0660), 0);
+	refused(" 0660: ", "its group can change it");
+}
+
+static void test_not_there(void **state)
+{
+	char path[400];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/none.key", dir);
+	assert_int_equal(keyfile_check("TLS key", path), AERR_NOT_FOUND);
+	assert_non_null(strstr(err_detail(), path));
+	assert_int_equal(keyfile_check("TLS key", dir), AERR_CONFIG);
+	assert_non_null(strstr(err_detail(), "not a regular file"));
+}
+
+static void test_owners(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("not root: owner and group cases need chown, not run\n");
+		return;
+	}
+	assert_int_equal(chmod(key, 0640), 0);
+	/* A group this program is not in can read it. */
+	assert_int_equal(chown(key, 0, NOBODY), 0);
+	refused(" 0640: ", "its group, not one of this program's, can read it");
+	/* ... without the group's read bit, the group does not matter. */
+	assert_int_equal(chmod(key, 0600), 0);
+	assert_int_equal(keyfile_check("TLS key", key), 0);
+	/* Another user owns it and could change it. */
+	assert_int_equal(chown(key, NOBODY, 0), 0);
+	refused(" 0600: ", "its owner is neither root nor this program's user");
+}
+
+/* As an unprivileged user (the daemon's, in its unit): root:root 0600 is
+ * unreadable, and the message says which user could not read it. */
+static void test_unreadable(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	if (geteuid() != 0) {
+		print_message("not root: no other user to become, not run\n");
+		return;
+	}
+	assert_int_equal(chown(key, 0, 0), 0);
+	assert_int_equal(chmod(key, 0600), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int ok = setgroups(0, NULL) == 0 && setgid(NOBODY) == 0 && setuid(NOBODY) == 0 &&
+			 keyfile_check("TLS key", key) == AERR_CONFIG &&
+			 strstr(err_detail(), "this program runs as ") && strstr(err_detail(), "Permission denied");
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_there, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owners, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
