@@ -12,7 +12,10 @@
  * /proc/PID/mem, environ, maps of it need CAP_SYS_PTRACE, and the kernel shows
  * those files as owned by root) and sets RLIMIT_CORE to 0 soft and hard, so
  * that no core file is written even if something made the process dumpable
- * again; children (the verifier's hook) inherit the limit. Returns 0, or
+ * again; children (the verifier's hook) inherit the limit. Sets the umask
+ * to 077: what they create (the verifier's database and its WAL, the
+ * attestor's state) is readable by their own user only, whatever the umask
+ * they were started with (systemd's default is 022). Returns 0, or
  * AERR_INTERNAL with the failed call and errno in the detail: the caller must
  * refuse to run then. */
 int harden_process(void) ATTEST_WUR;

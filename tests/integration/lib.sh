@@ -358,3 +358,33 @@ for row in con.execute(sys.argv[2]):
     print("|".join("" if v is None else v.hex() if isinstance(v, bytes) else str(v) for v in row))
 PY
 }
+
+# unit_setpriv UNIT: UNIT_SETPRIV, the setpriv command line that starts a
+# program as systemd starts UNIT's service (a unit file): User= and Group=,
+# initgroups for the user (its groups from /etc/group), the bounding set, the
+# ambient (and so inheritable) capabilities, no_new_privs; and U_USER,
+# U_GROUP, U_AMBIENT, U_BOUNDING, U_NNP as the unit has them. Fails on a
+# setting it does not model (SupplementaryGroups=).
+unit_setpriv() {
+	local unit=$1
+	_unit_value() { sed -n "s/^$1=//p" "$unit" | tail -n 1; }
+	# CAP_DAC_READ_SEARCH CAP_X -> +dac_read_search,+x (setpriv's spelling)
+	_caps() {
+		local c out=""
+		for c in $1; do out+=",+$(tr 'A-Z' 'a-z' <<<"${c#CAP_}")"; done
+		echo "${out#,}"
+	}
+	U_USER=$(_unit_value User)
+	U_GROUP=$(_unit_value Group)
+	U_AMBIENT=$(_unit_value AmbientCapabilities)
+	U_BOUNDING=$(_unit_value CapabilityBoundingSet)
+	U_NNP=$(_unit_value NoNewPrivileges)
+	[ -n "$U_USER" ] && [ -n "$U_GROUP" ] || fail "$unit names no User= and Group="
+	[ -z "$(_unit_value SupplementaryGroups)" ] || fail "$unit: SupplementaryGroups= is not modelled by unit_setpriv"
+	UNIT_SETPRIV=(setpriv --reuid="$U_USER" --regid="$U_GROUP" --init-groups
+		--bounding-set="-all${U_BOUNDING:+,$(_caps "$U_BOUNDING")}")
+	if [ -n "$U_AMBIENT" ]; then
+		UNIT_SETPRIV+=(--inh-caps="$(_caps "$U_AMBIENT")" --ambient-caps="$(_caps "$U_AMBIENT")")
+	fi
+	if [ "$U_NNP" = yes ]; then UNIT_SETPRIV+=(--no-new-privs); fi
+}

@@ -8,6 +8,7 @@
 #  - non-dumpable: the kernel owns the process's /proc/PID files by root, not
 #    by its uid (the control: by its uid), and another process of the same uid
 #    cannot read its /proc/PID/environ (the control: it can)
+#  - umask 0077 (the control: the test's own)
 # The verifier runs `serve` (push mode, mutual TLS), the attestor serves in
 # pull mode on swtpm.
 . "$SOURCE_DIR/tests/integration/lib.sh"
@@ -67,6 +68,7 @@ reads_environ() { "${AS_USER[@]}" cat "/proc/$1/environ" >/dev/null 2>&1; }
 [ "$(stat -c %u "/proc/$CPID/environ")" = "$RUN_UID" ] || fail "control: /proc/PID/environ not owned by $RUN_UID"
 reads_environ "$CPID" || fail "control: its user cannot read its environ: the check would prove nothing"
 [ "$(core_limit "$CPID" | cut -d' ' -f2)" != 0 ] || fail "control: hard core limit already 0 here"
+[ "$(awk '/^Umask:/ { print $2 }' "/proc/$CPID/status")" != 0077 ] || fail "control: umask already 0077 here"
 ok "control (sleep as uid $RUN_UID): core limit '$(core_limit "$CPID")', /proc files owned by $RUN_UID, environ readable"
 
 for d in verifier:$VPID attestor:$APID; do
@@ -78,7 +80,9 @@ for d in verifier:$VPID attestor:$APID; do
 			fail "$name: /proc/$pid/$f owned by uid $(stat -c %u "/proc/$pid/$f"): the process is dumpable"
 	done
 	reads_environ "$pid" && fail "$name: another process of uid $RUN_UID reads its /proc/PID/environ"
-	ok "$name (uid $RUN_UID): core file size 0 0, non-dumpable (/proc files owned by root, environ unreadable to its user)"
+	[ "$(awk '/^Umask:/ { print $2 }' "/proc/$pid/status")" = 0077 ] ||
+		fail "$name: umask $(awk '/^Umask:/ { print $2 }' "/proc/$pid/status"), want 0077"
+	ok "$name (uid $RUN_UID): core file size 0 0, non-dumpable (/proc files owned by root, environ unreadable to its user), umask 0077"
 done
 
 # Still working: both serve after hardening.

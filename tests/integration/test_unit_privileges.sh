@@ -23,32 +23,8 @@ BOOTLOG=$TESTDATA_DIR/eventlog/tpm2tools-event-gce-ubuntu-2104-log.bin
 IMALIST=$TESTDATA_DIR/ima/acs-imasig.bin
 [ -x "$LE" ] && [ -f "$BOOTLOG" ] && [ -f "$IMALIST" ] || fail "log_extend or test data missing"
 
-# unit_value KEY: the value of KEY= in the unit ([Service]); "" when absent.
-unit_value() { sed -n "s/^$1=//p" "$UNIT" | tail -n 1; }
-U_USER=$(unit_value User)
-U_GROUP=$(unit_value Group)
-U_SUPP=$(unit_value SupplementaryGroups)
-U_AMBIENT=$(unit_value AmbientCapabilities)
-U_BOUNDING=$(unit_value CapabilityBoundingSet)
-U_NNP=$(unit_value NoNewPrivileges)
-[ -n "$U_USER" ] && [ -n "$U_GROUP" ] || fail "the unit names no User= and Group="
-getent passwd "$U_USER" >/dev/null || fail "user $U_USER does not exist here (tpm-udev makes tss)"
-# setpriv's capability list: CAP_DAC_READ_SEARCH CAP_X -> +dac_read_search,+x
-caps() {
-	local c out=""
-	for c in $1; do out+=",+$(tr 'A-Z' 'a-z' <<<"${c#CAP_}")"; done
-	echo "${out#,}"
-}
-# AS_UNIT: setpriv as systemd starts the unit: initgroups for User= (its
-# groups from /etc/group) plus SupplementaryGroups=, the bounding set, the
-# ambient (and so inheritable) capabilities, no_new_privs.
-AS_UNIT=(setpriv --reuid="$U_USER" --regid="$U_GROUP" --init-groups)
-if [ -n "$U_SUPP" ]; then fail "SupplementaryGroups= is not modelled here: extend the test"; fi
-AS_UNIT+=(--bounding-set="-all${U_BOUNDING:+,$(caps "$U_BOUNDING")}")
-if [ -n "$U_AMBIENT" ]; then
-	AS_UNIT+=(--inh-caps="$(caps "$U_AMBIENT")" --ambient-caps="$(caps "$U_AMBIENT")")
-fi
-[ "$U_NNP" = yes ] && AS_UNIT+=(--no-new-privs)
+unit_setpriv "$UNIT"
+AS_UNIT=("${UNIT_SETPRIV[@]}")
 # The same without any capability: the control.
 NO_CAPS=(setpriv --reuid="$U_USER" --regid="$U_GROUP" --init-groups --bounding-set=-all --inh-caps=-all
 	--ambient-caps=-all --no-new-privs)
