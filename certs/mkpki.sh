@@ -2,7 +2,14 @@
 # Demo mutual-TLS PKI for the attestor and verifier, made at run time with the
 # openssl CLI. Throwaway keys for tests and demos: never commit the output.
 #
-#   certs/mkpki.sh [--force] DIR
+#   certs/mkpki.sh [--force] [--san ROLE=NAME]... DIR
+#
+# --san verifier=verifier.example.org (or attestor=host1.example.org, or an IP
+# address) makes NAME the first subjectAltName of that role's certificate:
+# the TLS identity the other side sees (an attestor's verifier_identity, the
+# verifier's enrolment binding) and the name a client dialling NAME checks,
+# so that two real hosts need no server_name. The role's own name,
+# localhost and 127.0.0.1 follow it.
 #
 # DIR receives:
 #   ca.pem, ca.key               the demo CA both sides trust
@@ -17,11 +24,23 @@
 set -euo pipefail
 
 force=0
-if [ "${1:-}" = "--force" ]; then force=1; shift; fi
-if [ $# -ne 1 ] || [ -z "$1" ]; then
-	echo "usage: $0 [--force] DIR" >&2
-	exit 2
-fi
+declare -A san=()
+usage() { echo "usage: $0 [--force] [--san verifier|attestor|attestor2=NAME]... DIR" >&2; exit 2; }
+while [ $# -gt 1 ]; do
+	case $1 in
+	--force) force=1; shift ;;
+	--san)
+		[ $# -gt 2 ] || usage
+		role=${2%%=*} name=${2#*=}
+		case $role in verifier | attestor | attestor2) ;; *) usage ;; esac
+		[[ $name =~ ^[A-Za-z0-9.:-]+$ ]] || { echo "mkpki: --san $2: not a host name or address" >&2; exit 2; }
+		san[$role]=$name
+		shift 2
+		;;
+	*) usage ;;
+	esac
+done
+if [ $# -ne 1 ] || [ -z "$1" ]; then usage; fi
 dir=$1
 command -v openssl >/dev/null 2>&1 || { echo "mkpki: openssl not found" >&2; exit 1; }
 
@@ -61,7 +80,14 @@ mkca() { # NAME CN
 }
 
 mkleaf() { # NAME CN CA
-	local name=$1 cn=$2 ca=$3
+	local name=$1 cn=$2 ca=$3 alt="DNS:$2,DNS:localhost,IP:127.0.0.1" first
+	if [ -n "${san[$1]:-}" ]; then
+		first=DNS:${san[$1]}
+		# an address (IPv4 or IPv6) is an IP entry
+		[[ ${san[$1]} =~ ^[0-9.]+$|: ]] && first=IP:${san[$1]}
+		alt="$first,$alt"
+		cn=${san[$1]}
+	fi
 	newkey "$tmp/$name.key"
 	openssl req -new -key "$tmp/$name.key" -subj "/O=attest demo/CN=$cn" \
 		-out "$tmp/$name.csr"
@@ -69,7 +95,7 @@ mkleaf() { # NAME CN CA
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
 extendedKeyUsage = serverAuth,clientAuth
-subjectAltName = DNS:$cn,DNS:localhost,IP:127.0.0.1
+subjectAltName = $alt
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 EOF

@@ -188,6 +188,18 @@ static void tpm_disconnect(struct tpm *t)
 	t->lost = 1;
 }
 
+/* What to look at when the TCTI cannot reach a TPM, by the TCTI's kind. */
+static const char *tcti_hint(const char *conf)
+{
+	if (!conf[0] || !strncmp(conf, "device", 6))
+		return "is there a TPM? The device (default /dev/tpmrm0) must exist and be readable and "
+		       "writable by this user (group tss)";
+	if (!strncmp(conf, "swtpm", 5) || !strncmp(conf, "mssim", 5))
+		return "is the software TPM running and listening there? (swtpm socket --tpm2 --server "
+		       "type=tcp,port=P --ctrl type=tcp,port=P+1 --flags startup-clear)";
+	return "is the TCTI's library (libtss2-tcti-NAME.so.0) installed and its configuration right?";
+}
+
 /* Connect to the TPM (TCTI and ESYS context), start it if nobody has, and
  * read what we need of its properties. On failure t is left disconnected. */
 static int tpm_connect(struct tpm *t)
@@ -198,7 +210,11 @@ static int tpm_connect(struct tpm *t)
 
 	rc = Tss2_TctiLdr_Initialize(t->tcti_conf, &t->tcti);
 	if (rc != TSS2_RC_SUCCESS) {
-		r = tpmwire_rc_err(rc, AERR_TPM, "Tss2_TctiLdr_Initialize", 0);
+		char why[256];
+
+		tpmwire_rc_err(rc, AERR_TPM, "Tss2_TctiLdr_Initialize", 0);
+		snprintf(why, sizeof(why), "%s", err_detail());
+		r = err_set(AERR_TPM, "TCTI '%s': %s: %s", t->tcti_conf, why, tcti_hint(t->tcti_conf));
 		goto out;
 	}
 	if ((r = tpm_esys(t, Esys_Initialize(&t->ectx, t->tcti, NULL), "Esys_Initialize", 0)) != 0)

@@ -8,7 +8,8 @@
 #  - the packages' contents: tpm-verifier without ESYS, every file where the
 #    units and man pages say; postinst made the user tpm-verifier and the
 #    directories with their owners and modes; neither service was enabled;
-#  - a PKI made with the installed mkpki.sh, keys root:tpm-verifier and
+#  - a PKI made with the installed mkpki.sh (the verifier named by --san, the
+#    identity the attestor answers), keys root:tpm-verifier and
 #    root:tss 0640 as the man pages say; configurations made from the
 #    installed examples; the installed EK roots plus swtpm's CA;
 #  - both services started with their units' ExecStart= and exactly their
@@ -106,7 +107,10 @@ ok "postinst: user tpm-verifier, /var/lib/tpm-verifier and /var/lib/tpm-attest 0
 swtpm_start tpm
 pcr_extend_some
 E=$R/etc/tpm-attest
-in_root bash /usr/share/doc/tpm-verifier/examples/mkpki.sh /etc/tpm-attest/pki >/dev/null || fail "installed mkpki.sh"
+# The verifier's certificate names it by its host's name (--san): the TLS
+# identity the attestor answers.
+in_root bash /usr/share/doc/tpm-verifier/examples/mkpki.sh --san verifier=verifier.example.org /etc/tpm-attest/pki \
+	>/dev/null || fail "installed mkpki.sh"
 in_root chown root:tpm-verifier /etc/tpm-attest/pki/verifier.key
 in_root chown root:tss /etc/tpm-attest/pki/attestor.key
 chmod 0640 "$E/pki/verifier.key" "$E/pki/attestor.key"
@@ -124,6 +128,7 @@ conf_set "$E/attestor.conf" tcti "$TCTI"
 conf_set "$E/attestor.conf" ca pki/ca.pem
 conf_set "$E/attestor.conf" cert pki/attestor.pem
 conf_set "$E/attestor.conf" key pki/attestor.key
+conf_set "$E/attestor.conf" verifier_identity verifier.example.org
 # swtpm's PCRs hold none of this machine's boot: no logs.
 conf_set "$E/attestor.conf" event_log ""
 conf_set "$E/attestor.conf" ima_log ""

@@ -12,7 +12,8 @@
 # (Permission denied): the capability is what makes it work. Its key at 0644,
 # or root:root 0600 without the capability, stops it at start with exit 2 and a message naming the
 # owner and mode to give it, before it opens the TPM (its TCTI points at a
-# port where nothing listens, which would fail otherwise).
+# port where nothing listens, which would fail otherwise). With the key right,
+# that TCTI failure names the TCTI and hints at swtpm.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend setpriv getent
 [ "$(id -u)" -eq 0 ] || fail "must run as root: it runs the attestor as the unit's user with setpriv"
@@ -139,3 +140,13 @@ key_refused 0644 "root:$U_GROUP" "other users can read" "${AS_UNIT[@]}"
 # Unreadable to the user: root:root 0600 without a capability (the unit's
 # CAP_DAC_READ_SEARCH would read it, and the rule then lets it pass).
 key_refused 0600 root:root "runs as $U_USER: Permission denied" "${NO_CAPS[@]}"
+# With the key right, it gets as far as the TPM: the failure names the TCTI
+# and says what to look at.
+chown "root:$U_GROUP" "$E/attestor.key"
+chmod 0640 "$E/attestor.key"
+rc=0
+"${AS_UNIT[@]}" "$BUILD_DIR/attestor" --config "$E/attestor.conf" >"$WORK/tcti.out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || fail "no TPM at the TCTI: exit $rc: $(cat "$WORK/tcti.out")"
+grep -q "TCTI 'swtpm:host=127.0.0.1,port=[0-9]*': .*is the software TPM running and listening there" "$WORK/tcti.out" ||
+	fail "the TCTI failure does not name the TCTI with a hint: $(cat "$WORK/tcti.out")"
+ok "key root:$U_GROUP 0640 accepted; no TPM at the TCTI: $(tail -n 1 "$WORK/tcti.out")"
