@@ -28,6 +28,7 @@ struct driver {
 	int renew_ak;                 /* the TPM was reset: new AK before the next exchange */
 	uint32_t verifier_reattest_s; /* the interval the verifier last named (0: none yet) */
 	int last_status;              /* gRPC status of the last failed call */
+	double deadline_ms;           /* --once --wait: no call outlasts it (0: none) */
 	/* The last passing verdict, when it handed out the next quote request:
 	 * the next re-attestation answers it without Hello. */
 	Attest__V1__PushChallenge *pending;
@@ -41,6 +42,24 @@ enum driver_next {
 };
 
 static volatile int driver_stopping; /* set by the signal handler */
+
+static double driver_now_ms(void)
+{
+	return (double)clock_mono_ns() / 1e6;
+}
+
+/* The per-call timeout, cut to what is left before the deadline. */
+static int driver_timeout_ms(const struct driver *d)
+{
+	double left;
+
+	if (!d->deadline_ms)
+		return d->o->timeout_ms;
+	left = d->deadline_ms - driver_now_ms();
+	if (left < 1)
+		left = 1;
+	return d->o->timeout_ms > 0 && d->o->timeout_ms < left ? d->o->timeout_ms : (int)left;
+}
 
 uint32_t driver_backoff_ms(uint32_t initial, uint32_t cap, unsigned attempt, uint32_t random32)
 {
@@ -111,8 +130,8 @@ static int driver_call(struct driver *d, int method, const ProtobufCMessage *in,
 
 	*reply = NULL;
 	*next = DRIVER_NEXT_DEMAND;
-	r = rpc_call_unary(d->ch, &attest__v1__verifier__descriptor, d->method[method], in, d->o->timeout_ms, 0, &out,
-			   &rr);
+	r = rpc_call_unary(d->ch, &attest__v1__verifier__descriptor, d->method[method], in, driver_timeout_ms(d), 0,
+			   &out, &rr);
 	if (r == 0) {
 		*reply = (Attest__V1__PushChallenge *)out;
 		return 0;
@@ -120,6 +139,14 @@ static int driver_call(struct driver *d, int method, const ProtobufCMessage *in,
 	if (r != AERR_RPC)
 		return r;
 	d->last_status = rr.status;
+	if (rr.ours) {
+		/* We refused the verifier's certificate (its name, its CA) or
+		 * it speaks no TLS: until a setting or a certificate changes,
+		 * every retry ends the same way. */
+		snprintf(res->reason, sizeof(res->reason), "%s: the verifier's %s; check [tls] in this attestor's "
+			 "configuration against the verifier's certificate", driver_method_names[method], rr.message);
+		return err_set(AERR_CONFIG, "%s", res->reason);
+	}
 	switch (rr.status) {
 	case RPC_PERMISSION_DENIED:
 	case RPC_INVALID_ARGUMENT:
@@ -335,12 +362,12 @@ static void driver_on_signal(int sig)
 	driver_stopping = 1;
 }
 
-int driver_run(const struct driver_opts *o, int once, uint32_t give_up_ms, struct driver_result *last)
+int driver_run(const struct driver_opts *o, int once, uint32_t wait_ms, struct driver_result *last)
 {
 	struct driver *d = NULL;
 	struct sigaction sa;
 	unsigned attempt = 0;
-	double waiting_since = ((double)clock_mono_ns() / 1e6);
+	double deadline = 0;
 	int r;
 
 	memset(last, 0, sizeof(*last));
@@ -351,19 +378,29 @@ int driver_run(const struct driver_opts *o, int once, uint32_t give_up_ms, struc
 	sigaction(SIGTERM, &sa, NULL);
 	if ((r = driver_open(o, &d)) != 0)
 		return r;
+	/* Counted once the TPM is open: --wait is the verifier's time. */
+	if (once && wait_ms)
+		d->deadline_ms = deadline = driver_now_ms() + wait_ms;
 	LOG_INFO("push mode: attesting to %s", o->verifier);
 	while (!driver_stopping) {
 		r = driver_attest(d, last);
+		if (r == AERR_CONFIG) {
+			LOG_ERR("%s", last->reason);
+			break;
+		}
 		if (r == AERR_RPC) {
 			uint32_t rnd = 0, delay;
+			double left = deadline - driver_now_ms();
 
-			if (give_up_ms && ((double)clock_mono_ns() / 1e6) - waiting_since >= give_up_ms) {
-				LOG_ERR("no verdict from %s within %u ms: %s", o->verifier, give_up_ms, last->reason);
+			if (once && (!wait_ms || left < 1)) {
+				LOG_ERR("no verdict from %s within %u s: %s", o->verifier, wait_ms / 1000u, last->reason);
 				break;
 			}
 			if (crypto_random(&rnd, sizeof(rnd)) != 0)
 				rnd = UINT32_MAX / 2;
 			delay = driver_backoff_ms(o->retry_initial_ms, o->retry_max_ms, attempt++, rnd);
+			if (once && delay > left)
+				delay = (uint32_t)left;
 			LOG_WARN("verifier %s: %s; retrying in %.1f s", o->verifier, last->reason, delay / 1000.0);
 			/* Waiting polls the channel, so it reconnects meanwhile. */
 			rpc_channel_wait(d->ch, (int)delay, &driver_stopping);
@@ -383,9 +420,10 @@ int driver_run(const struct driver_opts *o, int once, uint32_t give_up_ms, struc
 		if (once)
 			break;
 		rpc_channel_wait(d->ch, (int)((uint64_t)last->reattest_s * 1000u), &driver_stopping);
-		waiting_since = ((double)clock_mono_ns() / 1e6);
 	}
 	driver_close(d);
+	if (r == AERR_CONFIG)
+		return r;
 	if (!once)
 		return 0;
 	if (last->verdict)

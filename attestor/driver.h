@@ -54,15 +54,18 @@ void driver_close(struct driver *d);
  * another AERR_* for a local failure (the TPM). */
 int driver_attest(struct driver *d, struct driver_result *res) ATTEST_WUR;
 
-/* Attest, retrying an unreachable verifier with backoff until a verdict or
- * until give_up_ms (0 = never) has passed; then, unless once, sleep
- * reattest_s and go again, until SIGINT/SIGTERM. A round our side could not
- * complete (the TPM, a secret whose policy no longer holds) is logged and
- * tried again on the interval. once: 0 when a verdict was reached
+/* Attest, retrying an unreachable verifier with backoff until a verdict;
+ * then, unless once, sleep reattest_s and go again, until SIGINT/SIGTERM.
+ * once: give up after wait_ms, counted from the TPM being open, with no call
+ * or backoff outlasting it (0: a single attempt, no retry). A round our side
+ * could not complete (the TPM, a secret whose policy no longer holds) is
+ * logged and tried again on the interval. once: 0 when a verdict was reached
  * (last->pass says which), AERR_RPC when none came in time, the local AERR_*
- * otherwise. Loop: 0 when stopped by a signal. Only a TPM or channel that
- * cannot be opened at all returns early, with its AERR_*. */
-int driver_run(const struct driver_opts *o, int once, uint32_t give_up_ms, struct driver_result *last) ATTEST_WUR;
+ * otherwise. Loop: 0 when stopped by a signal. AERR_CONFIG in both when we
+ * refused the verifier's TLS (a name, a CA; last->reason says which), which
+ * no retry can mend; a TPM or channel that cannot be opened at all also
+ * returns early, with its AERR_*. */
+int driver_run(const struct driver_opts *o, int once, uint32_t wait_ms, struct driver_result *last) ATTEST_WUR;
 
 /* The next backoff delay: min(cap, initial * 2^attempt), scaled by a random
  * factor in [0.5, 1.0] so a fleet that booted together does not retry in step. */

@@ -32,7 +32,8 @@ static void usage(FILE *f)
 		"                 pull mode: serve the verifier until SIGINT/SIGTERM;\n"
 		"                 push mode: attest to the verifier now and on its interval until\n"
 		"                 SIGINT/SIGTERM, or --once: one attestation (waiting up to --wait\n"
-		"                 seconds, default 30, for the verifier), exit 0 pass / 1 fail /\n"
+		"                 seconds, default 30, for the verifier; 0: one try), exit 0 pass /\n"
+		"                 1 fail / 2 configuration (also a refused verifier certificate) /\n"
 		"                 3 verified but unjudged (the verifier has no reference)\n"
 		"       attestor unseal NAME [-o FILE] --config FILE\n"
 		"                 the delivered AES-256 key NAME: hex on stdout, or raw into FILE (0600)\n"
@@ -116,9 +117,11 @@ static int push_main(const struct attestor_config *cfg, int once, uint32_t wait_
 	r = driver_run(&o, once, once ? wait_s * 1000u : 0, &res);
 	rpc_global_shutdown();
 	if (!once) {
-		if (r != 0)
+		if (r != 0 && r != AERR_CONFIG) /* the driver logged a refusal */
 			LOG_ERR("%s", err_detail());
-		return r == 0 ? 0 : 1;
+		/* 2 keeps systemd from restarting into the same refusal
+		 * (RestartPreventExitStatus=2). */
+		return r == 0 ? 0 : r == AERR_CONFIG ? 2 : 1;
 	}
 	if (r == 0 && res.pass) {
 		printf("PASS %s resetCount %u restartCount %u total %.2f ms\n", cfg->verifier, res.reset_count,
@@ -134,7 +137,10 @@ static int push_main(const struct attestor_config *cfg, int once, uint32_t wait_
 	}
 	if (r == 0)
 		fprintf(stderr, "FAIL %s\n", why);
-	else if (r == AERR_RPC)
+	else if (r == AERR_CONFIG) {
+		fprintf(stderr, "FAIL configuration: %s\n", why);
+		return 2;
+	} else if (r == AERR_RPC)
 		fprintf(stderr, "FAIL transport: %s\n", why);
 	else
 		fprintf(stderr, "FAIL attestor: %s\n", why);

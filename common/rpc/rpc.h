@@ -135,8 +135,10 @@ struct rpc_result {
 	char peer[RPC_IDENTITY_MAX + 1]; /* the server's TLS identity (as rpc_call_peer_identity
 				   * reads a client's) once the call reached it; "" when
 				   * insecure or not reached */
-	int ours;                 /* the status is this client's refusal of the server's
-				   * certificate identity, not the server's answer */
+	int ours;                 /* the status is this client's refusal of the server
+				   * (its certificate's identity, the name checked, its
+				   * CA; a server without TLS), not the server's answer:
+				   * a configuration to fix, which retrying cannot */
 };
 
 /* target "host:port". Nothing is connected until the first call. The TLS

@@ -20,6 +20,8 @@ struct rpc_channel {
 	grpc_completion_queue *cq; /* pluck: each call waits for its own tag */
 	size_t max_message;
 	char target[256];
+	char ca_file[256];         /* for a refusal that names the trust file */
+	int insecure;
 };
 
 #define RPC_RECONNECT_MIN_MS 100 /* first retry */
@@ -49,6 +51,8 @@ int rpc_channel_open(const char *target, const struct rpc_tls *tls, size_t max_m
 	}
 	ch->max_message = max_message ? max_message : RPC_DEFAULT_MAX_MESSAGE;
 	snprintf(ch->target, sizeof(ch->target), "%s", target);
+	snprintf(ch->ca_file, sizeof(ch->ca_file), "%s", tls->ca_file ? tls->ca_file : "");
+	ch->insecure = tls->insecure;
 	if ((r = rpc_tls_channel_creds(tls, &creds)) != 0)
 		goto out;
 
@@ -167,6 +171,44 @@ static int rpc_client_peer(grpc_call *call, struct rpc_result *res)
 	return -1;
 }
 
+/* A call that failed in our own TLS handshake: gRPC reports it as
+ * UNAVAILABLE, like a server that is down, but retrying cannot help until
+ * someone changes a certificate or a setting. Recognised by gRPC core's
+ * texts (1.51: "Peer name X is not in peer certificate", OpenSSL's
+ * "certificate verify failed" and "wrong version number"); res says what
+ * to change and res->ours is set. A text not recognised stays a transport
+ * failure. */
+static void rpc_client_tls_refusal(const struct rpc_channel *ch, struct rpc_result *res)
+{
+	const char *m = res->message, *p;
+	char name[256];
+	size_t n;
+
+	if (res->status != RPC_UNAVAILABLE || ch->insecure)
+		return;
+	if ((p = strstr(m, "Peer name ")) && strstr(p, " is not in peer certificate")) {
+		p += strlen("Peer name ");
+		n = (size_t)(strstr(p, " is not in peer certificate") - p);
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;
+		memcpy(name, p, n);
+		name[n] = '\0';
+		rpc_result_set(res, RPC_UNAVAILABLE,
+			       "certificate does not carry the name '%s' (the name checked is server_name when set, "
+			       "else the host of %s)", name, ch->target);
+	} else if (strstr(m, "certificate verify failed")) {
+		rpc_result_set(res, RPC_UNAVAILABLE,
+			       "certificate is not signed by the CA in %s (or has expired, or is not yet valid)",
+			       ch->ca_file);
+	} else if (strstr(m, "wrong version number")) {
+		rpc_result_set(res, RPC_UNAVAILABLE, "listener at %s does not speak TLS (insecure = true there?)",
+			       ch->target);
+	} else {
+		return;
+	}
+	res->ours = 1;
+}
+
 /* One unary call in flight. */
 struct rpc_unary {
 	char *path;                        /* "/package.Service/Method" */
@@ -268,6 +310,7 @@ static int rpc_unary_exchange(struct rpc_channel *ch, int timeout_ms, int wait_f
 	if (u->status != GRPC_STATUS_OK) {
 		if (u->error_string)
 			LOG_DEBUG("%s on %s: %s", u->path, ch->target, u->error_string);
+		rpc_client_tls_refusal(ch, res);
 		return err_set(AERR_RPC, "%s on %s: %s: %s", u->path, ch->target, rpc_status_name(res->status),
 			       res->message);
 	}

@@ -112,6 +112,12 @@ static int attest_rounds(struct pull_driver *d, const char *target, const struct
 		strsafe(why, sizeof(why), res.reason, STRSAFE_LINE);
 		printf("%-12s FAIL  rpc %8.2f ms  verify %8.2f ms\n", pull_stage_name(res.failed_stage),
 		       res.t[res.failed_stage].rpc_ms, res.t[res.failed_stage].check_ms);
+		if (res.refused_tls) {
+			/* Not the attestor's failure: ours, to fix in [tls] or its certificate. */
+			fprintf(stderr, "FAIL configuration: %s; check [tls] in the verifier's configuration "
+				"against the attestor's certificate\n", why);
+			return CLI_EXIT_USAGE;
+		}
 		fprintf(stderr, "FAIL %s: %s\n", pull_stage_name(res.failed_stage), why);
 	}
 	return CLI_EXIT_FAIL;

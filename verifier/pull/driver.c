@@ -188,9 +188,11 @@ static int rpc(struct run *x, enum pull_stage st, unsigned method, const Protobu
 	}
 	/* The attestor could not be reached (or went away), or it answered
 	 * with a refusal of its own, or we refused its certificate: say which. */
-	if (rr.ours)
+	if (rr.ours) {
+		x->res->refused_tls = 1;
 		return err_set(AERR_RPC, "%s: the attestor's %s", attest__v1__attestor__descriptor.methods[method].name,
 			       rr.message);
+	}
 	switch (rr.status) {
 	case RPC_UNAVAILABLE:
 	case RPC_DEADLINE_EXCEEDED:

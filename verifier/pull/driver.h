@@ -30,6 +30,8 @@ struct pull_result {
 	int code;                          /* 0 = pass, else AERR_* of the failed check */
 	enum pull_stage failed_stage;      /* meaningful when code != 0 */
 	int transport;                     /* 1 when the failure was the RPC itself */
+	int refused_tls;                   /* 1 when we refused the attestor's TLS (its
+					    * certificate's name or CA): a setting to fix */
 	char reason[768];                  /* "<err_str>: <detail>" */
 	int stages_done;                   /* stages that completed */
 	struct pull_stage_time t[PULL_NSTAGES];

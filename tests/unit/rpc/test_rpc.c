@@ -216,6 +216,9 @@ static struct rpc_tls client_tls(const char *ca, const char *cert, const char *k
 }
 
 /* GetEndorsement through the glue; returns the status, *host the hostname. */
+/* The last call_endorsement's result, for its refusal details. */
+static struct rpc_result last;
+
 static enum rpc_status call_endorsement(const char *target, const struct rpc_tls *tls, char *host,
 					size_t cap)
 {
@@ -244,7 +247,24 @@ static enum rpc_status call_endorsement(const char *target, const struct rpc_tls
 		assert_int_not_equal(res.status, RPC_OK);
 	}
 	rpc_channel_close(ch);
+	last = res;
 	return res.status;
+}
+
+/* The last call failed as our own refusal of the server, saying why. */
+static void assert_refused(const char *why)
+{
+	assert_int_equal(last.status, RPC_UNAVAILABLE);
+	assert_int_equal(last.ours, 1);
+	if (!strstr(last.message, why))
+		fail_msg("refusal '%s' does not say '%s'", last.message, why);
+}
+
+/* The last call failed in transport (or the server's refusal): retry may help. */
+static void assert_not_refused(void)
+{
+	assert_int_equal(last.status, RPC_UNAVAILABLE);
+	assert_int_equal(last.ours, 0);
 }
 
 /* Quote with a nonce through the glue. */
@@ -415,6 +435,7 @@ static void test_mtls_round_trip(void **state)
 	assert_int_equal(call_endorsement(t.target, &tls, NULL, 0), RPC_OK);
 	tls.server_name = "verifier";
 	assert_int_equal(call_endorsement(t.target, &tls, NULL, 0), RPC_UNAVAILABLE);
+	assert_refused("certificate does not carry the name 'verifier' (the name checked is server_name");
 	srv_stop(&t);
 	/* Set by the handler after its reply went out: read once the thread is joined. */
 	assert_int_equal(seen.second_reply_rc, AERR_STATE);
@@ -429,16 +450,21 @@ static void test_tls_rejections(void **state)
 	/* No client certificate: the server requires one. */
 	tls = client_tls("ca.pem", NULL, NULL);
 	assert_int_equal(call_endorsement(t.target, &tls, NULL, 0), RPC_UNAVAILABLE);
+	assert_not_refused(); /* the server hung up: nothing the client can name */
 	/* A certificate from another CA, even with the right names. */
 	tls = client_tls("ca.pem", "rogue.pem", "rogue.key");
 	assert_int_equal(call_endorsement(t.target, &tls, NULL, 0), RPC_UNAVAILABLE);
-	/* The client does not trust the server's CA. */
+	assert_not_refused();
+	/* The client does not trust the server's CA: its own refusal, naming the file. */
 	tls = client_tls("other-ca.pem", "verifier.pem", "verifier.key");
 	assert_int_equal(call_endorsement(t.target, &tls, NULL, 0), RPC_UNAVAILABLE);
+	assert_refused("certificate is not signed by the CA in ");
+	assert_refused("other-ca.pem");
 	/* Plaintext to a TLS server. */
 	memset(&tls, 0, sizeof(tls));
 	tls.insecure = 1;
 	assert_int_equal(call_endorsement(t.target, &tls, NULL, 0), RPC_UNAVAILABLE);
+	assert_not_refused(); /* a plaintext client cannot tell a TLS server from a broken one */
 	assert_string_equal(seen.peer, ""); /* no handler ran */
 	/* And the server still serves good clients afterwards. */
 	tls = client_tls("ca.pem", "verifier.pem", "verifier.key");
@@ -458,6 +484,7 @@ static void test_insecure(void **state)
 	/* A TLS client to a plaintext server fails. */
 	tls = client_tls("ca.pem", "verifier.pem", "verifier.key");
 	assert_int_equal(call_endorsement(t.target, &tls, NULL, 0), RPC_UNAVAILABLE);
+	assert_refused("does not speak TLS");
 	srv_stop(&t);
 }
 
