@@ -28,7 +28,9 @@ struct driver {
 	int renew_ak;                 /* the TPM was reset: new AK before the next exchange */
 	uint32_t verifier_reattest_s; /* the interval the verifier last named (0: none yet) */
 	int last_status;              /* gRPC status of the last failed call */
-	double deadline_ms;           /* --once --wait: no call outlasts it (0: none) */
+	uint64_t deadline_ms;         /* --once --wait, clock_mono_ms: no call outlasts it (0: none) */
+	int reached;                  /* a call of this run got through TLS to the verifier */
+	int refused;                  /* the last call failed on our refusal of its certificate */
 	/* The last passing verdict, when it handed out the next quote request:
 	 * the next re-attestation answers it without Hello. */
 	Attest__V1__PushChallenge *pending;
@@ -43,19 +45,22 @@ enum driver_next {
 
 static volatile int driver_stopping; /* set by the signal handler */
 
-static double driver_now_ms(void)
+/* What is left of the deadline, in ms (0 once it has passed). */
+static int64_t driver_left_ms(const struct driver *d)
 {
-	return (double)clock_mono_ns() / 1e6;
+	uint64_t now = clock_mono_ms();
+
+	return d->deadline_ms > now ? (int64_t)(d->deadline_ms - now) : 0;
 }
 
 /* The per-call timeout, cut to what is left before the deadline. */
 static int driver_timeout_ms(const struct driver *d)
 {
-	double left;
+	int64_t left;
 
 	if (!d->deadline_ms)
 		return d->o->timeout_ms;
-	left = d->deadline_ms - driver_now_ms();
+	left = driver_left_ms(d);
 	if (left < 1)
 		left = 1;
 	return d->o->timeout_ms > 0 && d->o->timeout_ms < left ? d->o->timeout_ms : (int)left;
@@ -130,8 +135,11 @@ static int driver_call(struct driver *d, int method, const ProtobufCMessage *in,
 
 	*reply = NULL;
 	*next = DRIVER_NEXT_DEMAND;
+	d->refused = 0;
 	r = rpc_call_unary(d->ch, &attest__v1__verifier__descriptor, d->method[method], in, driver_timeout_ms(d), 0,
 			   &out, &rr);
+	if (r == 0 || rr.peer[0])
+		d->reached = 1;
 	if (r == 0) {
 		*reply = (Attest__V1__PushChallenge *)out;
 		return 0;
@@ -145,7 +153,13 @@ static int driver_call(struct driver *d, int method, const ProtobufCMessage *in,
 		 * every retry ends the same way. */
 		snprintf(res->reason, sizeof(res->reason), "%s: the verifier's %s; check [tls] in this attestor's "
 			 "configuration against the verifier's certificate", driver_method_names[method], rr.message);
-		return err_set(AERR_CONFIG, "%s", res->reason);
+		/* Unless this configuration already reached the verifier: then
+		 * what answers now is another certificate (a rotation, or
+		 * someone on the path), and stopping for good would let anyone
+		 * who can answer on the path end this attestor until an operator
+		 * steps in. Retried like a transport error, said at error level. */
+		d->refused = 1;
+		return err_set(d->reached ? AERR_RPC : AERR_CONFIG, "%s", res->reason);
 	}
 	switch (rr.status) {
 	case RPC_PERMISSION_DENIED:
@@ -367,7 +381,6 @@ int driver_run(const struct driver_opts *o, int once, uint32_t wait_ms, struct d
 	struct driver *d = NULL;
 	struct sigaction sa;
 	unsigned attempt = 0;
-	double deadline = 0;
 	int r;
 
 	memset(last, 0, sizeof(*last));
@@ -380,7 +393,7 @@ int driver_run(const struct driver_opts *o, int once, uint32_t wait_ms, struct d
 		return r;
 	/* Counted once the TPM is open: --wait is the verifier's time. */
 	if (once && wait_ms)
-		d->deadline_ms = deadline = driver_now_ms() + wait_ms;
+		d->deadline_ms = clock_mono_ms() + wait_ms;
 	LOG_INFO("push mode: attesting to %s", o->verifier);
 	while (!driver_stopping) {
 		r = driver_attest(d, last);
@@ -390,18 +403,19 @@ int driver_run(const struct driver_opts *o, int once, uint32_t wait_ms, struct d
 		}
 		if (r == AERR_RPC) {
 			uint32_t rnd = 0, delay;
-			double left = deadline - driver_now_ms();
+			int64_t left = driver_left_ms(d);
 
-			if (once && (!wait_ms || left < 1)) {
+			if (once && left < 1) {
 				LOG_ERR("no verdict from %s within %u s: %s", o->verifier, wait_ms / 1000u, last->reason);
 				break;
 			}
 			if (crypto_random(&rnd, sizeof(rnd)) != 0)
 				rnd = UINT32_MAX / 2;
 			delay = driver_backoff_ms(o->retry_initial_ms, o->retry_max_ms, attempt++, rnd);
-			if (once && delay > left)
+			if (once && (int64_t)delay > left)
 				delay = (uint32_t)left;
-			LOG_WARN("verifier %s: %s; retrying in %.1f s", o->verifier, last->reason, delay / 1000.0);
+			log_msg(d->refused ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN, LOG_MODULE, "verifier %s: %s; retrying in %.1f s",
+				o->verifier, last->reason, delay / 1000.0);
 			/* Waiting polls the channel, so it reconnects meanwhile. */
 			rpc_channel_wait(d->ch, (int)delay, &driver_stopping);
 			continue;

@@ -184,7 +184,10 @@ static void rpc_client_tls_refusal(const struct rpc_channel *ch, struct rpc_resu
 	char name[256];
 	size_t n;
 
-	if (res->status != RPC_UNAVAILABLE || ch->insecure)
+	/* A call that reached the server carries the server's own words: a
+	 * verifier (or anyone holding a fleet certificate it accepts) must not
+	 * be able to stop a client by answering with these texts. */
+	if (res->status != RPC_UNAVAILABLE || ch->insecure || res->peer[0])
 		return;
 	if ((p = strstr(m, "Peer name ")) && strstr(p, " is not in peer certificate")) {
 		p += strlen("Peer name ");

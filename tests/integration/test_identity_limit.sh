@@ -116,7 +116,9 @@ for c in id200:"$LONG" id128:"$LONG128" idquote:"$QUOTE"; do
 	pull_attestor "serves-${c%%:*}" "${c%%:*}"
 	attest "serves-${c%%:*}" pull
 	stop_attestor
-	[ "$RC" -eq 1 ] && grep -q "^FAIL endorsement: .*server certificate refused: TLS identity '.*' .*${c#*:}" "$WORK/serves-${c%%:*}.err" ||
+	# Refused before any evidence: the certificate is to fix, not the node
+	# (exit 2, as for any certificate this side refuses: test_tls_refusals).
+	[ "$RC" -eq 2 ] && grep -q "^FAIL configuration: .*server certificate refused: TLS identity '.*' .*${c#*:}" "$WORK/serves-${c%%:*}.err" ||
 		fail "a pull attestor serving with ${c%%:*}: exit $RC: $(cat "$WORK/serves-${c%%:*}.err")"
 	ok "verifier attest refuses an attestor serving with ${c%%:*}: $(grep -m1 '^FAIL' "$WORK/serves-${c%%:*}.err" | cut -c1-170)"
 done

@@ -144,3 +144,54 @@ _PIDS+=("$!")
 attestor_once late "127.0.0.1:$lport" 20
 [ "$RC" -eq 0 ] && grep -q "retrying in" "$WORK/late.err" || fail "late verifier: exit $RC: $(cat "$WORK/late.err")"
 ok "--once --wait 20: passed once the verifier came up, after $SECS s"
+
+# Attack: a server holding a valid verifier certificate answers with the
+# words of a TLS refusal. Its answer is not our refusal: retried until the
+# wait runs out (exit 1), never the configuration stop (exit 2) that would
+# keep a unit down for good.
+for lie in "Peer name verifier is not in peer certificate" "certificate verify failed" "wrong version number"; do
+	bg liar /usr/bin/python3 "$SOURCE_DIR/tests/integration/lying_verifier.py" --ca "$P/ca.pem" \
+		--cert "$P/verifier.pem" --key "$P/verifier.key" --message "$lie"
+	LIAR=$BG_PID
+	lport=$(log_port "$WORK/liar.log")
+	attestor_once lied "127.0.0.1:$lport" 2
+	kill "$LIAR"
+	[ "$RC" -eq 1 ] && grep -q "^FAIL transport" "$WORK/lied.err" && grep -q "retrying in" "$WORK/lied.err" ||
+		fail "a verifier answering '$lie': exit $RC, want 1 after retries: $(cat "$WORK/lied.err")"
+	# ... and reported as what the verifier said, not as our refusal.
+	! grep -q "check \[tls\]" "$WORK/lied.err" && grep -q "UNAVAILABLE: $lie" "$WORK/lied.err" ||
+		fail "a verifier answering '$lie' was taken for our own refusal: $(tail -n 2 "$WORK/lied.err")"
+	ok "a verifier answering '$lie' is retried: exit 1 after $SECS s"
+done
+
+# A refusal after this run already reached the verifier: the certificate on
+# the other end changed (a rotation, or someone on the path holding a fleet
+# certificate). The service says so at error level and keeps retrying,
+# and attests again once the verifier's own certificate is back.
+rport=$(free_port)
+verifier_conf "$WORK/rot.conf" "mode = push
+listen = 127.0.0.1:$rport
+ek_roots = $EK_ROOTS
+reattest_interval = 1
+state_dir = $WORK/rstate"
+mkdir -p "$WORK/rstate"
+sed "s|$P/verifier\.|$P/attestor.|g" "$WORK/rot.conf" >"$WORK/rot-other.conf"
+bg rot-v "$BUILD_DIR/verifier" serve --config "$WORK/rot.conf"
+RV=$BG_PID
+wait_port "$rport"
+attestor_conf "$WORK/rot-att.conf" push "127.0.0.1:$rport" "$WORK/state"
+bg rot-att "$BUILD_DIR/attestor" --config "$WORK/rot-att.conf"
+RA=$BG_PID
+wait_log "$WORK/rot-att.log" "attestation PASS" 1 20
+kill "$RV"; wait "$RV" 2>/dev/null || true
+bg rot-other "$BUILD_DIR/verifier" serve --config "$WORK/rot-other.conf"
+RO=$BG_PID
+wait_port "$rport"
+wait_log "$WORK/rot-att.log" "error .*does not carry the name 'verifier'.*retrying in" 3 20
+kill -0 "$RA" 2>/dev/null || fail "the service stopped on a certificate that changed after it had passed: $(tail -n 3 "$WORK/rot-att.log")"
+ok "a changed certificate after a pass: retried at error level: $(grep -m1 'does not carry' "$WORK/rot-att.log" | cut -c1-160)"
+kill "$RO"; wait "$RO" 2>/dev/null || true
+passes=$(grep -c "attestation PASS" "$WORK/rot-att.log")
+bg rot-v2 "$BUILD_DIR/verifier" serve --config "$WORK/rot.conf"
+wait_log "$WORK/rot-att.log" "attestation PASS" $((passes + 1)) 20
+ok "the verifier's certificate back: the service attests again"
