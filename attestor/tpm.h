@@ -21,12 +21,9 @@
 #include "err.h"
 #include "pcrsel.h"
 
-/* Well-known handles (TCG EK Credential Profile 2.x, low range). */
-#define TPM_NV_EK_CERT_RSA 0x01c00002u
-#define TPM_NV_EK_CERT_ECC 0x01c0000au
+/* Well-known handle of the platform certificate (TCG EK Credential
+ * Profile 2.x); the EKs' are in tpm/endorsement.c, by template. */
 #define TPM_NV_PLATFORM_CERT 0x01c08000u
-#define TPM_PERSISTENT_EK_RSA 0x81010001u
-#define TPM_PERSISTENT_EK_ECC 0x81010002u
 
 #define TPM_NONCE_MIN 16
 #define TPM_NONCE_MAX 64

@@ -183,45 +183,6 @@ int tpmpub_identity(const TPMT_PUBLIC *pub, char hex[65])
 	return 0;
 }
 
-/* EK Credential Profile 2.x, "Policy A": PolicySecret(TPM_RH_ENDORSEMENT), SHA-256. */
-static const uint8_t tpmpub_policy_a[32] = {
-	0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
-	0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
-};
-
-void tpmpub_ek_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->type = alg;
-	p->nameAlg = TPM2_ALG_SHA256;
-	p->objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-			      TPMA_OBJECT_ADMINWITHPOLICY | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT;
-	p->authPolicy.size = sizeof(tpmpub_policy_a);
-	memcpy(p->authPolicy.buffer, tpmpub_policy_a, sizeof(tpmpub_policy_a));
-	if (alg == TPM2_ALG_RSA) {
-		TPMS_RSA_PARMS *r = &p->parameters.rsaDetail;
-
-		r->symmetric.algorithm = TPM2_ALG_AES;
-		r->symmetric.keyBits.aes = 128;
-		r->symmetric.mode.aes = TPM2_ALG_CFB;
-		r->scheme.scheme = TPM2_ALG_NULL;
-		r->keyBits = 2048;
-		r->exponent = 0;
-		p->unique.rsa.size = 256; /* zeros: what the certified EK was created with */
-	} else {
-		TPMS_ECC_PARMS *e = &p->parameters.eccDetail;
-
-		e->symmetric.algorithm = TPM2_ALG_AES;
-		e->symmetric.keyBits.aes = 128;
-		e->symmetric.mode.aes = TPM2_ALG_CFB;
-		e->scheme.scheme = TPM2_ALG_NULL;
-		e->curveID = TPM2_ECC_NIST_P256;
-		e->kdf.scheme = TPM2_ALG_NULL;
-		p->unique.ecc.x.size = 32;
-		p->unique.ecc.y.size = 32;
-	}
-}
-
 void tpmpub_ak_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *p)
 {
 	memset(p, 0, sizeof(*p));

@@ -30,11 +30,6 @@ int tpmpub_identity(const TPMT_PUBLIC *pub, char hex[65]) ATTEST_WUR;
  * with EVP_PKEY_free. *out is NULL on failure. */
 int tpmpub_to_evp(const TPMT_PUBLIC *pub, EVP_PKEY **out) ATTEST_WUR;
 
-/* The TCG default EK template (EK Credential Profile 2.x: L-1 RSA-2048, L-2
- * ECC P-256, authPolicy "Policy A" = PolicySecret(TPM_RH_ENDORSEMENT)), with
- * unique sized and zero as TPM2_CreatePrimary takes it. alg RSA or ECC. */
-void tpmpub_ek_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *out);
-
 /* The AK the attestor creates: restricted signing, nameAlg SHA-256, RSA-2048
  * RSASSA-SHA256 or ECC P-256 ECDSA-SHA256; unique empty. alg RSA or ECC. */
 void tpmpub_ak_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *out);

@@ -33,7 +33,7 @@ static int tpm_ak_create(struct tpm *t)
 
 	if ((r = tpm_ek_load(t, t->ek_alg, &ek, &ek_flush)) != 0)
 		goto out;
-	if ((r = tpm_ek_session(t, &s)) != 0)
+	if ((r = tpm_ek_session(t, t->ek_alg, &s)) != 0)
 		goto out;
 	tpmpub_ak_template(t->ak_alg, &in.publicArea);
 	if ((r = ESYS(t, Create, ek, s, ESYS_TR_NONE, ESYS_TR_NONE, &sens, &in, &outside, &no_pcrs,
@@ -46,7 +46,8 @@ static int tpm_ak_create(struct tpm *t)
 	Esys_Free(t->ak.saved);
 	t->ak.saved = NULL;
 	t->ak.have = 1;
-	LOG_INFO("created a new AK (%s) under the %s EK", tpmpub_type_name(t->ak_alg), tpmpub_type_name(t->ek_alg));
+	LOG_INFO("created a new AK (%s) under the %s EK", tpmpub_type_name(t->ak_alg),
+		 ek_kind_name(t->ek[tpm_ek_index(t->ek_alg)].kind));
 	r = 0;
 out:
 	(void)tpm_flush(t, &s);
@@ -71,7 +72,7 @@ int tpm_ak_load(struct tpm *t, ESYS_TR *h)
 	}
 	if ((r = tpm_ek_load(t, t->ek_alg, &ek, &ek_flush)) != 0)
 		goto out;
-	if ((r = tpm_ek_session(t, &s)) != 0)
+	if ((r = tpm_ek_session(t, t->ek_alg, &s)) != 0)
 		goto out;
 	if ((r = ESYS(t, Load, ek, s, ESYS_TR_NONE, ESYS_TR_NONE, &t->ak.priv, &t->ak.pub, &obj)) != 0)
 		goto out;
@@ -149,7 +150,7 @@ int tpm_activate_credential(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t
 		goto out;
 	if ((r = tpm_ek_load(t, ek_alg, &ek, &ek_flush)) != 0)
 		goto out;
-	if ((r = tpm_ek_session(t, &s)) != 0)
+	if ((r = tpm_ek_session(t, ek_alg, &s)) != 0)
 		goto out;
 	/* AK: admin role by its (empty) password, adminWithPolicy is clear. */
 	if ((r = ESYS(t, ActivateCredential, ak, ek, ESYS_TR_PASSWORD, s, ESYS_TR_NONE, &blob, &seed,

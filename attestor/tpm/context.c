@@ -142,7 +142,7 @@ int tpm_flush(struct tpm *t, ESYS_TR *h)
 {
 	int r = 0;
 
-	if (*h != ESYS_TR_NONE)
+	if (*h != ESYS_TR_NONE && *h != ESYS_TR_PASSWORD)
 		r = ESYS(t, FlushContext, *h);
 	*h = ESYS_TR_NONE;
 	return r;

@@ -13,36 +13,91 @@
 #include "tpmpub.h"
 #include "tpmwire.h"
 
-/* Template-defined parts equal (everything but unique, whose size must still
- * be the template's: the TPM fills it from the EPS). */
-static int tpm_public_matches_template(const TPMT_PUBLIC *have, const TPMT_PUBLIC *tmpl)
-{
-	TPMT_PUBLIC a = *have;
-	uint8_t ba[sizeof(TPMT_PUBLIC)], bb[sizeof(TPMT_PUBLIC)];
-	size_t la = 0, lb = 0;
+/* Where a TPM keeps each template's EK certificate and, when its maker
+ * persisted one, the EK (EK Credential Profile 2.x, TCG Provisioning
+ * Guidance). */
+static const struct {
+	TPM2_HANDLE nv_cert;
+	TPM2_HANDLE persistent;
+} tpm_ek_handles[EK_KINDS] = {
+	[EK_L1_RSA2048] = { 0x01c00002u, 0x81010001u },
+	[EK_L2_P256] = { 0x01c0000au, 0x81010002u },
+	[EK_H3_P384] = { 0x01c00016u, 0x81010016u },
+	[EK_H6_RSA3072] = { 0x01c0001cu, 0x8101001cu },
+};
 
-	if (have->type != tmpl->type)
+/* Certified EKs of templates this attestor does not use: named when the
+ * key type has no certificate of its own, so that "no EK certificate"
+ * does not send an operator looking for a certificate that is there. */
+static const struct {
+	TPMI_ALG_PUBLIC alg;
+	TPM2_HANDLE nv_cert;
+	const char *what;
+} tpm_ek_unused[] = {
+	{ TPM2_ALG_ECC, 0x01c00018u, "ECC P-521 (H-4)" },
+	{ TPM2_ALG_ECC, 0x01c0001au, "ECC SM2 P-256 (H-5)" },
+	{ TPM2_ALG_RSA, 0x01c0001eu, "RSA-4096 (H-7)" },
+};
+
+static int tpm_nv_read_cached(struct tpm *t, TPM2_HANDLE index, uint8_t **out, size_t *out_len);
+
+/* Whether NV index holds something (a certificate), through the cache. */
+static int tpm_nv_has(struct tpm *t, TPM2_HANDLE index, int *has)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int r = tpm_nv_read_cached(t, index, &data, &len);
+
+	*has = r == 0 && data != NULL;
+	free(data);
+	return r;
+}
+
+int tpm_ek_choose(struct tpm *t, TPMI_ALG_PUBLIC alg, enum ek_kind *kind)
+{
+	struct tpm_ek_slot *ek = &t->ek[tpm_ek_index(alg)];
+	enum ek_kind low = ek_kind_low(alg), high = ek_kind_high(alg);
+	int has = 0, r;
+
+	if (ek->chosen) {
+		*kind = ek->kind;
 		return 0;
-	if (have->type == TPM2_ALG_RSA && have->unique.rsa.size != tmpl->unique.rsa.size)
-		return 0;
-	if (have->type == TPM2_ALG_ECC && (have->unique.ecc.x.size != tmpl->unique.ecc.x.size ||
-					   have->unique.ecc.y.size != tmpl->unique.ecc.y.size))
-		return 0;
-	a.unique = tmpl->unique;
-	if (Tss2_MU_TPMT_PUBLIC_Marshal(&a, ba, sizeof(ba), &la) != TSS2_RC_SUCCESS ||
-	    Tss2_MU_TPMT_PUBLIC_Marshal(tmpl, bb, sizeof(bb), &lb) != TSS2_RC_SUCCESS)
-		return 0;
-	return la == lb && memcmp(ba, bb, la) == 0;
+	}
+	ek->kind = low;
+	if ((r = tpm_nv_has(t, tpm_ek_handles[low].nv_cert, &has)) != 0)
+		return r;
+	if (!has) {
+		if ((r = tpm_nv_has(t, tpm_ek_handles[high].nv_cert, &has)) != 0)
+			return r;
+		if (has)
+			ek->kind = high;
+	}
+	if (!has) {
+		for (size_t i = 0; i < ARRAY_LEN(tpm_ek_unused); i++) {
+			if (tpm_ek_unused[i].alg != alg)
+				continue;
+			if ((r = tpm_nv_has(t, tpm_ek_unused[i].nv_cert, &has)) != 0)
+				return r;
+			if (has)
+				LOG_WARN("the TPM's %s EK certificate (NV 0x%08x) is for %s, a template this attestor "
+					 "does not use: its %s EKs are %s and %s, and neither has a certificate",
+					 tpmpub_type_name(alg), tpm_ek_unused[i].nv_cert, tpm_ek_unused[i].what,
+					 tpmpub_type_name(alg), ek_kind_name(low), ek_kind_name(high));
+		}
+	}
+	ek->chosen = 1;
+	*kind = ek->kind;
+	return 0;
 }
 
 /* Use a persistent EK at the well-known handle when it is the template's key. */
 static int tpm_ek_check_persistent(struct tpm *t, TPMI_ALG_PUBLIC alg)
 {
 	struct tpm_ek_slot *ek = &t->ek[tpm_ek_index(alg)];
-	TPM2_HANDLE h = alg == TPM2_ALG_RSA ? TPM_PERSISTENT_EK_RSA : TPM_PERSISTENT_EK_ECC;
+	TPM2_HANDLE h = tpm_ek_handles[ek->kind].persistent;
 	ESYS_TR tr = ESYS_TR_NONE;
 	TPM2B_PUBLIC *pub = NULL;
-	TPMT_PUBLIC tmpl;
+	enum ek_kind have;
 	int present = 0, r;
 
 	ek->persistent_checked = 1;
@@ -52,13 +107,12 @@ static int tpm_ek_check_persistent(struct tpm *t, TPMI_ALG_PUBLIC alg)
 		goto out;
 	if ((r = ESYS(t, ReadPublic, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL)) != 0)
 		goto out;
-	tpmpub_ek_template(alg, &tmpl);
-	if (!tpm_public_matches_template(&pub->publicArea, &tmpl)) {
-		LOG_INFO("persistent handle 0x%08x is not the default %s EK: creating the EK instead",
-			 h, tpmpub_type_name(alg));
+	if (ek_kind_of(&pub->publicArea, &have) != 0 || have != ek->kind) {
+		LOG_INFO("persistent handle 0x%08x is not the %s EK: creating the EK instead", h,
+			 ek_kind_name(ek->kind));
 		goto out;
 	}
-	LOG_DEBUG("using persistent %s EK at 0x%08x", tpmpub_type_name(alg), h);
+	LOG_DEBUG("using the persistent %s EK at 0x%08x", ek_kind_name(ek->kind), h);
 	ek->persistent = tr;
 	tr = ESYS_TR_NONE; /* transferred */
 	ek->pub = *pub;
@@ -82,12 +136,15 @@ int tpm_ek_load(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *h, int *flush)
 	TPML_PCR_SELECTION no_pcrs = { 0 };
 	TPM2B_PUBLIC *out_pub = NULL;
 	ESYS_TR obj = ESYS_TR_NONE;
+	enum ek_kind kind;
 	int r;
 
 	*h = ESYS_TR_NONE;
 	*flush = 0;
 	if (alg != TPM2_ALG_RSA && alg != TPM2_ALG_ECC)
 		return err_set(AERR_INVALID_ARG, "EK algorithm 0x%04x is neither RSA nor ECC", alg);
+	if ((r = tpm_ek_choose(t, alg, &kind)) != 0)
+		goto out;
 	if (!ek->persistent_checked && (r = tpm_ek_check_persistent(t, alg)) != 0)
 		goto out;
 	if (ek->persistent != ESYS_TR_NONE) {
@@ -95,12 +152,12 @@ int tpm_ek_load(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *h, int *flush)
 		r = 0;
 		goto out;
 	}
-	if ((r = tpm_context_reload(t, &ek->saved, alg == TPM2_ALG_RSA ? "RSA EK" : "ECC EK", h)) != 0) {
+	if ((r = tpm_context_reload(t, &ek->saved, ek_kind_name(kind), h)) != 0) {
 		*flush = r > 0;
 		r = r > 0 ? 0 : r;
 		goto out;
 	}
-	tpmpub_ek_template(alg, &in.publicArea);
+	ek_template(kind, &in.publicArea);
 	if ((r = ESYS(t, CreatePrimary, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 		      ESYS_TR_NONE, &sens, &in, &outside, &no_pcrs, &obj, &out_pub, NULL, NULL,
 		      NULL)) != 0)
@@ -108,8 +165,7 @@ int tpm_ek_load(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *h, int *flush)
 	if (ek->have_pub && (ek->pub.size != out_pub->size ||
 			     memcmp(&ek->pub.publicArea.unique, &out_pub->publicArea.unique,
 				    sizeof(TPMU_PUBLIC_ID)) != 0))
-		LOG_WARN("%s EK changed (endorsement seed changed?): the AK no longer loads",
-			 tpmpub_type_name(alg));
+		LOG_WARN("%s EK changed (endorsement seed changed?): the AK no longer loads", ek_kind_name(kind));
 	ek->pub = *out_pub;
 	ek->have_pub = 1;
 	if (!t->no_cache && ESYS(t, ContextSave, obj, &ek->saved) != 0)
@@ -132,15 +188,20 @@ void tpm_ek_release(struct tpm *t, ESYS_TR *h, int flush)
 	*h = ESYS_TR_NONE;
 }
 
-/* A policy session satisfying the EK's PolicyA, for one command that uses
- * the EK (as parent or as decryption key). The caller flushes it. */
-int tpm_ek_session(struct tpm *t, ESYS_TR *out)
+int tpm_ek_session(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *out)
 {
 	TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
 	ESYS_TR s = ESYS_TR_NONE;
+	enum ek_kind kind;
 	int r;
 
 	*out = ESYS_TR_NONE;
+	if ((r = tpm_ek_choose(t, alg, &kind)) != 0)
+		return r;
+	if (ek_kind_user_auth(kind)) {
+		*out = ESYS_TR_PASSWORD;
+		return 0;
+	}
 	if ((r = ESYS(t, StartAuthSession, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 		      ESYS_TR_NONE, NULL, TPM2_SE_POLICY, &sym, TPM2_ALG_SHA256, &s)) != 0)
 		goto out;
@@ -325,11 +386,9 @@ void tpm_endorsement_free(struct tpm_endorsement *e)
 
 int tpm_endorsement(struct tpm *t, struct tpm_endorsement **out)
 {
-	static const struct {
-		TPMI_ALG_PUBLIC alg;
-		TPM2_HANDLE nv;
-	} kinds[] = { { TPM2_ALG_RSA, TPM_NV_EK_CERT_RSA }, { TPM2_ALG_ECC, TPM_NV_EK_CERT_ECC } };
+	static const TPMI_ALG_PUBLIC algs[] = { TPM2_ALG_RSA, TPM2_ALG_ECC };
 	struct tpm_endorsement *e = NULL;
+	enum ek_kind kind;
 	const TPM2B_PUBLIC *pub;
 	uint8_t *cert = NULL;
 	size_t cert_len = 0, i;
@@ -340,16 +399,17 @@ int tpm_endorsement(struct tpm *t, struct tpm_endorsement **out)
 		return r;
 	if (!(e = calloc(1, sizeof(*e))))
 		return err_set(AERR_ALLOC, "endorsement");
-	for (i = 0; i < ARRAY_LEN(kinds); i++) {
+	for (i = 0; i < ARRAY_LEN(algs); i++) {
 		struct tpm_ek *ek = &e->eks[e->neks];
 
-		if ((r = tpm_nv_read_cached(t, kinds[i].nv, &cert, &cert_len)) != 0)
+		if ((r = tpm_ek_choose(t, algs[i], &kind)) != 0 ||
+		    (r = tpm_nv_read_cached(t, tpm_ek_handles[kind].nv_cert, &cert, &cert_len)) != 0)
 			goto out;
-		if (!cert && kinds[i].alg != t->ek_alg)
+		if (!cert && algs[i] != t->ek_alg)
 			continue;
-		if ((r = tpm_ek_public(t, kinds[i].alg, &pub)) != 0)
+		if ((r = tpm_ek_public(t, algs[i], &pub)) != 0)
 			goto out;
-		ek->alg = kinds[i].alg;
+		ek->alg = algs[i];
 		if ((r = tpmpub_marshal(&pub->publicArea, ek->pub, sizeof(ek->pub), &ek->pub_len)) != 0)
 			goto out;
 		ek->cert = cert;

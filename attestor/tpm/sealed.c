@@ -32,7 +32,7 @@ int tpm_import(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const uint8_t *pub, size_t
 		goto out;
 	if ((r = tpm_ek_load(t, ek_alg, &ek, &ek_flush)) != 0)
 		goto out;
-	if ((r = tpm_ek_session(t, &s)) != 0)
+	if ((r = tpm_ek_session(t, ek_alg, &s)) != 0)
 		goto out;
 	if ((r = ESYS_QUIET(t, Import, ek, s, ESYS_TR_NONE, ESYS_TR_NONE, &no_inner_key, &p, &d, &sd,
 			    &no_inner, &out)) != 0) {
@@ -76,7 +76,7 @@ static int tpm_secret_load(struct tpm *t, TPMI_ALG_PUBLIC ek_alg, const TPM2B_PU
 	*h = ESYS_TR_NONE;
 	if ((r = tpm_ek_load(t, ek_alg, &ek, &ek_flush)) != 0)
 		goto out;
-	if ((r = tpm_ek_session(t, &s)) != 0)
+	if ((r = tpm_ek_session(t, ek_alg, &s)) != 0)
 		goto out;
 	if ((r = ESYS_QUIET(t, Load, ek, s, ESYS_TR_NONE, ESYS_TR_NONE, priv, pub, h)) != 0) {
 		*h = ESYS_TR_NONE;

@@ -13,15 +13,19 @@
 #include <tss2/tss2_tctildr.h>
 
 #include "clock.h"
+#include "ektemplate.h"
 #include "tpm.h"
 
-/* NV indices whose contents we keep: two EK certificates, the platform one. */
-#define TPM_NV_CACHE 3
+/* NV indices whose contents we keep: the EK certificates of the four
+ * templates (tpm_ek_choose looks at up to two per key type), the platform one. */
+#define TPM_NV_CACHE 5
 
 /* Rounds of read-PCRs/quote before giving up when PCRs keep changing. */
 #define TPM_QUOTE_ROUNDS 4
 
 struct tpm_ek_slot {
+	int chosen;               /* kind is set: tpm_ek_choose ran */
+	enum ek_kind kind;        /* the template of this key type's EK */
 	int have_pub;
 	TPM2B_PUBLIC pub;         /* output of CreatePrimary (or the matching persistent EK) */
 	int persistent_checked;
@@ -97,7 +101,8 @@ int tpm_ek_alg_check(TPMI_ALG_PUBLIC ek_alg);
  * TPM error for the usual "absent" case. */
 int tpm_handle_present(struct tpm *t, TPM2_HANDLE h, int *present);
 
-/* Flush *h unless it is ESYS_TR_NONE, which it is afterwards. */
+/* Flush *h unless it is ESYS_TR_NONE or ESYS_TR_PASSWORD; ESYS_TR_NONE
+ * afterwards. */
 int tpm_flush(struct tpm *t, ESYS_TR *h);
 
 /* The object of a saved context (*saved may be NULL: none) into *h: 1.
@@ -112,16 +117,23 @@ int tpm_context_reload(struct tpm *t, TPMS_CONTEXT **saved, const char *what, ES
  * unusable for good, so set up a new one rather than fail forever. */
 int tpm_ready(struct tpm *t);
 
-/* Load the EK of alg. *flush says whether the caller must flush *h (a
- * transient copy) or not (persistent). */
+/* Which template the EK of alg is made from: the low range's when its
+ * certificate is in NV (or no certificate is), else the high range's when
+ * that one's is. Decided once per slot. */
+int tpm_ek_choose(struct tpm *t, TPMI_ALG_PUBLIC alg, enum ek_kind *kind);
+
+/* Load the EK of alg (of the template tpm_ek_choose picks). *flush says
+ * whether the caller must flush *h (a transient copy) or not (persistent). */
 int tpm_ek_load(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *h, int *flush);
 
 /* Done with an EK tpm_ek_load gave: flushed when it was a transient copy. */
 void tpm_ek_release(struct tpm *t, ESYS_TR *h, int flush);
 
-/* A policy session satisfying the EK's PolicyA, for one command that uses
- * the EK (as parent or as decryption key). The caller flushes it. */
-int tpm_ek_session(struct tpm *t, ESYS_TR *out);
+/* The authorization for one command that uses the loaded EK of alg (as
+ * parent or as decryption key): a policy session satisfying Policy A for
+ * the low range, the password session (the empty auth, userWithAuth) for
+ * the high range. The caller flushes it (tpm_flush skips the password). */
+int tpm_ek_session(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *out);
 
 /* Load the AK (creating it on first use); the caller flushes *h. */
 int tpm_ak_load(struct tpm *t, ESYS_TR *h);

@@ -112,6 +112,7 @@ bg() {
 # swtpm_start [NAME]: provision a throwaway TPM 2.0 in $WORK/NAME with swtpm's
 # local CA (also inside $WORK) and start it on a free loopback port.
 # Sets TCTI, TPM2TOOLS_TCTI, SWTPM_DIR, SWTPM_PORT, SWTPM_PID, EK_ROOTS.
+# SWTPM_SETUP_EXTRA: more swtpm_setup options (e.g. --rsa-keysize 3072).
 swtpm_start() {
 	local name=${1:-tpm} dir
 	need swtpm swtpm_setup
@@ -130,7 +131,7 @@ create_certs_tool_options = /etc/swtpm-localca.options
 active_pcr_banks = sha1,sha256
 CONF
 	swtpm_setup --tpm2 --tpmstate "$dir/state" --config "$dir/swtpm_setup.conf" \
-		--create-ek-cert --create-platform-cert --pcr-banks sha1,sha256 --overwrite \
+		--create-ek-cert --create-platform-cert --pcr-banks sha1,sha256 --overwrite ${SWTPM_SETUP_EXTRA:-} \
 		>"$dir/setup.log" 2>&1 || { cat "$dir/setup.log" >&2; fail "swtpm_setup"; }
 	cp "$dir/localca/swtpm-localca-rootca-cert.pem" "$dir/localca/issuercert.pem" "$dir/ek-roots/"
 	SWTPM_DIR=$dir

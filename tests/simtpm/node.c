@@ -9,6 +9,7 @@
 #include <openssl/rsa.h>
 
 #include "crypto.h"
+#include "ektemplate.h"
 #include "simtpm_priv.h"
 #include "tpmpub.h"
 
@@ -72,7 +73,7 @@ int simtpm_new(const struct simtpm_params *p, struct simtpm **out)
 	s->clock.resetCount = 1;
 	s->clock.safe = TPM2_YES;
 	s->clock_tick_ms = p->clock_tick_ms;
-	tpmpub_ek_template(p->ek_alg, &s->ekpub);
+	ek_template(ek_kind_low(p->ek_alg), &s->ekpub);
 	tpmpub_ak_template(ak_alg, &s->akpub);
 	if ((r = simtpm_key(p->ek_alg, p->ek_key, "EK", &s->ek)) != 0 ||
 	    (r = simtpm_key(ak_alg, p->ak_key, "AK", &s->ak)) != 0 ||

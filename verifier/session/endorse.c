@@ -1,11 +1,12 @@
 /* The endorsement step's checks: the EK the attestor chose for the
- * configured algorithm, its public area against the TCG default template,
+ * configured algorithm, its public area against the TCG EK templates,
  * its key material, its certificate chain and the platform certificate
  * bound to it, unless these exact bytes passed before (the cache). */
 #include <stdlib.h>
 #include <string.h>
 
 #define LOG_MODULE "session"
+#include "ektemplate.h"
 #include "endorsement/ekcert.h"
 #include "endorsement/platformcert.h"
 #include "log.h"
@@ -19,44 +20,6 @@ const char *session_alg_text(TPM2_ALG_ID alg)
 	const char *name = tpmpub_type_name(alg);
 
 	return name ? name : alg == TPM2_ALG_NULL ? "any" : "unknown";
-}
-
-/* The key must come from the TCG default EK template (L-1 RSA-2048 / L-2 ECC
- * P-256): otherwise an attacker holding a certified EK could present some other
- * decryption key of the TPM, or an EK with a usable auth value, as "the EK". */
-static int ek_check_template(const TPMT_PUBLIC *ek)
-{
-	const TPMT_SYM_DEF_OBJECT *sym;
-	TPMT_PUBLIC t;
-
-	if (ek->nameAlg != TPM2_ALG_SHA256)
-		return err_set(AERR_UNSUPPORTED, "EK nameAlg 0x%04x is not SHA-256 (TCG default template)",
-			       ek->nameAlg);
-	tpmpub_ek_template(TPM2_ALG_RSA, &t); /* attributes and policy: the same for ECC */
-	if (ek->objectAttributes != t.objectAttributes)
-		return err_set(AERR_UNSUPPORTED, "EK attributes 0x%08x differ from the TCG default template 0x%08x",
-			       (unsigned)ek->objectAttributes, (unsigned)t.objectAttributes);
-	if (ek->authPolicy.size != t.authPolicy.size ||
-	    memcmp(ek->authPolicy.buffer, t.authPolicy.buffer, t.authPolicy.size) != 0)
-		return err_set(AERR_UNSUPPORTED, "EK authPolicy is not PolicySecret(TPM_RH_ENDORSEMENT)");
-	if (ek->type == TPM2_ALG_RSA) {
-		const TPMS_RSA_PARMS *r = &ek->parameters.rsaDetail;
-		sym = &r->symmetric;
-		if (r->scheme.scheme != TPM2_ALG_NULL || r->keyBits != 2048 || (r->exponent != 0 && r->exponent != 65537))
-			return err_set(AERR_UNSUPPORTED, "RSA EK parameters (scheme 0x%04x, %u bits, exponent %u) "
-				       "differ from the TCG default template", r->scheme.scheme, r->keyBits, r->exponent);
-	} else if (ek->type == TPM2_ALG_ECC) {
-		const TPMS_ECC_PARMS *e = &ek->parameters.eccDetail;
-		sym = &e->symmetric;
-		if (e->scheme.scheme != TPM2_ALG_NULL || e->curveID != TPM2_ECC_NIST_P256 || e->kdf.scheme != TPM2_ALG_NULL)
-			return err_set(AERR_UNSUPPORTED, "ECC EK parameters (scheme 0x%04x, curve 0x%04x, kdf 0x%04x) "
-				       "differ from the TCG default template", e->scheme.scheme, e->curveID, e->kdf.scheme);
-	} else {
-		return err_set(AERR_UNSUPPORTED, "EK type 0x%04x", ek->type);
-	}
-	if (sym->algorithm != TPM2_ALG_AES || sym->keyBits.aes != 128 || sym->mode.aes != TPM2_ALG_CFB)
-		return err_set(AERR_UNSUPPORTED, "EK symmetric is not AES-128-CFB");
-	return 0;
 }
 
 /* The checks of the chosen EK's key material and certificates: what the
@@ -95,6 +58,7 @@ int session_check_endorsement(struct session *s, const struct session_endorsemen
 {
 	const struct session_ek *chosen = NULL;
 	uint8_t key[KEYCACHE_KEY_LEN] = { 0 };
+	enum ek_kind kind;
 	int r;
 
 	if (!in || in->n_eks > SESSION_MAX_EKS)
@@ -115,7 +79,10 @@ int session_check_endorsement(struct session *s, const struct session_endorsemen
 		return err_wrap(r, "EK public");
 	if (s->ek.type != chosen->alg)
 		return err_set(AERR_PARSE, "EK labelled %s has type 0x%04x", session_alg_text(chosen->alg), s->ek.type);
-	if ((r = ek_check_template(&s->ek)) != 0)
+	/* The key must come from a TCG EK template: otherwise an attacker
+	 * holding a certified EK could present some other decryption key of
+	 * the TPM, or an EK with an auth value of its choosing, as "the EK". */
+	if ((r = ek_kind_of(&s->ek, &kind)) != 0)
 		return r;
 	s->ek_has_cert = chosen->cert && chosen->cert_len > 0;
 	if (s->ek_has_cert) {
@@ -138,7 +105,7 @@ int session_check_endorsement(struct session *s, const struct session_endorsemen
 			return r;
 		keycache_add(s->p.ek_cache, key);
 	}
-	LOG_DEBUG("endorsement accepted: %s EK of host '%s' (untrusted name)", session_alg_text(s->p.ek_alg),
+	LOG_DEBUG("endorsement accepted: %s EK of host '%s' (untrusted name)", ek_kind_name(kind),
 		  in->hostname ? in->hostname : "");
 	return 0;
 }

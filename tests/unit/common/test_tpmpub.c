@@ -19,6 +19,7 @@
 #include <openssl/rsa.h>
 #include <tss2/tss2_mu.h>
 
+#include "ektemplate.h"
 #include "tpmpub.h"
 
 static EVP_PKEY *rsa_key, *p256_key, *p384_key;
@@ -463,7 +464,7 @@ static void test_templates_and_unique(void **state)
 	assert_non_null(rsa);
 	assert_non_null(p256);
 	assert_non_null(p384);
-	tpmpub_ek_template(TPM2_ALG_RSA, &ek);
+	ek_template(EK_L1_RSA2048, &ek);
 	assert_int_equal(ek.authPolicy.size, 32);
 	assert_memory_equal(ek.authPolicy.buffer, policy_a_prefix, 4);
 	assert_true(ek.objectAttributes & TPMA_OBJECT_ADMINWITHPOLICY);
@@ -475,7 +476,7 @@ static void test_templates_and_unique(void **state)
 	EVP_PKEY_free(back);
 	assert_int_equal(tpmpub_set_unique(&ek, p256), AERR_INVALID_ARG);
 
-	tpmpub_ek_template(TPM2_ALG_ECC, &ek);
+	ek_template(EK_L2_P256, &ek);
 	assert_int_equal(ek.parameters.eccDetail.curveID, TPM2_ECC_NIST_P256);
 	assert_int_equal(ek.unique.ecc.x.size, 32);
 	assert_int_equal(tpmpub_set_unique(&ek, p384), AERR_INVALID_ARG);

@@ -20,6 +20,7 @@
 #include <openssl/rsa.h>
 #include <sqlite3.h>
 
+#include "ektemplate.h"
 #include "fixtures.h"
 #include "pcrsel.h"
 #include "record/record.h"
@@ -82,7 +83,7 @@ static struct session *endorsed_session(char hash[65])
 		EVP_PKEY *k = EVP_RSA_gen(2048);
 
 		assert_non_null(k);
-		tpmpub_ek_template(TPM2_ALG_RSA, &ek);
+		ek_template(EK_L1_RSA2048, &ek);
 		assert_int_equal(tpmpub_set_unique(&ek, k), 0);
 		EVP_PKEY_free(k);
 	}

@@ -21,8 +21,9 @@
 
 #include "array.h"
 #include "crypto.h"
-#include "policy/secret.h"
+#include "ektemplate.h"
 #include "fixtures.h"
+#include "policy/secret.h"
 #include "tpmpub.h"
 
 static char dir[64];
@@ -329,7 +330,7 @@ static void test_blob_policy(void **state)
 	size_t off;
 
 	(void)state;
-	tpmpub_ek_template(TPM2_ALG_RSA, &ek);
+	ek_template(EK_L1_RSA2048, &ek);
 	assert_int_equal(tpmpub_set_unique(&ek, ek_key), 0);
 	sel.pcrSelections[0] = (TPMS_PCR_SELECTION){ .hash = TPM2_ALG_SHA256, .sizeofSelect = 3,
 						     .pcrSelect = { 0x81, 0, 0 } };
