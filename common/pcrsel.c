@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hex.h"
 #include "pcrsel.h"
 
 /* Selections we build always carry 3 select bytes (PCRs 0..23), as PC Client TPMs expect. */
@@ -267,4 +268,35 @@ uint32_t pcrsel_mask_any(const TPML_PCR_SELECTION *sel)
 	for (uint32_t b = 0; b < sel->count && b < TPM2_NUM_PCR_BANKS; b++)
 		m |= pcrsel_mask(sel, sel->pcrSelections[b].hash);
 	return m;
+}
+
+int pcr_values_format(const struct pcr_values *values, char *buf, size_t cap)
+{
+	char hex[2 * CRYPTO_MAX_DIGEST + 1];
+	size_t len = 0;
+	int n;
+
+	if (!buf || cap == 0)
+		return err_set(AERR_INVALID_ARG, "PCR values: no output buffer");
+	buf[0] = '\0';
+	for (uint32_t b = 0; b < values->nbanks && b < PCRSEL_MAX_BANKS; b++) {
+		const struct pcr_bank *bank = &values->banks[b];
+		const char *name = crypto_alg_name(bank->alg);
+		size_t dsize = crypto_digest_size(bank->alg);
+
+		if (!name || !dsize)
+			return err_set(AERR_UNSUPPORTED, "PCR values: bank hash 0x%04x", bank->alg);
+		for (unsigned i = 0; i < PCRSEL_NUM_PCRS; i++) {
+			if (!(bank->mask & (1u << i)))
+				continue;
+			hex_encode(bank->value[i], dsize, hex);
+			n = snprintf(buf + len, cap - len, "%s.%u = %s\n", name, i, hex);
+			if (n < 0 || (size_t)n >= cap - len) {
+				buf[0] = '\0';
+				return err_set(AERR_TOO_LARGE, "PCR values: more than %zu bytes as text", cap);
+			}
+			len += (size_t)n;
+		}
+	}
+	return 0;
 }

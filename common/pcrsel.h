@@ -48,4 +48,9 @@ int pcrsel_check_values(const TPML_PCR_SELECTION *sel, const struct pcr_values *
 
 /* Bank of values for alg, or NULL. */
 const struct pcr_bank *pcr_values_bank(const struct pcr_values *values, TPMI_ALG_HASH alg);
+
+/* The values as [policy] writes them, one "sha256.0 = <hex>" line each
+ * (banks in order, indices ascending), into buf: what an operator copies
+ * into a reference. AERR_TOO_LARGE when cap is short (buf then ""). */
+int pcr_values_format(const struct pcr_values *values, char *buf, size_t cap) ATTEST_WUR;
 #endif

@@ -60,7 +60,7 @@ attest_once noref
 [ "$RC" -eq 3 ] && grep -q "^VERIFIED " "$WORK/noref/out" ||
 	fail "no reference ($MODE): exit $RC, want 3 with VERIFIED: $(cat "$WORK/noref/out" "$WORK/noref/err")"
 "$BUILD_DIR/verifier" list --config "$WORK/noref/verifier.conf" >"$WORK/noref/list" || fail "verifier list"
-grep -q "^[0-9a-f]\{16\}  .* verified  *last seen " "$WORK/noref/list" &&
+grep -q "^[0-9a-f]\{16\}  .* verified  *[0-9T:-]*Z  *0/1$" "$WORK/noref/list" &&
 	grep -q "^1 nodes: 0 passing, 0 failed" "$WORK/noref/list" || fail "verifier list ($MODE): $(cat "$WORK/noref/list")"
 node_is noref verified "no reference"
 [ "$(db_rows "$WORK/noref/vstate/verifier.db" "SELECT pass, unjudged FROM attestations")" = "0|1" ] ||

@@ -18,7 +18,7 @@
 	"enroll --config FILE [--name NAME] [--identity TLS_ID] [--target HOST:PORT]\n" \
 	"         [--group G]... [--no-groups] (--ek-pub FILE | EK_HASH | NODE)"
 #define CLI_REMOVE_USAGE "remove --config FILE NODE"
-#define CLI_REJECTED_USAGE "rejected --config FILE [--json]"
+#define CLI_REJECTED_USAGE "rejected --config FILE [--json | --clear]"
 
 /* attest.c: one pull-mode check of a target, each step and the verdict. */
 int attest_main(int argc, char **argv);
@@ -31,11 +31,12 @@ int cli_check_keys(const struct verifier_config *cfg);
 /* eventlog.c: a TCG boot event log as YAML (tpm2_eventlog's layout) or JSON. */
 int eventlog_main(int argc, char **argv);
 
-/* nodes.c: the operator's view of the nodes in the database named by a
- * config's state_dir, and of the peers refused before they proved any node.
- * 0 done (status: the node passes), 1 failed (status: a node has failed),
- * 2 usage or configuration error. What peers claimed is escaped for the
- * terminal (strsafe) or JSON. */
+/* status.c (list, status) and nodes.c (enroll, remove, rejected): the
+ * operator's view of the nodes in the database named by a config's
+ * state_dir, and of the peers refused before they proved any node. 0 done
+ * (status: the node passes), 1 failed (status: a node has failed, or an
+ * EK that is no node failed its endorsement), 2 usage or configuration
+ * error. What peers claimed is escaped for the terminal (strsafe) or JSON. */
 int nodes_list_main(int argc, char **argv);
 int nodes_status_main(int argc, char **argv);
 int nodes_enroll_main(int argc, char **argv);

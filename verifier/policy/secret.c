@@ -169,8 +169,7 @@ int secret_host_check(const char *entry)
 	return 0;
 }
 
-/* 1 when one entry of c's hosts selects node. */
-static int secret_selects(const struct secret_conf *c, const struct secret_node *node)
+int secret_conf_selects(const struct secret_conf *c, const struct secret_node *node)
 {
 	if (c->nhosts == 0)
 		return 1;
@@ -195,7 +194,7 @@ size_t secret_set_match(const struct secret_set *set, const struct secret_node *
 	size_t k = 0;
 
 	for (size_t i = 0; set && i < set->n && k < SECRET_MAX_PER_HOST; i++)
-		if (secret_selects(set->defs[i].conf, node))
+		if (secret_conf_selects(set->defs[i].conf, node))
 			out[k++] = &set->defs[i];
 	return k;
 }

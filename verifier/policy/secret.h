@@ -103,6 +103,9 @@ struct secret_node {
  * attestor's hostname claim, which any host can make). */
 int secret_host_check(const char *entry) ATTEST_WUR;
 
+/* 1 when one entry of c's hosts selects node (no hosts: every node). */
+int secret_conf_selects(const struct secret_conf *c, const struct secret_node *node);
+
 /* The definitions for a node, in configuration order, at most
  * SECRET_MAX_PER_HOST. */
 size_t secret_set_match(const struct secret_set *set, const struct secret_node *node, const struct secret_def **out);

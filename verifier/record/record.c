@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -210,7 +211,7 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 	struct store_change change;
 	uint8_t ima[IMASTATE_MAX];
 	size_t ima_len = 0;
-	char sel[256] = "";
+	char sel[256] = "", *quoted = NULL;
 	int64_t id = 0;
 	int r;
 
@@ -220,6 +221,13 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 		return 0;
 	if (c->node_id < 1)
 		return err_set(AERR_STATE, "a verdict without a node");
+	/* What the quote proved, for `verifier status`: a text that does not
+	 * fit (or no memory for it) keeps the node's last one. */
+	if (v->has_quoted && (quoted = malloc(STORE_QUOTED_MAX)) &&
+	    pcr_values_format(&v->quoted.pcrs, quoted, STORE_QUOTED_MAX) != 0) {
+		free(quoted);
+		quoted = NULL;
+	}
 	memset(&a, 0, sizeof(a));
 	a.node_id = c->node_id;
 	a.mode = c->mode;
@@ -257,7 +265,10 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 	if (c->pcrs && pcrsel_format(c->pcrs, sel, sizeof(sel)) != 0)
 		sel[0] = '\0';
 	a.pcr_selection = sel[0] ? sel : NULL;
-	if ((r = store_attestation_add(c->store, &a, &id, &change)) != 0) {
+	a.quoted_pcrs = quoted;
+	r = store_attestation_add(c->store, &a, &id, &change);
+	free(quoted);
+	if (r != 0) {
 		if (r == AERR_IDENTITY) /* bound elsewhere meanwhile: no verdict of it here */
 			return r;
 		r = record_store_failed("recording a verdict");

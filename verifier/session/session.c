@@ -475,6 +475,7 @@ static void quote_verdict(struct session *s, const struct session_quote *in, con
 	v->nonce_len = sizeof(s->nonce.value);
 	v->reboot_seen = s->quoted_before && c->resetCount != s->last_reset_count;
 	v->quoted = *qs;
+	v->has_quoted = 1;
 	v->event_log_checked = in->event_log_len > 0;
 	v->ima_checked = s->ima_origin != IMA_NONE;
 	v->ima_entries = v->ima_checked ? s->ima.count : 0;
@@ -502,7 +503,7 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	struct quoted_state q;
 	EVP_PKEY *pkey = NULL;
 	uint64_t now, age;
-	int r;
+	int verified = 0, r;
 
 	if (verdict)
 		memset(verdict, 0, sizeof(*verdict));
@@ -539,6 +540,7 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 		s->proven = 1;
 	if (r != 0)
 		goto fail;
+	verified = 1;
 	if ((r = quotecheck_counters(s, &q.clock, next)) != 0)
 		goto fail;
 	if (*next == SESSION_NEXT_REACTIVATE) {
@@ -567,6 +569,12 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	return 0;
 fail:
 	r = failed(s, SESSION_STEP_QUOTE, r);
+	/* The values the quote proved are what an operator compares with the
+	 * reference that failed them. */
+	if (verified) {
+		v->quoted = q;
+		v->has_quoted = 1;
+	}
 	if (verdict)
 		*verdict = *v;
 	return r;

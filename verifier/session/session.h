@@ -165,6 +165,9 @@ struct session_verdict {
 	size_t nonce_len;
 	int reboot_seen;                 /* resetCount differs from the previous quote of this session */
 	struct quoted_state quoted;      /* what the last passing quote proved */
+	int has_quoted;                  /* quoted.pcrs holds what a verified quote proved: on a
+					  * pass, and on a failure after the signature and digest
+					  * checks (a policy the values break) */
 	size_t secrets_proven;           /* receipt step: secrets whose proof verified */
 	int event_log_checked;           /* a boot event log reproduced the quoted PCRs */
 	int ima_checked;                 /* an IMA list reproduced the quoted PCR 10 */

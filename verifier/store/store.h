@@ -91,6 +91,9 @@ struct store_attestation {
 	const uint8_t *nonce;
 	size_t nonce_len;
 	const char *pcr_selection;       /* text, "sha256:0,1,..." */
+	const char *quoted_pcrs;         /* the values a verified quote proved, one "sha256.0 = hex"
+					  * line each (pcr_values_format), kept on the node; NULL
+					  * keeps the node's last ones */
 	const uint8_t *quote;            /* TPM2B_ATTEST, may be NULL */
 	size_t quote_len;
 	const uint8_t *signature;        /* TPMT_SIGNATURE, may be NULL */
@@ -216,6 +219,19 @@ int store_node_get(struct store *st, const char *key, enum store_key by, struct 
  * bound one), or the one an operator moved there. AERR_NOT_FOUND when none. */
 int store_node_at_target(struct store *st, const char *target, struct store_node *out) ATTEST_WUR;
 
+/* What `verifier status NODE` shows beyond the node's row: when it last
+ * passed and failed (0: never), and the PCR values its last verified quote
+ * proved (quoted_at 0 and quoted_pcrs "": none yet). */
+#define STORE_QUOTED_MAX 12288
+struct store_node_history {
+	int64_t last_pass_ms, last_fail_ms;
+	int64_t quoted_at_ms;
+	char quoted_pcrs[STORE_QUOTED_MAX];
+};
+
+/* The history of the node with EK hash ek_hash. AERR_NOT_FOUND when none. */
+int store_node_history(struct store *st, const char *ek_hash, struct store_node_history *out) ATTEST_WUR;
+
 /* Every node in enrollment order. */
 int store_node_list(struct store *st, int (*fn)(const struct store_node *n, void *arg), void *arg) ATTEST_WUR;
 
@@ -235,5 +251,9 @@ int store_rejected_add(struct store *st, const char *mode, const char *identity,
 /* Every identity's rejected attempts, most recent first. */
 int store_rejected_list(struct store *st, int (*fn)(const struct store_rejected *r, void *arg),
 			void *arg) ATTEST_WUR;
+
+/* Forget every rejected attempt (an operator has looked at them): *n (may
+ * be NULL) receives how many identities' rows went. */
+int store_rejected_clear(struct store *st, uint64_t *n) ATTEST_WUR;
 
 #endif

@@ -477,3 +477,28 @@ int store_node_at_target(struct store *st, const char *target, struct store_node
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }
+
+int store_node_history(struct store *st, const char *ek_hash, struct store_node_history *out)
+{
+	sqlite3_stmt *q = st->s[S_NODE_HISTORY];
+	int rc, r;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&st->lock);
+	store_text(q, 1, ek_hash);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		store_column_text(q, 0, out->quoted_pcrs, sizeof(out->quoted_pcrs));
+		out->quoted_at_ms = sqlite3_column_int64(q, 1);
+		out->last_pass_ms = sqlite3_column_int64(q, 2);
+		out->last_fail_ms = sqlite3_column_int64(q, 3);
+		r = 0;
+	} else {
+		r = rc == SQLITE_DONE ? err_set(AERR_NOT_FOUND, "no node %.16s...", ek_hash)
+				      : store_err(st, "node history");
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}

@@ -75,3 +75,15 @@ int store_rejected_list(struct store *st, int (*fn)(const struct store_rejected 
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }
+
+int store_rejected_clear(struct store *st, uint64_t *n)
+{
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	r = store_run(st, S_REJ_CLEAR, "clear rejected attempts");
+	if (r == 0 && n)
+		*n = (uint64_t)sqlite3_changes(st->db);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}

@@ -112,6 +112,11 @@ static const char *const store_migrations[] = {
 	 " UNIQUE (mode, identity));"
 	 "CREATE INDEX rejected_last ON rejected(last_at);"
 	 "CREATE UNIQUE INDEX nodes_target ON nodes(target);"),
+	/* 5: the PCR values the last verified quote of a node proved, for
+	 * `verifier status` (on the node, not on every verdict: a fleet
+	 * re-attesting every few minutes would store kilobytes a verdict). */
+	("ALTER TABLE nodes ADD COLUMN quoted_pcrs TEXT;"
+	 "ALTER TABLE nodes ADD COLUMN quoted_at INTEGER;"),
 };
 
 #define STORE_VERSION ((int)ARRAY_LEN(store_migrations))
@@ -136,9 +141,16 @@ static const char *const store_sql[S_N] = {
 			   " clock = coalesce(?, clock), ima_reset = coalesce(?, ima_reset),"
 			   " ima_state = coalesce(?, ima_state), hostname = coalesce(?, hostname),"
 			   " identity = coalesce(identity, ?),"
-			   " target = coalesce(target, (SELECT ?11 WHERE NOT EXISTS (SELECT 1 FROM nodes WHERE target = ?11)))"
-			   " WHERE id = ?",
+			   " target = coalesce(target, (SELECT ?11 WHERE NOT EXISTS (SELECT 1 FROM nodes WHERE target = ?11))),"
+			   " quoted_pcrs = coalesce(?13, quoted_pcrs), quoted_at = CASE WHEN ?13 IS NULL THEN quoted_at"
+			   " ELSE ?14 END"
+			   " WHERE id = ?12",
 	[S_NODE_STATE] = "SELECT state, target FROM nodes WHERE id = ?",
+	[S_NODE_HISTORY] = "SELECT n.quoted_pcrs, n.quoted_at,"
+			   " (SELECT max(time) FROM attestations WHERE node_id = n.id AND pass = 1),"
+			   " (SELECT max(time) FROM attestations WHERE node_id = n.id AND pass = 0 AND unjudged = 0)"
+			   " FROM nodes n WHERE n.ek_hash = ?",
+	[S_REJ_CLEAR] = "DELETE FROM rejected",
 	[S_NODE_OVERDUE] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE state IN ('passing', 'verified')"
 			   " AND last_seen < ?",
 	[S_SECRET_INSERT] = "INSERT INTO secret_deliveries (attestation_id, node_id, name, proof_ok, time)"

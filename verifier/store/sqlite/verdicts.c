@@ -104,6 +104,8 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 		store_text(q, 10, a->no_contact || !a->peer || !*a->peer ? NULL : a->peer);
 		store_text(q, 11, a->no_contact || !a->binds_target ? NULL : a->target);
 		sqlite3_bind_int64(q, 12, a->node_id);
+		store_text(q, 13, a->no_contact ? NULL : a->quoted_pcrs);
+		sqlite3_bind_int64(q, 14, now);
 		if ((r = store_run(st, S_NODE_VERDICT, "node verdict")) != 0)
 			goto fail;
 	}

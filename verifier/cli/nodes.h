@@ -1,0 +1,53 @@
+/* What the commands on the nodes (nodes.c: enroll, remove, rejected;
+ * status.c: list, status) share: their options, the config and store they
+ * open, and how they show times and what peers claimed. */
+#ifndef VERIFIER_CLI_NODES_H
+#define VERIFIER_CLI_NODES_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pull/target.h"
+#include "store/store.h"
+
+struct verifier_config;
+
+/* The options of these commands; each takes what it needs. */
+struct nodes_args {
+	const char *node;             /* the positional argument */
+	int json;
+	int clear;                    /* rejected --clear */
+	const char *name;
+	const char *identity;
+	const char *target;           /* in its one spelling (target_canonical), into target_buf */
+	char target_buf[TARGET_MAX];
+	const char *ek_pub;
+	size_t ngroups;
+	int set_groups;
+	const char *groups[STORE_GROUPS_MAX];
+	const char *config;           /* the --config path */
+	struct verifier_config *cfg;  /* loaded from it (nodes_close frees it) */
+};
+
+/* What nodes_open returns after --help (the usage printed): not an exit
+ * status, the command returns CLI_EXIT_PASS. */
+#define NODES_HELPED (-1)
+
+/* --config FILE [options] [NODE]: the command line (usage: the command's,
+ * printed to stdout for --help and to stderr when the line is not one),
+ * then the config and the store its state_dir names. want_node: 0 none, 1
+ * required, 2 optional. CLI_EXIT_PASS with *st and a->cfg set, else the
+ * exit status (or NODES_HELPED). */
+int nodes_open(int argc, char **argv, int want_node, const char *usage, struct store **st, struct nodes_args *a);
+
+/* The store and the config of nodes_open. */
+void nodes_close(struct store *st, struct nodes_args *a);
+
+/* A Unix time in ms as ISO 8601 UTC, "never" for 0. */
+void nodes_print_time(FILE *f, int64_t ms);
+
+/* A stored string for a terminal (what a peer claimed may hold anything):
+ * escaped into buf, "-" when empty. */
+const char *nodes_shown(const char *s, char *buf, size_t cap);
+
+#endif

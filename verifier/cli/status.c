@@ -1,0 +1,393 @@
+/* verifier list | status (cli/commands.h): the fleet (every node, the pull
+ * targets and the nodes they answer for, the endorsement failures of EKs
+ * that never became a node) and one node (its record, when it last passed
+ * and failed, the PCR values its last verified quote proved, and the
+ * reference it is judged by). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/nodes.h"
+#include "config.h"
+#include "hex.h"
+#include "jsonout.h"
+#include "pcrsel.h"
+
+static void print_node_json(const struct store_node *n)
+{
+	printf("{\"ek_hash\": \"%s\", \"hostname\": ", n->ek_hash);
+	jsonout_str(stdout, n->hostname);
+	printf(", \"name\": ");
+	jsonout_str(stdout, n->name);
+	printf(", \"identity\": ");
+	jsonout_str(stdout, n->identity);
+	printf(", \"target\": ");
+	jsonout_str(stdout, n->target);
+	printf(", \"groups\": ");
+	jsonout_str(stdout, n->groups);
+	printf(", \"state\": \"%s\", \"reason\": ", store_state_name(n->state));
+	jsonout_str(stdout, n->reason);
+	printf(", \"enrolled_ms\": %lld, \"last_seen_ms\": %lld, \"attestations\": %llu, \"passes\": %llu",
+	       (long long)n->enrolled_ms, (long long)n->last_seen_ms, (unsigned long long)n->attestations,
+	       (unsigned long long)n->passes);
+	if (n->has_counts)
+		printf(", \"reset_count\": %u, \"restart_count\": %u", n->reset_count, n->restart_count);
+}
+
+#define LIST_HEADER "NODE              NAME                 STATE     LAST SEEN             PASSED/VERDICTS\n"
+
+static void print_row(const struct store_node *n)
+{
+	char host[1024];
+
+	printf("%.16s  %-20s %-9s ", n->ek_hash, nodes_shown(n->name[0] ? n->name : n->hostname, host, sizeof(host)),
+	       store_state_name(n->state));
+	nodes_print_time(stdout, n->last_seen_ms);
+	printf("%s  %llu/%llu\n", n->last_seen_ms ? "" : "               ", (unsigned long long)n->passes,
+	       (unsigned long long)n->attestations);
+}
+
+/* ------------------------------------------------------------ the fleet */
+
+struct fleet {
+	struct store *st;
+	int json, n;
+	size_t passing, failed, orphans;
+};
+
+static int list_one(const struct store_node *n, void *arg)
+{
+	struct fleet *f = arg;
+
+	if (f->json) {
+		printf("%s\n    ", f->n ? "," : "");
+		print_node_json(n);
+		printf("}");
+	} else {
+		print_row(n);
+	}
+	f->n++;
+	f->passing += n->state == STORE_PASSING;
+	f->failed += n->state == STORE_FAILED;
+	return 0;
+}
+
+/* The config's pull targets and the node each answers for. */
+static int list_targets(struct fleet *f, const struct verifier_config *cfg)
+{
+	struct store_node n;
+	char host[1024];
+
+	if (cfg->mode != CONFIG_MODE_PULL || !cfg->ntargets)
+		return 0;
+	printf(f->json ? ",\n  \"targets\": [" : "\ntargets (pull)\n");
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		int r = store_node_at_target(f->st, cfg->targets[i], &n);
+
+		if (r != 0 && r != AERR_NOT_FOUND)
+			return r;
+		if (f->json) {
+			printf("%s\n    {\"target\": ", i ? "," : "");
+			jsonout_str(stdout, cfg->targets[i]);
+			printf(", \"node\": ");
+			if (r == 0)
+				printf("\"%s\"}", n.ek_hash);
+			else
+				printf("null}");
+		} else if (r == 0) {
+			printf("  %-28s node %.16s  %-20s %s\n", cfg->targets[i], n.ek_hash,
+			       nodes_shown(n.name[0] ? n.name : n.hostname, host, sizeof(host)), store_state_name(n.state));
+		} else {
+			printf("  %-28s no node yet (never passed its endorsement and activation there)\n",
+			       cfg->targets[i]);
+		}
+	}
+	if (f->json)
+		printf("\n  ]");
+	return 0;
+}
+
+/* A rejected endorsement of an EK the store has no node for: a TPM that
+ * tried and never became a node (its vendor's CA missing from ek_roots, a
+ * template refused), which no node's state shows. */
+static int orphan_one(const struct store_rejected *r, void *arg)
+{
+	struct fleet *f = arg;
+	struct store_node n;
+	char ident[520], reason[2100];
+
+	if (strcmp(r->step, "endorsement") != 0)
+		return 0;
+	if (r->ek_hash[0] && store_node_get(f->st, r->ek_hash, STORE_KEY_OPERATOR, &n) == 0)
+		return 0;
+	if (f->json) {
+		printf("%s\n    {\"mode\": \"%s\", \"identity\": ", f->orphans ? "," : "", r->mode);
+		jsonout_str(stdout, r->identity);
+		printf(", \"ek_hash\": ");
+		jsonout_str(stdout, r->ek_hash);
+		printf(", \"count\": %llu, \"last_ms\": %lld, \"reason\": ", (unsigned long long)r->count,
+		       (long long)r->last_ms);
+		jsonout_str(stdout, r->reason);
+		printf("}");
+	} else {
+		if (!f->orphans)
+			printf("\nendorsement failures of EKs that are no node (verifier rejected; --clear once seen to)\n");
+		printf("  %-4s %-24s EK %-16.16s %llu times, last ", r->mode, nodes_shown(r->identity, ident, sizeof(ident)),
+		       r->ek_hash[0] ? r->ek_hash : "-", (unsigned long long)r->count);
+		nodes_print_time(stdout, r->last_ms);
+		printf(": %s\n", nodes_shown(r->reason, reason, sizeof(reason)));
+	}
+	f->orphans++;
+	return 0;
+}
+
+/* Every node, the targets, the orphaned endorsement failures, then the
+ * counts; -1 on a store error, else whether anything needs an operator
+ * (failed nodes or orphans: 1). */
+static int list_all(struct store *st, const struct verifier_config *cfg, int json)
+{
+	struct fleet f = { .st = st, .json = json };
+	uint64_t pass = 0, fail = 0;
+
+	printf(json ? "{\"nodes\": [" : LIST_HEADER);
+	if (store_node_list(st, list_one, &f) != 0)
+		goto err;
+	if (json)
+		printf("\n  ]");
+	if (list_targets(&f, cfg) != 0)
+		goto err;
+	if (json)
+		printf(",\n  \"endorsement_failures\": [");
+	if (store_rejected_list(st, orphan_one, &f) != 0)
+		goto err;
+	if (store_count_verdicts(st, 1, &pass) != 0 || store_count_verdicts(st, 0, &fail) != 0)
+		goto err;
+	if (json)
+		printf("\n  ], \"verdicts\": {\"pass\": %llu, \"fail\": %llu}}\n", (unsigned long long)pass,
+		       (unsigned long long)fail);
+	else {
+		printf("\n%d nodes: %zu passing, %zu failed; verdicts recorded: %llu pass, %llu fail\n", f.n, f.passing,
+		       f.failed, (unsigned long long)pass, (unsigned long long)fail);
+		if (f.orphans)
+			printf("%zu TLS identities failed the endorsement with an EK that is no node: see above\n",
+			       f.orphans);
+	}
+	return f.failed || f.orphans;
+err:
+	fprintf(stderr, "verifier: %s\n", err_detail());
+	return -1;
+}
+
+int nodes_list_main(int argc, char **argv)
+{
+	struct nodes_args a;
+	struct store *st = NULL;
+	int rc;
+
+	if ((rc = nodes_open(argc, argv, 0, CLI_LIST_USAGE, &st, &a)) != CLI_EXIT_PASS)
+		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
+	rc = list_all(st, a.cfg, a.json) < 0 ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
+	nodes_close(st, &a);
+	return rc;
+}
+
+/* ------------------------------------------------------------ one node */
+
+/* The hex quoted_pcrs (pcr_values_format's lines) holds for key
+ * ("sha256.0"), into out; 0 when it holds none. */
+static int quoted_value(const char *quoted, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+
+	for (const char *l = quoted; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+
+		if (len > klen + 3 && !strncmp(l, key, klen) && !strncmp(l + klen, " = ", 3)) {
+			len -= klen + 3;
+			if (len >= cap)
+				return 0;
+			memcpy(out, l + klen + 3, len);
+			out[len] = '\0';
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The secrets whose hosts select n. */
+static size_t node_secrets(const struct verifier_config *cfg, const struct store_node *n,
+			   const struct secret_conf **out, size_t cap)
+{
+	char groups[sizeof(n->groups)], *save = NULL, *g;
+	struct secret_node sn = { .ek_hash = n->ek_hash, .name = n->name };
+	size_t k = 0;
+
+	snprintf(groups, sizeof(groups), "%s", n->groups);
+	for (g = strtok_r(groups, ",", &save); g && sn.ngroups < SECRET_NODE_GROUPS; g = strtok_r(NULL, ",", &save))
+		sn.groups[sn.ngroups++] = g;
+	for (size_t i = 0; i < cfg->nsecrets && k < cap; i++)
+		if (secret_conf_selects(&cfg->secrets[i], &sn))
+			out[k++] = &cfg->secrets[i];
+	return k;
+}
+
+static void print_quoted_json(const char *quoted)
+{
+	int first = 1;
+
+	printf("{");
+	for (const char *l = quoted; *l;) {
+		const char *eq = strstr(l, " = "), *end = strchr(l, '\n');
+		char key[32];
+
+		if (!eq || !end || eq > end || (size_t)(eq - l) >= sizeof(key))
+			break;
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - l), l);
+		printf("%s\"%s\": \"%.*s\"", first ? "" : ", ", key, (int)(end - eq - 3), eq + 3);
+		first = 0;
+		l = end + 1;
+	}
+	printf("}");
+}
+
+/* The reference the node is judged by: [policy], boot_policy, ima_policy,
+ * and the secrets it would receive. Each [policy] value is marked against
+ * the last quote's (the cause of most failures, side by side). */
+static void print_policy(const struct verifier_config *cfg, const char *config, const struct store_node *n,
+			 const struct store_node_history *h, int json)
+{
+	const struct secret_conf *sec[SECRET_MAX_PER_HOST];
+	size_t nsec = node_secrets(cfg, n, sec, SECRET_MAX_PER_HOST);
+	char sel[256] = "", want[2 * CRYPTO_MAX_DIGEST + 1], have[2 * CRYPTO_MAX_DIGEST + 1], key[32];
+
+	if (pcrsel_format(&cfg->pcrs, sel, sizeof(sel)) != 0)
+		sel[0] = '\0';
+	if (json) {
+		printf(", \"policy\": {\"config\": ");
+		jsonout_str(stdout, config);
+		printf(", \"pcrs\": \"%s\", \"values\": {", sel);
+	} else {
+		printf("policy    %s: quotes %s\n", config, sel);
+	}
+	for (size_t i = 0; i < cfg->policy.n; i++) {
+		const struct policy_entry *e = &cfg->policy.e[i];
+		int quoted;
+
+		snprintf(key, sizeof(key), "%s.%u", crypto_alg_name(e->alg), e->index);
+		hex_encode(e->value, e->len, want);
+		quoted = quoted_value(h->quoted_pcrs, key, have, sizeof(have));
+		if (json)
+			printf("%s\"%s\": \"%s\"", i ? ", " : "", key, want);
+		else
+			printf("          %s = %s%s\n", key, want,
+			       !quoted ? "" : strcmp(have, want) ? "  <- the last quote differs" : "  (as quoted)");
+	}
+	if (json) {
+		printf("}, \"firmware_versions\": [");
+		for (size_t i = 0; i < cfg->policy.nfirmware; i++)
+			printf("%s%llu", i ? ", " : "", (unsigned long long)cfg->policy.firmware[i]);
+		printf("], \"boot_policy\": ");
+		jsonout_str(stdout, cfg->boot_policy ? cfg->boot_policy : "");
+		printf(", \"ima_policy\": ");
+		jsonout_str(stdout, cfg->ima_policy ? cfg->ima_policy : "");
+		printf("}, \"secrets\": [");
+		for (size_t i = 0; i < nsec; i++)
+			printf("%s\"%s\"", i ? ", " : "", sec[i]->name);
+		printf("]");
+		return;
+	}
+	for (size_t i = 0; i < cfg->policy.nfirmware; i++)
+		printf("          firmware_version 0x%016llx\n", (unsigned long long)cfg->policy.firmware[i]);
+	if (cfg->boot_policy)
+		printf("          boot_policy %s\n", cfg->boot_policy);
+	if (cfg->ima_policy)
+		printf("          ima_policy %s\n", cfg->ima_policy);
+	if (!cfg->policy.n && !cfg->boot_policy && !cfg->ima_policy)
+		printf("          no reference: the node can be verified, never passing\n");
+	printf("secrets   ");
+	for (size_t i = 0; i < nsec; i++)
+		printf("%s%s (%s)", i ? ", " : "", sec[i]->name, sec[i]->kind == SECRET_RSA ? "rsa" : "aes256");
+	printf("%s\n", nsec ? "" : "none");
+}
+
+static void print_node_long(const struct store_node *n, const struct store_node_history *h)
+{
+	char host[1024], name[280], ident[520], groups[4200], reason[2100];
+
+	printf("node      %s\nname      %s\nhostname  %s (claimed by the attestor)\nidentity  %s\n%s%s%sgroups    %s\n"
+	       "state     %s\n",
+	       n->ek_hash, nodes_shown(n->name, name, sizeof(name)), nodes_shown(n->hostname, host, sizeof(host)),
+	       nodes_shown(n->identity, ident, sizeof(ident)), n->target[0] ? "target    " : "", n->target,
+	       n->target[0] ? "\n" : "", nodes_shown(n->groups, groups, sizeof(groups)), store_state_name(n->state));
+	if (n->state == STORE_FAILED || n->state == STORE_VERIFIED)
+		printf("why       %s\n", nodes_shown(n->reason, reason, sizeof(reason)));
+	printf("enrolled  ");
+	nodes_print_time(stdout, n->enrolled_ms);
+	printf("\nlast seen ");
+	nodes_print_time(stdout, n->last_seen_ms);
+	printf("\nlast pass ");
+	nodes_print_time(stdout, h->last_pass_ms);
+	printf("\nlast fail ");
+	nodes_print_time(stdout, h->last_fail_ms);
+	printf("\nverdicts  %llu, %llu passed\n", (unsigned long long)n->attestations, (unsigned long long)n->passes);
+	if (n->has_counts)
+		printf("boot      resetCount %u restartCount %u\n", n->reset_count, n->restart_count);
+	if (h->quoted_at_ms) {
+		printf("quoted    at ");
+		nodes_print_time(stdout, h->quoted_at_ms);
+		printf(" (the last quote whose signature and digest verified)\n");
+		for (const char *l = h->quoted_pcrs; *l;) {
+			const char *end = strchr(l, '\n');
+			int len = end ? (int)(end - l) : (int)strlen(l);
+
+			printf("          %.*s\n", len, l);
+			l += len + (end != NULL);
+		}
+	} else {
+		printf("quoted    nothing yet\n");
+	}
+}
+
+int nodes_status_main(int argc, char **argv)
+{
+	struct nodes_args a;
+	struct store *st = NULL;
+	struct store_node n;
+	struct store_node_history *h = NULL;
+	int rc;
+
+	if ((rc = nodes_open(argc, argv, 2, CLI_STATUS_USAGE, &st, &a)) != CLI_EXIT_PASS)
+		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
+	if (!a.node) {
+		rc = list_all(st, a.cfg, a.json);
+		nodes_close(st, &a);
+		return rc == 0 ? CLI_EXIT_PASS : CLI_EXIT_FAIL;
+	}
+	if (!(h = malloc(sizeof(*h)))) {
+		fprintf(stderr, "verifier: out of memory\n");
+		nodes_close(st, &a);
+		return CLI_EXIT_FAIL;
+	}
+	if (store_node_get(st, a.node, STORE_KEY_ANY, &n) != 0 || store_node_history(st, n.ek_hash, h) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		free(h);
+		nodes_close(st, &a);
+		return CLI_EXIT_FAIL;
+	}
+	if (a.json) {
+		print_node_json(&n);
+		printf(", \"last_pass_ms\": %lld, \"last_fail_ms\": %lld, \"quoted_at_ms\": %lld, \"quoted_pcrs\": ",
+		       (long long)h->last_pass_ms, (long long)h->last_fail_ms, (long long)h->quoted_at_ms);
+		print_quoted_json(h->quoted_pcrs);
+		print_policy(a.cfg, a.config, &n, h, 1);
+		printf("}\n");
+	} else {
+		print_node_long(&n, h);
+		print_policy(a.cfg, a.config, &n, h, 0);
+	}
+	free(h);
+	nodes_close(st, &a);
+	return n.state == STORE_FAILED ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
+}
