@@ -29,6 +29,7 @@ struct driver {
 	uint32_t verifier_reattest_s; /* the interval the verifier last named (0: none yet) */
 	int last_status;              /* gRPC status of the last failed call */
 	uint64_t deadline_ms;         /* --once --wait, clock_mono_ms: no call outlasts it (0: none) */
+	int once;                     /* --once: one verdict, then exit */
 	int reached;                  /* a call of this run got through TLS to the verifier */
 	int refused;                  /* the last call failed on our refusal of its certificate */
 	/* The last passing verdict, when it handed out the next quote request:
@@ -153,13 +154,16 @@ static int driver_call(struct driver *d, int method, const ProtobufCMessage *in,
 		 * every retry ends the same way. */
 		snprintf(res->reason, sizeof(res->reason), "%s: the verifier's %s; check [tls] in this attestor's "
 			 "configuration against the verifier's certificate", driver_method_names[method], rr.message);
-		/* Unless this configuration already reached the verifier: then
-		 * what answers now is another certificate (a rotation, or
-		 * someone on the path), and stopping for good would let anyone
-		 * who can answer on the path end this attestor until an operator
-		 * steps in. Retried like a transport error, said at error level. */
+		/* That ends --once (exit 2), unless this run already reached the
+		 * verifier: then the certificate on the other end changed. The
+		 * service never stops on it: whatever answers at the verifier's
+		 * address presents the certificate (someone on the path at boot,
+		 * a local user on the verifier's port while it restarts, a clock
+		 * not yet set), and an exit the unit does not restart into would
+		 * hand any of them a permanent stop. Retried like a transport
+		 * error, said at error level. */
 		d->refused = 1;
-		return err_set(d->reached ? AERR_RPC : AERR_CONFIG, "%s", res->reason);
+		return err_set(d->once && !d->reached ? AERR_CONFIG : AERR_RPC, "%s", res->reason);
 	}
 	switch (rr.status) {
 	case RPC_PERMISSION_DENIED:
@@ -353,8 +357,11 @@ int driver_attest(struct driver *d, struct driver_result *res)
 	res->pass = ch->verdict->pass;
 	res->unjudged = !ch->verdict->pass && ch->verdict->unjudged;
 	snprintf(res->reason, sizeof(res->reason), "%s", ch->verdict->reason ? ch->verdict->reason : "");
+	/* Bounded: the verifier's own maximum, and ms of it fit an int wait. */
 	if (ch->verdict->reattest_seconds)
-		res->reattest_s = d->verifier_reattest_s = ch->verdict->reattest_seconds;
+		res->reattest_s = d->verifier_reattest_s =
+			ch->verdict->reattest_seconds < DRIVER_REATTEST_MAX_S ? ch->verdict->reattest_seconds
+									      : DRIVER_REATTEST_MAX_S;
 	if (ch->verdict->pass && ch->verdict->next_session_id && ch->verdict->next_session_id[0] &&
 	    ch->verdict->next_quote) {
 		d->pending = ch; /* kept for the next round */
@@ -391,6 +398,7 @@ int driver_run(const struct driver_opts *o, int once, uint32_t wait_ms, struct d
 	sigaction(SIGTERM, &sa, NULL);
 	if ((r = driver_open(o, &d)) != 0)
 		return r;
+	d->once = once;
 	/* Counted once the TPM is open: --wait is the verifier's time. */
 	if (once && wait_ms)
 		d->deadline_ms = clock_mono_ms() + wait_ms;

@@ -19,6 +19,10 @@
 #include "answer.h"
 #include "tpm.h"
 
+/* The longest interval a verdict may name (the verifier's reattest_interval
+ * maximum, 7 days); a longer one is cut to it. */
+#define DRIVER_REATTEST_MAX_S (7u * 86400u)
+
 struct driver_opts {
 	const char *verifier;          /* "HOST:PORT" */
 	struct rpc_tls tls;            /* our client certificate, the CA, server_name */
@@ -61,10 +65,11 @@ int driver_attest(struct driver *d, struct driver_result *res) ATTEST_WUR;
  * could not complete (the TPM, a secret whose policy no longer holds) is
  * logged and tried again on the interval. once: 0 when a verdict was reached
  * (last->pass says which), AERR_RPC when none came in time, the local AERR_*
- * otherwise. Loop: 0 when stopped by a signal. AERR_CONFIG in both when we
- * refused the verifier's TLS (a name, a CA; last->reason says which), which
- * no retry can mend; a TPM or channel that cannot be opened at all also
- * returns early, with its AERR_*. */
+ * otherwise, AERR_CONFIG when we refused the verifier's TLS (a name, a CA;
+ * last->reason says which) before any call got through. Loop: 0 when
+ * stopped by a signal; a refused certificate is logged at error level and
+ * retried (whoever answers at the address chooses it). A TPM or channel
+ * that cannot be opened at all returns early, with its AERR_*. */
 int driver_run(const struct driver_opts *o, int once, uint32_t wait_ms, struct driver_result *last) ATTEST_WUR;
 
 /* The next backoff delay: min(cap, initial * 2^attempt), scaled by a random

@@ -115,7 +115,7 @@ static int attest_rounds(struct pull_driver *d, const char *target, const struct
 		if (res.refused_tls) {
 			/* Not the attestor's failure: ours, to fix in [tls] or its certificate. */
 			fprintf(stderr, "FAIL configuration: %s; check [tls] in the verifier's configuration "
-				"against the attestor's certificate\n", why);
+				"against the attestor's certificate (or something else answers at that address)\n", why);
 			return CLI_EXIT_USAGE;
 		}
 		fprintf(stderr, "FAIL %s: %s\n", pull_stage_name(res.failed_stage), why);
