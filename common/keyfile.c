@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "keyfile.h"
@@ -50,7 +51,7 @@ static int in_group(gid_t gid)
 
 int keyfile_check(const char *what, const char *path)
 {
-	char owner[64], group[64], mine[64], me[64], want[256];
+	char owner[64], group[64], mine[64], me[64], want[1024];
 	struct stat st;
 	const char *why = NULL;
 	int fd;
@@ -74,6 +75,13 @@ int keyfile_check(const char *what, const char *path)
 		why = "its group can change it";
 	else if ((st.st_mode & (S_IRGRP | S_IXGRP)) && !in_group(st.st_gid))
 		why = "its group, not one of this program's, can read it";
+	/* An access ACL with entries beyond owner, group and other grants
+	 * what the mode bits do not show (they show its mask as the group's). */
+	else if (getxattr(path, "system.posix_acl_access", NULL, 0) >= 0) {
+		why = "it carries a POSIX ACL (getfacl) that may let other users or groups read it";
+		snprintf(want, sizeof(want), "remove the ACL (setfacl -b %s), then make it root:%s 0640 (chown root:%s %s; "
+			 "chmod 0640 %s)", path, mine, mine, path, path);
+	}
 	if (why)
 		return err_set(AERR_CONFIG, "%s %s is %s:%s %04o: %s; %s", what, path, owner, group,
 			       (unsigned)(st.st_mode & 07777), why, want);

@@ -3,8 +3,8 @@
  * opened, so that a key another user could read or replace costs nothing
  * but a clear message. The rule, as sshd's StrictModes: owned by root or by
  * this program's user; readable by no other user, and by a group only when
- * it is one of this program's groups; writable by the owner alone; and
- * readable by this program. Every refusal names the file, its owner, group
+ * it is one of this program's groups; writable by the owner alone; no
+ * POSIX ACL beyond the mode bits; and readable by this program. Every refusal names the file, its owner, group
  * and mode, and the owner and mode to give it (root:GROUP 0640, GROUP this
  * program's group: "root:tss 0640" for the attestor as its unit runs it). */
 #ifndef ATTEST_KEYFILE_H

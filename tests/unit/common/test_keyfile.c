@@ -2,6 +2,7 @@
  * names the file, its owner and mode and what to make it. As root (CI) the
  * owner and group cases are made with chown; as another user only the mode
  * cases run (there is no other owner to give a file to). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -132,12 +134,50 @@ static void test_unreadable(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* An ACL that lets another user read a 0600 key (what `setfacl -m
+ * u:nobody:r` writes: the kernel's posix_acl_xattr format, entries sorted
+ * by tag): the mode then shows its mask, 0640, and the group is ours, so
+ * only the ACL itself gives it away. Without the extra entry it is gone. */
+static void test_acl(void **state)
+{
+	struct {
+		uint16_t tag, perm;
+		uint32_t id;
+	} __attribute__((packed)) e[] = {
+		{ 0x01, 6, UINT32_MAX },   /* ACL_USER_OBJ rw */
+		{ 0x02, 4, NOBODY },       /* ACL_USER nobody r */
+		{ 0x04, 0, UINT32_MAX },   /* ACL_GROUP_OBJ */
+		{ 0x10, 4, UINT32_MAX },   /* ACL_MASK r */
+		{ 0x20, 0, UINT32_MAX },   /* ACL_OTHER */
+	};
+	uint8_t acl[4 + sizeof(e)];
+	uint32_t version = 2;      /* POSIX_ACL_XATTR_VERSION, little-endian as on x86 */
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(chmod(key, 0600), 0);
+	assert_int_equal(keyfile_check("TLS key", key), 0);
+	memcpy(acl, &version, 4);
+	memcpy(acl + 4, e, sizeof(e));
+	if (setxattr(key, "system.posix_acl_access", acl, sizeof(acl), 0) != 0)
+		fail_msg("setxattr(system.posix_acl_access) on %s: %s (the test directory needs ACL support)", key,
+			 strerror(errno));
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	refused(" 0640: ", "it carries a POSIX ACL (getfacl)");
+	assert_non_null(strstr(err_detail(), "remove the ACL (setfacl -b "));
+	assert_int_equal(removexattr(key, "system.posix_acl_access"), 0);
+	assert_int_equal(chmod(key, 0600), 0);
+	assert_int_equal(keyfile_check("TLS key", key), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_there, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owners, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_acl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
 	};
 
