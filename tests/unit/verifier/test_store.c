@@ -419,7 +419,70 @@ static void test_rejected(void **state)
 	/* The most recent first; the oldest went. */
 	snprintf(ident, sizeof(ident), "id%d", STORE_REJECTED_MAX + 9);
 	assert_string_equal(seen.first.identity, ident);
+	/* An operator's --clear forgets them all. */
+	assert_int_equal(store_rejected_clear(st, &n), 0);
+	assert_int_equal(n, STORE_REJECTED_MAX);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_rejected_list(st, count_rejected, &seen), 0);
+	assert_int_equal(seen.rows, 0);
 	store_close(st);
+}
+
+/* What `verifier status NODE` reads: the last pass and failure, and the
+ * quoted values, which a verdict without them (NULL) or a missed window
+ * (no contact) leaves as they were. */
+static void test_history(void **state)
+{
+	struct store *st = NULL;
+	struct store_node_in in;
+	struct store_attestation a;
+	struct store_change ch;
+	struct store_node_history *h = malloc(sizeof(*h));
+	struct store_prior pr;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(store_open(dir, &st), 0);
+	node_in(&in, H1, "web1");
+	assert_int_equal(store_node_proven(st, &in, 1, &pr), 0);
+	assert_int_equal(store_node_history(st, H1, h), 0);
+	assert_int_equal(h->last_pass_ms, 0);
+	assert_int_equal(h->last_fail_ms, 0);
+	assert_int_equal(h->quoted_at_ms, 0);
+	assert_string_equal(h->quoted_pcrs, "");
+	assert_int_equal(store_node_history(st, H2, h), AERR_NOT_FOUND);
+
+	memset(&a, 0, sizeof(a));
+	a.node_id = pr.id;
+	a.mode = "push";
+	a.peer = "attestor";
+	a.pass = 1;
+	a.step = "quote";
+	a.reason = "";
+	a.quoted_pcrs = "sha256.0 = 00\n";
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_int_equal(store_node_history(st, H1, h), 0);
+	assert_true(h->last_pass_ms > 0);
+	assert_int_equal(h->last_fail_ms, 0);
+	assert_true(h->quoted_at_ms >= h->last_pass_ms);
+	assert_string_equal(h->quoted_pcrs, "sha256.0 = 00\n");
+	/* A failure with other values, then one without any (endorsement). */
+	a.pass = 0;
+	a.reason = "PCR value differs from policy";
+	a.quoted_pcrs = "sha256.0 = 11\n";
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	a.quoted_pcrs = NULL;
+	a.step = "endorsement";
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	/* A missed window names values it never saw: they are not taken. */
+	a.no_contact = 1;
+	a.quoted_pcrs = "sha256.0 = 22\n";
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_int_equal(store_node_history(st, H1, h), 0);
+	assert_true(h->last_fail_ms >= h->last_pass_ms);
+	assert_string_equal(h->quoted_pcrs, "sha256.0 = 11\n");
+	store_close(st);
+	free(h);
 }
 
 static void test_refusals(void **state)
@@ -656,6 +719,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_assign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_assign_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enroll_and_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_verdicts, setup, teardown),
