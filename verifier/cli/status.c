@@ -194,25 +194,37 @@ int nodes_list_main(int argc, char **argv)
 
 /* ------------------------------------------------------------ one node */
 
-/* The hex quoted_pcrs (pcr_values_format's lines) holds for key
- * ("sha256.0"), into out; 0 when it holds none. */
+/* One "sha256.0 = <hex>" line of quoted_pcrs (pcr_values_format's text),
+ * from *p on; *p moves past it. 0 at the end, or at a line of another form
+ * (the text is ours, so that is its end too). */
+struct quoted_line {
+	char key[32];
+	char hex[2 * CRYPTO_MAX_DIGEST + 1];
+};
+
+static int quoted_next(const char **p, struct quoted_line *out)
+{
+	const char *l = *p, *eq = strstr(l, " = "), *end = strchr(l, '\n');
+
+	if (!*l || !eq || !end || eq > end || (size_t)(eq - l) >= sizeof(out->key) ||
+	    (size_t)(end - eq - 3) >= sizeof(out->hex))
+		return 0;
+	snprintf(out->key, sizeof(out->key), "%.*s", (int)(eq - l), l);
+	snprintf(out->hex, sizeof(out->hex), "%.*s", (int)(end - eq - 3), eq + 3);
+	*p = end + 1;
+	return 1;
+}
+
+/* The hex quoted_pcrs holds for key ("sha256.0"), into out; 0 when none. */
 static int quoted_value(const char *quoted, const char *key, char *out, size_t cap)
 {
-	size_t klen = strlen(key);
+	struct quoted_line q;
 
-	for (const char *l = quoted; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		const char *end = strchr(l, '\n');
-		size_t len = end ? (size_t)(end - l) : strlen(l);
-
-		if (len > klen + 3 && !strncmp(l, key, klen) && !strncmp(l + klen, " = ", 3)) {
-			len -= klen + 3;
-			if (len >= cap)
-				return 0;
-			memcpy(out, l + klen + 3, len);
-			out[len] = '\0';
+	while (quoted_next(&quoted, &q))
+		if (!strcmp(q.key, key)) {
+			snprintf(out, cap, "%s", q.hex);
 			return 1;
 		}
-	}
 	return 0;
 }
 
@@ -235,20 +247,12 @@ static size_t node_secrets(const struct verifier_config *cfg, const struct store
 
 static void print_quoted_json(const char *quoted)
 {
+	struct quoted_line q;
 	int first = 1;
 
 	printf("{");
-	for (const char *l = quoted; *l;) {
-		const char *eq = strstr(l, " = "), *end = strchr(l, '\n');
-		char key[32];
-
-		if (!eq || !end || eq > end || (size_t)(eq - l) >= sizeof(key))
-			break;
-		snprintf(key, sizeof(key), "%.*s", (int)(eq - l), l);
-		printf("%s\"%s\": \"%.*s\"", first ? "" : ", ", key, (int)(end - eq - 3), eq + 3);
-		first = 0;
-		l = end + 1;
-	}
+	for (; quoted_next(&quoted, &q); first = 0)
+		printf("%s\"%s\": \"%s\"", first ? "" : ", ", q.key, q.hex);
 	printf("}");
 }
 
@@ -338,13 +342,11 @@ static void print_node_long(const struct store_node *n, const struct store_node_
 		printf("quoted    at ");
 		nodes_print_time(stdout, h->quoted_at_ms);
 		printf(" (the last quote whose signature and digest verified)\n");
-		for (const char *l = h->quoted_pcrs; *l;) {
-			const char *end = strchr(l, '\n');
-			int len = end ? (int)(end - l) : (int)strlen(l);
+		const char *l = h->quoted_pcrs;
+		struct quoted_line q;
 
-			printf("          %.*s\n", len, l);
-			l += len + (end != NULL);
-		}
+		while (quoted_next(&l, &q))
+			printf("          %s = %s\n", q.key, q.hex);
 	} else {
 		printf("quoted    nothing yet\n");
 	}
