@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
 #include "array.h"
 #include "crypto.h"
 #include "log.h"
@@ -41,56 +44,82 @@ static const struct {
 
 static int tpm_nv_read_cached(struct tpm *t, TPM2_HANDLE index, uint8_t **out, size_t *out_len);
 
-/* Whether NV index holds something (a certificate), through the cache. */
-static int tpm_nv_has(struct tpm *t, TPM2_HANDLE index, int *has)
+/* Whether NV index holds a certificate, through the cache. A slot that
+ * cannot be read counts as empty here, with a warning: probing the slots
+ * of a template or key type we may not use must not stop the attestor.
+ * The read of the certificate it sends reports the error itself. */
+static int tpm_nv_has(struct tpm *t, TPM2_HANDLE index)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
-	int r = tpm_nv_read_cached(t, index, &data, &len);
+	int has;
 
-	*has = r == 0 && data != NULL;
+	if (tpm_nv_read_cached(t, index, &data, &len) != 0) {
+		LOG_WARN("NV 0x%08x: %s: taken as no certificate", index, err_detail());
+		err_clear();
+		return 0;
+	}
+	has = data != NULL;
 	free(data);
-	return r;
+	return has;
 }
 
-int tpm_ek_choose(struct tpm *t, TPMI_ALG_PUBLIC alg, enum ek_kind *kind)
+enum ek_kind tpm_ek_choose(struct tpm *t, TPMI_ALG_PUBLIC alg)
 {
 	struct tpm_ek_slot *ek = &t->ek[tpm_ek_index(alg)];
 	enum ek_kind low = ek_kind_low(alg), high = ek_kind_high(alg);
-	int has = 0, r;
+	int has;
 
-	if (ek->chosen) {
-		*kind = ek->kind;
-		return 0;
-	}
+	if (ek->chosen)
+		return ek->kind;
 	ek->kind = low;
-	if ((r = tpm_nv_has(t, tpm_ek_handles[low].nv_cert, &has)) != 0)
-		return r;
-	if (!has) {
-		if ((r = tpm_nv_has(t, tpm_ek_handles[high].nv_cert, &has)) != 0)
-			return r;
-		if (has)
-			ek->kind = high;
-	}
-	if (!has) {
-		for (size_t i = 0; i < ARRAY_LEN(tpm_ek_unused); i++) {
-			if (tpm_ek_unused[i].alg != alg)
-				continue;
-			if ((r = tpm_nv_has(t, tpm_ek_unused[i].nv_cert, &has)) != 0)
-				return r;
-			if (has)
-				LOG_WARN("the TPM's %s EK certificate (NV 0x%08x) is for %s, a template this attestor "
-					 "does not use: its %s EKs are %s and %s, and neither has a certificate",
-					 tpmpub_type_name(alg), tpm_ek_unused[i].nv_cert, tpm_ek_unused[i].what,
-					 tpmpub_type_name(alg), ek_kind_name(low), ek_kind_name(high));
-		}
-	}
+	if (!(has = tpm_nv_has(t, tpm_ek_handles[low].nv_cert)) &&
+	    (has = tpm_nv_has(t, tpm_ek_handles[high].nv_cert)))
+		ek->kind = high;
+	for (size_t i = 0; !has && i < ARRAY_LEN(tpm_ek_unused); i++)
+		if (tpm_ek_unused[i].alg == alg && tpm_nv_has(t, tpm_ek_unused[i].nv_cert))
+			LOG_WARN("the TPM's %s EK certificate (NV 0x%08x) is for %s, a template this attestor "
+				 "does not use: its %s EKs are %s and %s, and neither has a certificate",
+				 tpmpub_type_name(alg), tpm_ek_unused[i].nv_cert, tpm_ek_unused[i].what,
+				 tpmpub_type_name(alg), ek_kind_name(low), ek_kind_name(high));
 	ek->chosen = 1;
-	*kind = ek->kind;
-	return 0;
+	return ek->kind;
 }
 
-/* Use a persistent EK at the well-known handle when it is the template's key. */
+/* 1 when the certificate in NV certifies pub, 0 when it does not (or
+ * cannot be read), -1 when there is none. Anyone with owner authorization
+ * can put a key of the template's shape at the EK's persistent handle;
+ * only the certified key is the EK. */
+static int tpm_ek_certified(struct tpm *t, TPM2_HANDLE nv_cert, const TPMT_PUBLIC *pub)
+{
+	uint8_t *der = NULL;
+	size_t len = 0;
+	const unsigned char *p;
+	X509 *x = NULL;
+	EVP_PKEY *key = NULL;
+	int same = 0;
+
+	if (tpm_nv_read_cached(t, nv_cert, &der, &len) != 0) {
+		err_clear();
+		return 0;
+	}
+	if (!der)
+		return -1;
+	p = der;
+	if ((x = d2i_X509(NULL, &p, (long)len)) && X509_get0_pubkey(x) &&
+	    tpmpub_to_evp(pub, &key) == 0)
+		same = EVP_PKEY_eq(X509_get0_pubkey(x), key) == 1;
+	err_clear();
+	ERR_clear_error();
+	EVP_PKEY_free(key);
+	X509_free(x);
+	free(der);
+	return same;
+}
+
+/* Use a persistent EK at the well-known handle when it is the template's
+ * key and the one its certificate certifies. Without a certificate the
+ * template's own key (CreatePrimary) is the EK by definition. */
 static int tpm_ek_check_persistent(struct tpm *t, TPMI_ALG_PUBLIC alg)
 {
 	struct tpm_ek_slot *ek = &t->ek[tpm_ek_index(alg)];
@@ -98,7 +127,7 @@ static int tpm_ek_check_persistent(struct tpm *t, TPMI_ALG_PUBLIC alg)
 	ESYS_TR tr = ESYS_TR_NONE;
 	TPM2B_PUBLIC *pub = NULL;
 	enum ek_kind have;
-	int present = 0, r;
+	int present = 0, certified, r;
 
 	ek->persistent_checked = 1;
 	if ((r = tpm_handle_present(t, h, &present)) != 0 || !present)
@@ -108,8 +137,20 @@ static int tpm_ek_check_persistent(struct tpm *t, TPMI_ALG_PUBLIC alg)
 	if ((r = ESYS(t, ReadPublic, tr, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &pub, NULL, NULL)) != 0)
 		goto out;
 	if (ek_kind_of(&pub->publicArea, &have) != 0 || have != ek->kind) {
+		err_clear();
 		LOG_INFO("persistent handle 0x%08x is not the %s EK: creating the EK instead", h,
 			 ek_kind_name(ek->kind));
+		goto out;
+	}
+	if ((certified = tpm_ek_certified(t, tpm_ek_handles[ek->kind].nv_cert, &pub->publicArea)) < 0) {
+		LOG_DEBUG("no %s EK certificate to show which key is the EK: creating it rather than "
+			  "using persistent handle 0x%08x", ek_kind_name(ek->kind), h);
+		goto out;
+	}
+	if (!certified) {
+		LOG_WARN("persistent handle 0x%08x holds a key of the %s EK's template that its EK "
+			 "certificate (NV 0x%08x) does not certify: creating the EK instead",
+			 h, ek_kind_name(ek->kind), tpm_ek_handles[ek->kind].nv_cert);
 		goto out;
 	}
 	LOG_DEBUG("using the persistent %s EK at 0x%08x", ek_kind_name(ek->kind), h);
@@ -143,8 +184,7 @@ int tpm_ek_load(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *h, int *flush)
 	*flush = 0;
 	if (alg != TPM2_ALG_RSA && alg != TPM2_ALG_ECC)
 		return err_set(AERR_INVALID_ARG, "EK algorithm 0x%04x is neither RSA nor ECC", alg);
-	if ((r = tpm_ek_choose(t, alg, &kind)) != 0)
-		goto out;
+	kind = tpm_ek_choose(t, alg);
 	if (!ek->persistent_checked && (r = tpm_ek_check_persistent(t, alg)) != 0)
 		goto out;
 	if (ek->persistent != ESYS_TR_NONE) {
@@ -192,13 +232,10 @@ int tpm_ek_session(struct tpm *t, TPMI_ALG_PUBLIC alg, ESYS_TR *out)
 {
 	TPMT_SYM_DEF sym = { .algorithm = TPM2_ALG_NULL };
 	ESYS_TR s = ESYS_TR_NONE;
-	enum ek_kind kind;
 	int r;
 
 	*out = ESYS_TR_NONE;
-	if ((r = tpm_ek_choose(t, alg, &kind)) != 0)
-		return r;
-	if (ek_kind_user_auth(kind)) {
+	if (ek_kind_user_auth(tpm_ek_choose(t, alg))) {
 		*out = ESYS_TR_PASSWORD;
 		return 0;
 	}
@@ -265,6 +302,17 @@ static int tpm_nv_read(struct tpm *t, TPM2_HANDLE index, uint8_t **out, size_t *
 		goto out;
 	attrs = nvpub->nvPublic.attributes;
 	size = nvpub->nvPublic.dataSize;
+	/* A TPM's maker (or its platform) defines certificate indices with
+	 * platform authorization. One without TPMA_NV_PLATFORMCREATE was
+	 * defined by whoever holds owner authorization, often empty: any
+	 * local user could plant it to make us switch template or fail. */
+	if (!(attrs & TPMA_NV_PLATFORMCREATE)) {
+		LOG_WARN("NV 0x%08x was defined with owner authorization, not by the platform "
+			 "(TPMA_NV_PLATFORMCREATE clear): not a certificate from the TPM's maker, ignored",
+			 index);
+		r = 0;
+		goto out;
+	}
 	if (!(attrs & TPMA_NV_WRITTEN) || size == 0) {
 		LOG_DEBUG("NV 0x%08x defined but empty", index);
 		r = 0;
@@ -276,15 +324,20 @@ static int tpm_nv_read(struct tpm *t, TPM2_HANDLE index, uint8_t **out, size_t *
 		goto out;
 	}
 	/* Certificate indices are readable with their own empty auth or the
-	 * owner's; pick what the index allows. */
-	if (attrs & TPMA_NV_AUTHREAD)
+	 * owner's; pick what the index allows. Its own auth only with
+	 * TPMA_NV_NO_DA: a wrong guess at a DA-protected index counts towards
+	 * the TPM's lockout, which hierarchy authorizations never do. */
+	if ((attrs & TPMA_NV_AUTHREAD) && (attrs & TPMA_NV_NO_DA))
 		auth = tr;
 	else if (attrs & TPMA_NV_OWNERREAD)
 		auth = ESYS_TR_RH_OWNER;
 	else if (attrs & TPMA_NV_PPREAD)
 		auth = ESYS_TR_RH_PLATFORM;
 	else {
-		r = err_set(AERR_UNSUPPORTED, "NV 0x%08x is not readable with an empty auth", index);
+		r = err_set(AERR_UNSUPPORTED, "NV 0x%08x is readable only with %s", index,
+			    attrs & TPMA_NV_AUTHREAD ? "its own auth, which is subject to dictionary-attack "
+						       "lockout (TPMA_NV_NO_DA clear)"
+						     : "an auth this attestor does not hold");
 		goto out;
 	}
 	if (!(buf = malloc(size))) {
@@ -384,15 +437,40 @@ void tpm_endorsement_free(struct tpm_endorsement *e)
 	free(e);
 }
 
+/* The EK of alg and its certificate into *ek; *have 0 (and ek untouched)
+ * when the TPM holds no certificate for it and it is not the configured
+ * ek_alg, which is sent even without one (the verifier may enroll it). */
+static int tpm_endorsement_ek(struct tpm *t, TPMI_ALG_PUBLIC alg, struct tpm_ek *ek, int *have)
+{
+	enum ek_kind kind = tpm_ek_choose(t, alg);
+	const TPM2B_PUBLIC *pub;
+	uint8_t *cert = NULL;
+	size_t cert_len = 0;
+	int r;
+
+	*have = 0;
+	if ((r = tpm_nv_read_cached(t, tpm_ek_handles[kind].nv_cert, &cert, &cert_len)) != 0)
+		return r;
+	if (!cert && alg != t->ek_alg)
+		return 0;
+	if ((r = tpm_ek_public(t, alg, &pub)) != 0 ||
+	    (r = tpmpub_marshal(&pub->publicArea, ek->pub, sizeof(ek->pub), &ek->pub_len)) != 0) {
+		free(cert);
+		return r;
+	}
+	ek->alg = alg;
+	ek->cert = cert;
+	ek->cert_len = cert_len;
+	*have = 1;
+	return 0;
+}
+
 int tpm_endorsement(struct tpm *t, struct tpm_endorsement **out)
 {
 	static const TPMI_ALG_PUBLIC algs[] = { TPM2_ALG_RSA, TPM2_ALG_ECC };
 	struct tpm_endorsement *e = NULL;
-	enum ek_kind kind;
-	const TPM2B_PUBLIC *pub;
-	uint8_t *cert = NULL;
-	size_t cert_len = 0, i;
-	int r;
+	size_t i;
+	int have, r;
 
 	*out = NULL;
 	if ((r = tpm_ready(t)) != 0)
@@ -400,31 +478,29 @@ int tpm_endorsement(struct tpm *t, struct tpm_endorsement **out)
 	if (!(e = calloc(1, sizeof(*e))))
 		return err_set(AERR_ALLOC, "endorsement");
 	for (i = 0; i < ARRAY_LEN(algs); i++) {
-		struct tpm_ek *ek = &e->eks[e->neks];
-
-		if ((r = tpm_ek_choose(t, algs[i], &kind)) != 0 ||
-		    (r = tpm_nv_read_cached(t, tpm_ek_handles[kind].nv_cert, &cert, &cert_len)) != 0)
-			goto out;
-		if (!cert && algs[i] != t->ek_alg)
+		if ((r = tpm_endorsement_ek(t, algs[i], &e->eks[e->neks], &have)) != 0) {
+			if (algs[i] == t->ek_alg)
+				goto out;
+			/* The other key type's EK is only offered: whatever is wrong
+			 * with it must not stop the attestation of the configured one. */
+			LOG_WARN("the %s EK is left out of the endorsement: %s", tpmpub_type_name(algs[i]),
+				 err_detail());
+			err_clear();
 			continue;
-		if ((r = tpm_ek_public(t, algs[i], &pub)) != 0)
-			goto out;
-		ek->alg = algs[i];
-		if ((r = tpmpub_marshal(&pub->publicArea, ek->pub, sizeof(ek->pub), &ek->pub_len)) != 0)
-			goto out;
-		ek->cert = cert;
-		ek->cert_len = cert_len;
-		cert = NULL; /* transferred */
-		e->neks++;
+		}
+		e->neks += have;
 	}
-	if ((r = tpm_nv_read_cached(t, TPM_NV_PLATFORM_CERT, &e->platform_cert,
-				    &e->platform_cert_len)) != 0)
-		goto out;
+	/* A platform certificate is evidence the verifier may ask for, never
+	 * a reason not to attest: one that cannot be read is left out. */
+	if (tpm_nv_read_cached(t, TPM_NV_PLATFORM_CERT, &e->platform_cert, &e->platform_cert_len) != 0) {
+		LOG_WARN("the platform certificate (NV 0x%08x) is left out of the endorsement: %s",
+			 TPM_NV_PLATFORM_CERT, err_detail());
+		err_clear();
+	}
 	*out = e;
 	e = NULL; /* transferred */
 	r = 0;
 out:
-	free(cert);
 	tpm_endorsement_free(e);
 	return r;
 }

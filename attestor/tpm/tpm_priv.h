@@ -120,7 +120,7 @@ int tpm_ready(struct tpm *t);
 /* Which template the EK of alg is made from: the low range's when its
  * certificate is in NV (or no certificate is), else the high range's when
  * that one's is. Decided once per slot. */
-int tpm_ek_choose(struct tpm *t, TPMI_ALG_PUBLIC alg, enum ek_kind *kind);
+enum ek_kind tpm_ek_choose(struct tpm *t, TPMI_ALG_PUBLIC alg);
 
 /* Load the EK of alg (of the template tpm_ek_choose picks). *flush says
  * whether the caller must flush *h (a transient copy) or not (persistent). */

@@ -9,6 +9,8 @@
 # wrapped to that EK, imported and unsealed. Then the persistent EKs are
 # evicted: the attestor creates them from our H-6/H-3 templates, and the
 # certificates still match (the template is the one swtpm certified).
+# A certificate planted at the L-1 slot with owner authorization is not
+# taken for one (it would switch the attestor to the L-1 template).
 # Last, a TPM whose only ECC EK certificate is for P-521 (H-4, a template
 # we do not use): the attestor says so, naming what it found and uses.
 . "$SOURCE_DIR/tests/integration/lib.sh"
@@ -83,6 +85,21 @@ attest ecc-created ecc
 [ "$(db_rows "$DB" "SELECT hex(ek_pub) FROM nodes")" = "$(hexof "$WORK/p384.pub")" ] ||
 	fail "ecc-created: the EK made from the H-3 template is not the certified one"
 ok "no persistent EKs: the H-6 and H-3 templates give the certified keys; both pass again"
+
+# A local user with owner authorization copies the H-6 certificate to the
+# empty L-1 slot: taken for the TPM maker's, it would switch the attestor
+# to the L-1 template, whose key no certificate is for.
+tpm2_nvread 0x01c0001c -C o -o "$WORK/rsa3072.der" >/dev/null
+tpm2_nvdefine 0x01c00002 -C o -s "$(stat -c %s "$WORK/rsa3072.der")" \
+	-a "ownerread|ownerwrite|authread|no_da" >/dev/null
+tpm2_nvwrite 0x01c00002 -C o -i "$WORK/rsa3072.der" >/dev/null
+attest planted rsa
+[ "$(db_rows "$DB" "SELECT hex(ek_pub) FROM nodes")" = "$(hexof "$WORK/rsa3072.pub")" ] ||
+	fail "planted: the node's EK is not the certified RSA-3072 EK"
+grep -q "NV 0x01c00002 was defined with owner authorization, not by the platform" "$WORK/planted-a.err" ||
+	fail "planted: the attestor does not say it ignored NV 0x01c00002: $(cat "$WORK/planted-a.err")"
+tpm2_nvundefine 0x01c00002 -C o >/dev/null
+ok "an owner-defined certificate at the L-1 slot is ignored: the H-6 EK still attests"
 
 # Only a P-521 certificate for ECC: move the P-384 one to H-4's index.
 tpm2_nvread 0x01c00016 -C o -o "$WORK/p384.der" >/dev/null
