@@ -9,7 +9,10 @@
 #    is set, and the reference line of PCR 7 says the quote differs
 #  - an EK that never became a node (its CA is not in ek_roots) shows in
 #    the fleet `status` under endorsement failures and makes it exit 1, and
-#    not at all once an operator ran `verifier rejected --clear`
+#    not at all once an operator ran `verifier rejected --clear`; the EK
+#    it claimed is named (sha256sum of tpm2_readpublic's)
+#  - another TLS identity on the node's own TPM is rejected, and is shown as
+#    a claim on that node (fleet and node status), not as an orphan
 #  - pull: `list` shows each configured target with the node it answers for,
 #    or that none has yet
 . "$SOURCE_DIR/tests/integration/lib.sh"
@@ -81,26 +84,58 @@ ok "status --json: the same values, parsed by Python"
 # An EK the verifier does not trust, from another swtpm with a CA of its own.
 TCTI_MAIN=$TCTI
 swtpm_start other
+tpm2_readpublic -c 0x81010001 -o "$WORK/other-ek.pub" >/dev/null
+OTHER_EK=$(sha256sum "$WORK/other-ek.pub" | cut -c1-16)
 attestor_conf "$WORK/o.conf" push "127.0.0.1:$vport" "$WORK/ostate"
 sed -i "s|$P/attestor\.|$P/attestor2.|g" "$WORK/o.conf"
 RC=0; "$BUILD_DIR/attestor" --config "$WORK/o.conf" --once --wait 20 >/dev/null 2>"$WORK/o.err" || RC=$?
 [ "$RC" -eq 1 ] && grep -q "^FAIL endorsement" "$WORK/o.err" || fail "untrusted EK: exit $RC: $(tail -n 2 "$WORK/o.err")"
 status
 [ "$RC" -eq 1 ] && grep -q "^endorsement failures of EKs that are no node" "$WORK/status.out" &&
-	grep -q "^  push attestor2  *EK -  *1 times, last .*: EK certificate not trusted: .*no certificate of issuer" "$WORK/status.out" ||
+	grep -q "^  push attestor2  *EK claimed $OTHER_EK  *1 times, last .*: endorsement: EK certificate not trusted: .*no certificate of issuer" "$WORK/status.out" ||
 	fail "fleet status with an orphaned endorsement failure: exit $RC: $(cat "$WORK/status.out")"
 ok "fleet status exits 1 on an EK that is no node: $(grep '^  push attestor2' "$WORK/status.out" | cut -c1-150)"
 "$V" status --config "$WORK/v.conf" --json >"$WORK/fleet.json" || true
 /usr/bin/python3 -c "
 import json, sys
 j = json.load(open('$WORK/fleet.json'))
-assert [e['identity'] for e in j['endorsement_failures']] == ['attestor2'], j
-assert len(j['nodes']) == 1, j" || fail "fleet --json: $(cat "$WORK/fleet.json")"
-"$V" rejected --config "$WORK/v.conf" --clear >"$WORK/clear.out" || fail "rejected --clear: exit $?"
-grep -q "^forgot the rejected attempts of 1 TLS identities$" "$WORK/clear.out" || fail "clear: $(cat "$WORK/clear.out")"
-status
-[ "$RC" -eq 0 ] && ! grep -q "endorsement failures" "$WORK/status.out" || fail "after --clear: exit $RC: $(cat "$WORK/status.out")"
+assert [(e['identity'], e['claimed_ek_hash'][:16]) for e in j['endorsement_failures']] == [('attestor2', '$OTHER_EK')], j
+assert j['claims_on_nodes'] == [] and len(j['nodes']) == 1, j" || fail "fleet --json: $(cat "$WORK/fleet.json")"
+clear() {
+	"$V" rejected --config "$WORK/v.conf" --clear >"$WORK/clear.out" || fail "rejected --clear: exit $?"
+	grep -q "^forgot the rejected attempts of 1 TLS identities$" "$WORK/clear.out" || fail "clear: $(cat "$WORK/clear.out")"
+	status
+	[ "$RC" -eq 0 ] && ! grep -q "endorsement failures\|claimed a node" "$WORK/status.out" ||
+		fail "after --clear: exit $RC: $(cat "$WORK/status.out")"
+}
+clear
 ok "rejected --clear: the fleet status exits 0 again"
+
+# Another TLS identity on the node's own TPM: rejected (the node is bound
+# to 'attestor'), and shown as a claim on that node, not as an orphan.
+attestor_conf "$WORK/c.conf" push "127.0.0.1:$vport" "$WORK/cstate" "tcti = $TCTI_MAIN"
+sed -i "s|$P/attestor\.|$P/attestor2.|g; 0,/^tcti = .*/{/^tcti = /d}" "$WORK/c.conf"
+RC=0; "$BUILD_DIR/attestor" --config "$WORK/c.conf" --once --wait 20 >/dev/null 2>"$WORK/c.err" || RC=$?
+[ "$RC" -eq 1 ] && grep -q "^FAIL endorsement.*bound to another TLS identity" "$WORK/c.err" ||
+	fail "another identity: exit $RC: $(tail -n 2 "$WORK/c.err")"
+status
+[ "$RC" -eq 1 ] && ! grep -q "^endorsement failures" "$WORK/status.out" &&
+	grep -q "^rejected attempts that claimed a node's EK and did not prove it" "$WORK/status.out" &&
+	grep -q "^  push attestor2  *node ${NODE:0:16} (vm) 1 times, last .*: endorsement: peer not allowed for this node .*: this TPM.s node is bound to another TLS identity" "$WORK/status.out" ||
+	fail "fleet status with a claim on the node: exit $RC: $(cat "$WORK/status.out")"
+CLAIM=$(grep '^  push attestor2' "$WORK/status.out" | cut -c1-120)
+status "${NODE:0:12}"
+grep -q "^claimed   push identity attestor2 1 times, last .*: endorsement: peer not allowed for this node .*: this TPM.s node is bound" "$WORK/status.out" ||
+	fail "status NODE does not show the claim: $(cat "$WORK/status.out")"
+"$V" status --config "$WORK/v.conf" --json >"$WORK/fleet.json" || true
+/usr/bin/python3 -c "
+import json
+j = json.load(open('$WORK/fleet.json'))
+assert j['endorsement_failures'] == [], j
+assert [(c['identity'], c['claimed_ek_hash'], c['step']) for c in j['claims_on_nodes']] == [('attestor2', '$NODE', 'endorsement')], j" ||
+	fail "fleet --json with a claim: $(cat "$WORK/fleet.json")"
+ok "a rejected attempt on the node's EK is a claim on that node: $CLAIM"
+clear
 
 # PCR 7 changes on the node: it fails, and status says where.
 TCTI=$TCTI_MAIN TPM2TOOLS_TCTI=$TCTI_MAIN tpm2_pcrextend "7:sha256=$(printf 'ab%.0s' {1..32})"

@@ -162,7 +162,7 @@ done
 /usr/bin/python3 - "$WORK/rejected.json" "$VICTIM" <<'PY' || fail "verifier rejected: $(cat "$WORK/rejected.json")"
 import json, sys
 r = [e for e in json.load(open(sys.argv[1]))["rejected"] if e["identity"] == "attestor"]
-assert len(r) == 1 and r[0]["mode"] == "pull" and r[0]["count"] == 3 and r[0]["ek_hash"] == sys.argv[2], r
+assert len(r) == 1 and r[0]["mode"] == "pull" and r[0]["count"] == 3 and r[0]["claimed_ek_hash"] == sys.argv[2], r
 assert r[0]["step"] == "activation", r
 PY
 ok "verifier rejected: 3 attempts of 'attestor' (pull), the last at activation, presenting A's EK"
@@ -245,7 +245,7 @@ ok "serve: A at $T1 and B at $T2 passing, a secret delivered to each"
 cp "$WORK"/fake4-rec/{GetEndorsement,GetAttestationKey}.bin "$WORK/victim/"
 control fake4 "{\"endorsement\": \"$VE\", \"ak\": \"$VA\", \"quote\": \"forge\", \"hostname\": \"rogue-renamed\"}"
 b_passes=$(count "verdict PASS target $T2")
-served "rejected attempt .* of peer 'attestor' (pull, EK ${VICTIM:0:16}...): quote: signature verification failed" 1 15
+served "rejected attempt .* of peer 'attestor' (pull, EK claimed ${VICTIM:0:16}...): quote: signature verification failed" 1 15
 # The round's failure of A is written just after its rejected attempt is logged.
 for ((i = 0; i < 50; i++)); do
 	[ "$(node v2 state)" = failed ] && node v2 reason | grep -q "^target $T1 did not prove its node this round: signature verification failed" && break

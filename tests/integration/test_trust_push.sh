@@ -177,11 +177,11 @@ import json, sys
 rows = {r["identity"]: r for r in json.load(open(sys.argv[1]))["rejected"]}
 for ident, step in (("attestor2", "endorsement"), ("attestor", "activation")):
     r = rows[ident]
-    assert r["mode"] == "push" and r["count"] == 2 and r["ek_hash"] == sys.argv[2] and r["step"] == step, r
+    assert r["mode"] == "push" and r["count"] == 2 and r["claimed_ek_hash"] == sys.argv[2] and r["step"] == step, r
 PY
 for who in attestor2 attestor; do
 	for n in 1 2; do
-		grep -q "rejected attempt $n of peer '$who' (push, EK ${VICTIM:0:16}...)" "$VLOG" ||
+		grep -q "rejected attempt $n of peer '$who' (push, EK claimed ${VICTIM:0:16}...)" "$VLOG" ||
 			fail "no log line for rejected attempt $n of $who"
 	done
 done

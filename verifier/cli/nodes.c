@@ -284,14 +284,14 @@ static int rejected_one(const struct store_rejected *r, void *arg)
 		jsonout_str(stdout, r->step);
 		printf(", \"reason\": ");
 		jsonout_str(stdout, r->reason);
-		printf(", \"ek_hash\": ");
+		printf(", \"claimed_ek_hash\": ");
 		jsonout_str(stdout, r->ek_hash);
 		printf("}");
 	} else {
 		printf("%-4s %-24s %6llu  last ", r->mode, nodes_shown(r->identity, ident, sizeof(ident)),
 		       (unsigned long long)r->count);
 		nodes_print_time(stdout, r->last_ms);
-		printf("  EK %.16s  %s: %s\n", r->ek_hash[0] ? r->ek_hash : "-", r->step,
+		printf("  EK claimed %-16.16s  %s: %s\n", r->ek_hash[0] ? r->ek_hash : "-", r->step,
 		       nodes_shown(r->reason, reason, sizeof(reason)));
 	}
 	rs->n++;

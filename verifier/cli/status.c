@@ -50,11 +50,26 @@ static void print_row(const struct store_node *n)
 
 /* ------------------------------------------------------------ the fleet */
 
+/* A node as the lists of rejected attempts name it (store_node_list's
+ * callback may not call the store, so list_one keeps what they need). */
+struct fleet_node {
+	char ek_hash[65];
+	char shown[1024];
+};
+
 struct fleet {
 	struct store *st;
 	int json, n;
-	size_t passing, failed, orphans;
+	size_t passing, failed, orphans, claims;
+	struct fleet_node *nodes;     /* every node, sorted by ek_hash once listed */
+	size_t nnodes, cap;
+	int oom;
 };
+
+static int fleet_node_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fleet_node *)a)->ek_hash, ((const struct fleet_node *)b)->ek_hash);
+}
 
 static int list_one(const struct store_node *n, void *arg)
 {
@@ -70,6 +85,20 @@ static int list_one(const struct store_node *n, void *arg)
 	f->n++;
 	f->passing += n->state == STORE_PASSING;
 	f->failed += n->state == STORE_FAILED;
+	if (f->nnodes == f->cap) {
+		size_t cap = f->cap ? 2 * f->cap : 64;
+		struct fleet_node *p = realloc(f->nodes, cap * sizeof(*p));
+
+		if (!p) {
+			f->oom = 1;
+			return -1;
+		}
+		f->nodes = p;
+		f->cap = cap;
+	}
+	snprintf(f->nodes[f->nnodes].ek_hash, sizeof(f->nodes[0].ek_hash), "%s", n->ek_hash);
+	nodes_shown(n->name[0] ? n->name : n->hostname, f->nodes[f->nnodes].shown, sizeof(f->nodes[0].shown));
+	f->nnodes++;
 	return 0;
 }
 
@@ -108,51 +137,111 @@ static int list_targets(struct fleet *f, const struct verifier_config *cfg)
 	return 0;
 }
 
-/* A rejected endorsement of an EK the store has no node for: a TPM that
- * tried and never became a node (its vendor's CA missing from ek_roots, a
- * template refused), which no node's state shows. */
+/* A rejected attempt as one JSON object (after a comma when not the first). */
+static void print_rejected_json(const struct store_rejected *r, int first)
+{
+	printf("%s\n    {\"mode\": \"%s\", \"identity\": ", first ? "" : ",", r->mode);
+	jsonout_str(stdout, r->identity);
+	printf(", \"claimed_ek_hash\": ");
+	jsonout_str(stdout, r->ek_hash);
+	printf(", \"count\": %llu, \"last_ms\": %lld, \"step\": ", (unsigned long long)r->count,
+	       (long long)r->last_ms);
+	jsonout_str(stdout, r->step);
+	printf(", \"reason\": ");
+	jsonout_str(stdout, r->reason);
+	printf("}");
+}
+
+/* "N times, last T: step: reason" of a rejected attempt. */
+static void print_rejected_tail(const struct store_rejected *r)
+{
+	char reason[2100];
+
+	printf("%llu times, last ", (unsigned long long)r->count);
+	nodes_print_time(stdout, r->last_ms);
+	printf(": %s: %s\n", r->step, nodes_shown(r->reason, reason, sizeof(reason)));
+}
+
+/* Which of the two fleet lists a rejected attempt is on, if any: a failed
+ * endorsement of an EK the store has no node for (a TPM that tried and
+ * never became a node: its vendor's CA missing from ek_roots, a template
+ * refused), or an attempt at any step that claimed a node's EK and did not
+ * prove it (another TLS identity or target than the node's, a peer that
+ * could not activate the credential: someone acting in the node's name).
+ * Neither shows in any node's state. */
+enum rejected_kind { REJ_NONE, REJ_ORPHAN, REJ_CLAIM };
+
+static enum rejected_kind rejected_kind(const struct fleet *f, const struct store_rejected *r,
+				       const struct fleet_node **node)
+{
+	struct fleet_node key;
+
+	snprintf(key.ek_hash, sizeof(key.ek_hash), "%s", r->ek_hash);
+	if (r->ek_hash[0] && f->nnodes && (*node = bsearch(&key, f->nodes, f->nnodes, sizeof(key), fleet_node_cmp)))
+		return REJ_CLAIM;
+	return strcmp(r->step, "endorsement") == 0 ? REJ_ORPHAN : REJ_NONE;
+}
+
 static int orphan_one(const struct store_rejected *r, void *arg)
 {
 	struct fleet *f = arg;
-	struct store_node n;
-	char ident[520], reason[2100];
+	const struct fleet_node *n;
+	char ident[520];
 
-	if (strcmp(r->step, "endorsement") != 0)
-		return 0;
-	if (r->ek_hash[0] && store_node_get(f->st, r->ek_hash, STORE_KEY_OPERATOR, &n) == 0)
+	if (rejected_kind(f, r, &n) != REJ_ORPHAN)
 		return 0;
 	if (f->json) {
-		printf("%s\n    {\"mode\": \"%s\", \"identity\": ", f->orphans ? "," : "", r->mode);
-		jsonout_str(stdout, r->identity);
-		printf(", \"ek_hash\": ");
-		jsonout_str(stdout, r->ek_hash);
-		printf(", \"count\": %llu, \"last_ms\": %lld, \"reason\": ", (unsigned long long)r->count,
-		       (long long)r->last_ms);
-		jsonout_str(stdout, r->reason);
-		printf("}");
+		print_rejected_json(r, !f->orphans);
 	} else {
 		if (!f->orphans)
 			printf("\nendorsement failures of EKs that are no node (verifier rejected; --clear once seen to)\n");
-		printf("  %-4s %-24s EK %-16.16s %llu times, last ", r->mode, nodes_shown(r->identity, ident, sizeof(ident)),
-		       r->ek_hash[0] ? r->ek_hash : "-", (unsigned long long)r->count);
-		nodes_print_time(stdout, r->last_ms);
-		printf(": %s\n", nodes_shown(r->reason, reason, sizeof(reason)));
+		printf("  %-4s %-24s EK claimed %-16.16s ", r->mode, nodes_shown(r->identity, ident, sizeof(ident)),
+		       r->ek_hash[0] ? r->ek_hash : "-");
+		print_rejected_tail(r);
 	}
 	f->orphans++;
 	return 0;
 }
 
-/* Every node, the targets, the orphaned endorsement failures, then the
- * counts; -1 on a store error, else whether anything needs an operator
- * (failed nodes or orphans: 1). */
+static int claim_one(const struct store_rejected *r, void *arg)
+{
+	struct fleet *f = arg;
+	const struct fleet_node *n = NULL;
+	char ident[520];
+
+	if (rejected_kind(f, r, &n) != REJ_CLAIM)
+		return 0;
+	if (f->json) {
+		print_rejected_json(r, !f->claims);
+	} else {
+		if (!f->claims)
+			printf("\nrejected attempts that claimed a node's EK and did not prove it (verifier rejected; "
+			       "--clear once seen to)\n");
+		printf("  %-4s %-24s node %.16s (%s) ", r->mode, nodes_shown(r->identity, ident, sizeof(ident)),
+		       n->ek_hash, n->shown);
+		print_rejected_tail(r);
+	}
+	f->claims++;
+	return 0;
+}
+
+/* Every node, the targets, the orphaned endorsement failures, the claims
+ * on nodes, then the counts; -1 on a store error, else whether anything
+ * needs an operator (failed nodes, orphans or claims: 1). */
 static int list_all(struct store *st, const struct verifier_config *cfg, int json)
 {
 	struct fleet f = { .st = st, .json = json };
 	uint64_t pass = 0, fail = 0;
+	int rc;
 
 	printf(json ? "{\"nodes\": [" : LIST_HEADER);
-	if (store_node_list(st, list_one, &f) != 0)
+	if (store_node_list(st, list_one, &f) != 0) {
+		if (f.oom)
+			err_set(AERR_ALLOC, "the list of nodes");
 		goto err;
+	}
+	if (f.nnodes) /* qsort and bsearch take no NULL array */
+		qsort(f.nodes, f.nnodes, sizeof(*f.nodes), fleet_node_cmp);
 	if (json)
 		printf("\n  ]");
 	if (list_targets(&f, cfg) != 0)
@@ -160,6 +249,10 @@ static int list_all(struct store *st, const struct verifier_config *cfg, int jso
 	if (json)
 		printf(",\n  \"endorsement_failures\": [");
 	if (store_rejected_list(st, orphan_one, &f) != 0)
+		goto err;
+	if (json)
+		printf("\n  ],\n  \"claims_on_nodes\": [");
+	if (store_rejected_list(st, claim_one, &f) != 0)
 		goto err;
 	if (store_count_verdicts(st, 1, &pass) != 0 || store_count_verdicts(st, 0, &fail) != 0)
 		goto err;
@@ -172,10 +265,15 @@ static int list_all(struct store *st, const struct verifier_config *cfg, int jso
 		if (f.orphans)
 			printf("%zu TLS identities failed the endorsement with an EK that is no node: see above\n",
 			       f.orphans);
+		if (f.claims)
+			printf("%zu TLS identities were rejected claiming a node's EK: see above\n", f.claims);
 	}
-	return f.failed || f.orphans;
+	rc = f.failed || f.orphans || f.claims;
+	free(f.nodes);
+	return rc;
 err:
 	fprintf(stderr, "verifier: %s\n", err_detail());
+	free(f.nodes);
 	return -1;
 }
 
@@ -318,12 +416,13 @@ static void print_policy(const struct verifier_config *cfg, const char *config, 
 
 static void print_node_long(const struct store_node *n, const struct store_node_history *h)
 {
-	char host[1024], name[280], ident[520], groups[4200], reason[2100];
+	char host[1024], name[280], ident[520], groups[4200], reason[2100], target[TARGET_MAX * 4 + 1];
 
 	printf("node      %s\nname      %s\nhostname  %s (claimed by the attestor)\nidentity  %s\n%s%s%sgroups    %s\n"
 	       "state     %s\n",
 	       n->ek_hash, nodes_shown(n->name, name, sizeof(name)), nodes_shown(n->hostname, host, sizeof(host)),
-	       nodes_shown(n->identity, ident, sizeof(ident)), n->target[0] ? "target    " : "", n->target,
+	       nodes_shown(n->identity, ident, sizeof(ident)), n->target[0] ? "target    " : "",
+	       n->target[0] ? nodes_shown(n->target, target, sizeof(target)) : "",
 	       n->target[0] ? "\n" : "", nodes_shown(n->groups, groups, sizeof(groups)), store_state_name(n->state));
 	if (n->state == STORE_FAILED || n->state == STORE_VERIFIED)
 		printf("why       %s\n", nodes_shown(n->reason, reason, sizeof(reason)));
@@ -350,6 +449,48 @@ static void print_node_long(const struct store_node *n, const struct store_node_
 	} else {
 		printf("quoted    nothing yet\n");
 	}
+}
+
+/* The rejected attempts that claimed n's EK (claim_one's, of one node). */
+struct node_claims {
+	const char *ek_hash;
+	int json;
+	size_t n;
+};
+
+static int node_claim_one(const struct store_rejected *r, void *arg)
+{
+	struct node_claims *c = arg;
+	char ident[520];
+
+	if (strcmp(r->ek_hash, c->ek_hash) != 0)
+		return 0;
+	if (c->json) {
+		print_rejected_json(r, !c->n);
+	} else {
+		printf("%s %s identity %s ", c->n ? "         " : "claimed  ", r->mode,
+		       nodes_shown(r->identity, ident, sizeof(ident)));
+		print_rejected_tail(r);
+	}
+	c->n++;
+	return 0;
+}
+
+static int print_node_claims(struct store *st, const struct store_node *n, int json)
+{
+	struct node_claims c = { .ek_hash = n->ek_hash, .json = json };
+
+	if (json)
+		printf(", \"claims\": [");
+	if (store_rejected_list(st, node_claim_one, &c) != 0)
+		return -1;
+	if (json)
+		printf("%s]", c.n ? "\n  " : "");
+	else if (!c.n)
+		printf("claimed   by no rejected attempt\n");
+	else
+		printf("          (attempts in this node's name that did not prove its TPM)\n");
+	return 0;
 }
 
 int nodes_status_main(int argc, char **argv)
@@ -384,12 +525,19 @@ int nodes_status_main(int argc, char **argv)
 		       (long long)h->last_pass_ms, (long long)h->last_fail_ms, (long long)h->quoted_at_ms);
 		print_quoted_json(h->quoted_pcrs);
 		print_policy(a.cfg, a.config, &n, h, 1);
+		rc = print_node_claims(st, &n, 1);
 		printf("}\n");
 	} else {
 		print_node_long(&n, h);
+		rc = print_node_claims(st, &n, 0);
 		print_policy(a.cfg, a.config, &n, h, 0);
 	}
 	free(h);
+	if (rc != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		nodes_close(st, &a);
+		return CLI_EXIT_FAIL;
+	}
 	nodes_close(st, &a);
 	return n.state == STORE_FAILED ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
 }

@@ -370,8 +370,8 @@ void record_rejected(struct record_ctx *c, const struct session *s, const char *
 		step = session_step_name(v->step);
 		reason = v->reason;
 	}
-	if (s && session_ek_hash(s, hash) != 0)
-		hash[0] = '\0'; /* it failed before its EK was endorsed */
+	if (s)
+		session_claimed_ek_hash(s, hash);
 	if (!c->store || store_rejected_add(c->store, c->mode, peer, step, reason, hash, &n) != 0) {
 		if (c->store)
 			LOG_ERR("recording a rejected attempt: %s", err_detail());
@@ -381,6 +381,6 @@ void record_rejected(struct record_ctx *c, const struct session *s, const char *
 	 * of each identity, so a flood cannot fill it. */
 	if ((n & (n - 1)) == 0)
 		LOG_WARN("rejected attempt %llu of peer '%s' (%s%s%.16s%s): %s: %s", (unsigned long long)n, peer,
-			 c->mode, hash[0] ? ", EK " : "", hash, hash[0] ? "..." : "", step ? step : "?",
+			 c->mode, hash[0] ? ", EK claimed " : "", hash, hash[0] ? "..." : "", step ? step : "?",
 			 reason ? reason : "");
 }

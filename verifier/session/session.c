@@ -650,6 +650,11 @@ fail:
 	return r;
 }
 
+void session_claimed_ek_hash(const struct session *s, char hex[65])
+{
+	memcpy(hex, s->ek_hash[0] ? s->ek_hash : s->ek_claimed, 65);
+}
+
 int session_ek_hash(const struct session *s, char hex[65])
 {
 	hex[0] = '\0';

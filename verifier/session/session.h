@@ -335,6 +335,11 @@ const uint8_t *session_ek_cert(const struct session *s, size_t *len);
  * TPM2B_PUBLIC (valid from ENDORSED on). */
 int session_ek_hash(const struct session *s, char hex[65]) ATTEST_WUR;
 
+/* The same of the EK the peer sent, from the moment it parsed, whether or
+ * not its endorsement then passed: what a rejected attempt claimed to be,
+ * never a proof. "" when the attempt failed before that. */
+void session_claimed_ek_hash(const struct session *s, char hex[65]);
+
 /* The last failure (code, step, reason) or the last pass. */
 const struct session_verdict *session_last_verdict(const struct session *s);
 

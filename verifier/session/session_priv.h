@@ -29,6 +29,7 @@ struct session {
 
 	TPMT_PUBLIC ek;
 	char ek_hash[65];              /* tpmpub_identity of ek, from the endorsement on */
+	char ek_claimed[65];           /* the same of the EK the peer sent, once parsed: a claim */
 	int ek_has_cert;
 	uint8_t *ek_cert;              /* a copy of its certificate, for the node's record once proven */
 	size_t ek_cert_len;

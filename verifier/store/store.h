@@ -148,7 +148,7 @@ struct store_rejected {
 	int64_t first_ms, last_ms;       /* Unix ms */
 	char step[32];
 	char reason[512];                /* the last one */
-	char ek_hash[65];                /* the EK the last one presented ("" none) */
+	char ek_hash[65];                /* the EK the last one claimed, unproven ("" none) */
 };
 
 /* Open (creating and migrating) <dir>/verifier.db. AERR_IO with the path and
@@ -232,7 +232,8 @@ struct store_node_history {
 /* The history of the node with EK hash ek_hash. AERR_NOT_FOUND when none. */
 int store_node_history(struct store *st, const char *ek_hash, struct store_node_history *out) ATTEST_WUR;
 
-/* Every node in enrollment order. */
+/* Every node in enrollment order. fn runs under the store's lock: it must
+ * not call the store (store_rejected_list's likewise). */
 int store_node_list(struct store *st, int (*fn)(const struct store_node *n, void *arg), void *arg) ATTEST_WUR;
 
 /* Remove a node (by STORE_KEY_OPERATOR) and its history. AERR_NOT_FOUND when
