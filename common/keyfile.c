@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -49,46 +51,141 @@ static int in_group(gid_t gid)
 	return 0;
 }
 
-int keyfile_check(const char *what, const char *path)
+/* What is wrong with a key file of st (has_acl: it carries an access
+ * ACL), or NULL. */
+static const char *keyfile_rule(const struct stat *st, int has_acl)
 {
-	char owner[64], group[64], mine[64], me[64], want[1024];
-	struct stat st;
-	const char *why = NULL;
-	int fd;
-
-	group_name(getegid(), mine, sizeof(mine));
-	snprintf(want, sizeof(want), "make it root:%s 0640 (chown root:%s %s; chmod 0640 %s)", mine, mine, path,
-		 path);
-	if (stat(path, &st) != 0)
-		return err_set(errno == ENOENT ? AERR_NOT_FOUND : AERR_CONFIG, "%s %s: %s", what, path,
-			       strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return err_set(AERR_CONFIG, "%s %s: not a regular file", what, path);
-	user_name(st.st_uid, owner, sizeof(owner));
-	group_name(st.st_gid, group, sizeof(group));
-	user_name(geteuid(), me, sizeof(me));
-	if (st.st_uid != 0 && st.st_uid != geteuid())
-		why = "its owner is neither root nor this program's user, and could change it";
-	else if (st.st_mode & S_IRWXO)
-		why = "other users can read or change it";
-	else if (st.st_mode & S_IWGRP)
-		why = "its group can change it";
-	else if ((st.st_mode & (S_IRGRP | S_IXGRP)) && !in_group(st.st_gid))
-		why = "its group, not one of this program's, can read it";
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return "its owner is neither root nor this program's user, and could change it";
+	if (st->st_mode & S_IRWXO)
+		return "other users can read or change it";
+	if (st->st_mode & S_IWGRP)
+		return "its group can change it";
+	if ((st->st_mode & (S_IRGRP | S_IXGRP)) && !in_group(st->st_gid))
+		return "its group, not one of this program's, can read it";
 	/* An access ACL with entries beyond owner, group and other grants
 	 * what the mode bits do not show (they show its mask as the group's). */
-	else if (getxattr(path, "system.posix_acl_access", NULL, 0) >= 0) {
-		why = "it carries a POSIX ACL (getfacl) that may let other users or groups read it";
-		snprintf(want, sizeof(want), "remove the ACL (setfacl -b %s), then make it root:%s 0640 (chown root:%s %s; "
-			 "chmod 0640 %s)", path, mine, mine, path, path);
+	if (has_acl)
+		return "it carries a POSIX ACL (getfacl) that may let other users or groups read it";
+	return NULL;
+}
+
+/* AERR_CONFIG naming what, path, st's owner and mode, why and what to do. */
+static int keyfile_refuse(const char *what, const char *path, const struct stat *st, const char *why, int acl)
+{
+	char owner[64], group[64], mine[64], want[1024];
+
+	group_name(getegid(), mine, sizeof(mine));
+	user_name(st->st_uid, owner, sizeof(owner));
+	group_name(st->st_gid, group, sizeof(group));
+	snprintf(want, sizeof(want), "%s%s%smake it root:%s 0640 (chown root:%s %s; chmod 0640 %s)",
+		 acl ? "remove the ACL (setfacl -b " : "", acl ? path : "", acl ? "), then " : "", mine, mine, path,
+		 path);
+	return err_set(AERR_CONFIG, "%s %s is %s:%s %04o: %s; %s", what, path, owner, group,
+		       (unsigned)(st->st_mode & 07777), why, want);
+}
+
+int keyfile_open(const char *what, const char *path, int *out)
+{
+	char owner[64], group[64], mine[64], me[64];
+	struct stat st;
+	const char *why;
+	int fd, e, acl;
+
+	*out = -1;
+	/* O_NONBLOCK: a FIFO put there must not hang the open; it is then
+	 * refused as not a regular file. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+		e = errno;
+		if (e == ENOENT)
+			return err_set(AERR_NOT_FOUND, "%s %s: %s", what, path, strerror(e));
+		/* Say what is wrong with the file when something is; else why
+		 * this program may not read it. */
+		if (stat(path, &st) != 0)
+			return err_set(AERR_CONFIG, "%s %s: %s", what, path, strerror(e));
+		if (S_ISREG(st.st_mode) &&
+		    (why = keyfile_rule(&st, getxattr(path, "system.posix_acl_access", NULL, 0) >= 0)))
+			return keyfile_refuse(what, path, &st, why, strstr(why, "ACL") != NULL);
+		group_name(getegid(), mine, sizeof(mine));
+		user_name(st.st_uid, owner, sizeof(owner));
+		group_name(st.st_gid, group, sizeof(group));
+		user_name(geteuid(), me, sizeof(me));
+		return err_set(AERR_CONFIG, "%s %s is %s:%s %04o and this program runs as %s: %s; make it root:%s 0640 "
+			       "(chown root:%s %s; chmod 0640 %s)", what, path, owner, group,
+			       (unsigned)(st.st_mode & 07777), me, strerror(e), mine, mine, path, path);
 	}
-	if (why)
-		return err_set(AERR_CONFIG, "%s %s is %s:%s %04o: %s; %s", what, path, owner, group,
-			       (unsigned)(st.st_mode & 07777), why, want);
-	/* open(), not access(): the effective ids and capabilities decide. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return err_set(AERR_CONFIG, "%s %s is %s:%s %04o and this program runs as %s: %s; %s", what, path,
-			       owner, group, (unsigned)(st.st_mode & 07777), me, strerror(errno), want);
-	close(fd);
+	/* The checks below are of the file that was opened, so whatever is
+	 * read from fd is what passed them, whatever the path names later. */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set(AERR_CONFIG, "%s %s: not a regular file", what, path);
+	}
+	acl = fgetxattr(fd, "system.posix_acl_access", NULL, 0) >= 0;
+	if ((why = keyfile_rule(&st, acl))) {
+		close(fd);
+		return keyfile_refuse(what, path, &st, why, acl);
+	}
+	*out = fd;
 	return 0;
+}
+
+int keyfile_check(const char *what, const char *path)
+{
+	int fd, r;
+
+	if ((r = keyfile_open(what, path, &fd)) == 0)
+		close(fd);
+	return r;
+}
+
+int keyfile_read(const char *what, const char *path, size_t cap, uint8_t **buf, size_t *len)
+{
+	uint8_t *b = NULL;
+	size_t n = 0;
+	ssize_t got;
+	int fd, r;
+
+	*buf = NULL;
+	*len = 0;
+	if ((r = keyfile_open(what, path, &fd)) != 0)
+		return r;
+	if (!(b = malloc(cap + 1))) {
+		r = err_set(AERR_ALLOC, "%s %s", what, path);
+		goto out;
+	}
+	/* read(2), not stdio: a FILE's buffer would keep a copy of the key
+	 * that fclose frees without wiping. One byte past cap tells a file
+	 * that is too large. */
+	while (n <= cap) {
+		if ((got = read(fd, b + n, cap + 1 - n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = err_set(AERR_CONFIG, "%s %s: %s", what, path, strerror(errno));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+	}
+	if (n > cap) {
+		r = err_set(AERR_TOO_LARGE, "%s %s is larger than %zu bytes", what, path, cap);
+		goto out;
+	}
+	b[n] = 0;
+	*buf = b;
+	*len = n;
+	b = NULL; /* transferred */
+	r = 0;
+out:
+	keyfile_free(b, cap + 1);
+	close(fd);
+	return r;
+}
+
+void keyfile_free(uint8_t *buf, size_t len)
+{
+	if (!buf)
+		return;
+	explicit_bzero(buf, len);
+	free(buf);
 }

@@ -12,8 +12,24 @@
 
 #include "err.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 /* 0, or AERR_CONFIG (AERR_NOT_FOUND when it does not exist) with
  * "WHAT PATH: why; make it root:GROUP 0640 (chown ...; chmod ...)". */
 int keyfile_check(const char *what, const char *path) ATTEST_WUR;
+
+/* path opened for reading into *fd, the rule checked on the file opened
+ * (fstat, fgetxattr): what is read from *fd is what passed, whatever the
+ * path is made to name afterwards. Errors as keyfile_check. */
+int keyfile_open(const char *what, const char *path, int *fd) ATTEST_WUR;
+
+/* The whole key file, opened as keyfile_open and read with read(2) (no
+ * stdio buffer keeps a copy), into *buf (malloc'd, NUL after the *len
+ * bytes): AERR_TOO_LARGE beyond cap bytes. Free it with keyfile_free. */
+int keyfile_read(const char *what, const char *path, size_t cap, uint8_t **buf, size_t *len) ATTEST_WUR;
+
+/* Wipe and free a buffer of keyfile_read (len: *len, or more). */
+void keyfile_free(uint8_t *buf, size_t len);
 
 #endif

@@ -188,8 +188,11 @@ void tpmpub_ak_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *p)
 	memset(p, 0, sizeof(*p));
 	p->type = alg;
 	p->nameAlg = TPM2_ALG_SHA256;
+	/* noDA: the AK's auth is empty, so a wrong HMAC on it is nobody's
+	 * guess, and must not count towards the TPM's lockout. */
 	p->objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM |
-			      TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH;
+			      TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
+			      TPMA_OBJECT_NODA;
 	if (alg == TPM2_ALG_RSA) {
 		TPMS_RSA_PARMS *r = &p->parameters.rsaDetail;
 

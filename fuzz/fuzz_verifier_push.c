@@ -14,6 +14,7 @@
  *   3 PushReceipt     proofs for a secret delivered after a passing quote */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "attest.pb-c.h"
 #include "session/keycache.h"
@@ -51,7 +52,8 @@ int fuzz_verifier_push_init(void)
 	    !(p = fuzz_memfile(3, (const uint8_t *)ima_json, sizeof(ima_json) - 1)) || imapolicy_load(p, &imap) != 0)
 		return -1;
 	snprintf(key_path, sizeof(key_path), "%s/secret.key", fuzz_tmpdir());
-	if (!(kf = fopen(key_path, "wb")) || fwrite(key, 1, sizeof(key), kf) != sizeof(key) || fclose(kf) != 0)
+	if (!(kf = fopen(key_path, "wb")) || fwrite(key, 1, sizeof(key), kf) != sizeof(key) || fclose(kf) != 0 ||
+	    chmod(key_path, 0600) != 0) /* the key-file rule of secret_set_load */
 		return -1;
 	snprintf(sconf.name, sizeof(sconf.name), "fuzz-secret");
 	sconf.kind = SECRET_AES256;

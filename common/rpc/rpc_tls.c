@@ -13,8 +13,34 @@
 #include <openssl/x509.h>
 
 #include "crypto.h"
+#include "keyfile.h"
 #include "log.h"
 #include "rpc_priv.h"
+
+/* The private key as a NUL-terminated string: read from the file that
+ * passed common/keyfile.h's rule (the same open file), without stdio. */
+static int rpc_tls_read_key(const char *path, char **out, size_t *out_len)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	*out = NULL;
+	*out_len = 0;
+	if (!path || !*path)
+		return err_set(AERR_CONFIG, "tls: no key file configured");
+	/* Its detail names the file and what is wrong; a configuration error
+	 * whatever the cause (gone, too large, refused). */
+	if ((r = keyfile_read("tls: key", path, RPC_TLS_MAX_PEM, &buf, &len)) != 0)
+		return AERR_CONFIG;
+	if (len == 0 || strlen((char *)buf) != len) {
+		keyfile_free(buf, len);
+		return err_set(AERR_CONFIG, "tls: key file %s %s", path, len ? "contains NUL bytes (not PEM)" : "is empty");
+	}
+	*out = (char *)buf;
+	*out_len = len;
+	return 0;
+}
 
 /* Whole file as a NUL-terminated string (what gRPC wants for PEM). */
 static int rpc_tls_read(const char *what, const char *path, char **out, size_t *out_len)
@@ -183,7 +209,7 @@ static int rpc_tls_load(const struct rpc_tls *tls, int need_pair, struct rpc_tls
 	if (have_cert) {
 		if ((r = rpc_tls_read("certificate", tls->cert_file, &p->cert, &p->cert_len)) != 0)
 			goto out;
-		if ((r = rpc_tls_read("key", tls->key_file, &p->key, &p->key_len)) != 0)
+		if ((r = rpc_tls_read_key(tls->key_file, &p->key, &p->key_len)) != 0)
 			goto out;
 		if ((r = rpc_tls_check_pair(tls->cert_file, p->cert, p->cert_len, tls->key_file,
 					    p->key, p->key_len)) != 0)

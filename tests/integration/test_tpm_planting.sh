@@ -12,6 +12,7 @@
 # - a key of the RSA EK template's shape, made in the owner hierarchy, at
 #   the persistent EK handle 0x81010001: not what the EK certificate
 #   certifies, so the attestor creates the EK instead of using it.
+# The AK (empty auth) is noDA: a wrong HMAC on it counts towards nothing.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_readpublic tpm2_evictcontrol tpm2_nvdefine tpm2_nvwrite \
 	tpm2_nvundefine tpm2_getcap tpm2_createprimary tpm2_flushcontext xxd od
@@ -55,7 +56,10 @@ attest() {
 }
 
 attest baseline
-ok "baseline: the node passes with the certified RSA EK (lockout counter $(lockouts))"
+# TPM2B_PUBLIC: size, type, nameAlg, then objectAttributes (noDA is 0x400).
+attrs=$(db_rows "$DB" "SELECT substr(hex(ak_pub), 13, 8) FROM nodes")
+(( (16#$attrs & 0x400) != 0 )) || fail "baseline: the AK (attributes 0x$attrs) is not noDA"
+ok "baseline: the node passes with the certified RSA EK (lockout counter $(lockouts)); its AK is noDA"
 
 # The attacker's index: its own auth only, a password we do not know.
 tpm2_nvdefine 0x01c0000a -C o -s 64 -a "authread|authwrite" -p planted >/dev/null

@@ -15,6 +15,7 @@
 
 #include "crypto.h"
 #include "duplicate.h"
+#include "keyfile.h"
 #include "log.h"
 #include "policy/secret.h"
 #include "tpmpolicy.h"
@@ -39,26 +40,36 @@ int secret_name_check(const char *name)
 
 /* ------------------------------------------------------------ loading */
 
+/* An RSA-2048 private key as PEM is under 2 KB; room for comments. */
+#define SECRET_KEY_FILE_MAX 65536
+
+/* The key file's bytes, from the file that passed common/keyfile.h's rule
+ * (the same open file), without stdio; AERR_CONFIG naming the secret. */
+static int secret_read_key(const struct secret_conf *c, size_t cap, uint8_t **buf, size_t *len)
+{
+	char what[SECRET_NAME_MAX + 16];
+	int r = keyfile_read("key", c->key, cap, buf, len);
+
+	if (r == AERR_TOO_LARGE)
+		return err_set(AERR_CONFIG, "secret '%s': key %s holds more than %zu bytes", c->name, c->key, cap);
+	snprintf(what, sizeof(what), "secret '%s'", c->name);
+	return r ? err_wrap(AERR_CONFIG, what) : 0;
+}
+
 static int secret_load_aes(const struct secret_conf *c, struct secret_def *d)
 {
-	FILE *f = fopen(c->key, "rb");
-	uint8_t buf[SECRET_AES_LEN + 1];
-	size_t n;
+	uint8_t *buf = NULL;
+	size_t n = 0;
 	int r;
 
-	if (!f)
-		return err_set(AERR_CONFIG, "secret '%s': key %s: %s", c->name, c->key, strerror(errno));
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
+	if ((r = secret_read_key(c, SECRET_AES_LEN, &buf, &n)) != 0)
+		return r;
 	if (n != SECRET_AES_LEN)
-		r = err_set(AERR_CONFIG, "secret '%s': key %s holds %s%zu bytes, an aes256 key is %d", c->name, c->key,
-			    n > SECRET_AES_LEN ? "more than " : "", n > SECRET_AES_LEN ? (size_t)SECRET_AES_LEN : n,
-			    SECRET_AES_LEN);
-	else {
+		r = err_set(AERR_CONFIG, "secret '%s': key %s holds %zu bytes, an aes256 key is %d", c->name, c->key,
+			    n, SECRET_AES_LEN);
+	else
 		memcpy(d->aes, buf, SECRET_AES_LEN);
-		r = 0;
-	}
-	OPENSSL_cleanse(buf, sizeof(buf));
+	keyfile_free(buf, n);
 	return r;
 }
 
@@ -66,14 +77,19 @@ static int secret_load_rsa(const struct secret_conf *c, struct secret_def *d)
 {
 	FILE *f = NULL;
 	X509 *x = NULL;
+	BIO *bio = NULL;
+	uint8_t *pem = NULL;
+	size_t pem_len = 0;
 	int r = AERR_CONFIG;
 
 	if (!c->cert)
 		return err_set(AERR_CONFIG, "secret '%s': kind rsa needs cert = FILE", c->name);
-	if (!(f = fopen(c->key, "r")))
-		return err_set(AERR_CONFIG, "secret '%s': key %s: %s", c->name, c->key, strerror(errno));
-	d->rsa_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
+	if ((r = secret_read_key(c, SECRET_KEY_FILE_MAX, &pem, &pem_len)) != 0)
+		return r;
+	if ((bio = BIO_new_mem_buf(pem, (int)pem_len)))
+		d->rsa_key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	keyfile_free(pem, pem_len);
 	if (!d->rsa_key) {
 		ERR_clear_error();
 		return err_set(AERR_CONFIG, "secret '%s': key %s is not a PEM private key", c->name, c->key);

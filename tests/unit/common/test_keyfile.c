@@ -171,6 +171,47 @@ static void test_acl(void **state)
 	assert_int_equal(keyfile_check("TLS key", key), 0);
 }
 
+/* keyfile_read: the bytes of a file that passes, NUL-terminated; the
+ * same refusals as keyfile_check, and none of a file beyond cap. */
+static void test_read(void **state)
+{
+	uint8_t *buf = (uint8_t *)"untouched";
+	size_t len = 1;
+
+	(void)state;
+	assert_int_equal(chmod(key, 0600), 0);
+	assert_int_equal(keyfile_read("TLS key", key, 64, &buf, &len), 0);
+	assert_int_equal(len, strlen("not a real key\n"));
+	assert_string_equal((char *)buf, "not a real key\n");
+	keyfile_free(buf, len);
+	/* Exactly cap bytes is fine, one more is not. */
+	assert_int_equal(keyfile_read("TLS key", key, len, &buf, &len), 0);
+	keyfile_free(buf, len);
+	assert_int_equal(keyfile_read("TLS key", key, len - 1, &buf, &len), AERR_TOO_LARGE);
+	assert_null(buf);
+	assert_int_equal(len, 0);
+	assert_non_null(strstr(err_detail(), "larger than 14 bytes"));
+	assert_int_equal(chmod(key, 0644), 0);
+	assert_int_equal(keyfile_read("TLS key", key, 64, &buf, &len), AERR_CONFIG);
+	assert_null(buf);
+	assert_non_null(strstr(err_detail(), "other users can read or change it"));
+}
+
+/* A FIFO at the key's path is refused at once, not waited on. */
+static void test_fifo(void **state)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(unlink(key), 0);
+	assert_int_equal(mkfifo(key, 0600), 0);
+	assert_int_equal(keyfile_check("TLS key", key), AERR_CONFIG);
+	assert_non_null(strstr(err_detail(), "not a regular file"));
+	assert_int_equal(keyfile_read("TLS key", key, 64, &buf, &len), AERR_CONFIG);
+	assert_null(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -179,6 +220,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_owners, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fifo, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

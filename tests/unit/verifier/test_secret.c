@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -45,6 +46,8 @@ static void write_bytes(const char *name, const void *data, size_t len)
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, len, f), len);
 	fclose(f);
+	/* Key files pass common/keyfile.h's rule only when others cannot read them. */
+	assert_int_equal(chmod(path(name), 0600), 0);
 }
 
 static EVP_PKEY *rsa_key(void)
@@ -71,6 +74,7 @@ static void write_key_cert(const char *keyname, const char *certname, EVP_PKEY *
 	assert_non_null(f = fopen(path(keyname), "w"));
 	assert_int_equal(PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL), 1);
 	fclose(f);
+	assert_int_equal(chmod(path(keyname), 0600), 0);
 	assert_non_null(f = fopen(path(certname), "w"));
 	assert_int_equal(PEM_write_X509(f, x), 1);
 	fclose(f);
@@ -139,6 +143,15 @@ static void test_load(void **state)
 	conf_init(&c[0], "disk", SECRET_AES256, path("aes31"), NULL);
 	load_fails(c, "secret 'disk': key");
 	load_fails(c, "holds 31 bytes, an aes256 key is 32");
+	write_bytes("aes33", key, 33);
+	conf_init(&c[0], "disk", SECRET_AES256, path("aes33"), NULL);
+	load_fails(c, "holds more than 32 bytes");
+	/* Read from the file that passed the key-file rule: one others can read is refused. */
+	assert_int_equal(chmod(path("aes"), 0644), 0);
+	conf_init(&c[0], "disk", SECRET_AES256, path("aes"), NULL);
+	load_fails(c, "secret 'disk': key ");
+	load_fails(c, "other users can read or change it");
+	assert_int_equal(chmod(path("aes"), 0600), 0);
 	conf_init(&c[0], "disk", SECRET_AES256, path("missing"), NULL);
 	load_fails(c, "No such file");
 	conf_init(&c[0], "sig", SECRET_RSA, path("k.pem"), path("other.crt"));
