@@ -3,11 +3,14 @@
 # clean copy of the sources, lintian clean at warning level), installed with
 # dpkg into a throwaway root and used there as an operator would:
 #  - the root is this machine's own file system under an overlay (writes go
-#    to a tmpfs), in a mount namespace of this test: dpkg -i runs the real
-#    maintainer scripts and changes nothing outside;
+#    to a tmpfs, and /run is a tmpfs of its own), in a mount namespace of
+#    this test: dpkg -i runs the real maintainer scripts and changes
+#    nothing outside;
 #  - the packages' contents: tpm-verifier without ESYS, every file where the
 #    units and man pages say; postinst made the user tpm-verifier and the
 #    directories with their owners and modes; neither service was enabled;
+#    a login account named tpm-verifier is refused; an operator's mode of
+#    /etc/tpm-attest survives a reinstall;
 #  - a PKI made with the installed mkpki.sh (the verifier named by --san, the
 #    identity the attestor answers), keys root:tpm-verifier and
 #    root:tss 0640 as the man pages say; configurations made from the
@@ -79,11 +82,25 @@ mount -t overlay overlay -o "lowerdir=/,upperdir=$WORK/ovl/upper,workdir=$WORK/o
 	fail "cannot mount an overlay root"
 mount --bind /dev "$R/dev"
 mount -t proc proc "$R/proc"
+# A /run of its own: a maintainer script's systemctl must not reach this
+# machine's systemd through /run/systemd.
+mount -t tmpfs tmpfs "$R/run"
 in_root() { chroot "$R" "$@"; }
 in_root test ! -e /usr/bin/tpm-verifier || fail "tpm-verifier is installed on this machine already"
 in_root getent passwd tpm-verifier >/dev/null && fail "this machine has a tpm-verifier user already"
 mkdir -p "$R/tmp/debs"
 cp "$VDEB" "$ADEB" "$R/tmp/debs/"
+
+# A login account that happens to be called tpm-verifier is not taken for ours.
+in_root useradd -M -u 1500 -s /bin/sh tpm-verifier
+rc=0
+in_root dpkg -i /tmp/debs/"$(basename "$VDEB")" >"$WORK/dpkg-user.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q "the user tpm-verifier exists and is not a system user (uid 1500)" "$WORK/dpkg-user.log" ||
+	fail "postinst with a login account tpm-verifier: exit $rc: $(tail -n 5 "$WORK/dpkg-user.log")"
+in_root test ! -e /var/lib/tpm-verifier || fail "postinst made the state directory for the login account"
+in_root userdel tpm-verifier
+ok "postinst refuses a login account named tpm-verifier (uid 1500) and makes nothing for it"
+
 in_root dpkg -i /tmp/debs/"$(basename "$VDEB")" /tmp/debs/"$(basename "$ADEB")" >"$WORK/dpkg-i.log" 2>&1 ||
 	fail "dpkg -i: $(tail -n 20 "$WORK/dpkg-i.log")"
 [ ! -e /usr/bin/tpm-verifier ] || fail "the install reached this machine's /usr/bin"
@@ -101,6 +118,12 @@ if ls "$R"/etc/systemd/system/*/tpm-*.service >/dev/null 2>&1; then
 	fail "a service was enabled on install: $(ls "$R"/etc/systemd/system/*/tpm-*.service)"
 fi
 in_root man -w tpm-verifier >/dev/null && in_root man -w tpm-attestor >/dev/null || fail "man cannot find the pages"
+# An operator's own mode of /etc/tpm-attest outlives a reinstall.
+chmod 0750 "$R/etc/tpm-attest"
+in_root dpkg -i /tmp/debs/"$(basename "$VDEB")" /tmp/debs/"$(basename "$ADEB")" >"$WORK/dpkg-again.log" 2>&1 ||
+	fail "dpkg -i again: $(tail -n 20 "$WORK/dpkg-again.log")"
+[ "$(owner_mode /etc/tpm-attest)" = "root:root 750" ] || fail "reinstall reset /etc/tpm-attest: $(owner_mode /etc/tpm-attest)"
+chmod 0755 "$R/etc/tpm-attest"
 ok "postinst: user tpm-verifier, /var/lib/tpm-verifier and /var/lib/tpm-attest 0700 with their owners; nothing enabled; man pages found"
 
 # An operator's setup, from the installed files.
