@@ -5,11 +5,13 @@
 #   certs/mkpki.sh [--force] [--san ROLE=NAME]... DIR
 #
 # --san verifier=verifier.example.org (or attestor=host1.example.org, or an IP
-# address) makes NAME the first subjectAltName of that role's certificate:
+# address) makes NAME the only subjectAltName of that role's certificate:
 # the TLS identity the other side sees (an attestor's verifier_identity, the
 # verifier's enrolment binding) and the name a client dialling NAME checks,
-# so that two real hosts need no server_name. The role's own name,
-# localhost and 127.0.0.1 follow it.
+# so that two real hosts need no server_name. With any --san the PKI is one
+# for real hosts: only the CA and the verifier's and attestor's pairs (and
+# attestor2's when it has a --san), none of the test material below; a
+# role without --san keeps its demo names.
 #
 # DIR receives:
 #   ca.pem, ca.key               the demo CA both sides trust
@@ -44,8 +46,13 @@ if [ $# -ne 1 ] || [ -z "$1" ]; then usage; fi
 dir=$1
 command -v openssl >/dev/null 2>&1 || { echo "mkpki: openssl not found" >&2; exit 1; }
 
-outputs=(ca.pem ca.key verifier.pem verifier.key attestor.pem attestor.key attestor2.pem attestor2.key
-	other-ca.pem other-ca.key rogue.pem rogue.key)
+if [ ${#san[@]} -eq 0 ]; then
+	outputs=(ca.pem ca.key verifier.pem verifier.key attestor.pem attestor.key attestor2.pem attestor2.key
+		other-ca.pem other-ca.key rogue.pem rogue.key)
+else
+	outputs=(ca.pem ca.key verifier.pem verifier.key attestor.pem attestor.key)
+	[ -z "${san[attestor2]:-}" ] || outputs+=(attestor2.pem attestor2.key)
+fi
 mkdir -p "$dir"
 if [ "$force" -eq 0 ]; then
 	for f in "${outputs[@]}"; do
@@ -85,7 +92,7 @@ mkleaf() { # NAME CN CA
 		first=DNS:${san[$1]}
 		# an address (IPv4 or IPv6) is an IP entry
 		[[ ${san[$1]} =~ ^[0-9.]+$|: ]] && first=IP:${san[$1]}
-		alt="$first,$alt"
+		alt=$first
 		cn=${san[$1]}
 	fi
 	newkey "$tmp/$name.key"
@@ -106,11 +113,13 @@ EOF
 }
 
 mkca ca "attest demo CA"
-mkca other-ca "unrelated CA"
 mkleaf verifier verifier ca
 mkleaf attestor attestor ca
-mkleaf attestor2 attestor2 ca
-mkleaf rogue attestor other-ca
+if [[ " ${outputs[*]} " == *" attestor2.pem "* ]]; then mkleaf attestor2 attestor2 ca; fi
+if [[ " ${outputs[*]} " == *" rogue.pem "* ]]; then
+	mkca other-ca "unrelated CA"
+	mkleaf rogue attestor other-ca
+fi
 
 for f in "${outputs[@]}"; do
 	case $f in

@@ -134,6 +134,11 @@ E=$R/etc/tpm-attest
 # identity the attestor answers.
 in_root bash /usr/share/doc/tpm-verifier/examples/mkpki.sh --san verifier=verifier.example.org /etc/tpm-attest/pki \
 	>/dev/null || fail "installed mkpki.sh"
+san=$(openssl x509 -in "$R/etc/tpm-attest/pki/verifier.pem" -noout -ext subjectAltName | tail -n 1 | tr -d ' ')
+[ "$san" = "DNS:verifier.example.org" ] || fail "mkpki --san: the verifier's names are '$san'"
+for f in attestor2.key other-ca.key rogue.key; do
+	[ ! -e "$R/etc/tpm-attest/pki/$f" ] || fail "mkpki --san left the test material $f"
+done
 in_root chown root:tpm-verifier /etc/tpm-attest/pki/verifier.key
 in_root chown root:tss /etc/tpm-attest/pki/attestor.key
 chmod 0640 "$E/pki/verifier.key" "$E/pki/attestor.key"
