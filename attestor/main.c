@@ -16,6 +16,7 @@
 #include "crypto.h"
 #include "driver.h"
 #include "harden.h"
+#include "filerule.h"
 #include "keyfile.h"
 #include "log.h"
 #include "strsafe.h"
@@ -184,8 +185,15 @@ static int serve_main(int argc, char **argv)
 	}
 	if (load_config(path, &cfg) != 0)
 		return 2;
-	/* Before the TPM is opened: a refused key costs no TPM object. */
-	if (!cfg.tls.insecure && keyfile_check("TLS key", cfg.tls.key) != 0) {
+	/* Before the TPM is opened: a refused key costs no TPM object. The
+	 * files trusted (common/filerule.h): whoever could change the config
+	 * or the CA decides whom this attestor answers; the state directory
+	 * holds the AK and the sealed secrets. */
+	if ((!cfg.tls.insecure && keyfile_check("TLS key", cfg.tls.key) != 0) ||
+	    filerule_anchor("configuration", path) != 0 ||
+	    (cfg.tls.ca[0] && filerule_anchor("TLS CA", cfg.tls.ca) != 0) ||
+	    (cfg.tls.cert[0] && filerule_anchor("TLS certificate", cfg.tls.cert) != 0) ||
+	    filerule_dir("state_dir", cfg.state_dir) != 0) {
 		fprintf(stderr, "attestor: %s\n", err_detail());
 		return 2;
 	}

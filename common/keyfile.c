@@ -12,29 +12,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "filerule.h"
 #include "keyfile.h"
 
 #define KEYFILE_MAX_GROUPS 256
-
-static void user_name(uid_t uid, char *out, size_t len)
-{
-	const struct passwd *pw = getpwuid(uid);
-
-	if (pw)
-		snprintf(out, len, "%s", pw->pw_name);
-	else
-		snprintf(out, len, "%u", (unsigned)uid);
-}
-
-static void group_name(gid_t gid, char *out, size_t len)
-{
-	const struct group *gr = getgrgid(gid);
-
-	if (gr)
-		snprintf(out, len, "%s", gr->gr_name);
-	else
-		snprintf(out, len, "%u", (unsigned)gid);
-}
 
 /* Whether this process is in group gid (effective or supplementary). */
 static int in_group(gid_t gid)
@@ -75,9 +56,9 @@ static int keyfile_refuse(const char *what, const char *path, const struct stat 
 {
 	char owner[64], group[64], mine[64], want[1024];
 
-	group_name(getegid(), mine, sizeof(mine));
-	user_name(st->st_uid, owner, sizeof(owner));
-	group_name(st->st_gid, group, sizeof(group));
+	filerule_group_name(getegid(), mine, sizeof(mine));
+	filerule_user_name(st->st_uid, owner, sizeof(owner));
+	filerule_group_name(st->st_gid, group, sizeof(group));
 	snprintf(want, sizeof(want), "%s%s%smake it root:%s 0640 (chown root:%s %s; chmod 0640 %s)",
 		 acl ? "remove the ACL (setfacl -b " : "", acl ? path : "", acl ? "), then " : "", mine, mine, path,
 		 path);
@@ -106,10 +87,10 @@ int keyfile_open(const char *what, const char *path, int *out)
 		if (S_ISREG(st.st_mode) &&
 		    (why = keyfile_rule(&st, getxattr(path, "system.posix_acl_access", NULL, 0) >= 0)))
 			return keyfile_refuse(what, path, &st, why, strstr(why, "ACL") != NULL);
-		group_name(getegid(), mine, sizeof(mine));
-		user_name(st.st_uid, owner, sizeof(owner));
-		group_name(st.st_gid, group, sizeof(group));
-		user_name(geteuid(), me, sizeof(me));
+		filerule_group_name(getegid(), mine, sizeof(mine));
+		filerule_user_name(st.st_uid, owner, sizeof(owner));
+		filerule_group_name(st.st_gid, group, sizeof(group));
+		filerule_user_name(geteuid(), me, sizeof(me));
 		return err_set(AERR_CONFIG, "%s %s is %s:%s %04o and this program runs as %s: %s; make it root:%s 0640 "
 			       "(chown root:%s %s; chmod 0640 %s)", what, path, owner, group,
 			       (unsigned)(st.st_mode & 07777), me, strerror(e), mine, mine, path, path);
@@ -124,6 +105,12 @@ int keyfile_open(const char *what, const char *path, int *out)
 	if ((why = keyfile_rule(&st, acl))) {
 		close(fd);
 		return keyfile_refuse(what, path, &st, why, acl);
+	}
+	/* Whoever could write a directory above it could put another key in
+	 * its place for the next start. */
+	if ((e = filerule_parents(what, path)) != 0) {
+		close(fd);
+		return e;
 	}
 	*out = fd;
 	return 0;

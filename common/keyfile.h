@@ -4,9 +4,11 @@
  * but a clear message. The rule, as sshd's StrictModes: owned by root or by
  * this program's user; readable by no other user, and by a group only when
  * it is one of this program's groups; writable by the owner alone; no
- * POSIX ACL beyond the mode bits; and readable by this program. Every refusal names the file, its owner, group
- * and mode, and the owner and mode to give it (root:GROUP 0640, GROUP this
- * program's group: "root:tss 0640" for the attestor as its unit runs it). */
+ * POSIX ACL beyond the mode bits; in directories only root and this
+ * program's user can change (common/filerule.h); and readable by this
+ * program. Every refusal names the file, its owner, group and mode, and the
+ * owner and mode to give it (root:GROUP 0640, GROUP this program's group:
+ * "root:tss 0640" for the attestor as its unit runs it). */
 #ifndef ATTEST_KEYFILE_H
 #define ATTEST_KEYFILE_H
 

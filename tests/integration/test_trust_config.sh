@@ -12,6 +12,8 @@
 #    require_ima = false, ima_policy without PCR 10 quoted: a policy the
 #    attestor switches off by sending no log
 #  item 17: [policy] firmware_version that is not a number
+#  #14: files that decide what passes (ek_roots, a boot policy, the hook's
+#    directory) that someone other than root and the verifier could change
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need openssl
 [ -x "$BUILD_DIR/verifier" ] || fail "verifier not built"
@@ -101,3 +103,28 @@ starts_not firmware-not-a-number "" "$REF
 firmware_version = 2019-10-23" "" "policy firmware_version '2019-10-23' is not a number (0x-hex or decimal)"
 starts firmware-listed "" "$REF
 firmware_version = 0x2019102300163636, 1"
+
+# Files that decide what passes (issue #14, common/filerule.h): an ek_roots
+# directory its group could change, a boot policy other users could, a hook
+# program in a directory others could write. Each is refused naming it;
+# with the mode put right the same configuration starts.
+chmod 0775 "$WORK/roots"
+starts_not ek-roots-group-writable "" "$REF" "" "ek_roots $WORK/roots is "
+grep -q "0775: its group can change it, and whoever can decides what it says" "$WORK/ek-roots-group-writable.err" ||
+	fail "ek_roots: $(cat "$WORK/ek-roots-group-writable.err")"
+chmod 0755 "$WORK/roots"
+chmod 0646 "$WORK/boot.json"
+starts_not boot-policy-writable "boot_policy = $WORK/boot.json" "$REF" "" \
+	"boot_policy $WORK/boot.json is $(id -un):$(id -gn) 0646: other users can change it"
+chmod 0644 "$WORK/boot.json"
+mkdir -p "$WORK/hooks"
+printf '#!/bin/sh\ncat >/dev/null\n' >"$WORK/hooks/on-change"
+chmod 0755 "$WORK/hooks/on-change"
+chmod 0777 "$WORK/hooks"
+starts_not hook-dir-writable "state_dir = $WORK/state
+hook = $WORK/hooks/on-change --json" "$REF" "" "hook $WORK/hooks/on-change: directory $WORK/hooks is "
+chmod 0755 "$WORK/hooks"
+starts trusted-files-kept "pcrs = sha256:0-7
+boot_policy = $WORK/boot.json
+state_dir = $WORK/state
+hook = $WORK/hooks/on-change --json" "$REF"

@@ -10,9 +10,11 @@
 # It serves in pull mode; `verifier attest` requires both logs and passes.
 # The same attestor without the unit's capability fails on the logs
 # (Permission denied): the capability is what makes it work. Its key at 0644,
-# or root:root 0600 without the capability, stops it at start with exit 2 and a message naming the
-# owner and mode to give it, before it opens the TPM (its TCTI points at a
-# port where nothing listens, which would fail otherwise). With the key right,
+# or root:root 0600 without the capability, a configuration its group could
+# change, or a world-writable directory above its key, stops it at start
+# with exit 2 and a message naming the owner and mode to give it, before it
+# opens the TPM (its TCTI points at a port where nothing listens, which
+# would fail otherwise). With the key right,
 # that TCTI failure names the TCTI and hints at swtpm.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend setpriv getent
@@ -140,10 +142,26 @@ key_refused 0644 "root:$U_GROUP" "other users can read" "${AS_UNIT[@]}"
 # Unreadable to the user: root:root 0600 without a capability (the unit's
 # CAP_DAC_READ_SEARCH would read it, and the rule then lets it pass).
 key_refused 0600 root:root "runs as $U_USER: Permission denied" "${NO_CAPS[@]}"
-# With the key right, it gets as far as the TPM: the failure names the TCTI
-# and says what to look at.
 chown "root:$U_GROUP" "$E/attestor.key"
 chmod 0640 "$E/attestor.key"
+# The files it trusts (common/filerule.h), also before the TPM: a
+# configuration its group could change, a directory others could write
+# (they could swap the key or the CA in it).
+trust_refused() { # WANT
+	rc=0
+	"${AS_UNIT[@]}" "$BUILD_DIR/attestor" --config "$E/attestor.conf" >"$WORK/trust.out" 2>&1 || rc=$?
+	[ "$rc" -eq 2 ] && grep -q "$1" "$WORK/trust.out" || fail "exit $rc, want 2 with '$1': $(cat "$WORK/trust.out")"
+	if grep -qi "tcti\|tpm" "$WORK/trust.out"; then fail "the TPM was opened: $(cat "$WORK/trust.out")"; fi
+	ok "refused before the TPM: $(cat "$WORK/trust.out")"
+}
+chmod 0664 "$E/attestor.conf"
+trust_refused "configuration $E/attestor.conf is root:[a-z]* 0664: its group can change it"
+chmod 0644 "$E/attestor.conf"
+chmod 0777 "$E"
+trust_refused "TLS key $E/attestor.key: directory $E is root:root 0777: other users can change it"
+chmod 0755 "$E"
+# With the key right, it gets as far as the TPM: the failure names the TCTI
+# and says what to look at.
 rc=0
 "${AS_UNIT[@]}" "$BUILD_DIR/attestor" --config "$E/attestor.conf" >"$WORK/tcti.out" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] || fail "no TPM at the TCTI: exit $rc: $(cat "$WORK/tcti.out")"

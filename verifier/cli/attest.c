@@ -151,7 +151,7 @@ int attest_main(int argc, char **argv)
 		fprintf(stderr, "verifier: %s: attest needs mode = pull\n", a.config);
 		goto out;
 	}
-	if (cli_check_keys(cfg) != 0)
+	if (cli_check_files(cfg, a.config) != 0)
 		goto out;
 	rpc_global_init();
 	rpc_up = 1;

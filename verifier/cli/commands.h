@@ -24,10 +24,12 @@
 int attest_main(int argc, char **argv);
 /* serve.c: the push service, or the pull serve loop over `targets`. */
 int serve_main(int argc, char **argv);
-/* keys.c: the TLS key and the secrets' key files of a verifier about to
- * serve or attest pass common/keyfile.h's rule (0, or prints why not). */
+/* files.c: the TLS key and the secrets' key files of a verifier about to
+ * serve or attest pass common/keyfile.h's rule, and the files it trusts
+ * (config, the CA, ek_roots, platform_ca, policies, the hook, the state
+ * directory's parents) common/filerule.h's (0, or prints why not). */
 struct verifier_config;
-int cli_check_keys(const struct verifier_config *cfg);
+int cli_check_files(const struct verifier_config *cfg, const char *config);
 /* eventlog.c: a TCG boot event log as YAML (tpm2_eventlog's layout) or JSON. */
 int eventlog_main(int argc, char **argv);
 

@@ -36,7 +36,7 @@ int serve_main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	log_set_level((enum log_level)cfg->log_level);
-	if (cli_check_keys(cfg) != 0)
+	if (cli_check_files(cfg, config) != 0)
 		goto out;
 	if (cfg->mode == CONFIG_MODE_PULL && cfg->ntargets == 0) {
 		fprintf(stderr, "verifier: %s: serve in pull mode needs targets = HOST:PORT, ...\n", config);
