@@ -273,24 +273,14 @@ static int validate_secret_reference(struct parse *p, const struct secret_conf *
 	if (!c->policy.n && !c->boot_policy && !c->ima_policy)
 		return err_set(AERR_CONFIG, "%s: [secret %s]: secrets go only to nodes that pass against a reference, "
 			       "and there is none ([policy] PCR values, boot_policy or ima_policy)", p->l.path, sc->name);
-	if (sc->values.n)
-		return 0;
-	for (uint32_t b = 0; b < sel->count; b++)
-		for (uint32_t i = 0; i < PCRSEL_NUM_PCRS; i++) {
-			const TPMS_PCR_SELECTION *ps = &sel->pcrSelections[b];
-			int pinned = 0;
+	TPMI_ALG_HASH alg;
+	uint32_t i;
 
-			if (!(ps->pcrSelect[i / 8] & (1u << (i % 8))))
-				continue;
-			for (size_t e = 0; e < c->policy.n && !pinned; e++)
-				pinned = c->policy.e[e].alg == ps->hash && c->policy.e[e].index == i;
-			if (!pinned)
-				return err_set(AERR_CONFIG, "%s: [secret %s] has no PCR values of its own, and [policy] does "
-					       "not fix PCR %u bank %s of its selection: give the secret its values "
-					       "(%s.%u = ...) or fix them in [policy]", p->l.path, sc->name, i,
-					       crypto_alg_name(ps->hash), crypto_alg_name(ps->hash), i);
-		}
-	return 0;
+	if (sc->values.n || policy_pins(&c->policy, sel, &alg, &i))
+		return 0;
+	return err_set(AERR_CONFIG, "%s: [secret %s] has no PCR values of its own, and [policy] does not fix PCR %u "
+		       "bank %s of its selection: give the secret its values (%s.%u = ...) or fix them in [policy]",
+		       p->l.path, sc->name, i, crypto_alg_name(alg), crypto_alg_name(alg), i);
 }
 
 /* Selecting by an operator's names and groups needs the store that holds them. */

@@ -43,6 +43,10 @@ static const struct subcommand {
 	{ "rejected", nodes_rejected_main, CLI_REJECTED_USAGE,
 	  "peers refused before they proved any node's TPM, per TLS identity: how often,\n"
 	  "when last, why, and the EK they presented" },
+	{ "policy", policy_main, CLI_POLICY_USAGE,
+	  "named policies in the database, each change a new version: what a node is judged\n"
+	  "by (PCR values, a boot policy, an IMA policy, the logs required), assigned to a\n"
+	  "node or a group; nodes without one are judged by the config file's" },
 	{ "help", help_main, "help", "show this help" },
 };
 

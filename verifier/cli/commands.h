@@ -19,7 +19,16 @@
 	"         [--group G]... [--no-groups] (--ek-pub FILE | EK_HASH | NODE)"
 #define CLI_REMOVE_USAGE "remove --config FILE NODE"
 #define CLI_REJECTED_USAGE "rejected --config FILE [--json | --clear]"
+#define CLI_POLICY_USAGE                                                              \
+	"policy create|update --config FILE NAME --file POLICY.json\n"                   \
+	"         policy show --config FILE [--version N] [--json] NAME\n"                 \
+	"         policy list --config FILE [--json]\n"                                    \
+	"         policy delete --config FILE NAME\n"                                      \
+	"         policy assign --config FILE NAME (--node NODE | --group G)\n"            \
+	"         policy unassign --config FILE (--node NODE | --group G)"
 
+/* policy.c: named policies in the store (policy/named.h) and their assignment. */
+int policy_main(int argc, char **argv);
 /* attest.c: one pull-mode check of a target, each step and the verdict. */
 int attest_main(int argc, char **argv);
 /* serve.c: the push service, or the pull serve loop over `targets`. */

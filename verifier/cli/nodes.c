@@ -30,6 +30,9 @@ int nodes_open(int argc, char **argv, int want_node, const char *usage, struct s
 		{ "no-groups", no_argument, NULL, 'G' },
 		{ "ek-pub", required_argument, NULL, 'e' },
 		{ "clear", no_argument, NULL, 'C' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "node", required_argument, NULL, 'N' },
+		{ "version", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -40,7 +43,7 @@ int nodes_open(int argc, char **argv, int want_node, const char *usage, struct s
 	*st = NULL;
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:jn:i:g:t:Ge:Ch", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:jn:i:g:t:Ge:Cf:N:V:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
 		case 'j': a->json = 1; break;
@@ -58,6 +61,19 @@ int nodes_open(int argc, char **argv, int want_node, const char *usage, struct s
 		case 'G': a->set_groups = 1; break;
 		case 'e': a->ek_pub = optarg; break;
 		case 'C': a->clear = 1; break;
+		case 'f': a->file = optarg; break;
+		case 'N': a->node_opt = optarg; break;
+		case 'V': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (!*optarg || *end || v == 0 || v > UINT32_MAX) {
+				fprintf(stderr, "verifier: --version %s: a policy version is a number from 1\n", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			a->version = (uint32_t)v;
+			break;
+		}
 		case 'h': printf("usage: verifier %s\n", usage); return NODES_HELPED;
 		default: goto usage;
 		}

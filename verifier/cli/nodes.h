@@ -1,5 +1,5 @@
 /* What the commands on the nodes (nodes.c: enroll, remove, rejected;
- * status.c: list, status) share: their options, the config and store they
+ * status.c: list, status; policy.c: policy) share: their options, the config and store they
  * open, and how they show times and what peers claimed. */
 #ifndef VERIFIER_CLI_NODES_H
 #define VERIFIER_CLI_NODES_H
@@ -17,6 +17,9 @@ struct nodes_args {
 	const char *node;             /* the positional argument */
 	int json;
 	int clear;                    /* rejected --clear */
+	const char *file;             /* policy create/update --file */
+	const char *node_opt;         /* policy assign/unassign --node */
+	uint32_t version;             /* policy show --version (0: latest) */
 	const char *name;
 	const char *identity;
 	const char *target;           /* in its one spelling (target_canonical), into target_buf */

@@ -13,6 +13,7 @@
 #include "hex.h"
 #include "jsonout.h"
 #include "pcrsel.h"
+#include "policy/named.h"
 
 static void print_node_json(const struct store_node *n)
 {
@@ -357,9 +358,41 @@ static void print_quoted_json(const char *quoted)
 /* The reference the node is judged by: [policy], boot_policy, ima_policy,
  * and the secrets it would receive. Each [policy] value is marked against
  * the last quote's (the cause of most failures, side by side). */
-static void print_policy(const struct verifier_config *cfg, const char *config, const struct store_node *n,
-			 const struct store_node_history *h, int json)
+/* The reference node n is judged by (record/reference.h's rule): its
+ * named policy, parsed as the service parses it, or the config file's.
+ * *named NULL for the config file's; *why says when the named one cannot
+ * be applied (the node fails its next quote with that). */
+struct node_reference {
+	char name[STORE_NAME_MAX + 1], via[STORE_NAME_MAX + 8];
+	uint32_t version;
+	struct named_policy *named;
+	char why[300];
+};
+
+static void node_reference(struct store *st, const struct verifier_config *cfg, const struct store_node *n,
+			   struct node_reference *ref)
 {
+	struct named_policy_limits lim = { .pcrs = &cfg->pcrs, .eventlog_pcrs = cfg->eventlog_pcrs };
+	struct store_policy sp;
+
+	int r;
+
+	memset(ref, 0, sizeof(*ref));
+	if ((r = store_policy_of(st, n->id, ref->name, ref->via, &ref->version)) == 0 && ref->name[0] &&
+	    (r = store_policy_get(st, ref->name, ref->version, &sp)) == 0) {
+		r = named_policy_parse(ref->name, ref->version, sp.body, sp.body_len, &lim, &ref->named);
+		free(sp.body);
+	}
+	if (r != 0)
+		snprintf(ref->why, sizeof(ref->why), "%s", err_detail());
+}
+
+static void print_policy(const struct verifier_config *cfg, const char *config, const struct store_node *n,
+			 const struct store_node_history *h, const struct node_reference *ref, int json)
+{
+	const struct policy *pol = ref->named ? &ref->named->pcr : &cfg->policy;
+	const char *boot = ref->named ? (ref->named->boot ? "(in the policy)" : NULL) : cfg->boot_policy;
+	const char *ima = ref->named ? (ref->named->ima ? "(in the policy)" : NULL) : cfg->ima_policy;
 	const struct secret_conf *sec[SECRET_MAX_PER_HOST];
 	size_t nsec = node_secrets(cfg, n, sec, SECRET_MAX_PER_HOST);
 	char sel[256] = "", want[2 * CRYPTO_MAX_DIGEST + 1], have[2 * CRYPTO_MAX_DIGEST + 1], key[32];
@@ -369,12 +402,23 @@ static void print_policy(const struct verifier_config *cfg, const char *config, 
 	if (json) {
 		printf(", \"policy\": {\"config\": ");
 		jsonout_str(stdout, config);
+		printf(", \"name\": ");
+		jsonout_str(stdout, ref->name[0] ? ref->name : "config");
+		printf(", \"version\": %u, \"via\": ", ref->name[0] ? ref->version : 0);
+		jsonout_str(stdout, ref->via);
+		printf(", \"broken\": ");
+		jsonout_str(stdout, ref->why);
 		printf(", \"pcrs\": \"%s\", \"values\": {", sel);
+	} else if (ref->why[0]) {
+		printf("policy    %s%s%s: cannot be applied, the next quote fails: %s\n", ref->name[0] ? ref->name : "?",
+		       ref->via[0] ? " by " : "", ref->via, ref->why);
+	} else if (ref->named) {
+		printf("policy    %s version %u (by %s): quotes %s\n", ref->name, ref->version, ref->via, sel);
 	} else {
 		printf("policy    %s: quotes %s\n", config, sel);
 	}
-	for (size_t i = 0; i < cfg->policy.n; i++) {
-		const struct policy_entry *e = &cfg->policy.e[i];
+	for (size_t i = 0; i < pol->n && !ref->why[0]; i++) {
+		const struct policy_entry *e = &pol->e[i];
 		int quoted;
 
 		snprintf(key, sizeof(key), "%s.%u", crypto_alg_name(e->alg), e->index);
@@ -388,26 +432,28 @@ static void print_policy(const struct verifier_config *cfg, const char *config, 
 	}
 	if (json) {
 		printf("}, \"firmware_versions\": [");
-		for (size_t i = 0; i < cfg->policy.nfirmware; i++)
-			printf("%s%llu", i ? ", " : "", (unsigned long long)cfg->policy.firmware[i]);
+		for (size_t i = 0; i < pol->nfirmware; i++)
+			printf("%s%llu", i ? ", " : "", (unsigned long long)pol->firmware[i]);
 		printf("], \"boot_policy\": ");
-		jsonout_str(stdout, cfg->boot_policy ? cfg->boot_policy : "");
+		jsonout_str(stdout, boot ? boot : "");
 		printf(", \"ima_policy\": ");
-		jsonout_str(stdout, cfg->ima_policy ? cfg->ima_policy : "");
+		jsonout_str(stdout, ima ? ima : "");
 		printf("}, \"secrets\": [");
 		for (size_t i = 0; i < nsec; i++)
 			printf("%s\"%s\"", i ? ", " : "", sec[i]->name);
 		printf("]");
 		return;
 	}
-	for (size_t i = 0; i < cfg->policy.nfirmware; i++)
-		printf("          firmware_version 0x%016llx\n", (unsigned long long)cfg->policy.firmware[i]);
-	if (cfg->boot_policy)
-		printf("          boot_policy %s\n", cfg->boot_policy);
-	if (cfg->ima_policy)
-		printf("          ima_policy %s\n", cfg->ima_policy);
-	if (!cfg->policy.n && !cfg->boot_policy && !cfg->ima_policy)
-		printf("          no reference: the node can be verified, never passing\n");
+	if (!ref->why[0]) {
+		for (size_t i = 0; i < pol->nfirmware; i++)
+			printf("          firmware_version 0x%016llx\n", (unsigned long long)pol->firmware[i]);
+		if (boot)
+			printf("          boot_policy %s\n", boot);
+		if (ima)
+			printf("          ima_policy %s\n", ima);
+		if (!pol->n && !boot && !ima)
+			printf("          no reference: the node can be verified, never passing\n");
+	}
 	printf("secrets   ");
 	for (size_t i = 0; i < nsec; i++)
 		printf("%s%s (%s)", i ? ", " : "", sec[i]->name, sec[i]->kind == SECRET_RSA ? "rsa" : "aes256");
@@ -499,6 +545,7 @@ int nodes_status_main(int argc, char **argv)
 	struct store *st = NULL;
 	struct store_node n;
 	struct store_node_history *h = NULL;
+	struct node_reference ref;
 	int rc;
 
 	if ((rc = nodes_open(argc, argv, 2, CLI_STATUS_USAGE, &st, &a)) != CLI_EXIT_PASS)
@@ -519,20 +566,22 @@ int nodes_status_main(int argc, char **argv)
 		nodes_close(st, &a);
 		return CLI_EXIT_FAIL;
 	}
+	node_reference(st, a.cfg, &n, &ref);
 	if (a.json) {
 		print_node_json(&n);
 		printf(", \"last_pass_ms\": %lld, \"last_fail_ms\": %lld, \"quoted_at_ms\": %lld, \"quoted_pcrs\": ",
 		       (long long)h->last_pass_ms, (long long)h->last_fail_ms, (long long)h->quoted_at_ms);
 		print_quoted_json(h->quoted_pcrs);
-		print_policy(a.cfg, a.config, &n, h, 1);
+		print_policy(a.cfg, a.config, &n, h, &ref, 1);
 		rc = print_node_claims(st, &n, 1);
 		printf("}\n");
 	} else {
 		print_node_long(&n, h);
 		rc = print_node_claims(st, &n, 0);
-		print_policy(a.cfg, a.config, &n, h, 0);
+		print_policy(a.cfg, a.config, &n, h, &ref, 0);
 	}
 	free(h);
+	named_policy_free(ref.named);
 	if (rc != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		nodes_close(st, &a);

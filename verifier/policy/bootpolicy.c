@@ -82,13 +82,25 @@ int bootpolicy_has_rules(const struct bootpolicy *p)
 
 int bootpolicy_load(const char *path, struct bootpolicy **out)
 {
-	struct bootpolicy *p = NULL;
 	json_object *root = NULL;
-	int r = 0;
+	int r;
 
 	*out = NULL;
 	if ((r = policy_json_load(path, &root)) != 0)
 		return r;
+	r = bootpolicy_from_json(path, root, out);
+	json_object_put(root);
+	return r;
+}
+
+int bootpolicy_from_json(const char *path, struct json_object *root, struct bootpolicy **out)
+{
+	struct bootpolicy *p = NULL;
+	int r = 0;
+
+	*out = NULL;
+	if (!json_object_is_type(root, json_type_object))
+		return err_set(AERR_CONFIG, "%s: a boot policy is a JSON object", path);
 	if (!(p = calloc(1, sizeof(*p)))) {
 		r = err_set(AERR_ALLOC, "boot policy");
 		goto out;
@@ -120,7 +132,6 @@ int bootpolicy_load(const char *path, struct bootpolicy **out)
 	p = NULL;
 out:
 	bootpolicy_free(p);
-	json_object_put(root);
 	return r;
 }
 

@@ -45,6 +45,12 @@ struct bootpolicy;
 
 /* AERR_CONFIG with "FILE: what is wrong". */
 int bootpolicy_load(const char *path, struct bootpolicy **out) ATTEST_WUR;
+
+/* The same from a JSON object already parsed (a stored policy's
+ * "boot_policy"); where names it in messages as FILE does above. root
+ * stays the caller's. */
+struct json_object;
+int bootpolicy_from_json(const char *where, struct json_object *root, struct bootpolicy **out) ATTEST_WUR;
 void bootpolicy_free(struct bootpolicy *p);
 
 /* 1 when p has a rule (secure_boot, digests of a PCR, boot_applications): a

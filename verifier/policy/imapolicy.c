@@ -249,13 +249,25 @@ static int imapolicy_bool(const char *path, const char *key, json_object *val, i
 
 int imapolicy_load(const char *path, struct imapolicy **out)
 {
-	struct imapolicy *p = NULL;
 	json_object *root = NULL;
-	int r = 0;
+	int r;
 
 	*out = NULL;
 	if ((r = policy_json_load(path, &root)) != 0)
 		return r;
+	r = imapolicy_from_json(path, root, out);
+	json_object_put(root);
+	return r;
+}
+
+int imapolicy_from_json(const char *path, struct json_object *root, struct imapolicy **out)
+{
+	struct imapolicy *p = NULL;
+	int r = 0;
+
+	*out = NULL;
+	if (!json_object_is_type(root, json_type_object))
+		return err_set(AERR_CONFIG, "%s: an IMA policy is a JSON object", path);
 	if (!(p = calloc(1, sizeof(*p)))) {
 		r = err_set(AERR_ALLOC, "IMA policy");
 		goto out;
@@ -295,7 +307,6 @@ int imapolicy_load(const char *path, struct imapolicy **out)
 	p = NULL;
 out:
 	imapolicy_free(p);
-	json_object_put(root);
 	return r;
 }
 

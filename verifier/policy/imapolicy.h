@@ -43,6 +43,11 @@ struct imapolicy;
 /* AERR_CONFIG with "FILE: what is wrong" (bad JSON, unknown key, a digest
  * that is not "<alg>:<even-length hex>", a regex that does not compile). */
 int imapolicy_load(const char *path, struct imapolicy **out) ATTEST_WUR;
+
+/* The same from a JSON object already parsed (a stored policy's
+ * "ima_policy"); where names it in messages. root stays the caller's. */
+struct json_object;
+int imapolicy_from_json(const char *where, struct json_object *root, struct imapolicy **out) ATTEST_WUR;
 void imapolicy_free(struct imapolicy *p);
 
 /* Counts of what was loaded (logs, tests). */

@@ -157,3 +157,23 @@ int policy_json_load(const char *path, struct json_object **root)
 	}
 	return 0;
 }
+
+int policy_pins(const struct policy *p, const TPML_PCR_SELECTION *sel, TPMI_ALG_HASH *alg, uint32_t *index)
+{
+	for (uint32_t b = 0; b < sel->count; b++)
+		for (uint32_t i = 0; i < PCRSEL_NUM_PCRS; i++) {
+			const TPMS_PCR_SELECTION *ps = &sel->pcrSelections[b];
+			int pinned = 0;
+
+			if (!(ps->pcrSelect[i / 8] & (1u << (i % 8))))
+				continue;
+			for (size_t e = 0; p && e < p->n && !pinned; e++)
+				pinned = p->e[e].alg == ps->hash && p->e[e].index == i;
+			if (!pinned) {
+				*alg = ps->hash;
+				*index = i;
+				return 0;
+			}
+		}
+	return 1;
+}

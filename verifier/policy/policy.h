@@ -62,6 +62,12 @@ int policy_add(struct policy *p, const char *key, const char *hex) ATTEST_WUR;
  * policy could never be checked: AERR_CONFIG naming the first one outside. */
 int policy_check_selection(const struct policy *p, const TPML_PCR_SELECTION *sel) ATTEST_WUR;
 
+/* Whether p fixes a value for every PCR of sel: 1, or 0 with the first
+ * that it does not in *alg, *index (a secret sealed to the passing quote's
+ * values needs its reference to fix them all, or it would follow whatever
+ * the host shows). */
+int policy_pins(const struct policy *p, const TPML_PCR_SELECTION *sel, TPMI_ALG_HASH *alg, uint32_t *index);
+
 /* Compare the quoted values with the expectations, in insertion order.
  * AERR_PCR_POLICY with detail "PCR <i> bank <alg> ..." for the first PCR that
  * differs or was not quoted (the value expected only in the operator-only

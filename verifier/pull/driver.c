@@ -37,6 +37,7 @@ enum {
 struct pull_driver {
 	const struct verifier_config *cfg;
 	struct verifier_trust trust;
+	struct reference_cache *refs;  /* named policies (record/reference.h); with a store */
 	struct secret_set secrets;
 	struct store *store;          /* NULL without state_dir */
 	struct hook *hook;            /* NULL without hook */
@@ -106,7 +107,10 @@ int pull_open(const struct verifier_config *cfg, const char *target, struct pull
 	d->cfg = cfg;
 	if ((r = trust_load(cfg, &d->trust)) != 0 ||
 	    (r = secret_set_load(cfg->secrets, cfg->nsecrets, &d->secrets)) != 0 ||
-	    (cfg->state_dir && (r = store_open(cfg->state_dir, &d->store)) != 0) ||
+	    (cfg->state_dir && ((r = store_open(cfg->state_dir, &d->store)) != 0 ||
+				(r = reference_cache_new(&(struct named_policy_limits){ .pcrs = &cfg->pcrs,
+											  .eventlog_pcrs = cfg->eventlog_pcrs },
+							 &d->refs)) != 0)) ||
 	    (r = hook_start(cfg->hook, cfg->hook_timeout_ms, &d->hook)) != 0)
 		goto out;
 	d->target = target;
@@ -134,6 +138,7 @@ void pull_close(struct pull_driver *d)
 		return;
 	rpc_channel_close(d->ch);
 	session_free(d->last);
+	reference_cache_free(d->refs); /* after the session, which may hold one of its policies */
 	hook_stop(d->hook);
 	store_close(d->store);
 	trust_free(&d->trust);
@@ -535,7 +540,7 @@ static void pull_run_init(struct run *x, struct pull_driver *d, struct pull_resu
 	x->res = res;
 	x->rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = x->peer, .host = x->host,
 				      .pcrs = &d->cfg->pcrs, .target = d->target, .binds_target = d->binds,
-				      .explicit_enrollment = d->cfg->explicit_enrollment };
+				      .explicit_enrollment = d->cfg->explicit_enrollment, .refs = d->refs };
 }
 
 int pull_attest(struct pull_driver *d, struct pull_result *res)
@@ -601,6 +606,22 @@ void pull_wait(struct pull_driver *d, uint32_t ms, volatile const int *stop)
 	rpc_channel_wait(d->ch, (int)ms, stop);
 }
 
+/* Whether the node of the last session is now judged by another policy
+ * (or version) than that session is: a policy changed or assigned while
+ * serve runs judges the next round, which needs a new session. */
+static int pull_policy_changed(struct pull_driver *d)
+{
+	char name[STORE_NAME_MAX + 1], via[STORE_NAME_MAX + 8];
+	uint32_t version, have;
+	const char *judged = session_reference_name(d->last, &have);
+
+	if (store_policy_of(d->store, d->last_rec.node_id, name, via, &version) != 0)
+		return 1; /* the full exchange says why */
+	if (!name[0])
+		return strcmp(judged, "config") != 0;
+	return strcmp(judged, name) != 0 || version != have;
+}
+
 int pull_requote(struct pull_driver *d, struct pull_result *res)
 {
 	struct run x;
@@ -616,6 +637,12 @@ int pull_requote(struct pull_driver *d, struct pull_result *res)
 		pull_restore(d);
 		if (d->last_rec.node_id != node) {
 			LOG_INFO("target %s answers for another node now: full exchange", d->target);
+			session_free(d->last);
+			d->last = NULL;
+			return pull_attest(d, res);
+		}
+		if (pull_policy_changed(d)) {
+			LOG_INFO("target %s: its node's policy changed: full exchange", d->target);
 			session_free(d->last);
 			d->last = NULL;
 			return pull_attest(d, res);

@@ -577,7 +577,10 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 	if ((r = trust_load(cfg, &p->trust)) != 0 ||
 	    (r = secret_set_load(cfg->secrets, cfg->nsecrets, &p->secrets)) != 0)
 		goto out;
-	if (cfg->state_dir && ((r = store_open(cfg->state_dir, &p->store)) != 0 || (r = preissued_new(&p->next)) != 0))
+	if (cfg->state_dir && ((r = store_open(cfg->state_dir, &p->store)) != 0 || (r = preissued_new(&p->next)) != 0 ||
+			       (r = reference_cache_new(&(struct named_policy_limits){ .pcrs = &cfg->pcrs,
+										 .eventlog_pcrs = cfg->eventlog_pcrs },
+							&p->refs)) != 0))
 		goto out;
 	if ((r = hook_start(cfg->hook, cfg->hook_timeout_ms, &p->hook)) != 0)
 		goto out;
@@ -625,6 +628,8 @@ void push_free(struct push_service *p)
 		if (p->slots[i].s)
 			push_slot_release(p, i);
 	free(p->slots);
+	/* After the sessions, which hold its policies. */
+	reference_cache_free(p->refs);
 	preissued_free(p->next);
 	trust_free(&p->trust);
 	secret_set_free(&p->secrets);

@@ -50,6 +50,7 @@ struct push_entry {
 struct push_service {
 	const struct verifier_config *cfg;
 	struct verifier_trust trust;
+	struct reference_cache *refs;  /* named policies (record/reference.h); with a store */
 	struct secret_set secrets;
 	struct store *store;                      /* NULL without state_dir */
 	struct hook *hook;                        /* NULL without hook */

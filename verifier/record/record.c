@@ -31,6 +31,7 @@ static int record_store_failed(const char *what)
 static int record_prior(struct record_ctx *c, struct session *s, const char *hash, const struct store_prior *sp)
 {
 	struct session_prior prior;
+	int r;
 
 	memset(&prior, 0, sizeof(prior));
 	c->node_id = sp->existed ? sp->id : 0;
@@ -57,7 +58,14 @@ static int record_prior(struct record_ctx *c, struct session *s, const char *has
 			LOG_WARN("node %.16s...: stored IMA state ignored: %s", hash, err_detail());
 		}
 	}
-	return session_set_prior(s, &prior, 1);
+	if ((r = session_set_prior(s, &prior, 1)) != 0)
+		return r;
+	/* The node's own policy or its groups' (a node not known yet has
+	 * neither: the config file's judges it). */
+	if (c->refs && c->store && sp->existed && (r = reference_apply(c->refs, c->store, sp->id, s)) != 0)
+		return r == AERR_STORE ? record_store_failed("looking the node's policy up") : r;
+	snprintf(c->policy, sizeof(c->policy), "%s", session_reference_name(s, &c->policy_version));
+	return 0;
 }
 
 /* A node bound to another TLS identity: the peer may not act for it. */
@@ -266,6 +274,8 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 		sel[0] = '\0';
 	a.pcr_selection = sel[0] ? sel : NULL;
 	a.quoted_pcrs = quoted;
+	a.policy_name = c->policy[0] ? c->policy : NULL;
+	a.policy_version = c->policy_version;
 	r = store_attestation_add(c->store, &a, &id, &change);
 	free(quoted);
 	if (r != 0) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "record/hook.h"
+#include "record/reference.h"
 #include "session/session.h"
 #include "store/store.h"
 
@@ -30,6 +31,8 @@ struct record_ctx {
 	int binds_target;             /* target is one of `targets`: a verdict binds an unbound
 				       * node to it */
 	int explicit_enrollment;      /* unknown nodes are refused, not enrolled */
+	struct reference_cache *refs; /* the named policies (record/reference.h); NULL: the config
+				       * file's judges every node */
 	/* Set by record_lookup (node_id 0: no such node yet). */
 	int64_t node_id;
 	char ek_hash[65];
@@ -38,6 +41,8 @@ struct record_ctx {
 	char name[STORE_NAME_MAX + 1];  /* what an operator assigned it: secrets select by these */
 	size_t ngroups;
 	char groups[STORE_GROUPS_MAX][STORE_NAME_MAX + 1];
+	char policy[STORE_NAME_MAX + 1]; /* the reference the session judges by ("config": the file's) */
+	uint32_t policy_version;
 };
 
 /* The attestor's hostname claim as the verifier keeps and prints it: at most

@@ -175,6 +175,8 @@ void session_free(struct session *s)
 		return;
 	drop_blobs(s);
 	free(s->ek_cert);
+	if (s->ref_release)
+		s->ref_release(s->ref_hold);
 	/* The secrets only: the rest (public keys, PCR values, the IMA replay:
 	 * kilobytes) is not worth wiping on every re-attestation. */
 	wipe_secret(s);
@@ -551,6 +553,10 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	}
 	if (s->nonce.preissued && (quotecheck_preissued(s, &q.clock, now, next), *next != SESSION_NEXT_VERDICT))
 		return not_a_verdict(s); /* the caller asks for a quote with a fresh nonce */
+	if (s->ref_broken[0]) {
+		r = err_set(AERR_PCR_POLICY, "no reference to judge by: %s", s->ref_broken);
+		goto fail;
+	}
 	if (s->p.policy && (r = policy_check(s->p.policy, &q)) != 0)
 		goto fail;
 	if ((r = quotecheck_event_log(s, in, &q)) != 0)
@@ -594,6 +600,21 @@ int session_secrets(struct session *s, const struct secret_def *const *defs, siz
 	if (!(s->blobs = calloc(n, sizeof(*s->blobs))))
 		return err_set(AERR_ALLOC, "secrets");
 	s->nblobs = n;
+	/* A secret sealed to the passing quote's values needs a reference that
+	 * fixes them all: the config file's is checked at load (config.c), a
+	 * named policy here. */
+	for (size_t i = 0; i < n; i++) {
+		const struct secret_conf *c = defs[i]->conf;
+		TPMI_ALG_HASH alg;
+		uint32_t pcr;
+
+		if (!c->values.n && !policy_pins(s->p.policy, c->has_pcrs ? &c->pcrs : &s->p.pcrs, &alg, &pcr))
+			return failed(s, SESSION_STEP_SECRETS,
+				      err_set(AERR_PCR_POLICY, "secret '%s' has no PCR values of its own and policy "
+					      "'%s' does not fix PCR %u bank %s of its selection: not delivered",
+					      c->name, session_reference_name(s, &(uint32_t){ 0 }), pcr,
+					      crypto_alg_name(alg)));
+	}
 	for (size_t i = 0; i < n; i++)
 		if ((r = secret_blob_make(defs[i], &s->ek, &s->p.pcrs, &s->verdict.quoted.pcrs, &s->blobs[i])) != 0)
 			return failed(s, SESSION_STEP_SECRETS, r);
@@ -653,6 +674,35 @@ fail:
 void session_claimed_ek_hash(const struct session *s, char hex[65])
 {
 	memcpy(hex, s->ek_hash[0] ? s->ek_hash : s->ek_claimed, 65);
+}
+
+int session_set_reference(struct session *s, const struct session_reference *ref)
+{
+	/* Before any quote is judged, and once. */
+	if (s->ref_release || s->state >= SESSION_QUOTED) {
+		if (ref->release)
+			ref->release(ref->hold);
+		return err_set(AERR_STATE, "the reference is set once, before the quote");
+	}
+	snprintf(s->ref_name, sizeof(s->ref_name), "%s", ref->name ? ref->name : "");
+	s->ref_version = ref->version;
+	snprintf(s->ref_broken, sizeof(s->ref_broken), "%s", ref->broken ? ref->broken : "");
+	s->ref_release = ref->release;
+	s->ref_hold = ref->hold;
+	s->p.policy = ref->policy;
+	s->p.boot_policy = ref->boot_policy;
+	s->p.ima_policy = ref->ima_policy;
+	s->p.require_event_log = ref->require_event_log || ref->boot_policy;
+	s->p.require_ima = ref->require_ima || ref->ima_policy;
+	s->p.has_reference = (ref->policy && (ref->policy->n || ref->policy->nfirmware)) || ref->boot_policy ||
+			     ref->ima_policy;
+	return 0;
+}
+
+const char *session_reference_name(const struct session *s, uint32_t *version)
+{
+	*version = s->ref_name[0] ? s->ref_version : 0;
+	return s->ref_name[0] ? s->ref_name : "config";
 }
 
 int session_ek_hash(const struct session *s, char hex[65])

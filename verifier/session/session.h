@@ -340,6 +340,31 @@ int session_ek_hash(const struct session *s, char hex[65]) ATTEST_WUR;
  * never a proof. "" when the attempt failed before that. */
 void session_claimed_ek_hash(const struct session *s, char hex[65]);
 
+/* The reference a node is judged by when it is not the config file's (a
+ * named policy of the store, policy/named.h), set once its node is known
+ * and before its quote: session_set_reference replaces the params' policy,
+ * boot and IMA policies and the logs required. broken non-NULL: no
+ * reference can be applied (its groups assign two policies, the stored one
+ * no longer fits the configuration): every quote then fails, after its
+ * proof, with that reason. The session calls release(hold) when it is
+ * freed; the pointers stay valid until then. */
+struct session_reference {
+	const char *name;                    /* at most 64 characters */
+	uint32_t version;
+	const struct policy *policy;
+	const struct bootpolicy *boot_policy;
+	const struct imapolicy *ima_policy;
+	int require_event_log, require_ima;
+	const char *broken;
+	void (*release)(void *hold);
+	void *hold;
+};
+int session_set_reference(struct session *s, const struct session_reference *ref) ATTEST_WUR;
+
+/* The name and version of the reference the session judges by: "config"
+ * and 0 for the config file's. */
+const char *session_reference_name(const struct session *s, uint32_t *version);
+
 /* The last failure (code, step, reason) or the last pass. */
 const struct session_verdict *session_last_verdict(const struct session *s);
 

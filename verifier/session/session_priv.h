@@ -30,6 +30,11 @@ struct session {
 	TPMT_PUBLIC ek;
 	char ek_hash[65];              /* tpmpub_identity of ek, from the endorsement on */
 	char ek_claimed[65];           /* the same of the EK the peer sent, once parsed: a claim */
+	char ref_name[65];             /* session_set_reference ("" = the config file's) */
+	uint32_t ref_version;
+	char ref_broken[300];          /* "" unless the reference cannot be applied */
+	void (*ref_release)(void *hold);
+	void *ref_hold;
 	int ek_has_cert;
 	uint8_t *ek_cert;              /* a copy of its certificate, for the node's record once proven */
 	size_t ek_cert_len;

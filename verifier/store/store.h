@@ -109,6 +109,9 @@ struct store_attestation {
 	const char *target;              /* pull: the HOST:PORT it was attested at; a node bound to
 					  * another one takes no verdict (AERR_IDENTITY) */
 	int binds_target;                /* target binds an unbound node to it when no node has it */
+	const char *policy_name;         /* the reference it was judged by ("config": the config
+					  * file's); NULL: none (a missed window) */
+	uint32_t policy_version;         /* of a named policy; 0 for the config file's */
 };
 
 struct store_node {
@@ -256,5 +259,49 @@ int store_rejected_list(struct store *st, int (*fn)(const struct store_rejected 
 /* Forget every rejected attempt (an operator has looked at them): *n (may
  * be NULL) receives how many identities' rows went. */
 int store_rejected_clear(struct store *st, uint64_t *n) ATTEST_WUR;
+
+/* ---- named policies (policy/named.h): versioned JSON documents. The
+ * store keeps the text; the caller checked it (named_policy_parse). */
+
+struct store_policy {
+	char name[STORE_NAME_MAX + 1];
+	uint32_t version;
+	int64_t created_ms;
+	char *body;                      /* store_policy_get: malloc'd JSON, NUL-terminated; free() */
+	size_t body_len;
+	uint64_t nodes, groups;          /* store_policy_list: how many it is assigned to */
+};
+
+/* A new version of policy name: create 1 makes version 1 of a name no
+ * policy has (AERR_INVALID_ARG when one has; a deleted name goes on from
+ * its last version), create 0 the next version of an existing one
+ * (AERR_NOT_FOUND when none). *version receives it. */
+int store_policy_put(struct store *st, const char *name, const char *body, size_t len, int create,
+		     uint32_t *version) ATTEST_WUR;
+
+/* Version (0: the latest) of policy name, body included. AERR_NOT_FOUND. */
+int store_policy_get(struct store *st, const char *name, uint32_t version, struct store_policy *out) ATTEST_WUR;
+
+/* The latest version of every policy, by name, without bodies. fn runs
+ * under the store's lock. */
+int store_policy_list(struct store *st, int (*fn)(const struct store_policy *p, void *arg), void *arg) ATTEST_WUR;
+
+/* Delete policy name (every version stays for audit, no longer usable).
+ * AERR_STATE, nothing changed, while it is assigned (naming where);
+ * AERR_NOT_FOUND when there is none. */
+int store_policy_delete(struct store *st, const char *name) ATTEST_WUR;
+
+/* Assign policy name (NULL: unassign) to the node key names
+ * (STORE_KEY_OPERATOR) or to group (one of the two given). AERR_NOT_FOUND
+ * when the node or the policy does not exist. */
+int store_policy_assign(struct store *st, const char *node_key, const char *group, const char *name) ATTEST_WUR;
+
+/* The policy that judges node node_id: its own, else its groups'. *name
+ * "" when none is assigned (the config file's judges it); via says how
+ * ("node", "group G"); *version its latest version. AERR_INVALID_ARG when
+ * its groups assign different policies (naming them); AERR_IO when the
+ * store cannot be read. */
+int store_policy_of(struct store *st, int64_t node_id, char name[STORE_NAME_MAX + 1], char via[STORE_NAME_MAX + 8],
+		    uint32_t *version) ATTEST_WUR;
 
 #endif

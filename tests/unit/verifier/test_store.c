@@ -635,6 +635,97 @@ static void test_migration(void **state)
 	store_close(st);
 }
 
+static int count_policies(const struct store_policy *p, void *arg)
+{
+	(void)p;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Named policies: versions, the latest by default, assignment to a node or
+ * a group, the node's own beating its groups', a conflict between two
+ * groups, deletion refused while assigned and the rows kept after. */
+static void test_policies(void **state)
+{
+	static const char *const groups[] = { "eu", "web" };
+	struct store *st = NULL;
+	struct store_assign as;
+	struct store_policy p;
+	char name[STORE_NAME_MAX + 1], via[STORE_NAME_MAX + 8];
+	uint32_t v = 0;
+	int64_t id;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(store_open(dir, &st), 0);
+	memset(&as, 0, sizeof(as));
+	as.set_groups = 1;
+	as.ngroups = 2;
+	as.groups = groups;
+	assert_int_equal(store_node_enroll(st, H1, 0, NULL, 0, &as, &id), 0);
+	assert_int_equal(store_policy_of(st, id, name, via, &v), 0);
+	assert_string_equal(name, "");
+
+	assert_int_equal(store_policy_put(st, "web", "{\"a\": 1}", 8, 0, &v), AERR_NOT_FOUND);
+	assert_int_equal(store_policy_put(st, "web", "{\"a\": 1}", 8, 1, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(store_policy_put(st, "web", "{\"a\": 1}", 8, 1, &v), AERR_INVALID_ARG);
+	assert_int_equal(store_policy_put(st, "web", "{\"a\": 2}", 8, 0, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(store_policy_get(st, "web", 0, &p), 0);
+	assert_int_equal(p.version, 2);
+	assert_string_equal(p.body, "{\"a\": 2}");
+	free(p.body);
+	assert_int_equal(store_policy_get(st, "web", 1, &p), 0);
+	assert_string_equal(p.body, "{\"a\": 1}");
+	free(p.body);
+	assert_int_equal(store_policy_get(st, "web", 3, &p), AERR_NOT_FOUND);
+
+	/* By group, then the node's own. */
+	assert_int_equal(store_policy_assign(st, NULL, "web", "nope"), AERR_NOT_FOUND);
+	assert_int_equal(store_policy_assign(st, NULL, "web", "web"), 0);
+	assert_int_equal(store_policy_of(st, id, name, via, &v), 0);
+	assert_string_equal(name, "web");
+	assert_string_equal(via, "group web");
+	assert_int_equal(v, 2);
+	assert_int_equal(store_policy_put(st, "db", "{}", 2, 1, &v), 0);
+	assert_int_equal(store_policy_assign(st, H1, NULL, "db"), 0);
+	assert_int_equal(store_policy_of(st, id, name, via, &v), 0);
+	assert_string_equal(name, "db");
+	assert_string_equal(via, "node");
+	/* Two groups with different policies: a conflict, named. */
+	assert_int_equal(store_policy_assign(st, H1, NULL, NULL), 0);
+	assert_int_equal(store_policy_assign(st, H1, NULL, NULL), AERR_NOT_FOUND);
+	assert_int_equal(store_policy_assign(st, NULL, "eu", "db"), 0);
+	assert_int_equal(store_policy_of(st, id, name, via, &v), AERR_INVALID_ARG);
+	assert_non_null(strstr(err_detail(), "'db' by group eu, 'web' by group web"));
+	/* The same policy by both groups is none. */
+	assert_int_equal(store_policy_assign(st, NULL, "eu", "web"), 0);
+	assert_int_equal(store_policy_of(st, id, name, via, &v), 0);
+	assert_string_equal(name, "web");
+
+	assert_int_equal(store_policy_delete(st, "web"), AERR_STATE);
+	assert_non_null(strstr(err_detail(), "assigned to 0 nodes and 2 groups"));
+	assert_int_equal(store_policy_list(st, count_policies, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_policy_assign(st, NULL, "eu", NULL), 0);
+	assert_int_equal(store_policy_assign(st, NULL, "web", NULL), 0);
+	assert_int_equal(store_policy_delete(st, "web"), 0);
+	assert_int_equal(store_policy_delete(st, "web"), AERR_NOT_FOUND);
+	assert_int_equal(store_policy_get(st, "web", 0, &p), AERR_NOT_FOUND);
+	n = 0;
+	assert_int_equal(store_policy_list(st, count_policies, &n), 0);
+	assert_int_equal(n, 1);
+	/* A deleted name goes on from its last version. */
+	assert_int_equal(store_policy_put(st, "web", "{}", 2, 1, &v), 0);
+	assert_int_equal(v, 3);
+	/* A removed node's own policy goes with it. */
+	assert_int_equal(store_policy_assign(st, H1, NULL, "db"), 0);
+	assert_int_equal(store_node_remove(st, H1), 0);
+	assert_int_equal(store_policy_delete(st, "db"), 0);
+	store_close(st);
+}
+
 /* Verdicts from many threads at once (group commit): every one written with
  * its own id, nothing lost; a writer whose verdicts cannot be written (no such
  * node) fails alone, the verdicts batched with it are written. */
@@ -722,6 +813,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_enroll_and_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_verdicts, setup, teardown),
 	};
 

@@ -312,7 +312,7 @@ void store_row_node(sqlite3_stmt *q, struct store_node *n)
 	store_column_text(q, 16, n->groups, sizeof(n->groups));
 }
 
-static int store_node_get_locked(struct store *st, const char *key, enum store_key by, struct store_node *out)
+int store_node_get_locked(struct store *st, const char *key, enum store_key by, struct store_node *out)
 {
 	sqlite3_stmt *q = st->s[by == STORE_KEY_ANY ? S_NODE_GET : S_NODE_GET_OP];
 	int rc, found = 0, r = 0;

@@ -117,6 +117,25 @@ static const char *const store_migrations[] = {
 	 * re-attesting every few minutes would store kilobytes a verdict). */
 	("ALTER TABLE nodes ADD COLUMN quoted_pcrs TEXT;"
 	 "ALTER TABLE nodes ADD COLUMN quoted_at INTEGER;"),
+	/* 6: named policies (policy/named.h), every version kept (a verdict
+	 * names the one it was judged by; a deleted policy's rows stay for
+	 * audit), and their assignment to nodes and groups. */
+	("CREATE TABLE policies ("
+	 " id INTEGER PRIMARY KEY,"
+	 " name TEXT NOT NULL,"
+	 " version INTEGER NOT NULL,"
+	 " created_at INTEGER NOT NULL,"
+	 " body TEXT NOT NULL,"
+	 " deleted INTEGER NOT NULL DEFAULT 0,"
+	 " UNIQUE (name, version));"
+	 "CREATE TABLE node_policy ("
+	 " node_id INTEGER PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,"
+	 " policy TEXT NOT NULL);"
+	 "CREATE TABLE group_policy ("
+	 " grp TEXT PRIMARY KEY,"
+	 " policy TEXT NOT NULL);"
+	 "ALTER TABLE attestations ADD COLUMN policy_name TEXT;"
+	 "ALTER TABLE attestations ADD COLUMN policy_version INTEGER;"),
 };
 
 #define STORE_VERSION ((int)ARRAY_LEN(store_migrations))
@@ -134,8 +153,8 @@ static const char *const store_sql[S_N] = {
 			  " state = CASE WHEN state = 'enrolled' THEN 'attesting' ELSE state END WHERE id = ?7",
 	[S_NODE_BIND] = "UPDATE nodes SET identity = ? WHERE id = ? AND identity IS NULL",
 	[S_ATT_INSERT] = "INSERT INTO attestations (node_id, time, mode, peer, hostname, pass, step, reason, nonce,"
-			 " pcr_selection, quote, signature, reset_count, restart_count, ima_entries, clock, unjudged)"
-			 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 " pcr_selection, quote, signature, reset_count, restart_count, ima_entries, clock, unjudged,"
+			 " policy_name, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[S_NODE_VERDICT] = "UPDATE nodes SET last_seen = coalesce(?, last_seen), state = ?, reason = ?,"
 			   " reset_count = coalesce(?, reset_count), restart_count = coalesce(?, restart_count),"
 			   " clock = coalesce(?, clock), ima_reset = coalesce(?, ima_reset),"
@@ -177,6 +196,15 @@ static const char *const store_sql[S_N] = {
 	[S_NODE_TARGET] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE target = ?",
 	[S_TARGET_CLEAR] = "UPDATE nodes SET target = NULL WHERE target = ? AND id <> ?",
 	[S_TARGET_SET] = "UPDATE nodes SET target = ? WHERE id = ?",
+	/* The node's own policy, else those of its groups (distinct names, at
+	 * most two: more than one is a conflict). */
+	[S_POLICY_OF] = "SELECT a.policy, a.via, (SELECT max(version) FROM policies p WHERE p.name = a.policy"
+			" AND p.deleted = 0) FROM (SELECT policy, 'node' AS via FROM node_policy WHERE node_id = ?1"
+			" UNION ALL SELECT * FROM (SELECT g.policy, 'group ' || min(g.grp) FROM group_policy g"
+			" JOIN node_groups n ON n.grp = g.grp WHERE n.node_id = ?1 GROUP BY g.policy ORDER BY g.policy"
+			" LIMIT 2) WHERE NOT EXISTS (SELECT 1 FROM node_policy WHERE node_id = ?1)) a",
+	[S_POLICY_GET] = "SELECT name, version, created_at, body FROM policies WHERE name = ?1 AND deleted = 0"
+			 " AND (?2 = 0 OR version = ?2) ORDER BY version DESC LIMIT 1",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",

@@ -1,6 +1,7 @@
 /* The SQLite store (store/store.h) as its files share it: sqlite/schema.c
  * (the schema, its migrations, the statements, opening, transactions),
- * sqlite/nodes.c, sqlite/verdicts.c (with group commit), sqlite/rejected.c.
+ * sqlite/nodes.c, sqlite/verdicts.c (with group commit), sqlite/rejected.c,
+ * sqlite/policies.c.
  * These are the only files that include sqlite3.h. */
 #ifndef VERIFIER_STORE_SQLITE_PRIV_H
 #define VERIFIER_STORE_SQLITE_PRIV_H
@@ -18,8 +19,8 @@ enum {
 	S_NODE_FIND, S_NODE_GROUPS, S_NODE_GET_OP, S_NODE_INSERT, S_NODE_UPDATE, S_NODE_BIND, S_ATT_INSERT, S_NODE_VERDICT,
 	S_SECRET_INSERT, S_COUNT, S_NODE_GET, S_NODE_LIST, S_NODE_DELETE, S_NODE_STATE, S_NODE_OVERDUE,
 	S_NODE_NAME, S_NODE_IDENTITY, S_GROUPS_CLEAR, S_GROUP_ADD, S_REJ_UPSERT, S_REJ_COUNT, S_REJ_EVICT,
-	S_REJ_LIST, S_NODE_TARGET, S_TARGET_CLEAR, S_TARGET_SET, S_NODE_HISTORY, S_REJ_CLEAR, S_BEGIN, S_COMMIT,
-	S_ROLLBACK,
+	S_REJ_LIST, S_NODE_TARGET, S_TARGET_CLEAR, S_TARGET_SET, S_NODE_HISTORY, S_REJ_CLEAR, S_POLICY_OF,
+	S_POLICY_GET, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_N
 };
 
@@ -66,4 +67,9 @@ void store_text(sqlite3_stmt *q, int i, const char *s);
 int store_txn(struct store *st, int (*fn)(struct store *st, void *arg), void *arg);
 /* A row of STORE_NODE_COLUMNS (nodes.c). */
 void store_row_node(sqlite3_stmt *q, struct store_node *n);
+/* store_node_get with the lock held (nodes.c). */
+int store_node_get_locked(struct store *st, const char *key, enum store_key by, struct store_node *out);
+/* One-off statements of the operator's commands (policies.c): prepared per
+ * call, finalized by the caller. */
+int store_prepare(struct store *st, const char *sql, sqlite3_stmt **q);
 #endif

@@ -63,6 +63,9 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 	if (a->has_counts)
 		sqlite3_bind_int64(q, 16, (sqlite3_int64)a->clock);
 	sqlite3_bind_int(q, 17, !a->pass && a->unjudged);
+	store_text(q, 18, a->policy_name);
+	if (a->policy_name)
+		sqlite3_bind_int64(q, 19, a->policy_version);
 	if ((r = store_run(st, S_ATT_INSERT, "record attestation")) != 0)
 		goto fail;
 	row = sqlite3_last_insert_rowid(st->db);
