@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "err.h"
 #include "strsafe.h"
 
 static int strsafe_allowed(unsigned char c, enum strsafe_class cls)
@@ -65,4 +66,21 @@ int strsafe_is(const char *s, enum strsafe_class cls)
 		if (!strsafe_allowed((unsigned char)*s, cls))
 			return 0;
 	return 1;
+}
+
+int strsafe_name_check(const char *what, const char *name, size_t max)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n > max)
+		return err_set(AERR_CONFIG, "%s name must have 1..%zu characters", what, max);
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return err_set(AERR_CONFIG, "%s name '%s': only letters, digits, '.', '_' and '-', "
+				       "starting with a letter or digit", what, name);
+	}
+	return 0;
 }

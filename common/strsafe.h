@@ -27,4 +27,9 @@ size_t strsafe(char *dst, size_t cap, const char *src, enum strsafe_class cls);
  * unchanged); NULL counts as safe. */
 int strsafe_is(const char *s, enum strsafe_class cls);
 
+/* An operator's name for a thing the programs keep (a secret, stored as a
+ * file name; a policy): 1..max of letters, digits, '.', '_' and '-', the
+ * first a letter or digit. 0, or AERR_CONFIG "WHAT name ...: why". */
+int strsafe_name_check(const char *what, const char *name, size_t max);
+
 #endif

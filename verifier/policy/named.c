@@ -5,21 +5,12 @@
 #include <json-c/json.h>
 
 #include "policy/named.h"
+#include "strsafe.h"
 
 int named_policy_name_check(const char *name)
 {
-	size_t n = name ? strlen(name) : 0;
-
-	if (n == 0 || n > NAMED_POLICY_NAME_MAX)
-		return err_set(AERR_CONFIG, "a policy name has 1..%d characters", NAMED_POLICY_NAME_MAX);
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return err_set(AERR_CONFIG, "policy name '%s': only letters, digits, '.', '_' and '-', "
-				       "starting with a letter or digit", name);
-	}
+	if (strsafe_name_check("policy", name, NAMED_POLICY_NAME_MAX) != 0)
+		return AERR_CONFIG;
 	/* "config" names the config file's policy wherever a policy is shown. */
 	if (!strcmp(name, "config"))
 		return err_set(AERR_CONFIG, "policy name 'config' is the config file's policy");

@@ -18,24 +18,13 @@
 #include "keyfile.h"
 #include "log.h"
 #include "policy/secret.h"
+#include "strsafe.h"
 #include "tpmpolicy.h"
 #include "tpmpub.h"
 
 int secret_name_check(const char *name)
 {
-	size_t n = name ? strlen(name) : 0;
-
-	if (n == 0 || n > SECRET_NAME_MAX)
-		return err_set(AERR_CONFIG, "secret name must have 1..%d characters", SECRET_NAME_MAX);
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return err_set(AERR_CONFIG, "secret name '%s': only letters, digits, '.', '_' and '-', "
-				       "starting with a letter or digit", name);
-	}
-	return 0;
+	return strsafe_name_check("secret", name, SECRET_NAME_MAX);
 }
 
 /* ------------------------------------------------------------ loading */
