@@ -25,7 +25,9 @@
 	"         policy list --config FILE [--json]\n"                                    \
 	"         policy delete --config FILE NAME\n"                                      \
 	"         policy assign --config FILE NAME (--node NODE | --group G)\n"            \
-	"         policy unassign --config FILE (--node NODE | --group G)"
+	"         policy unassign --config FILE (--node NODE | --group G)\n"               \
+	"         policy from-eventlog --config FILE LOG\n"                                \
+	"         policy check --config FILE --file POLICY.json LOG"
 
 /* policy.c: named policies in the store (policy/named.h) and their assignment. */
 int policy_main(int argc, char **argv);

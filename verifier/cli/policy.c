@@ -13,6 +13,8 @@
 #include "config.h"
 #include "file.h"
 #include "jsonout.h"
+#include "eventlog.h"
+#include "policy/fromlog.h"
 #include "policy/named.h"
 
 /* create (create 1) or update: read, check, store. */
@@ -114,6 +116,57 @@ static int policy_list(struct store *st, const struct nodes_args *a)
 	return CLI_EXIT_PASS;
 }
 
+/* from-eventlog LOG: the policy a golden boot event log makes, on stdout. */
+static int policy_from_eventlog(const struct nodes_args *a)
+{
+	uint8_t *log = NULL;
+	size_t len = 0;
+	char *json = NULL;
+
+	if (file_read_all(a->node, EVENTLOG_MAX_LOG_SIZE, &log, &len) != 0 ||
+	    fromlog_policy(log, len, &a->cfg->pcrs, a->cfg->eventlog_pcrs, &json) != 0) {
+		fprintf(stderr, "verifier: %s: %s\n", a->node, err_detail());
+		free(log);
+		return CLI_EXIT_FAIL;
+	}
+	printf("%s\n", json);
+	free(json);
+	free(log);
+	return CLI_EXIT_PASS;
+}
+
+/* check --file POLICY LOG: the log judged offline by a candidate policy. */
+static int policy_check_log(const struct nodes_args *a)
+{
+	struct named_policy_limits lim = { .pcrs = &a->cfg->pcrs, .eventlog_pcrs = a->cfg->eventlog_pcrs };
+	struct named_policy *p = NULL;
+	uint8_t *text = NULL, *log = NULL;
+	size_t tlen = 0, len = 0;
+	int r;
+
+	if (!a->file) {
+		fprintf(stderr, "verifier: policy check needs --file POLICY.json\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (file_read_all(a->file, NAMED_POLICY_TEXT_MAX, &text, &tlen) != 0 ||
+	    named_policy_parse("candidate", 1, (const char *)text, tlen, &lim, &p) != 0) {
+		fprintf(stderr, "verifier: %s (%s)\n", err_detail(), a->file);
+		free(text);
+		return CLI_EXIT_USAGE;
+	}
+	free(text);
+	if ((r = file_read_all(a->node, EVENTLOG_MAX_LOG_SIZE, &log, &len)) == 0)
+		r = fromlog_judge(p, log, len, &a->cfg->pcrs, a->cfg->eventlog_pcrs);
+	named_policy_free(p);
+	free(log);
+	if (r != 0) {
+		printf("FAIL %s: %s\n", a->node, err_detail());
+		return r == AERR_UNSUPPORTED || r == AERR_NOT_FOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+	}
+	printf("PASS %s: its replay and events pass %s\n", a->node, a->file);
+	return CLI_EXIT_PASS;
+}
+
 /* assign (name given) or unassign, to --node or --group. */
 static int policy_assign(struct store *st, const struct nodes_args *a, const char *name)
 {
@@ -144,9 +197,10 @@ int policy_main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
-		int want_name;     /* nodes_open's want_node: 0 none, 1 required */
-	} subs[] = { { "create", 1 }, { "update", 1 }, { "show", 1 }, { "list", 0 },
-		     { "delete", 1 }, { "assign", 1 }, { "unassign", 0 } };
+		int want_name;     /* 0 none, 1 a policy name, 2 a file */
+	} subs[] = { { "create", 1 }, { "update", 1 }, { "show", 1 },          { "list", 0 },
+		     { "delete", 1 }, { "assign", 1 }, { "unassign", 0 },      { "from-eventlog", 2 },
+		     { "check", 2 } };
 	struct nodes_args a;
 	struct store *st = NULL;
 	size_t i;
@@ -166,9 +220,9 @@ int policy_main(int argc, char **argv)
 		fprintf(stderr, "verifier: policy %s: no such command\nusage: verifier %s\n", argv[1], CLI_POLICY_USAGE);
 		return CLI_EXIT_USAGE;
 	}
-	if ((rc = nodes_open(argc - 1, argv + 1, subs[i].want_name, CLI_POLICY_USAGE, &st, &a)) != CLI_EXIT_PASS)
+	if ((rc = nodes_open(argc - 1, argv + 1, subs[i].want_name ? 1 : 0, CLI_POLICY_USAGE, &st, &a)) != CLI_EXIT_PASS)
 		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
-	if (subs[i].want_name && named_policy_name_check(a.node) != 0) {
+	if (subs[i].want_name == 1 && named_policy_name_check(a.node) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		rc = CLI_EXIT_USAGE;
 	} else if (i <= 1) {
@@ -181,8 +235,12 @@ int policy_main(int argc, char **argv)
 		rc = store_policy_delete(st, a.node) == 0 ? (printf("policy %s deleted (its versions stay for audit)\n",
 								    a.node), CLI_EXIT_PASS)
 							  : (fprintf(stderr, "verifier: %s\n", err_detail()), CLI_EXIT_FAIL);
-	} else {
+	} else if (i <= 6) {
 		rc = policy_assign(st, &a, i == 5 ? a.node : NULL);
+	} else if (i == 7) {
+		rc = policy_from_eventlog(&a);
+	} else {
+		rc = policy_check_log(&a);
 	}
 	nodes_close(st, &a);
 	return rc;
