@@ -79,9 +79,16 @@ bad:
 	return -1;
 }
 
+/* The configuration, checked before it is read, and the state directory
+ * every command uses (common/filerule.h): whoever could change either
+ * decides whom this attestor answers, or holds its AK and sealed secrets. */
 static int load_config(const char *path, struct attestor_config *cfg)
 {
-	if (attestor_config_load(path, cfg) != 0) {
+	int r = filerule_anchor("configuration", path);
+
+	/* One that is not there: the loader says so. */
+	if ((r != 0 && r != AERR_NOT_FOUND) || attestor_config_load(path, cfg) != 0 ||
+	    filerule_dir("state_dir", cfg->state_dir) != 0) {
 		fprintf(stderr, "attestor: %s\n", err_detail());
 		return -1;
 	}
@@ -185,15 +192,11 @@ static int serve_main(int argc, char **argv)
 	}
 	if (load_config(path, &cfg) != 0)
 		return 2;
-	/* Before the TPM is opened: a refused key costs no TPM object. The
-	 * files trusted (common/filerule.h): whoever could change the config
-	 * or the CA decides whom this attestor answers; the state directory
-	 * holds the AK and the sealed secrets. */
+	/* Before the TPM is opened: a refused key costs no TPM object. The CA
+	 * decides whom this attestor answers (common/filerule.h). */
 	if ((!cfg.tls.insecure && keyfile_check("TLS key", cfg.tls.key) != 0) ||
-	    filerule_anchor("configuration", path) != 0 ||
 	    (cfg.tls.ca[0] && filerule_anchor("TLS CA", cfg.tls.ca) != 0) ||
-	    (cfg.tls.cert[0] && filerule_anchor("TLS certificate", cfg.tls.cert) != 0) ||
-	    filerule_dir("state_dir", cfg.state_dir) != 0) {
+	    (cfg.tls.cert[0] && filerule_anchor("TLS certificate", cfg.tls.cert) != 0)) {
 		fprintf(stderr, "attestor: %s\n", err_detail());
 		return 2;
 	}

@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 #include <tss2/tss2_mu.h>
 
+#include "filerule.h"
 #include "crypto.h"
 #include "log.h"
 #include "secrets.h"
@@ -79,7 +80,9 @@ static int secrets_path(char *buf, size_t cap, const char *state_dir, const char
 }
 
 /* mkdir 0700 unless it exists; an existing directory keeps its mode unless
- * narrow is set and others can enter it. */
+ * narrow is set and others can enter it; either way it must be root's or
+ * this program's user's, and writable by its owner alone
+ * (filerule_made_dir). */
 static int secrets_mkdir(const char *path, int narrow)
 {
 	struct stat st;
@@ -95,7 +98,8 @@ static int secrets_mkdir(const char *path, int narrow)
 		if (chmod(path, 0700) != 0)
 			return err_set(AERR_IO, "chmod %s: %s", path, strerror(errno));
 	}
-	return 0;
+	/* One someone else made (or could write) would hold what they put there. */
+	return filerule_made_dir("state directory", path);
 }
 
 static int secrets_fsync_dir(const char *dir)

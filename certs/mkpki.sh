@@ -13,15 +13,20 @@
 # attestor2's when it has a --san), none of the test material below; a
 # role without --san keeps its demo names.
 #
-# DIR receives:
-#   ca.pem, ca.key               the demo CA both sides trust
+# DIR receives (without --san; with one, only the first three pairs, and
+# attestor2's when it has a --san):
+#   ca.pem, ca.key               the CA both sides trust
 #   verifier.pem, verifier.key   SAN DNS:verifier, DNS:localhost, IP:127.0.0.1; CN verifier
+#                                (with --san verifier=NAME: NAME alone, CN NAME)
 #   attestor.pem, attestor.key   SAN DNS:attestor, DNS:localhost, IP:127.0.0.1; CN attestor
+#                                (with --san attestor=NAME: NAME alone, CN NAME)
 #   attestor2.pem, attestor2.key a second attestor identity from the same CA
 #   other-ca.pem, other-ca.key   an unrelated CA
 #   rogue.pem, rogue.key         a client+server cert from other-ca (must be refused)
 # The first SAN is the peer identity the RPC layer reports, so it names the role;
 # localhost and 127.0.0.1 let either side serve on loopback. EC P-256 keys, 0600.
+# --force over a directory of the demo set leaves the files this run does
+# not write (with --san: attestor2, other-ca, rogue) where they are.
 # Existing files are never overwritten unless --force is given.
 set -euo pipefail
 

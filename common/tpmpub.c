@@ -189,7 +189,8 @@ void tpmpub_ak_template(TPMI_ALG_PUBLIC alg, TPMT_PUBLIC *p)
 	p->type = alg;
 	p->nameAlg = TPM2_ALG_SHA256;
 	/* noDA: the AK's auth is empty, so a wrong HMAC on it is nobody's
-	 * guess, and must not count towards the TPM's lockout. */
+	 * guess; and a noDA key keeps working while the TPM is in lockout,
+	 * which anyone who can use the TPM can cause with a key of their own. */
 	p->objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM |
 			      TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
 			      TPMA_OBJECT_NODA;

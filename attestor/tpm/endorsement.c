@@ -1,6 +1,8 @@
-/* The endorsement: the EKs (a matching persistent one, else created from
- * the template and kept as a saved context), and the EK and platform
- * certificates read from NV (cached: they do not change while we run). */
+/* The endorsement: the EKs (a persistent one of the template that its
+ * certificate certifies, else created from the template and kept as a
+ * saved context), and the EK and platform certificates read from NV, only
+ * from indices the platform defined (cached: they do not change while we
+ * run). */
 #define LOG_MODULE "tpm"
 
 #include <stdlib.h>
@@ -100,6 +102,7 @@ static int tpm_ek_certified(struct tpm *t, TPM2_HANDLE nv_cert, const TPMT_PUBLI
 	int same = 0;
 
 	if (tpm_nv_read_cached(t, nv_cert, &der, &len) != 0) {
+		LOG_WARN("NV 0x%08x: %s: the persistent EK is not used", nv_cert, err_detail());
 		err_clear();
 		return 0;
 	}

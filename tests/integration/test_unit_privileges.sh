@@ -158,7 +158,7 @@ chmod 0664 "$E/attestor.conf"
 trust_refused "configuration $E/attestor.conf is root:[a-z]* 0664: its group can change it"
 chmod 0644 "$E/attestor.conf"
 chmod 0777 "$E"
-trust_refused "TLS key $E/attestor.key: directory $E is root:root 0777: other users can change it"
+trust_refused "configuration $E/attestor.conf: directory $E is root:root 0777: other users can change it"
 chmod 0755 "$E"
 # With the key right, it gets as far as the TPM: the failure names the TCTI
 # and says what to look at.

@@ -137,6 +137,8 @@ int attest_main(int argc, char **argv)
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		return CLI_EXIT_USAGE;
 	}
+	if (cli_check_config_file(a.config) != 0)
+		return CLI_EXIT_USAGE;
 	if (verifier_config_load(a.config, &cfg) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		return CLI_EXIT_USAGE;
@@ -151,7 +153,7 @@ int attest_main(int argc, char **argv)
 		fprintf(stderr, "verifier: %s: attest needs mode = pull\n", a.config);
 		goto out;
 	}
-	if (cli_check_files(cfg, a.config) != 0)
+	if (cli_check_files(cfg) != 0)
 		goto out;
 	rpc_global_init();
 	rpc_up = 1;

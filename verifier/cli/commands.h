@@ -37,10 +37,12 @@ int attest_main(int argc, char **argv);
 int serve_main(int argc, char **argv);
 /* files.c: the TLS key and the secrets' key files of a verifier about to
  * serve or attest pass common/keyfile.h's rule, and the files it trusts
- * (config, the CA, ek_roots, platform_ca, policies, the hook, the state
- * directory's parents) common/filerule.h's (0, or prints why not). */
+ * (the CA, ek_roots, platform_ca, policies, the hook, the state directory
+ * and those above) common/filerule.h's; the configuration file, before it
+ * is read (0, or prints why not). */
 struct verifier_config;
-int cli_check_files(const struct verifier_config *cfg, const char *config);
+int cli_check_config_file(const char *config);
+int cli_check_files(const struct verifier_config *cfg);
 /* eventlog.c: a TCG boot event log as YAML (tpm2_eventlog's layout) or JSON. */
 int eventlog_main(int argc, char **argv);
 

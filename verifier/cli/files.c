@@ -9,22 +9,44 @@
 #include "filerule.h"
 #include "keyfile.h"
 
-/* The hook runs as /bin/sh -c COMMAND: a program named by an absolute path
- * is trusted like the configuration (one found through PATH is the
- * system's). */
+/* The hook runs as /bin/sh -c COMMAND: every word of it that is an
+ * absolute path (the program, a script it runs, a file it reads) is
+ * trusted like the configuration; one found through PATH is the system's. */
 static int check_hook(const char *hook)
 {
-	char prog[4096];
-	size_t n = strcspn(hook, " \t");
+	char word[4096];
 
-	if (hook[0] != '/' || n >= sizeof(prog))
-		return 0;
-	memcpy(prog, hook, n);
-	prog[n] = '\0';
-	return filerule_anchor("hook", prog);
+	for (const char *p = hook; *p;) {
+		size_t n;
+
+		p += strspn(p, " \t");
+		n = strcspn(p, " \t");
+		if (n >= sizeof(word))
+			return err_set(AERR_CONFIG, "hook: a word of %zu characters", n);
+		memcpy(word, p, n);
+		word[n] = '\0';
+		p += n;
+		/* VAR=/path as env takes it, or a bare path. */
+		const char *path = word[0] == '/' ? word : strchr(word, '=') ? strchr(word, '=') + 1 : NULL;
+
+		if (path && path[0] == '/' && filerule_anchor("hook", path) != 0)
+			return AERR_CONFIG;
+	}
+	return 0;
 }
 
-int cli_check_files(const struct verifier_config *cfg, const char *config)
+int cli_check_config_file(const char *config)
+{
+	int r = filerule_anchor("configuration", config);
+
+	/* One that is not there: the loader says so, as it always has. */
+	if (r == 0 || r == AERR_NOT_FOUND)
+		return 0;
+	fprintf(stderr, "verifier: %s\n", err_detail());
+	return -1;
+}
+
+int cli_check_files(const struct verifier_config *cfg)
 {
 	size_t i;
 
@@ -34,10 +56,9 @@ int cli_check_files(const struct verifier_config *cfg, const char *config)
 		if (keyfile_check("secret key", cfg->secrets[i].key) != 0 ||
 		    (cfg->secrets[i].cert && filerule_anchor("secret certificate", cfg->secrets[i].cert) != 0))
 			goto refused;
-	if (filerule_anchor("configuration", config) != 0 ||
-	    (cfg->tls.ca[0] && filerule_anchor("TLS CA", cfg->tls.ca) != 0) ||
+	if ((cfg->tls.ca[0] && filerule_anchor("TLS CA", cfg->tls.ca) != 0) ||
 	    (cfg->tls.cert[0] && filerule_anchor("TLS certificate", cfg->tls.cert) != 0) ||
-	    filerule_anchor("ek_roots", cfg->ek_roots) != 0 ||
+	    (cfg->require_ek_cert && filerule_anchor("ek_roots", cfg->ek_roots) != 0) ||
 	    (cfg->platform_ca && filerule_anchor("platform_ca", cfg->platform_ca) != 0) ||
 	    (cfg->boot_policy && filerule_anchor("boot_policy", cfg->boot_policy) != 0) ||
 	    (cfg->ima_policy && filerule_anchor("ima_policy", cfg->ima_policy) != 0) ||

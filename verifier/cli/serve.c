@@ -31,12 +31,14 @@ int serve_main(int argc, char **argv)
 	}
 	if (!config || optind != argc)
 		goto usage;
+	if (cli_check_config_file(config) != 0)
+		return CLI_EXIT_USAGE;
 	if (verifier_config_load(config, &cfg) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		return CLI_EXIT_USAGE;
 	}
 	log_set_level((enum log_level)cfg->log_level);
-	if (cli_check_files(cfg, config) != 0)
+	if (cli_check_files(cfg) != 0)
 		goto out;
 	if (cfg->mode == CONFIG_MODE_PULL && cfg->ntargets == 0) {
 		fprintf(stderr, "verifier: %s: serve in pull mode needs targets = HOST:PORT, ...\n", config);

@@ -80,8 +80,10 @@ int session_check_endorsement(struct session *s, const struct session_endorsemen
 	if (s->ek.type != chosen->alg)
 		return err_set(AERR_PARSE, "EK labelled %s has type 0x%04x", session_alg_text(chosen->alg), s->ek.type);
 	/* Only for the record of a rejected attempt: which EK it claimed. */
-	if (tpmpub_identity(&s->ek, s->ek_claimed) != 0)
+	if (tpmpub_identity(&s->ek, s->ek_claimed) != 0) {
 		s->ek_claimed[0] = '\0';
+		err_clear();
+	}
 	/* The key must come from a TCG EK template: otherwise an attacker
 	 * holding a certified EK could present some other decryption key of
 	 * the TPM, or an EK with an auth value of its choosing, as "the EK". */

@@ -602,8 +602,8 @@ int session_secrets(struct session *s, const struct secret_def *const *defs, siz
 	s->nblobs = n;
 	/* A secret sealed to the passing quote's values needs a reference that
 	 * fixes them all: the config file's is checked at load (config.c), a
-	 * named policy here. */
-	for (size_t i = 0; i < n; i++) {
+	 * named policy (session_set_reference) here. */
+	for (size_t i = 0; i < n && s->ref_name[0]; i++) {
 		const struct secret_conf *c = defs[i]->conf;
 		TPMI_ALG_HASH alg;
 		uint32_t pcr;

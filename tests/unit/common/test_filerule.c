@@ -59,7 +59,7 @@ static int teardown(void **state)
 static void refused(int r, const char *what, const char *needle)
 {
 	assert_int_equal(r, AERR_CONFIG);
-	if (!strstr(err_detail(), what) || !strstr(err_detail(), needle) || !strstr(err_detail(), "chmod go-w "))
+	if (!strstr(err_detail(), what) || !strstr(err_detail(), needle) || !strstr(err_detail(), "chown "))
 		fail_msg("detail '%s' lacks '%s' or '%s'", err_detail(), what, needle);
 }
 
@@ -129,6 +129,52 @@ static void test_state_dir(void **state)
 	refused(filerule_dir("state_dir", at("state/sub")), "state_dir ", "other users can change it");
 }
 
+/* The trusted directory itself gets no sticky leave (anyone may add an
+ * entry to it), nor does the directory a state directory would be made in. */
+static void test_sticky_anchor(void **state)
+{
+	(void)state;
+	assert_int_equal(mkdir(at("roots"), 0755), 0);
+	make("roots/a.pem", 0644);
+	assert_int_equal(chmod(at("roots"), 01777), 0);
+	refused(filerule_anchor("ek_roots", at("roots")), "ek_roots ", " 1777: other users can change it");
+	assert_int_equal(mkdir(at("tmp"), 0755), 0);
+	assert_int_equal(chmod(at("tmp"), 01777), 0);
+	refused(filerule_dir("state_dir", at("tmp/state")), "state_dir ", "other users can change it");
+	/* Made, or found there: someone else's, or one others can write, is refused. */
+	assert_int_equal(mkdir(at("tmp/state"), 0700), 0);
+	assert_int_equal(filerule_made_dir("state_dir", at("tmp/state")), 0);
+	assert_int_equal(chmod(at("tmp/state"), 0777), 0);
+	refused(filerule_made_dir("state_dir", at("tmp/state")), "state_dir ", "other users can change it");
+	assert_int_equal(symlink(at("roots"), at("tmp/link")), 0);
+	assert_int_equal(filerule_made_dir("state_dir", at("tmp/link")), AERR_CONFIG);
+}
+
+/* A link kept in a directory off the resolved chain, which others may
+ * write: they could point the path elsewhere. */
+static void test_link_directory(void **state)
+{
+	(void)state;
+	assert_int_equal(mkdir(at("etc"), 0755), 0);
+	make("etc/verifier.conf", 0644);
+	assert_int_equal(mkdir(at("home"), 0755), 0);
+	assert_int_equal(symlink(at("etc/verifier.conf"), at("home/conf")), 0);
+	assert_int_equal(filerule_anchor("configuration", at("home/conf")), 0);
+	assert_int_equal(chmod(at("home"), 0777), 0);
+	refused(filerule_anchor("configuration", at("home/conf")), "configuration ", "directory ");
+	assert_non_null(strstr(err_detail(), "/home "));
+	/* A link to a link: the second one's directory counts as well. */
+	assert_int_equal(chmod(at("home"), 0755), 0);
+	assert_int_equal(mkdir(at("open"), 0777), 0);
+	assert_int_equal(chmod(at("open"), 0777), 0);
+	assert_int_equal(symlink(at("etc/verifier.conf"), at("open/conf")), 0);
+	assert_int_equal(symlink(at("open/conf"), at("home/conf2")), 0);
+	refused(filerule_anchor("configuration", at("home/conf2")), "configuration ", "/open ");
+	/* A relative link resolves against its own directory. */
+	assert_int_equal(symlink("../etc/verifier.conf", at("home/rel")), 0);
+	assert_int_equal(filerule_anchor("configuration", at("home/rel")), 0);
+}
+
 static void test_owner(void **state)
 {
 	(void)state;
@@ -140,6 +186,13 @@ static void test_owner(void **state)
 	assert_int_equal(chown(at("policy.json"), NOBODY, NOBODY), 0);
 	refused(filerule_anchor("boot_policy", at("policy.json")), "boot_policy ",
 		"its owner is neither root nor this program's user");
+	/* A link someone else owns could be pointed elsewhere by them. */
+	assert_int_equal(chown(at("policy.json"), 0, 0), 0);
+	assert_int_equal(symlink(at("policy.json"), at("link.json")), 0);
+	assert_int_equal(filerule_anchor("boot_policy", at("link.json")), 0);
+	assert_int_equal(lchown(at("link.json"), NOBODY, NOBODY), 0);
+	refused(filerule_anchor("boot_policy", at("link.json")), "symbolic link ",
+		"its owner is neither root nor this program's user");
 }
 
 int main(void)
@@ -149,6 +202,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_parents, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_dir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sticky_anchor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
 	};
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "array.h"
+#include "filerule.h"
 #include "log.h"
 #include "store/sqlite/sqlite_priv.h"
 
@@ -307,6 +308,10 @@ int store_open(const char *dir, struct store **out)
 		r = err_set(AERR_IO, "%s: cannot create the state directory", dir);
 		goto fail;
 	}
+	/* Found there rather than made: someone else's, or one others can
+	 * write, would let them plant the database the verdicts go to. */
+	if ((r = filerule_made_dir("state_dir", dir)) != 0)
+		goto fail;
 	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		r = store_err(st, "open");
