@@ -99,7 +99,16 @@ in_root dpkg -i /tmp/debs/"$(basename "$VDEB")" >"$WORK/dpkg-user.log" 2>&1 || r
 	fail "postinst with a login account tpm-verifier: exit $rc: $(tail -n 5 "$WORK/dpkg-user.log")"
 in_root test ! -e /var/lib/tpm-verifier || fail "postinst made the state directory for the login account"
 in_root userdel tpm-verifier
-ok "postinst refuses a login account named tpm-verifier (uid 1500) and makes nothing for it"
+# Members of a group tpm-verifier made before would read the keys.
+in_root groupadd -r tpm-verifier
+in_root useradd -M -s /bin/sh -G tpm-verifier keyreader
+rc=0
+in_root dpkg -i /tmp/debs/"$(basename "$VDEB")" >"$WORK/dpkg-group.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] && grep -q "the group tpm-verifier has members (keyreader), who could read the keys" "$WORK/dpkg-group.log" ||
+	fail "postinst with a group tpm-verifier that has members: exit $rc: $(tail -n 5 "$WORK/dpkg-group.log")"
+in_root userdel keyreader
+in_root groupdel tpm-verifier
+ok "postinst refuses a login account named tpm-verifier (uid 1500), and a group tpm-verifier with members"
 
 in_root dpkg -i /tmp/debs/"$(basename "$VDEB")" /tmp/debs/"$(basename "$ADEB")" >"$WORK/dpkg-i.log" 2>&1 ||
 	fail "dpkg -i: $(tail -n 20 "$WORK/dpkg-i.log")"

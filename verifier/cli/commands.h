@@ -27,7 +27,8 @@
 	"         policy assign --config FILE NAME (--node NODE | --group G)\n"            \
 	"         policy unassign --config FILE (--node NODE | --group G)\n"               \
 	"         policy from-eventlog --config FILE LOG\n"                                \
-	"         policy check --config FILE --file POLICY.json LOG"
+	"         policy from-ima --config FILE [--exclude REGEX]... (LIST | --rootfs DIR)\n" \
+	"         policy check --config FILE --file POLICY.json [LOG] [--ima LIST]"
 
 /* policy.c: named policies in the store (policy/named.h) and their assignment. */
 int policy_main(int argc, char **argv);

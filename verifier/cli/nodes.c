@@ -33,6 +33,9 @@ int nodes_open(int argc, char **argv, int want_node, const char *usage, struct s
 		{ "file", required_argument, NULL, 'f' },
 		{ "node", required_argument, NULL, 'N' },
 		{ "version", required_argument, NULL, 'V' },
+		{ "rootfs", no_argument, NULL, 'R' },
+		{ "ima", required_argument, NULL, 'I' },
+		{ "exclude", required_argument, NULL, 'x' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -43,7 +46,7 @@ int nodes_open(int argc, char **argv, int want_node, const char *usage, struct s
 	*st = NULL;
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:jn:i:g:t:Ge:Cf:N:V:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:jn:i:g:t:Ge:Cf:N:V:RI:x:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
 		case 'j': a->json = 1; break;
@@ -62,6 +65,15 @@ int nodes_open(int argc, char **argv, int want_node, const char *usage, struct s
 		case 'e': a->ek_pub = optarg; break;
 		case 'C': a->clear = 1; break;
 		case 'f': a->file = optarg; break;
+		case 'R': a->rootfs = 1; break;
+		case 'I': a->ima = optarg; break;
+		case 'x':
+			if (a->nexcludes == sizeof(a->excludes) / sizeof(a->excludes[0])) {
+				fprintf(stderr, "verifier: at most %zu --exclude\n", a->nexcludes);
+				return CLI_EXIT_USAGE;
+			}
+			a->excludes[a->nexcludes++] = optarg;
+			break;
 		case 'N': a->node_opt = optarg; break;
 		case 'V': {
 			char *end;

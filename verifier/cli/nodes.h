@@ -20,6 +20,10 @@ struct nodes_args {
 	const char *file;             /* policy create/update --file */
 	const char *node_opt;         /* policy assign/unassign --node */
 	uint32_t version;             /* policy show --version (0: latest) */
+	int rootfs;                   /* policy from-ima --rootfs: the argument is a directory */
+	const char *ima;              /* policy check --ima LIST */
+	size_t nexcludes;             /* policy from-ima --exclude REGEX... */
+	const char *excludes[32];
 	const char *name;
 	const char *identity;
 	const char *target;           /* in its one spelling (target_canonical), into target_buf */

@@ -14,6 +14,8 @@
 #include "file.h"
 #include "jsonout.h"
 #include "eventlog.h"
+#include "ima.h"
+#include "policy/fromima.h"
 #include "policy/fromlog.h"
 #include "policy/named.h"
 
@@ -135,7 +137,57 @@ static int policy_from_eventlog(const struct nodes_args *a)
 	return CLI_EXIT_PASS;
 }
 
-/* check --file POLICY LOG: the log judged offline by a candidate policy. */
+/* from-ima LIST | --rootfs DIR: an IMA allowlist, on stdout. */
+static int policy_from_ima(const struct nodes_args *a)
+{
+	struct ima_list *list = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char *json = NULL;
+	size_t violations = 0;
+	int r;
+
+	if (a->rootfs)
+		r = fromima_policy_rootfs(a->node, a->excludes, a->nexcludes, &json);
+	else if ((r = file_read_all(a->node, IMA_MAX_LIST_SIZE, &buf, &len)) == 0 &&
+		 (r = fromima_list(buf, len, &list)) == 0)
+		r = fromima_policy_list(list, a->excludes, a->nexcludes, &json, &violations);
+	ima_list_free(list);
+	free(buf);
+	if (r != 0) {
+		fprintf(stderr, "verifier: %s: %s\n", a->node, err_detail());
+		return r == AERR_CONFIG ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+	}
+	if (violations)
+		fprintf(stderr, "verifier: %s: %zu violation entries (no digest) left out: the policy fails them unless "
+			"it allows violations (\"allow_violations\": true)\n", a->node, violations);
+	printf("%s\n", json);
+	free(json);
+	return CLI_EXIT_PASS;
+}
+
+/* check --ima LIST: the IMA list judged offline by a candidate policy. */
+static int policy_check_ima(const struct named_policy *p, const char *path)
+{
+	struct ima_list *list = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = file_read_all(path, IMA_MAX_LIST_SIZE, &buf, &len)) == 0 && (r = fromima_list(buf, len, &list)) == 0)
+		r = fromima_judge(p, list);
+	ima_list_free(list);
+	free(buf);
+	if (r != 0) {
+		printf("FAIL %s: %s\n", path, err_detail());
+		return r == AERR_NOT_FOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+	}
+	printf("PASS %s: every entry passes the IMA policy\n", path);
+	return CLI_EXIT_PASS;
+}
+
+/* check --file POLICY [LOG] [--ima LIST]: a boot log and an IMA list judged
+ * offline by a candidate policy. */
 static int policy_check_log(const struct nodes_args *a)
 {
 	struct named_policy_limits lim = { .pcrs = &a->cfg->pcrs, .eventlog_pcrs = a->cfg->eventlog_pcrs };
@@ -155,16 +207,25 @@ static int policy_check_log(const struct nodes_args *a)
 		return CLI_EXIT_USAGE;
 	}
 	free(text);
-	if ((r = file_read_all(a->node, EVENTLOG_MAX_LOG_SIZE, &log, &len)) == 0)
-		r = fromlog_judge(p, log, len, &a->cfg->pcrs, a->cfg->eventlog_pcrs);
-	named_policy_free(p);
-	free(log);
-	if (r != 0) {
-		printf("FAIL %s: %s\n", a->node, err_detail());
-		return r == AERR_UNSUPPORTED || r == AERR_NOT_FOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+	if (!a->node && !a->ima) {
+		named_policy_free(p);
+		fprintf(stderr, "verifier: policy check needs a boot event log, --ima LIST, or both\n");
+		return CLI_EXIT_USAGE;
 	}
-	printf("PASS %s: its replay and events pass %s\n", a->node, a->file);
-	return CLI_EXIT_PASS;
+	if (a->node) {
+		if ((r = file_read_all(a->node, EVENTLOG_MAX_LOG_SIZE, &log, &len)) == 0)
+			r = fromlog_judge(p, log, len, &a->cfg->pcrs, a->cfg->eventlog_pcrs);
+		free(log);
+		if (r != 0) {
+			printf("FAIL %s: %s\n", a->node, err_detail());
+			named_policy_free(p);
+			return r == AERR_UNSUPPORTED || r == AERR_NOT_FOUND ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
+		}
+		printf("PASS %s: its replay and events pass %s\n", a->node, a->file);
+	}
+	r = a->ima ? policy_check_ima(p, a->ima) : CLI_EXIT_PASS;
+	named_policy_free(p);
+	return r;
 }
 
 /* assign (name given) or unassign, to --node or --group. */
@@ -197,10 +258,10 @@ int policy_main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
-		int want_name;     /* 0 none, 1 a policy name, 2 a file */
+		int want_name;     /* 0 none, 1 a policy name, 2 a file, 3 a file or none */
 	} subs[] = { { "create", 1 }, { "update", 1 }, { "show", 1 },          { "list", 0 },
 		     { "delete", 1 }, { "assign", 1 }, { "unassign", 0 },      { "from-eventlog", 2 },
-		     { "check", 2 } };
+		     { "check", 3 },  { "from-ima", 2 } };
 	struct nodes_args a;
 	struct store *st = NULL;
 	size_t i;
@@ -220,7 +281,8 @@ int policy_main(int argc, char **argv)
 		fprintf(stderr, "verifier: policy %s: no such command\nusage: verifier %s\n", argv[1], CLI_POLICY_USAGE);
 		return CLI_EXIT_USAGE;
 	}
-	if ((rc = nodes_open(argc - 1, argv + 1, subs[i].want_name ? 1 : 0, CLI_POLICY_USAGE, &st, &a)) != CLI_EXIT_PASS)
+	if ((rc = nodes_open(argc - 1, argv + 1, subs[i].want_name == 3 ? 2 : subs[i].want_name ? 1 : 0, CLI_POLICY_USAGE,
+			     &st, &a)) != CLI_EXIT_PASS)
 		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
 	if (subs[i].want_name == 1 && named_policy_name_check(a.node) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
@@ -239,8 +301,10 @@ int policy_main(int argc, char **argv)
 		rc = policy_assign(st, &a, i == 5 ? a.node : NULL);
 	} else if (i == 7) {
 		rc = policy_from_eventlog(&a);
-	} else {
+	} else if (i == 8) {
 		rc = policy_check_log(&a);
+	} else {
+		rc = policy_from_ima(&a);
 	}
 	nodes_close(st, &a);
 	return rc;
