@@ -215,9 +215,21 @@ int filerule_made_dir(const char *what, const char *path)
 	char resolved[PATH_MAX];
 	struct stat st;
 	const char *why;
-	int fd;
+	int fd, r;
 
-	/* The directory opened, not a link: who made it is what counts. */
+	char trimmed[PATH_MAX];
+	size_t n = strlen(path);
+
+	/* The directory opened, not a link: who made it is what counts. A
+	 * trailing slash would make the kernel follow a final link anyway. */
+	if (n >= sizeof(trimmed))
+		return err_set(AERR_CONFIG, "%s %s: path too long", what, path);
+	memcpy(trimmed, path, n + 1);
+	while (n > 1 && trimmed[n - 1] == '/')
+		trimmed[--n] = '\0';
+	path = trimmed;
+	if ((r = check_links(what, path, path, 0)) != 0)
+		return r;
 	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return err_set(AERR_CONFIG, "%s %s: %s", what, path, strerror(errno));
 	if (fstat(fd, &st) != 0) {
@@ -225,6 +237,11 @@ int filerule_made_dir(const char *what, const char *path)
 		return err_set(AERR_CONFIG, "%s %s: %s", what, path, strerror(errno));
 	}
 	close(fd);
+	/* Root looking at a service's own directory (tpm-verifier status run
+	 * as root on /var/lib/tpm-verifier) may find it the service user's;
+	 * still writable by its owner alone. */
+	if (geteuid() == 0 && st.st_uid != 0)
+		st.st_uid = 0;
 	if ((why = changeable(&st, 0)))
 		return refuse(what, path, "directory", path, &st, why);
 	if (!realpath(path, resolved))

@@ -59,7 +59,19 @@ assert p["exclude"] == ["^/tmp/", "^/var/log/"], p
 PY
 "$V" policy create --config "$WORK/v.conf" rootfs --file "$WORK/rootfs.json" >/dev/null || fail "rootfs policy refused"
 rc=0
-"$V" policy from-ima --config "$WORK/v.conf" --rootfs --exclude '(' "$R" >/dev/null 2>"$WORK/bad.err" || rc=$?
-[ "$rc" -eq 2 ] && grep -q "exclude '(' is not an extended regular expression" "$WORK/bad.err" ||
+"$V" policy from-ima --config "$WORK/v.conf" --rootfs --exclude '^(' "$R" >/dev/null 2>"$WORK/bad.err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "exclude '^(' is not an extended regular expression" "$WORK/bad.err" ||
 	fail "a bad pattern: exit $rc: $(cat "$WORK/bad.err")"
-ok "--rootfs: each file's sha256sum under its host path, excludes kept and honoured, the link left out; a bad pattern refused"
+# Unanchored, "/tmp/" would also leave out /usr/lib/x/tmp/evil.
+rc=0
+"$V" policy from-ima --config "$WORK/v.conf" --rootfs --exclude '/tmp/' "$R" >/dev/null 2>"$WORK/bad.err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "exclude '/tmp/' does not start with '^'" "$WORK/bad.err" ||
+	fail "an unanchored pattern: exit $rc: $(cat "$WORK/bad.err")"
+# A file another user could change is not golden.
+printf 'planted\n' >"$R/usr/bin/planted"
+chmod 0666 "$R/usr/bin/planted"
+"$V" policy from-ima --config "$WORK/v.conf" --rootfs --exclude '^/tmp/' --exclude '^/var/log/' "$R" \
+	>"$WORK/rootfs2.json" 2>"$WORK/rootfs2.err" || fail "from-ima --rootfs again: $(cat "$WORK/rootfs2.err")"
+cmp -s "$WORK/rootfs.json" "$WORK/rootfs2.json" && grep -q "1 files another user could change left out" "$WORK/rootfs2.err" ||
+	fail "a world-writable file: $(cat "$WORK/rootfs2.err" "$WORK/rootfs2.json")"
+ok "--rootfs: each file's sha256sum under its host path, excludes kept and honoured, the link and a world-writable file left out; bad and unanchored patterns refused"

@@ -3,20 +3,27 @@
  * the files it trusts pass common/filerule.h's. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "config.h"
 #include "filerule.h"
 #include "keyfile.h"
 
-/* The hook runs as /bin/sh -c COMMAND: every word of it that is an
- * absolute path (the program, a script it runs, a file it reads) is
- * trusted like the configuration; one found through PATH is the system's. */
+/* The hook runs as /bin/sh -c COMMAND: every word of it that names an
+ * existing file by an absolute path (the program, a script it runs, a
+ * file it reads), quotes and shell punctuation around it taken off, is
+ * trusted like the configuration. What it names that does not exist yet
+ * (a file it writes), through PATH or in any other way is not judged:
+ * keep the command a program and its arguments. */
 static int check_hook(const char *hook)
 {
+	static const char punct[] = "\"'();|&<>`";
 	char word[4096];
+	struct stat st;
 
 	for (const char *p = hook; *p;) {
+		const char *path;
 		size_t n;
 
 		p += strspn(p, " \t");
@@ -26,10 +33,12 @@ static int check_hook(const char *hook)
 		memcpy(word, p, n);
 		word[n] = '\0';
 		p += n;
-		/* VAR=/path as env takes it, or a bare path. */
-		const char *path = word[0] == '/' ? word : strchr(word, '=') ? strchr(word, '=') + 1 : NULL;
-
-		if (path && path[0] == '/' && filerule_anchor("hook", path) != 0)
+		while (n && strchr(punct, word[n - 1]))
+			word[--n] = '\0';
+		path = word + strspn(word, punct);
+		if (path[0] != '/' && strchr(path, '='))
+			path = strchr(path, '=') + 1; /* VAR=/path, as env takes it */
+		if (path[0] == '/' && lstat(path, &st) == 0 && filerule_anchor("hook", path) != 0)
 			return AERR_CONFIG;
 	}
 	return 0;

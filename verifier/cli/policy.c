@@ -144,11 +144,11 @@ static int policy_from_ima(const struct nodes_args *a)
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	char *json = NULL;
-	size_t violations = 0;
+	size_t violations = 0, untrusted = 0;
 	int r;
 
 	if (a->rootfs)
-		r = fromima_policy_rootfs(a->node, a->excludes, a->nexcludes, &json);
+		r = fromima_policy_rootfs(a->node, a->excludes, a->nexcludes, &json, &untrusted);
 	else if ((r = file_read_all(a->node, IMA_MAX_LIST_SIZE, &buf, &len)) == 0 &&
 		 (r = fromima_list(buf, len, &list)) == 0)
 		r = fromima_policy_list(list, a->excludes, a->nexcludes, &json, &violations);
@@ -158,6 +158,8 @@ static int policy_from_ima(const struct nodes_args *a)
 		fprintf(stderr, "verifier: %s: %s\n", a->node, err_detail());
 		return r == AERR_CONFIG ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 	}
+	if (untrusted)
+		fprintf(stderr, "verifier: %s: %zu files another user could change left out\n", a->node, untrusted);
 	if (violations)
 		fprintf(stderr, "verifier: %s: %zu violation entries (no digest) left out: the policy fails them unless "
 			"it allows violations (\"allow_violations\": true)\n", a->node, violations);

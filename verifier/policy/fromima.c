@@ -52,6 +52,14 @@ static int excludes_compile(struct excludes *x, const char *const *pats, size_t 
 	if (n > FROMIMA_MAX_EXCLUDES)
 		return err_set(AERR_CONFIG, "at most %d excludes", FROMIMA_MAX_EXCLUDES);
 	for (size_t i = 0; i < n; i++) {
+		/* A pattern matches anywhere in a path: "/tmp/" would also leave
+		 * out /usr/lib/x/tmp/evil, a path the host chooses. */
+		if (pats[i][0] != '^') {
+			for (size_t j = 0; j < i; j++)
+				regfree(&x->re[j]);
+			return err_set(AERR_CONFIG, "exclude '%s' does not start with '^': it would match anywhere "
+				       "in a path (write '^/tmp/' for the tree /tmp)", pats[i]);
+		}
 		if (regcomp(&x->re[i], pats[i], REG_EXTENDED | REG_NOSUB) != 0) {
 			for (size_t j = 0; j < i; j++)
 				regfree(&x->re[j]);
@@ -80,12 +88,12 @@ static int excluded(const struct excludes *x, const char *path)
 /* allow[path] gains "alg:hex" once. */
 static int allow_add(json_object *allow, const char *path, const char *alg, const uint8_t *d, size_t len)
 {
-	char text[16 + 2 * CRYPTO_MAX_DIGEST + 2];
+	char text[IMA_MAX_ALG_NAME + 2 + 2 * CRYPTO_MAX_DIGEST + 1];
 	json_object *arr;
 	size_t o;
 
-	if (len > CRYPTO_MAX_DIGEST)
-		return err_set(AERR_PARSE, "%s: a digest of %zu bytes", path, len);
+	if (len > CRYPTO_MAX_DIGEST || strlen(alg) > IMA_MAX_ALG_NAME)
+		return err_set(AERR_PARSE, "%s: a digest of %zu bytes (%.40s)", path, len, alg);
 	o = (size_t)snprintf(text, sizeof(text), "%s:", alg);
 	hex_encode(d, len, text + o);
 	if (!json_object_object_get_ex(allow, path, &arr)) {
@@ -146,8 +154,10 @@ int fromima_policy_list(const struct ima_list *list, const char *const *excludes
 	for (size_t i = 0; i < list->nentries && r == 0; i++) {
 		const struct ima_entry *e = &list->entries[i];
 
-		if (!e->path || !e->digest || excluded(&x, e->path))
-			continue; /* ima-buf entries are keyrings' business, not files' */
+		/* ima-buf entries (keyrings, kexec-cmdline) are judged by
+		 * "keyrings", not by the file allowlist. */
+		if (e->tmpl == IMA_TEMPLATE_IMA_BUF || !e->path || !e->digest || excluded(&x, e->path))
+			continue;
 		if (e->violation)
 			(*violations)++; /* it proves no digest: nothing to allow */
 		else
@@ -167,6 +177,7 @@ static struct {
 	json_object *allow;
 	struct excludes x;
 	size_t root_len;
+	size_t untrusted;              /* files left out: another user could change them */
 	int r;
 } walk;
 
@@ -176,6 +187,7 @@ static int walk_one(const char *fpath, const struct stat *sb, int type, struct F
 	const char *path = fpath + walk.root_len;
 	EVP_MD_CTX *ctx = NULL;
 	unsigned int dlen = 0;
+	struct stat st;
 	ssize_t n;
 	int fd = -1;
 
@@ -191,7 +203,14 @@ static int walk_one(const char *fpath, const struct stat *sb, int type, struct F
 	}
 	if (type != FTW_F || !S_ISREG(sb->st_mode))
 		return 0;
-	if ((fd = open(fpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 || !(ctx = EVP_MD_CTX_new()) ||
+	/* A golden system's file that another user could have changed is not
+	 * golden: left out (with its count on stderr) rather than allowed. */
+	if ((sb->st_uid != 0 && sb->st_uid != geteuid()) || (sb->st_mode & (S_IWGRP | S_IWOTH))) {
+		walk.untrusted++;
+		return 0;
+	}
+	if ((fd = open(fpath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) < 0 || fstat(fd, &st) != 0 ||
+	    !S_ISREG(st.st_mode) || st.st_ino != sb->st_ino || st.st_dev != sb->st_dev || !(ctx = EVP_MD_CTX_new()) ||
 	    !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
 		walk.r = err_set(AERR_IO, "%s: %s", fpath, fd < 0 ? strerror(errno) : "cannot hash");
 		goto fail;
@@ -215,7 +234,8 @@ fail:
 	return FTW_STOP;
 }
 
-int fromima_policy_rootfs(const char *dir, const char *const *excludes, size_t nexcludes, char **json)
+int fromima_policy_rootfs(const char *dir, const char *const *excludes, size_t nexcludes, char **json,
+			  size_t *untrusted)
 {
 	char root[PATH_MAX];
 	int r;
@@ -232,9 +252,11 @@ int fromima_policy_rootfs(const char *dir, const char *const *excludes, size_t n
 	}
 	/* Paths as the host sees them: "/usr/bin/bash" under root "/mnt/img". */
 	walk.root_len = strcmp(root, "/") == 0 ? 0 : strlen(root);
-	if (nftw(root, walk_one, 64, FTW_PHYS | FTW_ACTIONRETVAL) != 0 && walk.r == 0)
+	/* FTW_MOUNT: the root file system, not /proc or what is mounted on it. */
+	if (nftw(root, walk_one, 64, FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL) != 0 && walk.r == 0)
 		walk.r = err_set(AERR_IO, "%s: %s", dir, strerror(errno));
 	excludes_free(&walk.x);
+	*untrusted = walk.untrusted;
 	if ((r = walk.r) != 0) {
 		json_object_put(walk.allow);
 		return r;

@@ -29,13 +29,16 @@ int fromima_list(const uint8_t *buf, size_t len, struct ima_list **out) ATTEST_W
  *    fails unless "allow_violations" is added);
  *  - from the root file system at dir: the SHA-256 of every regular file
  *    under it, named by its path on the host whose root dir is (symbolic
- *    links are not followed; excluded paths are not read).
- * excludes: POSIX extended regular expressions, also written to the policy.
- * AERR_CONFIG for a pattern that does not compile; AERR_IO naming a file
- * that cannot be read. */
+ *    links are not followed, other file systems mounted there not entered,
+ *    excluded paths not read; a file someone other than root and this
+ *    program's user could change is left out, *untrusted counts those).
+ * excludes: POSIX extended regular expressions anchored with '^', also
+ * written to the policy. AERR_CONFIG for a pattern that does not compile or
+ * is not anchored; AERR_IO naming a file that cannot be read. */
 int fromima_policy_list(const struct ima_list *list, const char *const *excludes, size_t nexcludes,
 			char **json, size_t *violations) ATTEST_WUR;
-int fromima_policy_rootfs(const char *dir, const char *const *excludes, size_t nexcludes, char **json) ATTEST_WUR;
+int fromima_policy_rootfs(const char *dir, const char *const *excludes, size_t nexcludes, char **json,
+			  size_t *untrusted) ATTEST_WUR;
 
 /* Judge list by p's IMA policy (imapolicy_check over every entry). 0, or
  * AERR_LOG_POLICY with the entries that fail; AERR_NOT_FOUND when p has no

@@ -95,6 +95,8 @@ int named_policy_parse(const char *name, uint32_t version, const char *text, siz
 		return err_set(AERR_CONFIG, "%s: a NUL byte in the JSON", where);
 	if (!(tok = json_tokener_new()))
 		return err_set(AERR_ALLOC, "%s", where);
+	/* Strict JSON in UTF-8: the text shown (policy show) is what judges. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	root = json_tokener_parse_ex(tok, text, (int)len);
 	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
 	    (size_t)json_tokener_get_parse_end(tok) != len) {

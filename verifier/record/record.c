@@ -49,8 +49,20 @@ static int record_prior(struct record_ctx *c, struct session *s, const char *has
 		memcpy(prior.ak_name, sp->ak_name, sp->ak_name_len);
 		prior.ak_name_len = sp->ak_name_len;
 	}
+	/* The node's own policy or its groups' (a node not known yet has
+	 * neither: the config file's judges it), before the prior: the IMA
+	 * state kept is only where this session may go on from when the same
+	 * reference judged the entries it covers. */
+	if (c->refs && c->store && sp->existed && (r = reference_apply(c->refs, c->store, sp->id, s)) != 0)
+		return r == AERR_STORE ? record_store_failed("looking the node's policy up") : r;
+	snprintf(c->policy, sizeof(c->policy), "%s", session_reference_name(s, &c->policy_version));
+	snprintf(c->ima_judged_by, sizeof(c->ima_judged_by), "%s %u", c->policy, c->policy_version);
 	/* A state that does not load only costs the next session the whole list. */
-	if (sp->ima_state_len) {
+	if (sp->ima_state_len && strcmp(sp->ima_judged_by, c->ima_judged_by) != 0 &&
+	    (sp->ima_judged_by[0] || strcmp(c->ima_judged_by, "config 0") != 0)) {
+		LOG_INFO("node %.16s...: its IMA entries were judged by %s, it is judged by %s now: the whole list again",
+			 hash, sp->ima_judged_by[0] ? sp->ima_judged_by : "config 0", c->ima_judged_by);
+	} else if (sp->ima_state_len) {
 		if (imastate_load(sp->ima_state, sp->ima_state_len, &prior.ima) == 0) {
 			prior.has_ima = 1;
 			prior.ima_reset = sp->ima_reset;
@@ -58,14 +70,7 @@ static int record_prior(struct record_ctx *c, struct session *s, const char *has
 			LOG_WARN("node %.16s...: stored IMA state ignored: %s", hash, err_detail());
 		}
 	}
-	if ((r = session_set_prior(s, &prior, 1)) != 0)
-		return r;
-	/* The node's own policy or its groups' (a node not known yet has
-	 * neither: the config file's judges it). */
-	if (c->refs && c->store && sp->existed && (r = reference_apply(c->refs, c->store, sp->id, s)) != 0)
-		return r == AERR_STORE ? record_store_failed("looking the node's policy up") : r;
-	snprintf(c->policy, sizeof(c->policy), "%s", session_reference_name(s, &c->policy_version));
-	return 0;
+	return session_set_prior(s, &prior, 1);
 }
 
 /* A node bound to another TLS identity: the peer may not act for it. */
@@ -267,6 +272,7 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 			a.ima_state = ima;
 			a.ima_state_len = ima_len;
 			a.ima_reset = v->reset_count;
+			a.ima_judged_by = c->ima_judged_by;
 		}
 		a.ima_entries = v->ima_entries;
 	}

@@ -43,6 +43,7 @@ struct record_ctx {
 	char groups[STORE_GROUPS_MAX][STORE_NAME_MAX + 1];
 	char policy[STORE_NAME_MAX + 1]; /* the reference the session judges by ("config": the file's) */
 	uint32_t policy_version;
+	char ima_judged_by[STORE_NAME_MAX + 16]; /* "POLICY VERSION", kept with the IMA state */
 };
 
 /* The attestor's hostname claim as the verifier keeps and prints it: at most

@@ -2,8 +2,9 @@
  * store assigns it (policy/named.h: its own, else its groups'), or the
  * config file's when none is. Looked up at every attestation, so that a
  * policy created, changed or assigned while the verifier runs judges the
- * node's next quote; each version is parsed once and shared by the
- * sessions judging by it (versions never change). */
+ * node's next quote, and its whole IMA list (record_prior drops an IMA
+ * state another reference judged); each version is parsed once and shared
+ * by the sessions judging by it (versions never change). */
 #ifndef VERIFIER_RECORD_REFERENCE_H
 #define VERIFIER_RECORD_REFERENCE_H
 

@@ -554,7 +554,9 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 	if (s->nonce.preissued && (quotecheck_preissued(s, &q.clock, now, next), *next != SESSION_NEXT_VERDICT))
 		return not_a_verdict(s); /* the caller asks for a quote with a fresh nonce */
 	if (s->ref_broken[0]) {
-		r = err_set(AERR_PCR_POLICY, "no reference to judge by: %s", s->ref_broken);
+		/* The policy and group names are the operator's, not the peer's. */
+		err_set(AERR_PCR_POLICY, "no reference to judge this node by");
+		r = err_private(AERR_PCR_POLICY, "%s", s->ref_broken);
 		goto fail;
 	}
 	if (s->p.policy && (r = policy_check(s->p.policy, &q)) != 0)
@@ -608,12 +610,13 @@ int session_secrets(struct session *s, const struct secret_def *const *defs, siz
 		TPMI_ALG_HASH alg;
 		uint32_t pcr;
 
-		if (!c->values.n && !policy_pins(s->p.policy, c->has_pcrs ? &c->pcrs : &s->p.pcrs, &alg, &pcr))
+		if (!c->values.n && !policy_pins(s->p.policy, c->has_pcrs ? &c->pcrs : &s->p.pcrs, &alg, &pcr)) {
+			err_set(AERR_PCR_POLICY, "a secret cannot be sealed under this node's policy");
 			return failed(s, SESSION_STEP_SECRETS,
-				      err_set(AERR_PCR_POLICY, "secret '%s' has no PCR values of its own and policy "
-					      "'%s' does not fix PCR %u bank %s of its selection: not delivered",
-					      c->name, session_reference_name(s, &(uint32_t){ 0 }), pcr,
-					      crypto_alg_name(alg)));
+				      err_private(AERR_PCR_POLICY, "secret '%s' has no PCR values of its own and policy "
+						  "'%s' does not fix PCR %u bank %s of its selection: not delivered", c->name,
+						  session_reference_name(s, &(uint32_t){ 0 }), pcr, crypto_alg_name(alg)));
+		}
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((r = secret_blob_make(defs[i], &s->ek, &s->p.pcrs, &s->verdict.quoted.pcrs, &s->blobs[i])) != 0)

@@ -65,6 +65,8 @@ struct store_prior {
 	uint32_t ima_reset;              /* the boot of ima_state */
 	uint8_t ima_state[STORE_IMA_STATE_MAX]; /* opaque to the store (imastate.h); len 0: none */
 	size_t ima_state_len;
+	char ima_judged_by[STORE_NAME_MAX + 16]; /* the reference that judged those entries
+						 * ("NAME VERSION"; "" before schema 7) */
 	char identity[STORE_IDENTITY_MAX]; /* the TLS identity it is bound to; "" = none yet */
 	char name[STORE_NAME_MAX + 1];   /* assigned by an operator; "" = none */
 	size_t ngroups;
@@ -105,6 +107,7 @@ struct store_attestation {
 	const uint8_t *ima_state;        /* pass: the IMA replay reached (imastate.h), or NULL */
 	size_t ima_state_len;
 	uint32_t ima_reset;              /* the boot it belongs to */
+	const char *ima_judged_by;       /* with ima_state: the reference that judged it */
 	int no_contact;                  /* a verdict without the node (a missed window): last_seen stays */
 	const char *target;              /* pull: the HOST:PORT it was attested at; a node bound to
 					  * another one takes no verdict (AERR_IDENTITY) */

@@ -74,7 +74,11 @@ static void test_refusals(void **state)
 
 	(void)state;
 	REFUSED("{\"pcrs\": {\"sha256.7\": \"00\"", "not one JSON document: it ends early");
-	REFUSED("{} {}", "not one JSON document: text after it");
+	REFUSED("{} {}", "not one JSON document");
+	/* Strict JSON: what json-c would take besides is refused. */
+	REFUSED("{\"pcrs\": {\"sha256.7\": '00'}}", "not one JSON document");
+	REFUSED("{\"pcrs\": {},}", "not one JSON document");
+	REFUSED("{\"pcrs\": {\"sha256.\xff\": \"00\"}}", "not one JSON document");
 	REFUSED("[1]", "the policy must be a JSON object");
 	refused(nul, sizeof(nul) - 1, "a NUL byte");
 	REFUSED("{\"pcr\": {}}", "unknown key \"pcr\"");

@@ -61,6 +61,7 @@ static int store_node_find(struct store *st, const char *ek_hash, struct store_p
 			p->ima_state_len = (size_t)sqlite3_column_bytes(q, 10);
 			memcpy(p->ima_state, sqlite3_column_blob(q, 10), p->ima_state_len);
 			p->ima_reset = (uint32_t)sqlite3_column_int64(q, 9);
+			store_column_text(q, 12, p->ima_judged_by, sizeof(p->ima_judged_by));
 		}
 	} else if (rc != SQLITE_DONE) {
 		r = store_err(st, "find node");

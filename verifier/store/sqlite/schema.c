@@ -137,13 +137,17 @@ static const char *const store_migrations[] = {
 	 " policy TEXT NOT NULL);"
 	 "ALTER TABLE attestations ADD COLUMN policy_name TEXT;"
 	 "ALTER TABLE attestations ADD COLUMN policy_version INTEGER;"),
+	/* 7: the reference whose IMA policy judged the entries the kept IMA
+	 * state covers: another one (a policy assigned or changed since) has
+	 * judged none of them, and the next session asks from entry 0. */
+	("ALTER TABLE nodes ADD COLUMN ima_judged_by TEXT;"),
 };
 
 #define STORE_VERSION ((int)ARRAY_LEN(store_migrations))
 
 static const char *const store_sql[S_N] = {
 	[S_NODE_FIND] = "SELECT id, state, reset_count, restart_count, clock, ak_name, identity, name,"
-			" length(ek_pub), ima_reset, ima_state, target FROM nodes WHERE ek_hash = ?",
+			" length(ek_pub), ima_reset, ima_state, target, ima_judged_by FROM nodes WHERE ek_hash = ?",
 	[S_NODE_GROUPS] = "SELECT grp FROM node_groups WHERE node_id = ? ORDER BY grp",
 	[S_NODE_INSERT] = "INSERT INTO nodes (ek_hash, ek_alg, ek_pub, ek_cert, hostname, enrolled_at, state, name,"
 			  " identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -156,11 +160,13 @@ static const char *const store_sql[S_N] = {
 	[S_ATT_INSERT] = "INSERT INTO attestations (node_id, time, mode, peer, hostname, pass, step, reason, nonce,"
 			 " pcr_selection, quote, signature, reset_count, restart_count, ima_entries, clock, unjudged,"
 			 " policy_name, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	[S_NODE_VERDICT] = "UPDATE nodes SET last_seen = coalesce(?, last_seen), state = ?, reason = ?,"
-			   " reset_count = coalesce(?, reset_count), restart_count = coalesce(?, restart_count),"
-			   " clock = coalesce(?, clock), ima_reset = coalesce(?, ima_reset),"
-			   " ima_state = coalesce(?, ima_state), hostname = coalesce(?, hostname),"
-			   " identity = coalesce(identity, ?),"
+	[S_NODE_VERDICT] = "UPDATE nodes SET last_seen = coalesce(?1, last_seen), state = ?2, reason = ?3,"
+			   " reset_count = coalesce(?4, reset_count), restart_count = coalesce(?5, restart_count),"
+			   " clock = coalesce(?6, clock), ima_reset = coalesce(?7, ima_reset),"
+			   " ima_state = coalesce(?8, ima_state),"
+			   " ima_judged_by = CASE WHEN ?8 IS NULL THEN ima_judged_by ELSE ?15 END,"
+			   " hostname = coalesce(?9, hostname),"
+			   " identity = coalesce(identity, ?10),"
 			   " target = coalesce(target, (SELECT ?11 WHERE NOT EXISTS (SELECT 1 FROM nodes WHERE target = ?11))),"
 			   " quoted_pcrs = coalesce(?13, quoted_pcrs), quoted_at = CASE WHEN ?13 IS NULL THEN quoted_at"
 			   " ELSE ?14 END"

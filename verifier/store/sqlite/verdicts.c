@@ -95,6 +95,7 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 		if ((a->pass || a->unjudged) && a->ima_state && a->ima_state_len) {
 			sqlite3_bind_int64(q, 7, a->ima_reset);
 			store_blob(q, 8, a->ima_state, a->ima_state_len);
+			store_text(q, 15, a->ima_judged_by);
 		}
 		/* Verdicts are only ever of a node whose TPM the session proved:
 		 * its claims may update the node now, and it binds an unbound one
