@@ -12,7 +12,9 @@
 #    not at all once an operator ran `verifier rejected --clear`; the EK
 #    it claimed is named (sha256sum of tpm2_readpublic's)
 #  - another TLS identity on the node's own TPM is rejected, and is shown as
-#    a claim on that node (fleet and node status), not as an orphan
+#    a claim on that node (fleet and node status), not as an orphan; the
+#    same identity's next attempt, which claims no node, does not take the
+#    claim off the list
 #  - pull: `list` shows each configured target with the node it answers for,
 #    or that none has yet
 . "$SOURCE_DIR/tests/integration/lib.sh"
@@ -135,6 +137,15 @@ assert j['endorsement_failures'] == [], j
 assert [(c['identity'], c['claimed_ek_hash'], c['step']) for c in j['claims_on_nodes']] == [('attestor2', '$NODE', 'endorsement')], j" ||
 	fail "fleet --json with a claim: $(cat "$WORK/fleet.json")"
 ok "a rejected attempt on the node's EK is a claim on that node: $CLAIM"
+# The same identity's next attempt claims no node (the untrusted EK again):
+# the claim stays listed, beside the new orphan (helper-18 M1).
+RC=0; "$BUILD_DIR/attestor" --config "$WORK/o.conf" --once --wait 20 >/dev/null 2>"$WORK/o2.err" || RC=$?
+[ "$RC" -eq 1 ] || fail "untrusted EK again: exit $RC: $(tail -n 2 "$WORK/o2.err")"
+status
+[ "$RC" -eq 1 ] && grep -q "^  push attestor2  *node ${NODE:0:16} (vm) 2 times, last .*: endorsement: peer not allowed" "$WORK/status.out" &&
+	grep -q "^  push attestor2  *EK claimed $OTHER_EK  *2 times, last .*: endorsement: EK certificate not trusted" "$WORK/status.out" ||
+	fail "a later attempt hid the claim: exit $RC: $(cat "$WORK/status.out")"
+ok "a later attempt that claims no node leaves the claim listed, beside the orphan it makes"
 clear
 
 # PCR 7 changes on the node: it fails, and status says where.

@@ -138,67 +138,74 @@ static int list_targets(struct fleet *f, const struct verifier_config *cfg)
 	return 0;
 }
 
+/* What one of the lists shows of a rejected identity's row: its last
+ * claim on a node, or its last endorsement failure of an EK that is no
+ * node. Both are kept past the identity's later attempts (schema 8), so
+ * that another attempt cannot take them off the list. */
+struct rejected_view {
+	const char *ek, *step, *reason;
+	int64_t ms;
+};
+
 /* A rejected attempt as one JSON object (after a comma when not the first). */
-static void print_rejected_json(const struct store_rejected *r, int first)
+static void print_rejected_json(const struct store_rejected *r, const struct rejected_view *v, int first)
 {
-	printf("%s\n    {\"mode\": \"%s\", \"identity\": ", first ? "" : ",", r->mode);
+	printf("%s\n    {\"mode\": ", first ? "" : ",");
+	jsonout_str(stdout, r->mode);
+	printf(", \"identity\": ");
 	jsonout_str(stdout, r->identity);
 	printf(", \"claimed_ek_hash\": ");
-	jsonout_str(stdout, r->ek_hash);
-	printf(", \"count\": %llu, \"last_ms\": %lld, \"step\": ", (unsigned long long)r->count,
-	       (long long)r->last_ms);
-	jsonout_str(stdout, r->step);
+	jsonout_str(stdout, v->ek);
+	printf(", \"count\": %llu, \"last_ms\": %lld, \"step\": ", (unsigned long long)r->count, (long long)v->ms);
+	jsonout_str(stdout, v->step);
 	printf(", \"reason\": ");
-	jsonout_str(stdout, r->reason);
+	jsonout_str(stdout, v->reason);
 	printf("}");
 }
 
 /* "N times, last T: step: reason" of a rejected attempt. */
-static void print_rejected_tail(const struct store_rejected *r)
+static void print_rejected_tail(const struct store_rejected *r, const struct rejected_view *v)
 {
-	char reason[2100];
+	char reason[2100], step[140];
 
 	printf("%llu times, last ", (unsigned long long)r->count);
-	nodes_print_time(stdout, r->last_ms);
-	printf(": %s: %s\n", r->step, nodes_shown(r->reason, reason, sizeof(reason)));
+	nodes_print_time(stdout, v->ms);
+	printf(": %s: %s\n", nodes_shown(v->step, step, sizeof(step)), nodes_shown(v->reason, reason, sizeof(reason)));
 }
 
-/* Which of the two fleet lists a rejected attempt is on, if any: a failed
- * endorsement of an EK the store has no node for (a TPM that tried and
- * never became a node: its vendor's CA missing from ek_roots, a template
- * refused), or an attempt at any step that claimed a node's EK and did not
- * prove it (another TLS identity or target than the node's, a peer that
- * could not activate the credential: someone acting in the node's name).
- * Neither shows in any node's state. */
-enum rejected_kind { REJ_NONE, REJ_ORPHAN, REJ_CLAIM };
-
-static enum rejected_kind rejected_kind(const struct fleet *f, const struct store_rejected *r,
-				       const struct fleet_node **node)
+static const struct fleet_node *fleet_node_find(const struct fleet *f, const char *ek_hash)
 {
 	struct fleet_node key;
 
-	snprintf(key.ek_hash, sizeof(key.ek_hash), "%s", r->ek_hash);
-	if (r->ek_hash[0] && f->nnodes && (*node = bsearch(&key, f->nodes, f->nnodes, sizeof(key), fleet_node_cmp)))
-		return REJ_CLAIM;
-	return strcmp(r->step, "endorsement") == 0 ? REJ_ORPHAN : REJ_NONE;
+	if (!ek_hash[0] || !f->nnodes)
+		return NULL;
+	snprintf(key.ek_hash, sizeof(key.ek_hash), "%s", ek_hash);
+	return bsearch(&key, f->nodes, f->nnodes, sizeof(key), fleet_node_cmp);
 }
 
+/* The two fleet lists, neither of which any node's state shows: failed
+ * endorsements of an EK the store has no node for (a TPM that tried and
+ * never became a node: its vendor's CA missing from ek_roots, a template
+ * refused), and attempts at any step that claimed a node's EK and did not
+ * prove it (another TLS identity or target than the node's, a peer that
+ * could not activate the credential: someone acting in the node's name). */
 static int orphan_one(const struct store_rejected *r, void *arg)
 {
 	struct fleet *f = arg;
-	const struct fleet_node *n;
-	char ident[520];
+	struct rejected_view v = { r->orphan_ek, "endorsement", r->orphan_reason, r->orphan_ms };
+	char ident[520], mode[40];
 
-	if (rejected_kind(f, r, &n) != REJ_ORPHAN)
+	/* An EK that became a node since is no orphan. */
+	if (!r->has_orphan || fleet_node_find(f, r->orphan_ek))
 		return 0;
 	if (f->json) {
-		print_rejected_json(r, !f->orphans);
+		print_rejected_json(r, &v, !f->orphans);
 	} else {
 		if (!f->orphans)
 			printf("\nendorsement failures of EKs that are no node (verifier rejected; --clear once seen to)\n");
-		printf("  %-4s %-24s EK claimed %-16.16s ", r->mode, nodes_shown(r->identity, ident, sizeof(ident)),
-		       r->ek_hash[0] ? r->ek_hash : "-");
-		print_rejected_tail(r);
+		printf("  %-4s %-24s EK claimed %-16.16s ", nodes_shown(r->mode, mode, sizeof(mode)),
+		       nodes_shown(r->identity, ident, sizeof(ident)), r->orphan_ek[0] ? r->orphan_ek : "-");
+		print_rejected_tail(r, &v);
 	}
 	f->orphans++;
 	return 0;
@@ -207,20 +214,21 @@ static int orphan_one(const struct store_rejected *r, void *arg)
 static int claim_one(const struct store_rejected *r, void *arg)
 {
 	struct fleet *f = arg;
-	const struct fleet_node *n = NULL;
-	char ident[520];
+	struct rejected_view v = { r->claim_ek, r->claim_step, r->claim_reason, r->claim_ms };
+	const struct fleet_node *n = fleet_node_find(f, r->claim_ek);
+	char ident[520], mode[40];
 
-	if (rejected_kind(f, r, &n) != REJ_CLAIM)
+	if (!n)
 		return 0;
 	if (f->json) {
-		print_rejected_json(r, !f->claims);
+		print_rejected_json(r, &v, !f->claims);
 	} else {
 		if (!f->claims)
 			printf("\nrejected attempts that claimed a node's EK and did not prove it (verifier rejected; "
 			       "--clear once seen to)\n");
-		printf("  %-4s %-24s node %.16s (%s) ", r->mode, nodes_shown(r->identity, ident, sizeof(ident)),
-		       n->ek_hash, n->shown);
-		print_rejected_tail(r);
+		printf("  %-4s %-24s node %.16s (%s) ", nodes_shown(r->mode, mode, sizeof(mode)),
+		       nodes_shown(r->identity, ident, sizeof(ident)), n->ek_hash, n->shown);
+		print_rejected_tail(r, &v);
 	}
 	f->claims++;
 	return 0;
@@ -507,16 +515,17 @@ struct node_claims {
 static int node_claim_one(const struct store_rejected *r, void *arg)
 {
 	struct node_claims *c = arg;
-	char ident[520];
+	struct rejected_view v = { r->claim_ek, r->claim_step, r->claim_reason, r->claim_ms };
+	char ident[520], mode[40];
 
-	if (strcmp(r->ek_hash, c->ek_hash) != 0)
+	if (strcmp(r->claim_ek, c->ek_hash) != 0)
 		return 0;
 	if (c->json) {
-		print_rejected_json(r, !c->n);
+		print_rejected_json(r, &v, !c->n);
 	} else {
-		printf("%s %s identity %s ", c->n ? "         " : "claimed  ", r->mode,
+		printf("%s %s identity %s ", c->n ? "         " : "claimed  ", nodes_shown(r->mode, mode, sizeof(mode)),
 		       nodes_shown(r->identity, ident, sizeof(ident)));
-		print_rejected_tail(r);
+		print_rejected_tail(r, &v);
 	}
 	c->n++;
 	return 0;

@@ -155,6 +155,14 @@ struct store_rejected {
 	char step[32];
 	char reason[512];                /* the last one */
 	char ek_hash[65];                /* the EK the last one claimed, unproven ("" none) */
+	/* Kept past later attempts (until rejected --clear): */
+	char claim_ek[65];               /* the last that claimed a node's EK ("" none) ... */
+	int64_t claim_ms;
+	char claim_step[32], claim_reason[512];
+	int has_orphan;                  /* the last endorsement failure of an EK that was no node */
+	char orphan_ek[65];              /* ("" when none parsed) */
+	int64_t orphan_ms;
+	char orphan_reason[512];
 };
 
 /* Open (creating and migrating) <dir>/verifier.db. AERR_IO with the path and

@@ -23,18 +23,26 @@ static int store_rejected_evict(struct store *st)
 int store_rejected_add(struct store *st, const char *mode, const char *identity, const char *step,
 		       const char *reason, const char *ek_hash, uint64_t *count)
 {
-	sqlite3_stmt *q = st->s[S_REJ_UPSERT];
-	int rc, r = 0;
+	sqlite3_stmt *q = st->s[S_REJ_UPSERT], *n = st->s[S_REJ_IS_NODE];
+	int rc, r = 0, claim = 0;
 
 	if (count)
 		*count = 0;
 	pthread_mutex_lock(&st->lock);
+	if (ek_hash && *ek_hash) {
+		store_text(n, 1, ek_hash);
+		claim = sqlite3_step(n) == SQLITE_ROW;
+		sqlite3_reset(n);
+		sqlite3_clear_bindings(n);
+	}
 	store_text(q, 1, mode);
 	store_text(q, 2, identity ? identity : "");
 	sqlite3_bind_int64(q, 3, clock_wall_ms());
 	store_text(q, 4, step);
 	store_text(q, 5, reason);
 	store_text(q, 6, ek_hash && *ek_hash ? ek_hash : NULL);
+	sqlite3_bind_int(q, 7, claim);
+	sqlite3_bind_int(q, 8, !claim && step && !strcmp(step, "endorsement"));
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW && count)
 		*count = (uint64_t)sqlite3_column_int64(q, 0);
@@ -67,6 +75,14 @@ int store_rejected_list(struct store *st, int (*fn)(const struct store_rejected 
 		store_column_text(q, 5, x.step, sizeof(x.step));
 		store_column_text(q, 6, x.reason, sizeof(x.reason));
 		store_column_text(q, 7, x.ek_hash, sizeof(x.ek_hash));
+		store_column_text(q, 8, x.claim_ek, sizeof(x.claim_ek));
+		x.claim_ms = sqlite3_column_int64(q, 9);
+		store_column_text(q, 10, x.claim_step, sizeof(x.claim_step));
+		store_column_text(q, 11, x.claim_reason, sizeof(x.claim_reason));
+		x.has_orphan = sqlite3_column_type(q, 13) != SQLITE_NULL;
+		store_column_text(q, 12, x.orphan_ek, sizeof(x.orphan_ek));
+		x.orphan_ms = sqlite3_column_int64(q, 13);
+		store_column_text(q, 14, x.orphan_reason, sizeof(x.orphan_reason));
 		r = fn(&x, arg);
 	}
 	if (r == 0 && rc != SQLITE_DONE)

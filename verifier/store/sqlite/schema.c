@@ -141,6 +141,21 @@ static const char *const store_migrations[] = {
 	 * state covers: another one (a policy assigned or changed since) has
 	 * judged none of them, and the next session asks from entry 0. */
 	("ALTER TABLE nodes ADD COLUMN ima_judged_by TEXT;"),
+	/* 8: what an identity's attempts showed, kept past its later ones (a
+	 * row keeps only the last attempt's step and EK): the last that
+	 * claimed a node's EK, and the last endorsement failure of an EK that
+	 * was no node. Another attempt must not wipe them from `status`. */
+	("ALTER TABLE rejected ADD COLUMN claim_ek TEXT;"
+	 "ALTER TABLE rejected ADD COLUMN claim_at INTEGER;"
+	 "ALTER TABLE rejected ADD COLUMN claim_step TEXT;"
+	 "ALTER TABLE rejected ADD COLUMN claim_reason TEXT;"
+	 "ALTER TABLE rejected ADD COLUMN orphan_ek TEXT;"
+	 "ALTER TABLE rejected ADD COLUMN orphan_at INTEGER;"
+	 "ALTER TABLE rejected ADD COLUMN orphan_reason TEXT;"
+	 "UPDATE rejected SET claim_ek = ek_hash, claim_at = last_at, claim_step = step, claim_reason = reason"
+	 " WHERE ek_hash IN (SELECT ek_hash FROM nodes);"
+	 "UPDATE rejected SET orphan_ek = coalesce(ek_hash, ''), orphan_at = last_at, orphan_reason = reason"
+	 " WHERE step = 'endorsement' AND claim_ek IS NULL;"),
 };
 
 #define STORE_VERSION ((int)ARRAY_LEN(store_migrations))
@@ -192,13 +207,27 @@ static const char *const store_sql[S_N] = {
 	[S_NODE_IDENTITY] = "UPDATE nodes SET identity = ? WHERE id = ?",
 	[S_GROUPS_CLEAR] = "DELETE FROM node_groups WHERE node_id = ?",
 	[S_GROUP_ADD] = "INSERT OR IGNORE INTO node_groups (node_id, grp) VALUES (?, ?)",
-	[S_REJ_UPSERT] = "INSERT INTO rejected (mode, identity, count, first_at, last_at, step, reason, ek_hash)"
-			 " VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6) ON CONFLICT (mode, identity) DO UPDATE SET"
-			 " count = count + 1, last_at = ?3, step = ?4, reason = ?5, ek_hash = ?6"
+	/* ?7: the EK is a node's (a claim on it); ?8: an endorsement failure of
+	 * an EK that is no node (an orphan). */
+	[S_REJ_UPSERT] = "INSERT INTO rejected (mode, identity, count, first_at, last_at, step, reason, ek_hash,"
+			 " claim_ek, claim_at, claim_step, claim_reason, orphan_ek, orphan_at, orphan_reason)"
+			 " VALUES (?1, ?2, 1, ?3, ?3, ?4, ?5, ?6, CASE WHEN ?7 THEN ?6 END, CASE WHEN ?7 THEN ?3 END,"
+			 " CASE WHEN ?7 THEN ?4 END, CASE WHEN ?7 THEN ?5 END, CASE WHEN ?8 THEN coalesce(?6, '') END,"
+			 " CASE WHEN ?8 THEN ?3 END, CASE WHEN ?8 THEN ?5 END) ON CONFLICT (mode, identity) DO UPDATE SET"
+			 " count = count + 1, last_at = ?3, step = ?4, reason = ?5, ek_hash = ?6,"
+			 " claim_ek = CASE WHEN ?7 THEN ?6 ELSE claim_ek END,"
+			 " claim_at = CASE WHEN ?7 THEN ?3 ELSE claim_at END,"
+			 " claim_step = CASE WHEN ?7 THEN ?4 ELSE claim_step END,"
+			 " claim_reason = CASE WHEN ?7 THEN ?5 ELSE claim_reason END,"
+			 " orphan_ek = CASE WHEN ?8 THEN coalesce(?6, '') ELSE orphan_ek END,"
+			 " orphan_at = CASE WHEN ?8 THEN ?3 ELSE orphan_at END,"
+			 " orphan_reason = CASE WHEN ?8 THEN ?5 ELSE orphan_reason END"
 			 " RETURNING count",
+	[S_REJ_IS_NODE] = "SELECT 1 FROM nodes WHERE ek_hash = ?",
 	[S_REJ_COUNT] = "SELECT count(*) FROM rejected",
 	[S_REJ_EVICT] = "DELETE FROM rejected WHERE id IN (SELECT id FROM rejected ORDER BY last_at, id LIMIT ?)",
-	[S_REJ_LIST] = "SELECT mode, identity, count, first_at, last_at, step, reason, ek_hash FROM rejected"
+	[S_REJ_LIST] = "SELECT mode, identity, count, first_at, last_at, step, reason, ek_hash, claim_ek, claim_at,"
+		       " claim_step, claim_reason, orphan_ek, orphan_at, orphan_reason FROM rejected"
 		       " ORDER BY last_at DESC, id DESC",
 	[S_NODE_TARGET] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE target = ?",
 	[S_TARGET_CLEAR] = "UPDATE nodes SET target = NULL WHERE target = ? AND id <> ?",
