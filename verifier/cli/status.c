@@ -1,8 +1,10 @@
 /* verifier list | status (cli/commands.h): the fleet (every node, the pull
  * targets and the nodes they answer for, the endorsement failures of EKs
- * that never became a node) and one node (its record, when it last passed
- * and failed, the PCR values its last verified quote proved, and the
- * reference it is judged by). */
+ * that never became a node, the rejected attempts that claimed a node's
+ * EK) and one node (its record, when it last passed and failed, the PCR
+ * values its last verified quote proved, the reference it is judged by:
+ * its named policy or the config file's, and the attempts that claimed
+ * its EK). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
