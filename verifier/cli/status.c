@@ -16,6 +16,7 @@
 #include "jsonout.h"
 #include "pcrsel.h"
 #include "policy/named.h"
+#include "record/reference.h"
 
 static void print_node_json(const struct store_node *n)
 {
@@ -369,7 +370,8 @@ static void print_quoted_json(const char *quoted)
  * and the secrets it would receive. Each [policy] value is marked against
  * the last quote's (the cause of most failures, side by side). */
 /* The reference node n is judged by (record/reference.h's rule): its
- * named policy, parsed as the service parses it, or the config file's.
+ * named policy, loaded as the service loads it (reference_load), or the
+ * config file's.
  * *named NULL for the config file's; *why says when the named one cannot
  * be applied (the node fails its next quote with that). */
 struct node_reference {
@@ -383,16 +385,11 @@ static void node_reference(struct store *st, const struct verifier_config *cfg, 
 			   struct node_reference *ref)
 {
 	struct named_policy_limits lim = { .pcrs = &cfg->pcrs, .eventlog_pcrs = cfg->eventlog_pcrs };
-	struct store_policy sp;
-
 	int r;
 
 	memset(ref, 0, sizeof(*ref));
-	if ((r = store_policy_of(st, n->id, ref->name, ref->via, &ref->version)) == 0 && ref->name[0] &&
-	    (r = store_policy_get(st, ref->name, ref->version, &sp)) == 0) {
-		r = named_policy_parse(ref->name, ref->version, sp.body, sp.body_len, &lim, &ref->named);
-		free(sp.body);
-	}
+	if ((r = store_policy_of(st, n->id, ref->name, ref->via, &ref->version)) == 0 && ref->name[0])
+		r = reference_load(st, ref->name, ref->version, &lim, &ref->named);
 	if (r != 0)
 		snprintf(ref->why, sizeof(ref->why), "%s", err_detail());
 }

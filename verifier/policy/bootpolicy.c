@@ -376,23 +376,30 @@ static int bootpolicy_check_proven(const struct bootpolicy *p, const TPML_PCR_SE
 	return 0;
 }
 
-/* Why e (of a proven PCR) breaks an allowlist, or NULL. A boot application
- * is any EV_EFI_BOOT_SERVICES_APPLICATION, and any event of PCR 4 whose data
- * its digests do not prove: its type is only the log's claim, and besides the
- * boot manager's code UEFI firmware measures only separators and EFI actions
- * into PCR 4, which prove their data. */
+int bootpolicy_is_app(const struct eventlog_event *e, const TPM2_ALG_ID *banks, size_t nbanks)
+{
+	if (e->type == EVENTLOG_EV_EFI_BOOT_SERVICES_APPLICATION)
+		return 1;
+	if (e->pcr != BOOT_APPS_PCR || e->type == EVENTLOG_EV_NO_ACTION)
+		return 0;
+	if (evdata_verify(e, banks, nbanks) == 0)
+		return 0;
+	err_clear();
+	return 1;
+}
+
+/* Why e (of a proven PCR) breaks an allowlist, or NULL (boot applications:
+ * bootpolicy_is_app). */
 static const char *bootpolicy_event_why(const struct bootpolicy *p, const struct eventlog_event *e,
 					const TPM2_ALG_ID *banks, size_t nbanks)
 {
 	if (p->has_pcr[e->pcr] && !bootpolicy_listed(&p->pcr[e->pcr], e, banks, nbanks))
 		return "digest not allowed for its PCR";
-	if (!p->has_apps || bootpolicy_listed(&p->apps, e, banks, nbanks))
+	if (!p->has_apps || bootpolicy_listed(&p->apps, e, banks, nbanks) || !bootpolicy_is_app(e, banks, nbanks))
 		return NULL;
 	if (e->type == EVENTLOG_EV_EFI_BOOT_SERVICES_APPLICATION)
 		return "boot application not allowed";
-	if (e->pcr == BOOT_APPS_PCR && evdata_verify(e, banks, nbanks) != 0)
-		return "its data is not proven, and its digest is not an allowed boot application";
-	return NULL;
+	return "its data is not proven, and its digest is not an allowed boot application";
 }
 
 int bootpolicy_check(const struct bootpolicy *p, const struct eventlog *log, const TPML_PCR_SELECTION *quoted,

@@ -73,6 +73,13 @@ int bootpolicy_check_selection(const struct bootpolicy *p, const TPML_PCR_SELECT
 int bootpolicy_secure_boot(const struct eventlog *log, const TPML_PCR_SELECTION *quoted, uint32_t replayed_pcrs,
 			   int *state) ATTEST_WUR;
 
+/* Whether "boot_applications" must list e, an event of a PCR proven in
+ * banks: every EV_EFI_BOOT_SERVICES_APPLICATION, and any event of PCR 4
+ * whose data its digests do not prove (its type is only the log's claim;
+ * besides the boot manager's code, UEFI firmware measures only separators
+ * and EFI actions there, which prove their data). */
+int bootpolicy_is_app(const struct eventlog_event *e, const TPM2_ALG_ID *banks, size_t nbanks);
+
 /* Judge a log whose replay matched the quote (quoted, replayed_pcrs as
  * above). AERR_LOG_POLICY naming the first rule broken (and logging every
  * broken allowlist rule), also when a rule's PCR is not proven; AERR_CRYPTO. */

@@ -116,22 +116,17 @@ int fromlog_policy(const uint8_t *buf, size_t len, const TPML_PCR_SELECTION *sel
 	}
 	err_clear();
 	if (replayed & (1u << FROMLOG_BOOT_APPS_PCR)) {
-		TPM2_ALG_ID banks[PCRSEL_MAX_BANKS];
-		size_t nbanks = evdata_banks(&proven, replayed, FROMLOG_BOOT_APPS_PCR, banks);
-
-		/* What the boot policy counts as a boot application
-		 * (bootpolicy.c): every EV_EFI_BOOT_SERVICES_APPLICATION, and
-		 * any event of PCR 4 whose data its digests do not prove. */
+		/* What the boot policy counts as a boot application, in the
+		 * banks it would judge each event in. */
 		apps = json_object_new_array();
 		for (size_t i = 0; i < log->nevents && r == 0; i++) {
 			const struct eventlog_event *e = &log->events[i];
+			TPM2_ALG_ID banks[PCRSEL_MAX_BANKS];
+			size_t nbanks = evdata_banks(&proven, replayed, e->pcr, banks);
 
-			if (e->pcr != FROMLOG_BOOT_APPS_PCR || e->type == EVENTLOG_EV_NO_ACTION)
-				continue;
-			if (e->type == EVENTLOG_EV_EFI_BOOT_SERVICES_APPLICATION || evdata_verify(e, banks, nbanks) != 0)
+			if (nbanks && bootpolicy_is_app(e, banks, nbanks))
 				r = fromlog_app(apps, e, &values);
 		}
-		err_clear();
 		if (r != 0)
 			goto out;
 		if (json_object_array_length(apps)) {

@@ -20,11 +20,9 @@
  *    log does not declare is left out, and proves nothing below);
  *  - "boot_policy": "secure_boot" when PCR 7 is quoted and replayed and
  *    the log measures the SecureBoot variable; "boot_applications": the
- *    digests (every bank of sel the log declares) of each
- *    EV_EFI_BOOT_SERVICES_APPLICATION in PCR 4, and of each other event
- *    there whose data its digests do not prove (what the boot policy
- *    counts as one), when PCR 4 is quoted and replayed; absent when
- *    neither rule is made.
+ *    digests (every bank of sel the log declares) of each event of a
+ *    proven PCR the boot policy counts as one (bootpolicy_is_app), when
+ *    PCR 4 is quoted and replayed; absent when neither rule is made.
  * Errors of parsing and replaying the log (eventlog_parse), AERR_NOT_FOUND
  * when the log declares none of sel's banks. */
 int fromlog_policy(const uint8_t *log, size_t len, const TPML_PCR_SELECTION *sel, uint32_t eventlog_pcrs,

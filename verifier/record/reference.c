@@ -91,6 +91,20 @@ static void reference_release(void *arg)
 	free(h);
 }
 
+int reference_load(struct store *st, const char *name, uint32_t version, const struct named_policy_limits *lim,
+		   struct named_policy **out)
+{
+	struct store_policy sp;
+	int r;
+
+	*out = NULL;
+	if ((r = store_policy_get(st, name, version, &sp)) != 0)
+		return r == AERR_NOT_FOUND ? r : err_wrap(AERR_STORE, "reading a policy");
+	r = named_policy_parse(name, version, sp.body, sp.body_len, lim, out);
+	free(sp.body);
+	return r;
+}
+
 /* The entry of name, version, parsed from the store on first use; its
  * reference taken. 0, AERR_STORE (store unreadable), or another code with
  * err_detail() saying why the policy cannot be applied. */
@@ -98,7 +112,6 @@ static int reference_get(struct reference_cache *c, struct store *st, const char
 			 struct reference_entry **out)
 {
 	struct reference_entry *e;
-	struct store_policy sp;
 	struct named_policy *p = NULL;
 	int r;
 
@@ -116,11 +129,7 @@ static int reference_get(struct reference_cache *c, struct store *st, const char
 	pthread_mutex_unlock(&c->lock);
 	/* Parsed outside the lock: two sessions may both parse a new version;
 	 * the second one's copy is dropped below. */
-	if ((r = store_policy_get(st, name, version, &sp)) != 0)
-		return r == AERR_NOT_FOUND ? r : err_wrap(AERR_STORE, "reading a policy");
-	r = named_policy_parse(name, version, sp.body, sp.body_len, &c->lim, &p);
-	free(sp.body);
-	if (r != 0)
+	if ((r = reference_load(st, name, version, &c->lim, &p)) != 0)
 		return r;
 	pthread_mutex_lock(&c->lock);
 	for (e = c->head; e; e = e->next)

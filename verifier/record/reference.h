@@ -22,6 +22,12 @@ struct reference_cache;
 int reference_cache_new(const struct named_policy_limits *lim, struct reference_cache **out) ATTEST_WUR;
 void reference_cache_free(struct reference_cache *c);
 
+/* Version version of policy name, read from the store and parsed against
+ * lim: *out (named_policy_free), AERR_NOT_FOUND, AERR_STORE when the store
+ * cannot be read, else why it does not parse. */
+int reference_load(struct store *st, const char *name, uint32_t version, const struct named_policy_limits *lim,
+		   struct named_policy **out) ATTEST_WUR;
+
 /* Give session s the reference of node node_id (session_set_reference),
  * when the store assigns it one; the config file's stays otherwise. A
  * policy that cannot be applied (two groups assign different ones, the
