@@ -300,3 +300,92 @@ int pcr_values_format(const struct pcr_values *values, char *buf, size_t cap)
 	}
 	return 0;
 }
+
+/* The one walk both directions share: each selected PCR of each bank of sel
+ * in selection order, with its place in a pcr_values and its size. */
+static int pcr_values_walk(const TPML_PCR_SELECTION *sel, struct pcr_values *values, int make,
+			   int (*fn)(uint8_t *value, size_t size, void *arg), void *arg)
+{
+	for (uint32_t b = 0; b < sel->count && b < TPM2_NUM_PCR_BANKS; b++) {
+		TPMI_ALG_HASH alg = sel->pcrSelections[b].hash;
+		uint32_t mask = pcrsel_mask(sel, alg);
+		size_t size = crypto_digest_size(alg);
+		struct pcr_bank *bank = (struct pcr_bank *)pcr_values_bank(values, alg);
+		int r;
+
+		if (!mask)
+			continue;
+		if (!size)
+			return err_set(AERR_UNSUPPORTED, "PCR values: bank hash 0x%04x", alg);
+		if (!bank && make && values->nbanks < PCRSEL_MAX_BANKS) {
+			bank = &values->banks[values->nbanks++];
+			bank->alg = alg;
+			bank->mask = mask;
+		}
+		if (!bank)
+			return err_set(AERR_PCR_SELECTION, "PCR values: no %s bank", crypto_alg_name(alg));
+		for (unsigned i = 0; i < PCRSEL_NUM_PCRS; i++) {
+			if (!(mask & (1u << i)))
+				continue;
+			if (!(bank->mask & (1u << i)))
+				return err_set(AERR_PCR_SELECTION, "PCR values: no %s.%u", crypto_alg_name(alg), i);
+			if ((r = fn(bank->value[i], size, arg)) != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+struct pcr_values_cursor {
+	uint8_t *buf;
+	size_t cap, at;
+};
+
+static int pcr_values_put(uint8_t *value, size_t size, void *arg)
+{
+	struct pcr_values_cursor *c = arg;
+
+	if (c->cap - c->at < size)
+		return err_set(AERR_TOO_LARGE, "PCR values: more than %zu bytes", c->cap);
+	memcpy(c->buf + c->at, value, size);
+	c->at += size;
+	return 0;
+}
+
+static int pcr_values_get(uint8_t *value, size_t size, void *arg)
+{
+	struct pcr_values_cursor *c = arg;
+
+	if (c->cap - c->at < size)
+		return err_set(AERR_PARSE, "PCR values: %zu bytes are fewer than the selection takes", c->cap);
+	memcpy(value, c->buf + c->at, size);
+	c->at += size;
+	return 0;
+}
+
+int pcr_values_pack(const TPML_PCR_SELECTION *sel, const struct pcr_values *values, uint8_t *buf, size_t cap,
+		    size_t *len)
+{
+	struct pcr_values_cursor c = { .buf = buf, .cap = cap };
+	int r;
+
+	*len = 0;
+	/* The walk only reads values when make is 0. */
+	if ((r = pcr_values_walk(sel, (struct pcr_values *)values, 0, pcr_values_put, &c)) != 0)
+		return r;
+	*len = c.at;
+	return 0;
+}
+
+int pcr_values_unpack(const TPML_PCR_SELECTION *sel, const uint8_t *buf, size_t len, struct pcr_values *out)
+{
+	struct pcr_values_cursor c = { .buf = (uint8_t *)buf, .cap = len };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = pcr_values_walk(sel, out, 1, pcr_values_get, &c)) != 0)
+		return r;
+	if (c.at != len)
+		return err_set(AERR_PARSE, "PCR values: %zu bytes, the selection takes %zu", len, c.at);
+	return 0;
+}

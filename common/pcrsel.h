@@ -53,4 +53,16 @@ const struct pcr_bank *pcr_values_bank(const struct pcr_values *values, TPMI_ALG
  * (banks in order, indices ascending), into buf: what an operator copies
  * into a reference. AERR_TOO_LARGE when cap is short (buf then ""). */
 int pcr_values_format(const struct pcr_values *values, char *buf, size_t cap) ATTEST_WUR;
+/* The values of sel in selection order (banks as listed, indices
+ * ascending), concatenated: the bytes pcrDigest hashes, and how the
+ * verifier's store keeps what a quote claimed. AERR_PCR_SELECTION when a
+ * selected value is missing, AERR_TOO_LARGE when cap is short. */
+int pcr_values_pack(const TPML_PCR_SELECTION *sel, const struct pcr_values *values, uint8_t *buf, size_t cap,
+		    size_t *len) ATTEST_WUR;
+#define PCR_VALUES_PACK_MAX (PCRSEL_MAX_BANKS * PCRSEL_NUM_PCRS * CRYPTO_MAX_DIGEST)
+
+/* The inverse: *out holds exactly sel's PCRs. AERR_PARSE when len is not
+ * what sel takes. */
+int pcr_values_unpack(const TPML_PCR_SELECTION *sel, const uint8_t *buf, size_t len, struct pcr_values *out) ATTEST_WUR;
+
 #endif

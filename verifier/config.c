@@ -105,6 +105,8 @@ static const struct conf_key verifier_keys[] = {
 	CONF_KEY_BOOL(CFG, "pre_issued_requests", pre_issued_requests),
 	CONF_KEY_UINT(CFG, "max_sessions_per_identity", max_sessions_per_identity, 1, 1000000, 1, NULL),
 	CONF_KEY_UINT(CFG, "reattest_window", reattest_window, 0, 30 * 86400, 1, "seconds (0: never)"),
+	CONF_KEY_UINT(CFG, "evidence_retention", evidence_retention_s, 0, 36500, 86400, "days (0: keep all)"),
+	CONF_KEY_BOOL(CFG, "learn_first_use", learn_first_use),
 	CONF_KEY_UINT(CFG, "threads", threads, 1, 64, 1, NULL),
 	CONF_KEY_CHOICE(CFG, "enrollment", explicit_enrollment, enrollments),
 	CONF_KEY_TEXT(CFG, "hook", hook, CONF_ALLOC | CONF_NOT_EMPTY),
@@ -387,6 +389,7 @@ int verifier_config_load(const char *path, struct verifier_config **out)
 	c->max_sessions = 1024;
 	c->pre_issued_requests = 1;
 	c->threads = 2;
+	c->evidence_retention_s = 30 * 86400;
 	c->hook_timeout_ms = 10000;
 	p.cfg = c;
 	p.l.sections = verifier_sections;

@@ -55,6 +55,11 @@ struct verifier_config {
 					* and a fresh nonce every round */
 	uint32_t reattest_window;      /* push: seconds without a passing attestation before a
 					* passing node is failed; 0 = never */
+	uint32_t evidence_retention_s; /* with state_dir: the evidence of verdicts older than this
+					* goes, but what each node's latest verified quote stands
+					* on (review/); 0 = kept */
+	int learn_first_use;           /* a node's first verified quote becomes its policy, when
+					* it has none (review/learn.h) */
 	uint32_t threads;              /* push: calls handled at once */
 	int explicit_enrollment;       /* enrollment = explicit: only nodes enrolled by an operator */
 	char *hook;                    /* command run with a JSON event on every node state change */

@@ -46,7 +46,12 @@ static const struct subcommand {
 	{ "policy", policy_main, CLI_POLICY_USAGE,
 	  "named policies in the database, each change a new version: what a node is judged\n"
 	  "by (PCR values, a boot policy, an IMA policy, the logs required), assigned to a\n"
-	  "node or a group; nodes without one are judged by the config file's" },
+	  "node or a group; nodes without one are judged by the config file's; made from\n"
+	  "golden logs, tried on the fleet's stored evidence (test), learned from a node's\n"
+	  "quote (learn, proposal, approve)" },
+	{ "audit", audit_main, CLI_AUDIT_USAGE,
+	  "re-verify a node's verdicts offline from the evidence in the database (quotes,\n"
+	  "AKs, logs): report every verdict the evidence does not support" },
 	{ "help", help_main, "help", "show this help" },
 };
 

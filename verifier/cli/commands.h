@@ -28,7 +28,15 @@
 	"         policy unassign --config FILE (--node NODE | --group G)\n"               \
 	"         policy from-eventlog --config FILE LOG\n"                                \
 	"         policy from-ima --config FILE [--exclude REGEX]... (LIST | --rootfs DIR)\n" \
-	"         policy check --config FILE --file POLICY.json [LOG] [--ima LIST]"
+	"         policy check --config FILE --file POLICY.json [LOG] [--ima LIST]\n"     \
+	"         policy test --config FILE [--json] CANDIDATE.json [--group G | NODE...]\n" \
+	"         policy learn|proposal --config FILE NODE\n"                             \
+	"         policy approve --config FILE [--name NAME] NODE"
+
+#define CLI_AUDIT_USAGE "audit --config FILE [--since T] NODE"
+
+/* audit.c: a node's verdicts re-verified from the stored evidence. */
+int audit_main(int argc, char **argv);
 
 /* policy.c: named policies in the store (policy/named.h) and their assignment. */
 int policy_main(int argc, char **argv);

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/nodes.h"
+#include "clock.h"
 #include "config.h"
 #include "file.h"
 #include "hex.h"
@@ -15,6 +16,31 @@
 #include "store/store.h"
 #include "strsafe.h"
 #include "tpmpub.h"
+
+/* --since: "YYYY-MM-DD[THH:MM:SSZ]" (UTC), or a span back from now
+ * ("90m", "24h", "7d"). */
+static int nodes_parse_since(const char *text, int64_t *ms)
+{
+	struct tm tm;
+	const char *end;
+	char *unit;
+	unsigned long n = strtoul(text, &unit, 10);
+
+	if (unit != text && unit[0] && !unit[1] && strchr("smhd", unit[0]) && n <= 36500UL * 86400) {
+		static const char units[] = "smhd";
+		static const int64_t scale[] = { 1000, 60000, 3600000, 86400000 };
+
+		*ms = clock_wall_ms() - (int64_t)n * scale[strchr(units, unit[0]) - units];
+		return 0;
+	}
+	memset(&tm, 0, sizeof(tm));
+	if (!(end = strptime(text, "%Y-%m-%d", &tm)))
+		return -1;
+	if (*end && (!(end = strptime(end, "T%H:%M:%SZ", &tm)) || *end))
+		return -1;
+	*ms = (int64_t)timegm(&tm) * 1000;
+	return 0;
+}
 
 /* The command line (usage: the command's, printed to stdout for --help and to
  * stderr when the line is not one) and the store of its config. */
@@ -36,6 +62,7 @@ int nodes_open(int argc, char **argv, int want_node, const char *usage, struct s
 		{ "rootfs", no_argument, NULL, 'R' },
 		{ "ima", required_argument, NULL, 'I' },
 		{ "exclude", required_argument, NULL, 'x' },
+		{ "since", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -46,7 +73,7 @@ int nodes_open(int argc, char **argv, int want_node, const char *usage, struct s
 	*st = NULL;
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:jn:i:g:t:Ge:Cf:N:V:RI:x:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:jn:i:g:t:Ge:Cf:N:V:RI:x:S:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
 		case 'j': a->json = 1; break;
@@ -86,14 +113,24 @@ int nodes_open(int argc, char **argv, int want_node, const char *usage, struct s
 			a->version = (uint32_t)v;
 			break;
 		}
+		case 'S':
+			if (nodes_parse_since(optarg, &a->since_ms) != 0) {
+				fprintf(stderr, "verifier: --since %s: a UTC time (2026-12-01 or 2026-12-01T08:00:00Z) or "
+					"how long ago (90m, 24h, 7d)\n", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
 		case 'h': printf("usage: verifier %s\n", usage); return NODES_HELPED;
 		default: goto usage;
 		}
 	}
 	rest = argc - optind;
-	if (!config || rest > 1 || (want_node == 1 && rest != 1) || (want_node == 0 && rest != 0))
+	if (!config || (rest > 1 && want_node != 3) || (want_node == 1 && rest != 1) || (want_node == 0 && rest != 0) ||
+	    (want_node == 3 && rest < 1))
 		goto usage;
 	a->node = rest ? argv[optind] : NULL;
+	a->nmore = rest > 1 ? (size_t)rest - 1 : 0;
+	a->more = argv + optind + 1;
 	if (verifier_config_load(config, &cfg) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		return CLI_EXIT_USAGE;

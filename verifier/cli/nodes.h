@@ -14,7 +14,10 @@ struct verifier_config;
 
 /* The options of these commands; each takes what it needs. */
 struct nodes_args {
-	const char *node;             /* the positional argument */
+	const char *node;             /* the positional argument (the first) */
+	size_t nmore;                 /* the others (want_node 3) */
+	char **more;
+	int64_t since_ms;             /* audit --since (0: all) */
 	int json;
 	int clear;                    /* rejected --clear */
 	const char *file;             /* policy create/update --file */
@@ -43,7 +46,7 @@ struct nodes_args {
 /* --config FILE [options] [NODE]: the command line (usage: the command's,
  * printed to stdout for --help and to stderr when the line is not one),
  * then the config and the store its state_dir names. want_node: 0 none, 1
- * required, 2 optional. CLI_EXIT_PASS with *st and a->cfg set, else the
+ * required, 2 optional, 3 one or more. CLI_EXIT_PASS with *st and a->cfg set, else the
  * exit status (or NODES_HELPED). */
 int nodes_open(int argc, char **argv, int want_node, const char *usage, struct store **st, struct nodes_args *a);
 

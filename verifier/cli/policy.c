@@ -1,5 +1,6 @@
 /* verifier policy create | update | show | list | delete | assign |
- * unassign (cli/commands.h): named policies (policy/named.h) in the
+ * unassign | from-eventlog | from-ima | check (cli/commands.h; test, learn,
+ * proposal and approve are cli/policy_review.c's): named policies (policy/named.h) in the
  * store. A document is checked against this verifier's configuration (the
  * PCRs it quotes, the logs it replays) before it is stored: a policy a
  * running verifier could not apply is refused here, not at a node's next
@@ -10,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/nodes.h"
+#include "cli/review.h"
 #include "config.h"
 #include "file.h"
 #include "jsonout.h"
@@ -260,10 +262,12 @@ int policy_main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
-		int want_name;     /* 0 none, 1 a policy name, 2 a file, 3 a file or none */
+		int want_name;     /* 0 none, 1 a policy name, 2 a file, 3 a file or none,
+				    * 4 a file and nodes, 5 a node */
 	} subs[] = { { "create", 1 }, { "update", 1 }, { "show", 1 },          { "list", 0 },
 		     { "delete", 1 }, { "assign", 1 }, { "unassign", 0 },      { "from-eventlog", 2 },
-		     { "check", 3 },  { "from-ima", 2 } };
+		     { "check", 3 },  { "from-ima", 2 }, { "test", 4 },       { "learn", 5 },
+		     { "proposal", 5 }, { "approve", 5 } };
 	struct nodes_args a;
 	struct store *st = NULL;
 	size_t i;
@@ -283,8 +287,8 @@ int policy_main(int argc, char **argv)
 		fprintf(stderr, "verifier: policy %s: no such command\nusage: verifier %s\n", argv[1], CLI_POLICY_USAGE);
 		return CLI_EXIT_USAGE;
 	}
-	if ((rc = nodes_open(argc - 1, argv + 1, subs[i].want_name == 3 ? 2 : subs[i].want_name ? 1 : 0, CLI_POLICY_USAGE,
-			     &st, &a)) != CLI_EXIT_PASS)
+	if ((rc = nodes_open(argc - 1, argv + 1, subs[i].want_name == 3 ? 2 : subs[i].want_name == 4 ? 3
+						  : subs[i].want_name ? 1 : 0, CLI_POLICY_USAGE, &st, &a)) != CLI_EXIT_PASS)
 		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
 	if (subs[i].want_name == 1 && named_policy_name_check(a.node) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
@@ -305,8 +309,16 @@ int policy_main(int argc, char **argv)
 		rc = policy_from_eventlog(&a);
 	} else if (i == 8) {
 		rc = policy_check_log(&a);
-	} else {
+	} else if (i == 9) {
 		rc = policy_from_ima(&a);
+	} else if (i == 10) {
+		rc = policy_test(st, &a);
+	} else if (i == 11) {
+		rc = policy_learn(st, &a);
+	} else if (i == 12) {
+		rc = policy_proposal(st, &a);
+	} else {
+		rc = policy_approve(st, &a);
 	}
 	nodes_close(st, &a);
 	return rc;

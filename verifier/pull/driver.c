@@ -157,12 +157,13 @@ struct run {
 	char peer[RPC_IDENTITY_MAX + 1]; /* the attestor's TLS identity (the target when insecure) */
 	int attestor_refused;         /* the call that failed was that attestor's refusal */
 	struct record_ctx rec;
-	/* The quote the verdict judged, kept until the verdict is recorded
-	 * (after the secrets, whose delivery the verdict covers). */
-	uint8_t attest[QUOTE_MAX_ATTEST];
-	size_t attest_len;
-	uint8_t sig[QUOTE_MAX_SIGNATURE];
-	size_t sig_len;
+	/* The quote the verdict judged and its evidence (views into
+	 * quote_reply), kept until the verdict is recorded (after the secrets,
+	 * whose delivery the verdict covers). */
+	ProtobufCMessage *quote_reply;
+	struct session_quote quote;
+	struct pcr_values quote_values;
+	int has_quote;
 	struct session_proof proofs[SECRET_MAX_PER_HOST]; /* into reply, the last one */
 	size_t nproofs;
 };
@@ -305,12 +306,14 @@ static int stage_quote(struct run *x, enum session_next *next)
 	r = session_quote(x->s, &q, &x->res->verdict, next);
 	/* A verdict's quote is kept for the record, which waits for the
 	 * secrets (pull_finish). */
-	if (((r == 0 && *next == SESSION_NEXT_VERDICT) || session_get_state(x->s) == SESSION_FAILED) &&
-	    q.attest_len <= sizeof(x->attest) && q.sig_len <= sizeof(x->sig)) {
-		memcpy(x->attest, q.attest, q.attest_len);
-		x->attest_len = q.attest_len;
-		memcpy(x->sig, q.sig, q.sig_len);
-		x->sig_len = q.sig_len;
+	if ((r == 0 && *next == SESSION_NEXT_VERDICT) || session_get_state(x->s) == SESSION_FAILED) {
+		protobuf_c_message_free_unpacked(x->quote_reply, NULL);
+		x->quote_reply = x->reply;
+		x->reply = NULL;
+		x->quote = q;
+		x->quote_values = values;
+		x->quote.values = &x->quote_values;
+		x->has_quote = 1;
 	}
 out:
 	x->res->t[PULL_QUOTE].check_ms += ((double)clock_mono_ns() / 1e6) - t0;
@@ -445,21 +448,13 @@ static int pull_moved(struct run *x, enum pull_stage st)
  * round, fails without contact. Returns the round's outcome. */
 static int pull_record(struct run *x, int r, enum pull_stage st)
 {
-	struct session_quote q, *qp = NULL;
+	const struct session_quote *qp = x->has_quote ? &x->quote : NULL;
 	struct session_verdict v;
 	struct err_saved why;
 	char reason[600];
 	int64_t att = 0;
 	int rejected;
 
-	if (x->attest_len) {
-		memset(&q, 0, sizeof(q));
-		q.attest = x->attest;
-		q.attest_len = x->attest_len;
-		q.sig = x->sig;
-		q.sig_len = x->sig_len;
-		qp = &q;
-	}
 	if (x->s && session_proven(x->s)) {
 		if (r == 0) {
 			if ((r = record_verdict(&x->rec, session_last_verdict(x->s), qp, &att)) == AERR_IDENTITY)
@@ -540,7 +535,8 @@ static void pull_run_init(struct run *x, struct pull_driver *d, struct pull_resu
 	x->res = res;
 	x->rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = x->peer, .host = x->host,
 				      .pcrs = &d->cfg->pcrs, .target = d->target, .binds_target = d->binds,
-				      .explicit_enrollment = d->cfg->explicit_enrollment, .refs = d->refs };
+				      .explicit_enrollment = d->cfg->explicit_enrollment, .refs = d->refs,
+				      .learn_first_use = d->cfg->learn_first_use ? d->cfg : NULL };
 }
 
 int pull_attest(struct pull_driver *d, struct pull_result *res)
@@ -584,6 +580,7 @@ int pull_attest(struct pull_driver *d, struct pull_result *res)
 out:
 	r = pull_finish(&x, t0, r, st);
 	protobuf_c_message_free_unpacked(x.reply, NULL);
+	protobuf_c_message_free_unpacked(x.quote_reply, NULL);
 	OPENSSL_cleanse(&c, sizeof(c));
 	/* A passing session is kept for pull_requote; the node it proved is
 	 * the target's from now on. */
@@ -654,6 +651,7 @@ int pull_requote(struct pull_driver *d, struct pull_result *res)
 	memcpy(x.host, d->last_host, sizeof(x.host));
 	memcpy(x.peer, d->last_peer, sizeof(x.peer));
 	x.rec = d->last_rec;
+	x.rec.session = x.s;
 	x.rec.host = x.host;
 	x.rec.peer = x.peer;
 	err_clear();
@@ -667,6 +665,7 @@ int pull_requote(struct pull_driver *d, struct pull_result *res)
 out:
 	r = pull_finish(&x, t0, r, PULL_QUOTE);
 	protobuf_c_message_free_unpacked(x.reply, NULL);
+	protobuf_c_message_free_unpacked(x.quote_reply, NULL);
 	d->last_rec.state = x.rec.state;
 	if (r != 0) {
 		session_free(d->last);

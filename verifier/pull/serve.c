@@ -94,11 +94,13 @@ int pull_serve_run(const struct verifier_config *cfg)
 		}
 	}
 	/* Nodes that stop proving their TPM at their target, and nodes no
-	 * target attests any more, fail when their window runs out. */
-	if (cfg->state_dir && cfg->reattest_window &&
+	 * target attests any more, fail when their window runs out; old
+	 * evidence goes. */
+	if (cfg->state_dir && (cfg->reattest_window || cfg->evidence_retention_s) &&
 	    ((r = store_open(cfg->state_dir, &store)) != 0 ||
 	     (r = hook_start(cfg->hook, cfg->hook_timeout_ms, &hook)) != 0 ||
-	     (r = window_start(store, hook, "pull", cfg->reattest_window, &cfg->pcrs, &window)) != 0))
+	     (r = window_start(store, hook, "pull", cfg->reattest_window, cfg->evidence_retention_s, &cfg->pcrs,
+			       &window)) != 0))
 		goto out;
 	LOG_INFO("pull mode: attesting %zu targets every %u s", cfg->ntargets, cfg->reattest_interval);
 	for (size_t i = 0; i < cfg->ntargets; i++) {

@@ -586,7 +586,8 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 		goto out;
 	if (!cfg->state_dir)
 		LOG_WARN("no state_dir: verdicts are logged but not recorded in a database");
-	if ((r = window_start(p->store, p->hook, "push", cfg->reattest_window, &cfg->pcrs, &p->window)) != 0)
+	if ((r = window_start(p->store, p->hook, "push", cfg->reattest_window, cfg->evidence_retention_s, &cfg->pcrs,
+				&p->window)) != 0)
 		goto out;
 	rpc_global_init();
 	p->rpc_up = 1;

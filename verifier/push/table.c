@@ -222,7 +222,8 @@ struct push_entry *push_open(struct push_service *p, struct rpc_call *call, cons
 	e->expires_ms = e->active_ms + (uint64_t)p->cfg->session_ttl * 1000u;
 	e->rec = (struct record_ctx){ .store = p->store, .hook = p->hook, .mode = "push", .peer = e->peer, .host = e->host,
 				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment,
-				      .refs = p->refs };
+				      .refs = p->refs,
+				      .learn_first_use = p->cfg->learn_first_use ? p->cfg : NULL };
 	e->quote = NULL;
 	e->resumed = 0;
 	pushid_format(*slot, e->tag, id);

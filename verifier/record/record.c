@@ -9,7 +9,9 @@
 #include "imastate.h"
 #include "log.h"
 #include "pcrsel.h"
+#include "record/evidence.h"
 #include "record/record.h"
+#include "review/learn.h"
 #include "strsafe.h"
 #include "tpmpub.h"
 
@@ -125,6 +127,7 @@ int record_lookup(struct record_ctx *c, struct session *s)
 	int r;
 
 	memset(&none, 0, sizeof(none));
+	c->session = s;
 	if (session_ek_hash(s, hash) != 0)
 		return err_set(AERR_STATE, "no endorsed EK to look the node up by");
 	memcpy(c->ek_hash, hash, sizeof(c->ek_hash));
@@ -147,6 +150,7 @@ int record_lookup_known(struct record_ctx *c, struct session *s)
 	char hash[65];
 	int r;
 
+	c->session = s;
 	if (!c->store || session_ek_hash(s, hash) != 0)
 		return err_set(AERR_STATE, "no store or no endorsed EK to look the node up by");
 	if ((r = store_node_lookup(c->store, hash, &sp)) != 0)
@@ -217,10 +221,32 @@ static void record_changed(struct record_ctx *c, const struct store_change *ch, 
 	hook_post(c->hook, &ev);
 }
 
+/* learn_first_use: a node's first verified quote, when no policy judges
+ * it but the config file's, becomes its own policy. Its verdict stays what
+ * the config file's said; the next attestation is judged by what it
+ * learned. */
+static void record_first_use(struct record_ctx *c, const struct session_verdict *v, const struct store_change *ch,
+			     int64_t att)
+{
+	char name[STORE_NAME_MAX + 1];
+	uint32_t version = 0;
+
+	if (!c->learn_first_use || !att || !v->has_quoted || strcmp(c->policy, "config") != 0 ||
+	    (ch->from != STORE_ENROLLED && ch->from != STORE_ATTESTING))
+		return;
+	learn_default_name(c->ek_hash, name);
+	if (learn_store(c->store, c->learn_first_use, att, c->ek_hash, name, &version) != 0)
+		LOG_ERR("node %.16s...: first use: learning its reference: %s", c->ek_hash, err_detail());
+	else
+		LOG_WARN("node %.16s...: first use (learn_first_use): its quote in attestation %lld is its policy %s "
+			 "version %u now, unreviewed", c->ek_hash, (long long)att, name, version);
+}
+
 static int record_add(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q,
 		      int no_contact, int64_t *att)
 {
 	struct store_attestation a;
+	struct record_evidence *ev = NULL;
 	struct store_change change;
 	uint8_t ima[IMASTATE_MAX];
 	size_t ima_len = 0;
@@ -263,6 +289,16 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 		a.signature = q->sig;
 		a.signature_len = q->sig_len;
 	}
+	/* A quote whose signature verified tells its counters, whatever the
+	 * policy said of its values. */
+	a.verified = v->has_quoted;
+	if (v->has_quoted) {
+		a.reset_count = v->quoted.clock.resetCount;
+		a.restart_count = v->quoted.clock.restartCount;
+		a.clock = v->quoted.clock.clock;
+	}
+	if (q && (ev = malloc(sizeof(*ev))))
+		record_evidence(c->session ? session_quote_ak(c->session) : NULL, c->pcrs, q, ev, &a);
 	if (v->pass || v->unjudged) {
 		a.has_counts = 1;
 		a.reset_count = v->reset_count;
@@ -284,6 +320,7 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 	a.policy_version = c->policy_version;
 	r = store_attestation_add(c->store, &a, &id, &change);
 	free(quoted);
+	free(ev);
 	if (r != 0) {
 		if (r == AERR_IDENTITY) /* bound elsewhere meanwhile: no verdict of it here */
 			return r;
@@ -302,6 +339,7 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 		record_changed(c, &change, v->pass ? "" : v->reason, id);
 	if (att)
 		*att = id;
+	record_first_use(c, v, &change, id);
 	return 0;
 }
 

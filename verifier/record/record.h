@@ -33,7 +33,11 @@ struct record_ctx {
 	int explicit_enrollment;      /* unknown nodes are refused, not enrolled */
 	struct reference_cache *refs; /* the named policies (record/reference.h); NULL: the config
 				       * file's judges every node */
+	const struct verifier_config *learn_first_use; /* learn_first_use: the config a learned
+				       * policy is checked against (review/learn.h); NULL: off */
 	/* Set by record_lookup (node_id 0: no such node yet). */
+	const struct session *session; /* the session its verdicts are of: the AK that signed
+					* a quote is kept with the verdict's evidence */
 	int64_t node_id;
 	char ek_hash[65];
 	enum store_state state;       /* the node's state as last recorded */
@@ -72,7 +76,8 @@ int record_lookup_known(struct record_ctx *c, struct session *s) ATTEST_WUR;
 int record_proven(struct record_ctx *c, struct session *s) ATTEST_WUR;
 
 /* A verdict of a proven session: v its last verdict, q the quote it judged
- * (NULL when none). *att (may be NULL) receives the attestation's id. 0, or
+ * (NULL when none) with the evidence sent with it, which is kept
+ * (record/evidence.h). *att (may be NULL) receives the attestation's id. 0, or
  * AERR_STORE when it could not be written: then a passing verdict is not a
  * pass (the caller tells the peer to try again), and a failing one still
  * reaches the hook. AERR_IDENTITY, nothing recorded and no hook: a pull round

@@ -15,7 +15,9 @@ struct window {
 	struct store *store;
 	struct hook *hook;
 	const char *mode;
-	uint32_t window_s;
+	uint32_t window_s;           /* 0: no re-attestation window */
+	uint32_t retention_s;        /* 0: evidence kept */
+	int64_t pruned_ms;           /* Unix ms of the last prune, 0 none yet */
 	const TPML_PCR_SELECTION *pcrs;
 	int64_t started_ms;          /* Unix ms: windows count from here at the earliest */
 	pthread_t thread;
@@ -42,6 +44,22 @@ static int window_fail(const struct store_node *n, void *arg)
 	return 0;
 }
 
+/* Hourly, the first time at start. */
+static void window_retention(struct window *w)
+{
+	int64_t now = clock_wall_ms();
+	uint64_t rows = 0, pieces = 0;
+
+	if (!w->retention_s || (w->pruned_ms && now - w->pruned_ms < 3600 * 1000))
+		return;
+	w->pruned_ms = now;
+	if (store_evidence_prune(w->store, now - (int64_t)w->retention_s * 1000, &rows, &pieces) != 0)
+		LOG_ERR("evidence retention: %s", err_detail());
+	else if (rows || pieces)
+		LOG_INFO("evidence retention: %llu verdicts older than %u days lost their evidence, %llu pieces went",
+			 (unsigned long long)rows, w->retention_s / 86400, (unsigned long long)pieces);
+}
+
 static void *window_loop(void *arg)
 {
 	struct window *w = arg;
@@ -57,21 +75,22 @@ static void *window_loop(void *arg)
 			break;
 		pthread_mutex_unlock(&w->lock);
 		cutoff = clock_wall_ms() - (int64_t)w->window_s * 1000;
-		if (cutoff >= w->started_ms && store_nodes_overdue(w->store, cutoff, window_fail, w) != 0)
+		if (w->window_s && cutoff >= w->started_ms && store_nodes_overdue(w->store, cutoff, window_fail, w) != 0)
 			LOG_ERR("re-attestation window: %s", err_detail());
+		window_retention(w);
 		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
 }
 
-int window_start(struct store *store, struct hook *hook, const char *mode, uint32_t window_s,
+int window_start(struct store *store, struct hook *hook, const char *mode, uint32_t window_s, uint32_t retention_s,
 		 const TPML_PCR_SELECTION *pcrs, struct window **out)
 {
 	struct window *w;
 
 	*out = NULL;
-	if (!window_s || !store)
+	if ((!window_s && !retention_s) || !store)
 		return 0;
 	if (!(w = calloc(1, sizeof(*w))))
 		return err_set(AERR_ALLOC, "window");
@@ -79,6 +98,7 @@ int window_start(struct store *store, struct hook *hook, const char *mode, uint3
 	w->hook = hook;
 	w->mode = mode;
 	w->window_s = window_s;
+	w->retention_s = retention_s;
 	w->pcrs = pcrs;
 	w->started_ms = clock_wall_ms();
 	pthread_mutex_init(&w->lock, NULL);

@@ -1,7 +1,8 @@
 /* A quote's evidence after its signature verified: the counters and the
  * boot the AK's activation holds for, the age of a pre-issued nonce's quote
- * by the TPM clock, the boot event log and the IMA list with their
- * policies. */
+ * by the TPM clock, and where this session's IMA replay goes on from; the
+ * PCR values, the boot event log and the IMA list are judged by
+ * policy/judge.h, as offline reviews of stored evidence judge them. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "policy/bootpolicy.h"
 #include "policy/imapolicy.h"
+#include "policy/judge.h"
 #include "session/keycache.h"
 #include "session/session_priv.h"
 #include "tpmpub.h"
@@ -73,26 +75,31 @@ void quotecheck_preissued(struct session *s, const TPMS_CLOCK_INFO *c, uint64_t 
 			 (unsigned long long)wall);
 }
 
+/* The reference this session judges by, as policy/judge.h takes it. */
+static void quotecheck_ref(const struct session *s, struct judge_ref *ref)
+{
+	*ref = (struct judge_ref){ .pcrs = &s->p.pcrs, .eventlog_pcrs = s->p.eventlog_pcrs, .policy = s->p.policy,
+				   .boot = s->p.boot_policy, .ima = s->p.ima_policy,
+				   .require_event_log = s->p.require_event_log, .require_ima = s->p.require_ima };
+}
+
+int quotecheck_pcrs(struct session *s, const struct quoted_state *q)
+{
+	struct judge_ref ref;
+
+	quotecheck_ref(s, &ref);
+	return judge_pcrs(&ref, q);
+}
+
 /* The boot event log, when sent (or required), must reproduce every quoted
  * PCR of eventlog_pcrs in every quoted bank. Only after the quote verified:
  * the values compared with are the proven ones. */
 int quotecheck_event_log(struct session *s, const struct session_quote *in, const struct quoted_state *q)
 {
-	struct eventlog *log = NULL;
-	int r;
+	struct judge_ref ref;
 
-	if (!in->event_log_len)
-		return s->p.require_event_log ? err_set(AERR_EVENTLOG, "no boot event log was sent (require_event_log)")
-					      : 0;
-	if ((r = eventlog_parse(in->event_log, in->event_log_len, &log)) != 0)
-		return err_wrap(r, "boot event log");
-	r = eventlog_check_pcrs(log, &q->pcrs, s->p.eventlog_pcrs & pcrsel_mask_any(&s->p.pcrs));
-	if (r == 0 && s->p.boot_policy)
-		r = bootpolicy_check(s->p.boot_policy, log, &s->p.pcrs, s->p.eventlog_pcrs);
-	eventlog_free(log);
-	if (r != 0)
-		return r == AERR_PCR_DIGEST ? err_wrap(AERR_EVENTLOG, "boot event log") : err_wrap(r, "boot event log");
-	return 0;
+	quotecheck_ref(s, &ref);
+	return judge_event_log(&ref, in->event_log, in->event_log_len, q);
 }
 
 /* The IMA list: entries from ima_first, continuing this session's replay of
@@ -101,14 +108,14 @@ int quotecheck_event_log(struct session *s, const struct session_quote *in, cons
 int quotecheck_ima(struct session *s, const struct session_quote *in, const struct quoted_state *q,
 		   enum session_next *next)
 {
-	static const TPM2_ALG_ID banks[] = { TPM2_ALG_SHA1, TPM2_ALG_SHA256 };
 	struct ima_replay_state st;
-	struct ima_list *list = NULL;
+	struct judge_ref ref;
 	size_t used = 0;
 	int r;
 
+	quotecheck_ref(s, &ref);
 	if (!in->ima_len && !in->ima_first)
-		return s->p.require_ima ? err_set(AERR_EVENTLOG, "no IMA list was sent (require_ima)") : 0;
+		return judge_no_ima(&ref);
 	if (in->ima_first == 0 || s->ima_origin == IMA_NONE || s->ima_reset_count != q->clock.resetCount) {
 		if (in->ima_first != 0 && s->ima_origin == IMA_FROM_STORE) {
 			/* The offset came from an earlier session, of another boot:
@@ -122,7 +129,7 @@ int quotecheck_ima(struct session *s, const struct session_quote *in, const stru
 		if (in->ima_first != 0)
 			return err_set(AERR_EVENTLOG, "IMA list starts at entry %llu, but this verifier holds none of "
 				       "this boot", (unsigned long long)in->ima_first);
-		if ((r = ima_replay_init(&st, banks, 2, IMA_REPLAY_PER_BANK)) != 0)
+		if ((r = judge_ima_start(&st)) != 0)
 			return r;
 	} else {
 		st = s->ima;
@@ -130,23 +137,13 @@ int quotecheck_ima(struct session *s, const struct session_quote *in, const stru
 			return err_set(AERR_EVENTLOG, "IMA list starts at entry %llu, expected %llu",
 				       (unsigned long long)in->ima_first, (unsigned long long)st.count);
 	}
-	if ((r = ima_parse(in->ima, in->ima_len, in->ima_first, &list)) != 0 ||
-	    (r = ima_list_verify(list, NULL)) != 0 ||
-	    (r = ima_replay_to_quote(&st, list, &q->pcrs, 1u << IMA_PCR, &used)) != 0) {
-		r = err_wrap(r == AERR_PCR_DIGEST ? AERR_EVENTLOG : r, "IMA list");
-		goto out;
-	}
-	/* Judged: only the entries the quote vouches for. */
-	if (s->p.ima_policy && (r = imapolicy_check(s->p.ima_policy, list, used)) != 0)
-		goto out;
+	if ((r = judge_ima(&ref, &st, in->ima, in->ima_len, in->ima_first, q, &used)) != 0)
+		return r;
 	s->ima = st;
 	s->ima_origin = IMA_REPLAYED;
 	s->ima_new = used;
 	s->ima_reset_count = q->clock.resetCount;
-	r = 0;
-out:
-	ima_list_free(list);
-	return r;
+	return 0;
 }
 
 /* The quote's counters against the last ones known (this session's previous

@@ -199,6 +199,11 @@ const TPMT_PUBLIC *session_ak_public(const struct session *s)
 	return s->state >= SESSION_AK_ADMITTED && s->state != SESSION_FAILED ? &s->ak : NULL;
 }
 
+const TPMT_PUBLIC *session_quote_ak(const struct session *s)
+{
+	return s->verdict.has_quoted ? &s->ak : NULL;
+}
+
 const TPM2B_NAME *session_ak_name(const struct session *s)
 {
 	return s->state >= SESSION_AK_ADMITTED && s->state != SESSION_FAILED ? &s->ak_name : NULL;
@@ -503,6 +508,7 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 {
 	struct session_verdict *v = &s->verdict;
 	struct quoted_state q;
+	uint8_t used[SESSION_NONCE_LEN];
 	EVP_PKEY *pkey = NULL;
 	uint64_t now, age;
 	int verified = 0, r;
@@ -559,7 +565,7 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 		r = err_private(AERR_PCR_POLICY, "%s", s->ref_broken);
 		goto fail;
 	}
-	if (s->p.policy && (r = policy_check(s->p.policy, &q)) != 0)
+	if ((r = quotecheck_pcrs(s, &q)) != 0)
 		goto fail;
 	if ((r = quotecheck_event_log(s, in, &q)) != 0)
 		goto fail;
@@ -576,12 +582,19 @@ int session_quote(struct session *s, const struct session_quote *in, struct sess
 		*verdict = *v;
 	return 0;
 fail:
+	/* Used, the nonce is public: the record of a verified quote keeps it
+	 * (failed wipes the session's copy). */
+	if (verified)
+		memcpy(used, s->nonce.value, sizeof(used));
 	r = failed(s, SESSION_STEP_QUOTE, r);
 	/* The values the quote proved are what an operator compares with the
-	 * reference that failed them. */
+	 * reference that failed them, and the evidence an audit checks. */
 	if (verified) {
 		v->quoted = q;
 		v->has_quoted = 1;
+		memcpy(v->nonce, used, sizeof(used));
+		v->nonce_len = sizeof(used);
+		OPENSSL_cleanse(used, sizeof(used));
 	}
 	if (verdict)
 		*verdict = *v;

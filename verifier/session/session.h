@@ -370,6 +370,10 @@ const struct session_verdict *session_last_verdict(const struct session *s);
 
 /* The admitted AK (valid from AK_ADMITTED on), for callers that persist it. */
 const TPMT_PUBLIC *session_ak_public(const struct session *s);
+/* The AK the last verdict's quote verified with, also when the quote then
+ * failed a check (the evidence of what was judged); NULL when no quote
+ * verified. */
+const TPMT_PUBLIC *session_quote_ak(const struct session *s);
 const TPM2B_NAME *session_ak_name(const struct session *s);
 
 /* The endorsed EK (valid from ENDORSED on; NULL before or after a failure). */

@@ -91,6 +91,7 @@ int session_check_endorsement(struct session *s, const struct session_endorsemen
 void session_ask_next(struct session *s, enum session_next *next, enum session_next what, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void quotecheck_preissued(struct session *s, const TPMS_CLOCK_INFO *c, uint64_t now, enum session_next *next);
+int quotecheck_pcrs(struct session *s, const struct quoted_state *q);
 int quotecheck_event_log(struct session *s, const struct session_quote *in, const struct quoted_state *q);
 int quotecheck_ima(struct session *s, const struct session_quote *in, const struct quoted_state *q,
 		   enum session_next *next);

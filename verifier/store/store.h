@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <tss2/tss2_tpm2_types.h>
+
 #include "err.h"
 #include "pull/target.h"
 
@@ -78,6 +80,16 @@ struct store_prior {
 struct store_change {
 	int changed;
 	enum store_state from, to;
+	int learned;                     /* the verdict answered the node's learn request */
+};
+
+/* A piece of evidence, kept once however many attestations carry it
+ * (store_evidence_*): its bytes and their SHA-256 as 64 hex digits (the
+ * caller's: the store does no crypto). digest NULL: none. */
+struct store_blob {
+	const char *digest;
+	const uint8_t *data;
+	size_t len;
 };
 
 /* One attestation and its verdict. */
@@ -115,6 +127,17 @@ struct store_attestation {
 	const char *policy_name;         /* the reference it was judged by ("config": the config
 					  * file's); NULL: none (a missed window) */
 	uint32_t policy_version;         /* of a named policy; 0 for the config file's */
+	/* The evidence, for dry runs, audits and learning (review/): */
+	int verified;                    /* the quote's signature and digest verified (a policy may
+					  * still have failed it): the row keeps its counters (given
+					  * as with has_counts) even when the node does not, and with
+					  * a learn request open, this attestation answers it */
+	struct store_blob ak;            /* the AK's TPM2B_PUBLIC */
+	struct store_blob values;        /* the PCR values the quote claimed (pcr_values_pack of
+					  * pcr_selection) */
+	struct store_blob event_log;     /* the boot event log sent with it */
+	struct store_blob ima;           /* the IMA entries sent with it, from entry ima_first */
+	uint64_t ima_first;
 };
 
 struct store_node {
@@ -290,7 +313,8 @@ struct store_policy {
 int store_policy_put(struct store *st, const char *name, const char *body, size_t len, int create,
 		     uint32_t *version) ATTEST_WUR;
 
-/* Version (0: the latest) of policy name, body included. AERR_NOT_FOUND. */
+/* Version (0: the latest) of policy name, body included; a given version
+ * also of a deleted policy (an audit re-judges by it). AERR_NOT_FOUND. */
 int store_policy_get(struct store *st, const char *name, uint32_t version, struct store_policy *out) ATTEST_WUR;
 
 /* The latest version of every policy, by name, without bodies. fn runs
@@ -314,5 +338,73 @@ int store_policy_assign(struct store *st, const char *node_key, const char *grou
  * store cannot be read. */
 int store_policy_of(struct store *st, int64_t node_id, char name[STORE_NAME_MAX + 1], char via[STORE_NAME_MAX + 8],
 		    uint32_t *version) ATTEST_WUR;
+
+/* ---- evidence (review/): what each attestation's verdict was made of. */
+
+/* An attestation as an audit or a dry run reads it; the evidence by digest
+ * ("" none: not sent, or pruned), read with store_evidence_get. */
+struct store_evidence {
+	int64_t id, node_id, time_ms;
+	char mode[8];
+	int pass, unjudged, verified;
+	char step[32], reason[600];
+	char policy_name[STORE_NAME_MAX + 1]; /* "" none (before schema 6, or a missed window) */
+	uint32_t policy_version;
+	uint8_t nonce[64];
+	size_t nonce_len;
+	char pcr_selection[256];
+	uint8_t quote[sizeof(TPM2B_ATTEST)];
+	size_t quote_len;
+	uint8_t signature[sizeof(TPMT_SIGNATURE)];
+	size_t signature_len;
+	int has_counts;                  /* the quote's counters (a verified quote's) */
+	uint32_t reset_count, restart_count;
+	uint64_t clock, ima_entries, ima_first;
+	char ak[65], values[65], event_log[65], ima[65];
+};
+
+/* The attestations of node node_id from since_ms on (0: all), oldest first,
+ * at most max (0: no bound) from the newest back. *out: malloc'd array of *n
+ * (free()); AERR_NOT_FOUND-free: *n 0 when none. */
+int store_evidence_list(struct store *st, int64_t node_id, int64_t since_ms, size_t max,
+			struct store_evidence **out, size_t *n) ATTEST_WUR;
+
+/* The node's latest attestation with a verified quote. AERR_NOT_FOUND when
+ * it has none (or its evidence was pruned). */
+int store_evidence_latest(struct store *st, int64_t node_id, struct store_evidence *out) ATTEST_WUR;
+
+/* The attestation id. AERR_NOT_FOUND. */
+int store_evidence_get_row(struct store *st, int64_t id, struct store_evidence *out) ATTEST_WUR;
+
+/* The bytes of evidence digest: *data malloc'd (free()). AERR_NOT_FOUND. */
+int store_evidence_get(struct store *st, const char *digest, uint8_t **data, size_t *len) ATTEST_WUR;
+
+/* The IMA chunks of node node_id's boot reset_count sent up to attestation
+ * upto (inclusive), by first entry: fn(first, data, len) for each, in
+ * order of ima_first then id; fn runs under the store's lock. */
+int store_evidence_ima_chunks(struct store *st, int64_t node_id, uint32_t reset_count, int64_t upto,
+			      int (*fn)(uint64_t first, const uint8_t *data, size_t len, void *arg),
+			      void *arg) ATTEST_WUR;
+
+/* Retention: the evidence of attestations before cutoff_ms goes, except
+ * what each node's latest verified attestation is judged by (its row and
+ * the earlier rows of its boot, whose IMA entries it continues); then
+ * every piece no attestation names. *rows, *pieces (may be NULL): how many
+ * attestations lost their evidence, how many pieces went. */
+int store_evidence_prune(struct store *st, int64_t cutoff_ms, uint64_t *rows, uint64_t *pieces) ATTEST_WUR;
+
+/* ---- learned references (attune): an operator asks, the node's next
+ * verified quote answers. */
+
+/* Open a learn request on the node key names (STORE_KEY_OPERATOR),
+ * replacing one open or answered. AERR_NOT_FOUND. */
+int store_learn_request(struct store *st, const char *key, int64_t *node_id) ATTEST_WUR;
+
+/* The node's learn request: *requested_ms 0 when none; *attestation the
+ * attestation that answered it (0: not yet). */
+int store_learn_state(struct store *st, int64_t node_id, int64_t *requested_ms, int64_t *attestation) ATTEST_WUR;
+
+/* Close it (approved, or dropped). */
+int store_learn_clear(struct store *st, int64_t node_id) ATTEST_WUR;
 
 #endif

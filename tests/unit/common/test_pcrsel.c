@@ -246,6 +246,36 @@ static void test_check_values(void **state)
 	assert_int_equal(pcrsel_check_values(&sel, &v), AERR_PCR_SELECTION);
 }
 
+/* Packed values are the selected ones in selection order, and unpack to
+ * exactly them; a short buffer, a missing value and a wrong length fail. */
+static void test_pack(void **state)
+{
+	TPML_PCR_SELECTION sel;
+	struct pcr_values v, back;
+	uint8_t buf[PCR_VALUES_PACK_MAX];
+	size_t len = 0;
+
+	(void)state;
+	parse_ok("sha256:0,1,7+sha1:3-5", &sel);
+	fill_values(&sel, &v);
+	assert_int_equal(pcr_values_pack(&sel, &v, buf, sizeof(buf), &len), 0);
+	assert_int_equal(len, 3 * 32 + 3 * 20);
+	assert_int_equal(buf[0], 0);              /* sha256.0 */
+	assert_int_equal(buf[2 * 32], 7);         /* sha256.7 */
+	assert_int_equal(buf[3 * 32], 32 + 3);    /* sha1.3 */
+	assert_int_equal(pcr_values_unpack(&sel, buf, len, &back), 0);
+	assert_int_equal(back.nbanks, 2);
+	assert_int_equal(back.banks[0].mask, pcrsel_mask(&sel, TPM2_ALG_SHA256));
+	assert_memory_equal(back.banks[0].value[7], v.banks[0].value[7], 32);
+	assert_memory_equal(back.banks[1].value[5], v.banks[1].value[5], 20);
+	assert_int_equal(pcrsel_check_values(&sel, &back), 0);
+	assert_int_equal(pcr_values_unpack(&sel, buf, len - 1, &back), AERR_PARSE);
+	assert_int_equal(pcr_values_unpack(&sel, buf, len + 0 + 1, &back), AERR_PARSE);
+	assert_int_equal(pcr_values_pack(&sel, &v, buf, len - 1, &len), AERR_TOO_LARGE);
+	v.banks[1].mask &= ~(1u << 4);
+	assert_int_equal(pcr_values_pack(&sel, &v, buf, sizeof(buf), &len), AERR_PCR_SELECTION);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_max_banks),
 		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_check_values),
+		cmocka_unit_test(test_pack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -802,6 +802,132 @@ static void test_concurrent_verdicts(void **state)
 	store_close(st);
 }
 
+static int chunk_count(uint64_t first, const uint8_t *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	(*(uint64_t *)arg) += 1 + first;
+	return 0;
+}
+
+/* Evidence is kept once however many verdicts carry it; a learn request is
+ * answered by the next verified quote only; the retention prune keeps what
+ * the latest verified quote of each node stands on. */
+static void test_evidence(void **state)
+{
+	static const uint8_t ak[] = { 0, 2, 0xaa, 0xbb }, vals[] = { 1, 2, 3 }, ima1[] = { 9 }, ima2[] = { 8 };
+	char dak[65], dvals[65], dima1[65], dima2[65];
+	struct store *st = NULL;
+	struct store_node_in in;
+	struct store_attestation a;
+	struct store_change ch;
+	struct store_prior pr;
+	struct store_evidence e, *list = NULL;
+	int64_t id1 = 0, id2 = 0, id3 = 0, req = 0, att = 0, node = 0;
+	uint8_t *data = NULL;
+	size_t len = 0, n = 0;
+	uint64_t rows = 0, pieces = 0, chunks = 0;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	(void)state;
+	memset(dak, 'a', 64), dak[64] = 0;
+	memset(dvals, 'b', 64), dvals[64] = 0;
+	memset(dima1, 'c', 64), dima1[64] = 0;
+	memset(dima2, 'd', 64), dima2[64] = 0;
+	assert_int_equal(store_open(dir, &st), 0);
+	node_in(&in, H1, "web1");
+	assert_int_equal(store_node_proven(st, &in, 1, &pr), 0);
+	assert_int_equal(store_evidence_latest(st, pr.id, &e), AERR_NOT_FOUND);
+	assert_int_equal(store_learn_request(st, "aaaaaaaa11", &node), 0);
+	assert_int_equal(node, pr.id);
+	assert_int_equal(store_learn_state(st, pr.id, &req, &att), 0);
+	assert_true(req > 0);
+	assert_int_equal(att, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.node_id = pr.id;
+	a.mode = "push";
+	a.step = "quote";
+	a.reason = "signature";
+	/* An unverified quote answers no learn request. */
+	assert_int_equal(store_attestation_add(st, &a, &id1, &ch), 0);
+	assert_false(ch.learned);
+	a.verified = 1;
+	a.reset_count = 5;
+	a.ak = (struct store_blob){ dak, ak, sizeof(ak) };
+	a.values = (struct store_blob){ dvals, vals, sizeof(vals) };
+	a.ima = (struct store_blob){ dima1, ima1, sizeof(ima1) };
+	assert_int_equal(store_attestation_add(st, &a, &id2, &ch), 0);
+	assert_true(ch.learned);
+	a.pass = 1;
+	a.reason = "";
+	a.ima = (struct store_blob){ dima2, ima2, sizeof(ima2) };
+	a.ima_first = 1;
+	assert_int_equal(store_attestation_add(st, &a, &id3, &ch), 0);
+	assert_false(ch.learned); /* answered already */
+	assert_int_equal(store_learn_state(st, pr.id, &req, &att), 0);
+	assert_int_equal(att, id2);
+
+	assert_int_equal(store_evidence_latest(st, pr.id, &e), 0);
+	assert_int_equal(e.id, id3);
+	assert_string_equal(e.ak, dak);
+	assert_int_equal(e.reset_count, 5);
+	assert_int_equal(e.ima_first, 1);
+	assert_int_equal(store_evidence_get(st, dvals, &data, &len), 0);
+	assert_int_equal(len, sizeof(vals));
+	assert_memory_equal(data, vals, len);
+	free(data);
+	assert_int_equal(store_evidence_get(st, "ffff", &data, &len), AERR_NOT_FOUND);
+	assert_int_equal(store_evidence_list(st, pr.id, 0, 0, &list, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[0].id, id1); /* oldest first */
+	free(list);
+	assert_int_equal(store_evidence_list(st, pr.id, 0, 2, &list, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(list[0].id, id2); /* the newest two */
+	free(list);
+	/* Both chunks of boot 5, first 0 then 1. */
+	assert_int_equal(store_evidence_ima_chunks(st, pr.id, 5, id3, chunk_count, &chunks), 0);
+	assert_int_equal(chunks, 1 + 2);
+
+	/* Everything is older than a cutoff in the future; the latest verified
+	 * row and the rows of its boot before it keep their evidence. */
+	assert_int_equal(store_evidence_prune(st, INT64_MAX, &rows, &pieces), 0);
+	assert_int_equal(rows, 0);
+	assert_int_equal(pieces, 0);
+	/* A new boot: the old one's rows lose theirs, and its first chunk goes. */
+	a.reset_count = 6;
+	a.ima = (struct store_blob){ NULL, NULL, 0 };
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_int_equal(store_evidence_prune(st, INT64_MAX, &rows, &pieces), 0);
+	assert_int_equal(rows, 2);
+	assert_int_equal(pieces, 2);
+	assert_int_equal(store_evidence_get(st, dima1, &data, &len), AERR_NOT_FOUND);
+	assert_int_equal(store_evidence_get(st, dak, &data, &len), 0); /* the latest row's */
+	free(data);
+	assert_int_equal(store_learn_clear(st, pr.id), 0);
+	assert_int_equal(store_learn_state(st, pr.id, &req, &att), 0);
+	assert_int_equal(req, 0);
+	assert_int_equal(store_learn_request(st, "feedbeef", &node), AERR_NOT_FOUND);
+	store_close(st);
+
+	/* One row per piece of evidence, however many verdicts named it. */
+	{
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/" STORE_FILE, dir);
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM evidence WHERE digest = ?", -1, &q, NULL),
+				 SQLITE_OK);
+		sqlite3_bind_text(q, 1, dak, -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(q, 0), 1);
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -815,6 +941,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_verdicts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,6 +156,22 @@ static const char *const store_migrations[] = {
 	 " WHERE ek_hash IN (SELECT ek_hash FROM nodes);"
 	 "UPDATE rejected SET orphan_ek = coalesce(ek_hash, ''), orphan_at = last_at, orphan_reason = reason"
 	 " WHERE step = 'endorsement' AND claim_ek IS NULL;"),
+	/* 9: the evidence of each attestation, content-addressed (a boot log
+	 * or an AK that repeats is kept once): what a dry run re-judges, an
+	 * audit re-verifies and a learned reference is made of. A node's learn
+	 * request, and the attestation that answered it. */
+	("CREATE TABLE evidence ("
+	 " digest TEXT PRIMARY KEY,"
+	 " kind TEXT NOT NULL CHECK (kind IN ('ak','values','eventlog','ima')),"
+	 " body BLOB NOT NULL);"
+	 "ALTER TABLE attestations ADD COLUMN ak_digest TEXT;"
+	 "ALTER TABLE attestations ADD COLUMN values_digest TEXT;"
+	 "ALTER TABLE attestations ADD COLUMN log_digest TEXT;"
+	 "ALTER TABLE attestations ADD COLUMN ima_digest TEXT;"
+	 "ALTER TABLE attestations ADD COLUMN ima_first INTEGER;"
+	 "ALTER TABLE attestations ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;"
+	 "ALTER TABLE nodes ADD COLUMN learn_at INTEGER;"
+	 "ALTER TABLE nodes ADD COLUMN learned_from INTEGER;"),
 };
 
 #define STORE_VERSION ((int)ARRAY_LEN(store_migrations))
@@ -174,7 +190,12 @@ static const char *const store_sql[S_N] = {
 	[S_NODE_BIND] = "UPDATE nodes SET identity = ? WHERE id = ? AND identity IS NULL",
 	[S_ATT_INSERT] = "INSERT INTO attestations (node_id, time, mode, peer, hostname, pass, step, reason, nonce,"
 			 " pcr_selection, quote, signature, reset_count, restart_count, ima_entries, clock, unjudged,"
-			 " policy_name, policy_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			 " policy_name, policy_version, ak_digest, values_digest, log_digest, ima_digest, ima_first,"
+			 " verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[S_EVIDENCE_PUT] = "INSERT OR IGNORE INTO evidence (digest, kind, body) VALUES (?, ?, ?)",
+	/* A learn request is answered by the first verified quote after it. */
+	[S_NODE_LEARNED] = "UPDATE nodes SET learned_from = ?1 WHERE id = ?2 AND learn_at IS NOT NULL"
+			   " AND learned_from IS NULL",
 	[S_NODE_VERDICT] = "UPDATE nodes SET last_seen = coalesce(?1, last_seen), state = ?2, reason = ?3,"
 			   " reset_count = coalesce(?4, reset_count), restart_count = coalesce(?5, restart_count),"
 			   " clock = coalesce(?6, clock), ima_reset = coalesce(?7, ima_reset),"
@@ -239,8 +260,8 @@ static const char *const store_sql[S_N] = {
 			" UNION ALL SELECT * FROM (SELECT g.policy, 'group ' || min(g.grp) FROM group_policy g"
 			" JOIN node_groups n ON n.grp = g.grp WHERE n.node_id = ?1 GROUP BY g.policy ORDER BY g.policy"
 			" LIMIT 2) WHERE NOT EXISTS (SELECT 1 FROM node_policy WHERE node_id = ?1)) a",
-	[S_POLICY_GET] = "SELECT name, version, created_at, body FROM policies WHERE name = ?1 AND deleted = 0"
-			 " AND (?2 = 0 OR version = ?2) ORDER BY version DESC LIMIT 1",
+	[S_POLICY_GET] = "SELECT name, version, created_at, body FROM policies WHERE name = ?1"
+			 " AND ((?2 = 0 AND deleted = 0) OR version = ?2) ORDER BY version DESC LIMIT 1",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",

@@ -1,7 +1,7 @@
 /* The SQLite store (store/store.h) as its files share it: sqlite/schema.c
  * (the schema, its migrations, the statements, opening, transactions),
  * sqlite/nodes.c, sqlite/verdicts.c (with group commit), sqlite/rejected.c,
- * sqlite/policies.c.
+ * sqlite/policies.c, sqlite/evidence.c.
  * These are the only files that include sqlite3.h. */
 #ifndef VERIFIER_STORE_SQLITE_PRIV_H
 #define VERIFIER_STORE_SQLITE_PRIV_H
@@ -20,7 +20,7 @@ enum {
 	S_SECRET_INSERT, S_COUNT, S_NODE_GET, S_NODE_LIST, S_NODE_DELETE, S_NODE_STATE, S_NODE_OVERDUE,
 	S_NODE_NAME, S_NODE_IDENTITY, S_GROUPS_CLEAR, S_GROUP_ADD, S_REJ_UPSERT, S_REJ_COUNT, S_REJ_EVICT,
 	S_REJ_LIST, S_NODE_TARGET, S_TARGET_CLEAR, S_TARGET_SET, S_NODE_HISTORY, S_REJ_CLEAR, S_POLICY_OF,
-	S_POLICY_GET, S_REJ_IS_NODE, S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_POLICY_GET, S_REJ_IS_NODE, S_EVIDENCE_PUT, S_NODE_LEARNED, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_N
 };
 
@@ -69,6 +69,9 @@ int store_txn(struct store *st, int (*fn)(struct store *st, void *arg), void *ar
 void store_row_node(sqlite3_stmt *q, struct store_node *n);
 /* store_node_get with the lock held (nodes.c). */
 int store_node_get_locked(struct store *st, const char *key, enum store_key by, struct store_node *out);
+/* Keep one piece of evidence of kind (evidence.c); a blob without a
+ * digest is none. */
+int store_evidence_put(struct store *st, const char *kind, const struct store_blob *b);
 /* One-off statements of the operator's commands (policies.c): prepared per
  * call, finalized by the caller. */
 int store_prepare(struct store *st, const char *sql, sqlite3_stmt **q);

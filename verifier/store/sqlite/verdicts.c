@@ -55,20 +55,37 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 	store_text(q, 10, a->pcr_selection);
 	store_blob(q, 11, a->quote, a->quote_len);
 	store_blob(q, 12, a->signature, a->signature_len);
-	if (a->has_counts) {
+	if (a->has_counts || a->verified) {
 		sqlite3_bind_int64(q, 13, a->reset_count);
 		sqlite3_bind_int64(q, 14, a->restart_count);
+		sqlite3_bind_int64(q, 16, (sqlite3_int64)a->clock);
 	}
 	sqlite3_bind_int64(q, 15, (sqlite3_int64)a->ima_entries);
-	if (a->has_counts)
-		sqlite3_bind_int64(q, 16, (sqlite3_int64)a->clock);
 	sqlite3_bind_int(q, 17, !a->pass && a->unjudged);
 	store_text(q, 18, a->policy_name);
 	if (a->policy_name)
 		sqlite3_bind_int64(q, 19, a->policy_version);
+	store_text(q, 20, a->ak.digest);
+	store_text(q, 21, a->values.digest);
+	store_text(q, 22, a->event_log.digest);
+	store_text(q, 23, a->ima.digest);
+	if (a->ima.digest)
+		sqlite3_bind_int64(q, 24, (sqlite3_int64)a->ima_first);
+	sqlite3_bind_int(q, 25, a->verified ? 1 : 0);
+	if ((r = store_evidence_put(st, "ak", &a->ak)) != 0 || (r = store_evidence_put(st, "values", &a->values)) != 0 ||
+	    (r = store_evidence_put(st, "eventlog", &a->event_log)) != 0 ||
+	    (r = store_evidence_put(st, "ima", &a->ima)) != 0)
+		goto fail;
 	if ((r = store_run(st, S_ATT_INSERT, "record attestation")) != 0)
 		goto fail;
 	row = sqlite3_last_insert_rowid(st->db);
+	if (a->node_id && a->verified) {
+		sqlite3_bind_int64(st->s[S_NODE_LEARNED], 1, row);
+		sqlite3_bind_int64(st->s[S_NODE_LEARNED], 2, a->node_id);
+		if ((r = store_run(st, S_NODE_LEARNED, "answer a learn request")) != 0)
+			goto fail;
+		change->learned = sqlite3_changes(st->db) > 0;
+	}
 	if (a->node_id) {
 		if ((r = store_node_state(st, a->node_id, &change->from, bound)) != 0)
 			goto fail;

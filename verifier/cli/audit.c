@@ -1,0 +1,207 @@
+/* verifier audit NODE [--since T] (cli/commands.h): the node's verdicts
+ * re-verified offline from the evidence the store keeps (review/): each
+ * quote's signature with the AK its row names, over the row's nonce, its
+ * counters against the row's and the rows before it, its PCR values and
+ * logs replayed, and a pass judged again by the policy version the row
+ * names. Every verdict the evidence does not support is reported; exit 1
+ * when there is one. Needs only the database and the config file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/nodes.h"
+#include "cli/review.h"
+#include "config.h"
+#include "hex.h"
+#include "record/reference.h"
+#include "review/review.h"
+
+struct audit {
+	struct store *st;
+	const struct verifier_config *cfg;
+	struct review_config_ref config_ref;
+	struct named_policy *named;      /* the last named policy version judged by */
+	uint64_t rows, passes, failures, no_quote, unsupported, notes;
+	int has_prev;                    /* counters of the last verified quote */
+	uint32_t prev_reset, prev_restart;
+	uint64_t prev_clock;
+	int64_t prev_id;
+	char (*nonces)[129];             /* of verified quotes so far, with their rows */
+	int64_t *nonce_rows;
+	size_t nnonces;
+};
+
+static void audit_report(struct audit *au, const struct store_evidence *row, const char *what, const char *why)
+{
+	const char *verdict = row->pass ? "pass" : row->unjudged ? "verified" : "fail";
+
+	if (!strcmp(what, "UNSUPPORTED"))
+		au->unsupported++;
+	else
+		au->notes++;
+	printf("%s attestation %lld (", what, (long long)row->id);
+	nodes_print_time(stdout, row->time_ms);
+	printf(", %s, %s): %s\n", row->mode, verdict, why);
+}
+
+/* The reference row names, loaded: NULL with why when it cannot be. */
+static const struct judge_ref *audit_ref(struct audit *au, const struct store_evidence *row, struct judge_ref *ref,
+					 char *why, size_t cap)
+{
+	struct named_policy_limits lim = { .pcrs = &au->cfg->pcrs, .eventlog_pcrs = au->cfg->eventlog_pcrs };
+
+	if (!row->policy_name[0] || !strcmp(row->policy_name, "config"))
+		return &au->config_ref.ref;
+	if (!au->named || au->named->version != row->policy_version || strcmp(au->named->name, row->policy_name)) {
+		named_policy_free(au->named);
+		au->named = NULL;
+		if (reference_load(au->st, row->policy_name, row->policy_version, &lim, &au->named) != 0) {
+			snprintf(why, cap, "policy %s version %u: %s", row->policy_name, row->policy_version, err_detail());
+			return NULL;
+		}
+	}
+	review_named_ref(au->cfg, au->named, ref);
+	return ref;
+}
+
+/* The nonce was not used by an earlier verified quote. */
+static int audit_nonce_fresh(struct audit *au, const struct store_evidence *row, int64_t *earlier)
+{
+	char hex[129];
+	void *grown;
+
+	hex_encode(row->nonce, row->nonce_len < 64 ? row->nonce_len : 64, hex);
+	for (size_t i = 0; i < au->nnonces; i++)
+		if (!strcmp(au->nonces[i], hex)) {
+			*earlier = au->nonce_rows[i];
+			return 0;
+		}
+	if ((grown = realloc(au->nonces, (au->nnonces + 1) * sizeof(*au->nonces)))) {
+		au->nonces = grown;
+		if ((grown = realloc(au->nonce_rows, (au->nnonces + 1) * sizeof(*au->nonce_rows)))) {
+			au->nonce_rows = grown;
+			memcpy(au->nonces[au->nnonces], hex, sizeof(hex));
+			au->nonce_rows[au->nnonces++] = row->id;
+		}
+	}
+	return 1;
+}
+
+static int audit_row(struct audit *au, const struct store_evidence *row)
+{
+	int granted = row->pass || row->unjudged;
+	struct review_quote rq;
+	struct judge_ref named_ref;
+	const struct judge_ref *ref;
+	char why[800], reason[700];
+	int64_t earlier = 0;
+	int r;
+
+	au->rows++;
+	if (!row->quote_len) {
+		au->no_quote++;
+		if (granted)
+			audit_report(au, row, "UNSUPPORTED", "a pass without a quote");
+		return 0;
+	}
+	if ((r = review_load(au->st, row, &rq)) != 0)
+		return r;
+	if (!rq.verified) {
+		if (granted)
+			audit_report(au, row, "UNSUPPORTED", rq.why);
+		else
+			au->failures++;
+		review_free(&rq);
+		return 0;
+	}
+	/* The TPM never counts back, and its clock only moves on within a boot. */
+	if (au->has_prev && (rq.q.clock.resetCount < au->prev_reset ||
+			     (rq.q.clock.resetCount == au->prev_reset && (rq.q.clock.restartCount < au->prev_restart ||
+									   rq.q.clock.clock < au->prev_clock)))) {
+		snprintf(why, sizeof(why), "its counters (boot %u, restart %u, clock %llu) are before attestation %lld's",
+			 rq.q.clock.resetCount, rq.q.clock.restartCount, (unsigned long long)rq.q.clock.clock,
+			 (long long)au->prev_id);
+		audit_report(au, row, granted ? "UNSUPPORTED" : "NOTE", why);
+	}
+	au->has_prev = 1;
+	au->prev_reset = rq.q.clock.resetCount;
+	au->prev_restart = rq.q.clock.restartCount;
+	au->prev_clock = rq.q.clock.clock;
+	au->prev_id = row->id;
+	if (!audit_nonce_fresh(au, row, &earlier)) {
+		snprintf(why, sizeof(why), "its nonce is attestation %lld's: a replayed quote", (long long)earlier);
+		audit_report(au, row, granted ? "UNSUPPORTED" : "NOTE", why);
+	}
+	if (!(ref = audit_ref(au, row, &named_ref, why, sizeof(why)))) {
+		audit_report(au, row, granted ? "UNSUPPORTED" : "NOTE", why);
+	} else if (review_judge(&rq, ref, reason, sizeof(reason)) != 0) {
+		if (granted) {
+			snprintf(why, sizeof(why), "the evidence fails %s %u: %s", row->policy_name[0] ? row->policy_name : "config",
+				 row->policy_version, reason);
+			audit_report(au, row, "UNSUPPORTED", why);
+		} else {
+			au->failures++;
+		}
+	} else if (granted) {
+		au->passes++;
+	} else {
+		au->failures++;
+		/* Not all a session checks is kept: a nonce's age, the counters
+		 * against the node's record, a broken reference. */
+		snprintf(why, sizeof(why), "the evidence passes %s %u; the failure (%s) was of a check the store "
+			 "does not keep", row->policy_name[0] ? row->policy_name : "config", row->policy_version, row->reason);
+		audit_report(au, row, "NOTE", why);
+	}
+	review_free(&rq);
+	return 0;
+}
+
+int audit_main(int argc, char **argv)
+{
+	struct nodes_args a;
+	struct store *st = NULL;
+	struct store_evidence *rows = NULL;
+	struct store_node node;
+	struct audit au;
+	size_t n = 0;
+	int rc, r = 0;
+
+	if ((rc = nodes_open(argc, argv, 1, CLI_AUDIT_USAGE, &st, &a)) != CLI_EXIT_PASS)
+		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
+	memset(&au, 0, sizeof(au));
+	au.st = st;
+	au.cfg = a.cfg;
+	if (store_node_get(st, a.node, STORE_KEY_OPERATOR, &node) != 0 ||
+	    review_config_ref(a.cfg, &au.config_ref) != 0 ||
+	    store_evidence_list(st, node.id, a.since_ms, 0, &rows, &n) != 0) {
+		fprintf(stderr, "verifier: %s: %s\n", a.node, err_detail());
+		rc = CLI_EXIT_FAIL;
+		goto out;
+	}
+	printf("audit of node %s (EK %s): %zu attestations", review_node_label(&node), node.ek_hash, n);
+	if (a.since_ms) {
+		printf(" since ");
+		nodes_print_time(stdout, a.since_ms);
+	}
+	printf("; verdicts of the config file's policy are judged by it as it is now\n");
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = audit_row(&au, &rows[i]);
+	if (r != 0) {
+		fprintf(stderr, "verifier: %s: %s\n", a.node, err_detail());
+		rc = CLI_EXIT_FAIL;
+		goto out;
+	}
+	printf("%llu attestations: %llu passes supported by their evidence, %llu failures, %llu without a quote, "
+	       "%llu unsupported\n", (unsigned long long)au.rows, (unsigned long long)au.passes,
+	       (unsigned long long)au.failures, (unsigned long long)au.no_quote, (unsigned long long)au.unsupported);
+	rc = au.unsupported ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
+out:
+	free(rows);
+	free(au.nonces);
+	free(au.nonce_rows);
+	named_policy_free(au.named);
+	review_config_ref_free(&au.config_ref);
+	nodes_close(st, &a);
+	return rc;
+}
