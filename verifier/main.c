@@ -49,6 +49,10 @@ static const struct subcommand {
 	  "node or a group; nodes without one are judged by the config file's; made from\n"
 	  "golden logs, tried on the fleet's stored evidence (test), learned from a node's\n"
 	  "quote (learn, proposal, approve)" },
+	{ "group", group_main, CLI_GROUP_USAGE,
+	  "groups by what a node's verified certificates say (ek_issuer, tpm_manufacturer,\n"
+	  "tpm_model, platform_manufacturer, platform_model; GLOB patterns): nodes join them\n"
+	  "at their next proof, and the policies and secrets of the group reach them" },
 	{ "audit", audit_main, CLI_AUDIT_USAGE,
 	  "re-verify a node's verdicts offline from the evidence in the database (quotes,\n"
 	  "AKs, logs): report every verdict the evidence does not support" },

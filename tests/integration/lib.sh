@@ -113,11 +113,19 @@ bg() {
 # local CA (also inside $WORK) and start it on a free loopback port.
 # Sets TCTI, TPM2TOOLS_TCTI, SWTPM_DIR, SWTPM_PORT, SWTPM_PID, EK_ROOTS.
 # SWTPM_SETUP_EXTRA: more swtpm_setup options (e.g. --rsa-keysize 3072).
+# SWTPM_CA_SUBJECT: the EK CA's subject ("/O=Vendor B/CN=..."): a one-level
+# CA made here, instead of swtpm's own two (whose names every swtpm shares).
 swtpm_start() {
 	local name=${1:-tpm} dir
 	need swtpm swtpm_setup
 	dir=$WORK/$name
 	mkdir -p "$dir/state" "$dir/localca" "$dir/ek-roots"
+	if [ -n "${SWTPM_CA_SUBJECT:-}" ]; then
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/localca/signkey.pem" -out "$dir/localca/issuercert.pem" \
+			-subj "$SWTPM_CA_SUBJECT" -days 3650 -addext basicConstraints=critical,CA:TRUE \
+			-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null || fail "the EK CA $SWTPM_CA_SUBJECT"
+		cp "$dir/localca/issuercert.pem" "$dir/localca/swtpm-localca-rootca-cert.pem"
+	fi
 	cat >"$dir/swtpm-localca.conf" <<CONF
 statedir = $dir/localca
 signingkey = $dir/localca/signkey.pem

@@ -12,8 +12,9 @@
 #  - audit: every verdict of A is supported by its evidence; a quote altered
 #    in the database, a failing row turned into a pass, and a row's counters
 #    moved back are each reported, and audit exits 1;
-#  - learn_first_use: a fresh verifier takes B's first quote as its policy,
-#    logged as such, and judges B's next quote by it;
+#  - learn_first_use: a fresh verifier never learns from B's failing first
+#    quote; A's passing one becomes its policy, logged as such, and judges
+#    A's next quotes;
 #  - bad input: a malformed candidate, an unknown node, approve without a
 #    request: clear errors, nothing changed.
 . "$SOURCE_DIR/tests/integration/lib.sh"
@@ -176,10 +177,14 @@ con.execute('UPDATE evidence SET body = ? WHERE digest = (SELECT values_digest F
 run audit --config "$WORK/v.conf" "${NODES[b]:0:16}"
 [ "$RC" -eq 1 ] && grep -q "^UNSUPPORTED attestation $PASSROW .*quote does not verify: .*PCR digest" "$WORK/out" ||
 	fail "audit of altered PCR values: $RC $(cat "$WORK/out")"
+tamper "con.execute('UPDATE attestations SET ak_digest = NULL, values_digest = NULL WHERE id = $PASSROW')"
+run audit --config "$WORK/v.conf" "${NODES[b]:0:16}"
+[ "$RC" -eq 1 ] && grep -q "^UNSUPPORTED attestation $PASSROW .*its evidence was removed from the database" "$WORK/out" ||
+	fail "audit of removed evidence: $RC $(cat "$WORK/out")"
 cp "$WORK/clean.db" "$DB"; rm -f "$DB-wal" "$DB-shm"
 run audit --config "$WORK/v.conf" "${NODES[b]:0:16}"
 [ "$RC" -eq 0 ] || fail "audit of the clean copy: $(cat "$WORK/out")"
-ok "audit: a clean database passes; an altered quote, a failure turned pass, moved counters, altered PCR values: each reported"
+ok "audit: a clean database passes; an altered quote, a failure turned pass, moved counters, altered PCR values, removed evidence: each reported"
 
 # ---- bad input
 run policy test --config "$WORK/v.conf" "$WORK/nope.json"
@@ -197,7 +202,8 @@ run audit --config "$WORK/v.conf" --since 1m "${NODES[b]:0:16}"
 [ "$RC" -eq 0 ] || fail "audit --since 1m: $(cat "$WORK/out")"
 ok "bad input: a missing or malformed candidate, unknown nodes, a bad --since: each refused, naming it"
 
-# ---- learn_first_use on a fresh verifier
+# ---- learn_first_use on a fresh verifier: a node's first quote becomes its
+# policy only when its evidence held together and passed what judged it
 vport2=$(free_port)
 mkdir -p "$WORK/vstate2"
 verifier_conf "$WORK/v2.conf" "mode = push
@@ -205,12 +211,27 @@ listen = 127.0.0.1:$vport2
 ek_roots = $WORK/roots
 learn_first_use = true
 state_dir = $WORK/vstate2" "$REF_A"
+DB2=$WORK/vstate2/verifier.db
 bg verifier2 "$V" serve --config "$WORK/v2.conf"
 wait_port "$vport2"
-TCTI=${TCTIS[b]} attestor_conf "$WORK/b2.conf" push "127.0.0.1:$vport2" "$WORK/b2-state"
-"$BUILD_DIR/attestor" --config "$WORK/b2.conf" --once --wait 20 >/dev/null 2>"$WORK/b2.err" && fail "B's first quote fails A's values"
-wait_log "$WORK/verifier2.log" "first use (learn_first_use): its quote in attestation 1 is its policy learned-${NODES[b]:0:16} version 1 now, unreviewed" 1 10
-"$BUILD_DIR/attestor" --config "$WORK/b2.conf" --once --wait 20 >/dev/null 2>"$WORK/b2.err" || fail "B's second quote: $(tail -2 "$WORK/b2.err")"
-[ "$(db_rows "$WORK/vstate2/verifier.db" "SELECT policy_name FROM attestations ORDER BY id DESC LIMIT 1")" = "learned-${NODES[b]:0:16}" ] ||
-	fail "B's second verdict is not judged by what it learned"
-ok "learn_first_use: B's first quote (failed by the config file's policy) became its policy, logged; its next quote passes by it"
+for n in a b; do
+	TCTI=${TCTIS[$n]} attestor_conf "$WORK/${n}2.conf" push "127.0.0.1:$vport2" "$WORK/${n}2-state"
+done
+attest2() { # NODE WANT
+	local rc=0
+	"$BUILD_DIR/attestor" --config "$WORK/${1}2.conf" --once --wait 20 >/dev/null 2>"$WORK/${1}2.err" || rc=$?
+	if [ "$2" = pass ]; then [ "$rc" -eq 0 ]; else [ "$rc" -eq 1 ]; fi ||
+		fail "node $1 at the first-use verifier: exit $rc, want $2: $(tail -n 2 "$WORK/${1}2.err")"
+}
+attest2 b fail
+attest2 b fail
+[ "$(db_rows "$DB2" "SELECT count(*) FROM policies")" = 0 ] || fail "a failing first quote became a policy"
+! grep -q "first use" "$WORK/verifier2.log" || fail "first use of a failing quote: $(grep "first use" "$WORK/verifier2.log")"
+attest2 a pass
+wait_log "$WORK/verifier2.log" "first use (learn_first_use): its quote in attestation 3 is its policy learned-${NODES[a]:0:16} version 1 now, unreviewed" 1 10
+attest2 a pass
+[ "$(db_rows "$DB2" "SELECT policy_name FROM attestations ORDER BY id DESC LIMIT 1")" = "learned-${NODES[a]:0:16}" ] ||
+	fail "A's second verdict is not judged by what it learned"
+TPM2TOOLS_TCTI=${TCTIS[a]} tpm2_pcrextend "0:sha256=$(printf 'ee%.0s' {1..32}),sha1=$(printf 'ee%.0s' {1..20})"
+attest2 a fail
+ok "learn_first_use: B's failing first quote is learned from never; A's passing one is its policy (logged), which then fails A's moved PCR 0"

@@ -22,7 +22,7 @@ struct audit {
 	const struct verifier_config *cfg;
 	struct review_config_ref config_ref;
 	struct named_policy *named;      /* the last named policy version judged by */
-	uint64_t rows, passes, failures, no_quote, unsupported, notes;
+	uint64_t rows, passes, failures, no_quote, unsupported, notes, pruned;
 	int has_prev;                    /* counters of the last verified quote */
 	uint32_t prev_reset, prev_restart;
 	uint64_t prev_clock;
@@ -108,7 +108,9 @@ static int audit_row(struct audit *au, const struct store_evidence *row)
 	if ((r = review_load(au->st, row, &rq)) != 0)
 		return r;
 	if (!rq.verified) {
-		if (granted)
+		if (granted && row->pruned && rq.code == AERR_NOT_FOUND)
+			au->pruned++; /* retention took what would show it: nothing to say either way */
+		else if (granted)
 			audit_report(au, row, "UNSUPPORTED", rq.why);
 		else
 			au->failures++;
@@ -135,6 +137,9 @@ static int audit_row(struct audit *au, const struct store_evidence *row)
 	}
 	if (!(ref = audit_ref(au, row, &named_ref, why, sizeof(why)))) {
 		audit_report(au, row, granted ? "UNSUPPORTED" : "NOTE", why);
+	} else if (row->pass && ref == &au->config_ref.ref && !au->config_ref.judges) {
+		/* A session with nothing to judge by says "verified", never pass. */
+		audit_report(au, row, "UNSUPPORTED", "a pass, but the config file's policy judges nothing");
 	} else if (review_judge(&rq, ref, reason, sizeof(reason)) != 0) {
 		if (granted) {
 			snprintf(why, sizeof(why), "the evidence fails %s %u: %s", row->policy_name[0] ? row->policy_name : "config",
@@ -193,8 +198,9 @@ int audit_main(int argc, char **argv)
 		goto out;
 	}
 	printf("%llu attestations: %llu passes supported by their evidence, %llu failures, %llu without a quote, "
-	       "%llu unsupported\n", (unsigned long long)au.rows, (unsigned long long)au.passes,
-	       (unsigned long long)au.failures, (unsigned long long)au.no_quote, (unsigned long long)au.unsupported);
+	       "%llu passes whose evidence retention removed, %llu unsupported\n", (unsigned long long)au.rows,
+	       (unsigned long long)au.passes, (unsigned long long)au.failures, (unsigned long long)au.no_quote,
+	       (unsigned long long)au.pruned, (unsigned long long)au.unsupported);
 	rc = au.unsupported ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
 out:
 	free(rows);

@@ -33,6 +33,14 @@
 	"         policy learn|proposal --config FILE NODE\n"                             \
 	"         policy approve --config FILE [--name NAME] NODE"
 
+#define CLI_GROUP_USAGE                                                          \
+	"group rule-add --config FILE G FACT=GLOB...\n"                              \
+	"         group rule-remove --config FILE RULE\n"                              \
+	"         group rules --config FILE [--json]"
+
+/* group.c: groups by what nodes' verified certificates say. */
+int group_main(int argc, char **argv);
+
 #define CLI_AUDIT_USAGE "audit --config FILE [--since T] NODE"
 
 /* audit.c: a node's verdicts re-verified from the stored evidence. */

@@ -467,6 +467,30 @@ static void print_policy(const struct verifier_config *cfg, const char *config, 
 	printf("%s\n", nsec ? "" : "none");
 }
 
+/* What the node's verified certificates say (the facts group rules match). */
+static void print_facts(char facts[STORE_NFACTS][STORE_FACT_MAX], int json)
+{
+	int any = 0;
+
+	if (json)
+		printf(", \"facts\": {");
+	for (int f = 0; f < STORE_NFACTS; f++) {
+		if (!facts[f][0])
+			continue;
+		if (json) {
+			printf("%s\"%s\": ", any ? ", " : "", store_fact_name((enum store_fact)f));
+			jsonout_str(stdout, facts[f]);
+		} else {
+			printf("%s%s = %s\n", any ? "          " : "proven    ", store_fact_name((enum store_fact)f), facts[f]);
+		}
+		any = 1;
+	}
+	if (json)
+		printf("}");
+	else if (!any)
+		printf("proven    nothing by a verified certificate (require_ek_cert, platform_ca)\n");
+}
+
 static void print_node_long(const struct store_node *n, const struct store_node_history *h)
 {
 	char host[1024], name[280], ident[520], groups[4200], reason[2100], target[TARGET_MAX * 4 + 1];
@@ -554,6 +578,7 @@ int nodes_status_main(int argc, char **argv)
 	struct store_node n;
 	struct store_node_history *h = NULL;
 	struct node_reference ref;
+	char facts[STORE_NFACTS][STORE_FACT_MAX];
 	int rc;
 
 	if ((rc = nodes_open(argc, argv, 2, CLI_STATUS_USAGE, &st, &a)) != CLI_EXIT_PASS)
@@ -575,8 +600,16 @@ int nodes_status_main(int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	node_reference(st, a.cfg, &n, &ref);
+	if (store_node_facts(st, n.id, facts) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		free(h);
+		named_policy_free(ref.named);
+		nodes_close(st, &a);
+		return CLI_EXIT_FAIL;
+	}
 	if (a.json) {
 		print_node_json(&n);
+		print_facts(facts, 1);
 		printf(", \"last_pass_ms\": %lld, \"last_fail_ms\": %lld, \"quoted_at_ms\": %lld, \"quoted_pcrs\": ",
 		       (long long)h->last_pass_ms, (long long)h->last_fail_ms, (long long)h->quoted_at_ms);
 		print_quoted_json(h->quoted_pcrs);
@@ -585,6 +618,7 @@ int nodes_status_main(int argc, char **argv)
 		printf("}\n");
 	} else {
 		print_node_long(&n, h);
+		print_facts(facts, 0);
 		rc = print_node_claims(st, &n, 0);
 		print_policy(a.cfg, a.config, &n, h, &ref, 0);
 	}

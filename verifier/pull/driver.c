@@ -592,6 +592,7 @@ out:
 		d->last_rec = x.rec;
 		d->last_rec.host = d->last_host;
 		d->last_rec.peer = d->last_peer;
+		d->last_rec.session = d->last; /* NULL when this one ends below */
 	}
 	if (r != 0)
 		session_free(x.s);

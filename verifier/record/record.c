@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "endorsement/facts.h"
 #include "imastate.h"
 #include "log.h"
 #include "pcrsel.h"
@@ -162,9 +163,34 @@ int record_lookup_known(struct record_ctx *c, struct session *s)
 	return record_prior(c, s, hash, &sp);
 }
 
+/* After a proof recorded the node's facts: the groups secrets select by
+ * are the node's now (its rule groups may have changed), and a node new to
+ * the store, which record_lookup gave no reference, is judged by what its
+ * groups assign from its first quote on. */
+static int record_regrouped(struct record_ctx *c, struct session *s, int existed)
+{
+	struct store_prior now;
+	int r;
+
+	if ((r = store_node_lookup(c->store, c->ek_hash, &now)) != 0)
+		return record_store_failed("looking the proven node up");
+	c->ngroups = now.ngroups;
+	memcpy(c->groups, now.groups, sizeof(c->groups));
+	if (existed || !c->refs)
+		return 0;
+	if ((r = reference_apply(c->refs, c->store, c->node_id, s)) != 0)
+		return r == AERR_STORE ? record_store_failed("looking the node's policy up") : r;
+	snprintf(c->policy, sizeof(c->policy), "%s", session_reference_name(s, &c->policy_version));
+	snprintf(c->ima_judged_by, sizeof(c->ima_judged_by), "%s %u", c->policy, c->policy_version);
+	return 0;
+}
+
 int record_proven(struct record_ctx *c, struct session *s)
 {
 	const TPMT_PUBLIC *ek = session_ek_public(s), *ak = session_ak_public(s);
+	const uint8_t *vek, *vplat;
+	size_t vek_len = 0, vplat_len = 0;
+	struct endorsement_facts facts;
 	const TPM2B_NAME *ak_name = session_ak_name(s);
 	uint8_t ek_wire[sizeof(TPM2B_PUBLIC)], ak_wire[sizeof(TPM2B_PUBLIC)];
 	size_t ek_len = 0, ak_len = 0, cert_len = 0;
@@ -193,6 +219,17 @@ int record_proven(struct record_ctx *c, struct session *s)
 	in.ak_pub_len = ak_len;
 	in.ak_name = ak_name->name;
 	in.ak_name_len = ak_name->size;
+	/* What its verified certificates say, for the group rules: proven
+	 * with the TPM, so they may place the node. */
+	vek = session_verified_ek_cert(s, &vek_len);
+	vplat = session_verified_platform_cert(s, &vplat_len);
+	endorsement_facts(vek, vek_len, vplat, vplat_len, &facts);
+	in.has_facts = 1;
+	in.facts[STORE_FACT_EK_ISSUER] = facts.ek_issuer;
+	in.facts[STORE_FACT_TPM_MANUFACTURER] = facts.tpm_manufacturer;
+	in.facts[STORE_FACT_TPM_MODEL] = facts.tpm_model;
+	in.facts[STORE_FACT_PLATFORM_MANUFACTURER] = facts.platform_manufacturer;
+	in.facts[STORE_FACT_PLATFORM_MODEL] = facts.platform_model;
 	r = store_node_proven(c->store, &in, !c->explicit_enrollment, &sp);
 	if (r == AERR_NOT_FOUND)
 		return session_reject(s, SESSION_STEP_ACTIVATION, r);
@@ -204,7 +241,7 @@ int record_proven(struct record_ctx *c, struct session *s)
 		return record_store_failed("recording the proven node");
 	c->node_id = sp.id;
 	c->state = sp.existed && sp.state != STORE_ENROLLED ? sp.state : STORE_ATTESTING;
-	return 0;
+	return record_regrouped(c, s, sp.existed);
 }
 
 /* A node changed state: tell the operator's hook. */
@@ -231,11 +268,14 @@ static void record_first_use(struct record_ctx *c, const struct session_verdict 
 	char name[STORE_NAME_MAX + 1];
 	uint32_t version = 0;
 
-	if (!c->learn_first_use || !att || !v->has_quoted || strcmp(c->policy, "config") != 0 ||
+	/* Only a quote whose evidence all held together (a pass, or verified
+	 * with nothing to judge it by): a failed session's logs may not even
+	 * replay to its quote. */
+	if (!c->learn_first_use || !att || !(v->pass || v->unjudged) || strcmp(c->policy, "config") != 0 ||
 	    (ch->from != STORE_ENROLLED && ch->from != STORE_ATTESTING))
 		return;
 	learn_default_name(c->ek_hash, name);
-	if (learn_store(c->store, c->learn_first_use, att, c->ek_hash, name, &version) != 0)
+	if (learn_store(c->store, c->learn_first_use, att, c->ek_hash, name, LEARN_FIRST_USE, &version) != 0)
 		LOG_ERR("node %.16s...: first use: learning its reference: %s", c->ek_hash, err_detail());
 	else
 		LOG_WARN("node %.16s...: first use (learn_first_use): its quote in attestation %lld is its policy %s "
@@ -290,14 +330,22 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 		a.signature_len = q->sig_len;
 	}
 	/* A quote whose signature verified tells its counters, whatever the
-	 * policy said of its values. */
+	 * policy said of its values. It answers a learn request when its
+	 * evidence held together: a pass, verified, or failed only by what a
+	 * policy expects (the values, the boot or IMA policy), which is what
+	 * learning replaces; learn_proposal checks the logs against the quote
+	 * again. */
 	a.verified = v->has_quoted;
+	a.learnable = v->pass || v->unjudged ||
+		      (v->has_quoted && (v->code == AERR_PCR_POLICY || v->code == AERR_LOG_POLICY));
 	if (v->has_quoted) {
 		a.reset_count = v->quoted.clock.resetCount;
 		a.restart_count = v->quoted.clock.restartCount;
 		a.clock = v->quoted.clock.clock;
 	}
-	if (q && (ev = malloc(sizeof(*ev))))
+	/* Evidence only of quotes the TPM signed: anything else is a peer's
+	 * bytes, and would only take room. */
+	if (q && v->has_quoted && (ev = malloc(sizeof(*ev))))
 		record_evidence(c->session ? session_quote_ak(c->session) : NULL, c->pcrs, q, ev, &a);
 	if (v->pass || v->unjudged) {
 		a.has_counts = 1;

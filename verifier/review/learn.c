@@ -58,7 +58,8 @@ static int learn_ima(json_object *root, const struct review_quote *rq, size_t *v
 	int r;
 
 	if ((r = ima_parse(rq->ima ? rq->ima : (const uint8_t *)"", rq->ima_len, 0, &list)) != 0 ||
-	    (r = judge_ima_start(&st)) != 0 || (r = ima_replay_to_quote(&st, list, &rq->q.pcrs, 1u << IMA_PCR, &used)) != 0)
+	    (r = ima_list_verify(list, NULL)) != 0 || (r = judge_ima_start(&st)) != 0 ||
+	    (r = ima_replay_to_quote(&st, list, &rq->q.pcrs, 1u << IMA_PCR, &used)) != 0)
 		goto out;
 	/* Entries past those are the next quote's to vouch for. */
 	list->nentries = used;
@@ -91,6 +92,18 @@ int learn_proposal(struct store *st, const struct verifier_config *cfg, int64_t 
 	if (!rq.verified) {
 		r = err_set(AERR_STATE, "attestation %lld: %s", (long long)attestation, rq.why);
 		goto out;
+	}
+	/* Only what the quote proves: the log must replay to it and the IMA
+	 * list verify and replay to it, whatever policy judged it then. */
+	{
+		struct judge_ref structure = { .pcrs = &rq.sel, .eventlog_pcrs = cfg->eventlog_pcrs };
+		char why[700];
+
+		if (review_judge(&rq, &structure, why, sizeof(why)) != 0) {
+			r = err_set(AERR_STATE, "attestation %lld: its evidence does not hold together: %s",
+				    (long long)attestation, why);
+			goto out;
+		}
 	}
 	root = json_object_new_object();
 	learn_pcrs(root, &rq);
@@ -128,7 +141,7 @@ void learn_default_name(const char *ek_hash, char name[STORE_NAME_MAX + 1])
 }
 
 int learn_store(struct store *st, const struct verifier_config *cfg, int64_t attestation, const char *ek_hash,
-		const char *name, uint32_t *version)
+		const char *name, enum learn_mode mode, uint32_t *version)
 {
 	struct store_policy existing;
 	size_t violations = 0;
@@ -145,6 +158,10 @@ int learn_store(struct store *st, const struct verifier_config *cfg, int64_t att
 	else if (r != AERR_NOT_FOUND)
 		goto out;
 	exists = r == 0;
+	if (exists && mode == LEARN_FIRST_USE) {
+		r = err_set(AERR_STATE, "policy %s exists: first use does not change a policy", name);
+		goto out;
+	}
 	if ((r = store_policy_put(st, name, json, strlen(json), !exists, version)) == 0)
 		r = store_policy_assign(st, ek_hash, NULL, name);
 out:
@@ -165,7 +182,7 @@ int learn_approve(struct store *st, const struct verifier_config *cfg, int64_t n
 		return err_set(AERR_NOT_FOUND, "nothing to approve: no learn request (verifier policy learn NODE)");
 	if (!att)
 		return err_set(AERR_NOT_FOUND, "nothing to approve yet: no verified quote since the learn request");
-	if ((r = learn_store(st, cfg, att, ek_hash, name, version)) != 0)
+	if ((r = learn_store(st, cfg, att, ek_hash, name, LEARN_APPROVED, version)) != 0)
 		return r;
 	return store_learn_clear(st, node_id);
 }

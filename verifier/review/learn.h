@@ -26,15 +26,21 @@
  *    vouches for, as `policy from-ima` makes it (*violations: entries
  *    without a digest, left out), require_ima.
  * AERR_STATE when the attestation's quote does not verify again from the
- * store (saying why); its checks as named_policy_parse's. */
+ * store, or its boot log or IMA list does not replay to it (saying why);
+ * its checks as named_policy_parse's. */
 int learn_proposal(struct store *st, const struct verifier_config *cfg, int64_t attestation, char **json,
 		   size_t *violations) ATTEST_WUR;
 
 /* The proposal of attestation, stored as policy name (a new version when
- * it exists) and assigned to the node of ek_hash: *version receives the
- * version. */
+ * it exists, unless mode is LEARN_FIRST_USE: a policy of that name may be
+ * shared by now) and assigned to the node of ek_hash: *version receives
+ * the version. */
+enum learn_mode {
+	LEARN_APPROVED = 0,              /* an operator's: a policy of that name gets a new version */
+	LEARN_FIRST_USE,                 /* learn_first_use: only a name no policy has */
+};
 int learn_store(struct store *st, const struct verifier_config *cfg, int64_t attestation, const char *ek_hash,
-		const char *name, uint32_t *version) ATTEST_WUR;
+		const char *name, enum learn_mode mode, uint32_t *version) ATTEST_WUR;
 
 /* The proposal of node node_id's answered learn request, stored as policy
  * name (a new version when it exists) and assigned to the node, the

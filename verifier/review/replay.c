@@ -21,14 +21,17 @@ __attribute__((format(printf, 3, 4))) static int review_fail(struct review_quote
 	return 0;
 }
 
-/* The IMA chunks of the quote's boot, joined into one list from entry 0:
- * each chunk adds the entries past those already held (a later quote sends
- * from where the verifier's replay stood, and may repeat some). */
+/* The IMA chunks of the quote's boot, joined into one list from entry 0,
+ * in the order they came: each starts where the verifier's replay stood
+ * when it was sent, so it replaces what earlier chunks held from there on
+ * (entries a quote did not vouch for are sent again). A chunk that starts
+ * past the entries held leaves a gap: the list is incomplete. */
 struct ima_join {
 	uint8_t *buf;
 	size_t len, cap;
 	uint64_t count;                  /* entries held */
-	int gap;                         /* a chunk began past them */
+	uint64_t gap;                    /* the first entry missing, when a chunk began past it */
+	int has_gap;
 };
 
 static int ima_join_chunk(uint64_t first, const uint8_t *data, size_t len, void *arg)
@@ -36,21 +39,26 @@ static int ima_join_chunk(uint64_t first, const uint8_t *data, size_t len, void 
 	struct ima_join *j = arg;
 	struct ima_list *list = NULL;
 	size_t at = 0, end = 0;
-	int r;
 
 	if (first > j->count) {
-		j->gap = 1;
+		if (!j->has_gap) {
+			j->has_gap = 1;
+			j->gap = j->count;
+		}
 		return 0;
 	}
-	if (ima_list_offsets(data, len, j->count - first, &at, &end) != 0)
-		return 0; /* holds nothing new */
-	if ((r = ima_parse(data + at, end - at, j->count, &list)) != 0)
-		return 0; /* the replay below says what is wrong with the list */
-	if (j->cap - j->len < end - at) {
+	/* Where entry first begins in what is held. */
+	if (first < j->count && ima_list_offsets(j->buf, j->len, first, &at, &end) != 0)
+		return 0;
+	if (first == j->count)
+		at = j->len;
+	if (ima_parse(data, len, first, &list) != 0)
+		return 0; /* the replay says what is wrong with the list */
+	if (j->cap - at < len) {
 		size_t cap = j->cap ? j->cap : 65536;
 		uint8_t *grown;
 
-		while (cap - j->len < end - at)
+		while (cap - at < len)
 			cap *= 2;
 		if (!(grown = realloc(j->buf, cap))) {
 			ima_list_free(list);
@@ -59,14 +67,14 @@ static int ima_join_chunk(uint64_t first, const uint8_t *data, size_t len, void 
 		j->buf = grown;
 		j->cap = cap;
 	}
-	memcpy(j->buf + j->len, data + at, end - at);
-	j->len += end - at;
-	j->count += list->nentries;
+	memcpy(j->buf + at, data, len);
+	j->len = at + len;
+	j->count = first + list->nentries;
 	ima_list_free(list);
 	return 0;
 }
 
-int review_load(struct store *st, const struct store_evidence *row, struct review_quote *rq)
+static int review_load_evidence(struct store *st, const struct store_evidence *row, struct review_quote *rq)
 {
 	struct pcr_values values;
 	TPMT_PUBLIC ak;
@@ -78,8 +86,11 @@ int review_load(struct store *st, const struct store_evidence *row, struct revie
 	rq->row = *row;
 	if (!row->quote_len || !row->signature_len)
 		return review_fail(rq, AERR_NOT_FOUND, "%s", "no quote was recorded");
-	if (!row->ak[0] || !row->values[0])
-		return review_fail(rq, AERR_NOT_FOUND, "%s", "its evidence is not kept (recorded before schema 9, or pruned)");
+	if (!row->ak[0] || !row->values[0]) {
+		if (row->pruned)
+			return review_fail(rq, AERR_NOT_FOUND, "%s", "its evidence is no longer kept (evidence_retention)");
+		return review_fail(rq, AERR_STATE, "%s", "its evidence was removed from the database");
+	}
 	if (pcrsel_parse(row->pcr_selection, &rq->sel) != 0)
 		return review_fail(rq, AERR_PARSE, "PCR selection: %s", err_detail());
 	if ((r = store_evidence_get(st, row->ak, &blob, &len)) != 0) {
@@ -125,9 +136,21 @@ int review_load(struct store *st, const struct store_evidence *row, struct revie
 		rq->ima = j.buf;
 		rq->ima_len = j.len;
 		rq->has_ima = 1;
+		if (j.has_gap)
+			return review_fail(rq, AERR_NOT_FOUND, "IMA entries from %llu of boot %u are not kept",
+					   (unsigned long long)j.gap, rq->q.clock.resetCount);
 	}
 	rq->verified = 1;
 	return 0;
+}
+
+int review_load(struct store *st, const struct store_evidence *row, struct review_quote *rq)
+{
+	int r = review_load_evidence(st, row, rq);
+
+	if (r != 0)
+		review_free(rq); /* the store failed: nothing of it is kept */
+	return r;
 }
 
 void review_free(struct review_quote *rq)

@@ -110,6 +110,18 @@ int session_check_endorsement(struct session *s, const struct session_endorsemen
 			return r;
 		keycache_add(s->p.ek_cache, key);
 	}
+	/* Verified now, or these very bytes with these trust stores before:
+	 * what the certificates say may be recorded once the TPM is proven. */
+	s->ek_cert_verified = s->p.require_ek_cert && s->ek_has_cert;
+	free(s->platform_cert);
+	s->platform_cert = NULL;
+	s->platform_cert_len = 0;
+	if (s->p.platform_trust && in->platform_cert && in->platform_cert_len && s->ek_has_cert) {
+		if (!(s->platform_cert = malloc(in->platform_cert_len)))
+			return err_set(AERR_ALLOC, "platform certificate");
+		memcpy(s->platform_cert, in->platform_cert, in->platform_cert_len);
+		s->platform_cert_len = in->platform_cert_len;
+	}
 	LOG_DEBUG("endorsement accepted: %s EK of host '%s' (untrusted name)", ek_kind_name(kind),
 		  in->hostname ? in->hostname : "");
 	return 0;

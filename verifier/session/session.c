@@ -175,6 +175,7 @@ void session_free(struct session *s)
 		return;
 	drop_blobs(s);
 	free(s->ek_cert);
+	free(s->platform_cert);
 	if (s->ref_release)
 		s->ref_release(s->ref_hold);
 	/* The secrets only: the rest (public keys, PCR values, the IMA replay:
@@ -369,6 +370,18 @@ const uint8_t *session_ek_cert(const struct session *s, size_t *len)
 {
 	*len = s->ek_cert_len;
 	return s->ek_cert;
+}
+
+const uint8_t *session_verified_ek_cert(const struct session *s, size_t *len)
+{
+	*len = s->ek_cert_verified ? s->ek_cert_len : 0;
+	return s->ek_cert_verified ? s->ek_cert : NULL;
+}
+
+const uint8_t *session_verified_platform_cert(const struct session *s, size_t *len)
+{
+	*len = s->platform_cert_len;
+	return s->platform_cert;
 }
 
 /* What every quote request carries besides its nonce. */

@@ -330,6 +330,11 @@ int session_reject(struct session *s, enum session_step step, int code) ATTEST_W
 
 /* The endorsed EK's certificate as presented (DER; NULL, *len 0 when none). */
 const uint8_t *session_ek_cert(const struct session *s, size_t *len);
+/* The EK certificate when it chained to ek_roots, and the platform
+ * certificate when it verified against platform_ca (NULL, *len 0: none):
+ * what the facts of group rules come from (endorsement/facts.h). */
+const uint8_t *session_verified_ek_cert(const struct session *s, size_t *len);
+const uint8_t *session_verified_platform_cert(const struct session *s, size_t *len);
 
 /* The host's identity for [secret] hosts = ek:...: hex SHA-256 of the EK's
  * TPM2B_PUBLIC (valid from ENDORSED on). */

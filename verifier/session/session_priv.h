@@ -38,6 +38,9 @@ struct session {
 	int ek_has_cert;
 	uint8_t *ek_cert;              /* a copy of its certificate, for the node's record once proven */
 	size_t ek_cert_len;
+	int ek_cert_verified;          /* it chained to ek_roots (now, or these bytes before) */
+	uint8_t *platform_cert;        /* a copy of the platform certificate that verified, NULL none */
+	size_t platform_cert_len;
 	TPMT_PUBLIC ak;
 	TPM2B_NAME ak_name;
 

@@ -36,6 +36,21 @@ enum store_state { STORE_ENROLLED = 0, STORE_ATTESTING, STORE_PASSING, STORE_FAI
 
 struct store;
 
+/* What a node's verified certificates say (endorsement/facts.h): what
+ * group rules match. */
+enum store_fact {
+	STORE_FACT_EK_ISSUER = 0,
+	STORE_FACT_TPM_MANUFACTURER,
+	STORE_FACT_TPM_MODEL,
+	STORE_FACT_PLATFORM_MANUFACTURER,
+	STORE_FACT_PLATFORM_MODEL,
+	STORE_NFACTS
+};
+#define STORE_FACT_MAX 256
+
+/* "ek_issuer", "tpm_manufacturer", ... (the columns' names); NULL past the end. */
+const char *store_fact_name(enum store_fact f);
+
 /* What a peer that proved a node's TPM tells about it. */
 struct store_node_in {
 	const char *ek_hash;             /* 64 hex digits */
@@ -50,6 +65,9 @@ struct store_node_in {
 	size_t ak_pub_len;
 	const uint8_t *ak_name;          /* TPM2B_NAME contents */
 	size_t ak_name_len;
+	int has_facts;                   /* facts below replace the node's, and its rule groups
+					  * follow them (0: both kept) */
+	const char *facts[STORE_NFACTS]; /* "" or NULL: nothing proven says it */
 };
 
 /* What the store knew of a node before this attestation: the reference for
@@ -130,8 +148,9 @@ struct store_attestation {
 	/* The evidence, for dry runs, audits and learning (review/): */
 	int verified;                    /* the quote's signature and digest verified (a policy may
 					  * still have failed it): the row keeps its counters (given
-					  * as with has_counts) even when the node does not, and with
-					  * a learn request open, this attestation answers it */
+					  * as with has_counts) even when the node does not */
+	int learnable;                   /* with verified: its evidence held together, so it may
+					  * answer a learn request (only such a row does) */
 	struct store_blob ak;            /* the AK's TPM2B_PUBLIC */
 	struct store_blob values;        /* the PCR values the quote claimed (pcr_values_pack of
 					  * pcr_selection) */
@@ -361,6 +380,8 @@ struct store_evidence {
 	uint32_t reset_count, restart_count;
 	uint64_t clock, ima_entries, ima_first;
 	char ak[65], values[65], event_log[65], ima[65];
+	int pruned;                      /* its evidence went by retention (or was never kept:
+					  * recorded before schema 9); else "" above means none sent */
 };
 
 /* The attestations of node node_id from since_ms on (0: all), oldest first,
@@ -387,11 +408,37 @@ int store_evidence_ima_chunks(struct store *st, int64_t node_id, uint32_t reset_
 			      void *arg) ATTEST_WUR;
 
 /* Retention: the evidence of attestations before cutoff_ms goes, except
- * what each node's latest verified attestation is judged by (its row and
- * the earlier rows of its boot, whose IMA entries it continues); then
- * every piece no attestation names. *rows, *pieces (may be NULL): how many
+ * that of a boot run (node, resetCount) with a row after cutoff_ms or the
+ * node's latest verified quote (later rows continue the earlier ones' IMA
+ * entries), and an answered learn request's row; the rows are marked
+ * pruned. Then every piece no attestation names goes. *rows, *pieces (may be NULL): how many
  * attestations lost their evidence, how many pieces went. */
 int store_evidence_prune(struct store *st, int64_t cutoff_ms, uint64_t *rows, uint64_t *pieces) ATTEST_WUR;
+
+/* ---- group rules: a node is in group G when one of G's rules matches
+ * its facts (every fact a rule gives, a GLOB pattern, matches the node's;
+ * a fact the node's certificates do not prove never matches). */
+
+struct store_group_rule {
+	int64_t id;
+	char group[STORE_NAME_MAX + 1];
+	char match[STORE_NFACTS][STORE_FACT_MAX]; /* "" no condition on that fact */
+	uint64_t nodes;                  /* store_group_rule_list: nodes it puts in the group */
+};
+
+/* Add a rule (at least one condition; AERR_INVALID_ARG otherwise) and
+ * regroup every node, in one transaction. *id receives the rule's. */
+int store_group_rule_add(struct store *st, const struct store_group_rule *rule, int64_t *id) ATTEST_WUR;
+
+/* Remove rule id and regroup. AERR_NOT_FOUND. */
+int store_group_rule_remove(struct store *st, int64_t id) ATTEST_WUR;
+
+/* Every rule, by group then id. fn runs under the store's lock. */
+int store_group_rule_list(struct store *st, int (*fn)(const struct store_group_rule *r, void *arg),
+			  void *arg) ATTEST_WUR;
+
+/* The facts recorded for node node_id (each "" when none). */
+int store_node_facts(struct store *st, int64_t node_id, char facts[STORE_NFACTS][STORE_FACT_MAX]) ATTEST_WUR;
 
 /* ---- learned references (attune): an operator asks, the node's next
  * verified quote answers. */

@@ -850,10 +850,14 @@ static void test_evidence(void **state)
 	a.mode = "push";
 	a.step = "quote";
 	a.reason = "signature";
-	/* An unverified quote answers no learn request. */
+	/* An unverified quote answers no learn request, nor a verified one
+	 * whose evidence did not hold together. */
 	assert_int_equal(store_attestation_add(st, &a, &id1, &ch), 0);
 	assert_false(ch.learned);
 	a.verified = 1;
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_false(ch.learned);
+	a.learnable = 1;
 	a.reset_count = 5;
 	a.ak = (struct store_blob){ dak, ak, sizeof(ak) };
 	a.values = (struct store_blob){ dvals, vals, sizeof(vals) };
@@ -880,33 +884,45 @@ static void test_evidence(void **state)
 	free(data);
 	assert_int_equal(store_evidence_get(st, "ffff", &data, &len), AERR_NOT_FOUND);
 	assert_int_equal(store_evidence_list(st, pr.id, 0, 0, &list, &n), 0);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4);
 	assert_int_equal(list[0].id, id1); /* oldest first */
 	free(list);
 	assert_int_equal(store_evidence_list(st, pr.id, 0, 2, &list, &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(list[0].id, id2); /* the newest two */
 	free(list);
-	/* Both chunks of boot 5, first 0 then 1. */
+	/* Of boot 5's chunks, the failed verdict's is left out (nothing
+	 * vouched for its entries), the asked row's own is in (first 1). */
 	assert_int_equal(store_evidence_ima_chunks(st, pr.id, 5, id3, chunk_count, &chunks), 0);
-	assert_int_equal(chunks, 1 + 2);
+	assert_int_equal(chunks, 1 + 1);
+	chunks = 0;
+	assert_int_equal(store_evidence_ima_chunks(st, pr.id, 5, id2, chunk_count, &chunks), 0);
+	assert_int_equal(chunks, 1 + 0);
 
-	/* Everything is older than a cutoff in the future; the latest verified
-	 * row and the rows of its boot before it keep their evidence. */
+	/* Everything is older than a cutoff in the future; the boot run of
+	 * the latest verified row keeps its evidence. */
 	assert_int_equal(store_evidence_prune(st, INT64_MAX, &rows, &pieces), 0);
 	assert_int_equal(rows, 0);
 	assert_int_equal(pieces, 0);
-	/* A new boot: the old one's rows lose theirs, and its first chunk goes. */
+	/* A new boot: the old one's rows lose theirs, but for the answered
+	 * learn request's, and the chunk only the pruned row named goes. */
 	a.reset_count = 6;
 	a.ima = (struct store_blob){ NULL, NULL, 0 };
 	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
 	assert_int_equal(store_evidence_prune(st, INT64_MAX, &rows, &pieces), 0);
-	assert_int_equal(rows, 2);
-	assert_int_equal(pieces, 2);
-	assert_int_equal(store_evidence_get(st, dima1, &data, &len), AERR_NOT_FOUND);
+	assert_int_equal(rows, 1);
+	assert_int_equal(pieces, 1);
+	assert_int_equal(store_evidence_get(st, dima2, &data, &len), AERR_NOT_FOUND);
+	assert_int_equal(store_evidence_get_row(st, id3, &e), 0);
+	assert_true(e.pruned);
+	assert_string_equal(e.ak, "");
 	assert_int_equal(store_evidence_get(st, dak, &data, &len), 0); /* the latest row's */
 	free(data);
 	assert_int_equal(store_learn_clear(st, pr.id), 0);
+	assert_int_equal(store_evidence_prune(st, INT64_MAX, &rows, &pieces), 0);
+	assert_int_equal(rows, 1);
+	assert_int_equal(pieces, 1);
+	assert_int_equal(store_evidence_get(st, dima1, &data, &len), AERR_NOT_FOUND);
 	assert_int_equal(store_learn_state(st, pr.id, &req, &att), 0);
 	assert_int_equal(req, 0);
 	assert_int_equal(store_learn_request(st, "feedbeef", &node), AERR_NOT_FOUND);

@@ -24,7 +24,7 @@ int store_evidence_put(struct store *st, const char *kind, const struct store_bl
 #define EVIDENCE_COLUMNS                                                                                         \
 	"id, node_id, time, mode, pass, unjudged, verified, step, reason, policy_name, policy_version, nonce,"   \
 	" pcr_selection, quote, signature, reset_count, restart_count, clock, ima_entries, ima_first, ak_digest," \
-	" values_digest, log_digest, ima_digest"
+	" values_digest, log_digest, ima_digest, evidence_pruned"
 
 static void column_blob(sqlite3_stmt *q, int i, uint8_t *dst, size_t cap, size_t *len)
 {
@@ -66,6 +66,7 @@ static void evidence_row(sqlite3_stmt *q, struct store_evidence *e)
 	store_column_text(q, 21, e->values, sizeof(e->values));
 	store_column_text(q, 22, e->event_log, sizeof(e->event_log));
 	store_column_text(q, 23, e->ima, sizeof(e->ima));
+	e->pruned = sqlite3_column_int(q, 24);
 }
 
 int store_evidence_list(struct store *st, int64_t node_id, int64_t since_ms, size_t max, struct store_evidence **out,
@@ -184,9 +185,15 @@ int store_evidence_get(struct store *st, const char *digest, uint8_t **data, siz
 int store_evidence_ima_chunks(struct store *st, int64_t node_id, uint32_t reset_count, int64_t upto,
 			      int (*fn)(uint64_t first, const uint8_t *data, size_t len, void *arg), void *arg)
 {
+	/* The chunks whose entries a verdict vouched for (a pass or verified:
+	 * its IMA list replayed), and upto's own, since the boot began: after
+	 * the node's last row of another boot (resetCount starts again after
+	 * a TPM2_Clear). In the order they came. */
 	static const char sql[] = "SELECT a.ima_first, e.body FROM attestations a JOIN evidence e ON e.digest ="
-				  " a.ima_digest WHERE a.node_id = ? AND a.reset_count = ? AND a.id <= ?"
-				  " ORDER BY a.ima_first, a.id";
+				  " a.ima_digest WHERE a.node_id = ?1 AND a.reset_count = ?2 AND a.id <= ?3"
+				  " AND (a.pass = 1 OR a.unjudged = 1 OR a.id = ?3)"
+				  " AND a.id > coalesce((SELECT max(o.id) FROM attestations o WHERE o.node_id = ?1"
+				  " AND o.id < ?3 AND o.reset_count <> ?2), 0) ORDER BY a.id";
 	sqlite3_stmt *q = NULL;
 	int rc = SQLITE_DONE, r;
 
@@ -211,38 +218,58 @@ struct prune_args {
 	uint64_t rows, pieces;
 };
 
+static int prune_step(struct store *st, const char *sql, int64_t cutoff, uint64_t *changed)
+{
+	sqlite3_stmt *q = NULL;
+	int r;
+
+	if ((r = store_prepare(st, sql, &q)) != 0)
+		return r;
+	if (sqlite3_bind_parameter_count(q))
+		sqlite3_bind_int64(q, 1, cutoff);
+	r = sqlite3_step(q) == SQLITE_DONE ? 0 : store_err(st, "prune evidence");
+	sqlite3_finalize(q);
+	if (r == 0 && changed)
+		*changed = (uint64_t)sqlite3_changes(st->db);
+	return r;
+}
+
 static int prune_txn(struct store *st, void *arg)
 {
-	/* What each node's latest verified attestation stands on: it, and the
-	 * earlier rows of its boot. */
+	/* A boot run of a node (node, resetCount) keeps all its evidence while
+	 * a row of it is within retention, or while it holds the node's latest
+	 * verified quote: later rows continue the earlier ones' IMA entries.
+	 * An answered learn request's row stays until it is approved. */
+	static const char *const steps[] = {
+		"CREATE TEMP TABLE IF NOT EXISTS prune_keep (node_id INTEGER, reset_count INTEGER,"
+		" PRIMARY KEY (node_id, reset_count))",
+		"DELETE FROM prune_keep",
+		"INSERT OR IGNORE INTO prune_keep SELECT node_id, reset_count FROM attestations WHERE time >= ?1"
+		" AND reset_count IS NOT NULL",
+		"INSERT OR IGNORE INTO prune_keep SELECT node_id, reset_count FROM attestations WHERE reset_count IS NOT"
+		" NULL AND id IN (SELECT max(id) FROM attestations WHERE verified = 1 AND values_digest IS NOT NULL"
+		" GROUP BY node_id)",
+	};
 	static const char rows_sql[] =
-		"UPDATE attestations SET ak_digest = NULL, values_digest = NULL, log_digest = NULL, ima_digest = NULL"
-		" WHERE time < ?1 AND coalesce(ak_digest, values_digest, log_digest, ima_digest) IS NOT NULL"
-		" AND NOT EXISTS (SELECT 1 FROM attestations l WHERE l.id = (SELECT max(m.id) FROM attestations m"
-		" WHERE m.node_id = attestations.node_id AND m.verified = 1 AND m.values_digest IS NOT NULL)"
-		" AND l.reset_count IS attestations.reset_count AND l.id >= attestations.id)";
+		"UPDATE attestations SET ak_digest = NULL, values_digest = NULL, log_digest = NULL, ima_digest = NULL,"
+		" evidence_pruned = 1 WHERE time < ?1 AND coalesce(ak_digest, values_digest, log_digest, ima_digest)"
+		" IS NOT NULL AND id NOT IN (SELECT learned_from FROM nodes WHERE learned_from IS NOT NULL)"
+		" AND NOT EXISTS (SELECT 1 FROM prune_keep k WHERE k.node_id = attestations.node_id"
+		" AND k.reset_count = attestations.reset_count)";
 	static const char pieces_sql[] =
 		"DELETE FROM evidence WHERE digest NOT IN (SELECT ak_digest FROM attestations WHERE ak_digest IS NOT NULL"
 		" UNION SELECT values_digest FROM attestations WHERE values_digest IS NOT NULL"
 		" UNION SELECT log_digest FROM attestations WHERE log_digest IS NOT NULL"
 		" UNION SELECT ima_digest FROM attestations WHERE ima_digest IS NOT NULL)";
 	struct prune_args *p = arg;
-	sqlite3_stmt *q = NULL;
-	int r;
+	int r = 0;
 
-	if ((r = store_prepare(st, rows_sql, &q)) != 0)
-		return r;
-	sqlite3_bind_int64(q, 1, p->cutoff);
-	r = sqlite3_step(q) == SQLITE_DONE ? 0 : store_err(st, "prune evidence");
-	sqlite3_finalize(q);
-	if (r != 0)
-		return r;
-	p->rows = (uint64_t)sqlite3_changes(st->db);
-	if ((r = store_prepare(st, pieces_sql, &q)) != 0)
-		return r;
-	r = sqlite3_step(q) == SQLITE_DONE ? 0 : store_err(st, "prune evidence");
-	sqlite3_finalize(q);
-	p->pieces = (uint64_t)sqlite3_changes(st->db);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && r == 0; i++)
+		r = prune_step(st, steps[i], p->cutoff, NULL);
+	if (r == 0)
+		r = prune_step(st, rows_sql, p->cutoff, &p->rows);
+	if (r == 0)
+		r = prune_step(st, pieces_sql, p->cutoff, &p->pieces);
 	return r;
 }
 

@@ -135,6 +135,14 @@ static int store_proven_locked(struct store *st, const struct store_node_in *in,
 	sqlite3_bind_int64(q, 7, p->id);
 	if ((r = store_run(st, S_NODE_UPDATE, "update node")) != 0)
 		return r;
+	if (in->has_facts) {
+		q = st->s[S_NODE_FACTS];
+		for (int f = 0; f < STORE_NFACTS; f++)
+			store_text(q, f + 1, in->facts[f] ? in->facts[f] : "");
+		sqlite3_bind_int64(q, 6, p->id);
+		if ((r = store_run(st, S_NODE_FACTS, "node facts")) != 0 || (r = store_rule_groups_locked(st, p->id)) != 0)
+			return r;
+	}
 	if (!in->identity || !*in->identity)
 		return 0;
 	q = st->s[S_NODE_BIND];

@@ -172,6 +172,31 @@ static const char *const store_migrations[] = {
 	 "ALTER TABLE attestations ADD COLUMN verified INTEGER NOT NULL DEFAULT 0;"
 	 "ALTER TABLE nodes ADD COLUMN learn_at INTEGER;"
 	 "ALTER TABLE nodes ADD COLUMN learned_from INTEGER;"),
+	/* 10: group rules over what a node's verified certificates say (its
+	 * facts, recorded at each proof): a node is in every group one of
+	 * whose rules it matches, besides the groups an operator gave it.
+	 * Which evidence retention removed. */
+	("ALTER TABLE nodes ADD COLUMN ek_issuer TEXT;"
+	 "ALTER TABLE nodes ADD COLUMN tpm_manufacturer TEXT;"
+	 "ALTER TABLE nodes ADD COLUMN tpm_model TEXT;"
+	 "ALTER TABLE nodes ADD COLUMN platform_manufacturer TEXT;"
+	 "ALTER TABLE nodes ADD COLUMN platform_model TEXT;"
+	 "CREATE TABLE group_rules ("
+	 " id INTEGER PRIMARY KEY,"
+	 " grp TEXT NOT NULL,"
+	 " ek_issuer TEXT, tpm_manufacturer TEXT, tpm_model TEXT, platform_manufacturer TEXT, platform_model TEXT,"
+	 " CHECK (coalesce(ek_issuer, tpm_manufacturer, tpm_model, platform_manufacturer, platform_model)"
+	 " IS NOT NULL));"
+	 "CREATE TABLE node_rule_groups ("
+	 " node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
+	 " grp TEXT NOT NULL,"
+	 " PRIMARY KEY (node_id, grp));"
+	 "CREATE VIEW node_all_groups AS SELECT node_id, grp FROM node_groups"
+	 " UNION SELECT node_id, grp FROM node_rule_groups;"
+	 /* Evidence removed by retention, or never kept (before schema 9),
+	  * is told from evidence removed by someone else. */
+	 "ALTER TABLE attestations ADD COLUMN evidence_pruned INTEGER NOT NULL DEFAULT 0;"
+	 "UPDATE attestations SET evidence_pruned = 1 WHERE quote IS NOT NULL AND ak_digest IS NULL;"),
 };
 
 #define STORE_VERSION ((int)ARRAY_LEN(store_migrations))
@@ -179,7 +204,7 @@ static const char *const store_migrations[] = {
 static const char *const store_sql[S_N] = {
 	[S_NODE_FIND] = "SELECT id, state, reset_count, restart_count, clock, ak_name, identity, name,"
 			" length(ek_pub), ima_reset, ima_state, target, ima_judged_by FROM nodes WHERE ek_hash = ?",
-	[S_NODE_GROUPS] = "SELECT grp FROM node_groups WHERE node_id = ? ORDER BY grp",
+	[S_NODE_GROUPS] = "SELECT grp FROM node_all_groups WHERE node_id = ? ORDER BY grp",
 	[S_NODE_INSERT] = "INSERT INTO nodes (ek_hash, ek_alg, ek_pub, ek_cert, hostname, enrolled_at, state, name,"
 			  " identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[S_NODE_UPDATE] = "UPDATE nodes SET hostname = coalesce(?1, hostname), ek_cert = coalesce(?2, ek_cert),"
@@ -258,10 +283,22 @@ static const char *const store_sql[S_N] = {
 	[S_POLICY_OF] = "SELECT a.policy, a.via, (SELECT max(version) FROM policies p WHERE p.name = a.policy"
 			" AND p.deleted = 0) FROM (SELECT policy, 'node' AS via FROM node_policy WHERE node_id = ?1"
 			" UNION ALL SELECT * FROM (SELECT g.policy, 'group ' || min(g.grp) FROM group_policy g"
-			" JOIN node_groups n ON n.grp = g.grp WHERE n.node_id = ?1 GROUP BY g.policy ORDER BY g.policy"
+			" JOIN node_all_groups n ON n.grp = g.grp WHERE n.node_id = ?1 GROUP BY g.policy ORDER BY g.policy"
 			" LIMIT 2) WHERE NOT EXISTS (SELECT 1 FROM node_policy WHERE node_id = ?1)) a",
 	[S_POLICY_GET] = "SELECT name, version, created_at, body FROM policies WHERE name = ?1"
 			 " AND ((?2 = 0 AND deleted = 0) OR version = ?2) ORDER BY version DESC LIMIT 1",
+	[S_NODE_FACTS] = "UPDATE nodes SET ek_issuer = nullif(?1, ''), tpm_manufacturer = nullif(?2, ''),"
+			 " tpm_model = nullif(?3, ''), platform_manufacturer = nullif(?4, ''),"
+			 " platform_model = nullif(?5, '') WHERE id = ?6",
+	/* ?1: a node's id, or NULL for every node. */
+	[S_RULE_GROUPS_CLEAR] = "DELETE FROM node_rule_groups WHERE ?1 IS NULL OR node_id = ?1",
+	[S_RULE_GROUPS_SET] = "INSERT OR IGNORE INTO node_rule_groups (node_id, grp) SELECT n.id, r.grp FROM nodes n"
+			      " JOIN group_rules r ON (r.ek_issuer IS NULL OR n.ek_issuer GLOB r.ek_issuer)"
+			      " AND (r.tpm_manufacturer IS NULL OR n.tpm_manufacturer GLOB r.tpm_manufacturer)"
+			      " AND (r.tpm_model IS NULL OR n.tpm_model GLOB r.tpm_model)"
+			      " AND (r.platform_manufacturer IS NULL OR n.platform_manufacturer GLOB r.platform_manufacturer)"
+			      " AND (r.platform_model IS NULL OR n.platform_model GLOB r.platform_model)"
+			      " WHERE ?1 IS NULL OR n.id = ?1",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",

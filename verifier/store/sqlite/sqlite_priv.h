@@ -1,7 +1,7 @@
 /* The SQLite store (store/store.h) as its files share it: sqlite/schema.c
  * (the schema, its migrations, the statements, opening, transactions),
  * sqlite/nodes.c, sqlite/verdicts.c (with group commit), sqlite/rejected.c,
- * sqlite/policies.c, sqlite/evidence.c.
+ * sqlite/policies.c, sqlite/evidence.c, sqlite/rules.c.
  * These are the only files that include sqlite3.h. */
 #ifndef VERIFIER_STORE_SQLITE_PRIV_H
 #define VERIFIER_STORE_SQLITE_PRIV_H
@@ -20,7 +20,8 @@ enum {
 	S_SECRET_INSERT, S_COUNT, S_NODE_GET, S_NODE_LIST, S_NODE_DELETE, S_NODE_STATE, S_NODE_OVERDUE,
 	S_NODE_NAME, S_NODE_IDENTITY, S_GROUPS_CLEAR, S_GROUP_ADD, S_REJ_UPSERT, S_REJ_COUNT, S_REJ_EVICT,
 	S_REJ_LIST, S_NODE_TARGET, S_TARGET_CLEAR, S_TARGET_SET, S_NODE_HISTORY, S_REJ_CLEAR, S_POLICY_OF,
-	S_POLICY_GET, S_REJ_IS_NODE, S_EVIDENCE_PUT, S_NODE_LEARNED, S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_POLICY_GET, S_REJ_IS_NODE, S_EVIDENCE_PUT, S_NODE_LEARNED, S_NODE_FACTS, S_RULE_GROUPS_CLEAR,
+	S_RULE_GROUPS_SET, S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_N
 };
 
@@ -30,7 +31,7 @@ enum {
 	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id),"                             \
 	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id AND a.pass = 1),"              \
 	" ak_name IS NOT NULL, name, identity, target,"                                                  \
-	" (SELECT group_concat(grp, ',') FROM (SELECT grp FROM node_groups g WHERE g.node_id = nodes.id"  \
+	" (SELECT group_concat(grp, ',') FROM (SELECT grp FROM node_all_groups g WHERE g.node_id = nodes.id"  \
 	" ORDER BY grp))"
 
 /* One verdict waiting to be written (store_attestation_add). */
@@ -72,6 +73,9 @@ int store_node_get_locked(struct store *st, const char *key, enum store_key by, 
 /* Keep one piece of evidence of kind (evidence.c); a blob without a
  * digest is none. */
 int store_evidence_put(struct store *st, const char *kind, const struct store_blob *b);
+/* A node's rule groups (node_id), or every node's (0), computed again
+ * from the rules and the facts (rules.c); inside a transaction. */
+int store_rule_groups_locked(struct store *st, int64_t node_id);
 /* One-off statements of the operator's commands (policies.c): prepared per
  * call, finalized by the caller. */
 int store_prepare(struct store *st, const char *sql, sqlite3_stmt **q);

@@ -79,7 +79,7 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 	if ((r = store_run(st, S_ATT_INSERT, "record attestation")) != 0)
 		goto fail;
 	row = sqlite3_last_insert_rowid(st->db);
-	if (a->node_id && a->verified) {
+	if (a->node_id && a->verified && a->learnable) {
 		sqlite3_bind_int64(st->s[S_NODE_LEARNED], 1, row);
 		sqlite3_bind_int64(st->s[S_NODE_LEARNED], 2, a->node_id);
 		if ((r = store_run(st, S_NODE_LEARNED, "answer a learn request")) != 0)
