@@ -37,6 +37,7 @@
 
 #include "array.h"
 #include "attest.pb-c.h"
+#include "bench_fleet.h"
 #include "clock.h"
 #include "jsonout.h"
 #include "crypto.h"
@@ -61,6 +62,7 @@ struct bench_args {
 	size_t nodes[BENCH_MAX_RUNS], nruns;
 	int threads, channels, speed_seconds;
 	int verifier_threads;     /* > 0: written as `threads =` into the verifier's config */
+	size_t policies, groups;  /* > 0: nodes spread over named policies and groups (bench_fleet.h) */
 	double seconds;
 	TPM2_ALG_ID ek_alg;
 };
@@ -94,6 +96,7 @@ struct bench_run {
 	long db_nodes, db_passing, db_failed;
 	long long db_pass, db_fail;
 	int db_ok;
+	struct bench_fleet fleet;
 };
 
 /* Shared by the client threads of one phase. */
@@ -757,6 +760,7 @@ static int bench_one(const struct bench_args *a, const struct simtpm_ca *ca, str
 	struct bench_ctx ctx;
 	char dir[900], path[1000], conf[1000], log[1000];
 	char ca_pem[1000], cert[1000], key[1000];
+	TPML_PCR_SELECTION sel;
 	pid_t pid = -1;
 	int port = 0, r = AERR_INTERNAL;
 
@@ -813,8 +817,17 @@ static int bench_one(const struct bench_args *a, const struct simtpm_ca *ca, str
 
 	run->controls = n >= 2 ? 2 : (int)n;
 	run->controls_refused = bench_controls(&ctx, run->controls_text, sizeof(run->controls_text));
-	if ((r = bench_phase_run(&ctx, pid, 0, 0, &run->phase[0])) != 0 ||
-	    (r = bench_phase_run(&ctx, pid, 1, a->seconds, &run->phase[1])) != 0)
+	if ((r = bench_phase_run(&ctx, pid, 0, 0, &run->phase[0])) != 0)
+		goto out;
+	/* Every node enrolled: spread them over the policies before they
+	 * re-attest (the running verifier reads each node's at its next
+	 * attestation). */
+	snprintf(path, sizeof(path), "%s/state", dir);
+	run->fleet.policies = a->policies;
+	run->fleet.groups = a->groups;
+	if (a->policies && (r = pcrsel_parse(a->pcrs, &sel)) == 0)
+		r = bench_fleet_spread(path, &sel, &bench_node_pcrs, &run->fleet);
+	if (r != 0 || (r = bench_phase_run(&ctx, pid, 1, a->seconds, &run->phase[1])) != 0)
 		goto out;
 	r = 0;
 out:
@@ -835,6 +848,11 @@ out:
 			run->db_ok = run->db_nodes == (long)n && run->db_passing == (long)n && run->db_failed == 0 &&
 				     run->db_pass == (long long)(run->phase[0].ok + run->phase[1].ok) &&
 				     run->db_fail == ctx.controls_verdicts;
+			snprintf(path, sizeof(path), "%s/state", dir);
+			if (a->policies && ((r = bench_fleet_check(path, &run->fleet)) != 0 ||
+					    (r = bench_fleet_dry_run(a->verifier, conf, dir, &sel, &bench_node_pcrs,
+								     &run->fleet)) != 0))
+				return r;
 		}
 	}
 	return r;
@@ -909,6 +927,16 @@ static void bench_print(const struct bench_args *a, const struct bench_speed *sp
 		       runs[i].controls, runs[i].controls_text);
 		printf("nodes %zu: 1-minute load average after enroll %.2f, after reattest %.2f\n", runs[i].nodes,
 		       runs[i].phase[0].loadavg, runs[i].phase[1].loadavg);
+		if (runs[i].fleet.policies) {
+			const struct bench_fleet *fl = &runs[i].fleet;
+
+			printf("nodes %zu: spread over %zu policies and %zu groups in %.2f s; %zu/%zu sampled verdicts name "
+			       "the expected policy\n", runs[i].nodes, fl->policies, fl->groups, fl->spread_s, fl->sampled_ok,
+			       fl->sampled);
+			printf("nodes %zu: dry run (verifier policy test) over %zu nodes' stored evidence: %zu would pass, "
+			       "%.2f s, %.0f nodes/s, exit %d\n", runs[i].nodes, fl->dry_nodes, fl->dry_pass, fl->dry_s,
+			       fl->dry_s > 0 ? (double)fl->dry_nodes / fl->dry_s : 0, fl->dry_rc);
+		}
 		for (int j = 0; j < 2; j++)
 			if (runs[i].phase[j].first_error[0])
 				printf("nodes %zu %s: first failure: %s\n", runs[i].nodes, runs[i].phase[j].name,
@@ -944,7 +972,12 @@ static int bench_json(const struct bench_args *a, const struct bench_speed *sp, 
 			r->nodes, r->verifier_exit, r->db_nodes, r->db_passing, r->db_failed, r->db_pass, r->db_fail,
 			r->db_ok ? "true" : "false", r->controls, r->controls_refused);
 		jsonout_str(f, r->controls_text);
-		fprintf(f, "},\n     \"phases\": [\n");
+		fprintf(f, "},\n     \"fleet\": {\"policies\": %zu, \"groups\": %zu, \"spread_s\": %.3f, \"sampled\": %zu, "
+			   "\"sampled_ok\": %zu, \"dry_run\": {\"ran\": %s, \"nodes\": %zu, \"pass\": %zu, \"seconds\": %.3f, "
+			   "\"nodes_per_s\": %.1f, \"exit\": %d}},\n     \"phases\": [\n",
+			r->fleet.policies, r->fleet.groups, r->fleet.spread_s, r->fleet.sampled, r->fleet.sampled_ok,
+			r->fleet.dry_run ? "true" : "false", r->fleet.dry_nodes, r->fleet.dry_pass, r->fleet.dry_s,
+			r->fleet.dry_s > 0 ? (double)r->fleet.dry_nodes / r->fleet.dry_s : 0, r->fleet.dry_rc);
 		for (int j = 0; j < 2; j++) {
 			const struct bench_phase *p = &r->phase[j];
 
@@ -982,10 +1015,12 @@ static void bench_usage(FILE *f)
 {
 	fprintf(f, "usage: bench_push_load --verifier PATH --pki DIR --work DIR [--nodes N]... [--seconds S]\n"
 		   "       [--threads T] [--channels C] [--ek-alg rsa|ecc] [--pcrs SEL] [--log-level L]\n"
-		   "       [--speed-seconds S] [--verifier-threads N] [--json FILE]\n"
+		   "       [--speed-seconds S] [--verifier-threads N] [--policies P --groups G] [--json FILE]\n"
 		   "  --pki DIR: ca.pem, verifier.{pem,key}, attestor.{pem,key} (certs/mkpki.sh)\n"
 		   "  --nodes N: simulated nodes for one run (repeat for several runs; default 1000)\n"
-		   "  --verifier-threads N: `threads = N` in the verifier's config (default: not set)\n");
+		   "  --verifier-threads N: `threads = N` in the verifier's config (default: not set)\n"
+		   "  --policies P --groups G: after enrolling, spread the nodes over P named policies, G of\n"
+		   "    them through groups (bench_fleet.h); then check verdicts and time a dry run\n");
 }
 
 static int bench_lookup_methods(void)
@@ -1076,6 +1111,7 @@ static int bench_parse_args(int argc, char **argv, struct bench_args *a)
 		{ "ek-alg", required_argument, NULL, 'e' },   { "pcrs", required_argument, NULL, 'P' },
 		{ "log-level", required_argument, NULL, 'l' }, { "speed-seconds", required_argument, NULL, 'S' },
 		{ "verifier-threads", required_argument, NULL, 'T' },
+		{ "policies", required_argument, NULL, 'Q' }, { "groups", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -1126,6 +1162,13 @@ static int bench_parse_args(int argc, char **argv, struct bench_args *a)
 				return -1;
 			a->verifier_threads = (int)v;
 			break;
+		case 'Q':
+		case 'G':
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 1 || v > 1000)
+				return -1;
+			*(c == 'Q' ? &a->policies : &a->groups) = (size_t)v;
+			break;
 		case 'S':
 			v = strtol(optarg, &end, 10);
 			if (*end || v < 1 || v > 60)
@@ -1144,7 +1187,8 @@ static int bench_parse_args(int argc, char **argv, struct bench_args *a)
 		default: return -1;
 		}
 	}
-	if (optind != argc || !a->verifier || !a->pki || !a->work)
+	if (optind != argc || !a->verifier || !a->pki || !a->work || (!a->policies != !a->groups) ||
+	    a->groups > a->policies)
 		return -1;
 	if (a->nruns == 0)
 		a->nodes[a->nruns++] = 1000;
@@ -1231,6 +1275,12 @@ int main(int argc, char **argv)
 		done++;
 		if (runs[i].phase[0].failed || runs[i].phase[1].failed || !runs[i].db_ok || runs[i].verifier_exit != 0 ||
 		    runs[i].controls_refused != runs[i].controls)
+			failed = 1;
+		/* Spread: the verdicts name their policies, and the dry run
+		 * passes every node as the service did. */
+		if (runs[i].fleet.policies &&
+		    (runs[i].fleet.sampled_ok != runs[i].fleet.sampled || !runs[i].fleet.sampled ||
+		     runs[i].fleet.dry_rc != 0 || runs[i].fleet.dry_pass != runs[i].nodes))
 			failed = 1;
 	}
 	r = 0;

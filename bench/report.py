@@ -22,6 +22,7 @@ TARGET_REQUOTE_MS = ("<=", 2.0)
 TARGET_ATT_PER_S = (">=", 10000.0)
 TARGET_REPLAY_MBS = (">=", 500.0)
 TARGET_IMA_PER_S = (">=", 1000000.0)
+TARGET_POLICY_CPU_RATIO = ("<=", 1.05)  # issue #15: many policies cost no more than 5% per attestation
 
 STAGES = ("endorsement", "ak", "activation", "quote", "secrets")
 
@@ -170,6 +171,34 @@ def push_one_figures(rep, data, why):
                 round_ms, "one RSA-2048 sign + verify (openssl speed)", target=TARGET_REQUOTE_MS,
                 note="p99 %.3f ms; Hello + SubmitQuote over mTLS, verdict committed; %d passed, %d failed"
                 % (p["latency_ms"]["p99"], p["passed"], p["failed"]))
+
+
+def fleet_policy_figures(rep, data, why, one_policy):
+    """Issue #15: push re-attestation with the nodes spread over named policies and groups,
+    its verifier CPU per attestation beside the one-policy run of the same node count
+    (push-load.json, same bench_all run); the dry run over every node's stored evidence."""
+    group = "push load over many policies (issue #15)"
+    if data is None:
+        rep.missing(group, "push load over policies", why)
+        return
+    ref_runs = {r["nodes"]: r for r in (one_policy or {}).get("runs", [])}
+    for run in data.get("runs", []):
+        n, fl = run["nodes"], run["fleet"]
+        p = {p["phase"]: p for p in run["phases"]}.get("reattest")
+        base = ref_runs.get(n)
+        bp = {p["phase"]: p for p in base["phases"]}.get("reattest") if base else None
+        ref = bp["verifier_cpu_us_per_attestation"] if bp else None
+        cpu = p["verifier_cpu_us_per_attestation"]
+        rep.add(group, "%d nodes / %d policies / %d groups: verifier CPU per attestation" % (n, fl["policies"], fl["groups"]),
+                cpu, "us", ref, "the same with one policy (push-load)",
+                note="%d/%d sampled verdicts name the expected policy; %d passed, %d failed"
+                % (fl["sampled_ok"], fl["sampled"], p["passed"], p["failed"]))
+        if ref:
+            rep.add(group, "  ratio to one policy", cpu / ref, "x", None, None, cpu / ref,
+                    target=TARGET_POLICY_CPU_RATIO, note="same bench_all run, same node count")
+        d = fl["dry_run"]
+        rep.add(group, "dry run over %d nodes' stored evidence" % d["nodes"], d["seconds"], "s", None, None,
+                note="%.0f nodes/s; %d would pass; exit %d" % (d["nodes_per_s"], d["pass"], d["exit"]))
 
 
 def replay_figures(rep, data, why):
@@ -344,6 +373,8 @@ def main():
              lambda x, w: pull_figures(rep, x, w, "pull exchange with RSA-2048 delivery", " + RSA-2048 delivery")),
             ("push_load", "push-load.json", lambda x, w: push_figures(rep, x, w)),
             ("push_load1", "push-load1.json", lambda x, w: push_one_figures(rep, x, w)),
+            ("push_load_policies", "push-load-policies.json",
+             lambda x, w: fleet_policy_figures(rep, x, w, raw.get("push_load"))),
             ("replay", "replay.json", lambda x, w: replay_figures(rep, x, w))):
         data, why = load(os.path.join(d, file), by_name.get(file[:-5].replace("push-", "")))
         try:

@@ -13,6 +13,8 @@
 #   THREADS=8 (client threads)  CHANNELS= (gRPC channels; default THREADS/4)
 #   EK_ALG=rsa|ecc  PCRS=sha256:0-7  LOG_LEVEL=info (the verifier's)
 #   VERIFIER_THREADS= (`threads =` in the verifier's config; unset: its default)
+#   POLICIES=100 GROUPS_N=10: after enrolling, spread the nodes over named policies and
+#     groups (issue #15), check the verdicts name them, and time a dry run over them
 #   JSON=BUILD/bench-push-load.json  BUILD=build-load (build directory)
 #   BENCH_PREFIX="perf record -g -o /tmp/perf.data": run the bench under a tool
 # About 2.5 minutes with the defaults on 2 cores (setup of 10,000 nodes ~20 s);
@@ -36,6 +38,7 @@ args=()
 for n in ${NODES:-1000 10000}; do args+=(--nodes "$n"); done
 [ -n "${CHANNELS:-}" ] && args+=(--channels "$CHANNELS")
 [ -n "${VERIFIER_THREADS:-}" ] && args+=(--verifier-threads "$VERIFIER_THREADS")
+[ -n "${POLICIES:-}" ] && args+=(--policies "$POLICIES" --groups "${GROUPS_N:-10}")
 json=${JSON:-$build/bench-push-load.json}
 ${BENCH_PREFIX:-} "$build/bench/bench_push_load" --verifier "$build/verifier" --pki "$work/pki" --work "$work" \
 	--seconds "$secs" --threads "${THREADS:-8}" --ek-alg "${EK_ALG:-rsa}" --pcrs "${PCRS:-sha256:0-7}" \

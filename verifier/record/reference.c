@@ -8,8 +8,9 @@
 #include "log.h"
 #include "record/reference.h"
 
-/* Versions kept parsed with no session using them, at most. */
-#define REFERENCE_IDLE_MAX 64
+/* Versions kept parsed with no session using them, at most: a fleet of a
+ * few hundred policies judged round-robin parses each once. */
+#define REFERENCE_IDLE_MAX 256
 
 struct reference_entry {
 	struct named_policy *p;
