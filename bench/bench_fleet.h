@@ -8,6 +8,7 @@
 #define BENCH_FLEET_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <tss2/tss2_tpm2_types.h>
 
@@ -17,7 +18,9 @@ struct bench_fleet {
 	size_t policies, groups;          /* asked for (0: the config file's policy alone) */
 	size_t nodes;                     /* spread */
 	double spread_s;                  /* creating and assigning them */
-	size_t sampled, sampled_ok;       /* verdicts checked, and those naming the expected policy */
+	int64_t spread_end_ms;            /* Unix ms: verdicts after it are judged by the spread */
+	size_t sampled, sampled_ok;       /* of about 100 nodes, the verdicts after the spread, and
+					   * those naming the expected policy */
 	int dry_run;                      /* ran */
 	size_t dry_nodes, dry_pass;       /* what it judged, and how many would pass */
 	double dry_s;                     /* its wall time */
@@ -31,7 +34,8 @@ struct bench_fleet {
 int bench_fleet_spread(const char *state_dir, const TPML_PCR_SELECTION *sel, const struct pcr_values *values,
 		       struct bench_fleet *f);
 
-/* About 100 nodes' latest verdicts: each names the policy it should. */
+/* About 100 nodes' latest verdicts since the spread: each names the
+ * policy it should. */
 int bench_fleet_check(const char *state_dir, struct bench_fleet *f);
 
 /* `verifier policy test` of policy p000 over every node, timed. */

@@ -428,3 +428,9 @@ void verifier_config_free(struct verifier_config *cfg)
 	free(cfg->secrets);
 	free(cfg);
 }
+
+struct named_policy_limits verifier_config_limits(const struct verifier_config *cfg)
+{
+	return (struct named_policy_limits){ .pcrs = &cfg->pcrs, .eventlog_pcrs = cfg->eventlog_pcrs,
+					     .secrets = cfg->secrets, .nsecrets = cfg->nsecrets };
+}

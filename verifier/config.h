@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "err.h"
+#include "policy/named.h"
 #include "policy/policy.h"
 #include "policy/secret.h"
 
@@ -77,4 +78,8 @@ int verifier_config_load(const char *path, struct verifier_config **out) ATTEST_
 
 /* NULL-safe. */
 void verifier_config_free(struct verifier_config *cfg);
+/* What a named policy is checked against on this verifier: the PCRs it
+ * quotes, those a boot log must reproduce, its [secret] sections. */
+struct named_policy_limits verifier_config_limits(const struct verifier_config *cfg);
+
 #endif

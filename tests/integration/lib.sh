@@ -282,6 +282,31 @@ $tls
 CONF
 }
 
+# attest_once CONF WANT: one attestation by the attestor of CONF (push,
+# --once), which must exit 0 (WANT pass) or 1 (WANT fail); its stderr in
+# CONF.err.
+attest_once() {
+	local rc=0
+	"$BUILD_DIR/attestor" --config "$1" --once --wait 20 >/dev/null 2>"$1.err" || rc=$?
+	if [ "$2" = pass ]; then [ "$rc" -eq 0 ]; else [ "$rc" -eq 1 ]; fi ||
+		fail "$(basename "$1" .conf): exit $rc, want $2: $(tail -n 2 "$1.err")"
+}
+
+# policy_json FILE REF: a named policy of the [policy] lines REF
+# (pcr_policy's "bank.N = hex"), as `verifier policy create` takes it.
+policy_json() {
+	/usr/bin/python3 - "$2" >"$1" <<'PY'
+import json, sys
+print(json.dumps({"pcrs": dict(l.split(" = ") for l in sys.argv[1].splitlines())}, indent=1))
+PY
+}
+
+# last_verdict DB EK: "pass|policy|version|reason" of the node's last verdict.
+last_verdict() {
+	db_rows "$1" "SELECT a.pass, a.policy_name, a.policy_version, a.reason FROM attestations a
+		JOIN nodes n ON n.id = a.node_id WHERE n.ek_hash = '$2' ORDER BY a.id DESC LIMIT 1"
+}
+
 # pull_tpm NAME: swtpm NAME with PCR values (pcr_extend_some), its local CA
 # copied into $WORK/roots (the ek_roots of a verifier that trusts several
 # swtpms), $WORK/NAME.pub its RSA EK public (tpm2_createek -u, as `verifier

@@ -11,8 +11,10 @@
 #  - a rule removed takes the nodes out of the group at once;
 #  - with require_ek_cert = false the EK certificate is only a claim: no
 #    facts are recorded and no rule places the node;
+#  - a policy's "secrets" grant its nodes a secret no hosts line gives;
 #  - bad input (no condition, an unknown fact, a bad group name, an
-#    unknown rule): clear errors, the rules as they were.
+#    unknown rule, a policy naming an unknown secret): clear errors, the
+#    rules as they were.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend tpm2_pcrread tpm2_nvread openssl
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
@@ -36,14 +38,15 @@ A_SAN=$(openssl x509 -inform der -in "$WORK/a-ek.der" -noout -ext subjectAltName
 [ "$A_ISSUER" = "CN=Vendor A EK CA,O=Vendor A" ] || fail "A's EK issuer: $A_ISSUER"
 pki_make "$WORK/pki"
 P=$WORK/pki
-policy_json() {
-	/usr/bin/python3 - "$2" >"$1" <<'PY'
-import json, sys
-print(json.dumps({"pcrs": dict(l.split(" = ") for l in sys.argv[1].splitlines())}, indent=1))
-PY
-}
 policy_json "$WORK/pa.json" "$REF_A"
 policy_json "$WORK/pb.json" "$REF_B"
+# pa also grants the disk key, which no hosts line gives anyone.
+/usr/bin/python3 - "$WORK/pa.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1])); p["secrets"] = ["disk"]
+json.dump(p, open(sys.argv[1], "w"), indent=1)
+PY
+(umask 077; openssl rand 32 >"$WORK/disk.key")
 
 vport=$(free_port)
 mkdir -p "$WORK/vstate"
@@ -51,7 +54,12 @@ mkdir -p "$WORK/vstate"
 verifier_conf "$WORK/v.conf" "mode = push
 listen = 127.0.0.1:$vport
 ek_roots = $WORK/roots
-state_dir = $WORK/vstate" "sha256.0 = $(printf '%064d' 0)"
+state_dir = $WORK/vstate" "sha256.0 = $(printf '%064d' 0)" "[secret disk]
+kind = aes256
+key = $WORK/disk.key
+pcrs = sha256:0-7
+$REF_A
+hosts = name:nobody"
 DB=$WORK/vstate/verifier.db
 run() { RC=0; "$V" "$@" >"$WORK/out" 2>"$WORK/err" || RC=$?; }
 run policy create pa --config "$WORK/v.conf" --file "$WORK/pa.json"
@@ -67,23 +75,20 @@ wait_port "$vport"
 for n in a b; do
 	TCTI=${TCTIS[$n]} attestor_conf "$WORK/$n.conf" push "127.0.0.1:$vport" "$WORK/$n-state"
 done
-attest() {
-	local rc=0
-	"$BUILD_DIR/attestor" --config "$WORK/$1.conf" --once --wait 20 >/dev/null 2>"$WORK/$1.err" || rc=$?
-	if [ "$2" = pass ]; then [ "$rc" -eq 0 ]; else [ "$rc" -eq 1 ]; fi ||
-		fail "node $1: exit $rc, want $2: $(tail -n 2 "$WORK/$1.err")"
-}
+attest() { attest_once "$WORK/$1.conf" "$2"; }
 declare -A NODES
-last() {
-	db_rows "$DB" "SELECT a.pass, a.policy_name, a.policy_version, a.reason FROM attestations a
-		JOIN nodes n ON n.id = a.node_id WHERE n.ek_hash = '${NODES[$1]}' ORDER BY a.id DESC LIMIT 1"
-}
+last() { last_verdict "$DB" "${NODES[$1]}"; }
 attest a pass
 NODES[a]=$(db_rows "$DB" "SELECT ek_hash FROM nodes")
 attest b pass
 NODES[b]=$(db_rows "$DB" "SELECT ek_hash FROM nodes WHERE ek_hash <> '${NODES[a]}'")
 [[ $(last a) == "1|pa|1|" ]] && [[ $(last b) == "1|pb|1|" ]] || fail "first verdicts: A $(last a), B $(last b)"
 ok "rules by EK issuer place each new node in its vendor's group: its first quote is judged by pa / pb and passes"
+delivered() { db_rows "$DB" "SELECT s.name FROM secret_deliveries s JOIN nodes n ON n.id = s.node_id
+	WHERE n.ek_hash = '${NODES[$1]}' AND s.proof_ok = 1"; }
+[ "$(delivered a)" = disk ] && [ -z "$(delivered b)" ] || fail "disk key deliveries: A '$(delivered a)', B '$(delivered b)'"
+"$BUILD_DIR/attestor" secrets --config "$WORK/a.conf" | grep -q disk || fail "A's attestor holds no disk key"
+ok "pa's \"secrets\" grant A the disk key (no hosts line does; its proof verified); B, under pb, gets none"
 
 run status --config "$WORK/v.conf" "${NODES[a]:0:16}"
 grep -q "^groups    vendor-a$" "$WORK/out" || fail "A's groups: $(cat "$WORK/out")"
@@ -129,6 +134,10 @@ refused "ek_issuer given twice" rule-add --config "$WORK/v.conf" g1 'ek_issuer=a
 refused "group" rule-add --config "$WORK/v.conf" 'bad group' 'tpm_model=x'
 refused "no group rule 99" rule-remove --config "$WORK/v.conf" 99
 refused "a rule is named by its number" rule-remove --config "$WORK/v.conf" one
+printf '{"pcrs": {"sha256.0": "%064d"}, "secrets": ["nosuch"]}' 0 >"$WORK/bad-secret.json"
+run policy create px --config "$WORK/v.conf" --file "$WORK/bad-secret.json"
+[ "$RC" -eq 2 ] && grep -q "secret 'nosuch' is no \[secret\] section of this verifier" "$WORK/err" ||
+	fail "a policy naming an unknown secret: $RC $(cat "$WORK/err")"
 "$V" group rules --config "$WORK/v.conf" >"$WORK/rules-after"
 cmp -s "$WORK/rules-before" "$WORK/rules-after" || fail "a refused command changed the rules"
 ok "bad rules refused, naming why; the rules as they were"
@@ -142,7 +151,8 @@ listen = 127.0.0.1:$vport2
 require_ek_cert = false
 state_dir = $WORK/vstate2" "$REF_B"
 "$V" group rule-add --config "$WORK/v2.conf" vendor-b 'ek_issuer=*' >/dev/null || fail "rule-add at v2"
-"$V" policy create pa --config "$WORK/v2.conf" --file "$WORK/pa.json" >/dev/null
+policy_json "$WORK/pa-plain.json" "$REF_A"
+"$V" policy create pa --config "$WORK/v2.conf" --file "$WORK/pa-plain.json" >/dev/null
 "$V" policy assign pa --config "$WORK/v2.conf" --group vendor-b >/dev/null
 bg verifier2 "$V" serve --config "$WORK/v2.conf"
 wait_port "$vport2"

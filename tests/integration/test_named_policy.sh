@@ -28,13 +28,6 @@ REF_B=$(TPM2TOOLS_TCTI=${TCTIS[b]} pcr_policy)
 [ "$REF_A" != "$REF_B" ] || fail "the two TPMs have the same PCRs"
 pki_make "$WORK/pki"
 P=$WORK/pki
-# policy_json FILE REF: a named policy of [policy] lines REF.
-policy_json() {
-	/usr/bin/python3 - "$2" >"$1" <<'PY'
-import json, sys
-print(json.dumps({"pcrs": dict(l.split(" = ") for l in sys.argv[1].splitlines())}, indent=1))
-PY
-}
 policy_json "$WORK/pa.json" "$REF_A"
 policy_json "$WORK/pb.json" "$REF_B"
 
@@ -51,18 +44,8 @@ for n in a b; do
 	TCTI=${TCTIS[$n]} attestor_conf "$WORK/$n.conf" push "127.0.0.1:$vport" "$WORK/$n-state"
 done
 
-# attest NODE WANT: one push attestation of NODE, exit 0 (WANT pass) or 1 (fail).
-attest() {
-	local rc=0
-	"$BUILD_DIR/attestor" --config "$WORK/$1.conf" --once --wait 20 >/dev/null 2>"$WORK/$1.err" || rc=$?
-	if [ "$2" = pass ]; then [ "$rc" -eq 0 ]; else [ "$rc" -eq 1 ]; fi ||
-		fail "node $1: exit $rc, want $2: $(tail -n 2 "$WORK/$1.err")"
-}
-# last NODE: "pass|policy|version|reason" of NODE's last verdict.
-last() {
-	db_rows "$DB" "SELECT a.pass, a.policy_name, a.policy_version, a.reason FROM attestations a
-		JOIN nodes n ON n.id = a.node_id WHERE n.ek_hash = '${NODES[$1]}' ORDER BY a.id DESC LIMIT 1"
-}
+attest() { attest_once "$WORK/$1.conf" "$2"; }
+last() { last_verdict "$DB" "${NODES[$1]}"; }
 expect() { # NODE PASS POLICY VERSION [REASON]
 	local got
 	got=$(last "$1")

@@ -28,12 +28,6 @@ REF_A=$(TPM2TOOLS_TCTI=${TCTIS[a]} pcr_policy)
 REF_B=$(TPM2TOOLS_TCTI=${TCTIS[b]} pcr_policy)
 pki_make "$WORK/pki"
 P=$WORK/pki
-policy_json() {
-	/usr/bin/python3 - "$2" >"$1" <<'PY'
-import json, sys
-print(json.dumps({"pcrs": dict(l.split(" = ") for l in sys.argv[1].splitlines())}, indent=1))
-PY
-}
 policy_json "$WORK/pb.json" "$REF_B"
 
 vport=$(free_port)
@@ -48,16 +42,8 @@ wait_port "$vport"
 for n in a b; do
 	TCTI=${TCTIS[$n]} attestor_conf "$WORK/$n.conf" push "127.0.0.1:$vport" "$WORK/$n-state"
 done
-attest() {
-	local rc=0
-	"$BUILD_DIR/attestor" --config "$WORK/$1.conf" --once --wait 20 >/dev/null 2>"$WORK/$1.err" || rc=$?
-	if [ "$2" = pass ]; then [ "$rc" -eq 0 ]; else [ "$rc" -eq 1 ]; fi ||
-		fail "node $1: exit $rc, want $2: $(tail -n 2 "$WORK/$1.err")"
-}
-last() {
-	db_rows "$DB" "SELECT a.pass, a.policy_name, a.policy_version, a.reason FROM attestations a
-		JOIN nodes n ON n.id = a.node_id WHERE n.ek_hash = '${NODES[$1]}' ORDER BY a.id DESC LIMIT 1"
-}
+attest() { attest_once "$WORK/$1.conf" "$2"; }
+last() { last_verdict "$DB" "${NODES[$1]}"; }
 run() { RC=0; "$V" "$@" >"$WORK/out" 2>"$WORK/err" || RC=$?; }
 
 declare -A NODES
@@ -217,12 +203,7 @@ wait_port "$vport2"
 for n in a b; do
 	TCTI=${TCTIS[$n]} attestor_conf "$WORK/${n}2.conf" push "127.0.0.1:$vport2" "$WORK/${n}2-state"
 done
-attest2() { # NODE WANT
-	local rc=0
-	"$BUILD_DIR/attestor" --config "$WORK/${1}2.conf" --once --wait 20 >/dev/null 2>"$WORK/${1}2.err" || rc=$?
-	if [ "$2" = pass ]; then [ "$rc" -eq 0 ]; else [ "$rc" -eq 1 ]; fi ||
-		fail "node $1 at the first-use verifier: exit $rc, want $2: $(tail -n 2 "$WORK/${1}2.err")"
-}
+attest2() { attest_once "$WORK/${1}2.conf" "$2"; } # NODE WANT, at the first-use verifier
 attest2 b fail
 attest2 b fail
 [ "$(db_rows "$DB2" "SELECT count(*) FROM policies")" = 0 ] || fail "a failing first quote became a policy"

@@ -49,7 +49,7 @@ static void audit_report(struct audit *au, const struct store_evidence *row, con
 static const struct judge_ref *audit_ref(struct audit *au, const struct store_evidence *row, struct judge_ref *ref,
 					 char *why, size_t cap)
 {
-	struct named_policy_limits lim = { .pcrs = &au->cfg->pcrs, .eventlog_pcrs = au->cfg->eventlog_pcrs };
+	struct named_policy_limits lim = verifier_config_limits(au->cfg);
 
 	if (!row->policy_name[0] || !strcmp(row->policy_name, "config"))
 		return &au->config_ref.ref;

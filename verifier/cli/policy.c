@@ -24,7 +24,7 @@
 /* create (create 1) or update: read, check, store. */
 static int policy_put(struct store *st, const struct nodes_args *a, int create)
 {
-	struct named_policy_limits lim = { .pcrs = &a->cfg->pcrs, .eventlog_pcrs = a->cfg->eventlog_pcrs };
+	struct named_policy_limits lim = verifier_config_limits(a->cfg);
 	struct named_policy *p = NULL;
 	uint8_t *text = NULL;
 	size_t len = 0;
@@ -194,7 +194,7 @@ static int policy_check_ima(const struct named_policy *p, const char *path)
  * offline by a candidate policy. */
 static int policy_check_log(const struct nodes_args *a)
 {
-	struct named_policy_limits lim = { .pcrs = &a->cfg->pcrs, .eventlog_pcrs = a->cfg->eventlog_pcrs };
+	struct named_policy_limits lim = verifier_config_limits(a->cfg);
 	struct named_policy *p = NULL;
 	uint8_t *text = NULL, *log = NULL;
 	size_t tlen = 0, len = 0;

@@ -112,7 +112,7 @@ static void test_print(const struct nodes_args *a, size_t i, const struct store_
  * evidence judged by the candidate, as its next session would judge it. */
 int policy_test(struct store *st, const struct nodes_args *a)
 {
-	struct named_policy_limits lim = { .pcrs = &a->cfg->pcrs, .eventlog_pcrs = a->cfg->eventlog_pcrs };
+	struct named_policy_limits lim = verifier_config_limits(a->cfg);
 	const char *group = a->ngroups ? a->groups[0] : NULL;
 	struct named_policy *p = NULL;
 	struct store_node *nodes = NULL;

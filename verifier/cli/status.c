@@ -338,13 +338,22 @@ static int quoted_value(const char *quoted, const char *key, char *out, size_t c
 	return 0;
 }
 
-/* The secrets whose hosts select n. */
+/* The secrets n receives: those its named policy names, else those whose
+ * hosts select it (record_secret_defs's rule). */
 static size_t node_secrets(const struct verifier_config *cfg, const struct store_node *n,
-			   const struct secret_conf **out, size_t cap)
+			   const struct named_policy *named, const struct secret_conf **out, size_t cap)
 {
 	char groups[sizeof(n->groups)], *save = NULL, *g;
 	struct secret_node sn = { .ek_hash = n->ek_hash, .name = n->name };
 	size_t k = 0;
+
+	if (named && named->has_secrets) {
+		for (size_t j = 0; j < named->nsecrets; j++)
+			for (size_t i = 0; i < cfg->nsecrets && k < cap; i++)
+				if (!strcmp(cfg->secrets[i].name, named->secrets[j]))
+					out[k++] = &cfg->secrets[i];
+		return k;
+	}
 
 	snprintf(groups, sizeof(groups), "%s", n->groups);
 	for (g = strtok_r(groups, ",", &save); g && sn.ngroups < SECRET_NODE_GROUPS; g = strtok_r(NULL, ",", &save))
@@ -384,7 +393,7 @@ struct node_reference {
 static void node_reference(struct store *st, const struct verifier_config *cfg, const struct store_node *n,
 			   struct node_reference *ref)
 {
-	struct named_policy_limits lim = { .pcrs = &cfg->pcrs, .eventlog_pcrs = cfg->eventlog_pcrs };
+	struct named_policy_limits lim = verifier_config_limits(cfg);
 	int r;
 
 	memset(ref, 0, sizeof(*ref));
@@ -401,7 +410,7 @@ static void print_policy(const struct verifier_config *cfg, const char *config, 
 	const char *boot = ref->named ? (ref->named->boot ? "(in the policy)" : NULL) : cfg->boot_policy;
 	const char *ima = ref->named ? (ref->named->ima ? "(in the policy)" : NULL) : cfg->ima_policy;
 	const struct secret_conf *sec[SECRET_MAX_PER_HOST];
-	size_t nsec = node_secrets(cfg, n, sec, SECRET_MAX_PER_HOST);
+	size_t nsec = node_secrets(cfg, n, ref->named, sec, SECRET_MAX_PER_HOST);
 	char sel[256] = "", want[2 * CRYPTO_MAX_DIGEST + 1], have[2 * CRYPTO_MAX_DIGEST + 1], key[32];
 
 	if (pcrsel_format(&cfg->pcrs, sel, sizeof(sel)) != 0)

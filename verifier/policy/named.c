@@ -34,6 +34,38 @@ static int named_pcrs(struct named_policy *p, const char *where, json_object *v)
 	return 0;
 }
 
+/* "secrets": names of the verifier's [secret] sections, each once. */
+static int named_secrets(struct named_policy *p, const char *where, json_object *v,
+			 const struct named_policy_limits *lim)
+{
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_array))
+		return err_set(AERR_CONFIG, "%s: \"secrets\" must be an array of [secret] names", where);
+	if ((n = json_object_array_length(v)) > SECRET_MAX_PER_HOST)
+		return err_set(AERR_CONFIG, "%s: %zu secrets (at most %d)", where, n, SECRET_MAX_PER_HOST);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(v, i);
+		const char *name = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+		size_t k;
+
+		if (!name || secret_name_check(name) != 0)
+			return err_set(AERR_CONFIG, "%s: secrets[%zu] is not a secret's name", where, i);
+		for (k = 0; k < lim->nsecrets && strcmp(lim->secrets[k].name, name); k++)
+			;
+		if (k == lim->nsecrets)
+			return err_set(AERR_CONFIG, "%s: secret '%s' is no [secret] section of this verifier", where, name);
+		for (k = 0; k < p->nsecrets; k++)
+			if (!strcmp(p->secrets[k], name))
+				return err_set(AERR_CONFIG, "%s: secret '%s' named twice", where, name);
+		snprintf(p->secrets[p->nsecrets], sizeof(p->secrets[0]), "%s", name);
+		p->secret_names[p->nsecrets] = p->secrets[p->nsecrets];
+		p->nsecrets++;
+	}
+	p->has_secrets = 1;
+	return 0;
+}
+
 static int named_bool(const char *where, const char *key, json_object *v, int *out)
 {
 	if (!json_object_is_type(v, json_type_boolean))
@@ -144,9 +176,12 @@ int named_policy_parse(const char *name, uint32_t version, const char *text, siz
 		} else if (!strcmp(key, "require_ima")) {
 			given_ima = 1;
 			r = named_bool(where, key, val, &p->require_ima);
+		} else if (!strcmp(key, "secrets")) {
+			r = p->has_secrets ? err_set(AERR_CONFIG, "%s: secrets twice", where)
+					   : named_secrets(p, where, val, lim);
 		} else {
 			r = err_set(AERR_CONFIG, "%s: unknown key \"%s\" (pcrs, firmware_version, boot_policy, "
-				    "ima_policy, require_event_log, require_ima)", where, key);
+				    "ima_policy, require_event_log, require_ima, secrets)", where, key);
 		}
 		if (r != 0)
 			goto out;

@@ -9,8 +9,9 @@
  *     "boot_policy": { ... },                 a boot policy (policy/bootpolicy.h)
  *     "ima_policy": { ... },                  an IMA policy (policy/imapolicy.h)
  *     "require_event_log": false,             true with a boot_policy (and only)
- *     "require_ima": false                    true with an ima_policy (and only)
- *   }
+ *     "require_ima": false,                   true with an ima_policy (and only)
+ *     "secrets": ["disk-key", ...]            the [secret] sections nodes under it
+ *   }                                         receive, in place of their hosts lines
  *
  * Checked as the config file's are when stored: unknown keys, PCRs the
  * verifier does not quote, a boot policy without a rule or about PCRs no log
@@ -29,6 +30,7 @@
 #include "policy/bootpolicy.h"
 #include "policy/imapolicy.h"
 #include "policy/policy.h"
+#include "policy/secret.h"
 
 #define NAMED_POLICY_NAME_MAX 64
 #define NAMED_POLICY_TEXT_MAX (16u << 20) /* an IMA allowlist of a whole distribution fits */
@@ -40,6 +42,10 @@ struct named_policy {
 	struct bootpolicy *boot;           /* NULL = none */
 	struct imapolicy *ima;             /* NULL = none */
 	int require_event_log, require_ima;
+	int has_secrets;                   /* "secrets" given: exactly these go to its nodes */
+	size_t nsecrets;
+	char secrets[SECRET_MAX_PER_HOST][SECRET_NAME_MAX + 1];
+	const char *secret_names[SECRET_MAX_PER_HOST]; /* pointers into secrets */
 };
 
 /* What a policy is checked against: the verifier's quoted selection and
@@ -47,6 +53,8 @@ struct named_policy {
 struct named_policy_limits {
 	const TPML_PCR_SELECTION *pcrs;
 	uint32_t eventlog_pcrs;
+	const struct secret_conf *secrets; /* the [secret] sections a policy may name */
+	size_t nsecrets;
 };
 
 /* 0, or AERR_CONFIG "policy 'NAME': only letters, digits, ...". */

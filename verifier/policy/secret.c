@@ -204,6 +204,20 @@ size_t secret_set_match(const struct secret_set *set, const struct secret_node *
 	return k;
 }
 
+size_t secret_set_by_names(const struct secret_set *set, const char *const *names, size_t n,
+			   const struct secret_def **out)
+{
+	size_t k = 0;
+
+	for (size_t j = 0; j < n && k < SECRET_MAX_PER_HOST; j++)
+		for (size_t i = 0; set && i < set->n; i++)
+			if (!strcmp(set->defs[i].conf->name, names[j])) {
+				out[k++] = &set->defs[i];
+				break;
+			}
+	return k;
+}
+
 /* ------------------------------------------------------------ blobs */
 
 /* The policy's values: the configured ones when any, else the quoted ones,

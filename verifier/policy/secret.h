@@ -110,6 +110,11 @@ int secret_conf_selects(const struct secret_conf *c, const struct secret_node *n
  * SECRET_MAX_PER_HOST. */
 size_t secret_set_match(const struct secret_set *set, const struct secret_node *node, const struct secret_def **out);
 
+/* The definitions named (a named policy's "secrets"), in the order
+ * named; a name with no definition is skipped. */
+size_t secret_set_by_names(const struct secret_set *set, const char *const *names, size_t n,
+			   const struct secret_def **out);
+
 /* Wrap def for the EK ek as new parent, usable under PolicyPCR over
  * (def's selection and values) or, where def names none, (quoted_sel, the
  * quoted values), followed by PolicyCommandCode(TPM2_CC_Unseal) for an AES

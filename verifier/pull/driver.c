@@ -98,6 +98,7 @@ static void pull_restore(struct pull_driver *d)
 int pull_open(const struct verifier_config *cfg, const char *target, struct pull_driver **out)
 {
 	struct pull_driver *d = NULL;
+	struct named_policy_limits lim = verifier_config_limits(cfg);
 	struct rpc_tls tls;
 	int r = AERR_INTERNAL;
 
@@ -108,9 +109,7 @@ int pull_open(const struct verifier_config *cfg, const char *target, struct pull
 	if ((r = trust_load(cfg, &d->trust)) != 0 ||
 	    (r = secret_set_load(cfg->secrets, cfg->nsecrets, &d->secrets)) != 0 ||
 	    (cfg->state_dir && ((r = store_open(cfg->state_dir, &d->store)) != 0 ||
-				(r = reference_cache_new(&(struct named_policy_limits){ .pcrs = &cfg->pcrs,
-											  .eventlog_pcrs = cfg->eventlog_pcrs },
-							 &d->refs)) != 0)) ||
+				(r = reference_cache_new(&lim, &d->refs)) != 0)) ||
 	    (r = hook_start(cfg->hook, cfg->hook_timeout_ms, &d->hook)) != 0)
 		goto out;
 	d->target = target;
@@ -354,7 +353,6 @@ static int stage_secrets(struct run *x)
 	const struct secret_def *defs[SECRET_MAX_PER_HOST];
 	const struct secret_blob *blobs;
 	struct evidence_delivery_buf *buf = NULL;
-	struct secret_node node;
 	Attest__V1__SecretDelivery m;
 	char ek[65];
 	size_t n, np;
@@ -366,8 +364,7 @@ static int stage_secrets(struct run *x)
 		r = 0;
 		goto out;
 	}
-	record_secret_node(&x->rec, &node);
-	if ((n = secret_set_match(&x->d->secrets, &node, defs)) == 0)
+	if ((n = record_secret_defs(&x->rec, x->s, &x->d->secrets, defs)) == 0)
 		goto out;
 	if (!(buf = malloc(sizeof(*buf)))) {
 		r = err_set(AERR_ALLOC, "delivery");

@@ -430,14 +430,11 @@ static void push_after_quote(struct push_service *p, struct rpc_call *call, uint
 	const struct secret_blob *blobs;
 	struct evidence_delivery_buf *buf = NULL;
 	struct push_entry *e = &p->slots[slot];
-	struct secret_node node;
 	size_t n = 0;
 	int r;
 
-	if (v->pass) {
-		record_secret_node(&e->rec, &node);
-		n = secret_set_match(&p->secrets, &node, defs);
-	}
+	if (v->pass)
+		n = record_secret_defs(&e->rec, e->s, &p->secrets, defs);
 	if (n == 0) {
 		push_verdict(p, call, slot, sid, v, q, NULL, 0);
 		return;
@@ -554,6 +551,7 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 		/* Enough calls in flight that stalled peers cannot starve the rest. */
 		.max_calls = cfg->threads * 64,
 	};
+	struct named_policy_limits lim = verifier_config_limits(cfg);
 	rpc_handler_fn handlers[8];
 	struct push_service *p;
 	int r;
@@ -578,9 +576,7 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 	    (r = secret_set_load(cfg->secrets, cfg->nsecrets, &p->secrets)) != 0)
 		goto out;
 	if (cfg->state_dir && ((r = store_open(cfg->state_dir, &p->store)) != 0 || (r = preissued_new(&p->next)) != 0 ||
-			       (r = reference_cache_new(&(struct named_policy_limits){ .pcrs = &cfg->pcrs,
-										 .eventlog_pcrs = cfg->eventlog_pcrs },
-							&p->refs)) != 0))
+			       (r = reference_cache_new(&lim, &p->refs)) != 0))
 		goto out;
 	if ((r = hook_start(cfg->hook, cfg->hook_timeout_ms, &p->hook)) != 0)
 		goto out;

@@ -410,13 +410,21 @@ void record_missed(struct record_ctx *c, const struct session_verdict *v)
 	(void)record_add(c, v, NULL, 1, NULL);
 }
 
-void record_secret_node(const struct record_ctx *c, struct secret_node *out)
+size_t record_secret_defs(const struct record_ctx *c, const struct session *s, const struct secret_set *set,
+			  const struct secret_def **out)
 {
-	memset(out, 0, sizeof(*out));
-	out->ek_hash = c->ek_hash;
-	out->name = c->name;
+	struct secret_node node;
+	const char *const *names;
+	size_t n;
+
+	if (session_reference_secrets(s, &names, &n))
+		return secret_set_by_names(set, names, n, out);
+	memset(&node, 0, sizeof(node));
+	node.ek_hash = c->ek_hash;
+	node.name = c->name;
 	for (size_t i = 0; i < c->ngroups && i < SECRET_NODE_GROUPS; i++)
-		out->groups[out->ngroups++] = c->groups[i];
+		node.groups[node.ngroups++] = c->groups[i];
+	return secret_set_match(set, &node, out);
 }
 
 /* ------------------------------------------------------------ rejected attempts */

@@ -93,9 +93,12 @@ void record_missed(struct record_ctx *c, const struct session_verdict *v);
 /* Secrets whose proofs verified, in attestation att. */
 void record_secrets(struct record_ctx *c, int64_t att, const struct session_proof *proofs, size_t n);
 
-/* The node as secrets select it (policy/secret.h): its EK hash and what an
- * operator assigned it, as record_lookup read them. */
-void record_secret_node(const struct record_ctx *c, struct secret_node *out);
+/* The secrets of set the node of session s receives: those its named
+ * policy names (session_reference_secrets), else those whose hosts select
+ * it by its EK hash and what an operator or a group rule assigned it, as
+ * record_lookup and record_proven read them. At most SECRET_MAX_PER_HOST. */
+size_t record_secret_defs(const struct record_ctx *c, const struct session *s, const struct secret_set *set,
+			  const struct secret_def **out);
 
 /* An anonymous rejected attempt of c->peer: s (may be NULL) the session that
  * failed before any proof, or step and reason of what failed instead (when s

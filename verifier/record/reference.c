@@ -191,6 +191,9 @@ int reference_apply(struct reference_cache *c, struct store *st, int64_t node_id
 	ref.ima_policy = e->p->ima;
 	ref.require_event_log = e->p->require_event_log;
 	ref.require_ima = e->p->require_ima;
+	ref.has_secrets = e->p->has_secrets;
+	ref.secrets = e->p->secret_names;
+	ref.nsecrets = e->p->nsecrets;
 	ref.release = reference_release;
 	ref.hold = h;
 	return session_set_reference(s, &ref);

@@ -74,7 +74,7 @@ out:
 int learn_proposal(struct store *st, const struct verifier_config *cfg, int64_t attestation, char **json,
 		   size_t *violations)
 {
-	struct named_policy_limits lim = { .pcrs = &cfg->pcrs, .eventlog_pcrs = cfg->eventlog_pcrs };
+	struct named_policy_limits lim = verifier_config_limits(cfg);
 	struct named_policy *check = NULL;
 	struct store_evidence row;
 	struct review_quote rq;

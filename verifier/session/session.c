@@ -718,6 +718,9 @@ int session_set_reference(struct session *s, const struct session_reference *ref
 	snprintf(s->ref_broken, sizeof(s->ref_broken), "%s", ref->broken ? ref->broken : "");
 	s->ref_release = ref->release;
 	s->ref_hold = ref->hold;
+	s->ref_has_secrets = ref->has_secrets;
+	s->ref_secrets = ref->secrets;
+	s->ref_nsecrets = ref->nsecrets;
 	s->p.policy = ref->policy;
 	s->p.boot_policy = ref->boot_policy;
 	s->p.ima_policy = ref->ima_policy;
@@ -726,6 +729,13 @@ int session_set_reference(struct session *s, const struct session_reference *ref
 	s->p.has_reference = (ref->policy && (ref->policy->n || ref->policy->nfirmware)) || ref->boot_policy ||
 			     ref->ima_policy;
 	return 0;
+}
+
+int session_reference_secrets(const struct session *s, const char *const **names, size_t *n)
+{
+	*names = s->ref_secrets;
+	*n = s->ref_has_secrets ? s->ref_nsecrets : 0;
+	return s->ref_has_secrets;
 }
 
 const char *session_reference_name(const struct session *s, uint32_t *version)

@@ -360,11 +360,19 @@ struct session_reference {
 	const struct bootpolicy *boot_policy;
 	const struct imapolicy *ima_policy;
 	int require_event_log, require_ima;
+	int has_secrets;                     /* the secrets its nodes receive, by [secret] name,
+					      * in place of the hosts lines */
+	const char *const *secrets;
+	size_t nsecrets;
 	const char *broken;
 	void (*release)(void *hold);
 	void *hold;
 };
 int session_set_reference(struct session *s, const struct session_reference *ref) ATTEST_WUR;
+
+/* The secrets the reference names (session_reference.secrets): 1 with
+ * *names and *n when it names them, 0 when hosts lines decide. */
+int session_reference_secrets(const struct session *s, const char *const **names, size_t *n);
 
 /* The name and version of the reference the session judges by: "config"
  * and 0 for the config file's. */

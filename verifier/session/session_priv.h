@@ -33,6 +33,9 @@ struct session {
 	char ref_name[65];             /* session_set_reference ("" = the config file's) */
 	uint32_t ref_version;
 	char ref_broken[300];          /* "" unless the reference cannot be applied */
+	int ref_has_secrets;           /* the reference names its nodes' secrets (borrowed, */
+	const char *const *ref_secrets; /* valid until ref_release) */
+	size_t ref_nsecrets;
 	void (*ref_release)(void *hold);
 	void *ref_hold;
 	int ek_has_cert;
