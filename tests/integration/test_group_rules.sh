@@ -162,3 +162,20 @@ TCTI=${TCTIS[b]} attestor_conf "$WORK/b2.conf" push "127.0.0.1:$vport2" "$WORK/b
 [ "$(db_rows "$WORK/vstate2/verifier.db" "SELECT coalesce(ek_issuer, '-') FROM nodes")" = "-" ] || fail "facts of a claim were kept"
 [ "$(db_rows "$WORK/vstate2/verifier.db" "SELECT policy_name FROM attestations")" = config ] || fail "B judged by a rule's policy"
 ok "require_ek_cert = false: the EK certificate is a claim; no facts kept, 'ek_issuer=*' places nobody"
+
+# The same node once its certificate is verified: an existing node's facts
+# go with its verdict, and its rule group judges it from the next quote.
+kill "$BG_PID" 2>/dev/null; wait "$BG_PID" 2>/dev/null || true
+sed -i "s|^require_ek_cert = false$|ek_roots = $WORK/roots|" "$WORK/v2.conf"
+bg verifier2b "$V" serve --config "$WORK/v2.conf"
+wait_port "$vport2"
+"$BUILD_DIR/attestor" --config "$WORK/b2.conf" --once --wait 20 >/dev/null 2>"$WORK/b2.err" || fail "B at v2, verified: $(tail -2 "$WORK/b2.err")"
+[ "$(db_rows "$WORK/vstate2/verifier.db" "SELECT ek_issuer FROM nodes")" = "CN=Vendor B EK CA,O=Vendor B" ] ||
+	fail "facts of B's verified certificate: $(db_rows "$WORK/vstate2/verifier.db" "SELECT ek_issuer FROM nodes")"
+[ "$(db_rows "$WORK/vstate2/verifier.db" "SELECT policy_name FROM attestations ORDER BY id DESC LIMIT 1")" = config ] ||
+	fail "the verdict that recorded the facts was judged by what the session began with"
+"$BUILD_DIR/attestor" --config "$WORK/b2.conf" --once --wait 20 >/dev/null 2>"$WORK/b2.err" &&
+	fail "B passed pa (A's values)"
+[ "$(db_rows "$WORK/vstate2/verifier.db" "SELECT policy_name FROM attestations ORDER BY id DESC LIMIT 1")" = pa ] ||
+	fail "B's next verdict is not judged by its rule group's pa"
+ok "verified, the existing node's facts come with its verdict; from its next quote its rule group's pa judges it (and fails it)"

@@ -10,6 +10,14 @@
 #include "endorsement/platformcert.h"
 #include "strsafe.h"
 
+/* A value as a fact, or none when it does not fit whole: two long values
+ * cut to one prefix would be one fact. */
+static void facts_copy(char *dst, const char *src, size_t len)
+{
+	if (strsafe_copy(dst, FACTS_TEXT_MAX, src, len, STRSAFE_LINE) >= FACTS_TEXT_MAX - 4)
+		dst[0] = '\0';
+}
+
 /* Each TCG attribute of the subjectAltName's directory names whose OID is
  * oid, into dst (the first one). */
 static void facts_san(X509 *x, const char *oid, char *dst)
@@ -28,8 +36,7 @@ static void facts_san(X509 *x, const char *oid, char *dst)
 
 			if (OBJ_obj2txt(buf, sizeof(buf), X509_NAME_ENTRY_get_object(e), 1) <= 0 || strcmp(buf, oid))
 				continue;
-			strsafe_copy(dst, FACTS_TEXT_MAX, (const char *)ASN1_STRING_get0_data(v),
-				     (size_t)ASN1_STRING_length(v), STRSAFE_LINE);
+			facts_copy(dst, (const char *)ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v));
 		}
 	}
 	GENERAL_NAMES_free(names);
@@ -42,7 +49,7 @@ static void facts_name(const X509_NAME *name, char *dst)
 	long n;
 
 	if (b && X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0 && (n = BIO_get_mem_data(b, &p)) > 0)
-		strsafe_copy(dst, FACTS_TEXT_MAX, p, (size_t)n, STRSAFE_LINE);
+		facts_copy(dst, p, (size_t)n);
 	BIO_free(b);
 }
 
@@ -65,8 +72,10 @@ void endorsement_facts(const uint8_t *ek, size_t ek_len, const uint8_t *platform
 		struct platformcert *pc = NULL;
 
 		if (platformcert_parse(platform, platform_len, &pc) == 0) {
-			strsafe(out->platform_manufacturer, FACTS_TEXT_MAX, pc->manufacturer, STRSAFE_LINE);
-			strsafe(out->platform_model, FACTS_TEXT_MAX, pc->model, STRSAFE_LINE);
+			if (pc->manufacturer)
+				facts_copy(out->platform_manufacturer, pc->manufacturer, strlen(pc->manufacturer));
+			if (pc->model)
+				facts_copy(out->platform_model, pc->model, strlen(pc->model));
 		}
 		platformcert_free(pc);
 	} else if ((p = platform, x = d2i_X509(NULL, &p, (long)platform_len))) {

@@ -12,7 +12,10 @@
 
 #define FACTS_TEXT_MAX 256
 
-/* Each "" when nothing proven says it; printable ASCII (strsafe). */
+/* Each "" when nothing proven says it (or it is longer than fits);
+ * printable ASCII (strsafe: other bytes as \xNN). Names, not keys: any CA
+ * of ek_roots with that subject gives the same ek_issuer, and a TPM model
+ * is what the CA that signed wrote. */
 struct endorsement_facts {
 	char ek_issuer[FACTS_TEXT_MAX];            /* the EK certificate's issuer, RFC 2253 */
 	char tpm_manufacturer[FACTS_TEXT_MAX];     /* its subjectAltName TPMManufacturer (2.23.133.2.1) */

@@ -42,6 +42,7 @@ static int record_prior(struct record_ctx *c, struct session *s, const char *has
 	c->state = sp->state;
 	c->at_own_target = c->target && sp->existed && sp->target[0] && strcmp(sp->target, c->target) == 0;
 	memcpy(c->name, sp->name, sizeof(c->name));
+	c->has_facts = sp->has_facts;
 	c->ngroups = sp->ngroups;
 	memcpy(c->groups, sp->groups, sizeof(c->groups));
 	prior.has_counts = sp->has_counts;
@@ -163,11 +164,32 @@ int record_lookup_known(struct record_ctx *c, struct session *s)
 	return record_prior(c, s, hash, &sp);
 }
 
-/* After a proof recorded the node's facts: the groups secrets select by
- * are the node's now (its rule groups may have changed), and a node new to
- * the store, which record_lookup gave no reference, is judged by what its
- * groups assign from its first quote on. */
-static int record_regrouped(struct record_ctx *c, struct session *s, int existed)
+/* What session s's verified certificates say (endorsement/facts.h), as
+ * the store takes facts; 0 when it did not check the endorsement itself. */
+static int record_facts(const struct session *s, struct endorsement_facts *facts, const char *out[STORE_NFACTS])
+{
+	const uint8_t *ek, *plat;
+	size_t ek_len = 0, plat_len = 0;
+
+	if (!s || !session_endorsement_checked(s))
+		return 0;
+	ek = session_verified_ek_cert(s, &ek_len);
+	plat = session_verified_platform_cert(s, &plat_len);
+	endorsement_facts(ek, ek_len, plat, plat_len, facts);
+	out[STORE_FACT_EK_ISSUER] = facts->ek_issuer;
+	out[STORE_FACT_TPM_MANUFACTURER] = facts->tpm_manufacturer;
+	out[STORE_FACT_TPM_MODEL] = facts->tpm_model;
+	out[STORE_FACT_PLATFORM_MANUFACTURER] = facts->platform_manufacturer;
+	out[STORE_FACT_PLATFORM_MODEL] = facts->platform_model;
+	return 1;
+}
+
+/* A node this proof enrolled, placed by its facts: the groups secrets
+ * select by are its rule groups, and record_lookup, which found no node,
+ * gave the session no reference: what its groups assign judges its first
+ * quote. (An existing node keeps, for this session, the reference and the
+ * groups it was looked up with.) */
+static int record_regrouped(struct record_ctx *c, struct session *s)
 {
 	struct store_prior now;
 	int r;
@@ -176,7 +198,8 @@ static int record_regrouped(struct record_ctx *c, struct session *s, int existed
 		return record_store_failed("looking the proven node up");
 	c->ngroups = now.ngroups;
 	memcpy(c->groups, now.groups, sizeof(c->groups));
-	if (existed || !c->refs)
+	c->has_facts = now.has_facts;
+	if (!c->refs)
 		return 0;
 	if ((r = reference_apply(c->refs, c->store, c->node_id, s)) != 0)
 		return r == AERR_STORE ? record_store_failed("looking the node's policy up") : r;
@@ -188,8 +211,6 @@ static int record_regrouped(struct record_ctx *c, struct session *s, int existed
 int record_proven(struct record_ctx *c, struct session *s)
 {
 	const TPMT_PUBLIC *ek = session_ek_public(s), *ak = session_ak_public(s);
-	const uint8_t *vek, *vplat;
-	size_t vek_len = 0, vplat_len = 0;
 	struct endorsement_facts facts;
 	const TPM2B_NAME *ak_name = session_ak_name(s);
 	uint8_t ek_wire[sizeof(TPM2B_PUBLIC)], ak_wire[sizeof(TPM2B_PUBLIC)];
@@ -219,17 +240,10 @@ int record_proven(struct record_ctx *c, struct session *s)
 	in.ak_pub_len = ak_len;
 	in.ak_name = ak_name->name;
 	in.ak_name_len = ak_name->size;
-	/* What its verified certificates say, for the group rules: proven
-	 * with the TPM, so they may place the node. */
-	vek = session_verified_ek_cert(s, &vek_len);
-	vplat = session_verified_platform_cert(s, &vplat_len);
-	endorsement_facts(vek, vek_len, vplat, vplat_len, &facts);
-	in.has_facts = 1;
-	in.facts[STORE_FACT_EK_ISSUER] = facts.ek_issuer;
-	in.facts[STORE_FACT_TPM_MANUFACTURER] = facts.tpm_manufacturer;
-	in.facts[STORE_FACT_TPM_MODEL] = facts.tpm_model;
-	in.facts[STORE_FACT_PLATFORM_MANUFACTURER] = facts.platform_manufacturer;
-	in.facts[STORE_FACT_PLATFORM_MODEL] = facts.platform_model;
+	/* What its verified certificates say places a node this proof
+	 * enrolls in its rule groups from its first quote on (an existing
+	 * node's facts go with its verdict). */
+	in.has_facts = record_facts(s, &facts, in.facts);
 	r = store_node_proven(c->store, &in, !c->explicit_enrollment, &sp);
 	if (r == AERR_NOT_FOUND)
 		return session_reject(s, SESSION_STEP_ACTIVATION, r);
@@ -241,7 +255,8 @@ int record_proven(struct record_ctx *c, struct session *s)
 		return record_store_failed("recording the proven node");
 	c->node_id = sp.id;
 	c->state = sp.existed && sp.state != STORE_ENROLLED ? sp.state : STORE_ATTESTING;
-	return record_regrouped(c, s, sp.existed);
+	c->activated = 1;
+	return sp.existed ? 0 : record_regrouped(c, s);
 }
 
 /* A node changed state: tell the operator's hook. */
@@ -287,6 +302,7 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 {
 	struct store_attestation a;
 	struct record_evidence *ev = NULL;
+	struct endorsement_facts facts;
 	struct store_change change;
 	uint8_t ima[IMASTATE_MAX];
 	size_t ima_len = 0;
@@ -345,6 +361,12 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 	}
 	/* Evidence only of quotes the TPM signed: anything else is a peer's
 	 * bytes, and would only take room. */
+	/* The facts of a node the store has none of yet (enrolled before
+	 * rules existed, or by an operator), or of a new activation: its rule
+	 * groups follow from its next attestation. Once per node, not per
+	 * re-attestation: parsing certificates is not free. */
+	if (!no_contact && (!c->has_facts || c->activated))
+		a.has_facts = record_facts(c->session, &facts, a.facts);
 	if (q && v->has_quoted && (ev = malloc(sizeof(*ev))))
 		record_evidence(c->session ? session_quote_ak(c->session) : NULL, c->pcrs, q, ev, &a);
 	if (v->pass || v->unjudged) {

@@ -48,6 +48,8 @@ struct record_ctx {
 	char policy[STORE_NAME_MAX + 1]; /* the reference the session judges by ("config": the file's) */
 	uint32_t policy_version;
 	char ima_judged_by[STORE_NAME_MAX + 16]; /* "POLICY VERSION", kept with the IMA state */
+	int has_facts;                /* the store holds facts of the node's certificates */
+	int activated;                /* this session proved the TPM by activation (record_proven) */
 };
 
 /* The attestor's hostname claim as the verifier keeps and prints it: at most

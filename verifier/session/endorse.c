@@ -122,6 +122,7 @@ int session_check_endorsement(struct session *s, const struct session_endorsemen
 		memcpy(s->platform_cert, in->platform_cert, in->platform_cert_len);
 		s->platform_cert_len = in->platform_cert_len;
 	}
+	s->endorsement_checked = 1;
 	LOG_DEBUG("endorsement accepted: %s EK of host '%s' (untrusted name)", ek_kind_name(kind),
 		  in->hostname ? in->hostname : "");
 	return 0;

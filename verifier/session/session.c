@@ -372,6 +372,11 @@ const uint8_t *session_ek_cert(const struct session *s, size_t *len)
 	return s->ek_cert;
 }
 
+int session_endorsement_checked(const struct session *s)
+{
+	return s->endorsement_checked;
+}
+
 const uint8_t *session_verified_ek_cert(const struct session *s, size_t *len)
 {
 	*len = s->ek_cert_verified ? s->ek_cert_len : 0;

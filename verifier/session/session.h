@@ -334,6 +334,9 @@ const uint8_t *session_ek_cert(const struct session *s, size_t *len);
  * certificate when it verified against platform_ca (NULL, *len 0: none):
  * what the facts of group rules come from (endorsement/facts.h). */
 const uint8_t *session_verified_ek_cert(const struct session *s, size_t *len);
+/* This session checked the endorsement itself (a session resumed from the
+ * store's record did not): only then do the two above say what it shows. */
+int session_endorsement_checked(const struct session *s);
 const uint8_t *session_verified_platform_cert(const struct session *s, size_t *len);
 
 /* The host's identity for [secret] hosts = ek:...: hex SHA-256 of the EK's

@@ -41,6 +41,7 @@ struct session {
 	int ek_has_cert;
 	uint8_t *ek_cert;              /* a copy of its certificate, for the node's record once proven */
 	size_t ek_cert_len;
+	int endorsement_checked;       /* this session checked the endorsement (not a resumed one) */
 	int ek_cert_verified;          /* it chained to ek_roots (now, or these bytes before) */
 	uint8_t *platform_cert;        /* a copy of the platform certificate that verified, NULL none */
 	size_t platform_cert_len;

@@ -65,8 +65,9 @@ struct store_node_in {
 	size_t ak_pub_len;
 	const uint8_t *ak_name;          /* TPM2B_NAME contents */
 	size_t ak_name_len;
-	int has_facts;                   /* facts below replace the node's, and its rule groups
-					  * follow them (0: both kept) */
+	int has_facts;                   /* for a node this call enrolls: its facts and rule groups
+					  * from the start (an existing node's change with a verdict,
+					  * store_attestation.facts) */
 	const char *facts[STORE_NFACTS]; /* "" or NULL: nothing proven says it */
 };
 
@@ -92,6 +93,7 @@ struct store_prior {
 	size_t ngroups;
 	char groups[STORE_GROUPS_MAX][STORE_NAME_MAX + 1];
 	char target[STORE_TARGET_MAX];   /* pull: the target it is attested at; "" = none yet */
+	int has_facts;                   /* a verified certificate's facts are recorded */
 };
 
 /* A node's state before and after a verdict. */
@@ -157,6 +159,10 @@ struct store_attestation {
 	struct store_blob event_log;     /* the boot event log sent with it */
 	struct store_blob ima;           /* the IMA entries sent with it, from entry ima_first */
 	uint64_t ima_first;
+	int has_facts;                   /* what the session's verified certificates said: the
+					  * node's facts (each "" keeps the node's) and rule groups,
+					  * which judge it from its next attestation */
+	const char *facts[STORE_NFACTS];
 };
 
 struct store_node {
@@ -427,10 +433,11 @@ struct store_group_rule {
 };
 
 /* Add a rule (at least one condition; AERR_INVALID_ARG otherwise) and
- * regroup every node, in one transaction. *id receives the rule's. */
+ * regroup every node for its group, in one transaction. *id receives the
+ * rule's. */
 int store_group_rule_add(struct store *st, const struct store_group_rule *rule, int64_t *id) ATTEST_WUR;
 
-/* Remove rule id and regroup. AERR_NOT_FOUND. */
+/* Remove rule id and regroup for its group. AERR_NOT_FOUND. */
 int store_group_rule_remove(struct store *st, int64_t id) ATTEST_WUR;
 
 /* Every rule, by group then id. fn runs under the store's lock. */

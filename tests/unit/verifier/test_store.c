@@ -944,6 +944,88 @@ static void test_evidence(void **state)
 	}
 }
 
+static int rule_nodes(const struct store_group_rule *r, void *arg)
+{
+	*(uint64_t *)arg += r->nodes;
+	return 0;
+}
+
+/* Facts: recorded for a node its proof enrolls; a later verdict replaces
+ * those it proves again and clears none it does not show; rules place
+ * nodes by them at once, and only by proven ones. */
+static void test_facts(void **state)
+{
+	struct store *st = NULL;
+	struct store_node_in in;
+	struct store_attestation a;
+	struct store_change ch;
+	struct store_prior pr;
+	struct store_group_rule rule;
+	char facts[STORE_NFACTS][STORE_FACT_MAX];
+	int64_t id = 0;
+	uint64_t matched = 0;
+
+	(void)state;
+	assert_int_equal(store_open(dir, &st), 0);
+	node_in(&in, H1, "web1");
+	in.has_facts = 1;
+	in.facts[STORE_FACT_EK_ISSUER] = "CN=Vendor A EK CA,O=Vendor A";
+	in.facts[STORE_FACT_PLATFORM_MODEL] = "Board 7";
+	assert_int_equal(store_node_proven(st, &in, 1, &pr), 0);
+	assert_int_equal(store_node_facts(st, pr.id, facts), 0);
+	assert_string_equal(facts[STORE_FACT_EK_ISSUER], "CN=Vendor A EK CA,O=Vendor A");
+	assert_string_equal(facts[STORE_FACT_PLATFORM_MODEL], "Board 7");
+	/* A second proof of the existing node records nothing by itself. */
+	in.facts[STORE_FACT_EK_ISSUER] = "CN=Other";
+	assert_int_equal(store_node_proven(st, &in, 1, &pr), 0);
+	assert_int_equal(store_node_facts(st, pr.id, facts), 0);
+	assert_string_equal(facts[STORE_FACT_EK_ISSUER], "CN=Vendor A EK CA,O=Vendor A");
+	assert_true(pr.has_facts);
+
+	memset(&rule, 0, sizeof(rule));
+	snprintf(rule.group, sizeof(rule.group), "vendor-a");
+	snprintf(rule.match[STORE_FACT_EK_ISSUER], STORE_FACT_MAX, "*,O=Vendor A");
+	assert_int_equal(store_group_rule_add(st, &rule, &id), 0);
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
+	assert_int_equal(pr.ngroups, 1);
+	assert_string_equal(pr.groups[0], "vendor-a");
+
+	/* A verdict whose session showed no platform certificate keeps the
+	 * platform model; a new issuer moves the node out of the group. */
+	memset(&a, 0, sizeof(a));
+	a.node_id = pr.id;
+	a.mode = "push";
+	a.pass = 1;
+	a.step = "quote";
+	a.reason = "";
+	a.has_facts = 1;
+	a.facts[STORE_FACT_EK_ISSUER] = "CN=Vendor B EK CA,O=Vendor B";
+	a.facts[STORE_FACT_PLATFORM_MODEL] = "";
+	assert_int_equal(store_attestation_add(st, &a, NULL, &ch), 0);
+	assert_int_equal(store_node_facts(st, pr.id, facts), 0);
+	assert_string_equal(facts[STORE_FACT_EK_ISSUER], "CN=Vendor B EK CA,O=Vendor B");
+	assert_string_equal(facts[STORE_FACT_PLATFORM_MODEL], "Board 7");
+	assert_int_equal(store_node_lookup(st, H1, &pr), 0);
+	assert_int_equal(pr.ngroups, 0);
+
+	/* A node without facts matches no rule, not even '*'. */
+	node_in(&in, H2, "web2");
+	assert_int_equal(store_node_proven(st, &in, 1, &pr), 0);
+	assert_false(pr.has_facts);
+	memset(&rule, 0, sizeof(rule));
+	snprintf(rule.group, sizeof(rule.group), "any");
+	snprintf(rule.match[STORE_FACT_TPM_MODEL], STORE_FACT_MAX, "*");
+	assert_int_equal(store_group_rule_add(st, &rule, NULL), 0);
+	assert_int_equal(store_group_rule_list(st, rule_nodes, &matched), 0);
+	assert_int_equal(matched, 0);
+	assert_int_equal(store_group_rule_remove(st, id), 0);
+	assert_int_equal(store_group_rule_remove(st, id), AERR_NOT_FOUND);
+	memset(&rule, 0, sizeof(rule));
+	snprintf(rule.group, sizeof(rule.group), "empty");
+	assert_int_equal(store_group_rule_add(st, &rule, NULL), AERR_INVALID_ARG);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -958,6 +1040,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_verdicts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_facts, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,6 +56,7 @@ static int store_node_find(struct store *st, const char *ek_hash, struct store_p
 		store_column_text(q, 6, p->identity, sizeof(p->identity));
 		store_column_text(q, 7, p->name, sizeof(p->name));
 		store_column_text(q, 11, p->target, sizeof(p->target));
+		p->has_facts = sqlite3_column_int(q, 13);
 		if (sqlite3_column_type(q, 10) == SQLITE_BLOB && sqlite3_column_bytes(q, 10) > 0 &&
 		    sqlite3_column_bytes(q, 10) <= STORE_IMA_STATE_MAX) {
 			p->ima_state_len = (size_t)sqlite3_column_bytes(q, 10);
@@ -106,6 +107,19 @@ int store_node_lookup(struct store *st, const char *ek_hash, struct store_prior 
 	return r;
 }
 
+int store_node_facts_locked(struct store *st, int64_t id, const char *const facts[STORE_NFACTS])
+{
+	sqlite3_stmt *q = st->s[S_NODE_FACTS];
+	int r;
+
+	for (int f = 0; f < STORE_NFACTS; f++)
+		store_text(q, f + 1, facts[f] ? facts[f] : "");
+	sqlite3_bind_int64(q, 6, id);
+	if ((r = store_run(st, S_NODE_FACTS, "node facts")) != 0)
+		return r;
+	return store_rule_groups_locked(st, id, NULL);
+}
+
 /* store_node_proven inside its transaction. */
 static int store_proven_locked(struct store *st, const struct store_node_in *in, int may_create,
 			       struct store_prior *p)
@@ -135,14 +149,8 @@ static int store_proven_locked(struct store *st, const struct store_node_in *in,
 	sqlite3_bind_int64(q, 7, p->id);
 	if ((r = store_run(st, S_NODE_UPDATE, "update node")) != 0)
 		return r;
-	if (in->has_facts) {
-		q = st->s[S_NODE_FACTS];
-		for (int f = 0; f < STORE_NFACTS; f++)
-			store_text(q, f + 1, in->facts[f] ? in->facts[f] : "");
-		sqlite3_bind_int64(q, 6, p->id);
-		if ((r = store_run(st, S_NODE_FACTS, "node facts")) != 0 || (r = store_rule_groups_locked(st, p->id)) != 0)
-			return r;
-	}
+	if (in->has_facts && !p->existed && (r = store_node_facts_locked(st, p->id, in->facts)) != 0)
+		return r;
 	if (!in->identity || !*in->identity)
 		return 0;
 	q = st->s[S_NODE_BIND];

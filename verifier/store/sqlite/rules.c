@@ -1,8 +1,9 @@
 /* Group rules (store.h): a node's groups by what its verified
  * certificates say, besides an operator's. The rule groups are kept in
  * node_rule_groups, computed again when a rule changes (every node) and
- * when a proof records a node's facts (that node); node_all_groups joins
- * them with the operator's, for lookups, policies and secrets. */
+ * when a proof records a node's facts (that node); the queries of a
+ * node's groups (schema.c) read them beside the operator's, for lookups,
+ * policies and secrets. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,16 +18,32 @@ const char *store_fact_name(enum store_fact f)
 	return (unsigned)f < STORE_NFACTS ? store_fact_names[f] : NULL;
 }
 
-int store_rule_groups_locked(struct store *st, int64_t node_id)
+int store_rule_groups_locked(struct store *st, int64_t node_id, const char *group)
 {
+	static const char *const one_group[] = {
+		"DELETE FROM node_rule_groups WHERE grp = ?1",
+		"INSERT OR IGNORE INTO node_rule_groups (node_id, grp) SELECT n.id, r.grp FROM nodes n JOIN group_rules r"
+		" ON " STORE_RULE_MATCH " WHERE r.grp = ?1",
+	};
+	sqlite3_stmt *q = NULL;
 	int r;
 
-	for (int k = S_RULE_GROUPS_CLEAR; k <= S_RULE_GROUPS_SET; k++) {
-		if (node_id)
-			sqlite3_bind_int64(st->s[k], 1, node_id);
-		else
-			sqlite3_bind_null(st->s[k], 1);
-		if ((r = store_run(st, k, "rule groups")) != 0)
+	if (node_id) {
+		/* At a proof: that node's, by prepared statements. */
+		sqlite3_bind_int64(st->s[S_RULE_GROUPS_CLEAR], 1, node_id);
+		if ((r = store_run(st, S_RULE_GROUPS_CLEAR, "rule groups")) != 0)
+			return r;
+		sqlite3_bind_int64(st->s[S_RULE_GROUPS_SET], 1, node_id);
+		return store_run(st, S_RULE_GROUPS_SET, "rule groups");
+	}
+	/* A rule of group changed: that group's members, once. */
+	for (size_t i = 0; i < sizeof(one_group) / sizeof(one_group[0]); i++) {
+		if ((r = store_prepare(st, one_group[i], &q)) != 0)
+			return r;
+		store_text(q, 1, group);
+		r = sqlite3_step(q) == SQLITE_DONE ? 0 : store_err(st, "rule groups");
+		sqlite3_finalize(q);
+		if (r != 0)
 			return r;
 	}
 	return 0;
@@ -55,7 +72,7 @@ static int rule_add_txn(struct store *st, void *arg)
 	if (r != 0)
 		return r;
 	a->id = sqlite3_last_insert_rowid(st->db);
-	return store_rule_groups_locked(st, 0);
+	return store_rule_groups_locked(st, 0, a->rule->group);
 }
 
 int store_group_rule_add(struct store *st, const struct store_group_rule *rule, int64_t *id)
@@ -77,17 +94,21 @@ int store_group_rule_add(struct store *st, const struct store_group_rule *rule, 
 static int rule_remove_txn(struct store *st, void *arg)
 {
 	int64_t id = *(int64_t *)arg;
+	char group[STORE_NAME_MAX + 1] = "";
 	sqlite3_stmt *q = NULL;
-	int r;
+	int rc, r;
 
-	if ((r = store_prepare(st, "DELETE FROM group_rules WHERE id = ?", &q)) != 0)
+	if ((r = store_prepare(st, "DELETE FROM group_rules WHERE id = ? RETURNING grp", &q)) != 0)
 		return r;
 	sqlite3_bind_int64(q, 1, id);
-	r = sqlite3_step(q) == SQLITE_DONE ? 0 : store_err(st, "remove group rule");
+	if ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		store_column_text(q, 0, group, sizeof(group));
+	else if (rc == SQLITE_DONE)
+		r = err_set(AERR_NOT_FOUND, "no group rule %lld", (long long)id);
+	else
+		r = store_err(st, "remove group rule");
 	sqlite3_finalize(q);
-	if (r == 0 && sqlite3_changes(st->db) == 0)
-		return err_set(AERR_NOT_FOUND, "no group rule %lld", (long long)id);
-	return r ? r : store_rule_groups_locked(st, 0);
+	return r ? r : store_rule_groups_locked(st, 0, group);
 }
 
 int store_group_rule_remove(struct store *st, int64_t id)
@@ -101,12 +122,7 @@ int store_group_rule_list(struct store *st, int (*fn)(const struct store_group_r
 	 * was made by, for this rule alone. */
 	static const char sql[] =
 		"SELECT r.id, r.grp, r.ek_issuer, r.tpm_manufacturer, r.tpm_model, r.platform_manufacturer,"
-		" r.platform_model, (SELECT count(*) FROM nodes n WHERE"
-		" (r.ek_issuer IS NULL OR n.ek_issuer GLOB r.ek_issuer)"
-		" AND (r.tpm_manufacturer IS NULL OR n.tpm_manufacturer GLOB r.tpm_manufacturer)"
-		" AND (r.tpm_model IS NULL OR n.tpm_model GLOB r.tpm_model)"
-		" AND (r.platform_manufacturer IS NULL OR n.platform_manufacturer GLOB r.platform_manufacturer)"
-		" AND (r.platform_model IS NULL OR n.platform_model GLOB r.platform_model))"
+		" r.platform_model, (SELECT count(*) FROM nodes n WHERE " STORE_RULE_MATCH ")"
 		" FROM group_rules r ORDER BY r.grp, r.id";
 	struct store_group_rule *g = malloc(sizeof(*g));
 	sqlite3_stmt *q = NULL;

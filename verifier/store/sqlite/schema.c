@@ -191,8 +191,6 @@ static const char *const store_migrations[] = {
 	 " node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,"
 	 " grp TEXT NOT NULL,"
 	 " PRIMARY KEY (node_id, grp));"
-	 "CREATE VIEW node_all_groups AS SELECT node_id, grp FROM node_groups"
-	 " UNION SELECT node_id, grp FROM node_rule_groups;"
 	 /* Evidence removed by retention, or never kept (before schema 9),
 	  * is told from evidence removed by someone else. */
 	 "ALTER TABLE attestations ADD COLUMN evidence_pruned INTEGER NOT NULL DEFAULT 0;"
@@ -203,8 +201,13 @@ static const char *const store_migrations[] = {
 
 static const char *const store_sql[S_N] = {
 	[S_NODE_FIND] = "SELECT id, state, reset_count, restart_count, clock, ak_name, identity, name,"
-			" length(ek_pub), ima_reset, ima_state, target, ima_judged_by FROM nodes WHERE ek_hash = ?",
-	[S_NODE_GROUPS] = "SELECT grp FROM node_all_groups WHERE node_id = ? ORDER BY grp",
+			" length(ek_pub), ima_reset, ima_state, target, ima_judged_by, coalesce(ek_issuer,"
+			" tpm_manufacturer, tpm_model, platform_manufacturer, platform_model) IS NOT NULL"
+			" FROM nodes WHERE ek_hash = ?",
+	/* A node's groups: an operator's and its rules' (each branch by the
+	 * node's key: a view of both would be read whole). */
+	[S_NODE_GROUPS] = "SELECT grp FROM node_groups WHERE node_id = ?1 UNION SELECT grp FROM node_rule_groups"
+			  " WHERE node_id = ?1 ORDER BY grp",
 	[S_NODE_INSERT] = "INSERT INTO nodes (ek_hash, ek_alg, ek_pub, ek_cert, hostname, enrolled_at, state, name,"
 			  " identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	[S_NODE_UPDATE] = "UPDATE nodes SET hostname = coalesce(?1, hostname), ek_cert = coalesce(?2, ek_cert),"
@@ -244,7 +247,8 @@ static const char *const store_sql[S_N] = {
 			    " VALUES (?, ?, ?, ?, ?)",
 	[S_COUNT] = "SELECT count(*) FROM attestations WHERE pass = ?",
 	/* An EK hash prefix as a range of the ek_hash index (hex digits sort
-	 * below 'z'), so an operator's command does not scan 100,000 nodes. */
+	 * below 'z'): an operator's command (S_NODE_GET_OP) does not scan
+	 * 100,000 nodes; status's lookup by hostname claim still does. */
 	[S_NODE_GET] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE ek_hash BETWEEN lower(?1) AND lower(?1) || 'z'"
 		       " OR hostname = ?1 OR name = ?1 LIMIT 2",
 	[S_NODE_GET_OP] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE ek_hash BETWEEN lower(?1) AND lower(?1) || 'z'"
@@ -285,22 +289,22 @@ static const char *const store_sql[S_N] = {
 	[S_POLICY_OF] = "SELECT a.policy, a.via, (SELECT max(version) FROM policies p WHERE p.name = a.policy"
 			" AND p.deleted = 0) FROM (SELECT policy, 'node' AS via FROM node_policy WHERE node_id = ?1"
 			" UNION ALL SELECT * FROM (SELECT g.policy, 'group ' || min(g.grp) FROM group_policy g"
-			" JOIN node_all_groups n ON n.grp = g.grp WHERE n.node_id = ?1 GROUP BY g.policy ORDER BY g.policy"
+			" JOIN (SELECT grp FROM node_groups WHERE node_id = ?1 UNION SELECT grp FROM node_rule_groups"
+			" WHERE node_id = ?1) n ON n.grp = g.grp GROUP BY g.policy ORDER BY g.policy"
 			" LIMIT 2) WHERE NOT EXISTS (SELECT 1 FROM node_policy WHERE node_id = ?1)) a",
 	[S_POLICY_GET] = "SELECT name, version, created_at, body FROM policies WHERE name = ?1"
 			 " AND ((?2 = 0 AND deleted = 0) OR version = ?2) ORDER BY version DESC LIMIT 1",
-	[S_NODE_FACTS] = "UPDATE nodes SET ek_issuer = nullif(?1, ''), tpm_manufacturer = nullif(?2, ''),"
-			 " tpm_model = nullif(?3, ''), platform_manufacturer = nullif(?4, ''),"
-			 " platform_model = nullif(?5, '') WHERE id = ?6",
-	/* ?1: a node's id, or NULL for every node. */
-	[S_RULE_GROUPS_CLEAR] = "DELETE FROM node_rule_groups WHERE ?1 IS NULL OR node_id = ?1",
+	/* A fact proven once stays until a proven one replaces it: a session
+	 * that shows less (no platform certificate) clears nothing. */
+	[S_NODE_FACTS] = "UPDATE nodes SET ek_issuer = coalesce(nullif(?1, ''), ek_issuer),"
+			 " tpm_manufacturer = coalesce(nullif(?2, ''), tpm_manufacturer),"
+			 " tpm_model = coalesce(nullif(?3, ''), tpm_model),"
+			 " platform_manufacturer = coalesce(nullif(?4, ''), platform_manufacturer),"
+			 " platform_model = coalesce(nullif(?5, ''), platform_model) WHERE id = ?6",
+	/* One node's rule groups again, at its proof (rules.c has every node's). */
+	[S_RULE_GROUPS_CLEAR] = "DELETE FROM node_rule_groups WHERE node_id = ?1",
 	[S_RULE_GROUPS_SET] = "INSERT OR IGNORE INTO node_rule_groups (node_id, grp) SELECT n.id, r.grp FROM nodes n"
-			      " JOIN group_rules r ON (r.ek_issuer IS NULL OR n.ek_issuer GLOB r.ek_issuer)"
-			      " AND (r.tpm_manufacturer IS NULL OR n.tpm_manufacturer GLOB r.tpm_manufacturer)"
-			      " AND (r.tpm_model IS NULL OR n.tpm_model GLOB r.tpm_model)"
-			      " AND (r.platform_manufacturer IS NULL OR n.platform_manufacturer GLOB r.platform_manufacturer)"
-			      " AND (r.platform_model IS NULL OR n.platform_model GLOB r.platform_model)"
-			      " WHERE ?1 IS NULL OR n.id = ?1",
+			      " JOIN group_rules r ON " STORE_RULE_MATCH " WHERE n.id = ?1",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",

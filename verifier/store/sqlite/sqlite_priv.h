@@ -31,7 +31,8 @@ enum {
 	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id),"                             \
 	" (SELECT count(*) FROM attestations a WHERE a.node_id = nodes.id AND a.pass = 1),"              \
 	" ak_name IS NOT NULL, name, identity, target,"                                                  \
-	" (SELECT group_concat(grp, ',') FROM (SELECT grp FROM node_all_groups g WHERE g.node_id = nodes.id"  \
+	" (SELECT group_concat(grp, ',') FROM (SELECT grp FROM node_groups g WHERE g.node_id = nodes.id"  \
+	" UNION SELECT grp FROM node_rule_groups r WHERE r.node_id = nodes.id"  \
 	" ORDER BY grp))"
 
 /* One verdict waiting to be written (store_attestation_add). */
@@ -73,9 +74,22 @@ int store_node_get_locked(struct store *st, const char *key, enum store_key by, 
 /* Keep one piece of evidence of kind (evidence.c); a blob without a
  * digest is none. */
 int store_evidence_put(struct store *st, const char *kind, const struct store_blob *b);
-/* A node's rule groups (node_id), or every node's (0), computed again
- * from the rules and the facts (rules.c); inside a transaction. */
-int store_rule_groups_locked(struct store *st, int64_t node_id);
+/* Rule r matches node n: each fact the rule gives, a GLOB pattern, matches
+ * the node's (a NULL fact, unproven, never does). */
+#define STORE_RULE_MATCH                                                                       \
+	"(r.ek_issuer IS NULL OR n.ek_issuer GLOB r.ek_issuer)"                                \
+	" AND (r.tpm_manufacturer IS NULL OR n.tpm_manufacturer GLOB r.tpm_manufacturer)"       \
+	" AND (r.tpm_model IS NULL OR n.tpm_model GLOB r.tpm_model)"                           \
+	" AND (r.platform_manufacturer IS NULL OR n.platform_manufacturer GLOB r.platform_manufacturer)" \
+	" AND (r.platform_model IS NULL OR n.platform_model GLOB r.platform_model)"
+
+/* A node's rule groups (node_id), or every node's in group (node_id 0),
+ * computed again from the rules and the facts (rules.c); inside a
+ * transaction. */
+int store_rule_groups_locked(struct store *st, int64_t node_id, const char *group);
+/* Record facts of node id (each "" or NULL keeps the node's) and its rule
+ * groups (nodes.c); inside a transaction. */
+int store_node_facts_locked(struct store *st, int64_t id, const char *const facts[STORE_NFACTS]);
 /* One-off statements of the operator's commands (policies.c): prepared per
  * call, finalized by the caller. */
 int store_prepare(struct store *st, const char *sql, sqlite3_stmt **q);

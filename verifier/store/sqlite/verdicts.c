@@ -129,6 +129,8 @@ static int store_attestation_one(struct store *st, const struct store_attestatio
 		sqlite3_bind_int64(q, 14, now);
 		if ((r = store_run(st, S_NODE_VERDICT, "node verdict")) != 0)
 			goto fail;
+		if (a->has_facts && !a->no_contact && (r = store_node_facts_locked(st, a->node_id, a->facts)) != 0)
+			goto fail;
 	}
 	*id = row;
 	return 0;
