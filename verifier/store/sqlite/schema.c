@@ -194,6 +194,8 @@ static const char *const store_migrations[] = {
 	 /* Evidence removed by retention, or never kept (before schema 9),
 	  * is told from evidence removed by someone else. */
 	 "ALTER TABLE attestations ADD COLUMN evidence_pruned INTEGER NOT NULL DEFAULT 0;"
+	 /* status NODE looks a key up as a hostname claim too: by index. */
+	 "CREATE INDEX nodes_hostname ON nodes(hostname);"
 	 "UPDATE attestations SET evidence_pruned = 1 WHERE quote IS NOT NULL AND ak_digest IS NULL;"),
 };
 
@@ -247,8 +249,8 @@ static const char *const store_sql[S_N] = {
 			    " VALUES (?, ?, ?, ?, ?)",
 	[S_COUNT] = "SELECT count(*) FROM attestations WHERE pass = ?",
 	/* An EK hash prefix as a range of the ek_hash index (hex digits sort
-	 * below 'z'): an operator's command (S_NODE_GET_OP) does not scan
-	 * 100,000 nodes; status's lookup by hostname claim still does. */
+	 * below 'z'), names and hostnames by theirs: a lookup does not scan
+	 * 100,000 nodes. */
 	[S_NODE_GET] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE ek_hash BETWEEN lower(?1) AND lower(?1) || 'z'"
 		       " OR hostname = ?1 OR name = ?1 LIMIT 2",
 	[S_NODE_GET_OP] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE ek_hash BETWEEN lower(?1) AND lower(?1) || 'z'"
