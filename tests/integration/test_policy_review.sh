@@ -163,6 +163,12 @@ con.execute('UPDATE evidence SET body = ? WHERE digest = (SELECT values_digest F
 run audit --config "$WORK/v.conf" "${NODES[b]:0:16}"
 [ "$RC" -eq 1 ] && grep -q "^UNSUPPORTED attestation $PASSROW .*quote does not verify: .*PCR digest" "$WORK/out" ||
 	fail "audit of altered PCR values: $RC $(cat "$WORK/out")"
+tamper "
+cols = [c[1] for c in con.execute('PRAGMA table_info(attestations)') if c[1] != 'id']
+con.execute('INSERT INTO attestations (%s) SELECT %s FROM attestations WHERE id = $PASSROW' % (','.join(cols), ','.join(cols)))"
+run audit --config "$WORK/v.conf" "${NODES[b]:0:16}"
+[ "$RC" -eq 1 ] && grep -q "^UNSUPPORTED attestation [0-9]* .*its nonce is attestation $PASSROW's: a replayed quote" "$WORK/out" ||
+	fail "audit of a replayed quote: $RC $(cat "$WORK/out")"
 tamper "con.execute('UPDATE attestations SET ak_digest = NULL, values_digest = NULL WHERE id = $PASSROW')"
 run audit --config "$WORK/v.conf" "${NODES[b]:0:16}"
 [ "$RC" -eq 1 ] && grep -q "^UNSUPPORTED attestation $PASSROW .*its evidence was removed from the database" "$WORK/out" ||
@@ -170,7 +176,7 @@ run audit --config "$WORK/v.conf" "${NODES[b]:0:16}"
 cp "$WORK/clean.db" "$DB"; rm -f "$DB-wal" "$DB-shm"
 run audit --config "$WORK/v.conf" "${NODES[b]:0:16}"
 [ "$RC" -eq 0 ] || fail "audit of the clean copy: $(cat "$WORK/out")"
-ok "audit: a clean database passes; an altered quote, a failure turned pass, moved counters, altered PCR values, removed evidence: each reported"
+ok "audit: a clean database passes; an altered quote, a failure turned pass, moved counters, altered PCR values, a replayed quote, removed evidence: each reported"
 
 # ---- bad input
 run policy test --config "$WORK/v.conf" "$WORK/nope.json"

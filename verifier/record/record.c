@@ -273,10 +273,10 @@ static void record_changed(struct record_ctx *c, const struct store_change *ch, 
 	hook_post(c->hook, &ev);
 }
 
-/* learn_first_use: a node's first verified quote, when no policy judges
- * it but the config file's, becomes its own policy. Its verdict stays what
- * the config file's said; the next attestation is judged by what it
- * learned. */
+/* learn_first_use: a node's first quote, when it passed or was verified
+ * and no policy judges it but the config file's, becomes its own policy.
+ * Its verdict stays what the config file's said; the next attestation is
+ * judged by what it learned. */
 static void record_first_use(struct record_ctx *c, const struct session_verdict *v, const struct store_change *ch,
 			     int64_t att)
 {
@@ -359,14 +359,14 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 		a.restart_count = v->quoted.clock.restartCount;
 		a.clock = v->quoted.clock.clock;
 	}
-	/* Evidence only of quotes the TPM signed: anything else is a peer's
-	 * bytes, and would only take room. */
 	/* The facts of a node the store has none of yet (enrolled before
 	 * rules existed, or by an operator), or of a new activation: its rule
 	 * groups follow from its next attestation. Once per node, not per
 	 * re-attestation: parsing certificates is not free. */
 	if (!no_contact && (!c->has_facts || c->activated))
 		a.has_facts = record_facts(c->session, &facts, a.facts);
+	/* Evidence only of quotes the TPM signed: anything else is a peer's
+	 * bytes, and would only take room. */
 	if (q && v->has_quoted && (ev = malloc(sizeof(*ev))))
 		record_evidence(c->session ? session_quote_ak(c->session) : NULL, c->pcrs, q, ev, &a);
 	if (v->pass || v->unjudged) {
@@ -409,6 +409,11 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 		record_changed(c, &change, v->pass ? "" : v->reason, id);
 	if (att)
 		*att = id;
+	if (a.has_facts) {
+		/* Recorded: a pull session's later quote rounds parse nothing. */
+		c->has_facts = 1;
+		c->activated = 0;
+	}
 	record_first_use(c, v, &change, id);
 	return 0;
 }

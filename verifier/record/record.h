@@ -49,7 +49,8 @@ struct record_ctx {
 	uint32_t policy_version;
 	char ima_judged_by[STORE_NAME_MAX + 16]; /* "POLICY VERSION", kept with the IMA state */
 	int has_facts;                /* the store holds facts of the node's certificates */
-	int activated;                /* this session proved the TPM by activation (record_proven) */
+	int activated;                /* this session proved the TPM by activation (record_proven),
+				       * and its verdict has not recorded the facts yet */
 };
 
 /* The attestor's hostname claim as the verifier keeps and prints it: at most
