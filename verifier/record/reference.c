@@ -14,6 +14,7 @@
 
 struct reference_entry {
 	struct named_policy *p;
+	uint32_t key;                  /* reference_key of its name and version */
 	unsigned refs;                 /* sessions judging by it */
 	struct reference_entry *next;
 };
@@ -22,7 +23,39 @@ struct reference_cache {
 	pthread_mutex_t lock;
 	struct named_policy_limits lim;
 	struct reference_entry *head;  /* newest first */
+	size_t idle;                   /* entries no session holds */
 };
+
+/* A name and version as one number: the list is searched by it before
+ * names are compared (a fleet's policies are searched at every
+ * attestation). */
+static uint32_t reference_key(const char *name, uint32_t version)
+{
+	uint32_t h = 2166136261u ^ version;
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 16777619u;
+	return h;
+}
+
+/* The entry of name, version; under the lock. */
+static struct reference_entry *reference_find(struct reference_cache *c, const char *name, uint32_t version,
+					      uint32_t key)
+{
+	struct reference_entry *e;
+
+	for (e = c->head; e; e = e->next)
+		if (e->key == key && e->p->version == version && !strcmp(e->p->name, name))
+			return e;
+	return NULL;
+}
+
+/* A session takes e; under the lock. */
+static void reference_take(struct reference_cache *c, struct reference_entry *e)
+{
+	if (e->refs++ == 0)
+		c->idle--;
+}
 
 int reference_cache_new(const struct named_policy_limits *lim, struct reference_cache **out)
 {
@@ -53,17 +86,21 @@ void reference_cache_free(struct reference_cache *c)
 }
 
 /* Entries no session holds, beyond REFERENCE_IDLE_MAX, go (the oldest
- * first: the list is newest first). Under the lock. */
+ * first: the list is newest first). Under the lock; the walk only when
+ * there are too many. */
 static void reference_trim(struct reference_cache *c)
 {
 	struct reference_entry **pp = &c->head, *e;
 	size_t idle = 0;
 
+	if (c->idle <= REFERENCE_IDLE_MAX)
+		return;
 	while ((e = *pp)) {
 		if (e->refs == 0 && ++idle > REFERENCE_IDLE_MAX) {
 			*pp = e->next;
 			named_policy_free(e->p);
 			free(e);
+			c->idle--;
 			continue;
 		}
 		pp = &e->next;
@@ -78,7 +115,8 @@ struct reference_hold {
 static void reference_unref(struct reference_cache *c, struct reference_entry *e)
 {
 	pthread_mutex_lock(&c->lock);
-	e->refs--;
+	if (--e->refs == 0)
+		c->idle++;
 	reference_trim(c);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -112,17 +150,15 @@ int reference_load(struct store *st, const char *name, uint32_t version, const s
 static int reference_get(struct reference_cache *c, struct store *st, const char *name, uint32_t version,
 			 struct reference_entry **out)
 {
+	uint32_t key = reference_key(name, version);
 	struct reference_entry *e;
 	struct named_policy *p = NULL;
 	int r;
 
 	*out = NULL;
 	pthread_mutex_lock(&c->lock);
-	for (e = c->head; e; e = e->next)
-		if (e->p->version == version && !strcmp(e->p->name, name))
-			break;
-	if (e) {
-		e->refs++;
+	if ((e = reference_find(c, name, version, key))) {
+		reference_take(c, e);
 		pthread_mutex_unlock(&c->lock);
 		*out = e;
 		return 0;
@@ -133,18 +169,17 @@ static int reference_get(struct reference_cache *c, struct store *st, const char
 	if ((r = reference_load(st, name, version, &c->lim, &p)) != 0)
 		return r;
 	pthread_mutex_lock(&c->lock);
-	for (e = c->head; e; e = e->next)
-		if (e->p->version == version && !strcmp(e->p->name, name))
-			break;
-	if (!e && (e = calloc(1, sizeof(*e)))) {
+	if ((e = reference_find(c, name, version, key))) {
+		reference_take(c, e);
+	} else if ((e = calloc(1, sizeof(*e)))) {
 		e->p = p;
 		p = NULL;
+		e->key = key;
+		e->refs = 1; /* taken, never idle yet */
 		e->next = c->head;
 		c->head = e;
 		LOG_INFO("policy %s version %u loaded", name, version);
 	}
-	if (e)
-		e->refs++;
 	pthread_mutex_unlock(&c->lock);
 	named_policy_free(p);
 	if (!e)
