@@ -194,23 +194,17 @@ static int policy_check_ima(const struct named_policy *p, const char *path)
  * offline by a candidate policy. */
 static int policy_check_log(const struct nodes_args *a)
 {
-	struct named_policy_limits lim = verifier_config_limits(a->cfg);
 	struct named_policy *p = NULL;
-	uint8_t *text = NULL, *log = NULL;
-	size_t tlen = 0, len = 0;
+	uint8_t *log = NULL;
+	size_t len = 0;
 	int r;
 
 	if (!a->file) {
 		fprintf(stderr, "verifier: policy check needs --file POLICY.json\n");
 		return CLI_EXIT_USAGE;
 	}
-	if (file_read_all(a->file, NAMED_POLICY_TEXT_MAX, &text, &tlen) != 0 ||
-	    named_policy_parse("candidate", 1, (const char *)text, tlen, &lim, &p) != 0) {
-		fprintf(stderr, "verifier: %s (%s)\n", err_detail(), a->file);
-		free(text);
+	if (!(p = review_candidate(a->cfg, a->file)))
 		return CLI_EXIT_USAGE;
-	}
-	free(text);
 	if (!a->node && !a->ima) {
 		named_policy_free(p);
 		fprintf(stderr, "verifier: policy check needs a boot event log, --ima LIST, or both\n");

@@ -81,6 +81,20 @@ int review_nodes(struct store *st, const char *const *keys, size_t nkeys, const 
 	return 0;
 }
 
+struct named_policy *review_candidate(const struct verifier_config *cfg, const char *path)
+{
+	struct named_policy_limits lim = verifier_config_limits(cfg);
+	struct named_policy *p = NULL;
+	uint8_t *text = NULL;
+	size_t len = 0;
+
+	if (file_read_all(path, NAMED_POLICY_TEXT_MAX, &text, &len) != 0 ||
+	    named_policy_parse("candidate", 1, (const char *)text, len, &lim, &p) != 0)
+		fprintf(stderr, "verifier: %s (%s)\n", err_detail(), path);
+	free(text);
+	return p;
+}
+
 const char *review_node_label(const struct store_node *n)
 {
 	static __thread char buf[24];
@@ -112,13 +126,11 @@ static void test_print(const struct nodes_args *a, size_t i, const struct store_
  * evidence judged by the candidate, as its next session would judge it. */
 int policy_test(struct store *st, const struct nodes_args *a)
 {
-	struct named_policy_limits lim = verifier_config_limits(a->cfg);
 	const char *group = a->ngroups ? a->groups[0] : NULL;
 	struct named_policy *p = NULL;
 	struct store_node *nodes = NULL;
 	struct judge_ref ref;
-	uint8_t *text = NULL;
-	size_t tlen = 0, n = 0, pass = 0, fail = 0, none = 0;
+	size_t n = 0, pass = 0, fail = 0, none = 0;
 	char reason[700];
 	int r;
 
@@ -126,13 +138,8 @@ int policy_test(struct store *st, const struct nodes_args *a)
 		fprintf(stderr, "verifier: policy test takes --group G or nodes, not both\n");
 		return CLI_EXIT_USAGE;
 	}
-	if (file_read_all(a->node, NAMED_POLICY_TEXT_MAX, &text, &tlen) != 0 ||
-	    named_policy_parse("candidate", 1, (const char *)text, tlen, &lim, &p) != 0) {
-		fprintf(stderr, "verifier: %s (%s)\n", err_detail(), a->node);
-		free(text);
+	if (!(p = review_candidate(a->cfg, a->node)))
 		return CLI_EXIT_USAGE;
-	}
-	free(text);
 	if (review_nodes(st, (const char *const *)a->more, a->nmore, group, &nodes, &n) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		named_policy_free(p);

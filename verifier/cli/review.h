@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "cli/nodes.h"
+#include "policy/named.h"
 #include "store/store.h"
 
 /* The nodes a command names: keys (STORE_KEY_OPERATOR), else those of
@@ -14,6 +15,10 @@
  * an error naming it. */
 int review_nodes(struct store *st, const char *const *keys, size_t nkeys, const char *group, struct store_node **out,
 		 size_t *n);
+
+/* The candidate policy in file path, checked against cfg as a stored one
+ * would be; NULL after printing why (the command exits CLI_EXIT_USAGE). */
+struct named_policy *review_candidate(const struct verifier_config *cfg, const char *path);
 
 /* A node as these commands print it: its operator name, else the start
  * of its EK hash. */
