@@ -73,6 +73,11 @@ struct rpc_server_config {
 	unsigned threads;         /* handlers run at once; 0 = 1 (serial handlers) */
 	unsigned max_calls;       /* calls in flight (received, handled or replying); 0 = 64.
 				   * A stalled client holds one until its call is cancelled. */
+	/* Who may call at all (NULL: every peer whose certificate verified):
+	 * a peer it returns nonzero for (identity NULL on an insecure server)
+	 * is answered PERMISSION_DENIED with the message it wrote to why,
+	 * before its request is read and any handler runs. */
+	int (*authorize)(const char *identity, void *app, char *why, size_t cap);
 };
 
 /* Keep freed heap memory instead of handing it back to the kernel at once.
@@ -120,6 +125,9 @@ int rpc_call_fail_err(struct rpc_call *call, int err);
  * identity is not are refused before any handler runs). NULL on an insecure
  * server. */
 const char *rpc_call_peer_identity(const struct rpc_call *call);
+
+/* Which method of the service the call is: svc->methods[index]. */
+unsigned rpc_call_method_index(const struct rpc_call *call);
 
 /* Milliseconds left before the client's deadline (INT64_MAX when none): check
  * before slow TPM work, since gRPC keeps a handler running past the deadline. */

@@ -117,3 +117,8 @@ int64_t rpc_call_time_left_ms(const struct rpc_call *c)
 	ms = gpr_time_to_millis(left);
 	return ms < 0 ? 0 : ms;
 }
+
+unsigned rpc_call_method_index(const struct rpc_call *c)
+{
+	return (unsigned)(c->method - c->s->svc->methods);
+}

@@ -199,6 +199,13 @@ static void rpc_slot_accepted(struct rpc_slot *sl)
 		rpc_slot_send(sl);
 		return;
 	}
+	if (s->authorize && s->authorize(c->has_peer ? c->peer : NULL, s->app, why, sizeof(why)) != 0) {
+		LOG_WARN("call refused: %s", why);
+		rpc_slot_set(sl, SLOT_HANDLING);
+		(void)rpc_call_fail(c, RPC_PERMISSION_DENIED, "%s", why);
+		rpc_slot_send(sl);
+		return;
+	}
 	for (i = 0; i < s->svc->n_methods; i++)
 		if (grpc_slice_str_cmp(sl->details.method, s->paths[i]) == 0)
 			break;
@@ -402,6 +409,7 @@ static int rpc_server_setup(struct rpc_server *s, const ProtobufCServiceDescript
 {
 	s->svc = svc;
 	s->app = app;
+	s->authorize = cfg->authorize;
 	s->insecure = cfg->tls.insecure;
 	s->max_message = cfg->max_message ? cfg->max_message : RPC_DEFAULT_MAX_MESSAGE;
 	s->threads = cfg->threads ? cfg->threads : 1;

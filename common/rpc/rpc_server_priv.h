@@ -54,6 +54,7 @@ struct rpc_server {
 	rpc_handler_fn *handlers;
 	char **paths;               /* per method: "/pkg.Service/Method" */
 	void *app;
+	int (*authorize)(const char *identity, void *app, char *why, size_t cap);
 	size_t max_message;
 	grpc_server *server;
 	grpc_completion_queue *cq;  /* every notification and call operation */
