@@ -4,22 +4,25 @@
 #
 #   certs/mkpki.sh [--force] [--san ROLE=NAME]... DIR
 #
-# --san verifier=verifier.example.org (or attestor=host1.example.org, or an IP
-# address) makes NAME the only subjectAltName of that role's certificate:
+# --san verifier=verifier.example.org (or attestor=host1.example.org,
+# operator=alice, or an IP address) makes NAME the only subjectAltName of
+# that role's certificate:
 # the TLS identity the other side sees (an attestor's verifier_identity, the
 # verifier's enrolment binding) and the name a client dialling NAME checks,
 # so that two real hosts need no server_name. With any --san the PKI is one
-# for real hosts: only the CA and the verifier's and attestor's pairs (and
-# attestor2's when it has a --san), none of the test material below; a
-# role without --san keeps its demo names.
+# for real hosts: only the CA and the verifier's, attestor's and operator's
+# pairs (and attestor2's when it has a --san), none of the test material
+# below; a role without --san keeps its demo names.
 #
-# DIR receives (without --san; with one, only the first three pairs, and
+# DIR receives (without --san; with one, only the first four pairs, and
 # attestor2's when it has a --san):
 #   ca.pem, ca.key               the CA both sides trust
 #   verifier.pem, verifier.key   SAN DNS:verifier, DNS:localhost, IP:127.0.0.1; CN verifier
 #                                (with --san verifier=NAME: NAME alone, CN NAME)
 #   attestor.pem, attestor.key   SAN DNS:attestor, DNS:localhost, IP:127.0.0.1; CN attestor
 #                                (with --san attestor=NAME: NAME alone, CN NAME)
+#   operator.pem, operator.key   SAN DNS:operator, ...; CN operator: a client of the
+#                                verifier's Admin service ([admin] operators = operator)
 #   attestor2.pem, attestor2.key a second attestor identity from the same CA
 #   other-ca.pem, other-ca.key   an unrelated CA
 #   rogue.pem, rogue.key         a client+server cert from other-ca (must be refused)
@@ -32,14 +35,14 @@ set -euo pipefail
 
 force=0
 declare -A san=()
-usage() { echo "usage: $0 [--force] [--san verifier|attestor|attestor2=NAME]... DIR" >&2; exit 2; }
+usage() { echo "usage: $0 [--force] [--san verifier|attestor|attestor2|operator=NAME]... DIR" >&2; exit 2; }
 while [ $# -gt 1 ]; do
 	case $1 in
 	--force) force=1; shift ;;
 	--san)
 		[ $# -gt 2 ] || usage
 		role=${2%%=*} name=${2#*=}
-		case $role in verifier | attestor | attestor2) ;; *) usage ;; esac
+		case $role in verifier | attestor | attestor2 | operator) ;; *) usage ;; esac
 		[[ $name =~ ^[A-Za-z0-9.:-]+$ ]] || { echo "mkpki: --san $2: not a host name or address" >&2; exit 2; }
 		san[$role]=$name
 		shift 2
@@ -52,10 +55,10 @@ dir=$1
 command -v openssl >/dev/null 2>&1 || { echo "mkpki: openssl not found" >&2; exit 1; }
 
 if [ ${#san[@]} -eq 0 ]; then
-	outputs=(ca.pem ca.key verifier.pem verifier.key attestor.pem attestor.key attestor2.pem attestor2.key
-		other-ca.pem other-ca.key rogue.pem rogue.key)
+	outputs=(ca.pem ca.key verifier.pem verifier.key attestor.pem attestor.key operator.pem operator.key
+		attestor2.pem attestor2.key other-ca.pem other-ca.key rogue.pem rogue.key)
 else
-	outputs=(ca.pem ca.key verifier.pem verifier.key attestor.pem attestor.key)
+	outputs=(ca.pem ca.key verifier.pem verifier.key attestor.pem attestor.key operator.pem operator.key)
 	[ -z "${san[attestor2]:-}" ] || outputs+=(attestor2.pem attestor2.key)
 fi
 mkdir -p "$dir"
@@ -120,6 +123,7 @@ EOF
 mkca ca "attest demo CA"
 mkleaf verifier verifier ca
 mkleaf attestor attestor ca
+mkleaf operator operator ca
 if [[ " ${outputs[*]} " == *" attestor2.pem "* ]]; then mkleaf attestor2 attestor2 ca; fi
 if [[ " ${outputs[*]} " == *" rogue.pem "* ]]; then
 	mkca other-ca "unrelated CA"

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pcrsel.h"
 #include "pull/target.h"
+#include "rpc.h"
 #include "tpmpub.h"
 
 /* What the verifier's own sections need beside the loader's state. */
@@ -114,9 +115,48 @@ static const struct conf_key verifier_keys[] = {
 	CONF_KEY_CHOICE(CFG, "log_level", log_level, conf_log_levels),
 };
 
+/* operators = ID, ...: TLS identities as rpc_call_peer_identity reads them. */
+static int add_operator(struct conf_load *l, void *arg, const char *tok)
+{
+	struct admin_conf *a = arg;
+	size_t len = strlen(tok);
+
+	if (len > RPC_IDENTITY_MAX)
+		return conf_fail(l, AERR_CONFIG, "operators: '%.40s...' is longer than a TLS identity (%d)", tok,
+				 RPC_IDENTITY_MAX);
+	for (size_t i = 0; i < len; i++)
+		if (tok[i] < 0x21 || tok[i] > 0x7e || tok[i] == '"' || tok[i] == '\'')
+			return conf_fail(l, AERR_CONFIG, "operators: '%s' is no TLS identity (printable ASCII, no "
+					 "quotes)", tok);
+	for (size_t i = 0; i < a->noperators; i++)
+		if (!strcmp(a->operators[i], tok))
+			return conf_fail(l, AERR_CONFIG, "operators: '%s' given twice", tok);
+	if (a->noperators == CONFIG_MAX_OPERATORS)
+		return conf_fail(l, AERR_CONFIG, "more than %d operators", CONFIG_MAX_OPERATORS);
+	if (!(a->operators[a->noperators++] = strdup(tok)))
+		return conf_fail(l, AERR_ALLOC, "out of memory");
+	return 1;
+}
+
+static int parse_operators(struct conf_load *l, void *field, const char *v)
+{
+	return conf_each(l, "operators", v, add_operator, field);
+}
+
+#define ADM struct admin_conf
+
+static const struct conf_key admin_keys[] = {
+	CONF_KEY_TEXT(ADM, "listen", listen, CONF_ALLOC | CONF_HOSTPORT),
+	{ .name = "operators", .type = CONF_FUNC, .offset = 0, .size = sizeof(ADM), .parse = parse_operators },
+	CONF_KEY_TEXT(ADM, "server", server, CONF_ALLOC | CONF_HOSTPORT),
+	CONF_KEY_PATH(ADM, "cert", cert, 0),
+	CONF_KEY_PATH(ADM, "key", key, 0),
+};
+
 static const struct conf_section verifier_sections[] = {
 	{ "verifier", verifier_keys, ARRAY_LEN(verifier_keys), 0 },
 	{ "tls", conf_tls_keys, CONF_TLS_NKEYS, offsetof(CFG, tls) },
+	{ "admin", admin_keys, ARRAY_LEN(admin_keys), offsetof(CFG, admin) },
 };
 
 /* The secret of a field of it. */
@@ -317,6 +357,33 @@ static int validate_logs(struct parse *p)
 }
 
 /* Whole-file rules that no single line can check. */
+/* The Admin service changes nodes and policies: never without TLS, and
+ * only for the identities named. */
+static int validate_admin(struct parse *p)
+{
+	const struct verifier_config *c = p->cfg;
+
+	if (!c->admin.cert[0] != !c->admin.key[0])
+		return err_set(AERR_CONFIG, "%s: [admin] cert and key go together", p->l.path);
+	if (!c->admin.listen) {
+		if (c->admin.noperators)
+			return err_set(AERR_CONFIG, "%s: [admin] operators needs listen = HOST:PORT", p->l.path);
+		return 0;
+	}
+	if (!c->admin.noperators)
+		return err_set(AERR_CONFIG, "%s: [admin] listen needs operators = TLS_ID, ... (who may call it)",
+			       p->l.path);
+	if (!c->state_dir)
+		return err_set(AERR_CONFIG, "%s: [admin] listen needs state_dir (what it serves)", p->l.path);
+	if (c->tls.insecure)
+		return err_set(AERR_CONFIG, "%s: [admin] listen needs mutual TLS: [tls] insecure = true would let "
+			       "anyone change nodes and policies", p->l.path);
+	if (c->listen && !strcmp(c->listen, c->admin.listen))
+		return err_set(AERR_CONFIG, "%s: [admin] listen is [verifier] listen: the attestors' and the "
+			       "operators' services need an address each", p->l.path);
+	return 0;
+}
+
 static int validate(struct parse *p)
 {
 	struct verifier_config *c = p->cfg;
@@ -335,6 +402,8 @@ static int validate(struct parse *p)
 			       c->ima_policy ? " (ima_policy)" : "");
 	if (c->mode == CONFIG_MODE_PUSH && !c->listen)
 		return err_set(AERR_CONFIG, "%s: mode = push needs listen = HOST:PORT", p->l.path);
+	if ((r = validate_admin(p)) != 0)
+		return r;
 	if (c->explicit_enrollment && !c->state_dir)
 		return err_set(AERR_CONFIG, "%s: enrollment = explicit needs state_dir (the enrolled nodes)", p->l.path);
 	/* Three missed intervals, and a session's lifetime, before a node fails. */
@@ -419,6 +488,10 @@ void verifier_config_free(struct verifier_config *cfg)
 	for (size_t i = 0; i < cfg->ntargets; i++)
 		free(cfg->targets[i]);
 	free(cfg->ima_policy);
+	free(cfg->admin.listen);
+	free(cfg->admin.server);
+	for (size_t i = 0; i < cfg->admin.noperators; i++)
+		free(cfg->admin.operators[i]);
 	for (size_t i = 0; i < cfg->nsecrets; i++) {
 		free(cfg->secrets[i].key);
 		free(cfg->secrets[i].cert);

@@ -5,6 +5,7 @@
 #ifndef VERIFIER_CONFIG_H
 #define VERIFIER_CONFIG_H
 
+#include <limits.h>
 #include <stdint.h>
 
 #include <tss2/tss2_tpm2_types.h>
@@ -22,6 +23,21 @@
 enum config_mode { CONFIG_MODE_PULL = 0, CONFIG_MODE_PUSH = 1 };
 
 #define CONFIG_MAX_TARGETS 256
+#define CONFIG_MAX_OPERATORS 64
+
+/* [admin]: the operator's service of a running verifier (admin/admin.h),
+ * and where the CLI finds it. */
+struct admin_conf {
+	char *listen;                  /* serve: "HOST:PORT" the Admin service binds; NULL = none */
+	size_t noperators;             /* the TLS identities allowed to call it */
+	char *operators[CONFIG_MAX_OPERATORS];
+	/* The CLI's side (cli/source.h): the verifier to ask (NULL: listen's;
+	 * neither: the commands read the store themselves) and the operator
+	 * certificate it calls with ([tls] ca checks the verifier's). */
+	char *server;
+	char cert[PATH_MAX];
+	char key[PATH_MAX];
+};
 
 struct verifier_config {
 	enum config_mode mode;
@@ -66,6 +82,7 @@ struct verifier_config {
 	char *hook;                    /* command run with a JSON event on every node state change */
 	uint32_t hook_timeout_ms;      /* the hook is killed after this long */
 	struct conf_tls tls;           /* [tls], as the attestor's */
+	struct admin_conf admin;       /* [admin] */
 	struct policy policy;
 	size_t nsecrets;               /* [secret NAME] sections, in file order */
 	struct secret_conf *secrets;

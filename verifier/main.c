@@ -53,6 +53,11 @@ static const struct subcommand {
 	  "groups by what a node's verified certificates say (ek_issuer, tpm_manufacturer,\n"
 	  "tpm_model, platform_manufacturer, platform_model; GLOB patterns): nodes join them\n"
 	  "at their next proof, and the policies and secrets of the group reach them" },
+	{ "history", history_main, CLI_HISTORY_USAGE,
+	  "a node's verdicts, newest 10,000, each with the policy that judged it and the\n"
+	  "evidence it stands on (digests of the AK, boot log, IMA entries)" },
+	{ "reattest", reattest_main, CLI_REATTEST_USAGE,
+	  "pull mode: have the running verifier attest the node now (through [admin])" },
 	{ "audit", audit_main, CLI_AUDIT_USAGE,
 	  "re-verify a node's verdicts offline from the evidence in the database (quotes,\n"
 	  "AKs, logs): report every verdict the evidence does not support" },
@@ -61,7 +66,11 @@ static const struct subcommand {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: verifier <command> [options]   (installed as tpm-verifier; --version)\n\ncommands:\n");
+	fprintf(f, "usage: verifier <command> [options]   (installed as tpm-verifier; --version)\n\n"
+		   "The commands on nodes, policies and groups ask a running verifier's Admin service\n"
+		   "with --server HOST:PORT --ca FILE --cert FILE --key FILE (an operator's certificate;\n"
+		   "or [admin] server, cert, key of --config), else read the config's state_dir.\n\n"
+		   "commands:\n");
 	for (size_t i = 0; i < ARRAY_LEN(subcommands); i++) {
 		const char *p = subcommands[i].summary, *nl;
 

@@ -15,6 +15,17 @@ _PIDS=()
 
 _cleanup() {
 	local rc=$?
+	# CLI=admin: a passing test must have sent its commands through the
+	# Admin service (admin_cli.sh counts them), or it proved nothing.
+	if [ "$rc" -eq 0 ] && [ "${CLI:-}" = admin ]; then
+		if [ -s "$WORK/admin_cli.calls" ]; then
+			echo "PASS: $(wc -l <"$WORK/admin_cli.calls") commands went through the Admin service:" \
+				"$(sort "$WORK/admin_cli.calls" | uniq -c | awk '{printf "%s %s x%s; ", $2, $3, $1}')"
+		else
+			echo "FAIL: CLI=admin, but no command went through the Admin service" >&2
+			rc=1
+		fi
+	fi
 	for pid in "${_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 	for pid in "${_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
@@ -240,8 +251,14 @@ tls_conf() {
 # verifier_conf FILE LINES [POLICY [TAIL]]: a verifier config with the demo
 # PKI in $P (pki_make): [verifier] LINES (mode, where, state...), log level
 # info, [tls], [policy] POLICY (default $PCR_REF; "" for none), then TAIL
-# (more sections: [secret NAME] ...).
+# (more sections: [secret NAME] ...). CLI=admin: with an [admin] section on
+# a free port for the demo PKI's operator, which verifier_cli's commands
+# use while serve runs.
 verifier_conf() {
+	local admin=""
+	if [ "${CLI:-}" = admin ] && ! grep -q '^\[admin\]' <<<"${4:-}"; then
+		admin=$(printf '[admin]\nlisten = 127.0.0.1:%s\noperators = operator\n' "$(free_port)")
+	fi
 	cat >"$1" <<CONF
 [verifier]
 $2
@@ -250,7 +267,20 @@ $(tls_conf verifier)
 [policy]
 ${3-$PCR_REF}
 ${4:-}
+$admin
 CONF
+}
+
+# verifier_cli: the verifier program the operator tests run their commands
+# with: the binary, or with CLI=admin (the tests' "-admin" variants,
+# "# cli: local admin") admin_cli.sh, which sends them through the Admin
+# service of the running verifier.
+verifier_cli() {
+	if [ "${CLI:-}" = admin ]; then
+		echo "$SOURCE_DIR/tests/integration/admin_cli.sh"
+	else
+		echo "$BUILD_DIR/verifier"
+	fi
 }
 
 # attestor_conf FILE MODE ADDRESS STATE_DIR [EXTRA]: an attestor config on
@@ -369,8 +399,9 @@ pcr_extend_some() {
 }
 
 # py_stubs DIR: Python grpcio stubs of proto/attest.proto (attest_pb2,
-# attest_pb2_grpc) into DIR, for the tests' independent clients and servers
-# (run them with /usr/bin/python3, which has Debian's grpc).
+# attest_pb2_grpc) and proto/admin.proto (admin_pb2, admin_pb2_grpc) into
+# DIR, for the tests' independent clients and servers (run them with
+# /usr/bin/python3, which has Debian's grpc).
 py_stubs() {
 	need protoc
 	[ -x /usr/bin/grpc_python_plugin ] || { echo "SKIP: grpc_python_plugin not installed" >&2; exit 77; }
@@ -378,7 +409,7 @@ py_stubs() {
 		{ echo "SKIP: python3-grpcio or python3-cryptography missing" >&2; exit 77; }
 	mkdir -p "$1"
 	protoc -I"$SOURCE_DIR/proto" --python_out="$1" --grpc_python_out="$1" \
-		--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin attest.proto ||
+		--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin attest.proto admin.proto ||
 		fail "protoc could not generate Python stubs"
 }
 

@@ -15,10 +15,11 @@
 #  - bad input (no condition, an unknown fact, a bad group name, an
 #    unknown rule, a policy naming an unknown secret): clear errors, the
 #    rules as they were.
+# cli: local admin
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend tpm2_pcrread tpm2_nvread openssl
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
-V=$BUILD_DIR/verifier
+V=$(verifier_cli)
 
 declare -A TCTIS
 mkdir -p "$WORK/roots"

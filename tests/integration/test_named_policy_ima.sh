@@ -14,11 +14,12 @@
 #  - before it is applied, `policy test` over the stored evidence (two IMA
 #    chunks of the boot joined) predicts that failure reason for reason,
 #    and the pass; `audit` then supports every verdict.
+# cli: local admin
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
 LE=$BUILD_DIR/tests/tools/log_extend
-V=$BUILD_DIR/verifier
+V=$(verifier_cli)
 [ -x "$LE" ] || fail "$LE not built"
 
 swtpm_start tpm

@@ -17,10 +17,11 @@
 #    claim off the list
 #  - pull: `list` shows each configured target with the node it answers for,
 #    or that none has yet
+# cli: local admin
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend tpm2_pcrread tpm2_createek tpm2_flushcontext openssl
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
-V=$BUILD_DIR/verifier
+V=$(verifier_cli)
 
 swtpm_start tpm
 pcr_extend_some

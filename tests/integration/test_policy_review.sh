@@ -17,10 +17,11 @@
 #    A's next quotes;
 #  - bad input: a malformed candidate, an unknown node, approve without a
 #    request: clear errors, nothing changed.
+# cli: local admin
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend tpm2_pcrread openssl
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
-V=$BUILD_DIR/verifier
+V=$(verifier_cli)
 
 swtpm_fleet a b
 TPM2TOOLS_TCTI=${TCTIS[b]} tpm2_pcrextend "7:sha256=$(printf 'bb%.0s' {1..32}),sha1=$(printf 'bb%.0s' {1..20})"

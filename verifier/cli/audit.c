@@ -176,8 +176,17 @@ int audit_main(int argc, char **argv)
 	size_t n = 0;
 	int rc, r = 0;
 
-	if ((rc = nodes_open(argc, argv, 1, CLI_AUDIT_USAGE, &st, &a)) != CLI_EXIT_PASS)
+	if ((rc = nodes_open_local(argc, argv, 1, CLI_AUDIT_USAGE, &a)) != CLI_EXIT_PASS)
 		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
+	/* The database itself, offline: what no running verifier is asked. */
+	if (!a.cfg->state_dir || store_open(a.cfg->state_dir, &st) != 0) {
+		if (!a.cfg->state_dir)
+			fprintf(stderr, "verifier: %s sets no state_dir: there is no database\n", a.config);
+		else
+			fprintf(stderr, "verifier: %s\n", err_detail());
+		nodes_close(&a);
+		return CLI_EXIT_FAIL;
+	}
 	memset(&au, 0, sizeof(au));
 	au.st = st;
 	au.cfg = a.cfg;
@@ -218,6 +227,7 @@ out:
 	free(au.nonces);
 	named_policy_free(au.named);
 	review_config_ref_free(&au.config_ref);
-	nodes_close(st, &a);
+	store_close(st);
+	nodes_close(&a);
 	return rc;
 }

@@ -41,6 +41,13 @@
 /* group.c: groups by what nodes' verified certificates say. */
 int group_main(int argc, char **argv);
 
+#define CLI_HISTORY_USAGE "history --config FILE [--json] [--since T] NODE"
+#define CLI_REATTEST_USAGE "reattest --config FILE NODE"
+
+/* history.c: a node's verdicts and evidence; an attestation now (pull). */
+int history_main(int argc, char **argv);
+int reattest_main(int argc, char **argv);
+
 #define CLI_AUDIT_USAGE "audit --config FILE [--since T] NODE"
 
 /* audit.c: a node's verdicts re-verified from the stored evidence. */

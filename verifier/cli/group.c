@@ -9,72 +9,71 @@
 #include "cli/commands.h"
 #include "cli/nodes.h"
 #include "jsonout.h"
-#include "strsafe.h"
 
-/* FACT=GLOB into rule. */
-static int group_condition(const char *text, struct store_group_rule *rule)
+/* FACT=GLOB into m's conditions (the verifier checks each). */
+static int group_condition(const char *text, Attest__V1__Fact *c)
 {
 	const char *eq = strchr(text, '=');
 
-	for (int f = 0; eq && f < STORE_NFACTS; f++) {
-		const char *name = store_fact_name((enum store_fact)f);
-
-		if (strlen(name) != (size_t)(eq - text) || strncmp(text, name, (size_t)(eq - text)))
-			continue;
-		if (!eq[1] || strlen(eq + 1) >= sizeof(rule->match[f]) || !strsafe_is(eq + 1, STRSAFE_LINE)) {
-			fprintf(stderr, "verifier: %s: a pattern is 1..%zu printable characters\n", text,
-				sizeof(rule->match[f]) - 1);
-			return CLI_EXIT_USAGE;
-		}
-		if (rule->match[f][0]) {
-			fprintf(stderr, "verifier: %s given twice\n", name);
-			return CLI_EXIT_USAGE;
-		}
-		snprintf(rule->match[f], sizeof(rule->match[f]), "%s", eq + 1);
-		return CLI_EXIT_PASS;
+	if (!eq || eq == text) {
+		fprintf(stderr, "verifier: %s: a condition is FACT=GLOB, FACT one of ek_issuer, tpm_manufacturer, "
+			"tpm_model, platform_manufacturer, platform_model\n", text);
+		return CLI_EXIT_USAGE;
 	}
-	fprintf(stderr, "verifier: %s: a condition is FACT=GLOB, FACT one of ek_issuer, tpm_manufacturer, tpm_model, "
-		"platform_manufacturer, platform_model\n", text);
-	return CLI_EXIT_USAGE;
+	if (!(c->name = strndup(text, (size_t)(eq - text)))) {
+		fprintf(stderr, "verifier: out of memory\n");
+		return CLI_EXIT_FAIL;
+	}
+	c->value = (char *)eq + 1;
+	return CLI_EXIT_PASS;
 }
 
-static int group_rule_add(struct store *st, const struct nodes_args *a)
+static int group_rule_add(struct nodes_args *a)
 {
-	struct store_group_rule *rule = calloc(1, sizeof(*rule));
-	int64_t id = 0;
-	int rc = CLI_EXIT_PASS;
+	Attest__V1__GroupRule req = ATTEST__V1__GROUP_RULE__INIT, *res = NULL;
+	Attest__V1__Fact *conds = calloc(a->nmore ? a->nmore : 1, sizeof(*conds));
+	Attest__V1__Fact **ptrs = calloc(a->nmore ? a->nmore : 1, sizeof(*ptrs));
+	struct rpc_result rr;
+	int rc = CLI_EXIT_PASS, st;
 
-	if (!rule)
+	if (!conds || !ptrs) {
+		free(conds);
+		free(ptrs);
 		return CLI_EXIT_FAIL;
-	if (strsafe_name_check("group", a->node, STORE_NAME_MAX) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
-		rc = CLI_EXIT_USAGE;
-		goto out;
 	}
-	snprintf(rule->group, sizeof(rule->group), "%s", a->node);
-	for (size_t i = 0; i < a->nmore && rc == CLI_EXIT_PASS; i++)
-		rc = group_condition(a->more[i], rule);
+	for (size_t i = 0; i < a->nmore && rc == CLI_EXIT_PASS; i++) {
+		Attest__V1__Fact init = ATTEST__V1__FACT__INIT;
+
+		conds[i] = init;
+		ptrs[i] = &conds[i];
+		rc = group_condition(a->more[i], &conds[i]);
+		req.n_match = i + 1;
+	}
 	if (rc != CLI_EXIT_PASS)
 		goto out;
-	if (!a->nmore) {
-		fprintf(stderr, "verifier: group rule-add %s needs a condition FACT=GLOB\n", a->node);
-		rc = CLI_EXIT_USAGE;
-		goto out;
-	}
-	if (store_group_rule_add(st, rule, &id) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
-		rc = CLI_EXIT_FAIL;
+	req.group = (char *)a->node;
+	req.match = ptrs;
+	/* Every check is the verifier's: a malformed rule is a usage error. */
+	if ((st = source_call(a->src, "AddGroupRule", &req.base, (ProtobufCMessage **)&res, &rr)) != 0) {
+		fprintf(stderr, "verifier: %s\n", rr.message);
+		rc = nodes_exit_of(st, 1);
 		goto out;
 	}
 	printf("group rule %lld: nodes whose verified certificates match join group %s (at once for the facts "
-	       "recorded, at each proof from now on)\n", (long long)id, a->node);
+	       "recorded, at each proof from now on)\n", (long long)res->id, res->group);
+	source_done(&res->base);
 out:
-	free(rule);
+	for (size_t i = 0; i < req.n_match; i++)
+		free(conds[i].name);
+	free(conds);
+	free(ptrs);
 	return rc;
 }
 
-static int group_rule_remove(struct store *st, const struct nodes_args *a)
+static int group_rule_remove(struct nodes_args *a)
 {
+	Attest__V1__GroupRuleRef req = ATTEST__V1__GROUP_RULE_REF__INIT;
+	Attest__V1__AdminEmpty *res = NULL;
 	char *end;
 	long long id = strtoll(a->node, &end, 10);
 
@@ -82,68 +81,56 @@ static int group_rule_remove(struct store *st, const struct nodes_args *a)
 		fprintf(stderr, "verifier: %s: a rule is named by its number (verifier group rules)\n", a->node);
 		return CLI_EXIT_USAGE;
 	}
-	if (store_group_rule_remove(st, id) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
+	req.id = id;
+	if (source_call_or_say(a->src, "RemoveGroupRule", &req.base, (ProtobufCMessage **)&res) != 0)
 		return CLI_EXIT_FAIL;
-	}
 	printf("group rule %lld removed\n", id);
+	source_done(&res->base);
 	return CLI_EXIT_PASS;
 }
 
-struct rules_state {
-	int json;
-	size_t n;
-};
-
-static int rules_one(const struct store_group_rule *r, void *arg)
+static void rule_print(const Attest__V1__GroupRule *r, int json, int first_rule)
 {
-	struct rules_state *l = arg;
-	int first = 1;
-
-	if (l->json) {
-		printf("%s\n  {\"id\": %lld, \"group\": ", l->n ? "," : "", (long long)r->id);
+	if (json) {
+		printf("%s\n  {\"id\": %lld, \"group\": ", first_rule ? "" : ",", (long long)r->id);
 		jsonout_str(stdout, r->group);
 		printf(", \"nodes\": %llu, \"match\": {", (unsigned long long)r->nodes);
 	} else {
 		printf("%-4lld %-20s %4llu nodes  ", (long long)r->id, r->group, (unsigned long long)r->nodes);
 	}
-	for (int f = 0; f < STORE_NFACTS; f++) {
-		if (!r->match[f][0])
-			continue;
-		if (l->json) {
-			printf("%s\"%s\": ", first ? "" : ", ", store_fact_name((enum store_fact)f));
-			jsonout_str(stdout, r->match[f]);
+	for (size_t i = 0; i < r->n_match; i++) {
+		if (json) {
+			printf("%s\"%s\": ", i ? ", " : "", r->match[i]->name);
+			jsonout_str(stdout, r->match[i]->value);
 		} else {
-			printf("%s%s=%s", first ? "" : " ", store_fact_name((enum store_fact)f), r->match[f]);
+			printf("%s%s=%s", i ? " " : "", r->match[i]->name, r->match[i]->value);
 		}
-		first = 0;
 	}
-	printf(l->json ? "}}" : "\n");
-	l->n++;
-	return 0;
+	printf(json ? "}}" : "\n");
 }
 
-static int group_rules(struct store *st, const struct nodes_args *a)
+static int group_rules(struct nodes_args *a)
 {
-	struct rules_state l = { .json = a->json };
+	Attest__V1__AdminEmpty req = ATTEST__V1__ADMIN_EMPTY__INIT;
+	Attest__V1__GroupRuleList *l = NULL;
 
+	if (source_call_or_say(a->src, "ListGroupRules", &req.base, (ProtobufCMessage **)&l) != 0)
+		return CLI_EXIT_FAIL;
 	if (a->json)
 		printf("{\"rules\": [");
 	else
 		printf("RULE GROUP                MATCHES     CONDITIONS\n");
-	if (store_group_rule_list(st, rules_one, &l) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
-		return CLI_EXIT_FAIL;
-	}
+	for (size_t i = 0; i < l->n_rules; i++)
+		rule_print(l->rules[i], a->json, i == 0);
 	if (a->json)
-		printf("%s]}\n", l.n ? "\n" : "");
+		printf("%s]}\n", l->n_rules ? "\n" : "");
+	source_done(&l->base);
 	return CLI_EXIT_PASS;
 }
 
 int group_main(int argc, char **argv)
 {
 	struct nodes_args a;
-	struct store *st = NULL;
 	int rc, which;
 
 	if (argc < 2) {
@@ -159,10 +146,10 @@ int group_main(int argc, char **argv)
 		fprintf(stderr, "verifier: group %s: no such command\nusage: verifier %s\n", argv[1], CLI_GROUP_USAGE);
 		return CLI_EXIT_USAGE;
 	}
-	if ((rc = nodes_open(argc - 1, argv + 1, which == 0 ? 3 : which == 1 ? 1 : 0, CLI_GROUP_USAGE, &st, &a)) !=
+	if ((rc = nodes_open(argc - 1, argv + 1, which == 0 ? 3 : which == 1 ? 1 : 0, CLI_GROUP_USAGE, &a)) !=
 	    CLI_EXIT_PASS)
 		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
-	rc = which == 0 ? group_rule_add(st, &a) : which == 1 ? group_rule_remove(st, &a) : group_rules(st, &a);
-	nodes_close(st, &a);
+	rc = which == 0 ? group_rule_add(&a) : which == 1 ? group_rule_remove(&a) : group_rules(&a);
+	nodes_close(&a);
 	return rc;
 }

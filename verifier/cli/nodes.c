@@ -11,7 +11,6 @@
 #include "clock.h"
 #include "config.h"
 #include "file.h"
-#include "hex.h"
 #include "jsonout.h"
 #include "store/store.h"
 #include "strsafe.h"
@@ -43,8 +42,9 @@ static int nodes_parse_since(const char *text, int64_t *ms)
 }
 
 /* The command line (usage: the command's, printed to stdout for --help and to
- * stderr when the line is not one) and the store of its config. */
-int nodes_open(int argc, char **argv, int want_node, const char *usage, struct store **st, struct nodes_args *a)
+ * stderr when the line is not one) and the config; with open_source,
+ * where the commands go. */
+static int nodes_parse(int argc, char **argv, int want_node, const char *usage, struct nodes_args *a, int open_source)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -63,17 +63,20 @@ int nodes_open(int argc, char **argv, int want_node, const char *usage, struct s
 		{ "ima", required_argument, NULL, 'I' },
 		{ "exclude", required_argument, NULL, 'x' },
 		{ "since", required_argument, NULL, 'S' },
+		{ "server", required_argument, NULL, 's' },
+		{ "ca", required_argument, NULL, 'A' },
+		{ "cert", required_argument, NULL, 'E' },
+		{ "key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct verifier_config *cfg = NULL;
 	const char *config = NULL;
-	int opt, rc = CLI_EXIT_USAGE, rest;
+	int opt, rest;
 
-	*st = NULL;
 	memset(a, 0, sizeof(*a));
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:jn:i:g:t:Ge:Cf:N:V:RI:x:S:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:jn:i:g:t:Ge:Cf:N:V:RI:x:S:s:A:E:K:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': config = optarg; break;
 		case 'j': a->json = 1; break;
@@ -120,18 +123,26 @@ int nodes_open(int argc, char **argv, int want_node, const char *usage, struct s
 				return CLI_EXIT_USAGE;
 			}
 			break;
+		case 's': a->so.server = optarg; break;
+		case 'A': a->so.ca = optarg; break;
+		case 'E': a->so.cert = optarg; break;
+		case 'K': a->so.key = optarg; break;
 		case 'h': printf("usage: verifier %s\n", usage); return NODES_HELPED;
 		default: goto usage;
 		}
 	}
 	rest = argc - optind;
-	if (!config || (rest > 1 && want_node != 3) || (want_node == 1 && rest != 1) || (want_node == 0 && rest != 0) ||
-	    (want_node == 3 && rest < 1))
+	if ((!config && !(open_source && a->so.server)) || (rest > 1 && want_node != 3) ||
+	    (want_node == 1 && rest != 1) || (want_node == 0 && rest != 0) || (want_node == 3 && rest < 1))
 		goto usage;
+	if (!a->so.cert != !a->so.key) {
+		fprintf(stderr, "verifier: --cert and --key go together\n");
+		return CLI_EXIT_USAGE;
+	}
 	a->node = rest ? argv[optind] : NULL;
 	a->nmore = rest > 1 ? (size_t)rest - 1 : 0;
 	a->more = argv + optind + 1;
-	if (verifier_config_load(config, &cfg) != 0) {
+	if (config && verifier_config_load(config, &cfg) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		return CLI_EXIT_USAGE;
 	}
@@ -142,33 +153,40 @@ int nodes_open(int argc, char **argv, int want_node, const char *usage, struct s
 			return CLI_EXIT_FAIL;
 		}
 		a->target = a->target_buf;
-		if (!target_listed(a->target, cfg->targets, cfg->ntargets))
-			fprintf(stderr, "verifier: warning: %s is not one of %s's targets: serve does not attest "
-				"the node there\n", a->target, config);
-	}
-	if (!cfg->state_dir)
-		fprintf(stderr, "verifier: %s sets no state_dir: there is no database\n", config);
-	else if (store_open(cfg->state_dir, st) != 0)
-		fprintf(stderr, "verifier: %s\n", err_detail());
-	else
-		rc = CLI_EXIT_PASS;
-	if (rc != CLI_EXIT_PASS) {
-		verifier_config_free(cfg);
-		return CLI_EXIT_FAIL;
 	}
 	a->cfg = cfg;
 	a->config = config;
+	if (open_source && source_open(cfg, config, &a->so, &a->src) != 0) {
+		nodes_close(a);
+		return CLI_EXIT_FAIL;
+	}
 	return CLI_EXIT_PASS;
 usage:
 	fprintf(stderr, "usage: verifier %s\n", usage);
 	return CLI_EXIT_USAGE;
 }
 
-void nodes_close(struct store *st, struct nodes_args *a)
+int nodes_open(int argc, char **argv, int want_node, const char *usage, struct nodes_args *a)
 {
-	store_close(st);
+	return nodes_parse(argc, argv, want_node, usage, a, 1);
+}
+
+int nodes_open_local(int argc, char **argv, int want_node, const char *usage, struct nodes_args *a)
+{
+	return nodes_parse(argc, argv, want_node, usage, a, 0);
+}
+
+void nodes_close(struct nodes_args *a)
+{
+	source_close(a->src);
+	a->src = NULL;
 	verifier_config_free(a->cfg);
 	a->cfg = NULL;
+}
+
+int nodes_exit_of(int status, int what_is_usage)
+{
+	return status == RPC_INVALID_ARGUMENT && what_is_usage ? CLI_EXIT_USAGE : CLI_EXIT_FAIL;
 }
 
 void nodes_print_time(FILE *f, int64_t ms)
@@ -194,155 +212,108 @@ const char *nodes_shown(const char *s, char *buf, size_t cap)
 	return buf;
 }
 
-/* The identity an attestor's TPM proves (tpmpub_identity of its EK), from
- * the EK public in a file. */
-static int ek_pub_identity(const char *path, char hash[65], TPMT_PUBLIC *pub)
+/* The EK public in a file, as the TPM wrote it (TPM2B_PUBLIC). */
+static int ek_pub_read(const char *path, uint8_t **buf, size_t *len)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
+	TPMT_PUBLIC pub;
 	int r;
 
-	if ((r = file_read_all(path, sizeof(TPM2B_PUBLIC), &buf, &len)) != 0)
+	if ((r = file_read_all(path, sizeof(TPM2B_PUBLIC), buf, len)) != 0)
 		return r;
-	r = tpmpub_parse(buf, len, pub);
-	free(buf);
-	if (r != 0)
+	if ((r = tpmpub_parse(*buf, *len, &pub)) != 0) {
+		free(*buf);
+		*buf = NULL;
 		return err_wrap(r, path);
-	if (pub->type != TPM2_ALG_RSA && pub->type != TPM2_ALG_ECC)
-		return err_set(AERR_UNSUPPORTED, "%s: an EK is RSA or ECC", path);
-	return tpmpub_identity(pub, hash);
-}
-
-/* The node an enroll names: its hash from --ek-pub (with the public) or as
- * 64 hex digits; 1 when a.node names a node the store has (by any key). */
-static int enroll_target(struct store *st, const struct nodes_args *a, char hash[65], TPMT_PUBLIC *pub,
-			 uint8_t *wire, size_t cap, size_t *wlen)
-{
-	struct store_node n;
-	uint8_t d[32];
-
-	memset(pub, 0, sizeof(*pub));
-	*wlen = 0;
-	if (a->ek_pub) {
-		if (ek_pub_identity(a->ek_pub, hash, pub) != 0 || tpmpub_marshal(pub, wire, cap, wlen) != 0)
-			return -1;
-		return 0;
 	}
-	if (store_node_get(st, a->node, STORE_KEY_OPERATOR, &n) == 0) {
-		memcpy(hash, n.ek_hash, 65);
-		return 1;
-	}
-	if (strlen(a->node) != 64 || hex_decode(a->node, 64, d, sizeof(d)) != 32) {
-		err_set(AERR_INVALID_ARG, "'%s' is neither 64 hex digits (the SHA-256 of an EK public) nor a node's EK "
-			"hash prefix or operator name (a hostname is the node's own claim and never names it here)",
-			a->node);
-		return -1;
-	}
-	hex_encode(d, sizeof(d), hash);
 	return 0;
 }
 
 int nodes_enroll_main(int argc, char **argv)
 {
+	Attest__V1__EnrollNodeRequest req = ATTEST__V1__ENROLL_NODE_REQUEST__INIT;
+	Attest__V1__EnrollNodeResponse *res = NULL;
 	struct nodes_args a;
-	struct store *st = NULL;
-	struct store_assign as;
-	struct store_prior pr;
-	TPMT_PUBLIC pub;
-	uint8_t wire[sizeof(TPM2B_PUBLIC)];
-	size_t wlen = 0;
-	char hash[65];
-	int64_t id;
-	int rc, known;
+	uint8_t *pub = NULL;
+	size_t len = 0;
+	int rc, st;
 
-	if ((rc = nodes_open(argc, argv, 2, CLI_ENROLL_USAGE, &st, &a)) == NODES_HELPED)
+	if ((rc = nodes_open(argc, argv, 2, CLI_ENROLL_USAGE, &a)) == NODES_HELPED)
 		return CLI_EXIT_PASS;
 	if (rc != CLI_EXIT_PASS || (!a.node == !a.ek_pub)) {
 		if (rc == CLI_EXIT_PASS)
 			fprintf(stderr, "usage: verifier %s\n", CLI_ENROLL_USAGE);
-		nodes_close(st, &a);
+		nodes_close(&a);
 		return rc == CLI_EXIT_FAIL ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
 	}
-	memset(&as, 0, sizeof(as));
-	as.name = a.name;
-	as.identity = a.identity;
-	as.target = a.target;
-	as.set_groups = a.set_groups;
-	as.ngroups = a.ngroups;
-	as.groups = a.groups;
-	if ((known = enroll_target(st, &a, hash, &pub, wire, sizeof(wire), &wlen)) < 0) {
+	if (a.ek_pub && ek_pub_read(a.ek_pub, &pub, &len) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
-		nodes_close(st, &a);
+		nodes_close(&a);
 		return CLI_EXIT_USAGE;
 	}
-	if (!known && store_node_lookup(st, hash, &pr) == 0 && pr.existed)
-		known = 1;
-	if (known) {
-		/* A node the store has: change what is assigned to it (a re-bind
-		 * to another TLS identity among them). */
-		if (!a.name && !a.identity && !a.target && !a.set_groups) {
-			fprintf(stderr, "verifier: node %.16s... is enrolled already; say what to change: --name, "
-				"--identity, --target, --group or --no-groups\n", hash);
-			nodes_close(st, &a);
-			return CLI_EXIT_FAIL;
-		}
-		if (store_node_assign(st, hash, &as) != 0) {
-			fprintf(stderr, "verifier: %s\n", err_detail());
-			nodes_close(st, &a);
-			return CLI_EXIT_FAIL;
-		}
-		printf("node %s: assigned%s%s%s%s%s%s%s\n", hash, a.name ? " name " : "", a.name ? a.name : "",
-		       a.identity ? " identity " : "", a.identity ? (*a.identity ? a.identity : "(none)") : "",
-		       a.target ? " target " : "", a.target ? (*a.target ? a.target : "(none)") : "",
-		       a.set_groups ? " groups" : "");
-		nodes_close(st, &a);
-		return CLI_EXIT_PASS;
+	req.ek_public.data = pub;
+	req.ek_public.len = len;
+	req.key = a.node ? (char *)a.node : "";
+	req.set_name = a.name != NULL;
+	req.name = a.name ? (char *)a.name : "";
+	req.set_identity = a.identity != NULL;
+	req.identity = a.identity ? (char *)a.identity : "";
+	req.set_target = a.target != NULL;
+	req.target = a.target ? (char *)a.target : "";
+	req.set_groups = a.set_groups;
+	req.n_groups = a.ngroups;
+	req.groups = (char **)a.groups;
+	st = source_call_or_say(a.src, "EnrollNode", &req.base, (ProtobufCMessage **)&res);
+	free(pub);
+	if (st != 0) {
+		/* A key that names no node and is no EK hash, a malformed EK
+		 * public: usage errors. */
+		nodes_close(&a);
+		return nodes_exit_of(st, 1);
 	}
-	if (store_node_enroll(st, hash, pub.type, wlen ? wire : NULL, wlen, &as, &id) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
-		nodes_close(st, &a);
-		return CLI_EXIT_FAIL;
-	}
-	printf("enrolled node %s%s%s\n", hash, a.name ? " as " : "", a.name ? a.name : "");
-	nodes_close(st, &a);
+	if (*res->warning)
+		fprintf(stderr, "verifier: warning: %s\n", res->warning);
+	if (res->created)
+		printf("enrolled node %s%s%s\n", res->node->ek_hash, a.name ? " as " : "", a.name ? a.name : "");
+	else
+		printf("node %s: assigned%s%s%s%s%s%s%s\n", res->node->ek_hash, a.name ? " name " : "",
+		       a.name ? a.name : "", a.identity ? " identity " : "",
+		       a.identity ? (*a.identity ? a.identity : "(none)") : "", a.target ? " target " : "",
+		       a.target ? (*a.target ? a.target : "(none)") : "", a.set_groups ? " groups" : "");
+	source_done(&res->base);
+	nodes_close(&a);
 	return CLI_EXIT_PASS;
 }
 
 int nodes_remove_main(int argc, char **argv)
 {
+	Attest__V1__NodeRef req = ATTEST__V1__NODE_REF__INIT;
+	Attest__V1__Node *n = NULL;
 	struct nodes_args a;
-	struct store *st = NULL;
-	struct store_node n;
+	char host[1024];
 	int rc;
 
-	if ((rc = nodes_open(argc, argv, 1, CLI_REMOVE_USAGE, &st, &a)) != CLI_EXIT_PASS)
+	if ((rc = nodes_open(argc, argv, 1, CLI_REMOVE_USAGE, &a)) != CLI_EXIT_PASS)
 		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
-	if (store_node_get(st, a.node, STORE_KEY_OPERATOR, &n) != 0 || store_node_remove(st, n.ek_hash) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
-		nodes_close(st, &a);
+	req.key = (char *)a.node;
+	if (source_call_or_say(a.src, "RemoveNode", &req.base, (ProtobufCMessage **)&n) != 0) {
+		nodes_close(&a);
 		return CLI_EXIT_FAIL;
 	}
-	{
-		char host[1024];
-
-		printf("removed node %s (%s) and its %llu verdicts\n", n.ek_hash,
-		       nodes_shown(n.name[0] ? n.name : n.hostname, host, sizeof(host)), (unsigned long long)n.attestations);
-	}
-	nodes_close(st, &a);
+	printf("removed node %s (%s) and its %llu verdicts\n", n->ek_hash,
+	       nodes_shown(n->name[0] ? n->name : n->hostname, host, sizeof(host)), (unsigned long long)n->attestations);
+	source_done(&n->base);
+	nodes_close(&a);
 	return CLI_EXIT_PASS;
 }
 
-struct rejected_state {
-	int json, n;
-};
-
-static int rejected_one(const struct store_rejected *r, void *arg)
+static void rejected_print(const Attest__V1__Rejected *r, int json, int first)
 {
-	struct rejected_state *rs = arg;
 	char ident[520], reason[2100];
 
-	if (rs->json) {
-		printf("%s\n    {\"mode\": \"%s\", \"identity\": ", rs->n ? "," : "", r->mode);
+	if (json) {
+		printf("%s\n    {\"mode\": ", first ? "" : ",");
+		jsonout_str(stdout, r->mode);
+		printf(", \"identity\": ");
 		jsonout_str(stdout, r->identity);
 		printf(", \"count\": %llu, \"first_ms\": %lld, \"last_ms\": %lld, \"step\": ",
 		       (unsigned long long)r->count, (long long)r->first_ms, (long long)r->last_ms);
@@ -359,43 +330,43 @@ static int rejected_one(const struct store_rejected *r, void *arg)
 		printf("  EK claimed %-16.16s  %s: %s\n", r->ek_hash[0] ? r->ek_hash : "-", r->step,
 		       nodes_shown(r->reason, reason, sizeof(reason)));
 	}
-	rs->n++;
-	return 0;
 }
 
 int nodes_rejected_main(int argc, char **argv)
 {
+	Attest__V1__AdminEmpty req = ATTEST__V1__ADMIN_EMPTY__INIT;
 	struct nodes_args a;
-	struct store *st = NULL;
-	struct rejected_state rs = { 0 };
 	int rc;
 
-	if ((rc = nodes_open(argc, argv, 0, CLI_REJECTED_USAGE, &st, &a)) != CLI_EXIT_PASS)
+	if ((rc = nodes_open(argc, argv, 0, CLI_REJECTED_USAGE, &a)) != CLI_EXIT_PASS)
 		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
 	if (a.clear) {
-		uint64_t n = 0;
+		Attest__V1__ClearRejectedResponse *res = NULL;
 
-		if (store_rejected_clear(st, &n) != 0) {
-			fprintf(stderr, "verifier: %s\n", err_detail());
-			nodes_close(st, &a);
+		if (source_call_or_say(a.src, "ClearRejected", &req.base, (ProtobufCMessage **)&res) != 0) {
+			nodes_close(&a);
 			return CLI_EXIT_FAIL;
 		}
-		printf("forgot the rejected attempts of %llu TLS identities\n", (unsigned long long)n);
-		nodes_close(st, &a);
-		return CLI_EXIT_PASS;
+		printf("forgot the rejected attempts of %llu TLS identities\n", (unsigned long long)res->cleared);
+		source_done(&res->base);
+	} else {
+		Attest__V1__RejectedList *res = NULL;
+
+		if (source_call_or_say(a.src, "ListRejected", &req.base, (ProtobufCMessage **)&res) != 0) {
+			nodes_close(&a);
+			return CLI_EXIT_FAIL;
+		}
+		if (a.json)
+			printf("{\"rejected\": [");
+		for (size_t i = 0; i < res->n_rejected; i++)
+			rejected_print(res->rejected[i], a.json, i == 0);
+		if (a.json)
+			printf("\n  ]}\n");
+		else
+			printf("%zu TLS identities with rejected attempts (at most %d kept)\n", res->n_rejected,
+			       STORE_REJECTED_MAX);
+		source_done(&res->base);
 	}
-	rs.json = a.json;
-	if (rs.json)
-		printf("{\"rejected\": [");
-	if (store_rejected_list(st, rejected_one, &rs) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
-		nodes_close(st, &a);
-		return CLI_EXIT_FAIL;
-	}
-	if (rs.json)
-		printf("\n  ]}\n");
-	else
-		printf("%d TLS identities with rejected attempts (at most %d kept)\n", rs.n, STORE_REJECTED_MAX);
-	nodes_close(st, &a);
+	nodes_close(&a);
 	return CLI_EXIT_PASS;
 }

@@ -21,102 +21,121 @@
 #include "policy/fromlog.h"
 #include "policy/named.h"
 
-/* create (create 1) or update: read, check, store. */
-static int policy_put(struct store *st, const struct nodes_args *a, int create)
+/* create (create 1) or update: read, send (the verifier checks it against
+ * its configuration and stores it). */
+static int policy_put(struct nodes_args *a, int create)
 {
-	struct named_policy_limits lim = verifier_config_limits(a->cfg);
-	struct named_policy *p = NULL;
+	Attest__V1__PutPolicyRequest req = ATTEST__V1__PUT_POLICY_REQUEST__INIT;
+	Attest__V1__PolicyInfo *res = NULL;
+	struct rpc_result rr;
 	uint8_t *text = NULL;
 	size_t len = 0;
-	uint32_t version = 0;
-	int r;
+	int st;
 
 	if (!a->file) {
 		fprintf(stderr, "verifier: policy %s needs --file POLICY.json\n", create ? "create" : "update");
 		return CLI_EXIT_USAGE;
 	}
-	if (file_read_all(a->file, NAMED_POLICY_TEXT_MAX, &text, &len) != 0 ||
-	    named_policy_parse(a->node, 1, (const char *)text, len, &lim, &p) != 0) {
+	if (file_read_all(a->file, NAMED_POLICY_TEXT_MAX, &text, &len) != 0) {
 		fprintf(stderr, "verifier: %s (%s)\n", err_detail(), a->file);
+		return CLI_EXIT_USAGE;
+	}
+	text[len] = '\0'; /* the spare byte file_read_all leaves */
+	if (memchr(text, '\0', len)) {
+		fprintf(stderr, "verifier: %s: a policy is JSON text, this holds a NUL byte\n", a->file);
 		free(text);
 		return CLI_EXIT_USAGE;
 	}
-	named_policy_free(p);
-	r = store_policy_put(st, a->node, (const char *)text, len, create, &version);
+	req.name = (char *)a->node;
+	req.body = (char *)text;
+	req.create = create;
+	st = source_call(a->src, "PutPolicy", &req.base, (ProtobufCMessage **)&res, &rr);
 	free(text);
-	if (r != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
+	if (st == RPC_INVALID_ARGUMENT) {
+		fprintf(stderr, "verifier: %s (%s)\n", rr.message, a->file);
+		return CLI_EXIT_USAGE;
+	}
+	if (st != 0) {
+		fprintf(stderr, "verifier: %s\n", rr.message);
 		return CLI_EXIT_FAIL;
 	}
-	printf("policy %s version %u %s\n", a->node, version, create ? "created" : "stored: nodes it judges "
-									      "follow it from their next attestation");
+	printf("policy %s version %u %s\n", res->name, res->version, create ? "created" : "stored: nodes it judges "
+											      "follow it from their next attestation");
+	source_done(&res->base);
 	return CLI_EXIT_PASS;
 }
 
-static int policy_show(struct store *st, const struct nodes_args *a)
+static int policy_show(struct nodes_args *a)
 {
-	struct store_policy p;
+	Attest__V1__PolicyRef req = ATTEST__V1__POLICY_REF__INIT;
+	Attest__V1__PolicyInfo *p = NULL;
+	size_t len;
 
-	if (store_policy_get(st, a->node, a->version, &p) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
+	req.name = (char *)a->node;
+	req.version = a->version;
+	if (source_call_or_say(a->src, "GetPolicy", &req.base, (ProtobufCMessage **)&p) != 0)
 		return CLI_EXIT_FAIL;
-	}
+	len = strlen(p->body);
 	if (a->json) {
 		printf("{\"name\": ");
-		jsonout_str(stdout, p.name);
+		jsonout_str(stdout, p->name);
 		/* The body was a JSON object when it was stored. */
-		while (p.body_len && (p.body[p.body_len - 1] == '\n' || p.body[p.body_len - 1] == ' '))
-			p.body[--p.body_len] = '\0';
-		printf(", \"version\": %u, \"created_ms\": %lld, \"policy\": %s}\n", p.version, (long long)p.created_ms,
-		       p.body);
+		while (len && (p->body[len - 1] == '\n' || p->body[len - 1] == ' '))
+			p->body[--len] = '\0';
+		printf(", \"version\": %u, \"created_ms\": %lld, \"policy\": %s}\n", p->version, (long long)p->created_ms,
+		       p->body);
 	} else {
-		printf("policy %s version %u, created ", p.name, p.version);
-		nodes_print_time(stdout, p.created_ms);
-		printf("\n%s%s", p.body, p.body_len && p.body[p.body_len - 1] == '\n' ? "" : "\n");
+		printf("policy %s version %u, created ", p->name, p->version);
+		nodes_print_time(stdout, p->created_ms);
+		printf("\n%s%s", p->body, len && p->body[len - 1] == '\n' ? "" : "\n");
 	}
-	free(p.body);
+	source_done(&p->base);
 	return CLI_EXIT_PASS;
 }
 
-struct list_state {
-	int json;
-	size_t n;
-};
-
-static int list_one(const struct store_policy *p, void *arg)
+static int policy_list(struct nodes_args *a)
 {
-	struct list_state *l = arg;
+	Attest__V1__AdminEmpty req = ATTEST__V1__ADMIN_EMPTY__INIT;
+	Attest__V1__PolicyList *l = NULL;
 
-	if (l->json) {
-		printf("%s\n  {\"name\": ", l->n ? "," : "");
-		jsonout_str(stdout, p->name);
-		printf(", \"version\": %u, \"created_ms\": %lld, \"nodes\": %llu, \"groups\": %llu}", p->version,
-		       (long long)p->created_ms, (unsigned long long)p->nodes, (unsigned long long)p->groups);
-	} else {
-		if (!l->n)
-			printf("POLICY                VERSION  CREATED               ASSIGNED\n");
-		printf("%-21s %7u  ", p->name, p->version);
-		nodes_print_time(stdout, p->created_ms);
-		printf("  %llu nodes, %llu groups\n", (unsigned long long)p->nodes, (unsigned long long)p->groups);
-	}
-	l->n++;
-	return 0;
-}
-
-static int policy_list(struct store *st, const struct nodes_args *a)
-{
-	struct list_state l = { .json = a->json };
-
+	if (source_call_or_say(a->src, "ListPolicies", &req.base, (ProtobufCMessage **)&l) != 0)
+		return CLI_EXIT_FAIL;
 	if (a->json)
 		printf("{\"policies\": [");
-	if (store_policy_list(st, list_one, &l) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
-		return CLI_EXIT_FAIL;
+	for (size_t i = 0; i < l->n_policies; i++) {
+		const Attest__V1__PolicyInfo *p = l->policies[i];
+
+		if (a->json) {
+			printf("%s\n  {\"name\": ", i ? "," : "");
+			jsonout_str(stdout, p->name);
+			printf(", \"version\": %u, \"created_ms\": %lld, \"nodes\": %llu, \"groups\": %llu}", p->version,
+			       (long long)p->created_ms, (unsigned long long)p->nodes, (unsigned long long)p->groups);
+		} else {
+			if (!i)
+				printf("POLICY                VERSION  CREATED               ASSIGNED\n");
+			printf("%-21s %7u  ", p->name, p->version);
+			nodes_print_time(stdout, p->created_ms);
+			printf("  %llu nodes, %llu groups\n", (unsigned long long)p->nodes, (unsigned long long)p->groups);
+		}
 	}
 	if (a->json)
-		printf("%s]}\n", l.n ? "\n" : "");
-	else if (!l.n)
+		printf("%s]}\n", l->n_policies ? "\n" : "");
+	else if (!l->n_policies)
 		printf("no policies: every node is judged by the config file's\n");
+	source_done(&l->base);
+	return CLI_EXIT_PASS;
+}
+
+static int policy_delete(struct nodes_args *a)
+{
+	Attest__V1__PolicyRef req = ATTEST__V1__POLICY_REF__INIT;
+	Attest__V1__AdminEmpty *res = NULL;
+
+	req.name = (char *)a->node;
+	if (source_call_or_say(a->src, "DeletePolicy", &req.base, (ProtobufCMessage **)&res) != 0)
+		return CLI_EXIT_FAIL;
+	printf("policy %s deleted (its versions stay for audit)\n", a->node);
+	source_done(&res->base);
 	return CLI_EXIT_PASS;
 }
 
@@ -227,8 +246,10 @@ static int policy_check_log(const struct nodes_args *a)
 }
 
 /* assign (name given) or unassign, to --node or --group. */
-static int policy_assign(struct store *st, const struct nodes_args *a, const char *name)
+static int policy_assign(struct nodes_args *a, const char *name)
 {
+	Attest__V1__AssignPolicyRequest req = ATTEST__V1__ASSIGN_POLICY_REQUEST__INIT;
+	Attest__V1__AdminEmpty *res = NULL;
 	const char *group = a->ngroups ? a->groups[0] : NULL;
 
 	if (!a->node_opt == !group || a->ngroups > 1) {
@@ -240,15 +261,17 @@ static int policy_assign(struct store *st, const struct nodes_args *a, const cha
 		fprintf(stderr, "verifier: a group name has 1..%d characters\n", STORE_NAME_MAX);
 		return CLI_EXIT_USAGE;
 	}
-	if (store_policy_assign(st, a->node_opt, group, name) != 0) {
-		fprintf(stderr, "verifier: %s\n", err_detail());
+	req.name = name ? (char *)name : "";
+	req.node = a->node_opt ? (char *)a->node_opt : "";
+	req.group = group ? (char *)group : "";
+	if (source_call_or_say(a->src, "AssignPolicy", &req.base, (ProtobufCMessage **)&res) != 0)
 		return CLI_EXIT_FAIL;
-	}
 	if (name)
 		printf("policy %s assigned to %s %s: it judges from the next attestation\n", name,
 		       group ? "group" : "node", group ? group : a->node_opt);
 	else
 		printf("%s %s has no policy of its own now\n", group ? "group" : "node", group ? group : a->node_opt);
+	source_done(&res->base);
 	return CLI_EXIT_PASS;
 }
 
@@ -263,9 +286,8 @@ int policy_main(int argc, char **argv)
 		     { "check", 3 },  { "from-ima", 2 }, { "test", 4 },       { "learn", 5 },
 		     { "proposal", 5 }, { "approve", 5 } };
 	struct nodes_args a;
-	struct store *st = NULL;
 	size_t i;
-	int rc;
+	int rc, local;
 
 	if (argc < 2) {
 		fprintf(stderr, "usage: verifier %s\n", CLI_POLICY_USAGE);
@@ -281,24 +303,26 @@ int policy_main(int argc, char **argv)
 		fprintf(stderr, "verifier: policy %s: no such command\nusage: verifier %s\n", argv[1], CLI_POLICY_USAGE);
 		return CLI_EXIT_USAGE;
 	}
-	if ((rc = nodes_open(argc - 1, argv + 1, subs[i].want_name == 3 ? 2 : subs[i].want_name == 4 ? 3
-						  : subs[i].want_name ? 1 : 0, CLI_POLICY_USAGE, &st, &a)) != CLI_EXIT_PASS)
+	/* from-eventlog, check and from-ima read files with this config's
+	 * checks: nothing of the verifier's state. */
+	local = i >= 7 && i <= 9;
+	if ((rc = (local ? nodes_open_local : nodes_open)(argc - 1, argv + 1, subs[i].want_name == 3 ? 2
+					  : subs[i].want_name == 4 ? 3 : subs[i].want_name ? 1 : 0, CLI_POLICY_USAGE, &a)) !=
+	    CLI_EXIT_PASS)
 		return rc == NODES_HELPED ? CLI_EXIT_PASS : rc;
 	if (subs[i].want_name == 1 && named_policy_name_check(a.node) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		rc = CLI_EXIT_USAGE;
 	} else if (i <= 1) {
-		rc = policy_put(st, &a, i == 0);
+		rc = policy_put(&a, i == 0);
 	} else if (i == 2) {
-		rc = policy_show(st, &a);
+		rc = policy_show(&a);
 	} else if (i == 3) {
-		rc = policy_list(st, &a);
+		rc = policy_list(&a);
 	} else if (i == 4) {
-		rc = store_policy_delete(st, a.node) == 0 ? (printf("policy %s deleted (its versions stay for audit)\n",
-								    a.node), CLI_EXIT_PASS)
-							  : (fprintf(stderr, "verifier: %s\n", err_detail()), CLI_EXIT_FAIL);
+		rc = policy_delete(&a);
 	} else if (i <= 6) {
-		rc = policy_assign(st, &a, i == 5 ? a.node : NULL);
+		rc = policy_assign(&a, i == 5 ? a.node : NULL);
 	} else if (i == 7) {
 		rc = policy_from_eventlog(&a);
 	} else if (i == 8) {
@@ -306,14 +330,14 @@ int policy_main(int argc, char **argv)
 	} else if (i == 9) {
 		rc = policy_from_ima(&a);
 	} else if (i == 10) {
-		rc = policy_test(st, &a);
+		rc = policy_test(&a);
 	} else if (i == 11) {
-		rc = policy_learn(st, &a);
+		rc = policy_learn(&a);
 	} else if (i == 12) {
-		rc = policy_proposal(st, &a);
+		rc = policy_proposal(&a);
 	} else {
-		rc = policy_approve(st, &a);
+		rc = policy_approve(&a);
 	}
-	nodes_close(st, &a);
+	nodes_close(&a);
 	return rc;
 }

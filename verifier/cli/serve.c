@@ -4,11 +4,13 @@
 #include <stdio.h>
 
 #define LOG_MODULE "verifier"
+#include "admin/admin.h"
 #include "cli/commands.h"
 #include "config.h"
 #include "log.h"
 #include "pull/serve.h"
 #include "push/service.h"
+#include "rpc.h"
 
 int serve_main(int argc, char **argv)
 {
@@ -18,6 +20,7 @@ int serve_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct verifier_config *cfg = NULL;
+	struct admin_server *admin = NULL;
 	const char *config = NULL;
 	int opt, rc = CLI_EXIT_USAGE;
 
@@ -38,11 +41,21 @@ int serve_main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	log_set_level((enum log_level)cfg->log_level);
+	rpc_global_init();
 	if (cli_check_files(cfg) != 0)
 		goto out;
 	if (cfg->mode == CONFIG_MODE_PULL && cfg->ntargets == 0) {
 		fprintf(stderr, "verifier: %s: serve in pull mode needs targets = HOST:PORT, ...\n", config);
 		goto out;
+	}
+	if (cfg->admin.listen) {
+		struct admin_hooks hooks = { cfg->mode == CONFIG_MODE_PULL ? pull_serve_wake : NULL, NULL };
+
+		if (admin_server_start(cfg, config, &hooks, &admin) != 0) {
+			fprintf(stderr, "verifier: %s\n", err_detail());
+			rc = CLI_EXIT_FAIL;
+			goto out;
+		}
 	}
 	if ((cfg->mode == CONFIG_MODE_PUSH ? push_run(cfg) : pull_serve_run(cfg)) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
@@ -51,6 +64,8 @@ int serve_main(int argc, char **argv)
 	}
 	rc = CLI_EXIT_PASS;
 out:
+	admin_server_free(admin);
+	rpc_global_shutdown();
 	verifier_config_free(cfg);
 	return rc;
 usage:

@@ -22,12 +22,37 @@ struct pull_serve_target {
 	struct pull_driver *d;
 	pthread_t thread;
 	int started;
+	volatile int wake;      /* ends the wait between rounds: a stop, or pull_serve_wake */
 };
+
+/* The targets being served, for the signal handler and pull_serve_wake. */
+static struct pull_serve_target *pull_serve_table;
+static size_t pull_serve_n;
+static pthread_mutex_t pull_serve_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void pull_serve_on_signal(int sig)
 {
 	(void)sig;
 	pull_serve_stopping = 1;
+	for (size_t i = 0; pull_serve_table && i < pull_serve_n; i++)
+		pull_serve_table[i].wake = 1;
+}
+
+int pull_serve_wake(const char *target, void *arg)
+{
+	int r = err_set(AERR_NOT_FOUND, "%s is not one of the targets serve attests", target);
+
+	(void)arg;
+	pthread_mutex_lock(&pull_serve_lock);
+	if (!pull_serve_table)
+		r = err_set(AERR_STATE, "serve attests no targets yet");
+	for (size_t i = 0; pull_serve_table && i < pull_serve_n; i++)
+		if (!strcmp(pull_serve_table[i].target, target)) {
+			pull_serve_table[i].wake = 1;
+			r = 0;
+		}
+	pthread_mutex_unlock(&pull_serve_lock);
+	return r;
 }
 
 static void *pull_serve_target_loop(void *arg)
@@ -58,7 +83,11 @@ static void *pull_serve_target_loop(void *arg)
 		}
 		/* Waiting polls the channel, so a restarted attestor is
 		 * reached again at once (rpc_channel_wait). */
-		pull_wait(d, w->cfg->reattest_interval * 1000u, &pull_serve_stopping);
+		pull_wait(d, w->cfg->reattest_interval * 1000u, &w->wake);
+		if (w->wake && !pull_serve_stopping) {
+			LOG_INFO("target %s: attested now, as an operator asked", w->target);
+			w->wake = 0;
+		}
 	}
 	return NULL;
 }
@@ -103,6 +132,10 @@ int pull_serve_run(const struct verifier_config *cfg)
 			       &window)) != 0))
 		goto out;
 	LOG_INFO("pull mode: attesting %zu targets every %u s", cfg->ntargets, cfg->reattest_interval);
+	pthread_mutex_lock(&pull_serve_lock);
+	pull_serve_table = w;
+	pull_serve_n = cfg->ntargets;
+	pthread_mutex_unlock(&pull_serve_lock);
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		if (pthread_create(&w[i].thread, NULL, pull_serve_target_loop, &w[i]) == 0)
 			w[i].started = 1;
@@ -113,6 +146,10 @@ int pull_serve_run(const struct verifier_config *cfg)
 		if (w[i].started)
 			pthread_join(w[i].thread, NULL);
 out:
+	pthread_mutex_lock(&pull_serve_lock);
+	pull_serve_table = NULL;
+	pull_serve_n = 0;
+	pthread_mutex_unlock(&pull_serve_lock);
 	window_stop(window);
 	hook_stop(hook);
 	store_close(store);

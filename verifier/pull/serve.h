@@ -15,4 +15,10 @@
 /* AERR_CONFIG when there are no targets; 0 after a clean stop. */
 int pull_serve_run(const struct verifier_config *cfg) ATTEST_WUR;
 
+/* End target's wait: it is attested again now, not at its next interval
+ * (the Admin service's Reattest; admin/admin.h's hook, arg unused).
+ * AERR_NOT_FOUND when serve does not attest target, AERR_STATE before
+ * serve attests any. */
+int pull_serve_wake(const char *target, void *arg);
+
 #endif

@@ -298,6 +298,12 @@ int store_node_history(struct store *st, const char *ek_hash, struct store_node_
  * not call the store (store_rejected_list's likewise). */
 int store_node_list(struct store *st, int (*fn)(const struct store_node *n, void *arg), void *arg) ATTEST_WUR;
 
+/* One page of nodes in enrollment order: those after the node with id
+ * after_id (0: from the first), at most max, only those in state (NULL:
+ * any) and in group (NULL: any). fn as store_node_list's. */
+int store_node_page(struct store *st, int64_t after_id, size_t max, const char *state, const char *group,
+		    int (*fn)(const struct store_node *n, void *arg), void *arg) ATTEST_WUR;
+
 /* Remove a node (by STORE_KEY_OPERATOR) and its history. AERR_NOT_FOUND when
  * there is none. */
 int store_node_remove(struct store *st, const char *key) ATTEST_WUR;

@@ -446,6 +446,60 @@ static void test_measurement_keys(void **state)
 	load_fails(text, ":2: require_event_log must be true or false");
 }
 
+/* [admin]: the operators' service needs operators, a database and TLS of
+ * its own address; the CLI's side (server, cert, key) is read as given. */
+static void test_admin_section(void **state)
+{
+	struct verifier_config *c = NULL;
+	char text[1024];
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 "[verifier]\nmode = push\nlisten = 127.0.0.1:7500\nstate_dir = db\n%s[admin]\nlisten = 127.0.0.1:7600\n"
+		 "operators = alice, ops.example.org bob\nserver = v.example.org:7600\ncert = op.pem\nkey = op.key\n", TLS);
+	write_conf(text);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_string_equal(c->admin.listen, "127.0.0.1:7600");
+	assert_int_equal(c->admin.noperators, 3);
+	assert_string_equal(c->admin.operators[0], "alice");
+	assert_string_equal(c->admin.operators[1], "ops.example.org");
+	assert_string_equal(c->admin.operators[2], "bob");
+	assert_string_equal(c->admin.server, "v.example.org:7600");
+	assert_non_null(strstr(c->admin.cert, "/op.pem"));
+	assert_non_null(strstr(c->admin.key, "/op.key"));
+	verifier_config_free(c);
+
+	/* Without [admin] there is no service, and a CLI reads the store. */
+	write_conf(TLS);
+	assert_int_equal(verifier_config_load(path, &c), 0);
+	assert_null(c->admin.listen);
+	assert_null(c->admin.server);
+	assert_int_equal(c->admin.noperators, 0);
+	verifier_config_free(c);
+
+	snprintf(text, sizeof(text), "[verifier]\nstate_dir = db\n%s[admin]\nlisten = 127.0.0.1:7600\n", TLS);
+	load_fails(text, "[admin] listen needs operators");
+	snprintf(text, sizeof(text), "%s[admin]\nlisten = 127.0.0.1:7600\noperators = alice\n", TLS);
+	load_fails(text, "[admin] listen needs state_dir");
+	snprintf(text, sizeof(text),
+		 "[verifier]\nstate_dir = db\n[tls]\ninsecure = true\n[admin]\nlisten = 127.0.0.1:7600\noperators = a\n");
+	load_fails(text, "[admin] listen needs mutual TLS");
+	snprintf(text, sizeof(text),
+		 "[verifier]\nmode = push\nlisten = 127.0.0.1:7600\nstate_dir = db\n%s[admin]\nlisten = 127.0.0.1:7600\n"
+		 "operators = a\n", TLS);
+	load_fails(text, "need an address each");
+	snprintf(text, sizeof(text), "%s[admin]\noperators = alice\n", TLS);
+	load_fails(text, "operators needs listen");
+	snprintf(text, sizeof(text), "[verifier]\nstate_dir = db\n%s[admin]\nlisten = 127.0.0.1:1\noperators = a, a\n", TLS);
+	load_fails(text, "'a' given twice");
+	snprintf(text, sizeof(text), "[verifier]\nstate_dir = db\n%s[admin]\nlisten = 127.0.0.1:1\noperators = a\"b\n", TLS);
+	load_fails(text, "is no TLS identity");
+	snprintf(text, sizeof(text), "%s[admin]\nserver = 127.0.0.1:1\ncert = op.pem\n", TLS);
+	load_fails(text, "[admin] cert and key go together");
+	snprintf(text, sizeof(text), "%s[admin]\nlisten = nohostport\n", TLS);
+	load_fails(text, ":6: listen");
+}
+
 static void test_missing_file(void **state)
 {
 	struct verifier_config *c = NULL;
@@ -486,6 +540,7 @@ int main(void)
 		cmocka_unit_test(test_secret_sections),
 		cmocka_unit_test(test_trust_rules),
 		cmocka_unit_test(test_measurement_keys),
+		cmocka_unit_test(test_admin_section),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_example),
 	};

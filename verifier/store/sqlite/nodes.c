@@ -357,11 +357,12 @@ int store_node_get_locked(struct store *st, const char *key, enum store_key by, 
 	return r;
 }
 
-static int store_node_list_locked(struct store *st, int (*fn)(const struct store_node *n, void *arg), void *arg)
+/* fn for each node row of q (bound), then q reset. */
+static int store_node_rows(struct store *st, sqlite3_stmt *q, int (*fn)(const struct store_node *n, void *arg),
+			   void *arg)
 {
-	sqlite3_stmt *q = st->s[S_NODE_LIST];
 	struct store_node n;
-	int rc, r = 0;
+	int rc = SQLITE_DONE, r = 0;
 
 	while (r == 0 && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 		store_row_node(q, &n);
@@ -370,7 +371,13 @@ static int store_node_list_locked(struct store *st, int (*fn)(const struct store
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_err(st, "list nodes");
 	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
 	return r;
+}
+
+static int store_node_list_locked(struct store *st, int (*fn)(const struct store_node *n, void *arg), void *arg)
+{
+	return store_node_rows(st, st->s[S_NODE_LIST], fn, arg);
 }
 
 static int store_node_remove_locked(struct store *st, const char *key)
@@ -400,6 +407,24 @@ int store_node_list(struct store *st, int (*fn)(const struct store_node *n, void
 
 	pthread_mutex_lock(&st->lock);
 	r = store_node_list_locked(st, fn, arg);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
+int store_node_page(struct store *st, int64_t after_id, size_t max, const char *state, const char *group,
+		    int (*fn)(const struct store_node *n, void *arg), void *arg)
+{
+	sqlite3_stmt *q = st->s[S_NODE_PAGE];
+	int r;
+
+	pthread_mutex_lock(&st->lock);
+	sqlite3_bind_int64(q, 1, after_id);
+	if (state)
+		sqlite3_bind_text(q, 2, state, -1, SQLITE_STATIC);
+	if (group)
+		sqlite3_bind_text(q, 3, group, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)(max > INT32_MAX ? INT32_MAX : max));
+	r = store_node_rows(st, q, fn, arg);
 	pthread_mutex_unlock(&st->lock);
 	return r;
 }
