@@ -9,6 +9,8 @@ PACKAGES=(
 	libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
 	libtss2-dev swtpm swtpm-tools tpm2-tools
 	libsqlite3-dev libinih-dev libcmocka-dev libjson-c-dev ima-evm-utils
+	libmicrohttpd-dev                # the dashboard and /metrics (verifier/web/)
+	chromium python3-prometheus-client curl  # test_web: the rendered pages, the metrics' format
 	python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
 	python3-cryptography util-linux  # secrets_client.py; setpriv (test_no_core_dumps)
 	xxd systemd                      # the tpm2-tools interop tests; systemd-analyze (test_systemd_units)

@@ -153,10 +153,18 @@ static const struct conf_key admin_keys[] = {
 	CONF_KEY_PATH(ADM, "key", key, 0),
 };
 
+#define WEB struct web_conf
+
+static const struct conf_key web_keys[] = {
+	CONF_KEY_TEXT(WEB, "listen", listen, CONF_ALLOC | CONF_HOSTPORT),
+	CONF_KEY_PATH(WEB, "token_file", token_file, 0),
+};
+
 static const struct conf_section verifier_sections[] = {
 	{ "verifier", verifier_keys, ARRAY_LEN(verifier_keys), 0 },
 	{ "tls", conf_tls_keys, CONF_TLS_NKEYS, offsetof(CFG, tls) },
 	{ "admin", admin_keys, ARRAY_LEN(admin_keys), offsetof(CFG, admin) },
+	{ "web", web_keys, ARRAY_LEN(web_keys), offsetof(CFG, web) },
 };
 
 /* The secret of a field of it. */
@@ -384,6 +392,27 @@ static int validate_admin(struct parse *p)
 	return 0;
 }
 
+/* The dashboard shows every node and verdict: HTTPS, a token, a database. */
+static int validate_web(struct parse *p)
+{
+	const struct verifier_config *c = p->cfg;
+
+	if (!c->web.listen)
+		return c->web.token_file[0] ? err_set(AERR_CONFIG, "%s: [web] token_file needs listen = HOST:PORT",
+						      p->l.path) : 0;
+	if (!c->web.token_file[0])
+		return err_set(AERR_CONFIG, "%s: [web] listen needs token_file (the operators' token)", p->l.path);
+	if (!c->state_dir)
+		return err_set(AERR_CONFIG, "%s: [web] listen needs state_dir (what it shows)", p->l.path);
+	if (c->tls.insecure)
+		return err_set(AERR_CONFIG, "%s: [web] listen needs [tls] cert and key: it serves HTTPS only",
+			       p->l.path);
+	if ((c->listen && !strcmp(c->listen, c->web.listen)) ||
+	    (c->admin.listen && !strcmp(c->admin.listen, c->web.listen)))
+		return err_set(AERR_CONFIG, "%s: [web] listen is another service's address", p->l.path);
+	return 0;
+}
+
 static int validate(struct parse *p)
 {
 	struct verifier_config *c = p->cfg;
@@ -402,7 +431,7 @@ static int validate(struct parse *p)
 			       c->ima_policy ? " (ima_policy)" : "");
 	if (c->mode == CONFIG_MODE_PUSH && !c->listen)
 		return err_set(AERR_CONFIG, "%s: mode = push needs listen = HOST:PORT", p->l.path);
-	if ((r = validate_admin(p)) != 0)
+	if ((r = validate_admin(p)) != 0 || (r = validate_web(p)) != 0)
 		return r;
 	if (c->explicit_enrollment && !c->state_dir)
 		return err_set(AERR_CONFIG, "%s: enrollment = explicit needs state_dir (the enrolled nodes)", p->l.path);
@@ -489,6 +518,7 @@ void verifier_config_free(struct verifier_config *cfg)
 		free(cfg->targets[i]);
 	free(cfg->ima_policy);
 	free(cfg->admin.listen);
+	free(cfg->web.listen);
 	free(cfg->admin.server);
 	for (size_t i = 0; i < cfg->admin.noperators; i++)
 		free(cfg->admin.operators[i]);

@@ -27,6 +27,12 @@ enum config_mode { CONFIG_MODE_PULL = 0, CONFIG_MODE_PUSH = 1 };
 
 /* [admin]: the operator's service of a running verifier (admin/admin.h),
  * and where the CLI finds it. */
+/* [web]: the dashboard and /metrics over HTTPS (web/web.h). */
+struct web_conf {
+	char *listen;                  /* "HOST:PORT"; NULL = none */
+	char token_file[PATH_MAX];     /* the operators' bearer token (a file of 32+ characters) */
+};
+
 struct admin_conf {
 	char *listen;                  /* serve: "HOST:PORT" the Admin service binds; NULL = none */
 	size_t noperators;             /* the TLS identities allowed to call it */
@@ -83,6 +89,7 @@ struct verifier_config {
 	uint32_t hook_timeout_ms;      /* the hook is killed after this long */
 	struct conf_tls tls;           /* [tls], as the attestor's */
 	struct admin_conf admin;       /* [admin] */
+	struct web_conf web;           /* [web] */
 	struct policy policy;
 	size_t nsecrets;               /* [secret NAME] sections, in file order */
 	struct secret_conf *secrets;

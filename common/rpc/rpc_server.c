@@ -23,6 +23,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
 #include "rpc_priv.h"
 #include "rpc_server_priv.h"
 
@@ -127,6 +128,13 @@ static void rpc_slot_send(struct rpc_slot *sl)
 	op->op = GRPC_OP_RECV_CLOSE_ON_SERVER;
 	op->data.recv_close_on_server.cancelled = &sl->cancelled;
 	op++;
+	{
+		char labels[128];
+
+		snprintf(labels, sizeof(labels), "service=\"%s\",status=\"%s\"", sl->s->svc->name,
+			 rpc_status_name(sl->status));
+		metrics_inc("attest_rpc_calls_total", labels, 1);
+	}
 	rpc_slot_set(sl, SLOT_FINISHING);
 	/* From here another worker may complete and re-arm the slot. */
 	e = grpc_call_start_batch(sl->call, ops, (size_t)(op - ops), sl, NULL);

@@ -11,6 +11,7 @@
 
 #include "array.h"
 #include "log.h"
+#include "metrics.h"
 #include "rpc_priv.h"
 
 /* gRPC reports the reason for a refused TLS peer only in its own log (the
@@ -20,6 +21,9 @@ static void rpc_status_gpr_log(gpr_log_func_args *args)
 {
 	enum log_level level;
 
+	/* gRPC core tells of a refused TLS handshake only in its log. */
+	if (args->message && strstr(args->message, "Handshake failed"))
+		metrics_inc("attest_tls_handshake_failures_total", "", 1);
 	switch (args->severity) {
 	case GPR_LOG_SEVERITY_ERROR: level = LOG_LEVEL_WARN; break;
 	case GPR_LOG_SEVERITY_INFO: level = LOG_LEVEL_INFO; break;

@@ -61,6 +61,9 @@ int cli_check_files(const struct verifier_config *cfg)
 
 	if (!cfg->tls.insecure && keyfile_check("TLS key", cfg->tls.key) != 0)
 		goto refused;
+	/* The dashboard's token opens every node's record: a key like the others. */
+	if (cfg->web.listen && keyfile_check("[web] token_file", cfg->web.token_file) != 0)
+		goto refused;
 	for (i = 0; i < cfg->nsecrets; i++)
 		if (keyfile_check("secret key", cfg->secrets[i].key) != 0 ||
 		    (cfg->secrets[i].cert && filerule_anchor("secret certificate", cfg->secrets[i].cert) != 0))

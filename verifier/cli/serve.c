@@ -11,6 +11,7 @@
 #include "pull/serve.h"
 #include "push/service.h"
 #include "rpc.h"
+#include "web/web.h"
 
 int serve_main(int argc, char **argv)
 {
@@ -21,6 +22,7 @@ int serve_main(int argc, char **argv)
 	};
 	struct verifier_config *cfg = NULL;
 	struct admin_server *admin = NULL;
+	struct web_server *web = NULL;
 	const char *config = NULL;
 	int opt, rc = CLI_EXIT_USAGE;
 
@@ -57,6 +59,11 @@ int serve_main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (cfg->web.listen && web_server_start(cfg, config, &web) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		rc = CLI_EXIT_FAIL;
+		goto out;
+	}
 	if ((cfg->mode == CONFIG_MODE_PUSH ? push_run(cfg) : pull_serve_run(cfg)) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		rc = CLI_EXIT_FAIL;
@@ -64,6 +71,7 @@ int serve_main(int argc, char **argv)
 	}
 	rc = CLI_EXIT_PASS;
 out:
+	web_server_free(web);
 	admin_server_free(admin);
 	rpc_global_shutdown();
 	verifier_config_free(cfg);

@@ -533,7 +533,8 @@ static void pull_run_init(struct run *x, struct pull_driver *d, struct pull_resu
 	x->rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = x->peer, .host = x->host,
 				      .pcrs = &d->cfg->pcrs, .target = d->target, .binds_target = d->binds,
 				      .explicit_enrollment = d->cfg->explicit_enrollment, .refs = d->refs,
-				      .learn_first_use = d->cfg->learn_first_use ? d->cfg : NULL };
+				      .learn_first_use = d->cfg->learn_first_use ? d->cfg : NULL,
+				      .started_ns = clock_mono_ns() };
 }
 
 int pull_attest(struct pull_driver *d, struct pull_result *res)
@@ -649,6 +650,7 @@ int pull_requote(struct pull_driver *d, struct pull_result *res)
 	memcpy(x.host, d->last_host, sizeof(x.host));
 	memcpy(x.peer, d->last_peer, sizeof(x.peer));
 	x.rec = d->last_rec;
+	x.rec.started_ns = clock_mono_ns();
 	x.rec.session = x.s;
 	x.rec.host = x.host;
 	x.rec.peer = x.peer;

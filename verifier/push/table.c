@@ -14,12 +14,14 @@
 #include "clock.h"
 #include "crypto.h"
 #include "log.h"
+#include "metrics.h"
 #include "push/service_priv.h"
 
 /* With table_lock held. */
 static void push_open_changed(struct push_service *p, int delta)
 {
 	p->open = (uint32_t)((int64_t)p->open + delta);
+	metrics_gauge_set("attest_push_sessions", "", (double)p->open);
 }
 
 /* With table_lock held. */
@@ -223,7 +225,8 @@ struct push_entry *push_open(struct push_service *p, struct rpc_call *call, cons
 	e->rec = (struct record_ctx){ .store = p->store, .hook = p->hook, .mode = "push", .peer = e->peer, .host = e->host,
 				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment,
 				      .refs = p->refs,
-				      .learn_first_use = p->cfg->learn_first_use ? p->cfg : NULL };
+				      .learn_first_use = p->cfg->learn_first_use ? p->cfg : NULL,
+				      .started_ns = clock_mono_ns() };
 	e->quote = NULL;
 	e->resumed = 0;
 	pushid_format(*slot, e->tag, id);

@@ -18,6 +18,7 @@
 #include "record/hook_event.h"
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
 
 /* Output of one run is logged up to this many lines, then read and discarded
  * so a chatty command neither floods the log nor blocks on a full pipe. */
@@ -347,6 +348,7 @@ static void *hook_worker(void *arg)
 		it = h->q[h->head];
 		h->head = (h->head + 1) % HOOK_QUEUE_MAX;
 		h->n--;
+		metrics_gauge_set("attest_hook_queue", "", (double)h->n);
 		h->running = 1;
 		pthread_mutex_unlock(&h->lock);
 
@@ -450,11 +452,13 @@ void hook_post(struct hook *h, const struct hook_event *ev)
 		h->q[(h->head + h->n) % HOOK_QUEUE_MAX] = it;
 		h->n++;
 		h->counts.posted++;
+		metrics_gauge_set("attest_hook_queue", "", (double)h->n);
 		queued = 1;
 		pthread_cond_signal(&h->wake);
 	} else {
 		dropped = ++h->counts.dropped;
 		waiting = h->n;
+		metrics_inc("attest_hook_dropped_total", "", 1);
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (!queued) {

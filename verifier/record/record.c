@@ -8,7 +8,9 @@
 
 #include "endorsement/facts.h"
 #include "imastate.h"
+#include "clock.h"
 #include "log.h"
+#include "metrics.h"
 #include "pcrsel.h"
 #include "record/evidence.h"
 #include "record/record.h"
@@ -297,6 +299,24 @@ static void record_first_use(struct record_ctx *c, const struct session_verdict 
 			 "version %u now, unreviewed", c->ek_hash, (long long)att, name, version);
 }
 
+/* A recorded verdict in the metrics: by mode, result and failed step, and
+ * how long the attestation took (not for a missed window: nobody called). */
+static void record_metrics(const struct record_ctx *c, const struct session_verdict *v, int no_contact)
+{
+	char labels[128];
+
+	if (v->pass || v->unjudged)
+		snprintf(labels, sizeof(labels), "mode=\"%s\",result=\"%s\"", c->mode, v->pass ? "pass" : "unjudged");
+	else
+		snprintf(labels, sizeof(labels), "mode=\"%s\",result=\"fail\",step=\"%s\"", c->mode,
+			 no_contact ? "window" : session_step_name(v->step));
+	metrics_inc("attest_attestations_total", labels, 1);
+	if (!no_contact && c->started_ns) {
+		snprintf(labels, sizeof(labels), "mode=\"%s\"", c->mode);
+		metrics_observe("attest_attestation_seconds", labels, (double)(clock_mono_ns() - c->started_ns) / 1e9);
+	}
+}
+
 static int record_add(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q,
 		      int no_contact, int64_t *att)
 {
@@ -407,6 +427,7 @@ static int record_add(struct record_ctx *c, const struct session_verdict *v, con
 	}
 	if (change.changed)
 		record_changed(c, &change, v->pass ? "" : v->reason, id);
+	record_metrics(c, v, no_contact);
 	if (att)
 		*att = id;
 	if (a.has_facts) {
@@ -509,6 +530,13 @@ void record_rejected(struct record_ctx *c, const struct session *s, const char *
 	}
 	if (s)
 		session_claimed_ek_hash(s, hash);
+	{
+		char labels[96], st[48];
+
+		snprintf(labels, sizeof(labels), "mode=\"%s\",step=\"%s\"", c->mode,
+			 metrics_label(step ? step : "?", st, sizeof(st)));
+		metrics_inc("attest_rejected_total", labels, 1);
+	}
 	if (!c->store || store_rejected_add(c->store, c->mode, peer, step, reason, hash, &n) != 0) {
 		if (c->store)
 			LOG_ERR("recording a rejected attempt: %s", err_detail());

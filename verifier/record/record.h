@@ -33,6 +33,8 @@ struct record_ctx {
 	int explicit_enrollment;      /* unknown nodes are refused, not enrolled */
 	struct reference_cache *refs; /* the named policies (record/reference.h); NULL: the config
 				       * file's judges every node */
+	uint64_t started_ns;          /* clock_mono_ns at the attestation's first call (pull: its
+				       * round's start), for the latency metric; 0: unknown */
 	const struct verifier_config *learn_first_use; /* learn_first_use: the config a learned
 				       * policy is checked against (review/learn.h); NULL: off */
 	/* Set by record_lookup (node_id 0: no such node yet). */

@@ -304,6 +304,10 @@ int store_node_list(struct store *st, int (*fn)(const struct store_node *n, void
 int store_node_page(struct store *st, int64_t after_id, size_t max, const char *state, const char *group,
 		    int (*fn)(const struct store_node *n, void *arg), void *arg) ATTEST_WUR;
 
+/* How many nodes are in each state: counts[STORE_ENROLLED..STORE_VERIFIED]. */
+#define STORE_NSTATES (STORE_VERIFIED + 1)
+int store_node_states(struct store *st, uint64_t counts[STORE_NSTATES]) ATTEST_WUR;
+
 /* Remove a node (by STORE_KEY_OPERATOR) and its history. AERR_NOT_FOUND when
  * there is none. */
 int store_node_remove(struct store *st, const char *key) ATTEST_WUR;

@@ -429,6 +429,26 @@ int store_node_page(struct store *st, int64_t after_id, size_t max, const char *
 	return r;
 }
 
+int store_node_states(struct store *st, uint64_t counts[STORE_NSTATES])
+{
+	sqlite3_stmt *q = st->s[S_NODE_STATES];
+	int rc, r = 0;
+
+	memset(counts, 0, STORE_NSTATES * sizeof(counts[0]));
+	pthread_mutex_lock(&st->lock);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		enum store_state s = store_state_parse((const char *)sqlite3_column_text(q, 0));
+
+		if ((unsigned)s < STORE_NSTATES)
+			counts[s] += (uint64_t)sqlite3_column_int64(q, 1);
+	}
+	if (rc != SQLITE_DONE)
+		r = store_err(st, "count nodes by state");
+	sqlite3_reset(q);
+	pthread_mutex_unlock(&st->lock);
+	return r;
+}
+
 int store_node_remove(struct store *st, const char *key)
 {
 	int r;

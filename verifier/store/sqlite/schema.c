@@ -258,6 +258,7 @@ static const char *const store_sql[S_N] = {
 	[S_NODE_LIST] = "SELECT " STORE_NODE_COLUMNS " FROM nodes ORDER BY id",
 	/* A page walks the primary key from where the last one ended: as fast
 	 * at node 100,000 as at the first. */
+	[S_NODE_STATES] = "SELECT state, count(*) FROM nodes GROUP BY state",
 	[S_NODE_PAGE] = "SELECT " STORE_NODE_COLUMNS " FROM nodes WHERE id > ?1 AND (?2 IS NULL OR state = ?2)"
 			" AND (?3 IS NULL OR id IN (SELECT node_id FROM node_groups WHERE grp = ?3"
 			" UNION SELECT node_id FROM node_rule_groups WHERE grp = ?3)) ORDER BY id LIMIT ?4",
@@ -318,7 +319,7 @@ static const char *const store_sql[S_N] = {
 };
 
 static const char *const store_state_names[] = { "enrolled", "attesting", "passing", "failed", "verified" };
-#define STORE_NSTATES ((int)ARRAY_LEN(store_state_names))
+_Static_assert(ARRAY_LEN(store_state_names) == STORE_NSTATES, "a name per state");
 
 const char *store_state_name(enum store_state s)
 {

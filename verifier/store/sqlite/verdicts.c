@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "metrics.h"
 #include "store/sqlite/sqlite_priv.h"
 
 /* The node's recorded state, and (into target, when not NULL) the pull
@@ -144,6 +145,7 @@ fail:
 static int store_write_txn(struct store *st, struct store_job *jobs, int alone)
 {
 	struct store_job *j;
+	uint64_t t0 = clock_mono_ns();
 	int r, failed = 0;
 
 	if ((r = store_run(st, S_BEGIN, "begin")) != 0)
@@ -159,6 +161,8 @@ static int store_write_txn(struct store *st, struct store_job *jobs, int alone)
 	}
 	if ((r = store_run(st, S_COMMIT, "commit")) != 0)
 		(void)store_run(st, S_ROLLBACK, "rollback");
+	else
+		metrics_observe("attest_store_commit_seconds", "", (double)(clock_mono_ns() - t0) / 1e9);
 out:
 	if (r != 0)
 		for (j = jobs; j; j = alone ? NULL : j->next) {
