@@ -17,6 +17,7 @@
  * Exit 0 only when every attestation passed and the record agrees. */
 #define LOG_MODULE "bench"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -63,6 +64,7 @@ struct bench_args {
 	int threads, channels, speed_seconds;
 	int verifier_threads;     /* > 0: written as `threads =` into the verifier's config */
 	size_t policies, groups;  /* > 0: nodes spread over named policies and groups (bench_fleet.h) */
+	int operator_services;    /* the verifier also serves [admin] and [web], which nobody calls */
 	double seconds;
 	TPM2_ALG_ID ek_alg;
 };
@@ -82,6 +84,7 @@ struct bench_phase {
 	uint64_t rpcs[BENCH_MAX_STEPS + 1]; /* attestations that took k RPCs */
 	double wall_s, p50_ms, p99_ms, max_ms;
 	double verifier_cpu_s, bench_cpu_s;
+	double operator_cpu_s;              /* of those, the threads attest-admin and attest-web */
 	struct bench_mem mem;               /* the verifier's, after the phase */
 	double loadavg;                     /* 1-minute load average after the phase: others' work too */
 	char first_error[512];
@@ -141,15 +144,14 @@ static double bench_self_cpu(void)
 	       (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* utime + stime of pid from /proc/PID/stat, in seconds; -1 when unreadable. */
-static double bench_proc_cpu(pid_t pid)
+/* utime + stime from a /proc stat file, in seconds; -1 when unreadable. */
+static double bench_stat_cpu(const char *path)
 {
-	char path[64], buf[1024], *p;
+	char buf[1024], *p;
 	unsigned long long ut = 0, st = 0;
 	FILE *f;
 	size_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (!(f = fopen(path, "r")))
 		return -1;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -160,6 +162,47 @@ static double bench_proc_cpu(pid_t pid)
 	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return -1;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double bench_proc_cpu(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return bench_stat_cpu(path);
+}
+
+/* The CPU seconds of pid's threads named attest-admin and attest-web (the
+ * operator services, web/web.h and admin/admin.h name them); 0 without. */
+static double bench_operator_cpu(pid_t pid)
+{
+	char dir[64], path[400], comm[32];
+	struct dirent *e;
+	double sum = 0, v;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	if (!(d = opendir(dir)))
+		return 0;
+	while ((e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/comm", dir, e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		if (!fgets(comm, sizeof(comm), f))
+			comm[0] = '\0';
+		fclose(f);
+		if (strcmp(comm, "attest-admin\n") && strcmp(comm, "attest-web\n"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+		if ((v = bench_stat_cpu(path)) > 0)
+			sum += v;
+	}
+	closedir(d);
+	return sum;
 }
 
 static double bench_loadavg(void)
@@ -498,7 +541,7 @@ static int bench_phase_run(struct bench_ctx *ctx, pid_t vpid, int reattest, doub
 {
 	struct bench_thread *th = NULL;
 	pthread_t *tids = NULL;
-	double *all = NULL, t0, c0, v0;
+	double *all = NULL, t0, c0, v0, o0;
 	size_t nall = 0, k = 0;
 	int started = 0, r = AERR_INTERNAL;
 
@@ -511,6 +554,7 @@ static int bench_phase_run(struct bench_ctx *ctx, pid_t vpid, int reattest, doub
 	ctx->abort = 0;
 	ctx->failed_total = 0;
 	v0 = bench_proc_cpu(vpid);
+	o0 = bench_operator_cpu(vpid);
 	c0 = bench_self_cpu();
 	t0 = clock_mono_s();
 	ctx->deadline = t0 + seconds;
@@ -529,6 +573,7 @@ static int bench_phase_run(struct bench_ctx *ctx, pid_t vpid, int reattest, doub
 	ph->wall_s = clock_mono_s() - t0;
 	ph->bench_cpu_s = bench_self_cpu() - c0;
 	ph->verifier_cpu_s = bench_proc_cpu(vpid);
+	ph->operator_cpu_s = bench_operator_cpu(vpid) - o0;
 	/* -1: the verifier is gone (it died during the phase). */
 	ph->verifier_cpu_s = ph->verifier_cpu_s >= 0 && v0 >= 0 ? ph->verifier_cpu_s - v0 : -1;
 	bench_proc_mem(vpid, &ph->mem);
@@ -642,8 +687,24 @@ static int bench_write_config(const struct bench_args *a, const char *dir, size_
 		dir, a->log_level);
 	if (a->verifier_threads > 0)
 		fprintf(f, "threads = %d\n", a->verifier_threads);
-	fprintf(f, "[tls]\nca = %s/ca.pem\ncert = %s/verifier.pem\nkey = %s/verifier.key\n[policy]\n", a->pki, a->pki,
-		a->pki);
+	fprintf(f, "[tls]\nca = %s/ca.pem\ncert = %s/verifier.pem\nkey = %s/verifier.key\n", a->pki, a->pki, a->pki);
+	if (a->operator_services) {
+		/* Served, never called: what they cost an attestation by being there. */
+		char token[1000];
+		FILE *t;
+		int fd;
+
+		snprintf(token, sizeof(token), "%s/web.token", dir);
+		if ((fd = open(token, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0 || !(t = fdopen(fd, "w"))) {
+			fclose(f);
+			return err_set(AERR_IO, "%s: %s", token, strerror(errno));
+		}
+		fprintf(t, "bench-token-0123456789abcdef0123456789abcdef\n");
+		fclose(t);
+		fprintf(f, "[admin]\nlisten = 127.0.0.1:0\noperators = operator\n[web]\nlisten = 127.0.0.1:0\n"
+			   "token_file = %s\n", token);
+	}
+	fprintf(f, "[policy]\n");
 	/* The policy expects the nodes' values (bench_node_pcrs). */
 	for (uint32_t b = 0; b < sel.count; b++) {
 		TPMI_ALG_HASH alg = sel.pcrSelections[b].hash;
@@ -957,6 +1018,7 @@ static int bench_json(const struct bench_args *a, const struct bench_speed *sp, 
 		a->ek_alg == TPM2_ALG_RSA ? "rsa2048" : "ecc-p256");
 	fprintf(f, "  \"pcrs\": ");
 	jsonout_str(f, a->pcrs);
+	fprintf(f, ",\n  \"operator_services\": %s", a->operator_services ? "true" : "false");
 	fprintf(f, ",\n  \"verifier_threads\": %d,\n  \"threads\": %d,\n  \"channels\": %d,\n  \"reattest_seconds\": %.1f,\n  \"cpus\": %ld,\n",
 		a->verifier_threads, a->threads, a->channels, a->seconds, sysconf(_SC_NPROCESSORS_ONLN));
 	fprintf(f, "  \"openssl_speed\": {\"seconds\": %d, \"rsa2048_sign_per_s\": %.1f, \"rsa2048_verify_per_s\": %.1f, "
@@ -994,10 +1056,11 @@ static int bench_json(const struct bench_args *a, const struct bench_speed *sp, 
 					first = 0;
 				}
 			fprintf(f, "}, \"verifier_cpu_s\": %.3f, \"verifier_cpu_us_per_attestation\": %.1f, "
-				   "\"bench_cpu_s\": %.3f, \"bench_cpu_us_per_attestation\": %.1f, "
+				   "\"operator_threads_cpu_us_per_attestation\": %.3f, \"bench_cpu_s\": %.3f, \"bench_cpu_us_per_attestation\": %.1f, "
 				   "\"verifier_vmrss_kb\": %ld, \"verifier_vmhwm_kb\": %ld, "
 				   "\"attestations_per_rsa_verify\": %.5f, \"loadavg_1m\": %.2f, \"first_error\": ",
-				p->verifier_cpu_s, bench_per_att_us(p->verifier_cpu_s, p), p->bench_cpu_s,
+				p->verifier_cpu_s, bench_per_att_us(p->verifier_cpu_s, p),
+				bench_per_att_us(p->operator_cpu_s, p), p->bench_cpu_s,
 				bench_per_att_us(p->bench_cpu_s, p), p->mem.rss_kb, p->mem.hwm_kb,
 				sp->rsa_verify > 0 ? bench_rate(p) / sp->rsa_verify : 0, p->loadavg);
 			jsonout_str(f, p->first_error);
@@ -1017,10 +1080,12 @@ static void bench_usage(FILE *f)
 {
 	fprintf(f, "usage: bench_push_load --verifier PATH --pki DIR --work DIR [--nodes N]... [--seconds S]\n"
 		   "       [--threads T] [--channels C] [--ek-alg rsa|ecc] [--pcrs SEL] [--log-level L]\n"
-		   "       [--speed-seconds S] [--verifier-threads N] [--policies P --groups G] [--json FILE]\n"
+		   "       [--speed-seconds S] [--verifier-threads N] [--policies P --groups G] [--operator-services]\n"
+		   "       [--json FILE]\n"
 		   "  --pki DIR: ca.pem, verifier.{pem,key}, attestor.{pem,key} (certs/mkpki.sh)\n"
 		   "  --nodes N: simulated nodes for one run (repeat for several runs; default 1000)\n"
 		   "  --verifier-threads N: `threads = N` in the verifier's config (default: not set)\n"
+		   "  --operator-services: the verifier also serves [admin] and [web] (never called)\n"
 		   "  --policies P --groups G: after enrolling, spread the nodes over P named policies, G of\n"
 		   "    them through groups (bench_fleet.h); then check verdicts and time a dry run\n");
 }
@@ -1114,6 +1179,7 @@ static int bench_parse_args(int argc, char **argv, struct bench_args *a)
 		{ "log-level", required_argument, NULL, 'l' }, { "speed-seconds", required_argument, NULL, 'S' },
 		{ "verifier-threads", required_argument, NULL, 'T' },
 		{ "policies", required_argument, NULL, 'Q' }, { "groups", required_argument, NULL, 'G' },
+		{ "operator-services", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -1130,6 +1196,7 @@ static int bench_parse_args(int argc, char **argv, struct bench_args *a)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v': a->verifier = optarg; break;
+		case 'O': a->operator_services = 1; break;
 		case 'p': a->pki = optarg; break;
 		case 'w': a->work = optarg; break;
 		case 'j': a->json = optarg; break;

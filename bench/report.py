@@ -23,6 +23,8 @@ TARGET_ATT_PER_S = (">=", 10000.0)
 TARGET_REPLAY_MBS = (">=", 500.0)
 TARGET_IMA_PER_S = (">=", 1000000.0)
 TARGET_POLICY_CPU_RATIO = ("<=", 1.05)  # issue #15: many policies cost no more than 5% per attestation
+TARGET_OPERATOR_CPU_RATIO = ("<=", 1.05)  # issue #16: idle Admin service and dashboard: not measurable
+TARGET_LIST_PAGE_MS = ("<=", 100.0)  # issue #16: a ListNodes page over 100,000 nodes
 
 STAGES = ("endorsement", "ak", "activation", "quote", "secrets")
 
@@ -201,6 +203,56 @@ def fleet_policy_figures(rep, data, why, one_policy):
                 note="%.0f nodes/s; %d would pass; exit %d" % (d["nodes_per_s"], d["pass"], d["exit"]))
 
 
+def operator_figures(rep, d):
+    """Issue #16: CPU per push re-attestation with the Admin service and the dashboard
+    served but idle, beside the same run without them (interleaved pairs)."""
+    group = "operator services idle (issue #16)"
+    ratios, owns = [], []
+    for i in (1, 2):
+        runs = {}
+        for v in ("plain", "operator"):
+            data, why = load(os.path.join(d, "push-load-%s-%d.json" % (v, i)))
+            if data is None:
+                rep.missing(group, "pair %d %s" % (i, v), why)
+                continue
+            r = data["runs"][0]
+            ph = {p["phase"]: p for p in r["phases"]}["reattest"]
+            runs[v] = (ph["verifier_cpu_us_per_attestation"], r["nodes"],
+                       ph.get("operator_threads_cpu_us_per_attestation", 0))
+        if len(runs) == 2:
+            (cpu, n, own), (ref, _, _) = runs["operator"], runs["plain"]
+            ratios.append(cpu / ref)
+            rep.add(group, "pair %d, %d nodes: verifier CPU per attestation with [admin] and [web]" % (i, n), cpu,
+                    "us", ref, "the same run without them",
+                    note="process CPU of two runs: the machine's noise between runs is in it")
+            owns.append((own, cpu))
+    if ratios:
+        rep.add(group, "  ratio of the two runs (mean of %d interleaved pairs)" % len(ratios),
+                sum(ratios) / len(ratios), "x", None, None, sum(ratios) / len(ratios),
+                note="pairs: %s" % ", ".join("%.3f" % r for r in ratios))
+    for own, cpu in owns:
+        # What the idle services' own threads spent, beside the whole process's, in
+        # the same run: the added cost itself, without run-to-run noise.
+        rep.add(group, "  CPU of the idle threads attest-admin and attest-web per attestation", own, "us", cpu,
+                "the verifier's CPU per attestation, same run", own / cpu, "share")
+        rep.add(group, "  1 + their share of the verifier's CPU", 1 + own / cpu, "x", None, None, 1 + own / cpu,
+                target=TARGET_OPERATOR_CPU_RATIO)
+
+
+def admin_list_figures(rep, data, why):
+    group = "Admin ListNodes (issue #16)"
+    if data is None:
+        rep.missing(group, "ListNodes over a large fleet", why)
+        return
+    ref = data["reference_page_of_1_ms"]
+    for size, r in sorted(data["sizes"].items(), key=lambda x: int(x[0])):
+        rep.add(group, "page of %s over %d nodes (%d verdicts each), p99" % (size, data["nodes"],
+                data["attestations_per_node"]), r["p99_ms"], "ms", ref, "a page of 1 on the same channel",
+                r["p99_ms"] / ref if ref else None, target=TARGET_LIST_PAGE_MS,
+                note="p50 %.2f ms, max %.2f ms, %d pages, %.0f nodes/s (Python grpcio client)"
+                % (r["p50_ms"], r["max_ms"], r["pages"], r["nodes_per_s"]))
+
+
 def replay_figures(rep, data, why):
     group = "measurement log replay (one core)"
     if data is None:
@@ -375,7 +427,8 @@ def main():
             ("push_load1", "push-load1.json", lambda x, w: push_one_figures(rep, x, w)),
             ("push_load_policies", "push-load-policies.json",
              lambda x, w: fleet_policy_figures(rep, x, w, raw.get("push_load"))),
-            ("replay", "replay.json", lambda x, w: replay_figures(rep, x, w))):
+            ("replay", "replay.json", lambda x, w: replay_figures(rep, x, w)),
+            ("admin_list", "admin-list.json", lambda x, w: admin_list_figures(rep, x, w))):
         data, why = load(os.path.join(d, file), by_name.get(file[:-5].replace("push-", "")))
         try:
             fn(data, why)
@@ -383,6 +436,10 @@ def main():
             # A format this script does not know: say so in the report.
             rep.missing(key, file, "unexpected content: %r" % e)
         raw[key] = data
+    try:
+        operator_figures(rep, d)
+    except (KeyError, TypeError, ZeroDivisionError, IndexError) as e:
+        rep.missing("operator", "push-load-*.json", "unexpected content: %r" % e)
     report = {
         "report": "issue #7 benchmarks",
         "meta": meta,

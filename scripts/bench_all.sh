@@ -14,6 +14,9 @@
 #   7. the push load over the largest node count with the nodes spread over 100
 #      named policies and 10 groups (issue #15): CPU per attestation beside 5.'s,
 #      and a dry run (`verifier policy test`) over every node's stored evidence
+#   8. issue #16: the push load at the smallest node count without and with the
+#      Admin service and the dashboard served (never called), interleaved twice
+#      (load-operator); ListNodes over ADMIN_NODES=100000 nodes (admin-list)
 # Builds once (RelWithDebInfo) into BUILD. About 3 minutes with the defaults
 # on 2 cores (1.5 of them the push load), SHORT=1 about 1. Runs are serialized; the machine load before
 # and after each one is in the report, since a shared CPU skews them.
@@ -24,7 +27,7 @@
 #   REPLAY_ROUNDS=5  REPLAY_COPIES=2000  IMA_ENTRIES=100000
 #   NODES="1000 10000"  LOAD_SECONDS=20 (re-attestation phase per node count)
 #   ONE_SECONDS=5 (the one-client push run)
-#   SKIP="pull secrets replay load load-policies load1" (any of them)  STRICT=1: exit 3 when a target is missed
+#   SKIP="pull secrets replay load load-policies load-operator admin-list load1" (any of them)  STRICT=1: exit 3 when a target is missed
 # Exit: 0 when every benchmark ran (targets missed or not, see STRICT), 1
 # when one failed (the report still has everything the others measured).
 set -uo pipefail
@@ -144,6 +147,31 @@ if ! skipped load-policies; then
 	step load-policies "$out/push-load-policies.log" env -u SECONDS BUILD="$build" \
 		JSON="$out/push-load-policies.json" NODES="${NODES##* }" POLICIES=100 GROUPS_N=10 \
 		BENCH_SECONDS="$LOAD_SECONDS" bash "$src/scripts/bench_load.sh"
+fi
+if ! skipped load-operator; then
+	# Issue #16: the Admin service and the dashboard served but never called
+	# cost an attestation nothing: the push load at the smallest node count
+	# without and with them, interleaved (plain, operator, plain, operator)
+	# so that a drift of the machine falls on both.
+	for i in 1 2; do
+		for v in plain operator; do
+			step "load-$v-$i" "$out/push-load-$v-$i.log" env -u SECONDS BUILD="$build" \
+				JSON="$out/push-load-$v-$i.json" NODES="${NODES%% *}" OPERATOR=$([ $v = operator ] && echo 1 || echo 0) \
+				BENCH_SECONDS="$LOAD_SECONDS" bash "$src/scripts/bench_load.sh"
+		done
+	done
+fi
+if ! skipped admin-list; then
+	# Issue #16: ListNodes over 100,000 nodes (ADMIN_NODES), page by page.
+	admin_list() (
+		export SOURCE_DIR=$src BUILD_DIR=$build
+		. "$src/tests/integration/lib.sh"
+		pki_make "$WORK/pki"
+		py_stubs "$WORK/stubs"
+		/usr/bin/python3 "$src/bench/bench_admin_list.py" "$build/verifier" "$WORK/pki" "$WORK/stubs" "$WORK" \
+			"$out/admin-list.json" "${ADMIN_NODES:-100000}"
+	)
+	step admin-list "$out/admin-list.log" admin_list
 fi
 if ! skipped load1; then
 	# Under full load a round's latency is mostly its wait in line; one

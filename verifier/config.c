@@ -125,7 +125,7 @@ static int add_operator(struct conf_load *l, void *arg, const char *tok)
 		return conf_fail(l, AERR_CONFIG, "operators: '%.40s...' is longer than a TLS identity (%d)", tok,
 				 RPC_IDENTITY_MAX);
 	for (size_t i = 0; i < len; i++)
-		if (tok[i] < 0x21 || tok[i] > 0x7e || tok[i] == '"' || tok[i] == '\'')
+		if (tok[i] < 0x21 || tok[i] > 0x7e || tok[i] == '"' || tok[i] == '\'' || tok[i] == '\\')
 			return conf_fail(l, AERR_CONFIG, "operators: '%s' is no TLS identity (printable ASCII, no "
 					 "quotes)", tok);
 	for (size_t i = 0; i < a->noperators; i++)
@@ -365,6 +365,14 @@ static int validate_logs(struct parse *p)
 }
 
 /* Whole-file rules that no single line can check. */
+/* Two services on one fixed address (port 0 picks a free one for each). */
+static int same_address(const char *a, const char *b)
+{
+	size_t n = a ? strlen(a) : 0;
+
+	return a && b && !strcmp(a, b) && !(n >= 2 && !strcmp(a + n - 2, ":0"));
+}
+
 /* The Admin service changes nodes and policies: never without TLS, and
  * only for the identities named. */
 static int validate_admin(struct parse *p)
@@ -386,7 +394,7 @@ static int validate_admin(struct parse *p)
 	if (c->tls.insecure)
 		return err_set(AERR_CONFIG, "%s: [admin] listen needs mutual TLS: [tls] insecure = true would let "
 			       "anyone change nodes and policies", p->l.path);
-	if (c->listen && !strcmp(c->listen, c->admin.listen))
+	if (same_address(c->listen, c->admin.listen))
 		return err_set(AERR_CONFIG, "%s: [admin] listen is [verifier] listen: the attestors' and the "
 			       "operators' services need an address each", p->l.path);
 	return 0;
@@ -407,8 +415,7 @@ static int validate_web(struct parse *p)
 	if (c->tls.insecure)
 		return err_set(AERR_CONFIG, "%s: [web] listen needs [tls] cert and key: it serves HTTPS only",
 			       p->l.path);
-	if ((c->listen && !strcmp(c->listen, c->web.listen)) ||
-	    (c->admin.listen && !strcmp(c->admin.listen, c->web.listen)))
+	if (same_address(c->listen, c->web.listen) || same_address(c->admin.listen, c->web.listen))
 		return err_set(AERR_CONFIG, "%s: [web] listen is another service's address", p->l.path);
 	return 0;
 }

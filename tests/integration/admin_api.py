@@ -208,6 +208,11 @@ def phase_nodes():
             grpc.StatusCode.INVALID_ARGUMENT, "EnrollNode of a malformed EK public")
     refused(lambda: s.EnrollNode(pb.EnrollNodeRequest(key=spare, set_name=True, name="web1"), timeout=10),
             grpc.StatusCode.FAILED_PRECONDITION, "EnrollNode with another node's name")
+    for bad, what in ((pb.EnrollNodeRequest(key=spare, set_groups=True, groups=["a,b"]), "a group with a comma"),
+                      (pb.EnrollNodeRequest(key=spare, set_name=True, name="deadbeef12"), "a name of hex digits"),
+                      (pb.EnrollNodeRequest(key=spare, set_name=True, name="x y"), "a name with a space"),
+                      (pb.EnrollNodeRequest(key=spare, set_identity=True, identity='a"b'), "an identity with a quote")):
+        refused(lambda: s.EnrollNode(bad, timeout=10), grpc.StatusCode.INVALID_ARGUMENT, "EnrollNode with " + what)
     if s.GetNode(pb.NodeRef(key=spare[:16]), timeout=10).node.name != "spare":
         fail("a refused EnrollNode changed the spare node")
     ok("EnrollNode: a new node by EK hash, a name and groups for an existing one; malformed ones refused, "
@@ -272,6 +277,8 @@ def phase_policies():
         fail("TestPolicy of a node without evidence: %s" % res["5a" * 32])
     refused(lambda: s.TestPolicy(pb.TestPolicyRequest(body="{"), timeout=10), grpc.StatusCode.INVALID_ARGUMENT,
             "TestPolicy of a bad candidate")
+    refused(lambda: s.TestPolicy(pb.TestPolicyRequest(body=body, nodes=["a"] * 1001), timeout=10),
+            grpc.StatusCode.INVALID_ARGUMENT, "TestPolicy naming 1001 nodes")
     ok("TestPolicy: %s PASS, %s FAIL (%s), the enrolled one NONE" % (a[:16], b[:16], res[b].reason[:50]))
 
     s.AssignPolicy(pb.AssignPolicyRequest(name="", group="web"), timeout=10)

@@ -44,6 +44,10 @@ void *arena_alloc(struct arena *a, size_t n)
 	struct arena_block *b = a->head;
 	void *p;
 
+	if (n > SIZE_MAX / 2) {
+		a->failed = 1;
+		return NULL;
+	}
 	n = n ? (n + align - 1) / align * align : align;
 	if (!b || b->cap - b->used < n) {
 		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
@@ -111,6 +115,8 @@ int arena_grow(struct arena *a, void *items, size_t n, size_t *cap)
 	memcpy(&old, items, sizeof(old));
 	if (want < n + 1)
 		want = n + 1;
+	if (want > SIZE_MAX / sizeof(void *) / 2)
+		return -1;
 	if (!(grown = arena_alloc(a, want * sizeof(void *))))
 		return -1;
 	if (n)

@@ -8,6 +8,7 @@
 #include "admin/status.h"
 #include "hex.h"
 #include "pull/target.h"
+#include "strsafe.h"
 #include "tpmpub.h"
 
 #define PAGE_DEFAULT 100
@@ -147,6 +148,34 @@ static int enroll_ek(struct admin_ctx *ctx, const Attest__V1__EnrollNodeRequest 
 	return 0;
 }
 
+/* What an operator names and groups nodes by, and binds them to: a name
+ * is a name (never 8+ hex digits, which would read as an EK hash prefix);
+ * a group one printable word of the comma-separated lists; an identity a
+ * TLS identity as rpc_call_peer_identity reads one. */
+static int enroll_check(const Attest__V1__EnrollNodeRequest *in)
+{
+	if (in->set_name && *in->name) {
+		if (strsafe_name_check("node", in->name, STORE_NAME_MAX) != 0)
+			return AERR_INVALID_ARG;
+		if (strlen(in->name) >= 8 && strspn(in->name, "0123456789abcdefABCDEF") == strlen(in->name))
+			return err_set(AERR_INVALID_ARG, "node name '%s' reads as an EK hash prefix: give it a letter "
+				       "beyond a-f", in->name);
+	}
+	for (size_t i = 0; in->set_groups && i < in->n_groups; i++) {
+		const char *g = in->groups[i];
+
+		if (!*g || strlen(g) > STORE_NAME_MAX || !strsafe_is(g, STRSAFE_LINE) || strchr(g, ',') || strchr(g, ' '))
+			return err_set(AERR_INVALID_ARG, "group '%.70s': 1..%d printable characters, no space or comma", g,
+				       STORE_NAME_MAX);
+	}
+	if (in->set_identity && *in->identity &&
+	    (strlen(in->identity) > RPC_IDENTITY_MAX || !strsafe_is(in->identity, STRSAFE_QUOTED) ||
+	     strchr(in->identity, ' ')))
+		return err_set(AERR_INVALID_ARG, "identity '%.70s' is no TLS identity (printable, no spaces or quotes, at "
+			       "most %d)", in->identity, RPC_IDENTITY_MAX);
+	return 0;
+}
+
 int admin_enroll_node(struct admin_ctx *ctx, const ProtobufCMessage *in_, ProtobufCMessage **out, struct arena *a)
 {
 	const Attest__V1__EnrollNodeRequest *in = (const Attest__V1__EnrollNodeRequest *)in_;
@@ -166,6 +195,8 @@ int admin_enroll_node(struct admin_ctx *ctx, const ProtobufCMessage *in_, Protob
 		return err_set(AERR_ALLOC, "admin: out of memory");
 	if (in->n_groups > STORE_GROUPS_MAX)
 		return err_set(AERR_INVALID_ARG, "a node is in at most %d groups", STORE_GROUPS_MAX);
+	if ((r = enroll_check(in)) != 0)
+		return r;
 	as.name = in->set_name ? in->name : NULL;
 	as.identity = in->set_identity ? in->identity : NULL;
 	as.set_groups = in->set_groups;

@@ -16,6 +16,8 @@
 
 /* ------------------------------------------------------------ TestPolicy */
 
+#define TEST_NODES_MAX 1000
+
 struct pick {
 	struct store_node *v;
 	size_t n, cap;
@@ -125,6 +127,11 @@ int admin_test_policy(struct admin_ctx *ctx, const ProtobufCMessage *in_, Protob
 		return err_set(AERR_ALLOC, "admin: out of memory");
 	if (in->n_nodes && *in->group)
 		return err_set(AERR_INVALID_ARG, "policy test takes a group or nodes, not both");
+	/* Each node is a replay: a request names a bounded number (a group or
+	 * the whole fleet is asked for without naming them). */
+	if (in->n_nodes > TEST_NODES_MAX)
+		return err_set(AERR_INVALID_ARG, "policy test names at most %d nodes (or a group, or none for all)",
+			       TEST_NODES_MAX);
 	/* Checked as a stored policy would be: a candidate this verifier could
 	 * not apply says so here. */
 	if (named_policy_parse("candidate", 1, in->body, strlen(in->body), &lim, &p) != 0)

@@ -100,7 +100,7 @@ static void rule_print(const Attest__V1__GroupRule *r, int json, int first_rule)
 	}
 	for (size_t i = 0; i < r->n_match; i++) {
 		if (json) {
-			printf("%s\"%s\": ", i ? ", " : "", r->match[i]->name);
+			printf("%s", i ? ", " : ""), jsonout_str(stdout, r->match[i]->name), printf(": ");
 			jsonout_str(stdout, r->match[i]->value);
 		} else {
 			printf("%s%s=%s", i ? " " : "", r->match[i]->name, r->match[i]->value);

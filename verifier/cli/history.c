@@ -56,9 +56,15 @@ static void verdict_json(const Attest__V1__VerdictRecord *v, int first)
 	if (v->has_counts)
 		printf(", \"reset_count\": %u, \"restart_count\": %u, \"clock\": %llu", v->reset_count, v->restart_count,
 		       (unsigned long long)v->clock);
-	printf(", \"ima_entries\": %llu, \"evidence\": {\"ak\": \"%s\", \"values\": \"%s\", \"event_log\": \"%s\", "
-	       "\"ima\": \"%s\"}, \"pruned\": %s}", (unsigned long long)v->ima_entries, v->ak_digest, v->values_digest,
-	       v->event_log_digest, v->ima_digest, v->pruned ? "true" : "false");
+	printf(", \"ima_entries\": %llu, \"evidence\": {\"ak\": ", (unsigned long long)v->ima_entries);
+	jsonout_str(stdout, v->ak_digest);
+	printf(", \"values\": ");
+	jsonout_str(stdout, v->values_digest);
+	printf(", \"event_log\": ");
+	jsonout_str(stdout, v->event_log_digest);
+	printf(", \"ima\": ");
+	jsonout_str(stdout, v->ima_digest);
+	printf("}, \"pruned\": %s}", v->pruned ? "true" : "false");
 }
 
 int history_main(int argc, char **argv)
@@ -78,7 +84,9 @@ int history_main(int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	if (a.json) {
-		printf("{\"node\": \"%s\", \"verdicts\": [", res->ek_hash);
+		printf("{\"node\": ");
+		jsonout_str(stdout, res->ek_hash);
+		printf(", \"verdicts\": [");
 		for (size_t i = 0; i < res->n_verdicts; i++)
 			verdict_json(res->verdicts[i], i == 0);
 		printf("%s]}\n", res->n_verdicts ? "\n" : "");

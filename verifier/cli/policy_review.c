@@ -56,7 +56,9 @@ static void test_print(const struct nodes_args *a, size_t i, const Attest__V1__T
 		jsonout_str(stdout, t->node->ek_hash);
 		printf(", \"name\": ");
 		jsonout_str(stdout, t->node->name);
-		printf(", \"result\": \"%s\", \"reason\": ", t->result);
+		printf(", \"result\": ");
+		jsonout_str(stdout, t->result);
+		printf(", \"reason\": ");
 		jsonout_str(stdout, t->reason);
 		printf("}");
 	} else {

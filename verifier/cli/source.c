@@ -11,6 +11,8 @@
 
 #define SOURCE_TIMEOUT_MS 60000
 
+static void source_scrub(ProtobufCMessage *m);
+
 struct source {
 	/* remote */
 	struct rpc_channel *ch;
@@ -37,7 +39,9 @@ static int source_open_remote(struct source *s, const struct verifier_config *cf
 		tls.cert_file = cfg->tls.cert[0] ? cfg->tls.cert : NULL;
 		tls.key_file = cfg->tls.key[0] ? cfg->tls.key : NULL;
 	}
-	tls.server_name = cfg && cfg->tls.server_name[0] ? cfg->tls.server_name : NULL;
+	/* The verifier's certificate must name the host dialled: [tls]
+	 * server_name is the name of the attestors' certificates (pull). */
+	tls.server_name = NULL;
 	if (!tls.ca_file || !tls.cert_file || !tls.key_file) {
 		fprintf(stderr, "verifier: %s: calling the Admin service needs the CA (--ca, [tls] ca) and an "
 			"operator's certificate and key (--cert and --key, [admin] cert and key)\n", server);
@@ -109,8 +113,8 @@ struct store *source_store(struct source *s)
 	return s->st;
 }
 
-int source_call(struct source *s, const char *method, const ProtobufCMessage *in, ProtobufCMessage **out,
-		struct rpc_result *res)
+static int source_call_raw(struct source *s, const char *method, const ProtobufCMessage *in, ProtobufCMessage **out,
+			   struct rpc_result *res)
 {
 	const ProtobufCServiceDescriptor *svc = &attest__v1__admin__descriptor;
 	const ProtobufCMethodDescriptor *m = protobuf_c_service_descriptor_get_method_by_name(svc, method);
@@ -126,8 +130,10 @@ int source_call(struct source *s, const char *method, const ProtobufCMessage *in
 	}
 	i = (unsigned)(m - svc->methods);
 	if (s->ch) {
-		if (rpc_call_unary(s->ch, svc, i, in, SOURCE_TIMEOUT_MS, 0, out, res) == 0)
+		if (rpc_call_unary(s->ch, svc, i, in, SOURCE_TIMEOUT_MS, 0, out, res) == 0) {
+			source_scrub(*out);
 			return 0;
+		}
 		/* The verifier's own words as they are; a failure to reach it
 		 * says where and how. */
 		if (res->ours || res->status == RPC_UNAVAILABLE || res->status == RPC_DEADLINE_EXCEEDED ||
@@ -144,11 +150,46 @@ int source_call(struct source *s, const char *method, const ProtobufCMessage *in
 		}
 		return res->status;
 	}
-	if ((r = admin_call_local(&s->ctx, i, in, out)) == 0)
+	if ((r = admin_call_local(&s->ctx, i, in, out)) == 0) {
+		source_scrub(*out);
 		return 0;
+	}
 	res->status = admin_status(r);
 	snprintf(res->message, sizeof(res->message), "%s", err_detail());
 	return res->status;
+}
+
+/* Every string of m (and of its messages) with control bytes but newline
+ * and tab as '?' (a policy document has lines; the one-line fields are
+ * escaped where they are printed): what a verifier answers, and what peers
+ * told it, goes to a terminal. */
+static void source_scrub(ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		char *base = (char *)m + f->offset;
+		size_t n = 1;
+		void **items = (void **)base;
+
+		if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(size_t *)((char *)m + f->quantifier_offset);
+			items = *(void ***)base;
+		}
+		for (size_t k = 0; items && k < n; k++) {
+			if (!items[k])
+				continue;
+			if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+				source_scrub(items[k]);
+			else
+				for (unsigned char *p = items[k]; *p; p++)
+					if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+						*p = '?';
+		}
+	}
 }
 
 void source_done(ProtobufCMessage *out)
@@ -164,5 +205,17 @@ int source_call_or_say(struct source *s, const char *method, const ProtobufCMess
 
 	if (st != 0)
 		fprintf(stderr, "verifier: %s\n", res.message);
+	return st;
+}
+
+int source_call(struct source *s, const char *method, const ProtobufCMessage *in, ProtobufCMessage **out,
+		struct rpc_result *res)
+{
+	int st = source_call_raw(s, method, in, out, res);
+
+	/* A status message is a server's words: one line, printable. */
+	for (char *p = res->message; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return st;
 }

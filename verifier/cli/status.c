@@ -28,7 +28,9 @@ static void print_node_json(const Attest__V1__Node *n)
 {
 	char groups[STORE_GROUPS_MAX * (STORE_NAME_MAX + 1) + 1];
 
-	printf("{\"ek_hash\": \"%s\", \"hostname\": ", n->ek_hash);
+	printf("{\"ek_hash\": ");
+	jsonout_str(stdout, n->ek_hash);
+	printf(", \"hostname\": ");
 	jsonout_str(stdout, n->hostname);
 	printf(", \"name\": ");
 	jsonout_str(stdout, n->name);
@@ -38,7 +40,9 @@ static void print_node_json(const Attest__V1__Node *n)
 	jsonout_str(stdout, n->target);
 	printf(", \"groups\": ");
 	jsonout_str(stdout, node_groups(n, groups, sizeof(groups)));
-	printf(", \"state\": \"%s\", \"reason\": ", n->state);
+	printf(", \"state\": ");
+	jsonout_str(stdout, n->state);
+	printf(", \"reason\": ");
 	jsonout_str(stdout, n->reason);
 	printf(", \"enrolled_ms\": %lld, \"last_seen_ms\": %lld, \"attestations\": %llu, \"passes\": %llu",
 	       (long long)n->enrolled_ms, (long long)n->last_seen_ms, (unsigned long long)n->attestations,
@@ -148,7 +152,7 @@ static void list_targets(const struct fleet *f, const Attest__V1__Fleet *fl)
 			jsonout_str(stdout, t->target);
 			printf(", \"node\": ");
 			if (n)
-				printf("\"%s\"}", n->ek_hash);
+				jsonout_str(stdout, n->ek_hash), printf("}");
 			else
 				printf("null}");
 		} else if (n) {
@@ -343,7 +347,9 @@ static void print_policy(const Attest__V1__NodeStatus *st, int json)
 		jsonout_str(stdout, ref->via);
 		printf(", \"broken\": ");
 		jsonout_str(stdout, ref->broken);
-		printf(", \"pcrs\": \"%s\", \"values\": {", ref->pcrs);
+		printf(", \"pcrs\": ");
+		jsonout_str(stdout, ref->pcrs);
+		printf(", \"values\": {");
 	} else if (ref->broken[0]) {
 		printf("policy    %s%s%s: cannot be applied, the next quote fails: %s\n", named ? ref->name : "?",
 		       ref->via[0] ? " by " : "", ref->via, ref->broken);
@@ -357,7 +363,7 @@ static void print_policy(const Attest__V1__NodeStatus *st, int json)
 		const char *have = quoted_value(st, e->key);
 
 		if (json)
-			printf("%s\"%s\": \"%s\"", i ? ", " : "", e->key, e->value);
+			printf("%s", i ? ", " : ""), jsonout_str(stdout, e->key), printf(": "), jsonout_str(stdout, e->value);
 		else
 			printf("          %s = %s%s\n", e->key, e->value,
 			       !have ? "" : strcmp(have, e->value) ? "  <- the last quote differs" : "  (as quoted)");
@@ -372,7 +378,7 @@ static void print_policy(const Attest__V1__NodeStatus *st, int json)
 		jsonout_str(stdout, ref->ima_policy);
 		printf("}, \"secrets\": [");
 		for (size_t i = 0; i < ref->n_secrets; i++)
-			printf("%s\"%s\"", i ? ", " : "", ref->secrets[i]->name);
+			printf("%s", i ? ", " : ""), jsonout_str(stdout, ref->secrets[i]->name);
 		printf("]");
 		return;
 	}
@@ -399,7 +405,7 @@ static void print_facts(const Attest__V1__NodeStatus *st, int json)
 		printf(", \"facts\": {");
 	for (size_t i = 0; i < st->n_facts; i++) {
 		if (json) {
-			printf("%s\"%s\": ", i ? ", " : "", st->facts[i]->name);
+			printf("%s", i ? ", " : ""), jsonout_str(stdout, st->facts[i]->name), printf(": ");
 			jsonout_str(stdout, st->facts[i]->value);
 		} else {
 			printf("%s%s = %s\n", i ? "          " : "proven    ", st->facts[i]->name, st->facts[i]->value);
@@ -499,7 +505,8 @@ int nodes_status_main(int argc, char **argv)
 		printf(", \"last_pass_ms\": %lld, \"last_fail_ms\": %lld, \"quoted_at_ms\": %lld, \"quoted_pcrs\": {",
 		       (long long)st->last_pass_ms, (long long)st->last_fail_ms, (long long)st->quoted_at_ms);
 		for (size_t i = 0; i < st->n_quoted; i++)
-			printf("%s\"%s\": \"%s\"", i ? ", " : "", st->quoted[i]->key, st->quoted[i]->value);
+			printf("%s", i ? ", " : ""), jsonout_str(stdout, st->quoted[i]->key), printf(": "),
+				jsonout_str(stdout, st->quoted[i]->value);
 		printf("}");
 		print_policy(st, 1);
 		print_node_claims(st, 1);

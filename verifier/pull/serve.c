@@ -22,10 +22,14 @@ struct pull_serve_target {
 	struct pull_driver *d;
 	pthread_t thread;
 	int started;
-	volatile int wake;      /* ends the wait between rounds: a stop, or pull_serve_wake */
+	size_t index;           /* its flag in pull_serve_wakes */
 };
 
-/* The targets being served, for the signal handler and pull_serve_wake. */
+/* What ends a target's wait between rounds: a stop, or pull_serve_wake.
+ * Static, not in the table: the signal handler touches nothing that is
+ * ever freed. */
+static volatile int pull_serve_wakes[CONFIG_MAX_TARGETS];
+/* The targets being served, for pull_serve_wake. */
 static struct pull_serve_target *pull_serve_table;
 static size_t pull_serve_n;
 static pthread_mutex_t pull_serve_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -34,8 +38,8 @@ static void pull_serve_on_signal(int sig)
 {
 	(void)sig;
 	pull_serve_stopping = 1;
-	for (size_t i = 0; pull_serve_table && i < pull_serve_n; i++)
-		pull_serve_table[i].wake = 1;
+	for (size_t i = 0; i < CONFIG_MAX_TARGETS; i++)
+		pull_serve_wakes[i] = 1;
 }
 
 int pull_serve_wake(const char *target, void *arg)
@@ -48,7 +52,7 @@ int pull_serve_wake(const char *target, void *arg)
 		r = err_set(AERR_STATE, "serve attests no targets yet");
 	for (size_t i = 0; pull_serve_table && i < pull_serve_n; i++)
 		if (!strcmp(pull_serve_table[i].target, target)) {
-			pull_serve_table[i].wake = 1;
+			pull_serve_wakes[pull_serve_table[i].index] = 1;
 			r = 0;
 		}
 	pthread_mutex_unlock(&pull_serve_lock);
@@ -83,10 +87,10 @@ static void *pull_serve_target_loop(void *arg)
 		}
 		/* Waiting polls the channel, so a restarted attestor is
 		 * reached again at once (rpc_channel_wait). */
-		pull_wait(d, w->cfg->reattest_interval * 1000u, &w->wake);
-		if (w->wake && !pull_serve_stopping) {
+		pull_wait(d, w->cfg->reattest_interval * 1000u, &pull_serve_wakes[w->index]);
+		if (pull_serve_wakes[w->index] && !pull_serve_stopping) {
 			LOG_INFO("target %s: attested now, as an operator asked", w->target);
-			w->wake = 0;
+			pull_serve_wakes[w->index] = 0;
 		}
 	}
 	return NULL;
@@ -106,6 +110,8 @@ int pull_serve_run(const struct verifier_config *cfg)
 	if (!(w = calloc(cfg->ntargets, sizeof(*w))))
 		return err_set(AERR_ALLOC, "targets");
 	pull_serve_stopping = 0;
+	for (size_t i = 0; i < CONFIG_MAX_TARGETS; i++)
+		pull_serve_wakes[i] = 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = pull_serve_on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -117,6 +123,7 @@ int pull_serve_run(const struct verifier_config *cfg)
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		w[i].cfg = cfg;
 		w[i].target = cfg->targets[i];
+		w[i].index = i;
 		if ((r = pull_open(cfg, cfg->targets[i], &w[i].d)) != 0) {
 			r = err_wrap(r, cfg->targets[i]);
 			goto out;

@@ -3,6 +3,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,21 @@ struct web_server {
 	char token[TOKEN_MAX + 1];
 	char *cert, *key;            /* PEM, as MHD takes them */
 	int port;
+	pthread_t thread;            /* ours, named attest-web, runs MHD */
+	int running;
+	atomic_int stop;
 };
+
+/* MHD driven by a thread of ours: it has a name (what the idle server
+ * costs is measured per thread) and stops within a second. */
+static void *web_thread(void *arg)
+{
+	struct web_server *w = arg;
+
+	while (!atomic_load(&w->stop))
+		(void)MHD_run_wait(w->d, 1000);
+	return NULL;
+}
 
 /* Equal without telling how much of it matched. */
 static int same_secret(const char *a, const char *b)
@@ -241,7 +257,7 @@ int web_server_start(const struct verifier_config *cfg, const char *config_path,
 	    (r = store_open(cfg->state_dir, &w->ctx.st)) != 0)
 		goto fail;
 	(void)sslen;
-	w->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS | MHD_USE_EPOLL, 0, NULL, NULL,
+	w->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_EPOLL, 0, NULL, NULL,
 				web_handle, w, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_HTTPS_MEM_KEY,
 				w->key, MHD_OPTION_HTTPS_MEM_CERT, w->cert, MHD_OPTION_CONNECTION_LIMIT, 64u,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, 16u, MHD_OPTION_CONNECTION_TIMEOUT, 15u,
@@ -253,6 +269,13 @@ int web_server_start(const struct verifier_config *cfg, const char *config_path,
 	}
 	info = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_BIND_PORT);
 	w->port = info ? info->port : 0;
+	atomic_init(&w->stop, 0);
+	if (pthread_create(&w->thread, NULL, web_thread, w) != 0) {
+		r = err_set(AERR_INTERNAL, "web: cannot start its thread");
+		goto fail;
+	}
+	w->running = 1;
+	pthread_setname_np(w->thread, "attest-web");
 	LOG_INFO("serving the dashboard and /metrics on https://%s (port %d)", cfg->web.listen, w->port);
 	*out = w;
 	return 0;
@@ -270,6 +293,10 @@ void web_server_free(struct web_server *w)
 {
 	if (!w)
 		return;
+	if (w->running) {
+		atomic_store(&w->stop, 1);
+		pthread_join(w->thread, NULL);
+	}
 	if (w->d)
 		MHD_stop_daemon(w->d);
 	store_close(w->ctx.st);

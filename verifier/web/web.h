@@ -11,7 +11,7 @@
  *   /metrics     the text exposition format (common/metrics.h), with the
  *                nodes by state
  * The pages are made by the Admin methods (admin/methods.h) on a store
- * connection of its own, on one thread; every string a peer or an
+ * connection of its own, on one thread (attest-web); every string a peer or an
  * operator gave is HTML-escaped, and the pages carry no script
  * (Content-Security-Policy default-src 'none'). */
 #ifndef VERIFIER_WEB_WEB_H
