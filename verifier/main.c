@@ -58,6 +58,9 @@ static const struct subcommand {
 	  "evidence it stands on (digests of the AK, boot log, IMA entries)" },
 	{ "reattest", reattest_main, CLI_REATTEST_USAGE,
 	  "pull mode: have the running verifier attest the node now (through [admin])" },
+	{ "watch", watch_main, CLI_WATCH_USAGE,
+	  "follow a running verifier (through [admin]): every change of a node's state as it\n"
+	  "happens, what the hook is told, until ^C" },
 	{ "audit", audit_main, CLI_AUDIT_USAGE,
 	  "re-verify a node's verdicts offline from the evidence in the database (quotes,\n"
 	  "AKs, logs): report every verdict the evidence does not support" },

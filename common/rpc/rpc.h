@@ -1,5 +1,7 @@
-/* The only glue between gRPC C core and protobuf-c. Unary calls only.
- * Mutual TLS by default; plaintext only when tls.insecure is set. */
+/* The only glue between gRPC C core and protobuf-c. Unary calls, and
+ * server-streaming ones (rpc_call_send from a detached handler,
+ * rpc_call_stream on the client). Mutual TLS by default; plaintext only
+ * when tls.insecure is set. */
 #ifndef ATTEST_RPC_H
 #define ATTEST_RPC_H
 
@@ -78,6 +80,11 @@ struct rpc_server_config {
 	 * is answered PERMISSION_DENIED with the message it wrote to why,
 	 * before its request is read and any handler runs. */
 	int (*authorize)(const char *identity, void *app, char *why, size_t cap);
+	/* Run each handler on a thread of its own (at most max_calls at
+	 * once) instead of on a worker: a slow handler (an operator's dry run
+	 * over the fleet) then holds up no other call, and a handler may
+	 * stream (rpc_call_send). Its thread ends the call. */
+	int detach;
 };
 
 /* Keep freed heap memory instead of handing it back to the kernel at once.
@@ -93,6 +100,17 @@ void rpc_heap_keep(void);
  * address cannot be bound. */
 int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const *handlers,
 		     void *app, const struct rpc_server_config *cfg, struct rpc_server **out) ATTEST_WUR;
+
+/* A second service on host's completion queue, served by host's workers
+ * (cfg->threads is not used): its own listen address, TLS material,
+ * caller check and slots, but no poller thread of its own, so that while
+ * nobody calls it, it costs the host's calls nothing. At most one guest
+ * per host; attach before rpc_server_run(host), and free the guest after
+ * rpc_server_run(host) returned and before rpc_server_free(host).
+ * rpc_server_run(guest) is AERR_STATE. Errors as rpc_server_start. */
+int rpc_server_attach(struct rpc_server *host, const ProtobufCServiceDescriptor *svc,
+		      rpc_handler_fn const *handlers, void *app, const struct rpc_server_config *cfg,
+		      struct rpc_server **out) ATTEST_WUR;
 
 /* The bound port (useful with port 0). */
 int rpc_server_port(const struct rpc_server *s);
@@ -118,6 +136,25 @@ int rpc_call_fail(struct rpc_call *call, enum rpc_status status, const char *fmt
 	__attribute__((format(printf, 3, 4)));
 /* Fail with rpc_status_from_err(err) and "err_str(err): err_detail()". */
 int rpc_call_fail_err(struct rpc_call *call, int err);
+
+/* A detached handler (rpc_server_config.detach) of a server-streaming
+ * method sends one message of the stream and waits until it went out.
+ * 0; AERR_RPC when the client has gone (cancelled, deadline, the server
+ * stops) or did not read for the stall limit; AERR_STATE when the call is
+ * not detached or already answered; AERR_INVALID_ARG for another type
+ * than the method's output; AERR_TOO_LARGE over max_message. The stream
+ * ends with rpc_call_fail (or rpc_call_reply: one last message, then OK). */
+int rpc_call_send(struct rpc_call *call, const ProtobufCMessage *msg) ATTEST_WUR;
+
+/* Send the response headers now, before any message: a client that
+ * waits for them (grpcio's initial_metadata(), rpc_call_stream's first
+ * fn(NULL)) then knows the stream is set up. 0, or as rpc_call_send. */
+int rpc_call_send_header(struct rpc_call *call) ATTEST_WUR;
+
+/* 1 when a detached handler's client has gone (or the server is asked to
+ * stop): nothing it sends arrives any more. Waits up to wait_ms for that
+ * (0: just look). Always 0 for a handler that is not detached. */
+int rpc_call_closed(struct rpc_call *call, int wait_ms);
 
 /* Authenticated peer identity from its verified TLS certificate: the first
  * subject alternative name, else the common name; at most RPC_IDENTITY_MAX
@@ -175,4 +212,19 @@ void rpc_channel_wait(struct rpc_channel *ch, int ms, volatile const int *stop);
 int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc, unsigned method,
 		   const ProtobufCMessage *in, int timeout_ms, int wait_for_ready,
 		   ProtobufCMessage **out, struct rpc_result *res) ATTEST_WUR;
+
+/* A server-streaming call: each message of the stream is unpacked (size
+ * checked as a response) and given to fn, which owns it (free with
+ * protobuf_c_message_free_unpacked) and returns nonzero to stop reading.
+ * fn is called once with msg NULL first, when the server's headers came
+ * and the call was not refused with them: the stream is set up.
+ * Ends when the server ends the stream, fn stops it, *stop is set (both
+ * cancel the call; NULL: no flag) or timeout_ms passed (<= 0: never).
+ * 0 when the server ended the stream with OK or this side stopped it
+ * (res->status CANCELLED then); else AERR_RPC with res as rpc_call_unary
+ * sets it. A malformed message ends the call (INTERNAL). */
+typedef int (*rpc_stream_fn)(ProtobufCMessage *msg, void *arg);
+int rpc_call_stream(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc, unsigned method,
+		    const ProtobufCMessage *in, int timeout_ms, rpc_stream_fn fn, void *arg,
+		    volatile const int *stop, struct rpc_result *res) ATTEST_WUR;
 #endif

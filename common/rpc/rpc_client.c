@@ -212,6 +212,32 @@ static void rpc_client_tls_refusal(const struct rpc_channel *ch, struct rpc_resu
 	res->ours = 1;
 }
 
+/* The status a call ended with into res (with its message and the
+ * server's identity); 0 only for OK. */
+static int rpc_client_status(struct rpc_channel *ch, grpc_call *call, const char *path, grpc_status_code status,
+			     grpc_slice details, const char *error_string, struct rpc_result *res)
+{
+	size_t dlen;
+
+	res->status = (enum rpc_status)status;
+	if (rpc_client_peer(call, res) != 0)
+		return err_set(AERR_RPC, "%s on %s: %s: %s", path, ch->target, rpc_status_name(res->status),
+			       res->message);
+	dlen = GRPC_SLICE_LENGTH(details);
+	if (dlen >= sizeof(res->message))
+		dlen = sizeof(res->message) - 1;
+	memcpy(res->message, GRPC_SLICE_START_PTR(details), dlen);
+	res->message[dlen] = '\0';
+	if (status != GRPC_STATUS_OK) {
+		if (error_string)
+			LOG_DEBUG("%s on %s: %s", path, ch->target, error_string);
+		rpc_client_tls_refusal(ch, res);
+		return err_set(AERR_RPC, "%s on %s: %s: %s", path, ch->target, rpc_status_name(res->status),
+			       res->message);
+	}
+	return 0;
+}
+
 /* One unary call in flight. */
 struct rpc_unary {
 	char *path;                        /* "/package.Service/Method" */
@@ -265,7 +291,6 @@ static int rpc_unary_exchange(struct rpc_channel *ch, int timeout_ms, int wait_f
 	grpc_op ops[6];
 	grpc_call_error e;
 	grpc_event ev;
-	size_t dlen;
 	char tag;
 
 	u->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ch->cq,
@@ -301,39 +326,24 @@ static int rpc_unary_exchange(struct rpc_channel *ch, int timeout_ms, int wait_f
 		return err_set(AERR_RPC, "%s: completion queue event %d", u->path, (int)ev.type);
 	}
 	/* ev.success is 1 even for failed calls: the status is the truth. */
-	res->status = (enum rpc_status)u->status;
-	if (rpc_client_peer(u->call, res) != 0)
-		return err_set(AERR_RPC, "%s on %s: %s: %s", u->path, ch->target, rpc_status_name(res->status),
-			       res->message);
-	dlen = GRPC_SLICE_LENGTH(u->details);
-	if (dlen >= sizeof(res->message))
-		dlen = sizeof(res->message) - 1;
-	memcpy(res->message, GRPC_SLICE_START_PTR(u->details), dlen);
-	res->message[dlen] = '\0';
-	if (u->status != GRPC_STATUS_OK) {
-		if (u->error_string)
-			LOG_DEBUG("%s on %s: %s", u->path, ch->target, u->error_string);
-		rpc_client_tls_refusal(ch, res);
-		return err_set(AERR_RPC, "%s on %s: %s: %s", u->path, ch->target, rpc_status_name(res->status),
-			       res->message);
-	}
-	return 0;
+	return rpc_client_status(ch, u->call, u->path, u->status, u->details, u->error_string, res);
 }
 
-/* The response of an OK call, within the size limit, as the method's output. */
-static int rpc_unary_unpack(struct rpc_channel *ch, const ProtobufCMethodDescriptor *m, struct rpc_unary *u,
-			    ProtobufCMessage **out, struct rpc_result *res)
+/* A response (a message of a stream) within the size limit, as the
+ * method's output. */
+static int rpc_client_unpack(struct rpc_channel *ch, const ProtobufCMethodDescriptor *m, const char *path,
+			     grpc_byte_buffer *recv, ProtobufCMessage **out, struct rpc_result *res)
 {
 	grpc_byte_buffer_reader reader;
 	grpc_slice slice;
 
-	if (!u->recv) {
+	if (!recv) {
 		rpc_result_set(res, RPC_INTERNAL, "OK status without a response message");
-		return err_set(AERR_RPC, "%s on %s: %s", u->path, ch->target, res->message);
+		return err_set(AERR_RPC, "%s on %s: %s", path, ch->target, res->message);
 	}
-	if (!grpc_byte_buffer_reader_init(&reader, u->recv)) {
+	if (!grpc_byte_buffer_reader_init(&reader, recv)) {
 		rpc_result_set(res, RPC_INTERNAL, "undecodable response");
-		return err_set(AERR_RPC, "%s on %s: %s", u->path, ch->target, res->message);
+		return err_set(AERR_RPC, "%s on %s: %s", path, ch->target, res->message);
 	}
 	slice = grpc_byte_buffer_reader_readall(&reader);
 	grpc_byte_buffer_reader_destroy(&reader);
@@ -341,13 +351,13 @@ static int rpc_unary_unpack(struct rpc_channel *ch, const ProtobufCMethodDescrip
 		rpc_result_set(res, RPC_RESOURCE_EXHAUSTED, "response of %zu bytes exceeds the limit of %zu",
 			       (size_t)GRPC_SLICE_LENGTH(slice), ch->max_message);
 		grpc_slice_unref(slice);
-		return err_set(AERR_RPC, "%s on %s: %s", u->path, ch->target, res->message);
+		return err_set(AERR_RPC, "%s on %s: %s", path, ch->target, res->message);
 	}
 	*out = protobuf_c_message_unpack(m->output, NULL, GRPC_SLICE_LENGTH(slice), GRPC_SLICE_START_PTR(slice));
 	grpc_slice_unref(slice);
 	if (!*out) {
 		rpc_result_set(res, RPC_INTERNAL, "malformed response (not a %s)", m->output->name);
-		return err_set(AERR_RPC, "%s on %s: %s", u->path, ch->target, res->message);
+		return err_set(AERR_RPC, "%s on %s: %s", path, ch->target, res->message);
 	}
 	return 0;
 }
@@ -366,7 +376,7 @@ int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc
 	res->status = RPC_UNKNOWN;
 	if ((r = rpc_unary_prepare(ch, svc, method, in, &u, res)) == 0 &&
 	    (r = rpc_unary_exchange(ch, timeout_ms, wait_for_ready, &u, res)) == 0)
-		r = rpc_unary_unpack(ch, &svc->methods[method], &u, out, res);
+		r = rpc_client_unpack(ch, &svc->methods[method], u.path, u.recv, out, res);
 	if (u.recv)
 		grpc_byte_buffer_destroy(u.recv);
 	if (u.send)
@@ -378,5 +388,171 @@ int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc
 	grpc_metadata_array_destroy(&u.initial_md);
 	grpc_metadata_array_destroy(&u.trailing_md);
 	free(u.path);
+	return r;
+}
+
+/* A server-streaming call in flight: its request and status batches are
+ * started at once, then one RECV_MESSAGE at a time. */
+struct rpc_stream {
+	struct rpc_unary u;
+	char start_tag, status_tag, msg_tag;
+	int started, status_pending;
+};
+
+/* Wait for tag, cancelling the call once *stop is set. 1 when it
+ * completed. */
+static int rpc_stream_wait(struct rpc_channel *ch, struct rpc_stream *st, void *tag, volatile const int *stop)
+{
+	grpc_event ev;
+
+	for (;;) {
+		ev = grpc_completion_queue_pluck(ch->cq, tag, rpc_deadline_ms(200), NULL);
+		if (ev.type == GRPC_OP_COMPLETE)
+			return 1;
+		if (ev.type != GRPC_QUEUE_TIMEOUT)
+			return 0;
+		if (stop && *stop)
+			grpc_call_cancel(st->u.call, NULL);
+	}
+}
+
+/* Start the call: request, half-close, and the status to come. */
+static int rpc_stream_begin(struct rpc_channel *ch, int timeout_ms, struct rpc_stream *st, struct rpc_result *res)
+{
+	struct rpc_unary *u = &st->u;
+	grpc_op ops[4], sop;
+
+	u->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ch->cq,
+					   grpc_slice_from_static_string(u->path), NULL, rpc_deadline_ms(timeout_ms),
+					   NULL);
+	if (!u->call) {
+		rpc_result_set(res, RPC_INTERNAL, "cannot create call");
+		return err_set(AERR_RPC, "%s: grpc_channel_create_call failed", u->path);
+	}
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = u->send;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &u->initial_md;
+	memset(&sop, 0, sizeof(sop));
+	sop.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	sop.data.recv_status_on_client.trailing_metadata = &u->trailing_md;
+	sop.data.recv_status_on_client.status = &u->status;
+	sop.data.recv_status_on_client.status_details = &u->details;
+	sop.data.recv_status_on_client.error_string = &u->error_string;
+	if (grpc_call_start_batch(u->call, ops, 4, &st->start_tag, NULL) != GRPC_CALL_OK) {
+		rpc_result_set(res, RPC_INTERNAL, "start_batch failed");
+		return err_set(AERR_RPC, "%s: grpc_call_start_batch failed", u->path);
+	}
+	st->started = 1;
+	if (grpc_call_start_batch(u->call, &sop, 1, &st->status_tag, NULL) != GRPC_CALL_OK) {
+		rpc_result_set(res, RPC_INTERNAL, "start_batch failed");
+		return err_set(AERR_RPC, "%s: grpc_call_start_batch failed", u->path);
+	}
+	st->status_pending = 1;
+	return 0;
+}
+
+/* Wait for the server's headers; unless the status came with them (a
+ * refusal), tell fn the stream is set up. 1 when fn stops it then. */
+static int rpc_stream_ready(struct rpc_channel *ch, struct rpc_stream *st, rpc_stream_fn fn, void *arg,
+			    volatile const int *stop)
+{
+	grpc_event ev;
+
+	if (!rpc_stream_wait(ch, st, &st->start_tag, stop))
+		return 0;
+	st->started = 0;
+	ev = grpc_completion_queue_pluck(ch->cq, &st->status_tag, gpr_now(GPR_CLOCK_MONOTONIC), NULL);
+	if (ev.type == GRPC_OP_COMPLETE) {
+		st->status_pending = 0;
+		return 0;
+	}
+	if (fn(NULL, arg) != 0 || (stop && *stop)) {
+		grpc_call_cancel(st->u.call, NULL);
+		return 1;
+	}
+	return 0;
+}
+
+/* Read messages until the stream ends or the reader stops it. 1 when this
+ * side stopped it; 0 when the server ended it; AERR_RPC for a malformed
+ * message (res says so). */
+static int rpc_stream_read(struct rpc_channel *ch, const ProtobufCMethodDescriptor *m, struct rpc_stream *st,
+			   rpc_stream_fn fn, void *arg, volatile const int *stop, struct rpc_result *res)
+{
+	grpc_byte_buffer *recv;
+	ProtobufCMessage *msg;
+	grpc_op op;
+
+	for (;;) {
+		recv = NULL;
+		memset(&op, 0, sizeof(op));
+		op.op = GRPC_OP_RECV_MESSAGE;
+		op.data.recv_message.recv_message = &recv;
+		if (grpc_call_start_batch(st->u.call, &op, 1, &st->msg_tag, NULL) != GRPC_CALL_OK ||
+		    !rpc_stream_wait(ch, st, &st->msg_tag, stop))
+			return 0;
+		if (!recv) /* the stream is over: the status says how */
+			return stop && *stop ? 1 : 0;
+		msg = NULL;
+		if (rpc_client_unpack(ch, m, st->u.path, recv, &msg, res) != 0) {
+			grpc_byte_buffer_destroy(recv);
+			grpc_call_cancel(st->u.call, NULL);
+			return AERR_RPC;
+		}
+		grpc_byte_buffer_destroy(recv);
+		if (fn(msg, arg) != 0 || (stop && *stop)) {
+			grpc_call_cancel(st->u.call, NULL);
+			return 1;
+		}
+	}
+}
+
+int rpc_call_stream(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc, unsigned method,
+		    const ProtobufCMessage *in, int timeout_ms, rpc_stream_fn fn, void *arg,
+		    volatile const int *stop, struct rpc_result *res)
+{
+	struct rpc_stream st = { .u = { .status = GRPC_STATUS_UNKNOWN, .details = grpc_empty_slice() } };
+	struct rpc_unary *u = &st.u;
+	int r, stopped = 0;
+
+	grpc_metadata_array_init(&u->initial_md);
+	grpc_metadata_array_init(&u->trailing_md);
+	memset(res, 0, sizeof(*res));
+	res->status = RPC_UNKNOWN;
+	if (!fn) {
+		rpc_result_set(res, RPC_INTERNAL, "invalid call arguments");
+		r = err_set(AERR_INVALID_ARG, "rpc_call_stream: no reader");
+	} else if ((r = rpc_unary_prepare(ch, svc, method, in, u, res)) == 0 &&
+		   (r = rpc_stream_begin(ch, timeout_ms, &st, res)) == 0) {
+		stopped = rpc_stream_ready(ch, &st, fn, arg, stop);
+		if (!stopped && st.status_pending)
+			stopped = rpc_stream_read(ch, &svc->methods[method], &st, fn, arg, stop, res);
+		r = stopped < 0 ? stopped : 0;
+	}
+	/* Every batch started completes (the call is cancelled when this
+	 * side ended it) before the call may go. */
+	if (st.started)
+		(void)rpc_stream_wait(ch, &st, &st.start_tag, NULL);
+	if (st.status_pending)
+		(void)rpc_stream_wait(ch, &st, &st.status_tag, NULL);
+	if (st.u.call && r == 0) {
+		if (stopped == 1)
+			rpc_result_set(res, RPC_CANCELLED, "stopped by the reader");
+		else
+			r = rpc_client_status(ch, u->call, u->path, u->status, u->details, u->error_string, res);
+	}
+	if (u->send)
+		grpc_byte_buffer_destroy(u->send);
+	if (u->call)
+		grpc_call_unref(u->call);
+	grpc_slice_unref(u->details);
+	gpr_free((void *)u->error_string);
+	grpc_metadata_array_destroy(&u->initial_md);
+	grpc_metadata_array_destroy(&u->trailing_md);
+	free(u->path);
 	return r;
 }

@@ -38,6 +38,9 @@
 #define RPC_SERVER_STALL_MS 30000
 #define RPC_SERVER_DEFAULT_SLOTS 64
 #define RPC_SERVER_MAX_THREADS 64
+/* How long a stopping server lets detached handlers end their calls
+ * themselves before it cancels them. */
+#define RPC_SERVER_GRACE_MS 1000
 
 static void rpc_slot_set(struct rpc_slot *sl, enum rpc_slot_state st)
 {
@@ -81,7 +84,7 @@ static int rpc_slot_arm(struct rpc_slot *sl)
 
 /* The call of this slot is over (answered and closed, or failed): release it
  * and, unless the server stops, arm the slot again. */
-static void rpc_slot_done(struct rpc_slot *sl)
+void rpc_slot_done(struct rpc_slot *sl)
 {
 	atomic_fetch_sub(&sl->s->busy, 1);
 	pthread_mutex_lock(&sl->lock);
@@ -103,6 +106,15 @@ static void rpc_slot_done(struct rpc_slot *sl)
 	sl->has_status_details = 0;
 	if (!atomic_load(&sl->s->stop) && rpc_slot_arm(sl) != 0)
 		LOG_ERR("%s", err_detail());
+}
+
+void rpc_slot_count(const struct rpc_slot *sl)
+{
+	char labels[128];
+
+	snprintf(labels, sizeof(labels), "service=\"%s\",status=\"%s\"", sl->s->svc->name,
+		 rpc_status_name(sl->status));
+	metrics_inc("attest_rpc_calls_total", labels, 1);
 }
 
 /* Send the recorded answer (message + status) and ask for the close; the
@@ -128,13 +140,7 @@ static void rpc_slot_send(struct rpc_slot *sl)
 	op->op = GRPC_OP_RECV_CLOSE_ON_SERVER;
 	op->data.recv_close_on_server.cancelled = &sl->cancelled;
 	op++;
-	{
-		char labels[128];
-
-		snprintf(labels, sizeof(labels), "service=\"%s\",status=\"%s\"", sl->s->svc->name,
-			 rpc_status_name(sl->status));
-		metrics_inc("attest_rpc_calls_total", labels, 1);
-	}
+	rpc_slot_count(sl);
 	rpc_slot_set(sl, SLOT_FINISHING);
 	/* From here another worker may complete and re-arm the slot. */
 	e = grpc_call_start_batch(sl->call, ops, (size_t)(op - ops), sl, NULL);
@@ -162,7 +168,8 @@ static int rpc_server_peer_over(struct rpc_server *s, const struct rpc_slot *sel
 			continue;
 		pthread_mutex_lock(&sl->lock);
 		/* A slot's peer is written before it leaves SLOT_REQUESTED. */
-		if ((sl->state == SLOT_RECEIVING || sl->state == SLOT_HANDLING || sl->state == SLOT_FINISHING) &&
+		if ((sl->state == SLOT_RECEIVING || sl->state == SLOT_HANDLING || sl->state == SLOT_FINISHING ||
+		     sl->state == SLOT_DETACHED) &&
 		    sl->c.has_peer && !strcmp(sl->c.peer, self->c.peer))
 			held++;
 		pthread_mutex_unlock(&sl->lock);
@@ -284,6 +291,13 @@ static void rpc_slot_received(struct rpc_slot *sl, int ok)
 		(void)rpc_call_fail(c, RPC_INVALID_ARGUMENT, "malformed request");
 		goto out;
 	}
+	if (s->detach) {
+		if (rpc_slot_detach(sl, in) == 0)
+			return; /* the thread ends the call */
+		LOG_ERR("%s: %s", c->path, err_detail());
+		(void)rpc_call_fail(c, RPC_UNAVAILABLE, "the server cannot take this call now: try again");
+		goto out;
+	}
 	err_clear();
 	s->handlers[c->method - s->svc->methods](c, in, s->app);
 	if (!c->answered) {
@@ -299,9 +313,9 @@ out:
 	rpc_slot_send(sl);
 }
 
-static void rpc_slot_finished(struct rpc_slot *sl, int ok)
+void rpc_slot_log_end(const struct rpc_slot *sl, int ok)
 {
-	struct rpc_call *c = &sl->c;
+	const struct rpc_call *c = &sl->c;
 
 	/* A slice is not NUL-terminated: print it by its length. */
 	LOG_DEBUG("%s from %s: %s%s%.*s", c->path, c->has_peer ? c->peer : "(anonymous)", rpc_status_name(sl->status),
@@ -311,16 +325,42 @@ static void rpc_slot_finished(struct rpc_slot *sl, int ok)
 	if (!ok || sl->cancelled)
 		LOG_INFO("%s from %s: the call was cancelled before the reply was delivered", c->path,
 			 c->has_peer ? c->peer : "(anonymous)");
+}
+
+static void rpc_slot_finished(struct rpc_slot *sl, int ok)
+{
+	rpc_slot_log_end(sl, ok);
 	rpc_slot_done(sl);
 }
 
-/* One completion: move its slot on. */
+/* The slot of s a tag is or lies in (a detached call's tags), if any. */
+static struct rpc_slot *rpc_server_slot(struct rpc_server *s, void *tag)
+{
+	if (s && s->slots && (char *)tag >= (char *)s->slots && (char *)tag < (char *)(s->slots + s->nslots))
+		return &s->slots[((char *)tag - (char *)s->slots) / sizeof(*s->slots)];
+	return NULL;
+}
+
+/* One completion of the queue s serves (as its host or owner): move its
+ * slot on, of s or of s's guest, or note a server's shutdown. */
 static void rpc_server_event(struct rpc_server *s, grpc_event *ev)
 {
-	struct rpc_slot *sl = ev->tag;
+	struct rpc_server *q = s->host ? s->host : s;
+	struct rpc_slot *sl;
 	enum rpc_slot_state st;
 
-	(void)s;
+	if (ev->tag == &q->shutdown_tag || (q->guest && ev->tag == &q->guest->shutdown_tag)) {
+		atomic_store(ev->tag == &q->shutdown_tag ? &q->shut : &q->guest->shut, 1);
+		return;
+	}
+	if (!(sl = rpc_server_slot(q, ev->tag)) && !(sl = rpc_server_slot(q->guest, ev->tag))) {
+		LOG_ERR("completion with an unknown tag on the server queue");
+		return;
+	}
+	if (ev->tag != (void *)sl) {
+		rpc_slot_detached_event(sl, ev->tag, ev->success);
+		return;
+	}
 	pthread_mutex_lock(&sl->lock);
 	st = sl->state;
 	pthread_mutex_unlock(&sl->lock);
@@ -419,6 +459,7 @@ static int rpc_server_setup(struct rpc_server *s, const ProtobufCServiceDescript
 	s->app = app;
 	s->authorize = cfg->authorize;
 	s->insecure = cfg->tls.insecure;
+	s->detach = cfg->detach;
 	s->max_message = cfg->max_message ? cfg->max_message : RPC_DEFAULT_MAX_MESSAGE;
 	s->threads = cfg->threads ? cfg->threads : 1;
 	s->nslots = cfg->max_calls ? cfg->max_calls : RPC_SERVER_DEFAULT_SLOTS;
@@ -428,6 +469,7 @@ static int rpc_server_setup(struct rpc_server *s, const ProtobufCServiceDescript
 	s->per_peer_max = s->nslots / 4 ? s->nslots / 4 : 1;
 	atomic_init(&s->busy, 0);
 	atomic_init(&s->stop, 0);
+	atomic_init(&s->shut, 0);
 	if (!(s->handlers = calloc(svc->n_methods ? svc->n_methods : 1, sizeof(*s->handlers))) ||
 	    !(s->paths = calloc(svc->n_methods ? svc->n_methods : 1, sizeof(*s->paths))))
 		return err_set(AERR_ALLOC, "rpc_server_start");
@@ -461,19 +503,28 @@ static int rpc_server_create(struct rpc_server *s)
 	chargs.args = args;
 	if (!(s->slots = calloc(s->nslots, sizeof(*s->slots))))
 		return err_set(AERR_ALLOC, "rpc_server_start: %u call slots", s->nslots);
+	pthread_condattr_t ca;
+
+	/* A detached call's waits are timed on the monotonic clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	for (unsigned i = 0; i < s->nslots; i++) {
 		s->slots[i].s = s;
 		pthread_mutex_init(&s->slots[i].lock, NULL);
+		pthread_cond_init(&s->slots[i].cond, &ca);
 	}
-	s->cq = grpc_completion_queue_create_for_next(NULL);
+	pthread_condattr_destroy(&ca);
+	s->cq = s->host ? s->host->cq : grpc_completion_queue_create_for_next(NULL);
 	s->server = grpc_server_create(&chargs, NULL);
 	if (!s->cq || !s->server)
 		return err_set(AERR_INTERNAL, "rpc: cannot create gRPC server");
 	return 0;
 }
 
-int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const *handlers,
-		     void *app, const struct rpc_server_config *cfg, struct rpc_server **out)
+/* rpc_server_start, or rpc_server_attach with host set. */
+static int rpc_server_open(struct rpc_server *host, const ProtobufCServiceDescriptor *svc,
+			   rpc_handler_fn const *handlers, void *app, const struct rpc_server_config *cfg,
+			   struct rpc_server **out)
 {
 	int r = AERR_INTERNAL;
 	struct rpc_server *s = NULL;
@@ -490,10 +541,15 @@ int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const
 		r = err_set(AERR_CONFIG, "rpc: max_message %zu exceeds %d", cfg->max_message, INT32_MAX);
 		goto out;
 	}
+	if (host && (host->host || host->guest)) {
+		r = err_set(AERR_INVALID_ARG, "rpc_server_attach: the host is a guest or has one already");
+		goto out;
+	}
 	if (!(s = calloc(1, sizeof(*s)))) {
 		r = err_set(AERR_ALLOC, "rpc_server_start");
 		goto out;
 	}
+	s->host = host;
 	if ((r = rpc_server_setup(s, svc, handlers, app, cfg)) != 0 ||
 	    (r = rpc_tls_server_creds(&cfg->tls, &creds)) != 0 || (r = rpc_server_create(s)) != 0)
 		goto out;
@@ -508,8 +564,15 @@ int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const
 	for (i = 0; i < s->nslots; i++)
 		if ((r = rpc_slot_arm(&s->slots[i])) != 0)
 			goto out;
-	LOG_INFO("serving %s on %s (port %d, %s, %u threads, %u concurrent calls)", svc->name, cfg->listen, s->port,
-		 s->insecure ? "INSECURE plaintext" : "mutual TLS", s->threads, s->nslots);
+	if (host) {
+		host->guest = s;
+		LOG_INFO("serving %s on %s (port %d, %s, on the workers of %s, %u concurrent calls)", svc->name,
+			 cfg->listen, s->port, s->insecure ? "INSECURE plaintext" : "mutual TLS", host->svc->name,
+			 s->nslots);
+	} else {
+		LOG_INFO("serving %s on %s (port %d, %s, %u threads, %u concurrent calls)", svc->name, cfg->listen,
+			 s->port, s->insecure ? "INSECURE plaintext" : "mutual TLS", s->threads, s->nslots);
+	}
 	*out = s;
 	s = NULL; /* transferred */
 	r = 0;
@@ -518,6 +581,27 @@ out:
 		grpc_server_credentials_release(creds);
 	rpc_server_free(s);
 	return r;
+}
+
+int rpc_server_start(const ProtobufCServiceDescriptor *svc, rpc_handler_fn const *handlers,
+		     void *app, const struct rpc_server_config *cfg, struct rpc_server **out)
+{
+	return rpc_server_open(NULL, svc, handlers, app, cfg, out);
+}
+
+int rpc_server_attach(struct rpc_server *host, const ProtobufCServiceDescriptor *svc,
+		      rpc_handler_fn const *handlers, void *app, const struct rpc_server_config *cfg,
+		      struct rpc_server **out)
+{
+	*out = NULL;
+	if (!host)
+		return err_set(AERR_INVALID_ARG, "rpc_server_attach: no host");
+	return rpc_server_open(host, svc, handlers, app, cfg, out);
+}
+
+int rpc_server_stopping(const struct rpc_server *s)
+{
+	return atomic_load(&s->stop) || (s->host && atomic_load(&s->host->stop));
 }
 
 int rpc_server_port(const struct rpc_server *s)
@@ -545,9 +629,14 @@ static void rpc_server_work(struct rpc_server *s, int sweeper)
 			/* The stall clocks run only while the workers poll: when
 			 * they were all busy (a long handler, a database sync),
 			 * requests that arrived meanwhile are not stalled. */
-			if (now - last_sweep > 2000)
+			if (now - last_sweep > 2000) {
 				rpc_server_pause(s, now - last_sweep - 1000);
+				if (s->guest)
+					rpc_server_pause(s->guest, now - last_sweep - 1000);
+			}
 			rpc_server_sweep(s);
+			if (s->guest)
+				rpc_server_sweep(s->guest);
 			last_sweep = now;
 		}
 	}
@@ -563,6 +652,9 @@ int rpc_server_run(struct rpc_server *s)
 {
 	pthread_t tids[RPC_SERVER_MAX_THREADS];
 	unsigned n = 0;
+
+	if (s->host)
+		return err_set(AERR_STATE, "rpc_server_run: a guest is served by its host's workers");
 
 	for (; n + 1 < s->threads; n++)
 		if (pthread_create(&tids[n], NULL, rpc_server_thread, s) != 0) {
@@ -582,6 +674,19 @@ void rpc_server_stop(struct rpc_server *s)
 		atomic_store(&s->stop, 1);
 }
 
+/* 1 while a detached handler runs. */
+static int rpc_server_detached(struct rpc_server *s)
+{
+	int n = 0;
+
+	for (unsigned i = 0; i < s->nslots && !n; i++) {
+		pthread_mutex_lock(&s->slots[i].lock);
+		n = s->slots[i].state == SLOT_DETACHED;
+		pthread_mutex_unlock(&s->slots[i].lock);
+	}
+	return n;
+}
+
 static int rpc_server_busy(const struct rpc_server *s)
 {
 	for (unsigned i = 0; i < s->nslots; i++)
@@ -593,31 +698,46 @@ static int rpc_server_busy(const struct rpc_server *s)
 void rpc_server_free(struct rpc_server *s)
 {
 	grpc_event ev;
-	int shut = 0;
 	unsigned i;
 
 	if (!s)
 		return;
+	if (s->guest) {
+		/* Its slots' tags would complete on a queue no longer there. */
+		LOG_ERR("rpc_server_free: %s still has a guest (%s): freeing it first", s->svc->name,
+			s->guest->svc->name);
+		rpc_server_free(s->guest);
+	}
 	atomic_store(&s->stop, 1);
 	if (s->server) {
 		if (s->started) {
+			uint64_t grace = clock_mono_ms() + RPC_SERVER_GRACE_MS;
+			int cancelled = 0;
+
 			grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
-			grpc_server_cancel_all_calls(s->server);
 			/* Every slot's pending operation completes (most with
-			 * success = 0); slots end their calls and stay idle. */
-			while (!shut || rpc_server_busy(s)) {
-				ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-				if (ev.type != GRPC_OP_COMPLETE)
-					break;
-				if (ev.tag == &s->shutdown_tag)
-					shut = 1;
-				else
+			 * success = 0, once cancelled); slots end their calls and
+			 * stay idle. Detached handlers see the stop flag and end
+			 * their calls themselves (a stream with its reason) if
+			 * they can within the grace time; this loop takes the
+			 * completions they wait for meanwhile. */
+			while (!atomic_load(&s->shut) || rpc_server_busy(s)) {
+				if (!cancelled && (!rpc_server_detached(s) || clock_mono_ms() >= grace)) {
+					grpc_server_cancel_all_calls(s->server);
+					cancelled = 1;
+				}
+				ev = grpc_completion_queue_next(s->cq, rpc_deadline_ms(RPC_SERVER_POLL_MS), NULL);
+				if (ev.type == GRPC_OP_COMPLETE)
 					rpc_server_event(s, &ev);
+				else if (ev.type != GRPC_QUEUE_TIMEOUT)
+					break;
 			}
 		}
 		grpc_server_destroy(s->server);
 	}
-	if (s->cq) {
+	if (s->host)
+		s->host->guest = NULL;
+	else if (s->cq) {
 		grpc_completion_queue_shutdown(s->cq);
 		do
 			ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
@@ -625,8 +745,10 @@ void rpc_server_free(struct rpc_server *s)
 		grpc_completion_queue_destroy(s->cq);
 	}
 	if (s->slots)
-		for (i = 0; i < s->nslots; i++)
+		for (i = 0; i < s->nslots; i++) {
+			pthread_cond_destroy(&s->slots[i].cond);
 			pthread_mutex_destroy(&s->slots[i].lock);
+		}
 	free(s->slots);
 	if (s->paths)
 		for (i = 0; i < s->svc->n_methods; i++)

@@ -97,6 +97,7 @@ def every_call(s):
         ("AddGroupRule", lambda: s.AddGroupRule(pb.GroupRule(group="rogue", match=[
             pb.Fact(name="tpm_manufacturer", value="*")]), timeout=10)),
         ("RemoveGroupRule", lambda: s.RemoveGroupRule(pb.GroupRuleRef(id=1), timeout=10)),
+        ("WatchEvents", lambda: list(s.WatchEvents(pb.WatchRequest(), timeout=10))),
     ]
 
 
@@ -369,5 +370,40 @@ def phase_reattest():
     ok("Reattest: the node at %s is attested now" % r.target)
 
 
+def phase_watch():
+    """ARGS: NODE_FILTER EXPECT. Watch (every node, or the node NODE_FILTER
+    names; "-" for every node), print READY once the stream is set up,
+    then read until the changes EXPECT lists
+    (NODE:FROM:TO,... with NODE an EK hash prefix) came, in that order,
+    each once, and nothing else."""
+    node, expect = ARGS[0], [e.split(":") for e in ARGS[1].split(",")]
+    call = stub().WatchEvents(pb.WatchRequest(node="" if node == "-" else node), timeout=120)
+    call.initial_metadata()  # the verifier sends its headers once subscribed
+    print("READY", flush=True)
+    got, last_seq = [], 0
+    for ev in call:
+        if ev.seq <= last_seq:
+            fail("seq %d after %d: not in the order recorded" % (ev.seq, last_seq))
+        last_seq = ev.seq
+        got.append(ev)
+        want = expect[len(got) - 1]
+        if not ev.node.startswith(want[0]) or (ev.from_state, ev.to_state) != (want[1], want[2]):
+            fail("change %d: node %.16s %s -> %s, want %s %s -> %s" % (len(got), ev.node, ev.from_state,
+                                                                     ev.to_state, *want))
+        if ev.mode != "push" or ev.attestation <= 0 or ev.time_ms <= 0:
+            fail("change %d: mode %r attestation %d time %d" % (len(got), ev.mode, ev.attestation, ev.time_ms))
+        if ev.to_state == "failed" and "PCR 7" not in ev.reason:
+            fail("change %d: failed, but the reason is %r" % (len(got), ev.reason))
+        if len(got) == len(expect):
+            break
+    if len(got) != len(expect):
+        fail("the stream ended after %d of %d changes" % (len(got), len(expect)))
+    call.cancel()
+    ok("WatchEvents (%s): %s, in order (seq %s)" % ("every node" if node == "-" else node[:16],
+                                                    ", ".join("%.8s %s -> %s" % (e.node, e.from_state, e.to_state)
+                                                              for e in got),
+                                                    " ".join(str(e.seq) for e in got)))
+
+
 {"refusals": phase_refusals, "nodes": phase_nodes, "policies": phase_policies, "learned": phase_learned,
- "passing": phase_passing, "paging": phase_paging, "reattest": phase_reattest}[PHASE]()
+ "passing": phase_passing, "paging": phase_paging, "reattest": phase_reattest, "watch": phase_watch}[PHASE]()

@@ -14,6 +14,9 @@
 #    another attestor's and the verifier's own: PERMISSION_DENIED naming
 #    why; with no client certificate and with one of another CA: no TLS
 #    session; nothing changed by any of them;
+#  - WatchEvents (Python, every node and one node; verifier watch --json):
+#    the state changes PCR moves and a learned policy cause, in order;
+#    refused for an attestor; the CLI's stream ends when the verifier stops;
 #  - paging over 250 more nodes than one page;
 #  - pull mode: Reattest attests the node now, hours before its interval;
 #  - the example examples/admin.py lists the failing node;
@@ -114,6 +117,52 @@ RC=0
 	"$WORK/list.out" || fail "verifier list with an attestor's certificate: exit $RC: $(cat "$WORK/list.out")"
 ok "verifier list with an attestor's certificate: $(cat "$WORK/list.out")"
 
+# WatchEvents: the changes two PCR moves and a learned policy cause, in
+# the order recorded, to two Python watchers (every node; B only) and to
+# `verifier watch --json`; the CLI's stream ends when the verifier stops.
+api_bg() { bg "$1" /usr/bin/python3 "$SOURCE_DIR/tests/integration/admin_api.py" "$WORK/stubs" "127.0.0.1:$aport" \
+	"$P" "${@:2}"; }
+api_bg watch-all watch - "${B:0:16}:passing:failed,${A:0:16}:failed:passing,${A:0:16}:passing:failed"
+WALL=$BG_PID
+api_bg watch-b watch "${B:0:16}" "${B:0:16}:passing:failed"
+WB=$BG_PID
+"$V" watch --json "${REMOTE[@]}" >"$WORK/watch-cli.out" 2>"$WORK/watch-cli.err" &
+WCLI=$!
+wait_log "$WORK/watch-all.log" "^READY" 1 20
+wait_log "$WORK/watch-b.log" "^READY" 1 20
+wait_log "$WORK/watch-cli.err" "watching the state changes of every node at 127.0.0.1:$aport" 1 20
+TPM2TOOLS_TCTI=${TCTIS[b]} tpm2_pcrextend "7:sha256=$(printf 'cc%.0s' {1..32})"
+attest_once "$WORK/b.conf" fail
+"$V" policy learn "${REMOTE[@]}" "${A:0:16}" >/dev/null || fail "policy learn A through the service"
+attest_once "$WORK/a.conf" fail
+"$V" policy approve "${REMOTE[@]}" --name learned-a "${A:0:16}" >/dev/null || fail "policy approve A"
+attest_once "$WORK/a.conf" pass
+TPM2TOOLS_TCTI=${TCTIS[a]} tpm2_pcrextend "7:sha256=$(printf 'dd%.0s' {1..32})"
+attest_once "$WORK/a.conf" fail
+wait "$WALL" || fail "watching every node: $(cat "$WORK/watch-all.log")"
+wait "$WB" || fail "watching B: $(cat "$WORK/watch-b.log")"
+grep "^PASS" "$WORK/watch-all.log" "$WORK/watch-b.log" | sed 's/^[^:]*:/    /'
+wait_log "$WORK/watch-cli.out" '"event": "state_change"' 3 20
+/usr/bin/python3 - "$WORK/watch-cli.out" "${B}:passing:failed,${A}:failed:passing,${A}:passing:failed" <<'PY' ||
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1])][:3]
+want = [w.split(":") for w in sys.argv[2].split(",")]
+assert [[g["node"], g["from"], g["to"]] for g in got] == want, got
+assert got[0]["seq"] < got[1]["seq"] < got[2]["seq"] and all(g["attestation_id"] for g in got), got
+assert "PCR 7" in got[0]["reason"] and got[1]["reason"] == "", got
+PY
+	fail "verifier watch --json: $(head -n 3 "$WORK/watch-cli.out")"
+ok "verifier watch --json printed the same three changes in order: $(head -c 160 "$WORK/watch-cli.out")"
+RC=0
+"$V" watch "${REMOTE[@]/operator/attestor}" >/dev/null 2>"$WORK/watch-att.err" || RC=$?
+[ "$RC" -eq 1 ] && grep -q "PERMISSION_DENIED: TLS identity 'attestor' is not an operator" "$WORK/watch-att.err" ||
+	fail "verifier watch with an attestor's certificate: exit $RC: $(cat "$WORK/watch-att.err")"
+RC=0
+"$V" watch --config "$WORK/v.conf" >/dev/null 2>"$WORK/watch-local.err" || RC=$?
+[ "$RC" -ne 0 ] && grep -q "watch follows a running verifier" "$WORK/watch-local.err" ||
+	fail "verifier watch without a server: exit $RC: $(cat "$WORK/watch-local.err")"
+ok "verifier watch: refused for an attestor; without a server it says what it needs"
+
 api paging 250
 
 # The operators a config names; an Admin service without TLS is refused.
@@ -132,8 +181,14 @@ done
 ok "[admin] without operators, and with [tls] insecure: refused ($(head -c 90 "$WORK/bad.err"))"
 
 # Pull mode: Reattest ends the target's wait (its interval is an hour).
+# The verifier stopping ends the CLI's stream, with the reason.
 kill "$VPID"
 wait "$VPID" 2>/dev/null || true
+RC=0
+wait "$WCLI" || RC=$?
+[ "$RC" -eq 1 ] && grep -q "UNAVAILABLE\|the verifier stops" "$WORK/watch-cli.err" ||
+	fail "verifier watch when the verifier stopped: exit $RC: $(cat "$WORK/watch-cli.err")"
+ok "verifier watch ends when the verifier stops: $(tail -n 1 "$WORK/watch-cli.err")"
 lport=$(free_port)
 aport=$(free_port)
 mkdir -p "$WORK/pstate"

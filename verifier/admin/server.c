@@ -1,6 +1,8 @@
 /* admin/admin.h: the gRPC side of the Admin service. One handler serves
- * every method: it runs the method of admin/methods.h and answers with its
- * message or its error as a status. */
+ * every unary method: it runs the method of admin/methods.h and answers
+ * with its message or its error as a status; WatchEvents streams
+ * (admin/watch.c). Handlers are detached (a thread per call), so the
+ * store connection they share is taken one call at a time. */
 #define LOG_MODULE "admin"
 
 #include <pthread.h>
@@ -9,6 +11,7 @@
 
 #include "admin/admin.h"
 #include "admin/methods.h"
+#include "admin/watch.h"
 #include "log.h"
 #include "policy/named.h"
 #include "rpc.h"
@@ -16,6 +19,7 @@
 
 struct admin_server {
 	struct admin_ctx ctx;        /* the template each call copies */
+	pthread_mutex_t lock;        /* ctx.st, one call at a time */
 	struct rpc_server *rpc;
 	pthread_t thread;
 	int running;
@@ -63,8 +67,10 @@ static void admin_handle(struct rpc_call *call, const ProtobufCMessage *in, void
 		return;
 	}
 	err_clear();
+	pthread_mutex_lock(&s->lock);
 	if ((r = fn(&ctx, in, &out, a)) == 0 && (arena_failed(a) || !out))
 		r = err_set(AERR_ALLOC, "admin: out of memory for the answer");
+	pthread_mutex_unlock(&s->lock);
 	if (r == 0) {
 		if (admin_changes(method))
 			LOG_INFO("operator %s: %s done", ctx.operator_id, method);
@@ -80,6 +86,30 @@ static void admin_handle(struct rpc_call *call, const ProtobufCMessage *in, void
 	arena_free(a);
 }
 
+/* WatchEvents: the node named (as every method names one) resolved to its
+ * EK hash once, then the stream, which needs the store no more. */
+static void admin_watch_handle(struct rpc_call *call, const ProtobufCMessage *in_, void *app)
+{
+	const Attest__V1__WatchRequest *in = (const Attest__V1__WatchRequest *)in_;
+	struct admin_server *s = app;
+	const char *operator_id = rpc_call_peer_identity(call);
+	struct store_node n;
+	int r = 0;
+
+	memset(&n, 0, sizeof(n));
+	if (*in->node) {
+		pthread_mutex_lock(&s->lock);
+		r = store_node_get(s->ctx.st, in->node, STORE_KEY_OPERATOR, &n);
+		pthread_mutex_unlock(&s->lock);
+	}
+	if (r != 0) {
+		LOG_INFO("operator %s: WatchEvents refused: %s", operator_id, err_detail());
+		(void)rpc_call_fail(call, admin_status(r), "%s", err_detail());
+		return;
+	}
+	admin_watch_stream(call, n.ek_hash, operator_id);
+}
+
 static void *admin_thread(void *arg)
 {
 	struct admin_server *s = arg;
@@ -89,7 +119,7 @@ static void *admin_thread(void *arg)
 }
 
 int admin_server_start(const struct verifier_config *cfg, const char *config_path, const struct admin_hooks *hooks,
-		       struct admin_server **out)
+		       struct rpc_server *host, struct admin_server **out)
 {
 	const ProtobufCServiceDescriptor *svc = &attest__v1__admin__descriptor;
 	rpc_handler_fn *handlers = NULL;
@@ -104,6 +134,7 @@ int admin_server_start(const struct verifier_config *cfg, const char *config_pat
 		free(s);
 		return err_set(AERR_ALLOC, "admin: out of memory");
 	}
+	pthread_mutex_init(&s->lock, NULL);
 	s->ctx.cfg = cfg;
 	s->ctx.config_path = config_path;
 	if (hooks) {
@@ -112,6 +143,8 @@ int admin_server_start(const struct verifier_config *cfg, const char *config_pat
 	}
 	for (unsigned i = 0; i < svc->n_methods; i++)
 		handlers[i] = admin_method(i) ? admin_handle : NULL;
+	handlers[protobuf_c_service_descriptor_get_method_by_name(svc, "WatchEvents") - svc->methods] =
+		admin_watch_handle;
 	rc.listen = cfg->admin.listen;
 	rc.tls.ca_file = cfg->tls.ca;
 	rc.tls.cert_file = cfg->tls.cert;
@@ -119,13 +152,23 @@ int admin_server_start(const struct verifier_config *cfg, const char *config_pat
 	/* A policy document (an IMA allowlist of a distribution) in one call. */
 	rc.max_message = NAMED_POLICY_TEXT_MAX + (1u << 20);
 	rc.threads = 1;
-	rc.max_calls = 16;
+	/* Streams (WatchEvents) hold theirs for as long as they last. */
+	rc.max_calls = 64;
 	rc.authorize = admin_authorize;
-	if ((r = store_open(cfg->state_dir, &s->ctx.st)) != 0 ||
-	    (r = rpc_server_start(svc, handlers, s, &rc, &s->rpc)) != 0)
+	rc.detach = 1;
+	if ((r = store_open(cfg->state_dir, &s->ctx.st)) != 0)
+		goto fail;
+	r = host ? rpc_server_attach(host, svc, handlers, s, &rc, &s->rpc) : rpc_server_start(svc, handlers, s, &rc, &s->rpc);
+	if (r != 0)
 		goto fail;
 	free(handlers);
 	handlers = NULL;
+	if (host) {
+		LOG_INFO("serving attest.v1.Admin on %s (port %d) to %zu operators, on the attestors' server's workers",
+			 cfg->admin.listen, rpc_server_port(s->rpc), cfg->admin.noperators);
+		*out = s;
+		return 0;
+	}
 	if (pthread_create(&s->thread, NULL, admin_thread, s) != 0) {
 		r = err_set(AERR_INTERNAL, "admin: cannot start its thread");
 		goto fail;
@@ -158,5 +201,6 @@ void admin_server_free(struct admin_server *s)
 	}
 	rpc_server_free(s->rpc);
 	store_close(s->ctx.st);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -48,6 +48,11 @@ int group_main(int argc, char **argv);
 int history_main(int argc, char **argv);
 int reattest_main(int argc, char **argv);
 
+#define CLI_WATCH_USAGE "watch --config FILE [--json] [NODE]"
+
+/* watch.c: a running verifier's state changes as they happen. */
+int watch_main(int argc, char **argv);
+
 #define CLI_AUDIT_USAGE "audit --config FILE [--since T] NODE"
 
 /* audit.c: a node's verdicts re-verified from the stored evidence. */

@@ -22,6 +22,7 @@ int serve_main(int argc, char **argv)
 	};
 	struct verifier_config *cfg = NULL;
 	struct admin_server *admin = NULL;
+	struct push_service *push = NULL;
 	struct web_server *web = NULL;
 	const char *config = NULL;
 	int opt, rc = CLI_EXIT_USAGE;
@@ -50,10 +51,17 @@ int serve_main(int argc, char **argv)
 		fprintf(stderr, "verifier: %s: serve in pull mode needs targets = HOST:PORT, ...\n", config);
 		goto out;
 	}
+	if (cfg->mode == CONFIG_MODE_PUSH && push_start(cfg, &push) != 0) {
+		fprintf(stderr, "verifier: %s\n", err_detail());
+		rc = CLI_EXIT_FAIL;
+		goto out;
+	}
 	if (cfg->admin.listen) {
 		struct admin_hooks hooks = { cfg->mode == CONFIG_MODE_PULL ? pull_serve_wake : NULL, NULL };
 
-		if (admin_server_start(cfg, config, &hooks, &admin) != 0) {
+		/* In push mode on the attestors' server's workers: an idle
+		 * Admin service adds no poller thread to their queue. */
+		if (admin_server_start(cfg, config, &hooks, push ? push_rpc(push) : NULL, &admin) != 0) {
 			fprintf(stderr, "verifier: %s\n", err_detail());
 			rc = CLI_EXIT_FAIL;
 			goto out;
@@ -64,7 +72,7 @@ int serve_main(int argc, char **argv)
 		rc = CLI_EXIT_FAIL;
 		goto out;
 	}
-	if ((cfg->mode == CONFIG_MODE_PUSH ? push_run(cfg) : pull_serve_run(cfg)) != 0) {
+	if ((push ? push_run(push) : pull_serve_run(cfg)) != 0) {
 		fprintf(stderr, "verifier: %s\n", err_detail());
 		rc = CLI_EXIT_FAIL;
 		goto out;
@@ -72,7 +80,9 @@ int serve_main(int argc, char **argv)
 	rc = CLI_EXIT_PASS;
 out:
 	web_server_free(web);
+	/* The guest before its host (rpc_server_attach). */
 	admin_server_free(admin);
+	push_free(push);
 	rpc_global_shutdown();
 	verifier_config_free(cfg);
 	return rc;

@@ -113,6 +113,23 @@ struct store *source_store(struct source *s)
 	return s->st;
 }
 
+/* The verifier's own words as they are; a failure to reach it (or a
+ * refusal of the caller) says where and how. */
+static void source_say_where(const struct source *s, struct rpc_result *res)
+{
+	char msg[sizeof(res->message)];
+	int n;
+
+	if (!res->ours && res->status != RPC_UNAVAILABLE && res->status != RPC_DEADLINE_EXCEEDED &&
+	    res->status != RPC_UNAUTHENTICATED && res->status != RPC_PERMISSION_DENIED)
+		return;
+	memcpy(msg, res->message, sizeof(msg));
+	n = snprintf(res->message, sizeof(res->message), "%s: %s: ", s->server, rpc_status_name(res->status));
+	if (n > 0 && (size_t)n < sizeof(res->message))
+		memcpy(res->message + n, msg, strnlen(msg, sizeof(res->message) - (size_t)n - 1) + 1);
+	res->message[sizeof(res->message) - 1] = '\0';
+}
+
 static int source_call_raw(struct source *s, const char *method, const ProtobufCMessage *in, ProtobufCMessage **out,
 			   struct rpc_result *res)
 {
@@ -134,20 +151,7 @@ static int source_call_raw(struct source *s, const char *method, const ProtobufC
 			source_scrub(*out);
 			return 0;
 		}
-		/* The verifier's own words as they are; a failure to reach it
-		 * says where and how. */
-		if (res->ours || res->status == RPC_UNAVAILABLE || res->status == RPC_DEADLINE_EXCEEDED ||
-		    res->status == RPC_UNAUTHENTICATED || res->status == RPC_PERMISSION_DENIED) {
-			char msg[sizeof(res->message)];
-			int n;
-
-			memcpy(msg, res->message, sizeof(msg));
-			n = snprintf(res->message, sizeof(res->message), "%s: %s: ", s->server,
-				     rpc_status_name(res->status));
-			if (n > 0 && (size_t)n < sizeof(res->message))
-				memcpy(res->message + n, msg, strnlen(msg, sizeof(res->message) - (size_t)n - 1) + 1);
-			res->message[sizeof(res->message) - 1] = '\0';
-		}
+		source_say_where(s, res);
 		return res->status;
 	}
 	if ((r = admin_call_local(&s->ctx, i, in, out)) == 0) {
@@ -218,4 +222,44 @@ int source_call(struct source *s, const char *method, const ProtobufCMessage *in
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	return st;
+}
+
+/* A streamed message, scrubbed before the command's reader sees it. */
+struct source_stream {
+	rpc_stream_fn fn;
+	void *arg;
+};
+
+static int source_stream_one(ProtobufCMessage *msg, void *arg)
+{
+	struct source_stream *st = arg;
+
+	if (msg)
+		source_scrub(msg);
+	return st->fn(msg, st->arg);
+}
+
+int source_watch(struct source *s, const char *node, rpc_stream_fn fn, void *arg, volatile const int *stop,
+		 struct rpc_result *res)
+{
+	const ProtobufCServiceDescriptor *svc = &attest__v1__admin__descriptor;
+	Attest__V1__WatchRequest req = ATTEST__V1__WATCH_REQUEST__INIT;
+	struct source_stream st = { fn, arg };
+	unsigned i = (unsigned)(protobuf_c_service_descriptor_get_method_by_name(svc, "WatchEvents") - svc->methods);
+
+	memset(res, 0, sizeof(*res));
+	if (!s->ch) {
+		res->status = RPC_FAILED_PRECONDITION;
+		snprintf(res->message, sizeof(res->message),
+			 "watch follows a running verifier: give --server HOST:PORT or [admin] server");
+		return res->status;
+	}
+	req.node = (char *)(node ? node : "");
+	if (rpc_call_stream(s->ch, svc, i, &req.base, 0, source_stream_one, &st, stop, res) == 0)
+		return 0;
+	source_say_where(s, res);
+	for (char *p = res->message; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return res->status;
 }

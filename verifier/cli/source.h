@@ -42,6 +42,14 @@ int source_call(struct source *s, const char *method, const ProtobufCMessage *in
 		struct rpc_result *res);
 void source_done(ProtobufCMessage *out);
 
+/* WatchEvents of a running verifier (only remote: a local store has no
+ * stream of changes): fn as rpc_call_stream calls it, each message
+ * scrubbed as source_call's answers, until *stop, the reader stops or the
+ * verifier ends the stream. 0 when this side stopped it, else the status
+ * with res->message saying why. */
+int source_watch(struct source *s, const char *node, rpc_stream_fn fn, void *arg, volatile const int *stop,
+		 struct rpc_result *res);
+
 /* source_call, printing "verifier: <why>" on a failure: 0, or the status. */
 int source_call_or_say(struct source *s, const char *method, const ProtobufCMessage *in, ProtobufCMessage **out);
 

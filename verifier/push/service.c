@@ -645,23 +645,24 @@ static void push_on_signal(int sig)
 	push_stop(push_signalled);
 }
 
-int push_run(const struct verifier_config *cfg)
+struct rpc_server *push_rpc(struct push_service *p)
+{
+	return p->srv;
+}
+
+int push_run(struct push_service *p)
 {
 	struct sigaction sa;
-	struct push_service *p = NULL;
 	int r;
 
-	if ((r = push_start(cfg, &p)) != 0)
-		return r;
 	push_signalled = p;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = push_on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	LOG_INFO("serving attest.v1.Verifier on %s (port %d), mutual TLS %s", cfg->listen, push_port(p),
-		 cfg->tls.insecure ? "OFF" : "on");
+	LOG_INFO("serving attest.v1.Verifier on %s (port %d), mutual TLS %s", p->cfg->listen, push_port(p),
+		 p->cfg->tls.insecure ? "OFF" : "on");
 	r = push_serve(p);
 	push_signalled = NULL;
-	push_free(p);
 	return r;
 }

@@ -47,7 +47,11 @@ void push_stop(struct push_service *p);
 /* NULL-safe. */
 void push_free(struct push_service *p);
 
-/* start, serve until SIGINT/SIGTERM, free. 0 after a clean stop. */
-int push_run(const struct verifier_config *cfg) ATTEST_WUR;
+/* The gRPC server, for a guest service on its workers (rpc_server_attach:
+ * the Admin service). */
+struct rpc_server *push_rpc(struct push_service *p);
+
+/* Serve until SIGINT/SIGTERM. 0 after a clean stop; free it after. */
+int push_run(struct push_service *p) ATTEST_WUR;
 
 #endif

@@ -10,75 +10,23 @@
 
 #include "clock.h"
 #include "record/hook_event.h"
-
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one
- * (overlongs, surrogates and code points past U+10FFFF are not). */
-static size_t hook_utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
+#include "utf8.h"
 
 /* A JSON string for untrusted bytes: at most HOOK_FIELD_MAX input bytes (cut
  * between characters), every invalid UTF-8 byte as U+FFFD, so the event stays
  * valid JSON text whatever the attestor claimed. json-c escapes the rest. */
 static struct json_object *hook_json_str(const char *s)
 {
-	static const char repl[] = "\xef\xbf\xbd";
-	const unsigned char *u = (const unsigned char *)(s ? s : "");
-	size_t n = strnlen((const char *)u, HOOK_FIELD_MAX), o = 0;
+	const char *u = s ? s : "";
+	size_t n = strnlen(u, HOOK_FIELD_MAX), o;
 	struct json_object *j = NULL;
 	char *buf;
 
-	if (u[n] != '\0') {
-		/* Cut before a character the limit would split. */
-		size_t k = n;
-
-		while (k > 0 && n - k < 3 && (u[k] & 0xc0) == 0x80)
-			k--;
-		if ((u[k] & 0xc0) != 0x80)
-			n = k;
-	}
+	if (u[n] != '\0')
+		n = utf8_cut(u, n);
 	if (!(buf = malloc(3 * n + 1)))
 		return NULL;
-	for (size_t i = 0; i < n;) {
-		size_t k = hook_utf8_seq(u + i, n - i);
-
-		if (k == 0) {
-			memcpy(buf + o, repl, 3);
-			o += 3;
-			i++;
-		} else {
-			memcpy(buf + o, u + i, k);
-			o += k;
-			i += k;
-		}
-	}
+	o = utf8_clean(buf, u, n);
 	j = json_object_new_string_len(buf, (int)o);
 	free(buf);
 	return j;

@@ -14,6 +14,7 @@
 #include "pcrsel.h"
 #include "record/evidence.h"
 #include "record/record.h"
+#include "record/watch.h"
 #include "review/learn.h"
 #include "strsafe.h"
 #include "tpmpub.h"
@@ -273,6 +274,7 @@ static void record_changed(struct record_ctx *c, const struct store_change *ch, 
 
 	c->state = ch->to;
 	hook_post(c->hook, &ev);
+	watch_publish(&ev);
 }
 
 /* learn_first_use: a node's first quote, when it passed or was verified
