@@ -148,6 +148,7 @@ static int parse_operators(struct conf_load *l, void *field, const char *v)
 static const struct conf_key admin_keys[] = {
 	CONF_KEY_TEXT(ADM, "listen", listen, CONF_ALLOC | CONF_HOSTPORT),
 	{ .name = "operators", .type = CONF_FUNC, .offset = 0, .size = sizeof(ADM), .parse = parse_operators },
+	CONF_KEY_PATH(ADM, "ca", ca, 0),
 	CONF_KEY_TEXT(ADM, "server", server, CONF_ALLOC | CONF_HOSTPORT),
 	CONF_KEY_PATH(ADM, "cert", cert, 0),
 	CONF_KEY_PATH(ADM, "key", key, 0),
@@ -382,8 +383,9 @@ static int validate_admin(struct parse *p)
 	if (!c->admin.cert[0] != !c->admin.key[0])
 		return err_set(AERR_CONFIG, "%s: [admin] cert and key go together", p->l.path);
 	if (!c->admin.listen) {
-		if (c->admin.noperators)
-			return err_set(AERR_CONFIG, "%s: [admin] operators needs listen = HOST:PORT", p->l.path);
+		if (c->admin.noperators || c->admin.ca[0])
+			return err_set(AERR_CONFIG, "%s: [admin] %s needs listen = HOST:PORT", p->l.path,
+				       c->admin.noperators ? "operators" : "ca");
 		return 0;
 	}
 	if (!c->admin.noperators)

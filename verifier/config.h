@@ -37,6 +37,10 @@ struct admin_conf {
 	char *listen;                  /* serve: "HOST:PORT" the Admin service binds; NULL = none */
 	size_t noperators;             /* the TLS identities allowed to call it */
 	char *operators[CONFIG_MAX_OPERATORS];
+	/* The CA operators' certificates must chain to ("": [tls] ca). Its
+	 * own keeps attestors out of the Admin port's TLS handshake, and
+	 * keeps whoever issues fleet certificates from naming an operator. */
+	char ca[PATH_MAX];
 	/* The CLI's side (cli/source.h): the verifier to ask (NULL: listen's;
 	 * neither: the commands read the store themselves) and the operator
 	 * certificate it calls with ([tls] ca checks the verifier's). */

@@ -20,7 +20,9 @@
 #  - paging over 250 more nodes than one page;
 #  - pull mode: Reattest attests the node now, hours before its interval;
 #  - the example examples/admin.py lists the failing node;
-#  - a config with [admin] and no operators, or with insecure TLS, is refused.
+#  - a config with [admin] and no operators, or with insecure TLS, is refused;
+#  - [admin] ca: operators by a CA of their own; the fleet CA's certificate
+#    of the same identity gets no TLS session.
 . "$SOURCE_DIR/tests/integration/lib.sh"
 need swtpm swtpm_setup tpm2_pcrextend tpm2_pcrread openssl
 [ -x "$BUILD_DIR/attestor" ] && [ -x "$BUILD_DIR/verifier" ] || fail "attestor/verifier not built"
@@ -180,13 +182,35 @@ for bad in "operators =" "insecure"; do
 done
 ok "[admin] without operators, and with [tls] insecure: refused ($(head -c 90 "$WORK/bad.err"))"
 
+# [admin] ca: operators by a CA of their own. rogue.pem (other-ca) carries
+# the identity "attestor"; with other-ca as [admin] ca and "attestor" an
+# operator, it calls the Admin service, while the fleet's attestor.pem,
+# the same identity from the attestors' CA, gets no TLS session at all.
+cp "$WORK/v.conf" "$WORK/ca.conf"
+sed -i "s|^operators = .*|operators = attestor\nca = $P/other-ca.pem|" "$WORK/ca.conf"
+kill "$VPID"
+wait "$VPID" 2>/dev/null || true
+bg verifier-ca "$V" serve --config "$WORK/ca.conf"
+VPID=$BG_PID
+wait_port "$aport"
+"$V" list --server "127.0.0.1:$aport" --ca "$P/ca.pem" --cert "$P/rogue.pem" --key "$P/rogue.key" \
+	>"$WORK/ca-op.out" 2>&1 || fail "[admin] ca: its operator refused: $(cat "$WORK/ca-op.out")"
+RC=0
+"$V" list --server "127.0.0.1:$aport" --ca "$P/ca.pem" --cert "$P/attestor.pem" --key "$P/attestor.key" \
+	>"$WORK/ca-att.out" 2>&1 || RC=$?
+[ "$RC" -eq 1 ] && grep -q "UNAVAILABLE" "$WORK/ca-att.out" && ! grep -q "NODE" "$WORK/ca-att.out" ||
+	fail "[admin] ca: the attestors' CA's 'attestor' answered: exit $RC: $(cat "$WORK/ca-att.out")"
+grep -q "\[admin\] ca is not set" "$WORK/verifier.log" && ! grep -q "\[admin\] ca is not set" "$WORK/verifier-ca.log" ||
+	fail "[admin] ca: the log does not say which CA checks operators"
+ok "[admin] ca: the operator CA's certificate lists $(($(wc -l <"$WORK/ca-op.out") - 1)) nodes; the fleet CA's, of the same identity, gets no TLS session"
+
 # Pull mode: Reattest ends the target's wait (its interval is an hour).
 # The verifier stopping ends the CLI's stream, with the reason.
 kill "$VPID"
 wait "$VPID" 2>/dev/null || true
 RC=0
 wait "$WCLI" || RC=$?
-[ "$RC" -eq 1 ] && grep -q "UNAVAILABLE\|the verifier stops" "$WORK/watch-cli.err" ||
+[ "$RC" -eq 1 ] && grep -q "UNAVAILABLE: the stream ends: the verifier stops" "$WORK/watch-cli.err" ||
 	fail "verifier watch when the verifier stopped: exit $RC: $(cat "$WORK/watch-cli.err")"
 ok "verifier watch ends when the verifier stops: $(tail -n 1 "$WORK/watch-cli.err")"
 lport=$(free_port)

@@ -146,7 +146,12 @@ int admin_server_start(const struct verifier_config *cfg, const char *config_pat
 	handlers[protobuf_c_service_descriptor_get_method_by_name(svc, "WatchEvents") - svc->methods] =
 		admin_watch_handle;
 	rc.listen = cfg->admin.listen;
-	rc.tls.ca_file = cfg->tls.ca;
+	/* Operators by a CA of their own when there is one: an attestor's
+	 * certificate then fails the handshake already. */
+	rc.tls.ca_file = cfg->admin.ca[0] ? cfg->admin.ca : cfg->tls.ca;
+	if (!cfg->admin.ca[0])
+		LOG_INFO("[admin] ca is not set: operators' certificates are checked against [tls] ca, the attestors' "
+			 "CA, so whoever issues fleet certificates can name an operator");
 	rc.tls.cert_file = cfg->tls.cert;
 	rc.tls.key_file = cfg->tls.key;
 	/* A policy document (an IMA allowlist of a distribution) in one call. */

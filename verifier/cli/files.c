@@ -69,6 +69,7 @@ int cli_check_files(const struct verifier_config *cfg)
 		    (cfg->secrets[i].cert && filerule_anchor("secret certificate", cfg->secrets[i].cert) != 0))
 			goto refused;
 	if ((cfg->tls.ca[0] && filerule_anchor("TLS CA", cfg->tls.ca) != 0) ||
+	    (cfg->admin.ca[0] && filerule_anchor("[admin] ca", cfg->admin.ca) != 0) ||
 	    (cfg->tls.cert[0] && filerule_anchor("TLS certificate", cfg->tls.cert) != 0) ||
 	    (cfg->require_ek_cert && filerule_anchor("ek_roots", cfg->ek_roots) != 0) ||
 	    (cfg->platform_ca && filerule_anchor("platform_ca", cfg->platform_ca) != 0) ||

@@ -127,6 +127,10 @@ static int list_nodes(struct source *src, struct fleet *f)
 		req.page_token = token;
 		if (source_call_or_say(src, "ListNodes", &req.base, (ProtobufCMessage **)&page) != 0)
 			return -1;
+		/* The heading once there is something to head: a refused
+		 * call prints only why. */
+		if (!token[0])
+			printf(f->json ? "{\"nodes\": [" : LIST_HEADER);
 		for (size_t i = 0; i < page->n_nodes && r == 0; i++)
 			r = list_one(f, page->nodes[i]);
 		snprintf(token, sizeof(token), "%s", page->next_page_token);
@@ -269,7 +273,6 @@ static int list_all(struct source *src, int json)
 	struct fleet f = { .json = json };
 	int rc = -1;
 
-	printf(json ? "{\"nodes\": [" : LIST_HEADER);
 	if (list_nodes(src, &f) != 0 || source_call_or_say(src, "GetFleet", &none.base, (ProtobufCMessage **)&fl) != 0 ||
 	    source_call_or_say(src, "ListRejected", &none.base, (ProtobufCMessage **)&rej) != 0)
 		goto out;

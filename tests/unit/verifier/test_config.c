@@ -456,10 +456,12 @@ static void test_admin_section(void **state)
 	(void)state;
 	snprintf(text, sizeof(text),
 		 "[verifier]\nmode = push\nlisten = 127.0.0.1:7500\nstate_dir = db\n%s[admin]\nlisten = 127.0.0.1:7600\n"
-		 "operators = alice, ops.example.org bob\nserver = v.example.org:7600\ncert = op.pem\nkey = op.key\n", TLS);
+		 "operators = alice, ops.example.org bob\nserver = v.example.org:7600\ncert = op.pem\nkey = op.key\n"
+		 "ca = ops-ca.pem\n", TLS);
 	write_conf(text);
 	assert_int_equal(verifier_config_load(path, &c), 0);
 	assert_string_equal(c->admin.listen, "127.0.0.1:7600");
+	assert_non_null(strstr(c->admin.ca, "/ops-ca.pem"));
 	assert_int_equal(c->admin.noperators, 3);
 	assert_string_equal(c->admin.operators[0], "alice");
 	assert_string_equal(c->admin.operators[1], "ops.example.org");
@@ -490,6 +492,8 @@ static void test_admin_section(void **state)
 	load_fails(text, "need an address each");
 	snprintf(text, sizeof(text), "%s[admin]\noperators = alice\n", TLS);
 	load_fails(text, "operators needs listen");
+	snprintf(text, sizeof(text), "%s[admin]\nca = ops-ca.pem\n", TLS);
+	load_fails(text, "[admin] ca needs listen");
 	snprintf(text, sizeof(text), "[verifier]\nstate_dir = db\n%s[admin]\nlisten = 127.0.0.1:1\noperators = a, a\n", TLS);
 	load_fails(text, "'a' given twice");
 	snprintf(text, sizeof(text), "[verifier]\nstate_dir = db\n%s[admin]\nlisten = 127.0.0.1:1\noperators = a\"b\n", TLS);
