@@ -41,6 +41,8 @@
 /* How long a stopping server lets detached handlers end their calls
  * themselves before it cancels them. */
 #define RPC_SERVER_GRACE_MS 1000
+/* A detached server pings an idle connection this often. */
+#define RPC_SERVER_KEEPALIVE_MS 60000
 
 static void rpc_slot_set(struct rpc_slot *sl, enum rpc_slot_state st)
 {
@@ -83,16 +85,21 @@ static int rpc_slot_arm(struct rpc_slot *sl)
 }
 
 /* The call of this slot is over (answered and closed, or failed): release it
- * and, unless the server stops, arm the slot again. */
+ * and, unless the server stops, arm the slot again. Everything of the slot
+ * is released before it is idle: once idle, rpc_server_free may free it
+ * (a detached call's thread ends here, with nobody waiting for it). */
 void rpc_slot_done(struct rpc_slot *sl)
 {
-	atomic_fetch_sub(&sl->s->busy, 1);
+	struct rpc_server *s = sl->s;
+	grpc_call *call;
+
+	atomic_fetch_sub(&s->busy, 1);
 	pthread_mutex_lock(&sl->lock);
-	if (sl->call)
-		grpc_call_unref(sl->call);
+	call = sl->call;
 	sl->call = NULL;
-	sl->state = SLOT_IDLE;
 	pthread_mutex_unlock(&sl->lock);
+	if (call)
+		grpc_call_unref(call);
 	grpc_call_details_destroy(&sl->details);
 	grpc_metadata_array_destroy(&sl->request_md);
 	if (sl->request)
@@ -104,7 +111,11 @@ void rpc_slot_done(struct rpc_slot *sl)
 	if (sl->has_status_details)
 		grpc_slice_unref(sl->status_details);
 	sl->has_status_details = 0;
-	if (!atomic_load(&sl->s->stop) && rpc_slot_arm(sl) != 0)
+	if (atomic_load(&s->stop)) {
+		rpc_slot_set(sl, SLOT_IDLE); /* the last touch of the slot */
+		return;
+	}
+	if (rpc_slot_arm(sl) != 0)
 		LOG_ERR("%s", err_detail());
 }
 
@@ -193,12 +204,14 @@ static void rpc_slot_accepted(struct rpc_slot *sl)
 	c->deadline = sl->details.deadline;
 	c->path = "(unknown)";
 	sl->cancelled = 0;
+	sl->refused = 0;
 	atomic_fetch_add(&s->busy, 1);
 	if (rpc_server_peer(c, why, sizeof(why)) != 0) {
 		/* Refused before any handler sees it: every service keeps and
 		 * compares identities whole (rpc_identity.c). */
 		LOG_WARN("call refused: %s", why);
 		rpc_slot_set(sl, SLOT_HANDLING);
+		sl->refused = 1;
 		(void)rpc_call_fail(c, RPC_UNAUTHENTICATED, "%s", why);
 		rpc_slot_send(sl);
 		return;
@@ -207,6 +220,7 @@ static void rpc_slot_accepted(struct rpc_slot *sl)
 		LOG_WARN("peer %s holds %u of the %u call slots already: call refused", c->peer, s->per_peer_max,
 			 s->nslots);
 		rpc_slot_set(sl, SLOT_HANDLING);
+		sl->refused = 1;
 		(void)rpc_call_fail(c, RPC_RESOURCE_EXHAUSTED,
 				    "this identity has %u calls in flight, the most one identity may hold; "
 				    "try again when one is over",
@@ -217,6 +231,7 @@ static void rpc_slot_accepted(struct rpc_slot *sl)
 	if (s->authorize && s->authorize(c->has_peer ? c->peer : NULL, s->app, why, sizeof(why)) != 0) {
 		LOG_WARN("call refused: %s", why);
 		rpc_slot_set(sl, SLOT_HANDLING);
+		sl->refused = 1;
 		(void)rpc_call_fail(c, RPC_PERMISSION_DENIED, "%s", why);
 		rpc_slot_send(sl);
 		return;
@@ -408,7 +423,9 @@ static void rpc_server_sweep(struct rpc_server *s)
 		uint64_t limit;
 
 		pthread_mutex_lock(&sl->lock);
-		limit = sl->state == SLOT_RECEIVING ? RPC_SERVER_RECV_STALL_MS : RPC_SERVER_STALL_MS;
+		/* A refusal is a few bytes: a peer that does not read it holds
+		 * its slot no longer than one that sends no request. */
+		limit = sl->state == SLOT_RECEIVING || sl->refused ? RPC_SERVER_RECV_STALL_MS : RPC_SERVER_STALL_MS;
 		if ((sl->state == SLOT_RECEIVING || sl->state == SLOT_FINISHING) && sl->call &&
 		    now - sl->since_ms >= limit) {
 			LOG_WARN("%s: peer %s stalled for %llu ms: cancelling the call", sl->c.path,
@@ -484,8 +501,9 @@ static int rpc_server_setup(struct rpc_server *s, const ProtobufCServiceDescript
 /* The call slots, the completion queue and the gRPC server (not yet bound). */
 static int rpc_server_create(struct rpc_server *s)
 {
-	grpc_arg args[3];
+	grpc_arg args[6];
 	grpc_channel_args chargs;
+	pthread_condattr_t ca;
 
 	memset(args, 0, sizeof(args));
 	args[0].type = GRPC_ARG_INTEGER;
@@ -500,11 +518,23 @@ static int rpc_server_create(struct rpc_server *s)
 	args[2].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
 	args[2].value.integer = 0;
 	chargs.num_args = 3;
+	if (s->detach) {
+		/* A detached call may be a stream that sends nothing for hours:
+		 * pings find a client that vanished without a word (its
+		 * connection, and so its calls, end), which the stream's own
+		 * traffic never would. */
+		args[3].type = args[4].type = args[5].type = GRPC_ARG_INTEGER;
+		args[3].key = (char *)GRPC_ARG_KEEPALIVE_TIME_MS;
+		args[3].value.integer = RPC_SERVER_KEEPALIVE_MS;
+		args[4].key = (char *)GRPC_ARG_KEEPALIVE_TIMEOUT_MS;
+		args[4].value.integer = RPC_SERVER_KEEPALIVE_MS / 3;
+		args[5].key = (char *)GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA;
+		args[5].value.integer = 0;
+		chargs.num_args = 6;
+	}
 	chargs.args = args;
 	if (!(s->slots = calloc(s->nslots, sizeof(*s->slots))))
 		return err_set(AERR_ALLOC, "rpc_server_start: %u call slots", s->nslots);
-	pthread_condattr_t ca;
-
 	/* A detached call's waits are timed on the monotonic clock. */
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -549,7 +579,11 @@ static int rpc_server_open(struct rpc_server *host, const ProtobufCServiceDescri
 		r = err_set(AERR_ALLOC, "rpc_server_start");
 		goto out;
 	}
+	/* Linked at once: the host's queue routes the guest's completions
+	 * by it, also those of a start that fails below. */
 	s->host = host;
+	if (host)
+		host->guest = s;
 	if ((r = rpc_server_setup(s, svc, handlers, app, cfg)) != 0 ||
 	    (r = rpc_tls_server_creds(&cfg->tls, &creds)) != 0 || (r = rpc_server_create(s)) != 0)
 		goto out;
@@ -565,7 +599,6 @@ static int rpc_server_open(struct rpc_server *host, const ProtobufCServiceDescri
 		if ((r = rpc_slot_arm(&s->slots[i])) != 0)
 			goto out;
 	if (host) {
-		host->guest = s;
 		LOG_INFO("serving %s on %s (port %d, %s, on the workers of %s, %u concurrent calls)", svc->name,
 			 cfg->listen, s->port, s->insecure ? "INSECURE plaintext" : "mutual TLS", host->svc->name,
 			 s->nslots);
@@ -687,12 +720,16 @@ static int rpc_server_detached(struct rpc_server *s)
 	return n;
 }
 
-static int rpc_server_busy(const struct rpc_server *s)
+static int rpc_server_busy(struct rpc_server *s)
 {
-	for (unsigned i = 0; i < s->nslots; i++)
-		if (s->slots[i].state != SLOT_IDLE)
-			return 1;
-	return 0;
+	int busy = 0;
+
+	for (unsigned i = 0; i < s->nslots && !busy; i++) {
+		pthread_mutex_lock(&s->slots[i].lock);
+		busy = s->slots[i].state != SLOT_IDLE;
+		pthread_mutex_unlock(&s->slots[i].lock);
+	}
+	return busy;
 }
 
 void rpc_server_free(struct rpc_server *s)

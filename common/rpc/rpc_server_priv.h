@@ -59,6 +59,7 @@ struct rpc_slot {
 	grpc_slice status_details;
 	int has_status_details;
 	int cancelled;              /* RECV_CLOSE_ON_SERVER output */
+	int refused;                /* answered before its request was read: a short stall limit */
 	enum rpc_status status;     /* what was sent, for the debug line */
 	ProtobufCMessage *in;       /* a detached handler's request, until it returns */
 	struct rpc_call c;

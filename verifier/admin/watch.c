@@ -92,9 +92,14 @@ void admin_watch_stream(struct rpc_call *call, const char *node, const char *ope
 			sent++;
 		}
 		watch_event_free(e);
+		if (r == AERR_ALLOC) {
+			(void)rpc_call_fail(call, RPC_RESOURCE_EXHAUSTED, "%s", err_detail());
+			goto out;
+		}
 		if (r != 0)
 			break;
 	}
+	/* The client went (nobody reads this), or the verifier stops. */
 	(void)rpc_call_fail(call, RPC_UNAVAILABLE, "the stream ends: the verifier stops");
 out:
 	LOG_INFO("operator %s: stopped watching after %llu events", operator_id, (unsigned long long)sent);
