@@ -151,9 +151,9 @@ fi
 if ! skipped load-operator; then
 	# Issue #16: the Admin service and the dashboard served but never called
 	# cost an attestation nothing: the push load at the smallest node count
-	# without and with them, interleaved (plain, operator, plain, operator)
-	# so that a drift of the machine falls on both.
-	for i in 1 2; do
+	# without and with them, interleaved (plain, operator, plain, operator,
+	# ...: OPERATOR_PAIRS pairs) so that a drift of the machine falls on both.
+	for i in $(seq 1 "${OPERATOR_PAIRS:-3}"); do
 		for v in plain operator; do
 			step "load-$v-$i" "$out/push-load-$v-$i.log" env -u SECONDS BUILD="$build" \
 				JSON="$out/push-load-$v-$i.json" NODES="${NODES%% *}" OPERATOR=$([ $v = operator ] && echo 1 || echo 0) \

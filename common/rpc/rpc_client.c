@@ -283,6 +283,56 @@ static int rpc_unary_prepare(struct rpc_channel *ch, const ProtobufCServiceDescr
 	return 0;
 }
 
+/* The call, and the first four operations of ops: the request with its
+ * half-close, and the server's headers. */
+static int rpc_unary_create(struct rpc_channel *ch, int timeout_ms, int wait_for_ready, struct rpc_unary *u,
+			    grpc_op *ops, struct rpc_result *res)
+{
+	u->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ch->cq,
+					   grpc_slice_from_static_string(u->path), NULL, rpc_deadline_ms(timeout_ms),
+					   NULL);
+	if (!u->call) {
+		rpc_result_set(res, RPC_INTERNAL, "cannot create call");
+		return err_set(AERR_RPC, "%s: grpc_channel_create_call failed", u->path);
+	}
+	memset(ops, 0, 4 * sizeof(*ops));
+	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+	if (wait_for_ready)
+		ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY | GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET;
+	ops[1].op = GRPC_OP_SEND_MESSAGE;
+	ops[1].data.send_message.send_message = u->send;
+	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+	ops[3].data.recv_initial_metadata.recv_initial_metadata = &u->initial_md;
+	return 0;
+}
+
+static void rpc_unary_status_op(struct rpc_unary *u, grpc_op *op)
+{
+	memset(op, 0, sizeof(*op));
+	op->op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+	op->data.recv_status_on_client.trailing_metadata = &u->trailing_md;
+	op->data.recv_status_on_client.status = &u->status;
+	op->data.recv_status_on_client.status_details = &u->details;
+	op->data.recv_status_on_client.error_string = &u->error_string;
+}
+
+/* What a call held, released. */
+static void rpc_unary_release(struct rpc_unary *u)
+{
+	if (u->recv)
+		grpc_byte_buffer_destroy(u->recv);
+	if (u->send)
+		grpc_byte_buffer_destroy(u->send);
+	if (u->call)
+		grpc_call_unref(u->call);
+	grpc_slice_unref(u->details);
+	gpr_free((void *)u->error_string);
+	grpc_metadata_array_destroy(&u->initial_md);
+	grpc_metadata_array_destroy(&u->trailing_md);
+	free(u->path);
+}
+
 /* Send, then wait for the status (the call's deadline bounds the wait);
  * res gets the status, its message and the peer. 0 only for OK. */
 static int rpc_unary_exchange(struct rpc_channel *ch, int timeout_ms, int wait_for_ready, struct rpc_unary *u,
@@ -293,29 +343,12 @@ static int rpc_unary_exchange(struct rpc_channel *ch, int timeout_ms, int wait_f
 	grpc_event ev;
 	char tag;
 
-	u->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ch->cq,
-					   grpc_slice_from_static_string(u->path), NULL, rpc_deadline_ms(timeout_ms),
-					   NULL);
-	if (!u->call) {
-		rpc_result_set(res, RPC_INTERNAL, "cannot create call");
-		return err_set(AERR_RPC, "%s: grpc_channel_create_call failed", u->path);
-	}
-	memset(ops, 0, sizeof(ops));
-	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	if (wait_for_ready)
-		ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY | GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET;
-	ops[1].op = GRPC_OP_SEND_MESSAGE;
-	ops[1].data.send_message.send_message = u->send;
-	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-	ops[3].data.recv_initial_metadata.recv_initial_metadata = &u->initial_md;
+	if (rpc_unary_create(ch, timeout_ms, wait_for_ready, u, ops, res) != 0)
+		return AERR_RPC;
+	memset(&ops[4], 0, sizeof(ops[4]));
 	ops[4].op = GRPC_OP_RECV_MESSAGE;
 	ops[4].data.recv_message.recv_message = &u->recv;
-	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[5].data.recv_status_on_client.trailing_metadata = &u->trailing_md;
-	ops[5].data.recv_status_on_client.status = &u->status;
-	ops[5].data.recv_status_on_client.status_details = &u->details;
-	ops[5].data.recv_status_on_client.error_string = &u->error_string;
+	rpc_unary_status_op(u, &ops[5]);
 	if ((e = grpc_call_start_batch(u->call, ops, 6, &tag, NULL)) != GRPC_CALL_OK) {
 		rpc_result_set(res, RPC_INTERNAL, "start_batch failed: %d", (int)e);
 		return err_set(AERR_RPC, "%s: grpc_call_start_batch failed: %d", u->path, (int)e);
@@ -377,17 +410,7 @@ int rpc_call_unary(struct rpc_channel *ch, const ProtobufCServiceDescriptor *svc
 	if ((r = rpc_unary_prepare(ch, svc, method, in, &u, res)) == 0 &&
 	    (r = rpc_unary_exchange(ch, timeout_ms, wait_for_ready, &u, res)) == 0)
 		r = rpc_client_unpack(ch, &svc->methods[method], u.path, u.recv, out, res);
-	if (u.recv)
-		grpc_byte_buffer_destroy(u.recv);
-	if (u.send)
-		grpc_byte_buffer_destroy(u.send);
-	if (u.call)
-		grpc_call_unref(u.call);
-	grpc_slice_unref(u.details);
-	gpr_free((void *)u.error_string);
-	grpc_metadata_array_destroy(&u.initial_md);
-	grpc_metadata_array_destroy(&u.trailing_md);
-	free(u.path);
+	rpc_unary_release(&u);
 	return r;
 }
 
@@ -422,26 +445,9 @@ static int rpc_stream_begin(struct rpc_channel *ch, int timeout_ms, struct rpc_s
 	struct rpc_unary *u = &st->u;
 	grpc_op ops[4], sop;
 
-	u->call = grpc_channel_create_call(ch->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ch->cq,
-					   grpc_slice_from_static_string(u->path), NULL, rpc_deadline_ms(timeout_ms),
-					   NULL);
-	if (!u->call) {
-		rpc_result_set(res, RPC_INTERNAL, "cannot create call");
-		return err_set(AERR_RPC, "%s: grpc_channel_create_call failed", u->path);
-	}
-	memset(ops, 0, sizeof(ops));
-	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	ops[1].op = GRPC_OP_SEND_MESSAGE;
-	ops[1].data.send_message.send_message = u->send;
-	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-	ops[3].data.recv_initial_metadata.recv_initial_metadata = &u->initial_md;
-	memset(&sop, 0, sizeof(sop));
-	sop.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	sop.data.recv_status_on_client.trailing_metadata = &u->trailing_md;
-	sop.data.recv_status_on_client.status = &u->status;
-	sop.data.recv_status_on_client.status_details = &u->details;
-	sop.data.recv_status_on_client.error_string = &u->error_string;
+	if (rpc_unary_create(ch, timeout_ms, 0, u, ops, res) != 0)
+		return AERR_RPC;
+	rpc_unary_status_op(u, &sop);
 	if (grpc_call_start_batch(u->call, ops, 4, &st->start_tag, NULL) != GRPC_CALL_OK) {
 		rpc_result_set(res, RPC_INTERNAL, "start_batch failed");
 		return err_set(AERR_RPC, "%s: grpc_call_start_batch failed", u->path);
@@ -545,14 +551,6 @@ int rpc_call_stream(struct rpc_channel *ch, const ProtobufCServiceDescriptor *sv
 		else
 			r = rpc_client_status(ch, u->call, u->path, u->status, u->details, u->error_string, res);
 	}
-	if (u->send)
-		grpc_byte_buffer_destroy(u->send);
-	if (u->call)
-		grpc_call_unref(u->call);
-	grpc_slice_unref(u->details);
-	gpr_free((void *)u->error_string);
-	grpc_metadata_array_destroy(&u->initial_md);
-	grpc_metadata_array_destroy(&u->trailing_md);
-	free(u->path);
+	rpc_unary_release(u);
 	return r;
 }

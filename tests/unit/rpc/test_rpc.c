@@ -28,6 +28,7 @@
 #include "crypto.h"
 #include "fixtures.h"
 #include "rpc.h"
+#include "rpc_test.h"
 
 static const ProtobufCServiceDescriptor *const SVC = &attest__v1__attestor__descriptor;
 
@@ -47,17 +48,12 @@ static const char *pki(const char *name)
 
 static unsigned method_index(const char *name)
 {
-	const ProtobufCMethodDescriptor *m = protobuf_c_service_descriptor_get_method_by_name(SVC, name);
-
-	assert_non_null(m);
-	return (unsigned)(m - SVC->methods);
+	return rpc_test_method(SVC, name);
 }
 
 static void sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
+	rpc_test_sleep_ms(ms);
 }
 
 /* What the handlers saw, for the test to assert on. */
@@ -826,22 +822,14 @@ const char *__lsan_default_suppressions(void)
 
 static int group_setup(void **state)
 {
-	char cmd[1024];
-	fixture_tmpdir(g_pki, sizeof(g_pki), "test_rpc");
-	snprintf(cmd, sizeof(cmd), "bash '%s/certs/mkpki.sh' '%s/pki' >/dev/null", SOURCE_DIR, g_pki);
-	if (system(cmd) != 0)
-		return -1;
-	strncat(g_pki, "/pki", sizeof(g_pki) - strlen(g_pki) - 1);
-	rpc_global_init();
-	return 0;
+	(void)state;
+	return rpc_test_pki_setup(g_pki, sizeof(g_pki), "test_rpc");
 }
 
 static int group_teardown(void **state)
 {
-	rpc_global_shutdown();
-	/* g_pki ends in /pki: remove its parent */
-	g_pki[strlen(g_pki) - 4] = '\0';
-	fixture_rmtree(g_pki);
+	(void)state;
+	rpc_test_pki_teardown(g_pki);
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include "crypto.h"
 #include "fixtures.h"
 #include "rpc.h"
+#include "rpc_test.h"
 
 static const ProtobufCServiceDescriptor *const HOST = &attest__v1__attestor__descriptor;
 static const ProtobufCServiceDescriptor *const GUEST = &attest__v1__admin__descriptor;
@@ -36,21 +37,6 @@ static char *pki(const char *name)
 
 	snprintf(s, sizeof(p[0]), "%s/%s", g_pki, name);
 	return s;
-}
-
-static unsigned index_of(const ProtobufCServiceDescriptor *svc, const char *name)
-{
-	const ProtobufCMethodDescriptor *m = protobuf_c_service_descriptor_get_method_by_name(svc, name);
-
-	assert_non_null(m);
-	return (unsigned)(m - svc->methods);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /* What the handlers saw. */
@@ -100,7 +86,7 @@ static void h_watch(struct rpc_call *call, const ProtobufCMessage *in_, void *ap
 			if (rpc_call_send(call, &m.base) != 0)
 				break;
 			atomic_fetch_add(&seen.sent, 1);
-			sleep_ms(5);
+			rpc_test_sleep_ms(5);
 		}
 		if (rpc_call_closed(call, 50))
 			break;
@@ -150,9 +136,9 @@ static void pair_start(struct pair *p)
 	struct rpc_server_config hc = { 0 }, gc = { 0 };
 	struct rpc_server *second = NULL;
 
-	hh[index_of(HOST, "GetEndorsement")] = h_endorsement;
-	gh[index_of(GUEST, "WatchEvents")] = h_watch;
-	gh[index_of(GUEST, "GetFleet")] = h_fleet;
+	hh[rpc_test_method(HOST, "GetEndorsement")] = h_endorsement;
+	gh[rpc_test_method(GUEST, "WatchEvents")] = h_watch;
+	gh[rpc_test_method(GUEST, "GetFleet")] = h_fleet;
 	hc.listen = gc.listen = "127.0.0.1:0";
 	hc.tls.ca_file = gc.tls.ca_file = pki("ca.pem");
 	hc.tls.cert_file = gc.tls.cert_file = pki("attestor.pem");
@@ -232,7 +218,7 @@ static int watch(struct rpc_channel *ch, const char *what, struct reader *r, vol
 	Attest__V1__WatchRequest req = ATTEST__V1__WATCH_REQUEST__INIT;
 
 	req.node = (char *)what;
-	return rpc_call_stream(ch, GUEST, index_of(GUEST, "WatchEvents"), &req.base, 10000, read_one, r, stop, res);
+	return rpc_call_stream(ch, GUEST, rpc_test_method(GUEST, "WatchEvents"), &req.base, 10000, read_one, r, stop, res);
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -273,7 +259,7 @@ static void test_guest_refuses_and_serves(void **state)
 	/* Its own caller check, before any handler: an attestor's certificate
 	 * neither calls nor streams. */
 	ch = channel(p.guest_target, "attestor");
-	assert_int_equal(rpc_call_unary(ch, GUEST, index_of(GUEST, "GetFleet"), &empty.base, 5000, 0, &out, &res),
+	assert_int_equal(rpc_call_unary(ch, GUEST, rpc_test_method(GUEST, "GetFleet"), &empty.base, 5000, 0, &out, &res),
 			 AERR_RPC);
 	assert_int_equal(res.status, RPC_PERMISSION_DENIED);
 	assert_non_null(strstr(res.message, "not the verifier: attestor"));
@@ -284,14 +270,14 @@ static void test_guest_refuses_and_serves(void **state)
 	rpc_channel_close(ch);
 	/* The verifier's: a detached unary call answers. */
 	ch = channel(p.guest_target, "verifier");
-	assert_int_equal(rpc_call_unary(ch, GUEST, index_of(GUEST, "GetFleet"), &empty.base, 5000, 0, &out, &res), 0);
+	assert_int_equal(rpc_call_unary(ch, GUEST, rpc_test_method(GUEST, "GetFleet"), &empty.base, 5000, 0, &out, &res), 0);
 	assert_string_equal(((Attest__V1__Fleet *)out)->mode, "guest");
 	protobuf_c_message_free_unpacked(out, NULL);
 	rpc_channel_close(ch);
 	/* The host keeps serving its own service on its port, and a handler
 	 * that is not detached cannot stream. */
 	ch = channel(p.host_target, "verifier");
-	assert_int_equal(rpc_call_unary(ch, HOST, index_of(HOST, "GetEndorsement"), &e.base, 5000, 0, &out, &res), 0);
+	assert_int_equal(rpc_call_unary(ch, HOST, rpc_test_method(HOST, "GetEndorsement"), &e.base, 5000, 0, &out, &res), 0);
 	assert_string_equal(((Attest__V1__Endorsement *)out)->hostname, "host");
 	protobuf_c_message_free_unpacked(out, NULL);
 	assert_int_equal(atomic_load(&seen.host_send_rc), AERR_STATE);
@@ -316,7 +302,7 @@ static void test_client_stops(void **state)
 		assert_int_equal(r.seqs[i], i + 1);
 	/* The handler notices, and its slot is free again. */
 	for (int i = 0; i < 200 && !atomic_load(&seen.ended); i++)
-		sleep_ms(10);
+		rpc_test_sleep_ms(10);
 	assert_int_equal(atomic_load(&seen.ended), 1);
 	rpc_channel_close(ch);
 	pair_stop(&p);
@@ -338,6 +324,17 @@ static void *bg_watch_main(void *arg)
 	return NULL;
 }
 
+/* The servers, and an idle stream on a thread, set up. */
+static void bg_watch_start(struct pair *p, struct bg_watch *w, pthread_t *t)
+{
+	pair_start(p);
+	w->ch = channel(p->guest_target, "verifier");
+	assert_int_equal(pthread_create(t, NULL, bg_watch_main, w), 0);
+	for (int i = 0; i < 500 && !w->r.ready; i++)
+		rpc_test_sleep_ms(10);
+	assert_int_equal(w->r.ready, 1);
+}
+
 /* A stream that outlives its server: the handler sees the stop and ends
  * the stream with its own status, inside the grace time. */
 static void test_server_stops_stream(void **state)
@@ -347,12 +344,7 @@ static void test_server_stops_stream(void **state)
 	struct pair p;
 
 	(void)state;
-	pair_start(&p);
-	w.ch = channel(p.guest_target, "verifier");
-	assert_int_equal(pthread_create(&t, NULL, bg_watch_main, &w), 0);
-	for (int i = 0; i < 500 && !w.r.ready; i++)
-		sleep_ms(10);
-	assert_int_equal(w.r.ready, 1);
+	bg_watch_start(&p, &w, &t);
 	pair_stop(&p);
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(w.rc, AERR_RPC);
@@ -370,17 +362,13 @@ static void test_stop_flag(void **state)
 	struct pair p;
 
 	(void)state;
-	pair_start(&p);
-	w.ch = channel(p.guest_target, "verifier");
-	assert_int_equal(pthread_create(&t, NULL, bg_watch_main, &w), 0);
-	for (int i = 0; i < 500 && !w.r.ready; i++)
-		sleep_ms(10);
+	bg_watch_start(&p, &w, &t);
 	w.stop = 1;
 	assert_int_equal(pthread_join(t, NULL), 0);
 	assert_int_equal(w.rc, 0);
 	assert_int_equal(w.res.status, RPC_CANCELLED);
 	for (int i = 0; i < 200 && !atomic_load(&seen.ended); i++)
-		sleep_ms(10);
+		rpc_test_sleep_ms(10);
 	assert_int_equal(atomic_load(&seen.ended), 1);
 	rpc_channel_close(w.ch);
 	pair_stop(&p);
@@ -394,24 +382,14 @@ const char *__lsan_default_suppressions(void)
 
 static int group_setup(void **state)
 {
-	char cmd[1024];
-
 	(void)state;
-	fixture_tmpdir(g_pki, sizeof(g_pki), "test_rpc_stream");
-	snprintf(cmd, sizeof(cmd), "bash '%s/certs/mkpki.sh' '%s/pki' >/dev/null", SOURCE_DIR, g_pki);
-	if (system(cmd) != 0)
-		return -1;
-	strncat(g_pki, "/pki", sizeof(g_pki) - strlen(g_pki) - 1);
-	rpc_global_init();
-	return 0;
+	return rpc_test_pki_setup(g_pki, sizeof(g_pki), "test_rpc_stream");
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	rpc_global_shutdown();
-	g_pki[strlen(g_pki) - 4] = '\0';
-	fixture_rmtree(g_pki);
+	rpc_test_pki_teardown(g_pki);
 	return 0;
 }
 
