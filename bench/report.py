@@ -233,7 +233,8 @@ def operator_figures(rep, d):
         mid = sorted(ratios)[len(ratios) // 2] if len(ratios) % 2 else \
             sum(sorted(ratios)[len(ratios) // 2 - 1:len(ratios) // 2 + 1]) / 2
         rep.add(group, "  ratio of the two runs (median of %d interleaved pairs)" % len(ratios), mid, "x", None, None,
-                mid, note="pairs: %s; mean %.3f" % (", ".join("%.3f" % r for r in ratios), sum(ratios) / len(ratios)))
+                mid, note="pairs: %s; mean %.3f" % (", ".join("%.3f" % r for r in ratios), sum(ratios) / len(ratios)),
+                target=TARGET_OPERATOR_CPU_RATIO)
     for own, cpu in owns:
         # What the idle services' own threads spent, beside the whole process's, in
         # the same run: the added cost itself, without run-to-run noise.
