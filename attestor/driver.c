@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "driver.h"
+#include "result.h"
 #include "log.h"
 
 enum { M_HELLO, M_ACTIVATE, M_SUBMIT_QUOTE, M_CONFIRM_SECRETS, M_COUNT };
@@ -174,6 +175,7 @@ static int driver_call(struct driver *d, int method, const ProtobufCMessage *in,
 		res->verdict = 1;
 		res->pass = 0;
 		snprintf(res->reason, sizeof(res->reason), "%s", rr.message);
+		snprintf(res->ear, sizeof(res->ear), "%s", rr.result);
 		*next = DRIVER_NEXT_REFUSED;
 		return 0;
 	default:
@@ -357,6 +359,7 @@ int driver_attest(struct driver *d, struct driver_result *res)
 	res->pass = ch->verdict->pass;
 	res->unjudged = !ch->verdict->pass && ch->verdict->unjudged;
 	snprintf(res->reason, sizeof(res->reason), "%s", ch->verdict->reason ? ch->verdict->reason : "");
+	snprintf(res->ear, sizeof(res->ear), "%s", ch->verdict->ear ? ch->verdict->ear : "");
 	/* Bounded: the verifier's own maximum, and ms of it fit an int wait. */
 	if (ch->verdict->reattest_seconds)
 		res->reattest_s = d->verifier_reattest_s =
@@ -374,6 +377,16 @@ out:
 	res->ms = ((double)clock_mono_ns() / 1e6) - t0;
 	if (r != 0 && r != AERR_RPC && !res->reason[0])
 		snprintf(res->reason, sizeof(res->reason), "%s: %s", err_str(r), err_detail());
+	/* The verdict signed, for `attestor token`: a failed save costs the
+	 * verdict nothing. */
+	if (res->verdict && res->ear[0] && d->o->state_dir) {
+		struct err_saved why;
+
+		err_save(&why);
+		if (result_save(d->o->state_dir, res->ear) != 0)
+			LOG_WARN("keeping the attestation result: %s", err_detail());
+		err_restore(&why);
+	}
 	return r;
 }
 

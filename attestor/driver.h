@@ -45,6 +45,8 @@ struct driver_result {
 	double ms;                     /* wall time of the exchange */
 	uint32_t reset_count;          /* from our own quote */
 	uint32_t restart_count;
+	char ear[RPC_RESULT_MAX + 1];  /* the verdict signed (an EAR), kept in state_dir; "" when
+				        * the verifier signs none */
 };
 
 struct driver;

@@ -22,6 +22,7 @@
 #include "strsafe.h"
 #include "rpc.h"
 #include "secrets.h"
+#include "result.h"
 #include "service.h"
 #include "tpm.h"
 #include "tpmpub.h"
@@ -42,6 +43,9 @@ static void usage(FILE *f)
 		"                 RSASSA-SHA256 signature over DATA with the delivered RSA key NAME\n"
 		"                 (raw bytes, as openssl dgst -sha256 -verify expects), on stdout or into FILE\n"
 		"       attestor secrets --config FILE        list the delivered secrets\n"
+		"       attestor token --config FILE          the last verdict, signed by the verifier (an EAR\n"
+		"                 JWT for relying parties; check it with the verifier's JWKS); exit 1 when\n"
+		"                 none was received yet\n"
 		"       attestor help | --help | --version\n"
 		"(installed as tpm-attestor)\n"
 		"(timings of the exchange: scripts/bench.sh)\n");
@@ -413,6 +417,23 @@ static int secrets_main(int argc, char **argv)
 	return 0;
 }
 
+static int token_main(int argc, char **argv)
+{
+	struct attestor_config cfg;
+	const char *path;
+	char *ear = NULL;
+
+	if (parse_args(argc, argv, &path) != 0 || load_config(path, &cfg) != 0)
+		return 2;
+	if (result_load(cfg.state_dir, &ear) != 0) {
+		fprintf(stderr, "attestor: token: %s\n", err_detail());
+		return 1;
+	}
+	printf("%s\n", ear);
+	free(ear);
+	return 0;
+}
+
 static int help_main(int argc, char **argv)
 {
 	usage(stdout);
@@ -427,6 +448,7 @@ static const struct {
 	{ "unseal", unseal_main },
 	{ "sign", sign_main },
 	{ "secrets", secrets_main },
+	{ "token", token_main },
 	{ "help", help_main },
 };
 

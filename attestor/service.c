@@ -25,6 +25,7 @@
 #include "hex.h"
 #include "log.h"
 #include "answer.h"
+#include "result.h"
 #include "rpc.h"
 #include "service.h"
 #include "tpm.h"
@@ -64,6 +65,7 @@ struct service {
 		int open;                 /* a Quote was answered and no delivery taken since */
 		char peer[CONFIG_IDENTITY_MAX + 1]; /* to whom ("" on an insecure server) */
 		uint64_t at_ms;           /* when, monotonic */
+		int result_taken;         /* its round's result was delivered */
 	} quoted;
 	struct {
 		uint64_t last_ms;         /* last refusal logged; 0 = none yet */
@@ -201,6 +203,7 @@ static void service_session_open(struct service *svc, const char *peer)
 {
 	pthread_mutex_lock(&svc->session_lock);
 	svc->quoted.open = 1;
+	svc->quoted.result_taken = 0;
 	snprintf(svc->quoted.peer, sizeof(svc->quoted.peer), "%s", peer ? peer : "");
 	svc->quoted.at_ms = service_now_ms();
 	pthread_mutex_unlock(&svc->session_lock);
@@ -230,6 +233,28 @@ static int service_session_take(struct service *svc, const char *peer)
 		r = 0;
 	if (r == 0 || age_ms > SERVICE_SECRETS_AFTER_QUOTE_S * 1000u)
 		svc->quoted.open = 0;
+	pthread_mutex_unlock(&svc->session_lock);
+	return r;
+}
+
+/* A result delivery may come once per answered Quote, from the verifier it
+ * was answered to, within the delivery window (the secrets, delivered
+ * first, took the window for themselves: the result has its own once).
+ * An older token replayed in place of the round's is refused so. */
+static int service_result_take(struct service *svc, const char *peer)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&svc->session_lock);
+	if (!svc->quoted.at_ms || strcmp(svc->quoted.peer, peer ? peer : "") != 0)
+		r = err_set(AERR_STATE, "DeliverResult only from the verifier this attestor answered a Quote to last");
+	else if (service_now_ms() - svc->quoted.at_ms > SERVICE_SECRETS_AFTER_QUOTE_S * 1000u)
+		r = err_set(AERR_STATE, "DeliverResult only within %d s of that verifier's Quote",
+			    SERVICE_SECRETS_AFTER_QUOTE_S);
+	else if (svc->quoted.result_taken)
+		r = err_set(AERR_STATE, "DeliverResult once per Quote: the last one's result was delivered already");
+	else
+		svc->quoted.result_taken = 1;
 	pthread_mutex_unlock(&svc->session_lock);
 	return r;
 }
@@ -328,6 +353,23 @@ static void service_deliver_secrets(struct rpc_call *call, const ProtobufCMessag
 	answer_secrets_done(&a);
 }
 
+/* The verdict of the round just ended, signed: kept for `attestor token`. */
+static void service_deliver_result(struct rpc_call *call, const ProtobufCMessage *in, void *app)
+{
+	struct service *svc = app;
+	const Attest__V1__AttestationResult *req = (const Attest__V1__AttestationResult *)in;
+	Attest__V1__Empty out = ATTEST__V1__EMPTY__INIT;
+	int r;
+
+	if ((r = service_result_take(svc, rpc_call_peer_identity(call))) != 0 ||
+	    (r = result_save(svc->state_dir, req->ear)) != 0) {
+		service_fail(call, r);
+		return;
+	}
+	LOG_INFO("attestation result of the last round kept (%s/%s)", svc->state_dir, RESULT_FILE);
+	(void)rpc_call_reply(call, &out.base);
+}
+
 /* Run one handler for one of our verifiers and account its wall time and the
  * ESYS time within it; other callers are refused here, uncounted. */
 static void service_timed(enum service_method m, rpc_handler_fn fn, struct rpc_call *call,
@@ -362,6 +404,7 @@ SERVICE_TIMED(SERVICE_GET_ATTESTATION_KEY, service_get_attestation_key)
 SERVICE_TIMED(SERVICE_ACTIVATE_CREDENTIAL, service_activate_credential)
 SERVICE_TIMED(SERVICE_QUOTE, service_quote)
 SERVICE_TIMED(SERVICE_DELIVER_SECRETS, service_deliver_secrets)
+SERVICE_TIMED(SERVICE_DELIVER_RESULT, service_deliver_result)
 
 void service_pull_stats(struct service *s, struct service_stats *out)
 {
@@ -394,6 +437,7 @@ static const struct rpc_method_handler service_handlers[SERVICE_NMETHODS] = {
 	[SERVICE_ACTIVATE_CREDENTIAL] = { "ActivateCredential", service_activate_credential_timed },
 	[SERVICE_QUOTE] = { "Quote", service_quote_timed },
 	[SERVICE_DELIVER_SECRETS] = { "DeliverSecrets", service_deliver_secrets_timed },
+	[SERVICE_DELIVER_RESULT] = { "DeliverResult", service_deliver_result_timed },
 };
 
 /* Whom this attestor answers, once at start. */

@@ -33,6 +33,7 @@ static const struct family {
 	{ "attest_tls_handshake_failures_total", "TLS handshakes gRPC refused (no client certificate, an unknown CA, "
 	  "not TLS).", COUNTER },
 	{ "attest_web_requests_total", "HTTPS requests to the dashboard and /metrics, by path and status.", COUNTER },
+	{ "attest_results_signed_total", "Attestation results (EAR tokens) signed, by their status.", COUNTER },
 };
 
 /* Seconds: 1 ms to 30 s, the range of one attestation or one commit. */

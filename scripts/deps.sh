@@ -13,6 +13,7 @@ PACKAGES=(
 	chromium python3-prometheus-client curl  # test_web: the rendered pages, the metrics' format
 	python3 python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc
 	python3-cryptography util-linux  # secrets_client.py; setpriv (test_no_core_dumps)
+	python3-jwt  # test_results: the attestation results checked independently
 	xxd systemd                      # the tpm2-tools interop tests; systemd-analyze (test_systemd_units)
 	man-db groff-base                # man -l, groff (test_install: the man pages)
 	debhelper dpkg-dev fakeroot lintian adduser  # the Debian packages (test_packages)

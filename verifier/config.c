@@ -143,6 +143,36 @@ static int parse_operators(struct conf_load *l, void *field, const char *v)
 	return conf_each(l, "operators", v, add_operator, field);
 }
 
+/* retired = FILE, ...: result keys still published. */
+static int add_retired(struct conf_load *l, void *arg, const char *tok)
+{
+	struct results_conf *rc = arg;
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s%s%s", tok[0] == '/' || !l->dir[0] ? "" : l->dir,
+			     tok[0] == '/' || !l->dir[0] ? "" : "/", tok) >= sizeof(path))
+		return conf_fail(l, AERR_CONFIG, "retired: path too long");
+	if (rc->nretired == CONFIG_MAX_RETIRED_KEYS)
+		return conf_fail(l, AERR_CONFIG, "more than %d retired result keys", CONFIG_MAX_RETIRED_KEYS);
+	if (!(rc->retired[rc->nretired++] = strdup(path)))
+		return conf_fail(l, AERR_ALLOC, "out of memory");
+	return 1;
+}
+
+static int parse_retired(struct conf_load *l, void *field, const char *v)
+{
+	return conf_each(l, "retired", v, add_retired, field);
+}
+
+#define RES struct results_conf
+
+static const struct conf_key results_keys[] = {
+	CONF_KEY_BOOL(RES, "sign", sign),
+	CONF_KEY_PATH(RES, "key", key, 0),
+	{ .name = "retired", .type = CONF_FUNC, .offset = 0, .size = sizeof(RES), .parse = parse_retired },
+	CONF_KEY_UINT(RES, "ttl", ttl, 60, 30 * 86400, 1, "seconds"),
+};
+
 #define ADM struct admin_conf
 
 static const struct conf_key admin_keys[] = {
@@ -166,6 +196,7 @@ static const struct conf_section verifier_sections[] = {
 	{ "tls", conf_tls_keys, CONF_TLS_NKEYS, offsetof(CFG, tls) },
 	{ "admin", admin_keys, ARRAY_LEN(admin_keys), offsetof(CFG, admin) },
 	{ "web", web_keys, ARRAY_LEN(web_keys), offsetof(CFG, web) },
+	{ "results", results_keys, ARRAY_LEN(results_keys), offsetof(CFG, results) },
 };
 
 /* The secret of a field of it. */
@@ -402,6 +433,26 @@ static int validate_admin(struct parse *p)
 	return 0;
 }
 
+/* Results are signed by a key of the config's or of state_dir's; a token
+ * lives two re-attestation intervals unless ttl says otherwise. */
+static int validate_results(struct parse *p)
+{
+	struct verifier_config *c = p->cfg;
+	struct results_conf *rc = &c->results;
+
+	if (!rc->ttl)
+		rc->ttl = 2 * c->reattest_interval;
+	if (!rc->sign)
+		return 0;
+	if (!rc->key[0] && c->state_dir &&
+	    (size_t)snprintf(rc->key, sizeof(rc->key), "%s/result-key.pem", c->state_dir) >= sizeof(rc->key))
+		return err_set(AERR_CONFIG, "%s: state_dir too long for its result key", p->l.path);
+	/* Without either, there is no key to keep: no results are signed. */
+	if (!rc->key[0])
+		rc->sign = 0;
+	return 0;
+}
+
 /* The dashboard shows every node and verdict: HTTPS, a token, a database. */
 static int validate_web(struct parse *p)
 {
@@ -445,6 +496,8 @@ static int validate(struct parse *p)
 	if (c->explicit_enrollment && !c->state_dir)
 		return err_set(AERR_CONFIG, "%s: enrollment = explicit needs state_dir (the enrolled nodes)", p->l.path);
 	/* Three missed intervals, and a session's lifetime, before a node fails. */
+	if ((r = validate_results(p)) != 0)
+		return r;
 	if (!conf_given(&p->l, "verifier", "reattest_window"))
 		c->reattest_window = 3 * c->reattest_interval + c->session_ttl;
 	if (c->reattest_window && c->reattest_window <= c->reattest_interval)
@@ -498,6 +551,7 @@ int verifier_config_load(const char *path, struct verifier_config **out)
 	c->threads = 2;
 	c->evidence_retention_s = 30 * 86400;
 	c->hook_timeout_ms = 10000;
+	c->results.sign = 1;
 	p.cfg = c;
 	p.l.sections = verifier_sections;
 	p.l.nsections = ARRAY_LEN(verifier_sections);
@@ -531,6 +585,8 @@ void verifier_config_free(struct verifier_config *cfg)
 	free(cfg->admin.server);
 	for (size_t i = 0; i < cfg->admin.noperators; i++)
 		free(cfg->admin.operators[i]);
+	for (size_t i = 0; i < cfg->results.nretired; i++)
+		free(cfg->results.retired[i]);
 	for (size_t i = 0; i < cfg->nsecrets; i++) {
 		free(cfg->secrets[i].key);
 		free(cfg->secrets[i].cert);

@@ -33,6 +33,17 @@ struct web_conf {
 	char token_file[PATH_MAX];     /* the operators' bearer token (a file of 32+ characters) */
 };
 
+/* [results]: the signed attestation results (results/ear.h, keys.h). */
+#define CONFIG_MAX_RETIRED_KEYS 7
+struct results_conf {
+	int sign;                      /* every verdict yields an EAR (default true, with a key) */
+	char key[PATH_MAX];            /* the result-signing key ("": state_dir/result-key.pem,
+				        * made at the first start) */
+	size_t nretired;               /* keys still published in the JWKS, never signing */
+	char *retired[CONFIG_MAX_RETIRED_KEYS];
+	uint32_t ttl;                  /* a token's exp - iat (default 2 x reattest_interval) */
+};
+
 struct admin_conf {
 	char *listen;                  /* serve: "HOST:PORT" the Admin service binds; NULL = none */
 	size_t noperators;             /* the TLS identities allowed to call it */
@@ -93,6 +104,7 @@ struct verifier_config {
 	uint32_t hook_timeout_ms;      /* the hook is killed after this long */
 	struct conf_tls tls;           /* [tls], as the attestor's */
 	struct admin_conf admin;       /* [admin] */
+	struct results_conf results;   /* [results] */
 	struct web_conf web;           /* [web] */
 	struct policy policy;
 	size_t nsecrets;               /* [secret NAME] sections, in file order */

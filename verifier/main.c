@@ -61,6 +61,13 @@ static const struct subcommand {
 	{ "watch", watch_main, CLI_WATCH_USAGE,
 	  "follow a running verifier (through [admin]): every change of a node's state as it\n"
 	  "happens, what the hook is told, until ^C" },
+	{ "jwks", jwks_main, CLI_JWKS_USAGE,
+	  "the keys that sign the attestation results (EAR tokens), as a JWKS for relying\n"
+	  "parties: the current key and the retired ones whose tokens may not have expired" },
+	{ "verify-token", verify_token_main, CLI_VERIFY_TOKEN_USAGE,
+	  "check an attestation result as a relying party would: its signature by a key of\n"
+	  "the config's (or of a JWKS), its expiry, its status; exit 0 only when it affirms\n"
+	  "the node" },
 	{ "audit", audit_main, CLI_AUDIT_USAGE,
 	  "re-verify a node's verdicts offline from the evidence in the database (quotes,\n"
 	  "AKs, logs): report every verdict the evidence does not support" },

@@ -14,6 +14,12 @@
 
 #define RPC_DEFAULT_MAX_MESSAGE (4u * 1024u * 1024u)
 
+/* A call's result (rpc_call_set_result): a text the server attaches to its
+ * answer as trailing metadata, OK or not, so that a client keeps it even
+ * when the call failed. At most this many bytes of printable ASCII. */
+#define RPC_RESULT_MAX 4096
+#define RPC_RESULT_TRAILER "attest-result"
+
 /* The longest TLS identity (a certificate's first subjectAltName) either side
  * accepts; a peer whose identity is longer is refused at its call with
  * UNAUTHENTICATED and the reason. Buffers for identities are this + 1. */
@@ -156,6 +162,12 @@ int rpc_call_send_header(struct rpc_call *call) ATTEST_WUR;
  * (0: just look). Always 0 for a handler that is not detached. */
 int rpc_call_closed(struct rpc_call *call, int wait_ms);
 
+/* Attach text (printable ASCII, at most RPC_RESULT_MAX bytes) to the
+ * call's answer, whichever it is, before rpc_call_reply or rpc_call_fail:
+ * the client finds it in rpc_result.result. 0; AERR_STATE once answered;
+ * AERR_INVALID_ARG for other text. */
+int rpc_call_set_result(struct rpc_call *call, const char *text) ATTEST_WUR;
+
 /* Authenticated peer identity from its verified TLS certificate: the first
  * subject alternative name, else the common name; at most RPC_IDENTITY_MAX
  * bytes of printable ASCII without spaces or quotes (calls of peers whose
@@ -180,6 +192,8 @@ struct rpc_result {
 	char peer[RPC_IDENTITY_MAX + 1]; /* the server's TLS identity (as rpc_call_peer_identity
 				   * reads a client's) once the call reached it; "" when
 				   * insecure or not reached */
+	char result[RPC_RESULT_MAX + 1]; /* the server's rpc_call_set_result text; "" when none
+				   * (or not printable ASCII, or too long) */
 	int ours;                 /* the status is this client's refusal of the server
 				   * (its certificate's identity, the name checked, its
 				   * CA; a server without TLS), not the server's answer:

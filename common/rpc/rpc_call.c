@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 
 #include "log.h"
@@ -96,6 +97,33 @@ int rpc_call_fail_err(struct rpc_call *c, int err)
 	if (*detail)
 		return rpc_call_fail(c, rpc_status_from_err(err), "%s: %s", err_str(err), detail);
 	return rpc_call_fail(c, rpc_status_from_err(err), "%s", err_str(err));
+}
+
+int rpc_call_set_result(struct rpc_call *c, const char *text)
+{
+	struct rpc_slot *sl;
+	size_t n;
+
+	if (!c || !text)
+		return err_set(AERR_INVALID_ARG, "rpc_call_set_result: NULL argument");
+	if (c->answered)
+		return err_set(AERR_STATE, "%s: call already answered", c->path);
+	n = strnlen(text, RPC_RESULT_MAX + 1);
+	if (n > RPC_RESULT_MAX)
+		return err_set(AERR_INVALID_ARG, "%s: a result over %d bytes", c->path, RPC_RESULT_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (text[i] < 0x20 || text[i] > 0x7e)
+			return err_set(AERR_INVALID_ARG, "%s: a result with a byte outside printable ASCII", c->path);
+	sl = (struct rpc_slot *)((char *)c - offsetof(struct rpc_slot, c));
+	if (sl->has_trailer) {
+		grpc_slice_unref(sl->trailer.key);
+		grpc_slice_unref(sl->trailer.value);
+	}
+	memset(&sl->trailer, 0, sizeof(sl->trailer));
+	sl->trailer.key = grpc_slice_from_static_string(RPC_RESULT_TRAILER);
+	sl->trailer.value = grpc_slice_from_copied_buffer(text, n);
+	sl->has_trailer = 1;
+	return 0;
 }
 
 const char *rpc_call_peer_identity(const struct rpc_call *c)

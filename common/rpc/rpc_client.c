@@ -214,10 +214,35 @@ static void rpc_client_tls_refusal(const struct rpc_channel *ch, struct rpc_resu
 
 /* The status a call ended with into res (with its message and the
  * server's identity); 0 only for OK. */
+/* The server's result trailer (rpc_call_set_result) into res->result,
+ * when it is one the server could have set. */
+static void rpc_client_result(const grpc_metadata_array *trailers, struct rpc_result *res)
+{
+	for (size_t i = 0; i < trailers->count; i++) {
+		const grpc_metadata *m = &trailers->metadata[i];
+		size_t n = GRPC_SLICE_LENGTH(m->value);
+		const char *v = (const char *)GRPC_SLICE_START_PTR(m->value);
+		size_t k;
+
+		if (grpc_slice_str_cmp(m->key, RPC_RESULT_TRAILER) != 0 || n > RPC_RESULT_MAX)
+			continue;
+		for (k = 0; k < n && v[k] >= 0x20 && v[k] <= 0x7e; k++)
+			;
+		if (k == n) {
+			memcpy(res->result, v, n);
+			res->result[n] = '\0';
+		}
+		return;
+	}
+}
+
 static int rpc_client_status(struct rpc_channel *ch, grpc_call *call, const char *path, grpc_status_code status,
-			     grpc_slice details, const char *error_string, struct rpc_result *res)
+			     grpc_slice details, const char *error_string, const grpc_metadata_array *trailers,
+			     struct rpc_result *res)
 {
 	size_t dlen;
+
+	rpc_client_result(trailers, res);
 
 	res->status = (enum rpc_status)status;
 	if (rpc_client_peer(call, res) != 0)
@@ -359,7 +384,7 @@ static int rpc_unary_exchange(struct rpc_channel *ch, int timeout_ms, int wait_f
 		return err_set(AERR_RPC, "%s: completion queue event %d", u->path, (int)ev.type);
 	}
 	/* ev.success is 1 even for failed calls: the status is the truth. */
-	return rpc_client_status(ch, u->call, u->path, u->status, u->details, u->error_string, res);
+	return rpc_client_status(ch, u->call, u->path, u->status, u->details, u->error_string, &u->trailing_md, res);
 }
 
 /* A response (a message of a stream) within the size limit, as the
@@ -549,7 +574,8 @@ int rpc_call_stream(struct rpc_channel *ch, const ProtobufCServiceDescriptor *sv
 		if (stopped == 1)
 			rpc_result_set(res, RPC_CANCELLED, "stopped by the reader");
 		else
-			r = rpc_client_status(ch, u->call, u->path, u->status, u->details, u->error_string, res);
+			r = rpc_client_status(ch, u->call, u->path, u->status, u->details, u->error_string, &u->trailing_md,
+					      res);
 	}
 	rpc_unary_release(u);
 	return r;

@@ -219,6 +219,8 @@ static int rpc_detach_finish(struct rpc_slot *sl)
 	}
 	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
 	ops[n].data.send_status_from_server.status = (grpc_status_code)sl->status;
+	ops[n].data.send_status_from_server.trailing_metadata_count = sl->has_trailer ? 1 : 0;
+	ops[n].data.send_status_from_server.trailing_metadata = sl->has_trailer ? &sl->trailer : NULL;
 	ops[n++].data.send_status_from_server.status_details = sl->has_status_details ? &sl->status_details : NULL;
 	rpc_slot_count(sl);
 	if (!(ok = rpc_detach_send(c, ops, n)))

@@ -111,6 +111,11 @@ void rpc_slot_done(struct rpc_slot *sl)
 	if (sl->has_status_details)
 		grpc_slice_unref(sl->status_details);
 	sl->has_status_details = 0;
+	if (sl->has_trailer) {
+		grpc_slice_unref(sl->trailer.key);
+		grpc_slice_unref(sl->trailer.value);
+	}
+	sl->has_trailer = 0;
 	if (atomic_load(&s->stop)) {
 		rpc_slot_set(sl, SLOT_IDLE); /* the last touch of the slot */
 		return;
@@ -147,6 +152,8 @@ static void rpc_slot_send(struct rpc_slot *sl)
 	op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
 	op->data.send_status_from_server.status = (grpc_status_code)sl->status;
 	op->data.send_status_from_server.status_details = sl->has_status_details ? &sl->status_details : NULL;
+	op->data.send_status_from_server.trailing_metadata_count = sl->has_trailer ? 1 : 0;
+	op->data.send_status_from_server.trailing_metadata = sl->has_trailer ? &sl->trailer : NULL;
 	op++;
 	op->op = GRPC_OP_RECV_CLOSE_ON_SERVER;
 	op->data.recv_close_on_server.cancelled = &sl->cancelled;

@@ -58,6 +58,8 @@ struct rpc_slot {
 	grpc_byte_buffer *reply;    /* kept until the send completes */
 	grpc_slice status_details;
 	int has_status_details;
+	grpc_metadata trailer;      /* rpc_call_set_result's, sent with the status */
+	int has_trailer;
 	int cancelled;              /* RECV_CLOSE_ON_SERVER output */
 	int refused;                /* answered before its request was read: a short stall limit */
 	enum rpc_status status;     /* what was sent, for the debug line */

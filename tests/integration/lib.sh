@@ -191,6 +191,18 @@ swtpm_fleet() {
 	done
 }
 
+# pass_fail_fleet: swtpm nodes a and b, b's PCR 7 moved, REF_A the
+# [policy] lines a passes by (b fails them on PCR 7), the demo PKI in $P,
+# and the Python stubs in $WORK/stubs: the operator and result tests' pair.
+pass_fail_fleet() {
+	swtpm_fleet a b
+	TPM2TOOLS_TCTI=${TCTIS[b]} tpm2_pcrextend "7:sha256=$(printf 'bb%.0s' {1..32}),sha1=$(printf 'bb%.0s' {1..20})"
+	REF_A=$(TPM2TOOLS_TCTI=${TCTIS[a]} pcr_policy)
+	pki_make "$WORK/pki"
+	P=$WORK/pki
+	py_stubs "$WORK/stubs"
+}
+
 # swtpm_stop: stop the running swtpm (its state stays in $SWTPM_DIR).
 swtpm_stop() {
 	kill "$SWTPM_PID" 2>/dev/null || true

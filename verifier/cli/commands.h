@@ -53,6 +53,13 @@ int reattest_main(int argc, char **argv);
 /* watch.c: a running verifier's state changes as they happen. */
 int watch_main(int argc, char **argv);
 
+#define CLI_JWKS_USAGE "jwks --config FILE"
+#define CLI_VERIFY_TOKEN_USAGE "verify-token (--config FILE | --jwks FILE) [--json] (TOKEN | -)"
+
+/* results.c: the result keys as a JWKS; a result token checked offline. */
+int jwks_main(int argc, char **argv);
+int verify_token_main(int argc, char **argv);
+
 #define CLI_AUDIT_USAGE "audit --config FILE [--since T] NODE"
 
 /* audit.c: a node's verdicts re-verified from the stored evidence. */

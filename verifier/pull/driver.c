@@ -19,6 +19,7 @@
 #include "pull/driver.h"
 #include "record/hook.h"
 #include "record/record.h"
+#include "results/issuer.h"
 #include "quote.h"
 #include "rpc.h"
 #include "policy/secret.h"
@@ -38,6 +39,7 @@ struct pull_driver {
 	const struct verifier_config *cfg;
 	struct verifier_trust trust;
 	struct reference_cache *refs;  /* named policies (record/reference.h); with a store */
+	struct result_issuer *results; /* signs each verdict's EAR; NULL: none */
 	struct secret_set secrets;
 	struct store *store;          /* NULL without state_dir */
 	struct hook *hook;            /* NULL without hook */
@@ -110,7 +112,8 @@ int pull_open(const struct verifier_config *cfg, const char *target, struct pull
 	    (r = secret_set_load(cfg->secrets, cfg->nsecrets, &d->secrets)) != 0 ||
 	    (cfg->state_dir && ((r = store_open(cfg->state_dir, &d->store)) != 0 ||
 				(r = reference_cache_new(&lim, &d->refs)) != 0)) ||
-	    (r = hook_start(cfg->hook, cfg->hook_timeout_ms, &d->hook)) != 0)
+	    (r = hook_start(cfg->hook, cfg->hook_timeout_ms, &d->hook)) != 0 ||
+	    (r = result_issuer_open(cfg, 1, &d->results)) != 0)
 		goto out;
 	d->target = target;
 	d->binds = target_listed(target, cfg->targets, cfg->ntargets);
@@ -142,6 +145,7 @@ void pull_close(struct pull_driver *d)
 	store_close(d->store);
 	trust_free(&d->trust);
 	secret_set_free(&d->secrets);
+	result_issuer_free(d->results);
 	free(d);
 }
 
@@ -438,6 +442,43 @@ static int pull_moved(struct run *x, enum pull_stage st)
 	return AERR_IDENTITY;
 }
 
+static unsigned pull_m_deliver_result(void)
+{
+	const ProtobufCServiceDescriptor *svc = &attest__v1__attestor__descriptor;
+
+	return (unsigned)(protobuf_c_service_descriptor_get_method_by_name(svc, "DeliverResult") - svc->methods);
+}
+
+/* The verdict just recorded, signed, to the attestor that earned it, on
+ * the round's channel. A channel that reconnected to another server
+ * meanwhile would carry it there, which the log then says: a token is no
+ * secret (it names its node; a relying party binds it to the node's TPM).
+ * Outside the round's timing; an attestor that cannot take it (an older
+ * one: UNIMPLEMENTED) costs the verdict nothing. */
+static void pull_deliver_result(struct run *x, const struct session_verdict *v)
+{
+	Attest__V1__AttestationResult m = ATTEST__V1__ATTESTATION_RESULT__INIT;
+	const ProtobufCServiceDescriptor *svc = &attest__v1__attestor__descriptor;
+	ProtobufCMessage *out = NULL;
+	struct rpc_result rr;
+	struct err_saved why;
+	char *ear = NULL;
+
+	err_save(&why);
+	if (record_result(&x->rec, v, &ear) != 0 || !ear)
+		goto out;
+	m.ear = ear;
+	if (rpc_call_unary(x->d->ch, svc, pull_m_deliver_result(), &m.base, x->d->cfg->timeout_ms, 0, &out, &rr) != 0)
+		LOG_INFO("target %s: the attestation result was not delivered: %s", x->d->target, rr.message);
+	else if (strcmp(rr.peer[0] ? rr.peer : x->d->target, x->peer) != 0)
+		LOG_WARN("target %s: the attestation result reached '%s', not the attestor proven ('%s')",
+			 x->d->target, rr.peer, x->peer);
+	protobuf_c_message_free_unpacked(out, NULL);
+out:
+	free(ear);
+	err_restore(&why);
+}
+
 /* What the round means, by the rule of proof before state: a proven session
  * gives its node a verdict (a pass the store cannot take is no pass); one
  * that failed before any proof is a rejected attempt of the attestor's
@@ -456,8 +497,10 @@ static int pull_record(struct run *x, int r, enum pull_stage st)
 		if (r == 0) {
 			if ((r = record_verdict(&x->rec, session_last_verdict(x->s), qp, &att)) == AERR_IDENTITY)
 				return pull_moved(x, st);
-			if (r == 0)
+			if (r == 0) {
 				record_secrets(&x->rec, att, x->proofs, x->nproofs);
+				pull_deliver_result(x, session_last_verdict(x->s));
+			}
 			return r;
 		}
 		if (session_get_state(x->s) == SESSION_FAILED) {
@@ -477,6 +520,7 @@ static int pull_record(struct run *x, int r, enum pull_stage st)
 			 v.reason);
 		if (record_verdict(&x->rec, &v, qp, NULL) == AERR_IDENTITY)
 			return pull_moved(x, st);
+		pull_deliver_result(x, &v);
 		return r;
 	}
 	if (r == 0 || r == AERR_STORE)
@@ -533,6 +577,7 @@ static void pull_run_init(struct run *x, struct pull_driver *d, struct pull_resu
 	x->rec = (struct record_ctx){ .store = d->store, .hook = d->hook, .mode = "pull", .peer = x->peer, .host = x->host,
 				      .pcrs = &d->cfg->pcrs, .target = d->target, .binds_target = d->binds,
 				      .explicit_enrollment = d->cfg->explicit_enrollment, .refs = d->refs,
+				      .results = d->results, .ek_cert_required = d->cfg->require_ek_cert,
 				      .learn_first_use = d->cfg->learn_first_use ? d->cfg : NULL,
 				      .started_ns = clock_mono_ns() };
 }

@@ -19,6 +19,7 @@
 #include "push/service_priv.h"
 #include "record/hook.h"
 #include "record/window.h"
+#include "results/issuer.h"
 #include "session/evidence.h"
 #include "store/store.h"
 #include "tpmpub.h"
@@ -57,6 +58,7 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 {
 	struct push_entry *e = &p->slots[slot];
 	const struct session_verdict *v;
+	char *ear = NULL;
 
 	if (code == AERR_STORE) {
 		push_store_failed(p, call, slot);
@@ -76,8 +78,12 @@ static void push_step_failed(struct push_service *p, struct rpc_call *call, uint
 		return;
 	}
 	LOG_WARN("verdict FAIL host '%s' peer '%s': %s: %s", e->host, e->peer, session_step_name(v->step), v->reason);
-	/* Recorded or not, the node failed; the hook hears of it either way. */
+	/* Recorded or not, the node failed; the hook hears of it either way,
+	 * and the attestor gets it signed. */
 	(void)record_verdict(&e->rec, v, q, NULL);
+	if (record_result(&e->rec, v, &ear) == 0 && ear && rpc_call_set_result(call, ear) != 0)
+		LOG_ERR("%s", err_detail());
+	free(ear);
 	(void)rpc_call_fail(call, rpc_status_from_err(v->code), "%s: %s", session_step_name(v->step), v->peer_reason);
 	push_put(p, slot, PUSH_END);
 }
@@ -251,7 +257,7 @@ static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t sl
 	struct push_entry *e = &p->slots[slot];
 	/* Without a store there is nothing to rebuild the next session from. */
 	struct preissued_entry *n = p->next && v->pass && p->cfg->pre_issued_requests ? malloc(sizeof(*n)) : NULL;
-	char next_id[PREISSUED_ID_LEN + 1];
+	char next_id[PREISSUED_ID_LEN + 1], *ear = NULL;
 
 	LOG_INFO("verdict %s host '%s' peer '%s' resetCount %u restartCount %u ak %s eventlog %s ima %llu "
 		 "(%llu new) secrets %zu",
@@ -271,8 +277,11 @@ static void push_pass(struct push_service *p, struct rpc_call *call, uint32_t sl
 		OPENSSL_cleanse(n, sizeof(*n));
 		free(n);
 	}
+	if (record_result(&e->rec, v, &ear) == 0 && ear)
+		vm.ear = ear;
 	m.verdict = &vm;
 	push_reply(call, id, &m);
+	free(ear);
 	push_put(p, slot, PUSH_END);
 }
 
@@ -578,7 +587,8 @@ int push_start(const struct verifier_config *cfg, struct push_service **out)
 	if (cfg->state_dir && ((r = store_open(cfg->state_dir, &p->store)) != 0 || (r = preissued_new(&p->next)) != 0 ||
 			       (r = reference_cache_new(&lim, &p->refs)) != 0))
 		goto out;
-	if ((r = hook_start(cfg->hook, cfg->hook_timeout_ms, &p->hook)) != 0)
+	if ((r = hook_start(cfg->hook, cfg->hook_timeout_ms, &p->hook)) != 0 ||
+	    (r = result_issuer_open(cfg, 1, &p->results)) != 0)
 		goto out;
 	if (!cfg->state_dir)
 		LOG_WARN("no state_dir: verdicts are logged but not recorded in a database");
@@ -630,6 +640,7 @@ void push_free(struct push_service *p)
 	preissued_free(p->next);
 	trust_free(&p->trust);
 	secret_set_free(&p->secrets);
+	result_issuer_free(p->results);
 	/* After the server and the window thread: nothing posts any more. */
 	hook_stop(p->hook);
 	store_close(p->store);

@@ -47,10 +47,13 @@ struct push_entry {
 	int resumed;                              /* opened by a pre-issued quote request, not Hello */
 };
 
+struct result_issuer;
+
 struct push_service {
 	const struct verifier_config *cfg;
 	struct verifier_trust trust;
 	struct reference_cache *refs;  /* named policies (record/reference.h); with a store */
+	struct result_issuer *results; /* signs each verdict's EAR; NULL: none */
 	struct secret_set secrets;
 	struct store *store;                      /* NULL without state_dir */
 	struct hook *hook;                        /* NULL without hook */

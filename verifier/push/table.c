@@ -224,7 +224,7 @@ struct push_entry *push_open(struct push_service *p, struct rpc_call *call, cons
 	e->expires_ms = e->active_ms + (uint64_t)p->cfg->session_ttl * 1000u;
 	e->rec = (struct record_ctx){ .store = p->store, .hook = p->hook, .mode = "push", .peer = e->peer, .host = e->host,
 				      .pcrs = &p->cfg->pcrs, .explicit_enrollment = p->cfg->explicit_enrollment,
-				      .refs = p->refs,
+				      .refs = p->refs, .results = p->results, .ek_cert_required = p->cfg->require_ek_cert,
 				      .learn_first_use = p->cfg->learn_first_use ? p->cfg : NULL,
 				      .started_ns = clock_mono_ns() };
 	e->quote = NULL;

@@ -15,6 +15,7 @@
 #include "record/evidence.h"
 #include "record/record.h"
 #include "record/watch.h"
+#include "results/issuer.h"
 #include "review/learn.h"
 #include "strsafe.h"
 #include "tpmpub.h"
@@ -550,4 +551,36 @@ void record_rejected(struct record_ctx *c, const struct session *s, const char *
 		LOG_WARN("rejected attempt %llu of peer '%s' (%s%s%.16s%s): %s: %s", (unsigned long long)n, peer,
 			 c->mode, hash[0] ? ", EK claimed " : "", hash, hash[0] ? "..." : "", step ? step : "?",
 			 reason ? reason : "");
+}
+
+int record_result(const struct record_ctx *c, const struct session_verdict *v, char **jwt)
+{
+	struct ear_input in;
+	int status, r;
+
+	*jwt = NULL;
+	if (!c->results)
+		return 0;
+	memset(&in, 0, sizeof(in));
+	in.ek_hash = c->ek_hash;
+	in.name = c->name;
+	in.pass = v->pass;
+	in.unjudged = v->unjudged;
+	in.code = v->code;
+	in.step = v->pass ? "" : session_step_name(v->step);
+	in.reason = v->peer_reason;
+	in.policy = c->policy;
+	in.policy_version = c->policy_version;
+	in.nonce = v->nonce_len ? v->nonce : NULL;
+	in.nonce_len = v->nonce_len;
+	in.proven = c->session && session_proven(c->session);
+	in.ek_cert_required = c->ek_cert_required;
+	in.ek_cert_checked = c->ek_cert_required;
+	in.event_log_checked = v->event_log_checked;
+	in.ima_checked = v->ima_checked;
+	if ((r = result_issue(c->results, &in, jwt, &status)) != 0)
+		LOG_ERR("node %.16s...: signing its attestation result: %s", c->ek_hash, err_detail());
+	else
+		LOG_DEBUG("node %.16s...: attestation result %s", c->ek_hash, ear_status_name(status));
+	return r;
 }

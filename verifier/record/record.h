@@ -20,6 +20,8 @@
 #include "session/session.h"
 #include "store/store.h"
 
+struct result_issuer;
+
 struct record_ctx {
 	struct store *store;
 	struct hook *hook;            /* told of every state change; NULL = none */
@@ -33,6 +35,8 @@ struct record_ctx {
 	int explicit_enrollment;      /* unknown nodes are refused, not enrolled */
 	struct reference_cache *refs; /* the named policies (record/reference.h); NULL: the config
 				       * file's judges every node */
+	const struct result_issuer *results; /* signs each verdict's EAR (record_result); NULL: none */
+	int ek_cert_required;         /* require_ek_cert: every node's EK chain was checked at its proof */
 	uint64_t started_ns;          /* clock_mono_ns at the attestation's first call (pull: its
 				       * round's start), for the latency metric; 0: unknown */
 	const struct verifier_config *learn_first_use; /* learn_first_use: the config a learned
@@ -88,6 +92,11 @@ int record_proven(struct record_ctx *c, struct session *s) ATTEST_WUR;
  * reaches the hook. AERR_IDENTITY, nothing recorded and no hook: a pull round
  * whose node was bound to another target while it was under way (the caller
  * counts a rejected attempt). */
+/* The signed attestation result (an EAR, results/ear.h) of a verdict just
+ * recorded, for the node's attestor: *jwt malloc'd, or NULL (and 0) when
+ * this verifier signs no results. */
+int record_result(const struct record_ctx *c, const struct session_verdict *v, char **jwt) ATTEST_WUR;
+
 int record_verdict(struct record_ctx *c, const struct session_verdict *v, const struct session_quote *q,
 		   int64_t *att);
 

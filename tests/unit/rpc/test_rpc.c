@@ -159,15 +159,15 @@ static const char *g_listen = "127.0.0.1:0";
 
 static void srv_start(struct srv *t, int insecure, size_t max_message)
 {
-	rpc_handler_fn handlers[5] = { 0 };
+	rpc_handler_fn handlers[6] = { 0 };
 	struct rpc_server_config cfg = { 0 };
 
 	handlers[method_index("GetEndorsement")] = h_get_endorsement;
 	handlers[method_index("GetAttestationKey")] = h_get_ak;
 	handlers[method_index("ActivateCredential")] = h_activate;
 	handlers[method_index("Quote")] = h_quote;
-	/* DeliverSecrets: NULL = UNIMPLEMENTED */
-	assert_int_equal(SVC->n_methods, 5);
+	/* DeliverSecrets, DeliverResult: NULL = UNIMPLEMENTED */
+	assert_int_equal(SVC->n_methods, 6);
 	cfg.listen = g_listen;
 	cfg.max_message = max_message;
 	cfg.tls.insecure = insecure;
@@ -748,7 +748,7 @@ static void test_stop_from_signal(void **state)
 
 static void test_config_errors(void **state)
 {
-	rpc_handler_fn handlers[5] = { 0 };
+	rpc_handler_fn handlers[6] = { 0 };
 	struct rpc_server_config cfg = { 0 };
 	struct rpc_server *s = (struct rpc_server *)1, *s2 = NULL;
 	struct rpc_channel *ch = (struct rpc_channel *)1;
