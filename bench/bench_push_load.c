@@ -65,6 +65,7 @@ struct bench_args {
 	int verifier_threads;     /* > 0: written as `threads =` into the verifier's config */
 	size_t policies, groups;  /* > 0: nodes spread over named policies and groups (bench_fleet.h) */
 	int operator_services;    /* the verifier also serves [admin] and [web], which nobody calls */
+	int no_results;           /* [results] sign = false: verdicts without a signed EAR */
 	double seconds;
 	TPM2_ALG_ID ek_alg;
 };
@@ -236,7 +237,7 @@ static void bench_proc_mem(pid_t pid, struct bench_mem *m)
 
 /* ------------------------------------------------------------ openssl speed */
 
-static void bench_openssl_speed(int seconds, struct bench_speed *sp, int ecdsa)
+static void bench_openssl_speed(int seconds, struct bench_speed *sp)
 {
 	char cmd[128], line[512];
 	FILE *f;
@@ -251,8 +252,7 @@ static void bench_openssl_speed(int seconds, struct bench_speed *sp, int ecdsa)
 			;
 		pclose(f);
 	}
-	if (!ecdsa)
-		return;
+	/* P-256 always: the results' ES256 signature, and an ECC EK's. */
 	snprintf(cmd, sizeof(cmd), "openssl speed -seconds %d ecdsap256 2>/dev/null", seconds);
 	if ((f = popen(cmd, "r"))) {
 		while (fgets(line, sizeof(line), f))
@@ -687,6 +687,8 @@ static int bench_write_config(const struct bench_args *a, const char *dir, size_
 		dir, a->log_level);
 	if (a->verifier_threads > 0)
 		fprintf(f, "threads = %d\n", a->verifier_threads);
+	if (a->no_results)
+		fprintf(f, "[results]\nsign = false\n");
 	fprintf(f, "[tls]\nca = %s/ca.pem\ncert = %s/verifier.pem\nkey = %s/verifier.key\n", a->pki, a->pki, a->pki);
 	if (a->operator_services) {
 		/* Served, never called: what they cost an attestation by being there. */
@@ -1019,6 +1021,7 @@ static int bench_json(const struct bench_args *a, const struct bench_speed *sp, 
 	fprintf(f, "  \"pcrs\": ");
 	jsonout_str(f, a->pcrs);
 	fprintf(f, ",\n  \"operator_services\": %s", a->operator_services ? "true" : "false");
+	fprintf(f, ",\n  \"results_signed\": %s", a->no_results ? "false" : "true");
 	fprintf(f, ",\n  \"verifier_threads\": %d,\n  \"threads\": %d,\n  \"channels\": %d,\n  \"reattest_seconds\": %.1f,\n  \"cpus\": %ld,\n",
 		a->verifier_threads, a->threads, a->channels, a->seconds, sysconf(_SC_NPROCESSORS_ONLN));
 	fprintf(f, "  \"openssl_speed\": {\"seconds\": %d, \"rsa2048_sign_per_s\": %.1f, \"rsa2048_verify_per_s\": %.1f, "
@@ -1086,6 +1089,7 @@ static void bench_usage(FILE *f)
 		   "  --nodes N: simulated nodes for one run (repeat for several runs; default 1000)\n"
 		   "  --verifier-threads N: `threads = N` in the verifier's config (default: not set)\n"
 		   "  --operator-services: the verifier also serves [admin] and [web] (never called)\n"
+		   "  --no-results: the verifier signs no attestation results ([results] sign = false)\n"
 		   "  --policies P --groups G: after enrolling, spread the nodes over P named policies, G of\n"
 		   "    them through groups (bench_fleet.h); then check verdicts and time a dry run\n");
 }
@@ -1180,6 +1184,7 @@ static int bench_parse_args(int argc, char **argv, struct bench_args *a)
 		{ "verifier-threads", required_argument, NULL, 'T' },
 		{ "policies", required_argument, NULL, 'Q' }, { "groups", required_argument, NULL, 'G' },
 		{ "operator-services", no_argument, NULL, 'O' },
+		{ "no-results", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
 	};
 	char *end;
@@ -1197,6 +1202,7 @@ static int bench_parse_args(int argc, char **argv, struct bench_args *a)
 		switch (c) {
 		case 'v': a->verifier = optarg; break;
 		case 'O': a->operator_services = 1; break;
+		case 'R': a->no_results = 1; break;
 		case 'p': a->pki = optarg; break;
 		case 'w': a->work = optarg; break;
 		case 'j': a->json = optarg; break;
@@ -1306,7 +1312,7 @@ int main(int argc, char **argv)
 	printf("openssl speed rsa2048%s (%d s each)...\n", a.ek_alg == TPM2_ALG_ECC ? " and ecdsap256" : "",
 	       a.speed_seconds);
 	fflush(stdout);
-	bench_openssl_speed(a.speed_seconds, &sp, a.ek_alg == TPM2_ALG_ECC);
+	bench_openssl_speed(a.speed_seconds, &sp);
 	if (sp.rsa_verify <= 0) {
 		r = err_set(AERR_IO, "could not read `openssl speed rsa2048`");
 		goto out;

@@ -23,6 +23,7 @@ TARGET_ATT_PER_S = (">=", 10000.0)
 TARGET_REPLAY_MBS = (">=", 500.0)
 TARGET_IMA_PER_S = (">=", 1000000.0)
 TARGET_POLICY_CPU_RATIO = ("<=", 1.05)  # issue #15: many policies cost no more than 5% per attestation
+TARGET_RESULTS_CPU_RATIO = ("<=", 1.10)  # issue #18: signing each verdict's EAR
 TARGET_OPERATOR_CPU_RATIO = ("<=", 1.05)  # issue #16: idle Admin service and dashboard: not measurable
 TARGET_LIST_PAGE_MS = ("<=", 100.0)  # issue #16: a ListNodes page over 100,000 nodes
 
@@ -203,38 +204,51 @@ def fleet_policy_figures(rep, data, why, one_policy):
                 note="%.0f nodes/s; %d would pass; exit %d" % (d["nodes_per_s"], d["pass"], d["exit"]))
 
 
-def operator_figures(rep, d):
-    """Issue #16: CPU per push re-attestation with the Admin service and the dashboard
-    served but idle, beside the same run without them (interleaved pairs)."""
-    group = "operator services idle (issue #16)"
-    ratios, owns = [], []
-    pairs = 0
-    while os.path.exists(os.path.join(d, "push-load-plain-%d.json" % (pairs + 1))):
+def load_pairs(rep, d, group, names):
+    """The interleaved pairs push-load-NAME-I.json of bench_all (I = 1, 2, ...): for
+    each pair whose two runs both have data, {name: (reattest phase, run)}."""
+    pairs, out = 0, []
+    while os.path.exists(os.path.join(d, "push-load-%s-%d.json" % (names[0], pairs + 1))):
         pairs += 1
     for i in range(1, max(pairs, 1) + 1):
         runs = {}
-        for v in ("plain", "operator"):
+        for v in names:
             data, why = load(os.path.join(d, "push-load-%s-%d.json" % (v, i)))
             if data is None:
                 rep.missing(group, "pair %d %s" % (i, v), why)
                 continue
             r = data["runs"][0]
-            ph = {p["phase"]: p for p in r["phases"]}["reattest"]
-            runs[v] = (ph["verifier_cpu_us_per_attestation"], r["nodes"],
-                       ph.get("operator_threads_cpu_us_per_attestation", 0))
-        if len(runs) == 2:
-            (cpu, n, own), (ref, _, _) = runs["operator"], runs["plain"]
-            ratios.append(cpu / ref)
-            rep.add(group, "pair %d, %d nodes: verifier CPU per attestation with [admin] and [web]" % (i, n), cpu,
-                    "us", ref, "the same run without them",
-                    note="process CPU of two runs: the machine's noise between runs is in it")
-            owns.append((own, cpu))
-    if ratios:
-        mid = sorted(ratios)[len(ratios) // 2] if len(ratios) % 2 else \
-            sum(sorted(ratios)[len(ratios) // 2 - 1:len(ratios) // 2 + 1]) / 2
-        rep.add(group, "  ratio of the two runs (median of %d interleaved pairs)" % len(ratios), mid, "x", None, None,
-                mid, note="pairs: %s; mean %.3f" % (", ".join("%.3f" % r for r in ratios), sum(ratios) / len(ratios)),
-                target=TARGET_OPERATOR_CPU_RATIO)
+            runs[v] = ({p["phase"]: p for p in r["phases"]}["reattest"], r, data)
+        if len(runs) == len(names):
+            out.append((i, runs))
+    return out
+
+
+def median_ratio(rep, group, ratios, target):
+    """The median of the pairs' ratios, with each pair's in the note."""
+    if not ratios:
+        return
+    s = sorted(ratios)
+    mid = s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
+    rep.add(group, "  ratio of the two runs (median of %d interleaved pairs)" % len(ratios), mid, "x", None, None,
+            mid, note="pairs: %s; mean %.3f" % (", ".join("%.3f" % r for r in ratios), sum(ratios) / len(ratios)),
+            target=target)
+
+
+def operator_figures(rep, d):
+    """Issue #16: CPU per push re-attestation with the Admin service and the dashboard
+    served but idle, beside the same run without them (interleaved pairs)."""
+    group = "operator services idle (issue #16)"
+    ratios, owns = [], []
+    for i, runs in load_pairs(rep, d, group, ("plain", "operator")):
+        (ph, r, _), (ref_ph, _, _) = runs["operator"], runs["plain"]
+        cpu, ref = ph["verifier_cpu_us_per_attestation"], ref_ph["verifier_cpu_us_per_attestation"]
+        ratios.append(cpu / ref)
+        rep.add(group, "pair %d, %d nodes: verifier CPU per attestation with [admin] and [web]" % (i, r["nodes"]), cpu,
+                "us", ref, "the same run without them",
+                note="process CPU of two runs: the machine's noise between runs is in it")
+        owns.append((ph.get("operator_threads_cpu_us_per_attestation", 0), cpu))
+    median_ratio(rep, group, ratios, TARGET_OPERATOR_CPU_RATIO)
     for own, cpu in owns:
         # What the idle services' own threads spent, beside the whole process's, in
         # the same run: the added cost itself, without run-to-run noise.
@@ -244,6 +258,26 @@ def operator_figures(rep, d):
                 "the verifier's CPU per attestation, same run", own / cpu, "share")
         rep.add(group, "  1 + their share of the verifier's CPU", 1 + own / cpu, "x", None, None, 1 + own / cpu,
                 target=TARGET_OPERATOR_CPU_RATIO)
+
+
+def results_figures(rep, d):
+    """Issue #18: CPU per push re-attestation with each verdict's EAR signed, beside
+    the same run without (interleaved pairs), and what that difference is in ES256
+    signatures of openssl speed (one core, the same run)."""
+    group = "signed attestation results (issue #18)"
+    ratios = []
+    for i, runs in load_pairs(rep, d, group, ("unsigned", "signed")):
+        (ph, r, data), (ref_ph, _, _) = runs["signed"], runs["unsigned"]
+        cpu, ref = ph["verifier_cpu_us_per_attestation"], ref_ph["verifier_cpu_us_per_attestation"]
+        ratios.append(cpu / ref)
+        rep.add(group, "pair %d, %d nodes: verifier CPU per attestation, each verdict signed" % (i, r["nodes"]), cpu,
+                "us", ref, "the same run without results",
+                note="process CPU of two runs: the machine's noise between runs is in it")
+        sign = data.get("openssl_speed", {}).get("ecdsap256_sign_per_s", 0)
+        if sign:
+            rep.add(group, "  the difference per attestation", cpu - ref, "us", 1e6 / sign,
+                    "one ES256 sign (openssl speed ecdsap256, one core)")
+    median_ratio(rep, group, ratios, TARGET_RESULTS_CPU_RATIO)
 
 
 def admin_list_figures(rep, data, why):
@@ -443,10 +477,11 @@ def main():
             # A format this script does not know: say so in the report.
             rep.missing(key, file, "unexpected content: %r" % e)
         raw[key] = data
-    try:
-        operator_figures(rep, d)
-    except (KeyError, TypeError, ZeroDivisionError, IndexError) as e:
-        rep.missing("operator", "push-load-*.json", "unexpected content: %r" % e)
+    for name, fn in (("operator", operator_figures), ("results", results_figures)):
+        try:
+            fn(rep, d)
+        except (KeyError, TypeError, ZeroDivisionError, IndexError) as e:
+            rep.missing(name, "push-load-*.json", "unexpected content: %r" % e)
     report = {
         "report": "issue #7 benchmarks",
         "meta": meta,

@@ -15,8 +15,12 @@
 #      named policies and 10 groups (issue #15): CPU per attestation beside 5.'s,
 #      and a dry run (`verifier policy test`) over every node's stored evidence
 #   8. issue #16: the push load at the smallest node count without and with the
-#      Admin service and the dashboard served (never called), interleaved twice
-#      (load-operator); ListNodes over ADMIN_NODES=100000 nodes (admin-list)
+#      Admin service and the dashboard served (never called), interleaved over
+#      OPERATOR_PAIRS (3) pairs (load-operator); ListNodes over
+#      ADMIN_NODES=100000 nodes (admin-list)
+#   9. issue #18: the same push load without and with signed attestation
+#      results, over RESULTS_PAIRS (3) pairs, beside openssl speed's ES256 sign
+#      (load-results)
 # Builds once (RelWithDebInfo) into BUILD. About 3 minutes with the defaults
 # on 2 cores (1.5 of them the push load), SHORT=1 about 1. Runs are serialized; the machine load before
 # and after each one is in the report, since a shared CPU skews them.
@@ -27,7 +31,7 @@
 #   REPLAY_ROUNDS=5  REPLAY_COPIES=2000  IMA_ENTRIES=100000
 #   NODES="1000 10000"  LOAD_SECONDS=20 (re-attestation phase per node count)
 #   ONE_SECONDS=5 (the one-client push run)
-#   SKIP="pull secrets replay load load-policies load-operator admin-list load1" (any of them)  STRICT=1: exit 3 when a target is missed
+#   SKIP="pull secrets replay load load-policies load-operator load-results admin-list load1" (any of them)  STRICT=1: exit 3 when a target is missed
 # Exit: 0 when every benchmark ran (targets missed or not, see STRICT), 1
 # when one failed (the report still has everything the others measured).
 set -uo pipefail
@@ -157,6 +161,18 @@ if ! skipped load-operator; then
 		for v in plain operator; do
 			step "load-$v-$i" "$out/push-load-$v-$i.log" env -u SECONDS BUILD="$build" \
 				JSON="$out/push-load-$v-$i.json" NODES="${NODES%% *}" OPERATOR=$([ $v = operator ] && echo 1 || echo 0) \
+				BENCH_SECONDS="$LOAD_SECONDS" bash "$src/scripts/bench_load.sh"
+		done
+	done
+fi
+if ! skipped load-results; then
+	# Issue #18: what signing each verdict's EAR costs a push re-attestation:
+	# the push load at the smallest node count with [results] sign = false
+	# and true, interleaved over RESULTS_PAIRS pairs.
+	for i in $(seq 1 "${RESULTS_PAIRS:-3}"); do
+		for v in unsigned signed; do
+			step "load-$v-$i" "$out/push-load-$v-$i.log" env -u SECONDS BUILD="$build" \
+				JSON="$out/push-load-$v-$i.json" NODES="${NODES%% *}" RESULTS=$([ $v = signed ] && echo 1 || echo 0) \
 				BENCH_SECONDS="$LOAD_SECONDS" bash "$src/scripts/bench_load.sh"
 		done
 	done

@@ -16,6 +16,7 @@
 #   POLICIES=100 GROUPS_N=10: after enrolling, spread the nodes over named policies and
 #     groups (issue #15), check the verdicts name them, and time a dry run over them
 #   OPERATOR=1: the verifier also serves the Admin service and the dashboard (idle)
+#   RESULTS=0: the verifier signs no attestation results ([results] sign = false)
 #   JSON=BUILD/bench-push-load.json  BUILD=build-load (build directory)
 #   BENCH_PREFIX="perf record -g -o /tmp/perf.data": run the bench under a tool
 # About 2.5 minutes with the defaults on 2 cores (setup of 10,000 nodes ~20 s);
@@ -41,6 +42,7 @@ for n in ${NODES:-1000 10000}; do args+=(--nodes "$n"); done
 [ -n "${VERIFIER_THREADS:-}" ] && args+=(--verifier-threads "$VERIFIER_THREADS")
 [ -n "${POLICIES:-}" ] && args+=(--policies "$POLICIES" --groups "${GROUPS_N:-10}")
 [ "${OPERATOR:-0}" = 1 ] && args+=(--operator-services)
+[ "${RESULTS:-1}" = 0 ] && args+=(--no-results)
 json=${JSON:-$build/bench-push-load.json}
 ${BENCH_PREFIX:-} "$build/bench/bench_push_load" --verifier "$build/verifier" --pki "$work/pki" --work "$work" \
 	--seconds "$secs" --threads "${THREADS:-8}" --ek-alg "${EK_ALG:-rsa}" --pcrs "${PCRS:-sha256:0-7}" \
