@@ -307,6 +307,8 @@ int driver_attest(struct driver *d, struct driver_result *res)
 	int r = 0, steps;
 
 	memset(res, 0, sizeof(*res));
+	if (d->o->state_dir)
+		result_clear(d->o->state_dir);
 	/* A failing verdict is a status, which names no interval: keep the one
 	 * the verifier named last, so a failed host is re-attested on the
 	 * verifier's schedule and can pass again as soon as it is fixed. */

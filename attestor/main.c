@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -425,7 +426,7 @@ static int token_main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &path) != 0 || load_config(path, &cfg) != 0)
 		return 2;
-	if (result_load(cfg.state_dir, &ear) != 0) {
+	if (result_load(cfg.state_dir, (int64_t)time(NULL), &ear) != 0) {
 		fprintf(stderr, "attestor: token: %s\n", err_detail());
 		return 1;
 	}

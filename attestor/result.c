@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "b64url.h"
 #include "file.h"
 #include "result.h"
 #include "secrets.h"
@@ -46,8 +48,33 @@ int result_save(const char *state_dir, const char *ear)
 	return secrets_write_file(path, (const uint8_t *)ear, strlen(ear));
 }
 
-int result_load(const char *state_dir, char **ear)
+/* The exp claim of a token's payload (the verifier writes it as
+ * "exp":N); -1 when there is none. */
+static int64_t result_exp(const char *token)
 {
+	const char *d1 = strchr(token, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL, *e;
+	uint8_t payload[RESULT_TOKEN_MAX];
+	long n;
+
+	if (!d2 || (n = b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), payload, sizeof(payload) - 1)) < 0)
+		return -1;
+	payload[n] = '\0';
+	if (!(e = strstr((const char *)payload, "\"exp\":")))
+		return -1;
+	return strtoll(e + 6, NULL, 10);
+}
+
+void result_clear(const char *state_dir)
+{
+	char path[4096];
+
+	if (result_path(state_dir, path, sizeof(path)) == 0)
+		(void)unlink(path);
+}
+
+int result_load(const char *state_dir, int64_t now, char **ear)
+{
+	int64_t exp;
 	char path[4096];
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -63,6 +90,12 @@ int result_load(const char *state_dir, char **ear)
 	if (!result_token_ok((const char *)buf)) {
 		free(buf);
 		return err_set(AERR_PARSE, "%s: not a token", path);
+	}
+	if ((exp = result_exp((const char *)buf)) <= now) {
+		free(buf);
+		return exp < 0 ? err_set(AERR_PARSE, "%s: a token without exp", path)
+			       : err_set(AERR_STATE, "the kept attestation result expired %lld s ago",
+					 (long long)(now - exp));
 	}
 	*ear = (char *)buf;
 	return 0;

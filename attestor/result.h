@@ -7,6 +7,8 @@
 #ifndef ATTEST_RESULT_H
 #define ATTEST_RESULT_H
 
+#include <stdint.h>
+
 #include "err.h"
 
 #define RESULT_FILE "result.jwt"
@@ -20,7 +22,15 @@ int result_token_ok(const char *s);
  * (result_token_ok), AERR_IO. */
 int result_save(const char *state_dir, const char *ear) ATTEST_WUR;
 
-/* The kept token, malloc'd: AERR_NOT_FOUND when none was kept yet. */
-int result_load(const char *state_dir, char **ear) ATTEST_WUR;
+/* The kept token, malloc'd: AERR_NOT_FOUND when none was kept yet;
+ * AERR_STATE when it has expired (its exp claim is past now, Unix
+ * seconds), so that what a relying party is handed is at least current
+ * by its own words. */
+int result_load(const char *state_dir, int64_t now, char **ear) ATTEST_WUR;
+
+/* Forget the kept token: a round starts, and until it ends with a verdict
+ * no earlier one speaks for this host (a pass token must not outlive a
+ * round that failed before the verifier could sign its failure). */
+void result_clear(const char *state_dir);
 
 #endif

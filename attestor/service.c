@@ -271,6 +271,8 @@ static void service_get_endorsement(struct rpc_call *call, const ProtobufCMessag
 	(void)in;
 	if (!service_time_ok(call, svc))
 		return;
+	/* A round starts: the last one's result no longer speaks for us. */
+	result_clear(svc->state_dir);
 	if ((r = answer_endorsement(svc->tpm, &a)) != 0)
 		service_fail(call, r);
 	else

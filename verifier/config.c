@@ -170,7 +170,7 @@ static const struct conf_key results_keys[] = {
 	CONF_KEY_BOOL(RES, "sign", sign),
 	CONF_KEY_PATH(RES, "key", key, 0),
 	{ .name = "retired", .type = CONF_FUNC, .offset = 0, .size = sizeof(RES), .parse = parse_retired },
-	CONF_KEY_UINT(RES, "ttl", ttl, 60, 30 * 86400, 1, "seconds"),
+	CONF_KEY_UINT(RES, "ttl", ttl, 60, 86400, 1, "seconds"),
 };
 
 #define ADM struct admin_conf
@@ -434,14 +434,17 @@ static int validate_admin(struct parse *p)
 }
 
 /* Results are signed by a key of the config's or of state_dir's; a token
- * lives two re-attestation intervals unless ttl says otherwise. */
+ * lives two re-attestation intervals (at most an hour) unless ttl says
+ * otherwise. */
 static int validate_results(struct parse *p)
 {
 	struct verifier_config *c = p->cfg;
 	struct results_conf *rc = &c->results;
 
+	/* A token is a bearer assertion: no longer than the next attestation
+	 * is due, and never hours on the default. */
 	if (!rc->ttl)
-		rc->ttl = 2 * c->reattest_interval;
+		rc->ttl = 2 * c->reattest_interval < 3600 ? 2 * c->reattest_interval : 3600;
 	if (!rc->sign)
 		return 0;
 	if (!rc->key[0] && c->state_dir &&

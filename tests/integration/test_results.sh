@@ -12,6 +12,8 @@
 #    claim, a re-signature by another key under the verifier's kid, alg
 #    none, an unknown kid, and an expired token of the verifier's own key;
 #  - key rotation: a retired key stays in the JWKS and its tokens verify;
+#  - a node that passed and then fails: its attestor holds the failure's
+#    token only;
 #  - pull: DeliverResult from a fleet member that is no verifier of the
 #    node, and from the verifier a second time in a round, is refused; the kept
 #    token stays as it was.
@@ -29,6 +31,7 @@ listen = 127.0.0.1:$vport
 ek_roots = $WORK/roots
 state_dir = $WORK/vstate" "$REF_A"
 	bg verifier "$V" serve --config "$WORK/v.conf"
+	VPID=$BG_PID
 	wait_port "$vport"
 	for n in a b; do
 		TCTI=${TCTIS[$n]} attestor_conf "$WORK/$n.conf" push "127.0.0.1:$vport" "$WORK/$n-state"
@@ -98,7 +101,7 @@ assert sa["ear.status"] == "affirming", sa
 tv = sa["ear.trustworthiness-vector"]
 assert tv == {"instance-identity": 2, "configuration": 2, "hardware": 2, "storage-opaque": 2}, tv
 assert sa["ear.appraisal-policy-id"] == "policy:config", sa
-assert sa["ear.tpm-attest.node"] == {"ek_hash": a, "verdict": "pass"}, sa
+assert sa["ear.tpm-attest.node"] == {"ek_hash": a, "identity": "attestor", "verdict": "pass"}, sa
 n = base64.urlsafe_b64decode(ca["eat_nonce"] + "=" * (-len(ca["eat_nonce"]) % 4)).hex().upper()
 assert n == nonce, (n, nonce)
 assert sb["ear.status"] == "contraindicated", sb
@@ -136,14 +139,17 @@ altered = h + "." + b64(json.dumps(claims).encode()) + "." + s
 other = jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers={"kid": kid})
 none = b64(json.dumps({"alg": "none", "typ": "JWT", "kid": kid}).encode()) + "." + b64(json.dumps(claims).encode()) + "."
 unknown = jwt.encode(claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers={"kid": "x" * 43})
+algnull = b64(json.dumps({"alg": None, "kid": kid}).encode()) + "." + p + "." + s
+short = h + "." + p + "." + b64(unb64(s)[:63])
 claims["iat"], claims["exp"] = int(time.time()) - 7200, int(time.time()) - 3600
 expired = jwt.encode(claims, open(keyfile, "rb").read(), algorithm="ES256", headers={"kid": kid})
 for name, tok in (("altered", altered), ("resigned", other), ("none", none), ("unknown-kid", unknown),
-                  ("expired", expired)):
+                  ("expired", expired), ("alg-null", algnull), ("short-sig", short)):
     open("%s.%s" % (out, name), "w").write(tok)
 PY
 for f in altered:"signature does not verify" resigned:"signature does not verify" none:"alg is not ES256" \
-	unknown-kid:"none of the result keys" expired:"expired"; do
+	unknown-kid:"none of the result keys" expired:"expired" alg-null:"alg is not ES256" \
+	short-sig:"not 64"; do
 	name=${f%%:*} why=${f#*:}
 	RC=0
 	"$V" verify-token --jwks "$WORK/jwks.json" "$(cat "$WORK/forged.$name")" >"$WORK/f.out" 2>&1 || RC=$?
@@ -160,7 +166,8 @@ except (jwt.InvalidTokenError, KeyError):
 sys.exit(1)
 PY
 done
-ok "$MODE: altered, re-signed, alg none, unknown kid and expired tokens: refused by verify-token and python3-jwt"
+ok "$MODE: altered, re-signed, alg none or null, unknown kid, a short signature and expired tokens: refused by verify-token and python3-jwt"
+
 
 # Rotation: a new key signs, the old one is retired and still published.
 if [ "$MODE" = pull ]; then
@@ -203,3 +210,34 @@ PY
 	done
 	ok "pull: DeliverResult from another fleet member, and from the verifier once its round's result was in: refused, token unchanged"
 fi
+
+# A node that passed, then fails: its attestor keeps the failure's token,
+# never the pass's any more.
+TPM2TOOLS_TCTI=${TCTIS[a]} tpm2_pcrextend "7:sha256=$(printf 'aa%.0s' {1..32})"
+attest a fail
+TA_FAIL=$(token a) || fail "attestor token after A failed: nothing kept"
+[ "$TA_FAIL" != "$TA" ] || fail "A failed, and its attestor still hands out the pass token"
+RC=0
+"$V" verify-token --config "$WORK/v.conf" "$TA_FAIL" >"$WORK/vf.out" 2>&1 || RC=$?
+[ "$RC" -eq 1 ] && grep -q "^status      contraindicated" "$WORK/vf.out" || fail "A's token after its failure: exit $RC: $(cat "$WORK/vf.out")"
+ok "$MODE: A passed, then failed on PCR 7: its attestor holds the contraindicated token only"
+
+# A round that ends without a verdict the verifier could sign (push: no
+# verifier; pull: a verifier that does not know the node, under explicit
+# enrollment): the attestor hands out no token, not the last round's.
+if [ "$MODE" = push ]; then
+	kill "$VPID"
+	wait "$VPID" 2>/dev/null || true
+	"$BUILD_DIR/attestor" --config "$WORK/a.conf" --once --wait 0 >/dev/null 2>&1 && fail "attested without a verifier"
+else
+	mkdir -p "$WORK/vstate2"
+	sed "s|^state_dir = .*|state_dir = $WORK/vstate2\nenrollment = explicit|" "$WORK/v.conf" >"$WORK/v-explicit.conf"
+	"$V" attest --config "$WORK/v-explicit.conf" "127.0.0.1:${PORT[a]}" >"$WORK/explicit.out" 2>&1 &&
+		fail "attested a node no operator enrolled"
+	grep -qi "enrol" "$WORK/explicit.out" || fail "explicit enrollment: $(tail -n 3 "$WORK/explicit.out")"
+fi
+RC=0
+token a >/dev/null 2>"$WORK/none.err" || RC=$?
+[ "$RC" -eq 1 ] && grep -q "no attestation result kept" "$WORK/none.err" ||
+	fail "attestor token after a round without a verdict: exit $RC: $(cat "$WORK/none.err")"
+ok "$MODE: a round without a signed verdict leaves the attestor no token to hand out"

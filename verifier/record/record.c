@@ -556,6 +556,7 @@ void record_rejected(struct record_ctx *c, const struct session *s, const char *
 int record_result(const struct record_ctx *c, const struct session_verdict *v, char **jwt)
 {
 	struct ear_input in;
+	size_t certlen = 0;
 	int status, r;
 
 	*jwt = NULL;
@@ -564,6 +565,7 @@ int record_result(const struct record_ctx *c, const struct session_verdict *v, c
 	memset(&in, 0, sizeof(in));
 	in.ek_hash = c->ek_hash;
 	in.name = c->name;
+	in.identity = c->peer;
 	in.pass = v->pass;
 	in.unjudged = v->unjudged;
 	in.code = v->code;
@@ -575,7 +577,11 @@ int record_result(const struct record_ctx *c, const struct session_verdict *v, c
 	in.nonce_len = v->nonce_len;
 	in.proven = c->session && session_proven(c->session);
 	in.ek_cert_required = c->ek_cert_required;
-	in.ek_cert_checked = c->ek_cert_required;
+	/* A session that checked the endorsement says what it showed; one
+	 * resumed from the store's record (a pre-issued quote request) stands
+	 * on the node's proof, which the same rule admitted. */
+	in.ek_cert_checked = c->ek_cert_required && c->session &&
+			     (!session_endorsement_checked(c->session) || session_verified_ek_cert(c->session, &certlen));
 	in.event_log_checked = v->event_log_checked;
 	in.ima_checked = v->ima_checked;
 	if ((r = result_issue(c->results, &in, jwt, &status)) != 0)

@@ -7,6 +7,7 @@
 
 #include "b64url.h"
 #include "results/ear.h"
+#include "strsafe.h"
 
 /* AR4SI values (draft-ietf-rats-ar4si). */
 #define AR_AFFIRMING 2
@@ -157,12 +158,20 @@ static struct json_object *ear_submod(const struct ear_input *in, int *status)
 		bad |= ear_add(ext, "ek_hash", json_object_new_string(in->ek_hash));
 		if (in->name && *in->name)
 			bad |= ear_add(ext, "name", json_object_new_string(in->name));
+		if (in->identity && *in->identity)
+			bad |= ear_add(ext, "identity", json_object_new_string(in->identity));
 		bad |= ear_add(ext, "verdict", json_object_new_string(in->pass ? "pass" : in->unjudged ? "verified"
 											    : "fail"));
 		if (!in->pass && in->step && *in->step)
 			bad |= ear_add(ext, "failed_check", json_object_new_string(in->step));
-		if (!in->pass && in->reason && *in->reason)
-			bad |= ear_add(ext, "reason", json_object_new_string(in->reason));
+		if (!in->pass && in->reason && *in->reason) {
+			/* Bounded and printable: the token fits the transport's
+			 * limit whatever a reason quotes. */
+			char reason[EAR_REASON_MAX + 1];
+
+			strsafe(reason, sizeof(reason), in->reason, STRSAFE_LINE);
+			bad |= ear_add(ext, "reason", json_object_new_string(reason));
+		}
 	}
 	bad |= ear_add(m, "ear.tpm-attest.node", ext);
 	if (bad) {

@@ -33,15 +33,19 @@
 #include "err.h"
 
 #define EAR_PROFILE "tag:github.com,2023:veraison/ear"
+#define EAR_REASON_MAX 255
 
 /* What a verdict says of the node, as the verifier recorded it. */
 struct ear_input {
 	const char *ek_hash;          /* the submodule's label */
 	const char *name;             /* the operator's name for the node ("": none) */
+	const char *identity;         /* the TLS identity that proved it ("": insecure): a relying
+				       * party that meets the host over mutual TLS can compare */
 	int pass, unjudged;
 	int code;                     /* 0 on pass, else the failed check's AERR_* */
 	const char *step;             /* the failed step's name ("" on pass) */
-	const char *reason;           /* why, as the peer is told (no operator-only details) */
+	const char *reason;           /* why, as the peer is told (no operator-only details); kept to
+				       * EAR_REASON_MAX printable ASCII characters */
 	const char *policy;           /* the policy that judged ("config": the config file's) */
 	uint32_t policy_version;      /* 0 for the config file's */
 	const uint8_t *nonce;         /* the quote's nonce (eat_nonce); NULL when none */

@@ -3,7 +3,7 @@
 #define LOG_MODULE "results"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,7 @@
 
 #include "b64url.h"
 #include "crypto.h"
+#include "file.h"
 #include "keyfile.h"
 #include "log.h"
 #include "results/keys.h"
@@ -70,31 +71,41 @@ out:
 	return r;
 }
 
-/* A new P-256 key at path, readable by this user alone. */
+/* A new P-256 key at path, readable by this user alone: written whole
+ * to a temporary file and linked into place, so that a second instance
+ * starting at the same time finds the one key or none, never half of one
+ * (link fails when the name exists: that one wins). */
 static int result_key_create(const char *path)
 {
 	EVP_PKEY *pkey = EVP_EC_gen("P-256");
+	char tmp[PATH_MAX];
 	FILE *f = NULL;
-	int fd, r = 0;
+	int fd = -1, r = 0;
 
 	if (!pkey)
 		return crypto_ossl_err(AERR_CRYPTO, "result key: generating a P-256 key");
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
+		r = err_set(AERR_CONFIG, "result key %s: path too long", path);
+		goto out;
+	}
+	if ((fd = mkstemp(tmp)) < 0) { /* 0600 */
 		r = err_set(AERR_CONFIG, "result key %s: cannot create it: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!(f = fdopen(fd, "w"))) {
 		close(fd);
-		r = err_set(AERR_IO, "result key %s: %s", path, strerror(errno));
+		unlink(tmp);
+		r = err_set(AERR_IO, "result key %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	if (!PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL) || fflush(f) != 0 || fsync(fileno(f)) != 0)
-		r = err_set(AERR_IO, "result key %s: cannot write it", path);
+		r = err_set(AERR_IO, "result key %s: cannot write it", tmp);
 	if (fclose(f) != 0 && r == 0)
+		r = err_set(AERR_IO, "result key %s: %s", tmp, strerror(errno));
+	if (r == 0 && link(tmp, path) != 0 && errno != EEXIST)
 		r = err_set(AERR_IO, "result key %s: %s", path, strerror(errno));
-	if (r != 0)
-		unlink(path);
-	else
+	unlink(tmp);
+	if (r == 0)
 		LOG_WARN("made a new result-signing key %s (ES256): relying parties need the new JWKS", path);
 out:
 	EVP_PKEY_free(pkey);
@@ -102,42 +113,41 @@ out:
 }
 
 /* A PEM key file into k: the private key (private: the file must be held
- * to the rule of key files), else a public one. */
+ * to the rule of key files), else a public one, or a private one in a
+ * file that keeps the rule too (a retired key moved as it was). */
 static int result_key_read(struct result_key *k, const char *path, int private)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	BIO *bio;
-	int r;
+	int r, keyfile;
 
-	if (private) {
-		if ((r = keyfile_read("result key", path, RESULT_KEY_FILE_MAX, &buf, &len)) != 0)
+	/* A public key needs no secrecy, a private one does: only a file
+	 * the rule holds for is read as one. */
+	keyfile = private || keyfile_check("retired result key", path) == 0;
+	if (keyfile) {
+		if ((r = keyfile_read(private ? "result key" : "retired result key", path, RESULT_KEY_FILE_MAX, &buf,
+				      &len)) != 0)
 			return r;
-	} else {
-		FILE *f = fopen(path, "rb");
-
-		if (!f)
-			return err_set(AERR_CONFIG, "retired result key %s: %s", path, strerror(errno));
-		buf = malloc(RESULT_KEY_FILE_MAX);
-		len = buf ? fread(buf, 1, RESULT_KEY_FILE_MAX, f) : 0;
-		fclose(f);
-		if (!buf)
-			return err_set(AERR_ALLOC, "result key");
+	} else if ((r = file_read_all(path, RESULT_KEY_FILE_MAX, &buf, &len)) != 0) {
+		return err_set(AERR_CONFIG, "retired result key %s: %s", path, err_detail());
 	}
 	if (!(bio = BIO_new_mem_buf(buf, (int)len))) {
 		r = err_set(AERR_ALLOC, "result key");
 		goto out;
 	}
-	k->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	k->pkey = keyfile ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
 	if (!k->pkey && !private) {
 		(void)BIO_reset(bio);
 		k->pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
 	}
 	BIO_free(bio);
 	r = k->pkey ? result_key_describe(k, path)
-		    : err_set(AERR_CONFIG, "%s: no PEM %s key in it", path, private ? "private" : "public or private");
+		    : err_set(AERR_CONFIG, "%s: no PEM %s key in it", path,
+			      private ? "private" : keyfile ? "public or private" : "public (a private key file must "
+			      "be readable by this user alone)");
 out:
-	if (private)
+	if (keyfile)
 		keyfile_free(buf, len);
 	else
 		free(buf);
@@ -187,10 +197,12 @@ static int result_key_from_jwk(struct result_key *k, struct json_object *jwk)
 	EVP_PKEY_CTX *ctx = NULL;
 	int r = 0;
 
-	if (!json_object_object_get_ex(jwk, "kty", &kty) || !json_object_object_get_ex(jwk, "crv", &crv) ||
-	    !json_object_object_get_ex(jwk, "x", &x) || !json_object_object_get_ex(jwk, "y", &y) ||
-	    !json_object_is_type(x, json_type_string) || !json_object_is_type(y, json_type_string) ||
-	    strcmp(json_object_get_string(kty), "EC") || strcmp(json_object_get_string(crv), "P-256"))
+	if (!json_object_is_type(jwk, json_type_object) || !json_object_object_get_ex(jwk, "kty", &kty) ||
+	    !json_object_object_get_ex(jwk, "crv", &crv) || !json_object_object_get_ex(jwk, "x", &x) ||
+	    !json_object_object_get_ex(jwk, "y", &y) || !json_object_is_type(kty, json_type_string) ||
+	    !json_object_is_type(crv, json_type_string) || !json_object_is_type(x, json_type_string) ||
+	    !json_object_is_type(y, json_type_string) || strcmp(json_object_get_string(kty), "EC") ||
+	    strcmp(json_object_get_string(crv), "P-256"))
 		return err_set(AERR_PARSE, "JWKS: a key that is not EC P-256 with x and y");
 	point[0] = 0x04;
 	if (b64url_decode(json_object_get_string(x), (size_t)json_object_get_string_len(x), point + 1, RESULT_COORD) !=
@@ -374,8 +386,11 @@ static int result_header(const char *text, char kid[RESULT_KID_LEN + 1])
 
 	if (!h || !json_object_is_type(h, json_type_object))
 		r = err_set(AERR_PARSE, "token header is not a JSON object");
-	else if (!json_object_object_get_ex(h, "alg", &alg) || strcmp(json_object_get_string(alg), "ES256") != 0)
+	else if (!json_object_object_get_ex(h, "alg", &alg) || !json_object_is_type(alg, json_type_string) ||
+		 strcmp(json_object_get_string(alg), "ES256") != 0)
 		r = err_set(AERR_UNSUPPORTED, "token alg is not ES256");
+	else if (json_object_object_get_ex(h, "crit", NULL))
+		r = err_set(AERR_UNSUPPORTED, "token header has crit extensions, which no result carries");
 	else if (!json_object_object_get_ex(h, "kid", &k) || !json_object_is_type(k, json_type_string) ||
 		 json_object_get_string_len(k) != RESULT_KID_LEN)
 		r = err_set(AERR_PARSE, "token header has no kid of a result key");
