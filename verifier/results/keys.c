@@ -35,6 +35,10 @@ struct result_key {
 
 struct result_keys {
 	int has_current;                /* keys[0] signs */
+	/* keys[0]'s signing context, set up once: each signature copies it
+	 * instead of fetching the algorithms again (OpenSSL 3 fetches them
+	 * under locks the verifier's workers would share). Read only. */
+	EVP_MD_CTX *sign_tmpl;
 	size_t n;
 	struct result_key keys[RESULT_KEYS_MAX];
 };
@@ -169,6 +173,11 @@ int result_keys_load(const char *key_path, int create, const char *const *retire
 		goto fail;
 	if ((r = result_key_read(&k->keys[0], key_path, 1)) != 0)
 		goto fail;
+	if (!(k->sign_tmpl = EVP_MD_CTX_new()) ||
+	    EVP_DigestSignInit(k->sign_tmpl, NULL, EVP_sha256(), NULL, k->keys[0].pkey) != 1) {
+		r = crypto_ossl_err(AERR_CRYPTO, "result key: signing context");
+		goto fail;
+	}
 	k->has_current = 1;
 	k->n = 1;
 	for (size_t i = 0; i < nretired; i++, k->n++)
@@ -261,6 +270,7 @@ void result_keys_free(struct result_keys *k)
 {
 	if (!k)
 		return;
+	EVP_MD_CTX_free(k->sign_tmpl);
 	for (size_t i = 0; i < RESULT_KEYS_MAX; i++)
 		EVP_PKEY_free(k->keys[i].pkey);
 	free(k);
@@ -307,7 +317,7 @@ int result_sign(const struct result_keys *k, const char *payload, size_t len, ch
 	o = b64url_encode((const uint8_t *)header, hlen, out);
 	out[o++] = '.';
 	o += b64url_encode((const uint8_t *)payload, plen, out + o);
-	if (!(md = EVP_MD_CTX_new()) || EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k->keys[0].pkey) != 1 ||
+	if (!(md = EVP_MD_CTX_new()) || EVP_MD_CTX_copy_ex(md, k->sign_tmpl) != 1 ||
 	    EVP_DigestSign(md, der, &dlen, (const uint8_t *)out, o) != 1) {
 		r = crypto_ossl_err(AERR_CRYPTO, "signing a result");
 		goto out;
