@@ -152,31 +152,25 @@ if ! skipped load-policies; then
 		JSON="$out/push-load-policies.json" NODES="${NODES##* }" POLICIES=100 GROUPS_N=10 \
 		BENCH_SECONDS="$LOAD_SECONDS" bash "$src/scripts/bench_load.sh"
 fi
-if ! skipped load-operator; then
-	# Issue #16: the Admin service and the dashboard served but never called
-	# cost an attestation nothing: the push load at the smallest node count
-	# without and with them, interleaved (plain, operator, plain, operator,
-	# ...: OPERATOR_PAIRS pairs) so that a drift of the machine falls on both.
-	for i in $(seq 1 "${OPERATOR_PAIRS:-3}"); do
-		for v in plain operator; do
+# load_pairs OFF ON VAR N: the push load at the smallest node count with
+# VAR=0 (runs named OFF) and VAR=1 (ON), interleaved (OFF, ON, OFF, ON, ...:
+# N pairs) so that a drift of the machine falls on both.
+load_pairs() {
+	local i v
+	for i in $(seq 1 "$4"); do
+		for v in "$1" "$2"; do
 			step "load-$v-$i" "$out/push-load-$v-$i.log" env -u SECONDS BUILD="$build" \
-				JSON="$out/push-load-$v-$i.json" NODES="${NODES%% *}" OPERATOR=$([ $v = operator ] && echo 1 || echo 0) \
+				JSON="$out/push-load-$v-$i.json" NODES="${NODES%% *}" "$3=$([ "$v" = "$2" ] && echo 1 || echo 0)" \
 				BENCH_SECONDS="$LOAD_SECONDS" bash "$src/scripts/bench_load.sh"
 		done
 	done
-fi
-if ! skipped load-results; then
-	# Issue #18: what signing each verdict's EAR costs a push re-attestation:
-	# the push load at the smallest node count with [results] sign = false
-	# and true, interleaved over RESULTS_PAIRS pairs.
-	for i in $(seq 1 "${RESULTS_PAIRS:-3}"); do
-		for v in unsigned signed; do
-			step "load-$v-$i" "$out/push-load-$v-$i.log" env -u SECONDS BUILD="$build" \
-				JSON="$out/push-load-$v-$i.json" NODES="${NODES%% *}" RESULTS=$([ $v = signed ] && echo 1 || echo 0) \
-				BENCH_SECONDS="$LOAD_SECONDS" bash "$src/scripts/bench_load.sh"
-		done
-	done
-fi
+}
+# Issue #16: the Admin service and the dashboard served but never called
+# cost an attestation nothing.
+skipped load-operator || load_pairs plain operator OPERATOR "${OPERATOR_PAIRS:-3}"
+# Issue #18: what signing each verdict's EAR costs a push re-attestation
+# ([results] sign = false, then true).
+skipped load-results || load_pairs unsigned signed RESULTS "${RESULTS_PAIRS:-3}"
 if ! skipped admin-list; then
 	# Issue #16: ListNodes over 100,000 nodes (ADMIN_NODES), page by page.
 	admin_list() (
