@@ -76,6 +76,19 @@ get "/" -X POST -H "Authorization: Bearer $TOKEN"
 [ "$CODE" = 405 ] || fail "POST /: $CODE"
 ok "without the token (or with a wrong one) every page is 401, a wrong login 403, a POST 405"
 
+# The result keys are public: the JWKS needs no token, and it is the one
+# `verifier jwks` prints.
+get /.well-known/jwks.json
+[ "$CODE" = 200 ] || fail "/.well-known/jwks.json: $CODE: $(cat "$WORK/got")"
+"$V" jwks --config "$WORK/v.conf" >"$WORK/jwks.cli" 2>/dev/null || fail "verifier jwks"
+/usr/bin/python3 - "$WORK/got" "$WORK/jwks.cli" <<'PY' || fail "/.well-known/jwks.json is not the verifier's JWKS"
+import json, sys
+web, cli = (json.load(open(f)) for f in sys.argv[1:])
+assert web == cli and web["keys"] and web["keys"][0]["kty"] == "EC", (web, cli)
+assert all("d" not in k for k in web["keys"]), web  # no private part
+PY
+ok "/.well-known/jwks.json without a token: the result keys, as verifier jwks prints them, public parts only"
+
 scrape "$WORK/m0"
 attest_once "$WORK/a.conf" pass
 attest_once "$WORK/b.conf" fail

@@ -6,6 +6,7 @@
 
 #include "admin/methods.h"
 #include "metrics.h"
+#include "results/issuer.h"
 #include "web/web.h"
 
 #define HTML "text/html; charset=utf-8"
@@ -419,4 +420,27 @@ void web_page_metrics(struct admin_ctx *ctx, struct web_page *out)
 	}
 	out->status = 200;
 	out->type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+void web_page_jwks(struct admin_ctx *ctx, struct web_page *out)
+{
+	struct result_issuer *is = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!ctx->cfg->results.sign) {
+		web_page_error(404, "Not found", "this verifier signs no attestation results", out);
+		return;
+	}
+	if (result_issuer_open(ctx->cfg, 0, &is) != 0) {
+		web_page_error(503, "No result keys", err_detail(), out);
+		return;
+	}
+	if (result_jwks(result_issuer_keys(is), &out->body) != 0) {
+		web_page_error(500, "Out of memory", err_detail(), out);
+	} else {
+		out->len = strlen(out->body);
+		out->status = 200;
+		out->type = "application/jwk-set+json";
+	}
+	result_issuer_free(is);
 }

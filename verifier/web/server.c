@@ -134,6 +134,12 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 		p.status = 303;
 		return send_page(c, "/login", &p, "/", cookie);
 	}
+	/* Relying parties check results with these keys: they are public,
+	 * and take no token. */
+	if (!strcmp(url, "/.well-known/jwks.json")) {
+		web_page_jwks(&w->ctx, &p);
+		return send_page(c, "/.well-known/jwks.json", &p, NULL, NULL);
+	}
 	if (!authorized(w, c)) {
 		web_page_error(401, "Unauthorized",
 			       "the operators' token is needed: Authorization: Bearer TOKEN, or /login?token=TOKEN once",
