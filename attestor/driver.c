@@ -323,7 +323,7 @@ int driver_attest(struct driver *d, struct driver_result *res)
 			goto out;
 		d->renew_ak = 0;
 	}
-	if (d->pending && (r = driver_resume(d, &ch, &next, res)) != 0)
+	if (d->pending && !d->o->rp_nonce_len && (r = driver_resume(d, &ch, &next, res)) != 0)
 		goto out;
 	if (next == DRIVER_NEXT_HELLO) {
 		if ((r = answer_endorsement(d->tpm, &e)) != 0)
@@ -334,6 +334,8 @@ int driver_attest(struct driver *d, struct driver_result *res)
 		}
 		hello.endorsement = &e.msg;
 		hello.ak = &ak.msg;
+		hello.rp_nonce.data = (uint8_t *)d->o->rp_nonce;
+		hello.rp_nonce.len = d->o->rp_nonce_len;
 		r = driver_call(d, M_HELLO, &hello.base, &ch, &next, res);
 		answer_endorsement_done(&e);
 		if (r != 0)

@@ -33,6 +33,11 @@ struct driver_opts {
 	uint32_t retry_initial_ms;     /* first backoff step */
 	uint32_t retry_max_ms;         /* backoff cap */
 	int timeout_ms;                /* per call */
+	/* A relying party's nonce (8 to 64 bytes; NULL: none): each attestation
+	 * says Hello with it (never answering a pre-issued request), so that
+	 * the verdict's result carries it (attestor token --nonce). */
+	const uint8_t *rp_nonce;
+	size_t rp_nonce_len;
 };
 
 /* One attestation's outcome. */

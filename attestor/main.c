@@ -23,6 +23,7 @@
 #include "strsafe.h"
 #include "rpc.h"
 #include "secrets.h"
+#include "hex.h"
 #include "result.h"
 #include "service.h"
 #include "tpm.h"
@@ -44,9 +45,11 @@ static void usage(FILE *f)
 		"                 RSASSA-SHA256 signature over DATA with the delivered RSA key NAME\n"
 		"                 (raw bytes, as openssl dgst -sha256 -verify expects), on stdout or into FILE\n"
 		"       attestor secrets --config FILE        list the delivered secrets\n"
-		"       attestor token --config FILE          the last verdict, signed by the verifier (an EAR\n"
-		"                 JWT for relying parties; check it with the verifier's JWKS); exit 1 when\n"
-		"                 none was received yet\n"
+		"       attestor token --config FILE [--nonce HEX]\n"
+		"                 the last verdict, signed by the verifier (an EAR JWT for relying\n"
+		"                 parties; check it with the verifier's JWKS); exit 1 when none is kept;\n"
+		"                 --nonce (push): attest now with a relying party's nonce (8-64 bytes),\n"
+		"                 which the token carries as eat_nonce; exit 0 pass / 1 fail\n"
 		"       attestor help | --help | --version\n"
 		"(installed as tpm-attestor)\n"
 		"(timings of the exchange: scripts/bench.sh)\n");
@@ -102,6 +105,28 @@ static int load_config(const char *path, struct attestor_config *cfg)
 	return 0;
 }
 
+/* The push driver's options from cfg. */
+static void push_opts(const struct attestor_config *cfg, struct driver_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->verifier = cfg->verifier;
+	o->tls.ca_file = cfg->tls.ca;
+	o->tls.cert_file = cfg->tls.cert;
+	o->tls.key_file = cfg->tls.key;
+	o->tls.server_name = cfg->tls.server_name[0] ? cfg->tls.server_name : NULL;
+	o->tls.insecure = cfg->tls.insecure;
+	o->tpm.tcti = cfg->tcti;
+	o->tpm.ek_alg = cfg->ek_alg;
+	o->tpm.ak_alg = cfg->ak_alg;
+	o->state_dir = cfg->state_dir;
+	o->logs.event_log = cfg->event_log;
+	o->logs.ima_log = cfg->ima_log;
+	o->reattest_default_s = cfg->reattest_interval;
+	o->retry_initial_ms = cfg->retry_initial_ms;
+	o->retry_max_ms = cfg->retry_max_ms;
+	o->timeout_ms = cfg->timeout_ms;
+}
+
 static int push_main(const struct attestor_config *cfg, int once, uint32_t wait_s)
 {
 	struct driver_opts o;
@@ -109,23 +134,7 @@ static int push_main(const struct attestor_config *cfg, int once, uint32_t wait_
 	char why[4 * sizeof(res.reason)];
 	int r;
 
-	memset(&o, 0, sizeof(o));
-	o.verifier = cfg->verifier;
-	o.tls.ca_file = cfg->tls.ca;
-	o.tls.cert_file = cfg->tls.cert;
-	o.tls.key_file = cfg->tls.key;
-	o.tls.server_name = cfg->tls.server_name[0] ? cfg->tls.server_name : NULL;
-	o.tls.insecure = cfg->tls.insecure;
-	o.tpm.tcti = cfg->tcti;
-	o.tpm.ek_alg = cfg->ek_alg;
-	o.tpm.ak_alg = cfg->ak_alg;
-	o.state_dir = cfg->state_dir;
-	o.logs.event_log = cfg->event_log;
-	o.logs.ima_log = cfg->ima_log;
-	o.reattest_default_s = cfg->reattest_interval;
-	o.retry_initial_ms = cfg->retry_initial_ms;
-	o.retry_max_ms = cfg->retry_max_ms;
-	o.timeout_ms = cfg->timeout_ms;
+	push_opts(cfg, &o);
 	rpc_global_init();
 	r = driver_run(&o, once, once ? wait_s * 1000u : 0, &res);
 	rpc_global_shutdown();
@@ -418,14 +427,69 @@ static int secrets_main(int argc, char **argv)
 	return 0;
 }
 
+/* token --nonce HEX: one attestation whose result carries a relying
+ * party's nonce (push mode), the token printed; 0 on a pass. */
+static int token_fresh(const struct attestor_config *cfg, const char *hex)
+{
+	uint8_t nonce[64];
+	struct driver_opts o;
+	struct driver_result res;
+	int n, r;
+
+	if ((n = hex_decode(hex, strlen(hex), nonce, sizeof(nonce))) < 8) {
+		fprintf(stderr, "attestor: token --nonce: '%.40s' is not 8 to 64 bytes of hex\n", hex);
+		return 2;
+	}
+	if (cfg->mode != CONFIG_MODE_PUSH) {
+		fprintf(stderr, "attestor: token --nonce: pull mode: the verifier attests on its own schedule; a "
+			"relying party's nonce needs push mode\n");
+		return 2;
+	}
+	push_opts(cfg, &o);
+	o.rp_nonce = nonce;
+	o.rp_nonce_len = (size_t)n;
+	rpc_global_init();
+	r = driver_run(&o, 1, 30000u, &res);
+	rpc_global_shutdown();
+	if (!res.ear[0]) {
+		fprintf(stderr, "attestor: token --nonce: no attestation result: %s\n",
+			res.reason[0] ? res.reason : err_detail());
+		return r == AERR_CONFIG ? 2 : 1;
+	}
+	printf("%s\n", res.ear);
+	return r == 0 && res.pass ? 0 : 1;
+}
+
 static int token_main(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "nonce", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct attestor_config cfg;
-	const char *path;
+	const char *path = NULL, *nonce = NULL;
 	char *ear = NULL;
+	int c;
 
-	if (parse_args(argc, argv, &path) != 0 || load_config(path, &cfg) != 0)
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'n': nonce = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!path || optind != argc) {
+		usage(stderr);
 		return 2;
+	}
+	if (load_config(path, &cfg) != 0)
+		return 2;
+	if (nonce)
+		return token_fresh(&cfg, nonce);
 	if (result_load(cfg.state_dir, (int64_t)time(NULL), &ear) != 0) {
 		fprintf(stderr, "attestor: token: %s\n", err_detail());
 		return 1;

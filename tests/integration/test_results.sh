@@ -11,6 +11,8 @@
 #  - verify-token and python3-jwt refuse the same forgeries: an altered
 #    claim, a re-signature by another key under the verifier's kid, alg
 #    none, an unknown kid, and an expired token of the verifier's own key;
+#  - a relying party's nonce (push): attestor token --nonce attests at once,
+#    the token carries it as eat_nonce;
 #  - key rotation: a retired key stays in the JWKS and its tokens verify;
 #  - a node that passed and then fails: its attestor holds the failure's
 #    token only;
@@ -168,6 +170,36 @@ PY
 done
 ok "$MODE: altered, re-signed, alg none or null, unknown kid, a short signature and expired tokens: refused by verify-token and python3-jwt"
 
+
+# A relying party's nonce: push attests at once and the token carries it;
+# pull cannot (the verifier attests on its own schedule) and says so.
+RPN=$(openssl rand -hex 24)
+if [ "$MODE" = push ]; then
+	TN=$("$BUILD_DIR/attestor" token --config "$WORK/a.conf" --nonce "$RPN" 2>"$WORK/tn.err") ||
+		fail "attestor token --nonce: exit $?: $(cat "$WORK/tn.err")"
+	QN=$(db_rows "$WORK/vstate/verifier.db" "SELECT hex(a.nonce) FROM attestations a JOIN nodes n ON n.id = a.node_id WHERE n.ek_hash = '$A' ORDER BY a.id DESC LIMIT 1")
+	/usr/bin/python3 - "$WORK/jwks.json" "$TN" "$RPN" "$QN" <<'PY' || fail "the nonce-bound token"
+import base64, sys
+import jwt
+jwks, tok, rpn, qn = sys.argv[1:]
+keys = {k.key_id: k.key for k in jwt.PyJWKSet.from_json(open(jwks).read()).keys}
+c = jwt.decode(tok, keys[jwt.get_unverified_header(tok)["kid"]], algorithms=["ES256"])
+n = base64.urlsafe_b64decode(c["eat_nonce"] + "=" * (-len(c["eat_nonce"]) % 4)).hex()
+assert n == rpn, (n, rpn)
+assert qn.lower() != rpn and len(qn) == 64, qn  # the quote's nonce commits to it, it is not it
+assert next(iter(c["submods"].values()))["ear.status"] == "affirming", c
+PY
+	cmp -s <(printf '%s' "$TN") "$WORK/a-state/result.jwt" || fail "token --nonce: the kept token is another"
+	ok "push: attestor token --nonce: a fresh attestation; its token carries the relying party's nonce as eat_nonce"
+else
+	RC=0
+	"$BUILD_DIR/attestor" token --config "$WORK/a.conf" --nonce "$RPN" >/dev/null 2>"$WORK/tn.err" || RC=$?
+	[ "$RC" -eq 2 ] && grep -q "needs push mode" "$WORK/tn.err" || fail "pull: token --nonce: exit $RC: $(cat "$WORK/tn.err")"
+	ok "pull: attestor token --nonce refused: $(cat "$WORK/tn.err")"
+fi
+RC=0
+"$BUILD_DIR/attestor" token --config "$WORK/a.conf" --nonce abcd >/dev/null 2>"$WORK/tn.err" || RC=$?
+[ "$RC" -eq 2 ] && grep -q "not 8 to 64 bytes" "$WORK/tn.err" || fail "token --nonce abcd: exit $RC: $(cat "$WORK/tn.err")"
 
 # Rotation: a new key signs, the old one is retired and still published.
 if [ "$MODE" = pull ]; then

@@ -154,10 +154,17 @@ static void push_hello(struct rpc_call *call, const ProtobufCMessage *in, void *
 		push_rejected(p, call, rpc_status_from_err(r), "endorsement", why);
 		return;
 	}
+	if (req->rp_nonce.len &&
+	    (req->rp_nonce.len < SESSION_RP_NONCE_MIN || req->rp_nonce.len > SESSION_RP_NONCE_MAX)) {
+		(void)rpc_call_fail(call, RPC_INVALID_ARGUMENT, "rp_nonce of %zu bytes: %d to %d", req->rp_nonce.len,
+				    SESSION_RP_NONCE_MIN, SESSION_RP_NONCE_MAX);
+		return;
+	}
 	if (!(e = push_open(p, call, peer, en.hostname, 0, &slot, id)))
 		return;
 	/* Nothing of the node changes here: only what the store knows is read. */
-	if ((r = session_endorse(e->s, &en)) != 0 || (r = record_lookup(&e->rec, e->s)) != 0 ||
+	if ((req->rp_nonce.len && (r = session_set_rp_nonce(e->s, req->rp_nonce.data, req->rp_nonce.len)) != 0) ||
+	    (r = session_endorse(e->s, &en)) != 0 || (r = record_lookup(&e->rec, e->s)) != 0 ||
 	    (r = session_ak(e->s, &ak, &ch)) != 0) {
 		push_step_failed(p, call, slot, r, NULL);
 		goto out;

@@ -573,8 +573,13 @@ int record_result(const struct record_ctx *c, const struct session_verdict *v, c
 	in.reason = v->peer_reason;
 	in.policy = c->policy;
 	in.policy_version = c->policy_version;
-	in.nonce = v->nonce_len ? v->nonce : NULL;
-	in.nonce_len = v->nonce_len;
+	/* A relying party's nonce when the attestor brought one (it can check
+	 * that), else the quote's own. */
+	in.nonce = c->session ? session_rp_nonce(c->session, &in.nonce_len) : NULL;
+	if (!in.nonce) {
+		in.nonce = v->nonce_len ? v->nonce : NULL;
+		in.nonce_len = v->nonce_len;
+	}
 	in.proven = c->session && session_proven(c->session);
 	in.ek_cert_required = c->ek_cert_required;
 	/* A session that checked the endorsement says what it showed; one

@@ -446,6 +446,41 @@ int session_quote_preissued(struct session *s, const struct session_resume *r)
 	return 0;
 }
 
+/* The fresh nonce made to commit to the relying party's. */
+static int rp_commit(struct session *s)
+{
+	static const char label[] = "tpm-attest rp nonce";
+	uint8_t buf[sizeof(label) - 1 + SESSION_NONCE_LEN + SESSION_RP_NONCE_MAX];
+	size_t n = 0;
+	int r;
+
+	memcpy(buf, label, sizeof(label) - 1);
+	n += sizeof(label) - 1;
+	memcpy(buf + n, s->nonce.value, SESSION_NONCE_LEN);
+	n += SESSION_NONCE_LEN;
+	memcpy(buf + n, s->rp_nonce, s->rp_nonce_len);
+	n += s->rp_nonce_len;
+	r = crypto_digest(TPM2_ALG_SHA256, buf, n, s->nonce.value);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return r;
+}
+
+int session_set_rp_nonce(struct session *s, const uint8_t *rp, size_t len)
+{
+	if (len < SESSION_RP_NONCE_MIN || len > SESSION_RP_NONCE_MAX)
+		return err_set(AERR_INVALID_ARG, "a relying party's nonce of %zu bytes (%d to %d)", len,
+			       SESSION_RP_NONCE_MIN, SESSION_RP_NONCE_MAX);
+	memcpy(s->rp_nonce, rp, len);
+	s->rp_nonce_len = len;
+	return 0;
+}
+
+const uint8_t *session_rp_nonce(const struct session *s, size_t *len)
+{
+	*len = s->rp_nonce_len;
+	return s->rp_nonce_len ? s->rp_nonce : NULL;
+}
+
 int session_quote_request(struct session *s, struct session_quote_request *out)
 {
 	int r;
@@ -454,7 +489,8 @@ int session_quote_request(struct session *s, struct session_quote_request *out)
 	if (!admits(s, CALL_QUOTE_REQUEST))
 		return out_of_order(s, SESSION_STEP_QUOTE_REQUEST);
 	/* A new request retires any older nonce: only the newest one is valid. */
-	if ((r = crypto_random(s->nonce.value, sizeof(s->nonce.value))) != 0)
+	if ((r = crypto_random(s->nonce.value, sizeof(s->nonce.value))) != 0 ||
+	    (s->rp_nonce_len && (r = rp_commit(s)) != 0))
 		return failed(s, SESSION_STEP_QUOTE_REQUEST, r);
 	s->nonce.state = NONCE_ISSUED;
 	s->nonce.issued_ms = now_ms(s);

@@ -45,6 +45,9 @@
 
 #define SESSION_SECRET_LEN 32
 #define SESSION_NONCE_LEN 32
+/* A relying party's nonce (session_set_rp_nonce): eat_nonce's bounds. */
+#define SESSION_RP_NONCE_MIN 8
+#define SESSION_RP_NONCE_MAX 64
 #define SESSION_MAX_EKS 4
 
 enum session_state {
@@ -238,6 +241,17 @@ int session_activate(struct session *s, const uint8_t *secret, size_t len) ATTES
 
 /* Step 4. A fresh single-use nonce (expires after nonce_ttl) and the selection. */
 int session_quote_request(struct session *s, struct session_quote_request *out) ATTEST_WUR;
+
+/* Before the quote request: a relying party's nonce (SESSION_RP_NONCE_MIN
+ * to _MAX bytes) the quote's nonce commits to: each request's nonce is
+ * then SHA-256("tpm-attest rp nonce" || 32 fresh bytes || rp), so the
+ * quote is dated after the relying party made it. AERR_INVALID_ARG for
+ * another length. */
+int session_set_rp_nonce(struct session *s, const uint8_t *rp, size_t len) ATTEST_WUR;
+
+/* The relying party's nonce of session_set_rp_nonce; NULL (and *len 0)
+ * when none. */
+const uint8_t *session_rp_nonce(const struct session *s, size_t *len);
 
 /* --- re-attestation in one call (push): a passing verdict hands out the next
  * quote request; the next session is rebuilt from what the verifier kept. */

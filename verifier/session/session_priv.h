@@ -58,6 +58,8 @@ struct session {
 		int preissued;                 /* handed out with the last verdict (session_quote_preissued) */
 		struct session_resume resume;  /* ... and what that verdict's quote showed */
 	} nonce;
+	uint8_t rp_nonce[SESSION_RP_NONCE_MAX]; /* a relying party's (session_set_rp_nonce) */
+	size_t rp_nonce_len;
 
 	int quoted_before;
 	uint32_t last_reset_count, last_restart_count;
