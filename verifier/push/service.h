@@ -17,7 +17,9 @@
  * FAILED_PRECONDITION (a step out of order or repeated, an expired session),
  * RESOURCE_EXHAUSTED (max_sessions open, or this identity's share),
  * INVALID_ARGUMENT (malformed), UNAVAILABLE (the store cannot take the node's
- * record or verdict now: try again).
+ * record or verdict now: try again). A verdict is also signed for relying
+ * parties (record_result): a pass's in Verdict.ear, a failed verdict's, a
+ * refused call, in the call's trailer attest-result.
  *
  * Handlers run on `threads` workers: the session table is under a lock, a
  * session is used by the one handler that marked it busy. */
