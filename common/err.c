@@ -50,6 +50,7 @@ const char *err_str(int code)
 	case AERR_STORE: return "verifier store unavailable";
 	case AERR_FIRMWARE: return "TPM firmware version not allowed by the policy";
 	case AERR_WINDOW: return "no attestation within the re-attestation window";
+	case AERR_CERTIFY: return "certified key refused";
 	}
 	return "unknown error";
 }

@@ -46,6 +46,7 @@ enum attest_err {
 	AERR_STORE = -36,            /* the verifier's store cannot be read or written now: try again */
 	AERR_FIRMWARE = -37,         /* the TPM's firmware version is not one the policy allows */
 	AERR_WINDOW = -38,           /* no passing attestation within the re-attestation window */
+	AERR_CERTIFY = -39,          /* a certified key: its certify does not name it, or it may leave the TPM */
 };
 
 /* Static text for a code; never NULL. */

@@ -266,7 +266,7 @@ static int attest_framing(const uint8_t *attest, size_t attest_len, TPM2B_ATTEST
 
 /* The signed TPMS_ATTEST: magic and type straight from the bytes (the type
  * decides how the rest parses), then the whole structure, exactly. */
-static int attest_parse(const TPM2B_ATTEST *blob, TPMS_ATTEST *a)
+static int attest_parse(const TPM2B_ATTEST *blob, TPM2_ST want, TPMS_ATTEST *a)
 {
 	const uint8_t *d = blob->attestationData;
 	size_t off = 0;
@@ -279,8 +279,9 @@ static int attest_parse(const TPM2B_ATTEST *blob, TPMS_ATTEST *a)
 	type = (uint16_t)(d[4] << 8 | d[5]);
 	if (magic != TPM2_GENERATED_VALUE)
 		return err_set(AERR_QUOTE_MAGIC, "TPMS_ATTEST magic 0x%08x is not TPM_GENERATED_VALUE", magic);
-	if (type != TPM2_ST_ATTEST_QUOTE)
-		return err_set(AERR_QUOTE_TYPE, "TPMS_ATTEST type 0x%04x is not TPM_ST_ATTEST_QUOTE", type);
+	if (type != want)
+		return err_set(AERR_QUOTE_TYPE, "TPMS_ATTEST type 0x%04x is not %s", type,
+			       want == TPM2_ST_ATTEST_QUOTE ? "TPM_ST_ATTEST_QUOTE" : "TPM_ST_ATTEST_CERTIFY");
 	if (Tss2_MU_TPMS_ATTEST_Unmarshal(d, blob->size, &off, a) != TSS2_RC_SUCCESS)
 		return err_set(AERR_PARSE, "TPMS_ATTEST: malformed or truncated");
 	if (off != blob->size)
@@ -353,7 +354,7 @@ int quote_verify_pkey(const TPMT_PUBLIC *ak, EVP_PKEY *ak_pkey, const uint8_t *a
 	if ((r = verify_signature(ak, ak_pkey, blob.attestationData, blob.size, sig, sig_len)) != 0)
 		goto out;
 	/* 2. What it is. */
-	if ((r = attest_parse(&blob, &a)) != 0)
+	if ((r = attest_parse(&blob, TPM2_ST_ATTEST_QUOTE, &a)) != 0)
 		goto out;
 	/* 3. Freshness. */
 	if (a.extraData.size != nonce_len || nonce_len == 0 ||
@@ -377,5 +378,31 @@ out:
 		if (out)
 			out->proven = st.proven;
 	}
+	return r;
+}
+
+int quote_attest_verify(const TPMT_PUBLIC *key, const uint8_t *attest, size_t attest_len, const uint8_t *sig,
+			size_t sig_len, const uint8_t *nonce, size_t nonce_len, TPM2_ST type, TPMS_ATTEST *out)
+{
+	TPM2B_ATTEST blob;
+	TPM2_ALG_ID scheme, hash;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&blob, 0, sizeof(blob));
+	if (!key || !attest || !sig || !nonce || !nonce_len)
+		return err_set(AERR_INVALID_ARG, "attestation: missing argument");
+	if ((r = key_scheme(key, &scheme, &hash)) != 0 || (r = attest_framing(attest, attest_len, &blob)) != 0 ||
+	    (r = verify_signature(key, NULL, blob.attestationData, blob.size, sig, sig_len)) != 0 ||
+	    (r = attest_parse(&blob, type, out)) != 0)
+		goto fail;
+	if (out->extraData.size != nonce_len || CRYPTO_memcmp(out->extraData.buffer, nonce, nonce_len) != 0) {
+		r = err_set(AERR_NONCE, "extraData (%u bytes) is not the nonce issued (%zu bytes)", out->extraData.size,
+			    nonce_len);
+		goto fail;
+	}
+	return 0;
+fail:
+	memset(out, 0, sizeof(*out));
 	return r;
 }

@@ -55,6 +55,14 @@ int quote_verify_pkey(const TPMT_PUBLIC *ak, EVP_PKEY *ak_pkey, const uint8_t *a
 		      const TPML_PCR_SELECTION *requested, const struct pcr_values *values,
 		      struct quoted_state *out) ATTEST_WUR;
 
+/* Another attestation than a quote, of type (TPM_ST_ATTEST_CERTIFY, the
+ * output of TPM2_Certify): quote_verify's checks 1-3 in its order (the
+ * signature by key over exactly the TPM2B_ATTEST's bytes, then magic and
+ * type, then extraData == nonce in constant time), its contents into *out
+ * (zeroed on failure). */
+int quote_attest_verify(const TPMT_PUBLIC *key, const uint8_t *attest, size_t attest_len, const uint8_t *sig,
+			size_t sig_len, const uint8_t *nonce, size_t nonce_len, TPM2_ST type, TPMS_ATTEST *out) ATTEST_WUR;
+
 /* Verify a TPMT_SIGNATURE (wire bytes) by key over data with the scheme pinned
  * by key's public area (RSASSA, RSAPSS, ECDSA). Shared by quotes and by proofs
  * of possession of delivered keys. */

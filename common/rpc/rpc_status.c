@@ -82,6 +82,7 @@ enum rpc_status rpc_status_from_err(int err)
 		return RPC_NOT_FOUND;
 	case AERR_NONCE:
 	case AERR_SIGNATURE:
+	case AERR_CERTIFY:
 	case AERR_QUOTE_MAGIC:
 	case AERR_QUOTE_TYPE:
 	case AERR_PCR_SELECTION:
