@@ -92,12 +92,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "AKPUB: %s: %s\n", err_str(r), err_detail());
 		goto out;
 	}
-	/* tpm2_certify -o writes the TPMS_ATTEST alone; the check takes the TPM2B. */
-	if (!(attest = malloc(msglen + 2)))
+	if (!(attest = tool_tpm2b(msg, msglen)))
 		goto out;
-	attest[0] = (uint8_t)(msglen >> 8);
-	attest[1] = (uint8_t)msglen;
-	memcpy(attest + 2, msg, msglen);
 	if ((r = certify_verify(&ak, keybuf, keylen, attest, msglen + 2, sig, siglen, nonce, (size_t)nlen, &key)) != 0) {
 		printf("FAIL: %s: %s\n", err_str(r), err_detail());
 		rc = 1;

@@ -107,12 +107,8 @@ int main(int argc, char **argv)
 	}
 	if (split_values(&sel, vals, valslen, &values) != 0)
 		goto out;
-	/* tpm2_quote -m writes the TPMS_ATTEST alone; quote_verify takes the TPM2B. */
-	if (!(attest = malloc(msglen + 2)))
+	if (!(attest = tool_tpm2b(msg, msglen)))
 		goto out;
-	attest[0] = (uint8_t)(msglen >> 8);
-	attest[1] = (uint8_t)msglen;
-	memcpy(attest + 2, msg, msglen);
 
 	r = quote_verify(&ak, attest, msglen + 2, sig, siglen, nonce, nonce_len, &sel, &values, &st);
 	if (r != 0) {

@@ -4,6 +4,8 @@
 #define TESTS_TOOLS_TOOL_IO_H
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "file.h"
 
@@ -17,6 +19,21 @@ static inline uint8_t *tool_read(const char *path, size_t cap, size_t *len)
 		return NULL;
 	}
 	return buf;
+}
+
+/* tpm2-tools writes a TPMS_ATTEST alone (tpm2_quote -m, tpm2_certify -o);
+ * our checks take the TPM2B_ATTEST: the bytes with their size in front,
+ * malloc'd (NULL: out of memory). */
+static inline uint8_t *tool_tpm2b(const uint8_t *msg, size_t len)
+{
+	uint8_t *b = malloc(len + 2);
+
+	if (b) {
+		b[0] = (uint8_t)(len >> 8);
+		b[1] = (uint8_t)len;
+		memcpy(b + 2, msg, len);
+	}
+	return b;
 }
 
 #endif
