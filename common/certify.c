@@ -3,7 +3,9 @@
 
 #include <openssl/crypto.h>
 
+#include "akpub.h"
 #include "certify.h"
+#include "crypto.h"
 #include "quote.h"
 #include "tpmpub.h"
 
@@ -30,12 +32,24 @@ int certify_key_admit(const TPMT_PUBLIC *key)
 	if (key->nameAlg != TPM2_ALG_SHA256)
 		return err_set(AERR_UNSUPPORTED, "the key's nameAlg 0x%04x is not SHA-256", key->nameAlg);
 	if (key->type == TPM2_ALG_RSA) {
+		const TPMT_RSA_SCHEME *s = &key->parameters.rsaDetail.scheme;
+
 		if (key->parameters.rsaDetail.keyBits != 2048)
 			return err_set(AERR_UNSUPPORTED, "an RSA key of %u bits (2048)", key->parameters.rsaDetail.keyBits);
+		/* A key pinned to a scheme signs only with it: one TLS can use. */
+		if (s->scheme != TPM2_ALG_NULL &&
+		    ((s->scheme != TPM2_ALG_RSASSA && s->scheme != TPM2_ALG_RSAPSS) || s->details.anySig.hashAlg != TPM2_ALG_SHA256))
+			return err_set(AERR_UNSUPPORTED, "an RSA key pinned to scheme 0x%04x hash 0x%04x (RSASSA or "
+				       "RSAPSS with SHA-256, or none)", s->scheme, s->details.anySig.hashAlg);
 	} else if (key->type == TPM2_ALG_ECC) {
+		const TPMT_ECC_SCHEME *s = &key->parameters.eccDetail.scheme;
+
 		if (key->parameters.eccDetail.curveID != TPM2_ECC_NIST_P256)
 			return err_set(AERR_UNSUPPORTED, "an ECC key on curve 0x%04x (P-256)",
 				       key->parameters.eccDetail.curveID);
+		if (s->scheme != TPM2_ALG_NULL && (s->scheme != TPM2_ALG_ECDSA || s->details.anySig.hashAlg != TPM2_ALG_SHA256))
+			return err_set(AERR_UNSUPPORTED, "an ECC key pinned to scheme 0x%04x hash 0x%04x (ECDSA with "
+				       "SHA-256, or none)", s->scheme, s->details.anySig.hashAlg);
 	} else {
 		return err_set(AERR_UNSUPPORTED, "a key of type 0x%04x (RSA or ECC)", key->type);
 	}
@@ -46,20 +60,28 @@ int certify_verify(const TPMT_PUBLIC *ak, const uint8_t *key_pub, size_t key_pub
 		   size_t attest_len, const uint8_t *sig, size_t sig_len, const uint8_t *nonce, size_t nonce_len,
 		   TPMT_PUBLIC *out)
 {
+	uint8_t name[2 + 32];
 	TPMT_PUBLIC key;
-	TPM2B_NAME name;
 	TPMS_ATTEST a;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = tpmpub_parse(key_pub, key_pub_len, &key)) != 0 || (r = certify_key_admit(&key)) != 0 ||
+	/* Only an AK vouches: a key that may sign anything (TPM2_Sign) could
+	 * sign a made-up TPMS_ATTEST. */
+	if ((r = akpub_admit(ak)) != 0 || (r = tpmpub_parse(key_pub, key_pub_len, &key)) != 0 ||
+	    (r = certify_key_admit(&key)) != 0 ||
 	    (r = quote_attest_verify(ak, attest, attest_len, sig, sig_len, nonce, nonce_len, TPM2_ST_ATTEST_CERTIFY,
-				     &a)) != 0 ||
-	    (r = tpmpub_name(&key, &name)) != 0)
+				     &a)) != 0)
 		return r;
-	/* What the AK signed names this public area, byte for byte. */
-	if (a.attested.certify.name.size != name.size ||
-	    CRYPTO_memcmp(a.attested.certify.name.name, name.name, name.size) != 0)
+	/* What the AK signed names exactly the bytes presented: nameAlg, then
+	 * SHA-256 of the public area as received (after its size field;
+	 * tpmpub_parse took it whole). */
+	name[0] = (uint8_t)(TPM2_ALG_SHA256 >> 8);
+	name[1] = (uint8_t)TPM2_ALG_SHA256;
+	if ((r = crypto_digest(TPM2_ALG_SHA256, key_pub + 2, key_pub_len - 2, name + 2)) != 0)
+		return r;
+	if (a.attested.certify.name.size != sizeof(name) ||
+	    CRYPTO_memcmp(a.attested.certify.name.name, name, sizeof(name)) != 0)
 		return err_set(AERR_CERTIFY, "the certify names another key than the public area presented");
 	*out = key;
 	return 0;

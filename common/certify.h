@@ -19,10 +19,14 @@
 int certify_key_admit(const TPMT_PUBLIC *key) ATTEST_WUR;
 
 /* key_pub (TPM2B_PUBLIC wire bytes) certified by the AK: checks, in order,
- * the key parses and is admitted (certify_key_admit); the attestation (a
- * TPM2B_ATTEST) is signed by ak (sig: TPMT_SIGNATURE), is a
+ * ak is an AK (akpub_admit: restricted, so it signs only what the TPM
+ * made); the key parses and is admitted (certify_key_admit); the
+ * attestation (a TPM2B_ATTEST) is signed by ak (sig: TPMT_SIGNATURE), is a
  * TPM_ST_ATTEST_CERTIFY with extraData == nonce; the name it certifies is
- * the name of exactly key_pub (AERR_CERTIFY). *out: the key on success. */
+ * the name of exactly the bytes of key_pub (AERR_CERTIFY). *out: the key on
+ * success. The caller's part: ak is the node's activated AK, and nonce one
+ * it issued to this node's session and takes back once used (freshness is
+ * only what the nonce gives). */
 int certify_verify(const TPMT_PUBLIC *ak, const uint8_t *key_pub, size_t key_pub_len, const uint8_t *attest,
 		   size_t attest_len, const uint8_t *sig, size_t sig_len, const uint8_t *nonce, size_t nonce_len,
 		   TPMT_PUBLIC *out) ATTEST_WUR;

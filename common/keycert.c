@@ -12,6 +12,15 @@
 #include "keyfile.h"
 #include "tpmpub.h"
 
+static int keycert_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
 int keycert_ca_load(const char *cert_path, const char *key_path, X509 **cert, EVP_PKEY **key)
 {
 	uint8_t *buf = NULL;
@@ -28,14 +37,22 @@ int keycert_ca_load(const char *cert_path, const char *key_path, X509 **cert, EV
 	fclose(f);
 	if (!*cert)
 		return err_set(AERR_CONFIG, "key CA certificate %s: no PEM certificate in it", cert_path);
-	if (X509_check_ca(*cert) < 1) {
-		r = err_set(AERR_CONFIG, "key CA certificate %s: not a CA certificate", cert_path);
+	/* 1: basicConstraints CA:TRUE, nothing weaker (a v1 self-signed one
+	 * or a keyCertSign without basicConstraints is no CA here). */
+	if (X509_check_ca(*cert) != 1) {
+		r = err_set(AERR_CONFIG, "key CA certificate %s: not a CA certificate (basicConstraints CA:TRUE)",
+			    cert_path);
+		goto fail;
+	}
+	if (X509_cmp_current_time(X509_get0_notAfter(*cert)) <= 0) {
+		r = err_set(AERR_CONFIG, "key CA certificate %s has expired", cert_path);
 		goto fail;
 	}
 	if ((r = keyfile_read("key CA key", key_path, 64 * 1024, &buf, &len)) != 0)
 		goto fail;
 	if ((bio = BIO_new_mem_buf(buf, (int)len))) {
-		*key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		/* No passphrase prompt: a daemon has no terminal to ask on. */
+		*key = PEM_read_bio_PrivateKey(bio, NULL, keycert_no_passphrase, NULL);
 		BIO_free(bio);
 	}
 	keyfile_free(buf, len);
@@ -56,17 +73,36 @@ fail:
 	return r;
 }
 
+/* A DNS host name (RFC 1123): labels of 1 to 63 letters, digits and
+ * hyphens, not starting or ending with a hyphen, at most 64 characters in
+ * all (a CN's bound), the last label not all digits (no IPv4 address). */
 static int keycert_cn_ok(const char *cn)
 {
-	size_t n = cn ? strlen(cn) : 0;
+	size_t n = cn ? strlen(cn) : 0, label = 0;
+	int digits = 1;
 
 	if (n == 0 || n > 64)
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((cn[i] >= 'a' && cn[i] <= 'z') || (cn[i] >= 'A' && cn[i] <= 'Z') || (cn[i] >= '0' && cn[i] <= '9') ||
-		      cn[i] == '.' || cn[i] == '-' || cn[i] == '_'))
+	for (size_t i = 0; i <= n; i++) {
+		char c = cn[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || cn[i - 1] == '-')
+				return 0;
+			if (c == '\0')
+				return !digits;
+			label = 0;
+			digits = 1;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-') ||
+		    (label == 0 && c == '-'))
 			return 0;
-	return 1;
+		if (c < '0' || c > '9')
+			digits = 0;
+		label++;
+	}
+	return 0;
 }
 
 /* One v3 extension, from its text form, with the CA as issuer. */
@@ -93,7 +129,8 @@ int keycert_issue(X509 *ca_cert, EVP_PKEY *ca_key, const struct keycert_req *req
 	*der = NULL;
 	*len = 0;
 	if (!keycert_cn_ok(req->cn))
-		return err_set(AERR_INVALID_ARG, "key certificate: a name of 1 to 64 letters, digits, '.', '-', '_'");
+		return err_set(AERR_INVALID_ARG, "key certificate: the name is no DNS host name (labels of letters, "
+			       "digits and '-', at most 64 characters)");
 	if (req->days < 1 || req->days > 3650)
 		return err_set(AERR_INVALID_ARG, "key certificate: %u days (1 to 3650)", req->days);
 	if ((r = tpmpub_to_evp(req->key, &pub)) != 0 || (r = crypto_random(sn, sizeof(sn))) != 0)
@@ -104,13 +141,18 @@ int keycert_issue(X509 *ca_cert, EVP_PKEY *ca_key, const struct keycert_req *req
 	    !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(ca_cert)) || !X509_gmtime_adj(X509_getm_notBefore(x), -300) ||
 	    !X509_gmtime_adj(X509_getm_notAfter(x), (long)req->days * 86400) ||
+	    /* Never longer than the CA's own. */
+	    (ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(ca_cert)) > 0 &&
+	     !X509_set1_notAfter(x, X509_get0_notAfter(ca_cert))) ||
 	    !X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)req->cn,
 					-1, -1, 0) ||
 	    !X509_set_pubkey(x, pub)) {
 		r = crypto_ossl_err(AERR_CRYPTO, "key certificate");
 		goto out;
 	}
+	memset(&ctx, 0, sizeof(ctx));
 	X509V3_set_ctx(&ctx, ca_cert, x, NULL, NULL, 0);
+	X509V3_set_ctx_nodb(&ctx);
 	snprintf(san, sizeof(san), "DNS:%s", req->cn);
 	if ((r = keycert_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE")) != 0 ||
 	    (r = keycert_ext(x, &ctx, NID_key_usage, "critical,digitalSignature")) != 0 ||

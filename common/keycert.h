@@ -19,7 +19,9 @@
 
 struct keycert_req {
 	const TPMT_PUBLIC *key;       /* the certified key (certify_verify's) */
-	const char *cn;               /* subject CN, and the DNS subjectAltName */
+	const char *cn;               /* subject CN, and the DNS subjectAltName: the caller takes it
+				       * from its own record of the node whose AK certified the key,
+				       * never from what the host asks for */
 	uint32_t days;                /* validity from now (1..3650) */
 };
 
@@ -28,9 +30,10 @@ struct keycert_req {
  * certificate's, the certificate is no CA. */
 int keycert_ca_load(const char *cert_path, const char *key_path, X509 **cert, EVP_PKEY **key) ATTEST_WUR;
 
-/* The certificate for req signed by the CA (SHA-256): DER in *der
- * (OPENSSL_free it), its serial as hex. AERR_INVALID_ARG for a CN that is
- * not 1..64 letters, digits, '.', '-', '_'. */
+/* The certificate for req signed by the CA (SHA-256), valid no longer
+ * than the CA: DER in *der (OPENSSL_free it), its serial as hex.
+ * AERR_INVALID_ARG for a CN that is no DNS host name (RFC 1123 labels, at
+ * most 64 characters, not an IPv4 address). */
 int keycert_issue(X509 *ca_cert, EVP_PKEY *ca_key, const struct keycert_req *req, uint8_t **der, size_t *len,
 		  char serial[KEYCERT_SERIAL_HEX + 1]) ATTEST_WUR;
 

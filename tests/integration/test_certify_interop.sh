@@ -6,7 +6,7 @@
 #    passes certify_verify;
 #  - refused, each with its reason: a wrong nonce, a flipped attest byte, a
 #    certify by another AK, another key's public area, a duplicable key, a
-#    restricted key;
+#    restricted key, a certify signed by a key that is no AK;
 #  - the certificate keycert_issue makes verifies with openssl against the
 #    CA, holds the TPM key (tpm2_readpublic), CN and DNS name, clientAuth;
 #    a name that is no DNS name is refused.
@@ -79,6 +79,8 @@ certify 0x81000100 0x81000102 "$N" byak2
 certify 0x81000104 0x81000101 "$N" dup
 # A restricted key: the second AK, certified by the first.
 certify 0x81000102 0x81000101 "$N" restricted
+# A signer that is no AK: a key that signs anything it is given.
+certify 0x81000100 0x81000103 "$N" byother
 
 out=$("$CC" ak.pub tls.pub tools.attest tools.sig "$N") || true
 grep -q "not the nonce issued" <<<"$out" || fail "tpm2_certify's certify (no qualifying data): $out"
@@ -102,6 +104,7 @@ expect_fail "a certify by another AK" "signature" ak.pub tls.pub byak2.attest by
 expect_fail "another key's public area" "names another key" ak.pub other.pub good.attest good.sig "$N"
 expect_fail "a duplicable key" "lacks fixedTPM" ak.pub dup.pub dup.attest dup.sig "$N"
 expect_fail "a restricted key (an AK)" "has restricted" ak.pub ak2.pub restricted.attest restricted.sig "$N"
+expect_fail "a certify signed by a key that is no AK" "restricted" other.pub tls.pub byother.attest byother.sig "$N"
 
 # The key CA and its certificate for the key.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=key CA" -days 30 \

@@ -65,7 +65,25 @@ static void test_admit(void **state)
 	t = pub;
 	t.parameters.eccDetail.curveID = TPM2_ECC_NIST_P384;
 	assert_int_equal(certify_key_admit(&t), AERR_UNSUPPORTED);
+	/* Pinned to a scheme TLS cannot use. */
+	t = pub;
+	t.parameters.eccDetail.scheme.details.anySig.hashAlg = TPM2_ALG_SHA1;
+	assert_int_equal(certify_key_admit(&t), AERR_UNSUPPORTED);
+	t.parameters.eccDetail.scheme.scheme = TPM2_ALG_ECDAA;
+	t.parameters.eccDetail.scheme.details.anySig.hashAlg = TPM2_ALG_SHA256;
+	assert_int_equal(certify_key_admit(&t), AERR_UNSUPPORTED);
+	t.parameters.eccDetail.scheme.scheme = TPM2_ALG_NULL;
+	assert_int_equal(certify_key_admit(&t), 0);
+	t = pub;
+	t.type = TPM2_ALG_KEYEDHASH;
+	assert_int_equal(certify_key_admit(&t), AERR_UNSUPPORTED);
 	EVP_PKEY_free(sw);
+	/* RSA: 2048 bits only. */
+	tpmpub_ak_template(TPM2_ALG_RSA, &t);
+	t.objectAttributes &= ~TPMA_OBJECT_RESTRICTED;
+	assert_int_equal(certify_key_admit(&t), 0);
+	t.parameters.rsaDetail.keyBits = 3072;
+	assert_int_equal(certify_key_admit(&t), AERR_UNSUPPORTED);
 }
 
 static const char *path_in(const char *name)
@@ -135,9 +153,18 @@ static void test_issue(void **state)
 	req.days = 1;
 	req.cn = "a b";
 	assert_int_equal(keycert_issue(ca, cakey, &req, &der, &len, serial), AERR_INVALID_ARG);
-	req.cn = "";
-	assert_int_equal(keycert_issue(ca, cakey, &req, &der, &len, serial), AERR_INVALID_ARG);
-	assert_null(der);
+	/* Only DNS host names. */
+	static const char *const bad[] = { "", "a b", "node_1", "1.2.3.4", "-a.b", "a..b", "a-.b", "a.", ".a",
+					   "x@y", "a,b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req.cn = bad[i];
+		assert_int_equal(keycert_issue(ca, cakey, &req, &der, &len, serial), AERR_INVALID_ARG);
+		assert_null(der);
+	}
+	req.cn = "Node-1.example.org";
+	assert_int_equal(keycert_issue(ca, cakey, &req, &der, &len, serial), 0);
+	OPENSSL_free(der);
+	der = NULL;
 	EVP_PKEY_free(sw);
 	EVP_PKEY_free(cakey);
 	X509_free(ca);
