@@ -10,9 +10,11 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "rpc.h"
 
 #define RESULT_FILE "result.jwt"
-#define RESULT_TOKEN_MAX 4096
+/* What the transport carries of a result (rpc.h). */
+#define RESULT_TOKEN_MAX RPC_RESULT_MAX
 
 /* 1 when s is a token as the verifier sends one: 1..RESULT_TOKEN_MAX
  * characters of base64url and two dots. */

@@ -48,12 +48,6 @@ void rpc_slot_detached_event(struct rpc_slot *sl, void *tag, int success)
 	pthread_mutex_unlock(&sl->lock);
 }
 
-/* 1 when what the flag points at is no longer pending. */
-static int rpc_detach_settled(const int *pending)
-{
-	return !*pending;
-}
-
 /* Wait until *pending is 0 (1) or ms passed (0); the slot's lock held. */
 static int rpc_detach_until(struct rpc_slot *sl, const int *pending, int64_t ms)
 {
@@ -66,9 +60,9 @@ static int rpc_detach_until(struct rpc_slot *sl, const int *pending, int64_t ms)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	while (!rpc_detach_settled(pending))
+	while (*pending)
 		if (pthread_cond_timedwait(&sl->cond, &sl->lock, &until) != 0)
-			return rpc_detach_settled(pending);
+			return !*pending;
 	return 1;
 }
 

@@ -113,6 +113,14 @@ struct store *source_store(struct source *s)
 	return s->st;
 }
 
+/* A status message is a server's words: one line, printable. */
+static void source_message_scrub(struct rpc_result *res)
+{
+	for (char *p = res->message; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 /* The verifier's own words as they are; a failure to reach it (or a
  * refusal of the caller) says where and how. */
 static void source_say_where(const struct source *s, struct rpc_result *res)
@@ -217,10 +225,7 @@ int source_call(struct source *s, const char *method, const ProtobufCMessage *in
 {
 	int st = source_call_raw(s, method, in, out, res);
 
-	/* A status message is a server's words: one line, printable. */
-	for (char *p = res->message; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	source_message_scrub(res);
 	return st;
 }
 
@@ -258,8 +263,6 @@ int source_watch(struct source *s, const char *node, rpc_stream_fn fn, void *arg
 	if (rpc_call_stream(s->ch, svc, i, &req.base, 0, source_stream_one, &st, stop, res) == 0)
 		return 0;
 	source_say_where(s, res);
-	for (char *p = res->message; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	source_message_scrub(res);
 	return res->status;
 }

@@ -27,6 +27,7 @@ struct web_server {
 	char token[TOKEN_MAX + 1];
 	char *cert, *key;            /* PEM, as MHD takes them */
 	int port;
+	char *jwks;                  /* the result keys' JWKS once read (they change only with a restart) */
 	pthread_t thread;            /* ours, named attest-web, runs MHD */
 	int running;
 	atomic_int stop;
@@ -137,7 +138,16 @@ static enum MHD_Result web_handle(void *cls, struct MHD_Connection *c, const cha
 	/* Relying parties check results with these keys: they are public,
 	 * and take no token. */
 	if (!strcmp(url, "/.well-known/jwks.json")) {
-		web_page_jwks(&w->ctx, &p);
+		if (!w->jwks) {
+			web_page_jwks(&w->ctx, &p);
+			if (p.status != 200)
+				return send_page(c, "/.well-known/jwks.json", &p, NULL, NULL);
+			w->jwks = p.body; /* kept; each answer gets a copy */
+		}
+		p = (struct web_page){ .status = 200, .type = "application/jwk-set+json", .body = strdup(w->jwks) };
+		p.len = p.body ? strlen(p.body) : 0;
+		if (!p.body)
+			web_page_error(500, "Out of memory", "the JWKS", &p);
 		return send_page(c, "/.well-known/jwks.json", &p, NULL, NULL);
 	}
 	if (!authorized(w, c)) {
@@ -308,6 +318,7 @@ void web_server_free(struct web_server *w)
 	store_close(w->ctx.st);
 	if (w->key)
 		memset(w->key, 0, strlen(w->key));
+	free(w->jwks);
 	free(w->key);
 	free(w->cert);
 	memset(w->token, 0, sizeof(w->token));

@@ -43,7 +43,9 @@ void web_page_node(struct admin_ctx *ctx, const char *hash, struct web_page *out
 void web_page_policies(struct admin_ctx *ctx, struct web_page *out);
 void web_page_metrics(struct admin_ctx *ctx, struct web_page *out);
 /* The result keys' JWKS (public: no token needed), read from [results]
- * at each request, so that a key made or rotated since the start shows. */
+ * (the key may be made after the dashboard started: pull mode makes it at
+ * its first round; the server keeps the first JWKS that could be read,
+ * since the signers keep their keys until a restart too). */
 void web_page_jwks(struct admin_ctx *ctx, struct web_page *out);
 void web_page_error(int status, const char *title, const char *text, struct web_page *out);
 

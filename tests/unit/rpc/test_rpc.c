@@ -32,7 +32,6 @@
 
 static const ProtobufCServiceDescriptor *const SVC = &attest__v1__attestor__descriptor;
 
-static char g_pki[256];
 static char g_path[8][512];
 
 /* ----------------------------------------------------------------- helpers */
@@ -809,30 +808,6 @@ static void test_config_errors(void **state)
 	rpc_channel_close(NULL);
 }
 
-/* ------------------------------------------------------------------- setup */
-
-/* LeakSanitizer (ATTEST_SANITIZE builds) reads this. c-ares, gRPC's resolver for
- * "localhost:port", keeps one 10-byte allocation for the process lifetime; the
- * leak is the library's, not ours (it vanishes with GRPC_DNS_RESOLVER=native). */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:libcares.so\n";
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return rpc_test_pki_setup(g_pki, sizeof(g_pki), "test_rpc");
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	rpc_test_pki_teardown(g_pki);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -850,5 +825,5 @@ int main(void)
 	};
 
 	crypto_process_init();
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, rpc_test_group_setup, rpc_test_group_teardown);
 }

@@ -27,7 +27,6 @@
 static const ProtobufCServiceDescriptor *const HOST = &attest__v1__attestor__descriptor;
 static const ProtobufCServiceDescriptor *const GUEST = &attest__v1__admin__descriptor;
 
-static char g_pki[256];
 
 static char *pki(const char *name)
 {
@@ -374,25 +373,6 @@ static void test_stop_flag(void **state)
 	pair_stop(&p);
 }
 
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void)
-{
-	return "leak:libcares.so\n";
-}
-
-static int group_setup(void **state)
-{
-	(void)state;
-	return rpc_test_pki_setup(g_pki, sizeof(g_pki), "test_rpc_stream");
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	rpc_test_pki_teardown(g_pki);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,5 +384,5 @@ int main(void)
 	};
 
 	crypto_process_init();
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, rpc_test_group_setup, rpc_test_group_teardown);
 }
